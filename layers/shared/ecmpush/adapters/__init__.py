@@ -1,0 +1,1 @@
+"""Edges to DynamoDB, SQS, Secrets Manager, Firebase and Content Server."""

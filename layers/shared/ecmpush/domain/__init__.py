@@ -1,0 +1,1 @@
+"""Pure domain logic: models, routing, rendering, tokens. Imports nothing from the cloud."""

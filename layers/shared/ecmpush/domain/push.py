@@ -1,0 +1,35 @@
+"""A push for one device, independent of the FCM SDK, so rendering and the 4 KiB budget can be
+decided (and tested) in the domain while the adapter only translates to `messaging.Message`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Priority = Literal["normal", "high"]
+
+
+@dataclass(frozen=True)
+class WebAction:
+    """A webpush notification button; `id` is the reply action the service worker posts back."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Push:
+    """Everything FCM needs to show one notification on one device (contract §4)."""
+
+    token: str
+    title: str
+    body: str
+    data: dict[str, str]
+    link: str
+    apns_category: str
+    click_action: str
+    web_actions: tuple[WebAction, ...] = ()
+    priority: Priority = "high"
+    collapse_key: str | None = None
+    ttl_seconds: int | None = None
+    tag: str | None = field(default=None)
