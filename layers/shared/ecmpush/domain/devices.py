@@ -1,0 +1,56 @@
+"""A registered app installation and the registration request that creates it (contract §2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+Platform = Literal["android", "ios", "web"]
+AudienceKind = Literal["internal", "external"]
+
+INSTALLATION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_zone)]
+Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$")]
+
+
+class DeviceRegistration(BaseModel):
+    """The body of `PUT /devices/{installation_id}`. An external registration is allowed only
+    when the verified ID token carries the external id claim: never from this body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=4096)]
+    platform: Platform
+    locale: Locale | None = None
+    timezone: TimeZoneName | None = None
+    app_version: Annotated[str, StringConstraints(max_length=64)] | None = None
+    audience: AudienceKind = "internal"
+
+
+class Device(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    owner: str
+    installation_id: str
+    token: str
+    platform: Platform
+    locale: str | None = None
+    timezone: str | None = None
+    app_version: str | None = None
+    audience: AudienceKind = "internal"
+    external_id: str | None = None
+    created_at: datetime
+    updated_at: datetime

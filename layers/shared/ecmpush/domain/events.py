@@ -1,0 +1,180 @@
+"""The webhook events of contract §1 as pydantic models: one discriminated union on `type`, so a
+bad or unknown event is refused with the exact field path at the door instead of deep in a worker.
+
+Models are strict about shape (unknown fields are refused, strings are bounded) because the
+sender is another system: a typo in an ECM event script should fail loudly, not be half-read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$")]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a UTC offset (RFC 3339), e.g. 2026-11-28T10:00:00Z")
+    return value
+
+
+Timestamp = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UserRef(Model):
+    user_id: Id
+
+
+class TaskRef(Model):
+    """Content Server addresses a workflow step by process, subprocess and task id."""
+
+    process_id: Id
+    subprocess_id: Id
+    task_id: Id
+
+    @property
+    def key(self) -> str:
+        return f"{self.process_id}/{self.subprocess_id}/{self.task_id}"
+
+
+class Task(TaskRef):
+    title: Name
+    stage: Literal["approval", "review", "task"]
+    instructions: Text | None = None
+    due_at: Timestamp | None = None
+    priority: Literal["low", "normal", "high"] = "normal"
+
+
+class DocumentRef(Model):
+    node_id: Id
+    name: Name
+    url: Url | None = None
+
+
+class Record(Model):
+    node_id: Id
+    name: Name
+    kind: Literal["contract", "licence", "certificate", "policy", "retention"]
+    expires_at: Timestamp
+    url: Url | None = None
+
+
+class TaskAssignedData(Model):
+    task: Task
+    document: DocumentRef | None = None
+    assignee: UserRef
+    supervisor: UserRef | None = None
+    backup: UserRef | None = None
+
+
+class TaskCompletedData(Model):
+    task: TaskRef
+    outcome: Name | None = None
+    completed_by: UserRef | None = None
+
+
+class RecordExpiryScheduledData(Model):
+    record: Record
+    owners: Annotated[list[UserRef], Field(min_length=1, max_length=100)]
+    notify_roles: Annotated[
+        list[Literal["legal", "account_manager", "records_manager"]], Field(max_length=3)
+    ] = []
+
+
+class Audience(Model):
+    teams: Annotated[list[Id], Field(max_length=100)] = []
+    users: Annotated[list[UserRef], Field(max_length=1000)] = []
+
+
+class DocumentAvailableData(Model):
+    document: DocumentRef
+    category: Literal["job_instruction", "safety_form", "incident_report", "document"]
+    audience: Audience
+
+
+class ExternalAudience(Model):
+    external_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+
+
+class DocumentPublishedData(Model):
+    document: DocumentRef
+    kind: Literal["statement", "onboarding_packet", "deliverable", "service_report", "other"]
+    audience: ExternalAudience
+
+
+class GovernanceAlertData(Model):
+    kind: Literal[
+        "metadata_validation_failed", "unauthorized_access", "missing_approval", "retention_exception"
+    ]
+    severity: Literal["info", "warning", "critical"]
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    node: DocumentRef | None = None
+    actor: UserRef | None = None
+    details: Annotated[dict[Id, Text], Field(max_length=50)] = {}
+
+
+class _Envelope(Model):
+    id: Id
+    occurred_at: Timestamp
+    tenant: Id
+
+
+class TaskAssigned(_Envelope):
+    type: Literal["task.assigned"]
+    data: TaskAssignedData
+
+
+class TaskCompleted(_Envelope):
+    type: Literal["task.completed"]
+    data: TaskCompletedData
+
+
+class RecordExpiryScheduled(_Envelope):
+    type: Literal["record.expiry_scheduled"]
+    data: RecordExpiryScheduledData
+
+
+class DocumentAvailable(_Envelope):
+    type: Literal["document.available"]
+    data: DocumentAvailableData
+
+
+class DocumentPublished(_Envelope):
+    type: Literal["document.published"]
+    data: DocumentPublishedData
+
+
+class GovernanceAlert(_Envelope):
+    type: Literal["governance.alert"]
+    data: GovernanceAlertData
+
+
+EcmEvent = Annotated[
+    TaskAssigned
+    | TaskCompleted
+    | RecordExpiryScheduled
+    | DocumentAvailable
+    | DocumentPublished
+    | GovernanceAlert,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: tuple[str, ...] = (
+    "task.assigned",
+    "task.completed",
+    "record.expiry_scheduled",
+    "document.available",
+    "document.published",
+    "governance.alert",
+)
+
+event_adapter: TypeAdapter[EcmEvent] = TypeAdapter(EcmEvent)

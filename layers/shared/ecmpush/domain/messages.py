@@ -1,0 +1,27 @@
+"""What travels on the dispatch queue: an accepted ECM event to route, or a notification a sweep
+or a reply already decided on. One discriminated union keeps the consumer's parse strict."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from ecmpush.domain.events import EcmEvent
+from ecmpush.domain.notifications import Notification
+
+
+class EventMessage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["event"] = "event"
+    event: EcmEvent
+
+
+class NotificationMessage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["notification"] = "notification"
+    notification: Notification
+
+
+DispatchMessage = Annotated[EventMessage | NotificationMessage, Field(discriminator="kind")]
+dispatch_message_adapter: TypeAdapter[DispatchMessage] = TypeAdapter(DispatchMessage)

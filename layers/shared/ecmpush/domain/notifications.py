@@ -1,0 +1,41 @@
+"""A notification: what one ECM event (or sweep) tells a set of people, before it is rendered for
+their devices. Its id is derived from its source, so a retried or re-enqueued event produces the
+same notification and dispatch can tell which devices were already served."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecmpush.domain.events import TaskRef
+
+ReplyAction = Literal["acknowledge", "approve", "reject", "request_info"]
+
+_NAMESPACE = uuid.UUID("5b7f8c9e-2f1d-4e57-9d0c-6a3e7f1c2b4d")
+
+
+def notification_id(source: str, kind: str) -> str:
+    """Stable id of the notification `kind` derived from `source` (an event id, a sweep key)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{source}|{kind}"))
+
+
+class Notification(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    type: str  # event type, or expiry.warning / sla.reminder / sla.escalation / response.confirmed
+    category: str  # what a user mutes: approval, review, task, expiry, sla, field, ...
+    source_id: str  # the event (or sweep key) this notification came from
+    recipients: list[str] = Field(min_length=1)
+    template: str  # key into the message catalog (domain/templates.py)
+    params: dict[str, str] = {}  # values the template fills in; never personal data beyond names
+    deep_link: str
+    actions: list[ReplyAction] = []
+    apns_category: str
+    due_at: datetime | None = None
+    severity: str | None = None
+    task: TaskRef | None = None
+    created_at: datetime

@@ -1,0 +1,135 @@
+"""Renders a notification for one device (contract §4) and keeps the whole message inside FCM's
+4096-byte limit by shortening the body, then the title: never by dropping the action token, the
+deep link or the notification id the reply path depends on."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from ecmpush.domain.devices import Device
+from ecmpush.domain.notifications import Notification
+from ecmpush.domain.push import Push, WebAction
+from ecmpush.domain.reply_actions import BUTTON_LABELS
+from ecmpush.domain.templates import render as render_text
+
+FCM_PAYLOAD_LIMIT = 4096
+_ELLIPSIS = "…"
+_MIN_TITLE = 16
+
+
+class PayloadTooLarge(ValueError):
+    """Even with title and body cut to the bone the message exceeds FCM's limit."""
+
+
+def wire_estimate(push: Push) -> dict[str, object]:
+    """The FCM HTTP v1 message as the SDK encodes it, minus the token (which FCM does not count).
+    Tests hold this against the SDK's own encoding so the estimate cannot drift below reality."""
+    android: dict[str, object] = {
+        "priority": push.priority,
+        "notification": {"click_action": push.click_action},
+    }
+    if push.collapse_key:
+        android["collapse_key"] = push.collapse_key
+    if push.ttl_seconds is not None:
+        android["ttl"] = f"{push.ttl_seconds}s"
+    if push.tag:
+        android["notification"] = {"click_action": push.click_action, "tag": push.tag}
+    webpush: dict[str, object] = {
+        "notification": {
+            "title": push.title,
+            "body": push.body,
+            "actions": [{"action": a.id, "title": a.title} for a in push.web_actions],
+        },
+    }
+    if push.link.startswith("https://"):
+        webpush["fcm_options"] = {"link": push.link}
+    return {
+        "data": push.data,
+        "notification": {"title": push.title, "body": push.body},
+        "android": android,
+        "apns": {
+            "headers": {"apns-priority": "10" if push.priority == "high" else "5"},
+            "payload": {
+                "aps": {
+                    "alert": {"title": push.title, "body": push.body},
+                    "category": push.apns_category,
+                    "mutable-content": 1,
+                    "thread-id": push.tag or "",
+                }
+            },
+        },
+        "webpush": webpush,
+    }
+
+
+def payload_size(push: Push) -> int:
+    return len(json.dumps(wire_estimate(push), separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _with_text(push: Push, title: str, body: str) -> Push:
+    return replace(push, title=title, body=body, data={**push.data, "title": title, "body": body})
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + _ELLIPSIS
+
+
+def fit(push: Push, limit: int = FCM_PAYLOAD_LIMIT) -> Push:
+    """Cut body, then title, until the message fits; every other field stays as it is."""
+    size = payload_size(push)
+    if size <= limit:
+        return push
+    title, body = push.title, push.body
+    # Every character of title/body appears several times in the message (data, notification,
+    # apns alert, webpush); cut in proportion, then re-measure, a few rounds at most.
+    for _ in range(8):
+        excess = payload_size(_with_text(push, title, body)) - limit
+        if excess <= 0:
+            break
+        per_char = 4 * 3  # four copies, up to three bytes per character in UTF-8 (worst case)
+        cut = excess // per_char + 1
+        if len(body) > 0:
+            body = _shorten(body, max(len(body) - cut, 0)) if len(body) > cut else ""
+        else:
+            title = _shorten(title, max(len(title) - cut, _MIN_TITLE))
+            if len(title) <= _MIN_TITLE:
+                break
+    fitted = _with_text(push, title, body)
+    if payload_size(fitted) > limit:
+        raise PayloadTooLarge(f"push for {push.data.get('notification_id')} cannot fit {limit} bytes")
+    return fitted
+
+
+def render_push(notification: Notification, device: Device, action_token: str | None) -> Push:
+    title, body = render_text(
+        notification.template, notification.params, device.locale, device.timezone
+    )
+    data = {
+        "notification_id": notification.id,
+        "type": notification.type,
+        "title": title,
+        "body": body,
+        "deep_link": notification.deep_link,
+        "category": notification.category,
+        "actions": ",".join(notification.actions),
+    }
+    if action_token and notification.actions:
+        data["action_token"] = action_token
+    if notification.due_at is not None:
+        data["due_at"] = notification.due_at.isoformat().replace("+00:00", "Z")
+    if notification.severity:
+        data["severity"] = notification.severity
+    push = Push(
+        token=device.token,
+        title=title,
+        body=body,
+        data=data,
+        link=notification.deep_link,
+        apns_category=notification.apns_category,
+        click_action=notification.apns_category,
+        web_actions=tuple(WebAction(a, BUTTON_LABELS[a]) for a in notification.actions),
+        priority="high",
+        tag=notification.id,
+    )
+    return fit(push)

@@ -1,0 +1,61 @@
+"""Message catalog: one entry per notification template, per language, rendered for the
+device's locale with English as the fallback. Text lives here, not in routing, so translating
+or rewording never touches delivery logic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+Catalog = dict[str, str]
+
+EN: Catalog = {
+    "task.assigned.approval.title": "Approval needed: {task_title}",
+    "task.assigned.review.title": "Review requested: {task_title}",
+    "task.assigned.task.title": "New task: {task_title}",
+    "document": "Document: {document_name}",
+    "due": "Due {due}",
+    "priority.high": "High priority",
+}
+
+CATALOGS: dict[str, Catalog] = {"en": EN}
+SEPARATOR = " · "
+
+
+def language_of(locale: str | None) -> str:
+    """`de-AT` → `de` when German exists, else English."""
+    language = (locale or "en").replace("_", "-").split("-")[0].lower()
+    return language if language in CATALOGS else "en"
+
+
+def _text(language: str, key: str, **values: str) -> str:
+    catalog = CATALOGS[language]
+    template = catalog.get(key) or EN[key]
+    return template.format(**values)
+
+
+def format_due(iso: str, timezone: str | None) -> str:
+    """Due times read in the device's own zone when it told us one, else in UTC."""
+    moment = datetime.fromisoformat(iso)
+    zone = ZoneInfo(timezone) if timezone else ZoneInfo("UTC")
+    local = moment.astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
+
+
+def render(
+    template: str, params: dict[str, str], locale: str | None, timezone: str | None
+) -> tuple[str, str]:
+    """Title and body of one notification for one device."""
+    language = language_of(locale)
+    title = _text(language, f"{template}.title", **params)
+    lines = []
+    if params.get("document_name"):
+        lines.append(_text(language, "document", document_name=params["document_name"]))
+    if params.get("due_at"):
+        lines.append(_text(language, "due", due=format_due(params["due_at"], timezone)))
+    if params.get("priority") == "high":
+        lines.append(_text(language, "priority.high"))
+    body = SEPARATOR.join(lines)
+    if params.get("instructions"):
+        body = f"{body}\n{params['instructions']}" if body else params["instructions"]
+    return title, body

@@ -1,0 +1,90 @@
+"""Turns a raw webhook body into events or precise, per-event errors (contract §1).
+
+A batch is answered item by item: one bad event must not sink forty-nine good ones, and every
+refusal names the failing field paths so the ECM-side script author can fix the sender."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ecmpush.domain.events import EVENT_TYPES, EcmEvent, event_adapter
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_BATCH = 50
+
+
+class BodyError(Exception):
+    """The whole request is unusable; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors or []
+
+
+@dataclass(frozen=True)
+class ParsedItem:
+    """One event of the body: either `event` or `errors`, and the id when one could be read."""
+
+    index: int
+    id: str | None
+    event: EcmEvent | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    batch: bool
+    items: list[ParsedItem]
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        # The discriminated union puts the type name into the location; drop it so paths read
+        # like the JSON the sender wrote: data.task.due_at, not task.assigned.data.task.due_at.
+        loc = [str(part) for part in error["loc"] if str(part) not in EVENT_TYPES]
+        if error["type"] == "union_tag_invalid":
+            message = f"unknown event type; expected one of {', '.join(EVENT_TYPES)}"
+        else:
+            message = str(error["msg"])
+        errors.append({"path": ".".join(loc) or "type", "message": message})
+    return errors
+
+
+def _parse_item(index: int, raw: Any) -> ParsedItem:
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    event_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else None
+    if not isinstance(raw, dict):
+        return ParsedItem(index, None, errors=[{"path": "", "message": "event must be an object"}])
+    try:
+        return ParsedItem(index, event_id, event=event_adapter.validate_python(raw))
+    except ValidationError as exc:
+        return ParsedItem(index, event_id, errors=_field_errors(exc))
+
+
+def parse_body(body: bytes) -> ParsedBody:
+    if len(body) > MAX_BODY_BYTES:
+        raise BodyError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BodyError(400, f"body is not valid JSON: {exc}") from None
+    if isinstance(document, dict) and "events" in document and "type" not in document:
+        events = document["events"]
+        extra = sorted(set(document) - {"events"})
+        if extra:
+            raise BodyError(422, "batch body takes only 'events'", [{"path": k, "message": "unexpected field"} for k in extra])
+        if not isinstance(events, list) or not events:
+            raise BodyError(422, "'events' must be a non-empty list", [{"path": "events", "message": "expected a non-empty list"}])
+        if len(events) > MAX_BATCH:
+            raise BodyError(422, f"at most {MAX_BATCH} events per request", [{"path": "events", "message": f"{len(events)} events; the limit is {MAX_BATCH}"}])
+        return ParsedBody(batch=True, items=[_parse_item(i, raw) for i, raw in enumerate(events)])
+    if not isinstance(document, dict):
+        raise BodyError(422, "body must be an event object or {\"events\": [...]}", [{"path": "", "message": "expected an object"}])
+    return ParsedBody(batch=False, items=[_parse_item(0, document)])

@@ -1,0 +1,86 @@
+"""Configuration read once per container from the environment the template sets (see
+docs/resources.md); a missing required variable fails the cold start with its name, not a
+KeyError deep in a request."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment is missing or mis-sets an environment variable."""
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required")
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"environment variable {name} must be an integer") from exc
+
+
+def _optional(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    events_table: str
+    devices_table: str
+    deliveries_table: str
+    idempotency_table: str
+    dispatch_queue_url: str
+    webhook_secret_id: str
+    firebase_secret_id: str
+    action_token_secret_id: str
+    app_base_url: str
+    ecm_user_claim: str = "ecm_user"
+    external_id_claim: str = "ecm_external"
+    retention_days: int = 90
+    secrets_max_age: int = 300
+    idempotency_days: int = 7
+    fcm_chunk_size: int = 100
+    action_token_ttl_hours: int = 168
+    # Local stack only: never set by template.yaml.
+    fcm_base_url: str | None = None
+    firebase_certs_url: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            events_table=_required("ECMPUSH_EVENTS_TABLE"),
+            devices_table=_required("ECMPUSH_DEVICES_TABLE"),
+            deliveries_table=_required("ECMPUSH_DELIVERIES_TABLE"),
+            idempotency_table=_required("ECMPUSH_IDEMPOTENCY_TABLE"),
+            dispatch_queue_url=_required("ECMPUSH_DISPATCH_QUEUE_URL"),
+            webhook_secret_id=_required("ECMPUSH_WEBHOOK_SECRET_ID"),
+            firebase_secret_id=_required("ECMPUSH_FIREBASE_SECRET_ID"),
+            action_token_secret_id=_required("ECMPUSH_ACTION_TOKEN_SECRET_ID"),
+            app_base_url=_required("ECMPUSH_APP_BASE_URL").rstrip("/"),
+            ecm_user_claim=_optional("ECMPUSH_ECM_USER_CLAIM") or "ecm_user",
+            external_id_claim=_optional("ECMPUSH_EXTERNAL_ID_CLAIM") or "ecm_external",
+            retention_days=_int("ECMPUSH_RETENTION_DAYS", 90),
+            secrets_max_age=_int("ECMPUSH_SECRETS_MAX_AGE", 300),
+            idempotency_days=_int("ECMPUSH_IDEMPOTENCY_DAYS", 7),
+            fcm_chunk_size=_int("ECMPUSH_FCM_CHUNK_SIZE", 100),
+            action_token_ttl_hours=_int("ECMPUSH_ACTION_TOKEN_TTL_HOURS", 168),
+            fcm_base_url=_optional("ECMPUSH_FCM_BASE_URL"),
+            firebase_certs_url=_optional("ECMPUSH_FIREBASE_CERTS_URL"),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The container's settings; tests call `settings.cache_clear()` after changing the env."""
+    return Settings.from_env()
