@@ -19,6 +19,14 @@ class DeliveryStatus(StrEnum):
     NO_DEVICE = "no_device"  # the recipient has no registered device
 
 
+class Claim(StrEnum):
+    """Who may send to a device for a notification right now."""
+
+    CLAIMED = "claimed"  # this attempt sends
+    DONE = "done"  # a previous attempt reached a final answer for this device
+    IN_FLIGHT = "in_flight"  # another attempt holds a fresh lease
+
+
 class FcmOutcome(StrEnum):
     SENT = "sent"
     REMOVE_TOKEN = "remove_token"

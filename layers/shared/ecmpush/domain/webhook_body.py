@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ecmpush.domain.events import EVENT_TYPES, EcmEvent, event_adapter
+from ecmpush.domain.field_errors import FieldError, field_errors
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_BATCH = 50
@@ -20,7 +21,7 @@ MAX_BATCH = 50
 class BodyError(Exception):
     """The whole request is unusable; `status` is the HTTP answer."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None):
+    def __init__(self, status: int, message: str, errors: list[FieldError] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -34,7 +35,7 @@ class ParsedItem:
     index: int
     id: str | None
     event: EcmEvent | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -43,18 +44,12 @@ class ParsedBody:
     items: list[ParsedItem]
 
 
-def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    errors = []
-    for error in exc.errors(include_url=False, include_input=False):
-        # The discriminated union puts the type name into the location; drop it so paths read
-        # like the JSON the sender wrote: data.task.due_at, not task.assigned.data.task.due_at.
-        loc = [str(part) for part in error["loc"] if str(part) not in EVENT_TYPES]
-        if error["type"] == "union_tag_invalid":
-            message = f"unknown event type; expected one of {', '.join(EVENT_TYPES)}"
-        else:
-            message = str(error["msg"])
-        errors.append({"path": ".".join(loc) or "type", "message": message})
-    return errors
+def _event_errors(exc: ValidationError) -> list[FieldError]:
+    """The discriminated union puts the type name into the location; drop it so paths read like
+    the JSON the sender wrote: data.task.due_at, not task.assigned.data.task.due_at."""
+    if any(error["type"] == "union_tag_invalid" for error in exc.errors()):
+        return [{"path": "type", "message": f"unknown event type; expected one of {', '.join(EVENT_TYPES)}"}]
+    return field_errors(exc, drop_parts=EVENT_TYPES)
 
 
 def _parse_item(index: int, raw: Any) -> ParsedItem:
@@ -65,12 +60,17 @@ def _parse_item(index: int, raw: Any) -> ParsedItem:
     try:
         return ParsedItem(index, event_id, event=event_adapter.validate_python(raw))
     except ValidationError as exc:
-        return ParsedItem(index, event_id, errors=_field_errors(exc))
+        return ParsedItem(index, event_id, errors=_event_errors(exc))
+
+
+def check_size(body: bytes) -> None:
+    """Checked before the signature, so an oversized body is never hashed or parsed."""
+    if len(body) > MAX_BODY_BYTES:
+        raise BodyError(413, f"body larger than {MAX_BODY_BYTES} bytes")
 
 
 def parse_body(body: bytes) -> ParsedBody:
-    if len(body) > MAX_BODY_BYTES:
-        raise BodyError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    """Parse an authenticated body (its size already checked)."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -1,0 +1,81 @@
+"""SQS consumer: one dispatch message per record, failed records reported individually.
+
+A record that raises is returned in `batchItemFailures`, so only it comes back; a transient FCM
+answer with Retry-After stretches that record's visibility to honour it; a record that never
+succeeds reaches the DLQ through the queue's redrive policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from ecmpush import bootstrap
+from ecmpush.domain.messages import dispatch_message_adapter
+from ecmpush.services.dispatch import RetryLater
+from ecmpush.settings import settings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+
+
+class PoisonMessage(Exception):
+    """The body is not a dispatch message; it fails until the redrive moves it to the DLQ."""
+
+
+def _delay(record: SQSRecord, seconds: float) -> None:
+    boto3.client("sqs").change_message_visibility(
+        QueueUrl=settings().dispatch_queue_url,
+        ReceiptHandle=record.receipt_handle,
+        VisibilityTimeout=min(max(int(seconds), 1), MAX_VISIBILITY_SECONDS),
+    )
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    try:
+        message = dispatch_message_adapter.validate_json(record.body)
+    except ValidationError as exc:
+        logger.error("poison dispatch message", extra={"message_id": record.message_id, "errors": exc.errors(include_input=False, include_url=False)})
+        metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
+        raise PoisonMessage(record.message_id) from None
+    try:
+        report = bootstrap.dispatch_service().handle(message)
+    except RetryLater as exc:
+        metrics.add_metric(name="DispatchRetries", unit=MetricUnit.Count, value=1)
+        if exc.retry_after_seconds:
+            _delay(record, exc.retry_after_seconds)
+        logger.warning("dispatch retry", extra={"message_id": record.message_id, "reason": str(exc), "retry_after": exc.retry_after_seconds})
+        raise
+    for name, value in (
+        ("PushesSent", report.sent),
+        ("PushesFailed", report.failed),
+        ("TokensRemoved", report.removed),
+        ("RecipientsWithoutDevice", report.no_device),
+    ):
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    logger.info("dispatched", extra={"message_id": record.message_id, "report": vars(report)})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

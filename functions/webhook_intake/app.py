@@ -1,0 +1,100 @@
+"""POST /ecm/events: authenticate the ECM sender, validate each event, accept it exactly once.
+
+Checks run cheapest-first and never parse an unauthenticated body: content type (415), size
+(413), signature (401), JSON (400), schema (422 per event)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecmpush import bootstrap
+from ecmpush.domain import webhook_signature
+from ecmpush.domain.webhook_body import BodyError, ParsedItem, check_size, parse_body
+from ecmpush.http import error_response, json_response
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+
+# HTTP status of a single-event answer; a batch answers 207 with one status per event.
+STATUS_CODES = {"accepted": 202, "duplicate": 200, "invalid": 422, "conflict": 409, "in_progress": 409}
+
+
+def _raw_body() -> bytes:
+    raw = app.current_event.get("body") or ""
+    if app.current_event.get("isBase64Encoded"):
+        return base64.b64decode(raw)
+    return str(raw).encode()
+
+
+def _handle(item: ParsedItem) -> dict[str, Any]:
+    if item.event is None:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        return {"id": item.id, "status": "invalid", "errors": item.errors}
+    try:
+        result: dict[str, Any] = bootstrap.accept_event_once()(event=item.event)
+    except IdempotencyValidationError:
+        return {
+            "id": item.id,
+            "status": "conflict",
+            "errors": [{"path": "id", "message": "id was already used for a different event"}],
+        }
+    except IdempotencyAlreadyInProgressError:
+        return {"id": item.id, "status": "in_progress"}
+    metrics.add_metric(
+        name="EventsAccepted" if result["status"] == "accepted" else "EventsDuplicate",
+        unit=MetricUnit.Count,
+        value=1,
+    )
+    logger.info("event %s", result["status"], extra={"event_id": item.id, "type": item.event.type})
+    return result
+
+
+@app.post("/ecm/events")
+def receive_events() -> Response[str]:
+    content_type = app.current_event.get_header_value("content-type", default_value="") or ""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return error_response(415, "Content-Type must be application/json")
+    body = _raw_body()
+    try:
+        check_size(body)
+        webhook_signature.verify(
+            app.current_event.get_header_value("x-ecmpush-signature"),
+            body,
+            bootstrap.webhook_secrets(),
+            now=time.time(),
+        )
+    except webhook_signature.InvalidSignature as exc:
+        logger.warning("webhook signature refused: %s", exc)
+        return error_response(401, str(exc))
+    except BodyError as exc:
+        return error_response(exc.status, exc.message, exc.errors)
+    try:
+        parsed = parse_body(body)
+    except BodyError as exc:
+        return error_response(exc.status, exc.message, exc.errors)
+    results = [_handle(item) for item in parsed.items]
+    if parsed.batch:
+        return json_response(207, {"results": results})
+    result = results[0]
+    return json_response(STATUS_CODES[result["status"]], result)
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    bootstrap.intake_idempotency_config().register_lambda_context(context)
+    return app.resolve(event, context)

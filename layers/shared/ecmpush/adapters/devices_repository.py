@@ -1,0 +1,94 @@
+"""Registered installations in DynamoDB: pk `owner`, sk `installation_id` (docs/resources.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from ecmpush.adapters.dynamo import iso, is_conditional_failure
+from ecmpush.domain.devices import Device
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+BY_INSTALLATION = "by_installation"
+
+
+class DevicesRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def upsert(self, device: Device) -> bool:
+        """Create or refresh a registration; True when it is new. `created_at` survives refreshes."""
+        values: dict[str, Any] = {
+            ":token": device.token,
+            ":platform": device.platform,
+            ":audience": device.audience,
+            ":updated": iso(device.updated_at),
+            ":created": iso(device.created_at),
+        }
+        sets = [
+            "#token = :token",
+            "platform = :platform",
+            "audience = :audience",
+            "updated_at = :updated",
+            "created_at = if_not_exists(created_at, :created)",
+        ]
+        removes = []
+        for name in ("locale", "timezone", "app_version", "external_id"):
+            value = getattr(device, name)
+            if value is None:
+                removes.append(name)
+            else:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        response = self._table.update_item(
+            Key={"owner": device.owner, "installation_id": device.installation_id},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_OLD",
+        )
+        return "created_at" not in response.get("Attributes", {})
+
+    def delete(self, owner: str, installation_id: str) -> bool:
+        response = self._table.delete_item(
+            Key={"owner": owner, "installation_id": installation_id}, ReturnValues="ALL_OLD"
+        )
+        return bool(response.get("Attributes"))
+
+    def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool:
+        """Remove a dead token, unless the app re-registered a fresh one meanwhile."""
+        try:
+            self._table.delete_item(
+                Key={"owner": owner, "installation_id": installation_id},
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": token},
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def for_owner(self, owner: str) -> list[Device]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("owner").eq(owner)}
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [Device.model_validate(item) for item in items]
+
+    def owners_of(self, installation_id: str) -> list[str]:
+        page = self._table.query(
+            IndexName=BY_INSTALLATION,
+            KeyConditionExpression=Key("installation_id").eq(installation_id),
+        )
+        return [str(item["owner"]) for item in page.get("Items", [])]

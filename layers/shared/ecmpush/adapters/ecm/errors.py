@@ -1,0 +1,63 @@
+"""Typed failures of the Content Server client, so callers decide by type, not by text.
+
+The split follows what the reply path must do next: `EcmUnavailable` → keep the reply queued and
+try later; `EcmTaskNotOpen` → tell the user the task is already handled (409); the others are
+permanent for this request (configuration, a bug, or a server that changed shape).
+"""
+
+from __future__ import annotations
+
+
+class EcmError(Exception):
+    """Base of every error raised by the ECM client; `status` and `server_message` are what the
+    server answered, when it answered at all."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, server_message: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.server_message = server_message
+
+
+class EcmUnavailable(EcmError):
+    """Content Server (or OTDS) could not be reached, answered 502/503/504, or answered a 200
+    that is not JSON (a restarting server), and the retry budget ran out. Also a 500 on a task
+    update while the task is still open (Content Server reports many transient faults as 500).
+    Retry later; `retry_after` is the server's hint in seconds when it gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        server_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, server_message=server_message)
+        self.retry_after = retry_after
+
+
+class EcmAuthError(EcmError):
+    """Credentials refused, or a fresh ticket was refused again right after re-authenticating.
+    Not retryable without an operator (rotate the secret, fix OTDS impersonation rights)."""
+
+
+class EcmTaskNotOpen(EcmError):
+    """The workflow task can no longer be acted on (completed, sent on, or no longer in the
+    acting user's inbox)."""
+
+
+class EcmNotFound(EcmError):
+    """The node, process or task does not exist (HTTP 404)."""
+
+
+class EcmProtocolError(EcmError):
+    """The server answered something this client does not understand: a JSON shape that lacks
+    what the REST API documents, or a status it never uses. Points at a version mismatch or a
+    proxy in between, not at a transient fault."""
+
+
+class EcmRejected(EcmError):
+    """The server refused this request on its merits (400/403/409/422 while the task is still
+    open): an unknown action key, a missing permission. Not retryable as is."""

@@ -1,0 +1,186 @@
+"""Turn Content Server JSON into the client's value objects, refusing shapes it does not know.
+
+Every function takes the already-decoded JSON (`Any`) and raises `EcmProtocolError` naming the
+path that was missing or of the wrong type, so a server upgrade that moves a field shows up as a
+clear message rather than a KeyError deep in a Lambda.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ecmpush.adapters.ecm.errors import EcmProtocolError
+from ecmpush.adapters.ecm.models import (
+    Activity,
+    Node,
+    SearchPage,
+    SearchRow,
+    TaskDetails,
+    TaskRef,
+)
+from ecmpush.domain.dispositions import ActionOption
+
+
+def _obj(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise EcmProtocolError(f"expected an object at {path}, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise EcmProtocolError(f"expected a list at {path}, got {type(value).__name__}")
+    return value
+
+
+def _int(value: Any, path: str) -> int:
+    if isinstance(value, bool):
+        raise EcmProtocolError(f"expected an integer at {path}, got a boolean")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise EcmProtocolError(f"expected an integer at {path}, got {value!r}") from None
+
+
+def _opt_int(value: Any, path: str) -> int | None:
+    return None if value is None or value == "" else _int(value, path)
+
+
+def _str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise EcmProtocolError(f"expected a string at {path}, got {type(value).__name__}")
+    return value
+
+
+def _options(value: Any, path: str) -> tuple[ActionOption, ...]:
+    if value is None:
+        return ()
+    out: list[ActionOption] = []
+    for i, item in enumerate(_list(value, path)):
+        entry = _obj(item, f"{path}[{i}]")
+        key = _str(entry.get("key"), f"{path}[{i}].key")
+        label = entry.get("label")
+        out.append(ActionOption(key=key, label=label if isinstance(label, str) else key))
+    return tuple(out)
+
+
+def error_text(body: Any) -> str | None:
+    """The `error` text Content Server puts into failed answers (`{"error": ..., ...}`)."""
+    if isinstance(body, Mapping):
+        for key in ("error", "errorDetail", "error_description", "message"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def task_details(body: Any, ref: TaskRef) -> TaskDetails:
+    """`{"data": {actions, custom_actions, title, instructions, comments_on, ...}, "forms": []}`."""
+    data = _obj(_obj(body, "$").get("data"), "$.data")
+    if "actions" not in data:
+        raise EcmProtocolError("task form has no $.data.actions")
+    message = data.get("message")
+    return TaskDetails(
+        ref=ref,
+        title=str(data.get("title") or ""),
+        instructions=str(data.get("instructions") or ""),
+        actions=_options(data.get("actions"), "$.data.actions"),
+        custom_actions=_options(data.get("custom_actions"), "$.data.custom_actions"),
+        comments_on=bool(data.get("comments_on", True)),
+        member_accept=bool(data.get("member_accept", False)),
+        authentication=bool(data.get("authentication", False)),
+        message=message if isinstance(message, str) else None,
+        raw=data,
+    )
+
+
+def activities(body: Any) -> list[Activity]:
+    """`{"results": [{"data": {action, user_name|user_id, date, comment, task_id}}, ...]}`.
+
+    Entries may also come without the `data` wrapper; both are accepted."""
+    results = _list(_obj(body, "$").get("results"), "$.results")
+    out: list[Activity] = []
+    for i, item in enumerate(results):
+        entry = _obj(item, f"$.results[{i}]")
+        if isinstance(entry.get("data"), Mapping):
+            entry = entry["data"]
+        user = entry.get("user_name") or entry.get("user") or entry.get("user_id") or ""
+        task_id = entry.get("task_id")
+        out.append(
+            Activity(
+                action=str(entry.get("action") or ""),
+                user=str(user),
+                date=str(entry.get("date") or ""),
+                comment=str(entry.get("comment") or ""),
+                task_id=None if task_id is None else str(task_id),
+                raw=entry,
+            )
+        )
+    return out
+
+
+def _categories(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten `fields=categories` (a list of `{"<cat>_<attr>": value}` objects) into one dict."""
+    flat: dict[str, Any] = {}
+    raw = data.get("categories")
+    if isinstance(raw, list):
+        for block in raw:
+            if isinstance(block, Mapping):
+                flat.update({str(k): v for k, v in block.items()})
+    return flat
+
+
+def node(body: Any) -> Node:
+    """`{"results": {"data": {"properties": {id, name, type, type_name, parent_id, ...}}}}`."""
+    results = _obj(_obj(body, "$").get("results"), "$.results")
+    data = _obj(results.get("data"), "$.results.data")
+    props = _obj(data.get("properties"), "$.results.data.properties")
+    path = "$.results.data.properties"
+    type_name = props.get("type_name")
+    return Node(
+        id=_int(props.get("id"), f"{path}.id"),
+        name=_str(props.get("name"), f"{path}.name"),
+        type=_int(props.get("type"), f"{path}.type"),
+        type_name=type_name if isinstance(type_name, str) else None,
+        parent_id=_opt_int(props.get("parent_id"), f"{path}.parent_id"),
+        categories=_categories(data),
+        properties=props,
+    )
+
+
+def _search_row(item: Any, i: int) -> SearchRow:
+    base = f"$.results[{i}]"
+    data = _obj(_obj(item, base).get("data"), f"{base}.data")
+    props = _obj(data.get("properties"), f"{base}.data.properties")
+    regions_raw = data.get("regions")
+    regions = dict(regions_raw) if isinstance(regions_raw, Mapping) else {}
+    categories = _categories(data)
+    for name, value in regions.items():
+        # Category attributes are search regions named Attr_<catId>_<attrId>.
+        if name.startswith("Attr_") and not name.endswith("_formatted"):
+            categories.setdefault(name[len("Attr_") :], value)
+    return SearchRow(
+        id=_int(props.get("id"), f"{base}.data.properties.id"),
+        name=_str(props.get("name"), f"{base}.data.properties.name"),
+        type=_int(props.get("type"), f"{base}.data.properties.type"),
+        parent_id=_opt_int(props.get("parent_id"), f"{base}.data.properties.parent_id"),
+        categories=categories,
+        regions=regions,
+        properties=props,
+    )
+
+
+def search_page(body: Any) -> SearchPage:
+    """`{"collection": {"paging": {page, limit, total_count, page_total}}, "results": [...]}`."""
+    root = _obj(body, "$")
+    paging = _obj(_obj(root.get("collection"), "$.collection").get("paging"), "$.collection.paging")
+    rows = tuple(_search_row(item, i) for i, item in enumerate(_list(root.get("results"), "$.results")))
+    path = "$.collection.paging"
+    return SearchPage(
+        rows=rows,
+        page=_int(paging.get("page"), f"{path}.page"),
+        limit=_int(paging.get("limit"), f"{path}.limit"),
+        total_count=_int(paging.get("total_count"), f"{path}.total_count"),
+        page_total=_int(paging.get("page_total", 0), f"{path}.page_total"),
+    )

@@ -1,0 +1,175 @@
+"""One HTTP exchange with bounded, budgeted retries.
+
+A Lambda has a hard end; pyxecm sleeps 30 s and retries forever, which would turn a Content Server
+restart into a timed-out invocation and a lost SQS receive. Here every call carries a `Deadline`
+(the caller's remaining time): transient failures (connection errors, timeouts, 502/503/504, and a
+2xx whose body is not JSON, which is what a restarting Content Server sends) are retried with
+exponential backoff and jitter only while the next attempt still fits, then `EcmUnavailable` is
+raised so the reply stays queued. Every other answer goes back to the caller to interpret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from ecmpush.adapters.ecm.config import EcmConfig
+from ecmpush.adapters.ecm.errors import EcmUnavailable
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+_NOT_JSON = object()
+
+FormData = Mapping[str, str | Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A final (non-retryable) HTTP answer; `body` is the decoded JSON or None when the body was
+    empty or not JSON (only possible for non-2xx answers)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class Deadline:
+    """An absolute end on a monotonic clock, built from a budget in seconds."""
+
+    def __init__(self, budget_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._end = clock() + budget_s
+
+    def remaining(self) -> float:
+        return self._end - self._clock()
+
+
+def _decode(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return _NOT_JSON
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class Transport:
+    """Sends requests for the client and the authenticator; knows nothing about tickets."""
+
+    def __init__(
+        self,
+        config: EcmConfig,
+        session: requests.Session,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] | None = None,
+    ) -> None:
+        self._config = config
+        self._session = session
+        self._sleep = sleep
+        self._clock = clock
+        self._rand = rand or random.random
+
+    def deadline(self, budget_s: float | None) -> Deadline:
+        return Deadline(self._config.default_budget_s if budget_s is None else budget_s, self._clock)
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with equal jitter: half fixed, half random, so retries from many
+        containers spread out but never collapse to zero; a server's Retry-After is a floor."""
+        cfg = self._config
+        ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * (2 ** (attempt - 1)))
+        delay = ceiling / 2 + self._rand() * ceiling / 2
+        return max(delay, retry_after or 0.0)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        deadline: Deadline,
+        headers: Mapping[str, str] | None = None,
+        params: FormData | None = None,
+        data: FormData | None = None,
+    ) -> Answer:
+        cfg = self._config
+        sent_headers = {"Accept": "application/json", "User-Agent": cfg.user_agent}
+        sent_headers.update(headers or {})
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                raise EcmUnavailable(f"{method} {url}: no time left in the budget")
+            reason: str
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    headers=sent_headers,
+                    params=params,
+                    data=data,
+                    timeout=(min(cfg.connect_timeout_s, remaining), min(cfg.read_timeout_s, remaining)),
+                    allow_redirects=False,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = type(exc).__name__
+            else:
+                status = response.status_code
+                body = _decode(response)
+                if status in RETRYABLE_STATUSES:
+                    reason = f"HTTP {status}"
+                    retry_after = _retry_after(response.headers)
+                elif 200 <= status < 300 and body is _NOT_JSON:
+                    ctype = response.headers.get("Content-Type", "?")
+                    reason = f"HTTP {status} with a non-JSON body ({ctype}); server restarting?"
+                elif 200 <= status < 300 and body is None and status != 204:
+                    reason = f"HTTP {status} with an empty body"
+                else:
+                    return Answer(
+                        status=status,
+                        headers=response.headers,
+                        body=None if body is _NOT_JSON else body,
+                        text=response.text[:2000],
+                    )
+            delay = self.backoff(attempt, retry_after)
+            if attempt >= cfg.max_attempts or delay >= deadline.remaining():
+                raise EcmUnavailable(
+                    f"{method} {url}: {reason} after {attempt} attempt(s)",
+                    status=status,
+                    retry_after=retry_after,
+                )
+            log.warning(
+                "ECM %s %s: %s; retry %d in %.2fs", method, url, reason, attempt, delay
+            )
+            self._sleep(delay)

@@ -1,0 +1,176 @@
+"""Composition root: builds each adapter and service once per warm container, from settings.
+
+Handlers import only these factories; nothing here runs at import time, so a cold start pays
+for firebase-admin only in the functions that send or verify, and tests can `reset()` between
+cases after changing the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from ecmpush.adapters.secrets import SecretStore
+from ecmpush.clock import utc_now
+from ecmpush.settings import settings
+
+if TYPE_CHECKING:
+    import firebase_admin
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from ecmpush.domain.events import EcmEvent
+
+    from ecmpush.ports import IdTokenVerifier, PushSender
+    from ecmpush.services.devices import DevicesService
+    from ecmpush.services.dispatch import DispatchService
+    from ecmpush.services.intake import IntakeService
+
+
+@lru_cache(maxsize=1)
+def secret_store() -> SecretStore:
+    return SecretStore(max_age=settings().secrets_max_age)
+
+
+def webhook_secrets() -> list[bytes]:
+    return secret_store().active_values(settings().webhook_secret_id)
+
+
+def action_token_key() -> bytes:
+    return secret_store().text(settings().action_token_secret_id).encode()
+
+
+@lru_cache(maxsize=1)
+def firebase_app() -> firebase_admin.App:
+    from ecmpush.adapters.firebase_app import get_firebase_app
+
+    config = settings()
+    service_account: dict[str, Any] = secret_store().json(config.firebase_secret_id)
+    return get_firebase_app(
+        service_account,
+        fcm_base_url=config.fcm_base_url,
+        certs_url=config.firebase_certs_url,
+        pool_size=config.fcm_chunk_size,
+    )
+
+
+@lru_cache(maxsize=1)
+def push_sender() -> PushSender:
+    from ecmpush.adapters.fcm_sender import FcmSender
+
+    return FcmSender(firebase_app(), chunk_size=settings().fcm_chunk_size)
+
+
+@lru_cache(maxsize=1)
+def id_token_verifier() -> IdTokenVerifier:
+    from ecmpush.adapters.id_token_verifier import FirebaseIdTokenVerifier
+
+    config = settings()
+    return FirebaseIdTokenVerifier(
+        firebase_app(),
+        ecm_user_claim=config.ecm_user_claim,
+        external_id_claim=config.external_id_claim,
+    )
+
+
+@lru_cache(maxsize=1)
+def intake_service() -> IntakeService:
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.events_repository import EventsRepository
+    from ecmpush.adapters.sqs_publisher import SqsPublisher
+    from ecmpush.services.intake import IntakeService
+
+    config = settings()
+    return IntakeService(
+        EventsRepository(table(config.events_table), config.retention_days),
+        SqsPublisher(config.dispatch_queue_url),
+        utc_now,
+    )
+
+
+def _mark_duplicate(response: Any, _record: Any) -> Any:
+    """Powertools replays the stored result for a repeated event id: say it is a duplicate."""
+    return {**response, "status": "duplicate"}
+
+
+@lru_cache(maxsize=1)
+def intake_idempotency_config() -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="id",
+        payload_validation_jmespath="[type, tenant, occurred_at, data]",
+        expires_after_seconds=settings().idempotency_days * 86400,
+        response_hook=_mark_duplicate,
+    )
+
+
+@lru_cache(maxsize=1)
+def accept_event_once() -> Callable[..., dict[str, str]]:
+    """`IntakeService.accept` behind Powertools idempotency keyed on the event id; a repeat with
+    a different payload raises IdempotencyValidationError, a concurrent one
+    IdempotencyAlreadyInProgressError."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        idempotent_function,
+    )
+
+    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
+    service = intake_service()
+
+    @idempotent_function(
+        data_keyword_argument="event",
+        config=intake_idempotency_config(),
+        persistence_store=persistence,
+    )
+    def accept(event: EcmEvent) -> dict[str, str]:
+        return service.accept(event)
+
+    return accept
+
+
+@lru_cache(maxsize=1)
+def dispatch_service() -> DispatchService:
+    from ecmpush.adapters.deliveries_repository import DeliveriesRepository
+    from ecmpush.adapters.devices_repository import DevicesRepository
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.events_repository import EventsRepository
+    from ecmpush.services.action_tokens import ActionTokenSigner
+    from ecmpush.services.dispatch import DispatchService
+
+    config = settings()
+    return DispatchService(
+        devices=DevicesRepository(table(config.devices_table)),
+        deliveries=DeliveriesRepository(table(config.deliveries_table), config.retention_days),
+        events=EventsRepository(table(config.events_table), config.retention_days),
+        sender=push_sender(),
+        signer=ActionTokenSigner(action_token_key, timedelta(hours=config.action_token_ttl_hours)),
+        app_base_url=config.app_base_url,
+        clock=utc_now,
+    )
+
+
+@lru_cache(maxsize=1)
+def devices_service() -> DevicesService:
+    from ecmpush.adapters.devices_repository import DevicesRepository
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.services.devices import DevicesService
+
+    return DevicesService(DevicesRepository(table(settings().devices_table)), utc_now)
+
+
+def reset() -> None:
+    """Forget every cached object (tests and the local stack after changing the environment)."""
+    for factory in (
+        settings,
+        secret_store,
+        firebase_app,
+        push_sender,
+        id_token_verifier,
+        intake_service,
+        intake_idempotency_config,
+        accept_event_once,
+        dispatch_service,
+        devices_service,
+    ):
+        factory.cache_clear()

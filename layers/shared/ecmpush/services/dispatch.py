@@ -1,0 +1,198 @@
+"""Dispatch use case: message → notifications → recipients → devices → pushes → FCM → one
+delivery record per device.
+
+Retries are per SQS item: a transient FCM answer for any device raises `RetryLater`, and the
+retry skips devices already served because each delivery is claimed before it is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from ecmpush.domain.delivery import Claim, DeliveryStatus, FcmOutcome, SendResult, classify
+from ecmpush.domain.devices import Device
+from ecmpush.domain.messages import DispatchMessage, EventMessage
+from ecmpush.domain.notifications import Notification
+from ecmpush.domain.push import Push
+from ecmpush.domain.render import PayloadTooLarge, render_push
+from ecmpush.domain.routing import RoutingContext, route
+from ecmpush.ports import PushSender
+from ecmpush.services.action_tokens import ActionTokenSigner
+
+
+class RetryLater(Exception):
+    """Some devices of this message got a transient answer; retry the SQS item (only those)."""
+
+    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Devices(Protocol):
+    def for_owner(self, owner: str) -> list[Device]: ...
+    def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool: ...
+
+
+class Deliveries(Protocol):
+    def save_notification(self, notification: Notification, now: datetime) -> None: ...
+    def claim(
+        self,
+        notification: Notification,
+        owner: str,
+        installation_id: str,
+        platform: str,
+        now: datetime,
+        lease_seconds: int,
+    ) -> Claim: ...
+    def record(
+        self,
+        notification_id: str,
+        owner: str,
+        installation_id: str,
+        status: DeliveryStatus,
+        now: datetime,
+        *,
+        message_id: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None: ...
+    def record_no_device(self, notification: Notification, owner: str, now: datetime) -> None: ...
+
+
+class Events(Protocol):
+    def mark(self, event_id: str, status: str, now: datetime, notifications: int = 0) -> None: ...
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0
+    removed: int = 0
+    no_device: int = 0
+    skipped: int = 0
+    retrying: int = 0
+    retry_after: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    notification: Notification
+    owner: str
+    device: Device
+    push: Push
+
+
+class DispatchService:
+    def __init__(
+        self,
+        *,
+        devices: Devices,
+        deliveries: Deliveries,
+        events: Events,
+        sender: PushSender,
+        signer: ActionTokenSigner,
+        app_base_url: str,
+        clock: Callable[[], datetime],
+        lease_seconds: int = 90,
+    ) -> None:
+        self._devices = devices
+        self._deliveries = deliveries
+        self._events = events
+        self._sender = sender
+        self._signer = signer
+        self._base_url = app_base_url
+        self._clock = clock
+        self._lease = lease_seconds
+
+    def handle(self, message: DispatchMessage) -> DispatchReport:
+        now = self._clock()
+        if isinstance(message, EventMessage):
+            notifications = route(message.event, RoutingContext(self._base_url, now))
+        else:
+            notifications = [message.notification]
+        report = self.deliver(notifications, now)
+        if isinstance(message, EventMessage):
+            status = "routed" if notifications else "no_route"
+            self._events.mark(message.event.id, status, now, len(notifications))
+        if report.retrying:
+            delay = max(report.retry_after) if report.retry_after else None
+            raise RetryLater(f"{report.retrying} deliveries need a retry", delay)
+        return report
+
+    def deliver(self, notifications: Sequence[Notification], now: datetime) -> DispatchReport:
+        report = DispatchReport()
+        pending: list[_Pending] = []
+        for notification in notifications:
+            self._deliveries.save_notification(notification, now)
+            for owner in dict.fromkeys(notification.recipients):
+                pending.extend(self._prepare(notification, owner, now, report))
+        results = self._sender.send([p.push for p in pending]) if pending else []
+        for item, result in zip(pending, results, strict=True):
+            self._apply(item, result, report)
+        return report
+
+    def _prepare(
+        self, notification: Notification, owner: str, now: datetime, report: DispatchReport
+    ) -> list[_Pending]:
+        devices = self._devices.for_owner(owner)
+        if not devices:
+            self._deliveries.record_no_device(notification, owner, now)
+            report.no_device += 1
+            return []
+        token = self._signer.for_recipient(notification, owner, now)
+        pending = []
+        for device in devices:
+            claim = self._deliveries.claim(
+                notification, owner, device.installation_id, device.platform, now, self._lease
+            )
+            if claim is Claim.DONE:
+                report.skipped += 1
+                continue
+            if claim is Claim.IN_FLIGHT:
+                report.retrying += 1  # another attempt holds it; check again after its lease
+                report.retry_after.append(float(self._lease))
+                continue
+            try:
+                push = render_push(notification, device, token)
+            except PayloadTooLarge as exc:
+                self._deliveries.record(
+                    notification.id, owner, device.installation_id, DeliveryStatus.FAILED, now,
+                    error_code="PAYLOAD_TOO_LARGE", error_message=str(exc),
+                )  # fmt: skip
+                report.failed += 1
+                continue
+            pending.append(_Pending(notification, owner, device, push))
+        return pending
+
+    def _apply(self, item: _Pending, result: SendResult, report: DispatchReport) -> None:
+        now = self._clock()
+        outcome = classify(result)
+        status = {
+            FcmOutcome.SENT: DeliveryStatus.SENT,
+            FcmOutcome.REMOVE_TOKEN: DeliveryStatus.TOKEN_REMOVED,
+            FcmOutcome.RETRY: DeliveryStatus.RETRYING,
+            FcmOutcome.PERMANENT: DeliveryStatus.FAILED,
+        }[outcome]
+        if outcome is FcmOutcome.REMOVE_TOKEN:
+            self._devices.delete_if_token(item.owner, item.device.installation_id, item.device.token)
+            report.removed += 1
+        elif outcome is FcmOutcome.RETRY:
+            report.retrying += 1
+            if result.retry_after_seconds is not None:
+                report.retry_after.append(result.retry_after_seconds)
+        elif outcome is FcmOutcome.PERMANENT:
+            report.failed += 1
+        else:
+            report.sent += 1
+        self._deliveries.record(
+            item.notification.id,
+            item.owner,
+            item.device.installation_id,
+            status,
+            now,
+            message_id=result.message_id,
+            error_code=result.error_code,
+            error_message=result.error_message,
+        )
