@@ -29,8 +29,9 @@ from ecmpush.adapters.ecm.transport import Answer, Deadline, Transport
 
 log = logging.getLogger(__name__)
 
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-USER_ID_TOKEN_TYPE = "urn:opentext.com:oauth:string:user_id"
+# OAuth grant and token-type names, not credentials.
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
+USER_ID_TOKEN_TYPE = "urn:opentext.com:oauth:string:user_id"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def _refused(answer: Answer, what: str) -> EcmError:
         )
     if answer.status >= 500:
         return EcmUnavailable(
-            f"{what} failed (HTTP {answer.status}): {text}", status=answer.status, server_message=text
+            f"{what} failed (HTTP {answer.status}): {text}",
+            status=answer.status,
+            server_message=text,
         )
     return EcmProtocolError(
         f"{what}: unexpected HTTP {answer.status}", status=answer.status, server_message=text

@@ -18,7 +18,7 @@ DEFAULT_PARTITION = "Content Server Members"
 
 class AuthMode(StrEnum):
     OTDS = "otds"  # OAuth client credentials at OTDS, then a Content Server ticket for the token
-    PASSWORD = "password"  # POST /api/v1/auth with a Content Server service account
+    PASSWORD = "password"  # noqa: S105 - a mode name. POST /api/v1/auth with a Content Server service account
 
 
 _SECRET_KEYS = frozenset(

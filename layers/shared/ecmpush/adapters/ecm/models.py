@@ -10,7 +10,7 @@ from typing import Any
 from ecmpush.domain.dispositions import ActionOption, DispositionKind
 
 
-def _id(name: str, value: str | int) -> str:
+def integer_id(name: str, value: str | int) -> str:
     """Content Server ids are integers; accept 4711 or "4711", keep the string for the wire."""
     if isinstance(value, bool):
         raise ValueError(f"{name} must be an integer id, got {value!r}")
@@ -28,12 +28,10 @@ class TaskRef:
     subprocess_id: str
     task_id: str
 
-    def __init__(
-        self, process_id: str | int, subprocess_id: str | int, task_id: str | int
-    ) -> None:
-        object.__setattr__(self, "process_id", _id("process_id", process_id))
-        object.__setattr__(self, "subprocess_id", _id("subprocess_id", subprocess_id))
-        object.__setattr__(self, "task_id", _id("task_id", task_id))
+    def __init__(self, process_id: str | int, subprocess_id: str | int, task_id: str | int) -> None:
+        object.__setattr__(self, "process_id", integer_id("process_id", process_id))
+        object.__setattr__(self, "subprocess_id", integer_id("subprocess_id", subprocess_id))
+        object.__setattr__(self, "task_id", integer_id("task_id", task_id))
 
     def __str__(self) -> str:
         return f"{self.process_id}/{self.subprocess_id}/{self.task_id}"
@@ -94,7 +92,7 @@ class Activity:
 
 @dataclass(frozen=True)
 class Node:
-    """A node (`GET /api/v2/nodes/{id}`): `categories` flattened to `{"<catId>_<attrId>": value}`."""
+    """A node (`GET /api/v2/nodes/{id}`); `categories` flattened to `{"<cat>_<attr>": value}`."""
 
     id: int
     name: str

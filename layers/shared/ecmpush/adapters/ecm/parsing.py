@@ -175,7 +175,9 @@ def search_page(body: Any) -> SearchPage:
     """`{"collection": {"paging": {page, limit, total_count, page_total}}, "results": [...]}`."""
     root = _obj(body, "$")
     paging = _obj(_obj(root.get("collection"), "$.collection").get("paging"), "$.collection.paging")
-    rows = tuple(_search_row(item, i) for i, item in enumerate(_list(root.get("results"), "$.results")))
+    rows = tuple(
+        _search_row(item, i) for i, item in enumerate(_list(root.get("results"), "$.results"))
+    )
     path = "$.collection.paging"
     return SearchPage(
         rows=rows,

@@ -100,13 +100,15 @@ class Transport:
         self._rand = rand or random.random
 
     def deadline(self, budget_s: float | None) -> Deadline:
-        return Deadline(self._config.default_budget_s if budget_s is None else budget_s, self._clock)
+        return Deadline(
+            self._config.default_budget_s if budget_s is None else budget_s, self._clock
+        )
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with equal jitter: half fixed, half random, so retries from many
         containers spread out but never collapse to zero; a server's Retry-After is a floor."""
         cfg = self._config
-        ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * (2 ** (attempt - 1)))
+        ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0 ** (attempt - 1))
         delay = ceiling / 2 + self._rand() * ceiling / 2
         return max(delay, retry_after or 0.0)
 
@@ -139,7 +141,10 @@ class Transport:
                     headers=sent_headers,
                     params=params,
                     data=data,
-                    timeout=(min(cfg.connect_timeout_s, remaining), min(cfg.read_timeout_s, remaining)),
+                    timeout=(
+                        min(cfg.connect_timeout_s, remaining),
+                        min(cfg.read_timeout_s, remaining),
+                    ),
                     allow_redirects=False,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -169,7 +174,5 @@ class Transport:
                     status=status,
                     retry_after=retry_after,
                 )
-            log.warning(
-                "ECM %s %s: %s; retry %d in %.2fs", method, url, reason, attempt, delay
-            )
+            log.warning("ECM %s %s: %s; retry %d in %.2fs", method, url, reason, attempt, delay)
             self._sleep(delay)
