@@ -36,19 +36,21 @@ class DevicesRepository:
             "updated_at = :updated",
             "created_at = if_not_exists(created_at, :created)",
         ]
+        names = {"#token": "token"}
         removes = []
         for name in ("locale", "timezone", "app_version", "external_id"):
+            names[f"#{name}"] = name  # `timezone` is a DynamoDB reserved word
             value = getattr(device, name)
             if value is None:
-                removes.append(name)
+                removes.append(f"#{name}")
             else:
-                sets.append(f"{name} = :{name}")
+                sets.append(f"#{name} = :{name}")
                 values[f":{name}"] = value
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         response = self._table.update_item(
             Key={"owner": device.owner, "installation_id": device.installation_id},
             UpdateExpression=expression,
-            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ReturnValues="UPDATED_OLD",
         )

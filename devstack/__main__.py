@@ -1,0 +1,77 @@
+"""`python -m devstack run|token|post`: the local stack's command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from devstack.stack import DEFAULT_STATE_DIR, Stack, StackConfig
+
+
+def _run(args: argparse.Namespace) -> int:
+    stack = Stack(StackConfig.from_env()).start()
+    from devstack.demo import print_howto, run_demo
+
+    ok = True
+    try:
+        if not args.no_demo:
+            ok = run_demo(stack)
+        print_howto(stack)
+        if args.exit_after_demo:
+            return 0 if ok else 1
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        stop.wait()
+        return 0
+    finally:
+        stack.stop()
+
+
+def _token(args: argparse.Namespace) -> int:
+    from devstack.identity import LocalIdentity
+
+    identity = LocalIdentity.load_or_create(Path(args.state_dir))
+    print(identity.mint_id_token(args.ecm_user or None, external_id=args.external, expires_in=args.expires_in))
+    return 0
+
+
+def _post(args: argparse.Namespace) -> int:
+    from devstack.ecm_client_side import post_event
+
+    state_dir = Path(args.state_dir)
+    urls = json.loads((state_dir / "stack.json").read_text())["urls"]
+    secret = (state_dir / "webhook_secret").read_text().strip()
+    event = json.loads(Path(args.file).read_text())
+    if "body" in event and "httpMethod" in event:  # an API Gateway sample event: post its body
+        event = json.loads(event["body"])
+    response = post_event(urls["api"], secret, event)
+    print(response.status_code, response.text)
+    return 0 if response.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start the local stack, replay the demo, serve")
+    run.add_argument("--no-demo", action="store_true")
+    run.add_argument("--exit-after-demo", action="store_true")
+    token = commands.add_parser("token", help="mint a local Firebase ID token")
+    token.add_argument("ecm_user", nargs="?", default="")
+    token.add_argument("--external", default=None, help="external stakeholder id claim")
+    token.add_argument("--expires-in", type=int, default=3600)
+    post = commands.add_parser("post", help="sign and POST an event JSON file to the running stack")
+    post.add_argument("file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    return {"run": _run, "token": _token, "post": _post}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

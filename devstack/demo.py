@@ -1,0 +1,130 @@
+"""The demo scenario `make run` replays once: two devices for one approver, a signed
+`task.assigned` from ECM, the push landing on both devices, the delivery records, and a resent
+event answered `duplicate` without a second push."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import requests
+from boto3.dynamodb.conditions import Key
+
+from devstack.ecm_client_side import post_event
+from devstack.stack import Stack
+
+USER = "asmith"
+DEVICES = (
+    ("demo-pixel-8", {"token": "fcm-demo-asmith-android-0001", "platform": "android", "locale": "en-GB", "timezone": "Europe/London", "app_version": "1.0.0"}),
+    ("demo-browser", {"token": "fcm-demo-asmith-web-0002", "platform": "web", "locale": "de-DE", "timezone": "Europe/Berlin", "app_version": "1.0.0"}),
+)
+
+
+def approval_event(event_id: str = "evt-demo-0001") -> dict[str, Any]:
+    due = (datetime.now(UTC) + timedelta(days=2)).replace(hour=17, minute=0, second=0, microsecond=0)
+    return {
+        "id": event_id,
+        "type": "task.assigned",
+        "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "tenant": "acme",
+        "data": {
+            "task": {
+                "process_id": "4711",
+                "subprocess_id": "4711",
+                "task_id": "1",
+                "title": "Approve supplier contract ACME-2026-114",
+                "stage": "approval",
+                "instructions": "Check the liability cap in section 7 before approving.",
+                "due_at": due.isoformat().replace("+00:00", "Z"),
+                "priority": "high",
+            },
+            "document": {"node_id": "90210", "name": "ACME-2026-114 Supplier Agreement.pdf"},
+            "assignee": {"user_id": USER},
+            "supervisor": {"user_id": "bjones"},
+        },
+    }
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _wait_for(predicate: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    return predicate()
+
+
+def run_demo(stack: Stack) -> bool:
+    api = stack.urls["api"]
+    _say("── Demo: approval push ─────────────────────────────────────────────")
+    id_token = stack.identity.mint_id_token(USER)
+    for installation_id, body in DEVICES:
+        response = requests.put(
+            f"{api}/devices/{installation_id}",
+            json=body,
+            headers={"Authorization": f"Bearer {id_token}"},
+            timeout=10,
+        )
+        _say(f"PUT /devices/{installation_id} ({body['platform']}) → {response.status_code}")
+
+    event = approval_event()
+    response = post_event(api, stack.webhook_secret, event)
+    _say(f"POST /ecm/events {event['id']} (task.assigned) → {response.status_code} {response.text}")
+
+    tokens = [body["token"] for _, body in DEVICES]
+    landed = _wait_for(lambda: all(stack.fcm.messages(token=t) for t in tokens))
+    for token in tokens:
+        for entry in stack.fcm.messages(token=token):
+            message = entry["message"]
+            data = message.get("data", {})
+            _say(f"\nFCM stand-in received for {token} (answer {entry['answer']['status']}):")
+            _say(f"  title       {data.get('title')}")
+            _say(f"  body        {data.get('body')}")
+            _say(f"  due_at      {data.get('due_at')}")
+            _say(f"  deep_link   {data.get('deep_link')}")
+            _say(f"  actions     {data.get('actions')}  (apns category {message.get('apns', {}).get('payload', {}).get('aps', {}).get('category')})")
+            _say(f"  action_token {str(data.get('action_token'))[:48]}…")
+
+    table = boto3.resource("dynamodb").Table(stack.provisioned.refs["DeliveriesTable"])
+    notification_id = stack.fcm.messages(token=tokens[0])[0]["message"]["data"]["notification_id"] if landed else None
+    if notification_id:
+        items = table.query(KeyConditionExpression=Key("notification_id").eq(notification_id))["Items"]
+        _say(f"\nDeliveriesTable for notification {notification_id}:")
+        for item in items:
+            if item["sk"] == "#notification":
+                continue
+            _say(f"  {item['recipient']:<8} {item['installation_id']:<14} {item['status']:<8} {item.get('fcm_message_id', '')}")
+
+    before = len(stack.fcm.messages())
+    response = post_event(api, stack.webhook_secret, event)
+    time.sleep(2)
+    after = len(stack.fcm.messages())
+    _say(f"\nResent {event['id']} → {response.status_code} {response.text}; pushes before {before}, after {after}")
+    ok = bool(landed) and response.json().get("status") == "duplicate" and before == after
+    _say("Demo " + ("passed" if ok else "FAILED") + ".")
+    return ok
+
+
+def print_howto(stack: Stack) -> None:
+    urls = stack.urls
+    _say("\n── Local stack ─────────────────────────────────────────────────────")
+    _say(f"  API (API Gateway)   {urls['api']}   POST /ecm/events, PUT/DELETE /devices/{{id}}")
+    _say(f"  moto (AWS)          {urls['moto']}")
+    _say(f"  FCM stand-in        {urls['fcm']}   GET /_inspect/messages")
+    _say(f"  ECM stand-in        {urls['ecm']}   GET /_inspect/tasks/4711/4711/1")
+    _say(f"  webhook secret      {stack.config.state_dir / 'webhook_secret'}")
+    _say("  ID token            .venv/bin/python -m devstack token asmith")
+    _say("  signed event        .venv/bin/python -m devstack post events/webhook/task_assigned.json")
+    _say("Serving until Ctrl-C.")
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str)

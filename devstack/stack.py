@@ -1,0 +1,188 @@
+"""Brings the whole bundle up on 127.0.0.1: moto server with the template's resources, the FCM
+and Content Server stand-ins, every API route and the SQS consumer, wired with the same
+environment the template gives the functions plus the local-only endpoint overrides."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from devstack import template as cfn
+from devstack.ecm_standin import EcmStandIn, create_ecm_standin
+from devstack.fcm_standin import FcmStandIn, certs_url_for, create_fcm_standin, token_uri_for
+from devstack.http_server import BackgroundServer
+from devstack.identity import LocalIdentity
+from devstack.lambda_runtime import LocalFunction
+from devstack.resources import REGION, Provisioned, provision
+from devstack.sqs_poller import SqsPoller
+from devstack.api_router import ApiRouter
+
+DEFAULT_STATE_DIR = cfn.REPO_ROOT / ".devstack"
+log = logging.getLogger("devstack")
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass
+class StackConfig:
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    moto_port: int = 5000
+    fcm_port: int = 9099
+    ecm_port: int = 8181
+    state_dir: Path = DEFAULT_STATE_DIR
+    log_level: str = "WARNING"
+    app_base_url: str = "https://app.ecmpush.local"
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        return cls(
+            api_port=_port("ECMPUSH_API_PORT", 3000),
+            moto_port=_port("ECMPUSH_MOTO_PORT", 5000),
+            fcm_port=_port("ECMPUSH_FCM_PORT", 9099),
+            ecm_port=_port("ECMPUSH_ECM_PORT", 8181),
+            state_dir=Path(os.environ.get("ECMPUSH_STATE_DIR", DEFAULT_STATE_DIR)),
+            log_level=os.environ.get("ECMPUSH_LOG_LEVEL", "WARNING"),
+        )
+
+    @classmethod
+    def ephemeral(cls, state_dir: Path) -> StackConfig:
+        """Free ports everywhere: for tests that start their own stack."""
+        return cls(api_port=0, moto_port=0, fcm_port=0, ecm_port=0, state_dir=state_dir)
+
+
+def _persistent_secret(path: Path) -> str:
+    """Survives restarts so an ECM-side script configured once keeps working locally."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    identity: LocalIdentity = field(init=False)
+    fcm: FcmStandIn = field(init=False)
+    ecm: EcmStandIn = field(init=False)
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    pollers: list[SqsPoller] = field(default_factory=list)
+    provisioned: Provisioned = field(init=False)
+    webhook_secret: str = ""
+    _servers: list[BackgroundServer] = field(default_factory=list)
+    _moto: ThreadedMotoServer | None = None
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def start(self, consume: bool = True) -> Stack:
+        config = self.config
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # Functions without a metric in an invocation warn; on Lambda that is a log line, here noise.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        self._start_moto()
+        self.identity = LocalIdentity.load_or_create(config.state_dir)
+        self.fcm = create_fcm_standin(self.identity)
+        fcm_server = self._serve("fcm", self.fcm, config.fcm_port)
+        self.ecm = create_ecm_standin()
+        self._serve("ecm", self.ecm, config.ecm_port)
+
+        template = cfn.load()
+        self.webhook_secret = _persistent_secret(config.state_dir / "webhook_secret")
+        service_account = self.identity.service_account_info(token_uri_for(fcm_server.url))
+        self.provisioned = provision(
+            template,
+            secret_values={
+                "WebhookSecret": self.webhook_secret,
+                "FirebaseServiceAccountSecret": json.dumps(service_account),
+                "ActionTokenKeySecret": _persistent_secret(config.state_dir / "action_token_key"),
+            },
+            parameters={"AppBaseUrl": config.app_base_url, "LogLevel": config.log_level},
+        )
+        self._export_environment(template, fcm_server.url)
+
+        specs = cfn.functions(template)
+        routes = []
+        for logical_id, spec in specs.items():
+            if not (spec.routes or spec.queues):
+                continue
+            function = LocalFunction(spec)
+            self.functions[logical_id] = function
+            routes.extend((route, function) for route in spec.routes)
+            for queue in spec.queues:
+                self.pollers.append(
+                    SqsPoller(self.provisioned.refs[queue], self.provisioned.arns[queue], function)
+                )
+        self._serve("api", ApiRouter(routes), config.api_port)
+        if consume:
+            for poller in self.pollers:
+                poller.start()
+        self._write_state()
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        for server in reversed(self._servers):
+            server.stop()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def _start_moto(self) -> None:
+        self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.moto_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.urls["moto"] = f"http://{host}:{port}"
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.urls["moto"],
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+            }
+        )
+
+    def _serve(self, name: str, app: Any, port: int) -> BackgroundServer:
+        server = BackgroundServer(app, self.config.host, port).start()
+        self._servers.append(server)
+        self.urls[name] = server.url
+        return server
+
+    def _export_environment(self, template: dict[str, Any], fcm_url: str) -> None:
+        """Handlers run in this process: give them the template's variables, resolved."""
+        environment: dict[str, str] = {}
+        for spec in cfn.functions(template).values():
+            for key, value in spec.environment.items():
+                environment[key] = str(self.provisioned.resolve(value))
+        environment.update(
+            {
+                "ECMPUSH_FCM_BASE_URL": fcm_url,
+                "ECMPUSH_FIREBASE_CERTS_URL": certs_url_for(fcm_url),
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": self.config.log_level,
+                "POWERTOOLS_IDEMPOTENCY_DISABLED": "false",
+            }
+        )
+        os.environ.update(environment)
+        from ecmpush import bootstrap
+
+        bootstrap.reset()
+
+    def _write_state(self) -> None:
+        """What `python -m devstack token|sign|...` and a person with curl need to reach us."""
+        state = {"urls": self.urls, "webhook_secret_file": str(self.config.state_dir / "webhook_secret")}
+        (self.config.state_dir / "stack.json").write_text(json.dumps(state, indent=2))

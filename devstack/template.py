@@ -1,0 +1,109 @@
+"""Reads template.yaml so the local stack builds exactly what SAM deploys: the same tables,
+queues, secrets, functions, routes and environment. One source of truth, no second list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that understands the short forms of CloudFormation intrinsic functions."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as handle:
+        document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return document
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str  # API Gateway form: /devices/{installation_id}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    timeout: int
+    environment: dict[str, Any]
+    routes: list[ApiRoute] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)  # logical ids of SQS event sources
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == kind
+    }
+
+
+def _ref_name(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
+    globals_ = template.get("Globals", {}).get("Function", {})
+    global_env = globals_.get("Environment", {}).get("Variables", {})
+    specs = {}
+    for logical_id, resource in resources(template, "AWS::Serverless::Function").items():
+        props = resource.get("Properties", {})
+        env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        spec = FunctionSpec(
+            logical_id=logical_id,
+            code_uri=REPO_ROOT / str(props.get("CodeUri", globals_.get("CodeUri", ""))),
+            handler=str(props.get("Handler", globals_.get("Handler", ""))),
+            timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+            environment=env,
+        )
+        for event in props.get("Events", {}).values():
+            event_props = event.get("Properties", {})
+            if event.get("Type") == "Api":
+                spec.routes.append(ApiRoute(str(event_props["Method"]).upper(), str(event_props["Path"])))
+            elif event.get("Type") == "SQS":
+                queue = _ref_name(event_props.get("Queue"))
+                if queue:
+                    spec.queues.append(queue)
+            elif event.get("Type") in ("ScheduleV2", "Schedule"):
+                spec.schedules.append(event_props)
+        specs[logical_id] = spec
+    return specs
+
+
+def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
+    return {
+        name: str(spec.get("Default", ""))
+        for name, spec in template.get("Parameters", {}).items()
+    }
