@@ -49,41 +49,17 @@ class ApiRouter:
         return Response('{"message":"Missing Authentication Token"}', 403, content_type="application/json")
 
     def _event(self, request: Request, route: ApiRoute, path_params: dict[str, str]) -> dict[str, Any]:
-        raw = request.get_data(cache=False)
-        try:
-            body: str | None = raw.decode("utf-8") if raw else None
-            is_base64 = False
-        except UnicodeDecodeError:
-            body, is_base64 = base64.b64encode(raw).decode(), True
-        headers = {key: value for key, value in request.headers.items()}
-        multi_headers = {key: request.headers.getlist(key) for key in request.headers.keys()}  # noqa: SIM118
-        query = {key: request.args.getlist(key) for key in request.args}
-        request_id = str(uuid.uuid4())
-        return {
-            "resource": route.path,
-            "path": request.path,
-            "httpMethod": request.method,
-            "headers": headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
-            "multiValueQueryStringParameters": query or None,
-            "pathParameters": path_params or None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourcePath": route.path,
-                "httpMethod": request.method,
-                "path": f"/{self._stage}{request.path}",
-                "stage": self._stage,
-                "requestId": request_id,
-                "requestTimeEpoch": int(time.time() * 1000),
-                "identity": {"sourceIp": request.remote_addr or "127.0.0.1", "userAgent": request.user_agent.string},
-                "accountId": "123456789012",
-                "apiId": "local",
-                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-            },
-            "body": body,
-            "isBase64Encoded": is_base64,
-        }
+        return proxy_event(
+            request.method,
+            request.path,
+            route.path,
+            headers={key: request.headers.getlist(key) for key in request.headers.keys()},  # noqa: SIM118
+            body=request.get_data(cache=False),
+            path_params=path_params,
+            query={key: request.args.getlist(key) for key in request.args},
+            source_ip=request.remote_addr or "127.0.0.1",
+            stage=self._stage,
+        )
 
     @staticmethod
     def _response(result: Any) -> Response:
@@ -98,3 +74,51 @@ class ApiRouter:
         for key, values in (result.get("multiValueHeaders") or {}).items():
             response.headers.setlist(key, [str(v) for v in values])
         return response
+
+
+def proxy_event(
+    method: str,
+    path: str,
+    resource: str,
+    *,
+    headers: dict[str, list[str]] | None = None,
+    body: bytes = b"",
+    path_params: dict[str, str] | None = None,
+    query: dict[str, list[str]] | None = None,
+    source_ip: str = "127.0.0.1",
+    stage: str = "local",
+) -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, as API Gateway builds it: bodies that are not UTF-8
+    travel base64-encoded, single-value maps carry the last value of each multi-value list."""
+    try:
+        text: str | None = body.decode("utf-8") if body else None
+        is_base64 = False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode(), True
+    headers = headers or {}
+    query = query or {}
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {key: values[-1] for key, values in headers.items()} or None,
+        "multiValueHeaders": headers or None,
+        "queryStringParameters": {key: values[-1] for key, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": path_params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": source_ip},
+            "accountId": "123456789012",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+        },
+        "body": text,
+        "isBase64Encoded": is_base64,
+    }

@@ -71,6 +71,27 @@ def _persistent_secret(path: Path) -> str:
     return value
 
 
+def function_environment(
+    template: dict[str, Any], provisioned: Provisioned, fcm_url: str, log_level: str = "WARNING"
+) -> dict[str, str]:
+    """The template's function variables, resolved against local resources, plus the local-only
+    endpoint overrides that never appear in template.yaml."""
+    environment: dict[str, str] = {}
+    for spec in cfn.functions(template).values():
+        for key, value in spec.environment.items():
+            environment[key] = str(provisioned.resolve(value))
+    environment.update(
+        {
+            "ECMPUSH_FCM_BASE_URL": fcm_url,
+            "ECMPUSH_FIREBASE_CERTS_URL": certs_url_for(fcm_url),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+    )
+    return environment
+
+
 @dataclass
 class Stack:
     config: StackConfig
@@ -163,21 +184,7 @@ class Stack:
 
     def _export_environment(self, template: dict[str, Any], fcm_url: str) -> None:
         """Handlers run in this process: give them the template's variables, resolved."""
-        environment: dict[str, str] = {}
-        for spec in cfn.functions(template).values():
-            for key, value in spec.environment.items():
-                environment[key] = str(self.provisioned.resolve(value))
-        environment.update(
-            {
-                "ECMPUSH_FCM_BASE_URL": fcm_url,
-                "ECMPUSH_FIREBASE_CERTS_URL": certs_url_for(fcm_url),
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "POWERTOOLS_LOG_LEVEL": self.config.log_level,
-                "POWERTOOLS_IDEMPOTENCY_DISABLED": "false",
-            }
-        )
-        os.environ.update(environment)
+        os.environ.update(function_environment(template, self.provisioned, fcm_url, self.config.log_level))
         from ecmpush import bootstrap
 
         bootstrap.reset()

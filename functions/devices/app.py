@@ -27,7 +27,7 @@ InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
 
 
 def _principal() -> Principal:
-    token = bearer_token(app.current_event.get_header_value("authorization"))
+    token = bearer_token(app.current_event.headers.get("authorization"))
     if token is None:
         raise Unauthenticated("missing bearer token")
     return bootstrap.id_token_verifier().verify(token)

@@ -64,14 +64,14 @@ def _handle(item: ParsedItem) -> dict[str, Any]:
 
 @app.post("/ecm/events")
 def receive_events() -> Response[str]:
-    content_type = app.current_event.get_header_value("content-type", default_value="") or ""
+    content_type = app.current_event.headers.get("content-type") or ""
     if content_type.split(";")[0].strip().lower() != "application/json":
         return error_response(415, "Content-Type must be application/json")
     body = _raw_body()
     try:
         check_size(body)
         webhook_signature.verify(
-            app.current_event.get_header_value("x-ecmpush-signature"),
+            app.current_event.headers.get("x-ecmpush-signature"),
             body,
             bootstrap.webhook_secrets(),
             now=time.time(),

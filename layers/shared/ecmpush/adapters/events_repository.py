@@ -26,7 +26,7 @@ class EventsRepository:
                 "occurred_at": iso(event.occurred_at),
                 "received_at": iso(received_at),
                 "status": "accepted",
-                "event": event.model_dump(mode="json"),
+                "event": event.model_dump(mode="json", exclude_none=True),
                 "expires_at": int((received_at + self._retention).timestamp()),
             }
         )

@@ -1,0 +1,180 @@
+"""Handlers of the template, invoked in-process against moto (`mock_aws`) and the FCM stand-in,
+with the environment the template gives them: the integration layer between unit tests and the
+HTTP end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+
+from devstack import template as cfn
+from devstack.api_router import proxy_event
+from devstack.fcm_standin import RunningFcmStandIn
+from devstack.identity import LocalIdentity
+from devstack.lambda_runtime import LocalFunction
+from devstack.resources import Provisioned
+from devstack.sqs_poller import SqsPoller
+from ecmpush.domain.webhook_signature import sign
+
+WEBHOOK_SECRET = "test-webhook-secret-current"
+ACTION_TOKEN_KEY = "test-action-token-key"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _reply(result: dict[str, Any]) -> Reply:
+    raw = result.get("body") or ""
+    try:
+        body = json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        body = raw
+    return Reply(int(result["statusCode"]), body, dict(result.get("headers") or {}))
+
+
+class Harness:
+    def __init__(
+        self, provisioned: Provisioned, identity: LocalIdentity, fcm: RunningFcmStandIn
+    ) -> None:
+        self.provisioned = provisioned
+        self.identity = identity
+        self.fcm = fcm
+        specs = cfn.functions(cfn.load())
+        self.webhook = LocalFunction(specs["WebhookIntakeFunction"])
+        self.devices_fn = LocalFunction(specs["DevicesFunction"])
+        self.dispatch = LocalFunction(specs["DispatchFunction"])
+        self.sqs = boto3.client("sqs")
+        self.dynamodb = boto3.resource("dynamodb")
+
+    # -- AWS resources -------------------------------------------------------------------------
+    @property
+    def queue_url(self) -> str:
+        return self.provisioned.refs["DispatchQueue"]
+
+    @property
+    def dlq_url(self) -> str:
+        return self.provisioned.refs["DispatchDeadLetterQueue"]
+
+    def table(self, logical_id: str) -> Any:
+        return self.dynamodb.Table(self.provisioned.refs[logical_id])
+
+    def queue_depth(self, url: str | None = None) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=url or self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    def deliveries(self, notification_id: str) -> list[dict[str, Any]]:
+        items = self.table("DeliveriesTable").query(
+            KeyConditionExpression=Key("notification_id").eq(notification_id)
+        )["Items"]
+        return [item for item in items if item["sk"] != "#notification"]
+
+    def devices_of(self, owner: str) -> list[dict[str, Any]]:
+        return list(
+            self.table("DevicesTable").query(KeyConditionExpression=Key("owner").eq(owner))["Items"]
+        )
+
+    # -- webhook ---------------------------------------------------------------------------------
+    def post_raw(self, body: bytes, headers: dict[str, str]) -> Reply:
+        event = proxy_event(
+            "POST",
+            "/ecm/events",
+            "/ecm/events",
+            headers={k: [v] for k, v in headers.items()},
+            body=body,
+        )
+        return _reply(self.webhook.invoke(event))
+
+    def post_event(
+        self,
+        event: dict[str, Any] | bytes,
+        *,
+        secret: str = WEBHOOK_SECRET,
+        timestamp: int | None = None,
+        content_type: str = "application/json",
+    ) -> Reply:
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        signature = sign(secret.encode(), timestamp or int(time.time()), body)
+        return self.post_raw(
+            body, {"Content-Type": content_type, "X-Ecmpush-Signature": signature}
+        )
+
+    # -- devices ---------------------------------------------------------------------------------
+    def device_call(
+        self,
+        method: str,
+        installation_id: str,
+        body: dict[str, Any] | None = None,
+        *,
+        bearer: str | None = None,
+        resource: str = "/devices/{installation_id}",
+    ) -> Reply:
+        headers = {"Content-Type": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        event = proxy_event(
+            method,
+            resource.replace("{installation_id}", installation_id),
+            resource,
+            headers={k: [v] for k, v in headers.items()},
+            body=json.dumps(body).encode() if body is not None else b"",
+            path_params={"installation_id": installation_id} if "{" in resource else None,
+        )
+        return _reply(self.devices_fn.invoke(event))
+
+    def register(
+        self,
+        user: str,
+        installation_id: str,
+        token: str,
+        platform: str = "android",
+        **extra: Any,
+    ) -> Reply:
+        reply = self.device_call(
+            "PUT",
+            installation_id,
+            {"token": token, "platform": platform, **extra},
+            bearer=self.identity.mint_id_token(user),
+        )
+        assert reply.status in (200, 201), reply
+        return reply
+
+    # -- dispatch --------------------------------------------------------------------------------
+    def poller(self) -> SqsPoller:
+        return SqsPoller(self.queue_url, self.provisioned.arns["DispatchQueue"], self.dispatch)
+
+    def drain(self, rounds: int = 5) -> int:
+        """Deliver everything visible on the dispatch queue, like the event source mapping."""
+        poller = self.poller()
+        total = 0
+        for _ in range(rounds):
+            received = poller.poll_once()
+            total += received
+            if not received:
+                break
+        return total
+
+    def invoke_dispatch(self, bodies: list[str]) -> dict[str, Any]:
+        """Invoke Dispatch with records whose receipt handles are real (sent, then received)."""
+        for body in bodies:
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        )["Messages"]
+        poller = self.poller()
+        event = {"Records": [poller._record(m) for m in messages]}
+        result: dict[str, Any] = self.dispatch.invoke(event)
+        return result
