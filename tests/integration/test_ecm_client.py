@@ -1,0 +1,599 @@
+"""EcmClient against the Content Server stand-in over real HTTP.
+
+Every test asserts on what the stand-in recorded (task state, tickets issued, requests seen), so
+a client that only pretends to succeed fails here."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.ecm_standin import EcmStandIn, create_ecm_standin
+from devstack.http_server import BackgroundServer
+from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
+from ecmpush.adapters.ecm.models import TaskRef
+from ecmpush.adapters.ecm_client import (
+    EcmAuthError,
+    EcmClient,
+    EcmNotFound,
+    EcmProtocolError,
+    EcmRejected,
+    EcmTaskNotOpen,
+    EcmUnavailable,
+    on_behalf_of_prefix,
+)
+from ecmpush.domain.dispositions import DispositionKind, choose_disposition
+
+CONTRACT = TaskRef(4711, 4711, 1)  # approval, asmith, custom Approve/Reject
+REPORT = TaskRef(4712, "4712", "1")  # review, cwu, actions only
+POLICY = TaskRef("4714", 4714, 1)  # acknowledge, asmith, SendOn only
+DONE = TaskRef(4710, 4710, 1)  # completed in the seed
+
+FAST = {
+    "connect_timeout_s": 0.5,
+    "read_timeout_s": 1.0,
+    "backoff_base_s": 0.02,
+    "backoff_max_s": 0.1,
+    "max_attempts": 6,
+    "default_budget_s": 3.0,
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[EcmStandIn, str]]:
+    app = create_ecm_standin()
+    with BackgroundServer(app) as srv:
+        yield app, srv.url
+
+
+@pytest.fixture
+def ecm(server: tuple[EcmStandIn, str]) -> tuple[EcmStandIn, str]:
+    app, url = server
+    app.reset()
+    return app, url
+
+
+def password_client(url: str, **overrides: Any) -> EcmClient:
+    settings = FAST | overrides
+    return EcmClient(
+        EcmConfig(
+            base_url=url,
+            auth_mode=AuthMode.PASSWORD,
+            username="svc-ecmpush",
+            password=settings.pop("password", "svc-ecmpush-local"),
+            **settings,
+        )
+    )
+
+
+def otds_client(url: str, *, act_as_user: bool = True, **overrides: Any) -> EcmClient:
+    settings = FAST | overrides
+    return EcmClient(
+        EcmConfig(
+            base_url=url,
+            auth_mode=AuthMode.OTDS,
+            otds_url=url,
+            client_id=settings.pop("client_id", "ecmpush"),
+            client_secret=settings.pop("client_secret", "ecmpush-local-secret"),
+            act_as_user=act_as_user,
+            **settings,
+        )
+    )
+
+
+def statuses(app: EcmStandIn, prefix: str) -> list[int]:
+    return [r["status"] for r in app.requests(prefix)]
+
+
+# -- authentication ---------------------------------------------------------------------------
+
+
+def test_password_auth_reads_task_and_reuses_the_ticket(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    task = client.get_task(CONTRACT)
+    again = client.get_task(CONTRACT)
+
+    assert task.title == "Approve supplier contract ACME-2026-114"
+    assert task.is_open
+    assert [a.key for a in task.actions] == ["SendOn", "SendForReview", "Delegate"]
+    assert [(c.key, c.label) for c in task.custom_actions] == [
+        ("Approve", "Approve"),
+        ("Reject", "Reject"),
+    ]
+    assert task.comments_on
+    assert not task.member_accept
+    assert again == task
+    assert app.logins() == [{"via": "password", "user": "svc-ecmpush", "at": app.logins()[0]["at"]}]
+    assert client.logins == 1
+    assert [r["user"] for r in app.requests("/api/v1/forms")] == ["svc-ecmpush", "svc-ecmpush"]
+
+
+def test_otds_service_account_gets_ticket_by_bearer(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = otds_client(url, act_as_user=False)
+    client.get_task(CONTRACT)
+
+    assert [(x["via"], x["user"]) for x in app.logins()] == [("bearer", "svc-ecmpush")]
+    assert statuses(app, "/otdsws/oauth2/token") == [200]
+    assert client.acting_name() == "svc-ecmpush"  # learned from GET /api/v1/auth's body
+    assert not client.impersonates("asmith")
+    assert client.comment_prefix("asmith") == "On behalf of asmith: "
+
+
+def test_act_as_user_by_token_exchange_records_that_user(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = otds_client(url)
+    assert client.impersonates("asmith")
+    assert client.comment_prefix("asmith") == ""
+
+    result = client.complete_task(
+        CONTRACT, custom_action="Approve", comment="Looks good", as_user="asmith"
+    )
+
+    state = app.task(4711, 4711, 1)
+    assert state["acted_by"] == "asmith"
+    assert state["status"] == "completed"
+    assert state["disposition_taken"] == "Approve"
+    assert state["comments"][-1]["comment"] == "Looks good"
+    assert (result.acted_as, result.kind, result.already_applied) == (
+        "asmith",
+        DispositionKind.CUSTOM_ACTION,
+        False,
+    )
+    assert [(x["via"], x["user"]) for x in app.logins()] == [("bearer", "asmith")]
+
+
+def test_tickets_are_cached_per_acting_user(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = otds_client(url)
+    client.get_task(CONTRACT, as_user="asmith")
+    client.get_task(REPORT, as_user="cwu")
+    client.get_task(POLICY, as_user="asmith")
+    client.get_node(30501)  # service account
+
+    assert sorted(x["user"] for x in app.logins()) == ["asmith", "cwu", "svc-ecmpush"]
+    assert [r["user"] for r in app.requests("/api/v1/forms")] == ["asmith", "cwu", "asmith"]
+
+
+def test_service_account_acts_when_not_impersonating(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    comment = on_behalf_of_prefix("asmith") + "ok"
+    result = client.complete_task(POLICY, action="SendOn", comment=comment, as_user="asmith")
+
+    state = app.task(4714, 4714, 1)
+    assert state["acted_by"] == "svc-ecmpush"
+    assert state["comments"][-1]["comment"] == "On behalf of asmith: ok"
+    assert result.acted_as == "svc-ecmpush"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "as_user"),
+    [
+        ({"client_secret": "wrong"}, None),
+        ({"client_id": "reporting", "client_secret": "reporting-local-secret"}, "asmith"),
+        ({}, "nobody"),
+    ],
+    ids=["bad-secret", "client-may-not-impersonate", "unknown-user"],
+)
+def test_otds_refusals_are_auth_errors(
+    ecm: tuple[EcmStandIn, str], overrides: dict[str, Any], as_user: str | None
+) -> None:
+    app, url = ecm
+    client = otds_client(url, **overrides)
+    with pytest.raises(EcmAuthError):
+        client.get_task(CONTRACT, as_user=as_user)
+    assert app.logins() == []
+    assert len(app.requests("/otdsws")) == 1  # refused credentials are not retried
+
+
+def test_wrong_password_is_an_auth_error_without_retry(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url, password="nope")
+    with pytest.raises(EcmAuthError) as caught:
+        client.get_task(CONTRACT)
+    assert caught.value.status == 401
+    assert "nope" not in str(caught.value)
+    assert statuses(app, "/api/v1/auth") == [401]
+
+
+def test_expired_ticket_mid_flight_reauthenticates_once(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    client.get_task(POLICY)
+    app.expire_tickets()
+
+    client.complete_task(POLICY, action="SendOn", comment="Read it")
+
+    assert app.task(4714, 4714, 1)["status"] == "completed"
+    assert len(app.logins()) == 2
+    assert client.logins == 2
+    assert statuses(app, "/api/v2/processes") == [401, 200]
+
+
+def test_refused_twice_is_auth_error_after_one_reauth(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.set_faults(ticket_lifetime_s=0)  # every ticket is dead on arrival
+    client = password_client(url)
+    with pytest.raises(EcmAuthError) as caught:
+        client.get_task(CONTRACT)
+    assert caught.value.status == 401
+    assert len(app.logins()) == 2
+    assert statuses(app, "/api/v1/forms") == [401, 401]
+
+
+# -- transient faults -------------------------------------------------------------------------
+
+
+def test_outage_retries_then_unavailable_within_budget(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.outage(30)
+    client = password_client(url, max_attempts=100)
+    started = time.monotonic()
+    with pytest.raises(EcmUnavailable) as caught:
+        client.get_task(CONTRACT, budget_s=0.4)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 0.4
+    attempts = statuses(app, "/api/v1/auth")
+    assert len(attempts) >= 3
+    assert set(attempts) == {503}
+    assert caught.value.status == 503
+
+
+def test_outage_stops_after_max_attempts(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.outage(30)
+    client = password_client(url, max_attempts=3)
+    with pytest.raises(EcmUnavailable):
+        client.get_task(CONTRACT, budget_s=5)
+    assert statuses(app, "/api/v1/auth") == [503, 503, 503]
+
+
+def test_retry_after_beyond_budget_gives_up_at_once(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.outage(30, retry_after=30)
+    client = password_client(url)
+    with pytest.raises(EcmUnavailable) as caught:
+        client.get_task(CONTRACT, budget_s=1)
+    assert caught.value.retry_after == 30
+    assert statuses(app, "/api/v1/auth") == [503]
+
+
+def test_short_outage_is_ridden_out(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url, backoff_base_s=0.05)
+    client.get_task(CONTRACT)
+    app.outage(0.15)
+    client.complete_task(CONTRACT, custom_action="Reject", comment="No", budget_s=3)
+
+    assert app.task(4711, 4711, 1)["disposition_taken"] == "Reject"
+    seen = statuses(app, "/api/v2/processes")
+    assert seen[0] == 503
+    assert seen[-1] == 200
+
+
+def test_html_200_is_retried(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    client.get_task(CONTRACT)
+    app.set_faults(html_200=2)
+    task = client.get_task(CONTRACT)
+
+    assert task.is_open
+    assert statuses(app, "/api/v1/forms") == [200, 200, 200, 200]  # 1 ok, 2 HTML, 1 ok
+    assert client.logins == 1
+
+
+def test_html_200_forever_is_unavailable(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.set_faults(html_200=1000)
+    client = password_client(url, max_attempts=4)
+    with pytest.raises(EcmUnavailable) as caught:
+        client.get_task(CONTRACT)
+    assert "non-JSON" in str(caught.value)
+    assert len(app.requests("/api/v1/auth")) == 4
+    assert app.task(4711, 4711, 1)["status"] == "open"
+
+
+def test_slow_answers_time_out_within_budget(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.set_faults(latency_ms=150)
+    client = password_client(url, read_timeout_s=0.05, max_attempts=3)
+    started = time.monotonic()
+    with pytest.raises(EcmUnavailable) as caught:
+        client.get_task(CONTRACT, budget_s=1)
+    assert time.monotonic() - started < 1
+    assert "Timeout" in str(caught.value)
+
+
+def test_connection_refused_is_unavailable() -> None:
+    with BackgroundServer(create_ecm_standin()) as srv:
+        url = srv.url  # a port that was just free and is closed again below
+    client = password_client(url, max_attempts=3)
+    with pytest.raises(EcmUnavailable):
+        client.get_task(CONTRACT, budget_s=1)
+
+
+# -- write-back -------------------------------------------------------------------------------
+
+
+def test_approve_via_custom_action_chosen_from_the_task(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = otds_client(url)
+    task = client.get_task(CONTRACT, as_user="asmith")
+    disposition = choose_disposition(task, "approve")
+    comment = "Approved on the train. via ecmpush from android at 2026-11-28T10:02:00Z"
+
+    client.apply_disposition(CONTRACT, disposition, comment=comment, as_user="asmith")
+
+    state = app.task(4711, 4711, 1)
+    assert state["disposition"] == {"kind": "custom_action", "key": "Approve", "label": "Approve"}
+    assert state["comments"] == [
+        {"user": "asmith", "action": "Approve", "comment": comment, "date": state["completed_at"]}
+    ]
+
+
+def test_mapped_keys_differ_per_workflow(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    ref = TaskRef(4713, 4713, 2)  # offers custom "Approved"/"Rejected" and action "Review"
+    disposition = choose_disposition(client.get_task(ref), "reject")
+    client.apply_disposition(ref, disposition, comment="Over budget")
+    assert app.task(4713, 4713, 2)["disposition_taken"] == "Rejected"
+
+
+def test_acknowledge_via_send_on(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = otds_client(url)
+    task = client.get_task(POLICY, as_user="asmith")
+    disposition = choose_disposition(task, "acknowledge")
+    assert disposition.form_fields() == {"action": "SendOn"}
+
+    client.apply_disposition(POLICY, disposition, comment="Read and understood", as_user="asmith")
+
+    state = app.task(4714, 4714, 1)
+    assert (state["status"], state["disposition_taken"], state["acted_by"]) == (
+        "completed",
+        "SendOn",
+        "asmith",
+    )
+    assert state["comments"][-1]["comment"] == "Read and understood"
+    history = client.task_activities(POLICY)
+    assert [(a.action, a.user, a.comment) for a in history] == [
+        ("SendOn", "asmith", "Read and understood")
+    ]
+
+
+def test_request_info_sends_for_review_to_initiator(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    disposition = choose_disposition(client.get_task(CONTRACT), "request_info")
+    client.apply_disposition(CONTRACT, disposition, comment="Which liability cap?")
+    state = app.task(4711, 4711, 1)
+    assert (state["status"], state["review_assignee"]) == ("sent_for_review", "bjones")
+
+
+@pytest.mark.parametrize("closed_status", [500, 400])
+def test_completed_task_is_not_open(ecm: tuple[EcmStandIn, str], closed_status: int) -> None:
+    app, url = ecm
+    app.set_faults(closed_task_status=closed_status)
+    client = password_client(url)
+    assert not client.get_task(DONE).is_open
+
+    with pytest.raises(EcmTaskNotOpen) as caught:
+        client.complete_task(DONE, custom_action="Reject", comment="too late")
+    assert caught.value.status == closed_status
+    state = app.task(4710, 4710, 1)
+    assert state["disposition_taken"] == "Approve"
+    assert len(state["comments"]) == 1
+    assert statuses(app, "/api/v2/processes/4710/subprocesses/4710/tasks") == [closed_status]
+
+
+def test_second_reply_after_completion_is_not_open(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    client.complete_task(CONTRACT, custom_action="Approve", comment="first")
+    with pytest.raises(EcmTaskNotOpen):
+        client.complete_task(CONTRACT, custom_action="Reject", comment="second")
+    assert app.task(4711, 4711, 1)["disposition_taken"] == "Approve"
+
+
+def test_lost_response_is_recognised_not_resent(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.set_faults(lose_response=1)  # applies the update, then answers 504
+    client = password_client(url)
+    result = client.complete_task(POLICY, action="SendOn", comment="ack 7f3a")
+
+    assert result.already_applied
+    state = app.task(4714, 4714, 1)
+    assert [c["comment"] for c in state["comments"]] == ["ack 7f3a"]
+    puts = statuses(app, "/api/v2/processes/4714/subprocesses/4714/tasks")
+    assert puts == [504, 500]
+
+
+def test_both_action_and_custom_action_never_reach_the_server(
+    ecm: tuple[EcmStandIn, str],
+) -> None:
+    app, url = ecm
+    client = password_client(url)
+    with pytest.raises(ValueError, match="exactly one"):
+        client.complete_task(CONTRACT, action="SendOn", custom_action="Approve", comment="x")
+    with pytest.raises(ValueError, match="exactly one"):
+        client.complete_task(CONTRACT, comment="x")
+    assert app.requests("/api") == []
+
+
+def test_both_fields_are_refused_by_the_server(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    ticket = requests.post(
+        f"{url}/api/v1/auth",
+        data={"username": "asmith", "password": "asmith-local"},
+        timeout=5,
+    ).json()["ticket"]
+    answer = requests.put(
+        f"{url}/api/v2/processes/4711/subprocesses/4711/tasks/1",
+        data={"action": "SendOn", "custom_action": "Approve", "comment": "both"},
+        headers={"OTCSTicket": ticket},
+        timeout=5,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "It is not allowed to execute an action and a custom action"
+    assert app.task(4711, 4711, 1)["status"] == "open"
+
+
+def test_unknown_key_is_rejected_and_task_stays_open(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    with pytest.raises(EcmRejected) as caught:
+        client.complete_task(CONTRACT, custom_action="Approved", comment="x")
+    assert caught.value.status == 400
+    assert "Approved" in (caught.value.server_message or "")
+    assert app.task(4711, 4711, 1)["status"] == "open"
+
+
+def test_unknown_task_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    client = password_client(url)
+    with pytest.raises(EcmNotFound):
+        client.get_task(TaskRef(9999, 9999, 1))
+    with pytest.raises(EcmNotFound):
+        client.complete_task(TaskRef(9999, 9999, 1), action="SendOn", comment="x")
+
+
+# -- nodes and search -------------------------------------------------------------------------
+
+
+def test_get_node_with_categories(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    client = password_client(url)
+    node = client.get_node("30501", categories=True)
+    assert (node.id, node.name, node.type, node.parent_id) == (
+        30501,
+        "ACME-2026-114 Supplier contract.pdf",
+        144,
+        30200,
+    )
+    assert node.categories["30100_3"] == "2026-12-31T00:00:00"
+    assert client.get_node(30501).categories == {}
+
+
+def test_unknown_node_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    with pytest.raises(EcmNotFound) as caught:
+        client.get_node(999999)
+    assert caught.value.status == 404
+    assert statuses(app, "/api/v2/nodes") == [404]
+
+
+def test_search_pages_through_records(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    client = password_client(url)
+    first = client.search("Attr_30100_2:contract", page=1, limit=3)
+    second = client.search("Attr_30100_2:contract", page=2, limit=3)
+
+    assert (first.total_count, first.page_total, first.has_more) == (4, 2, True)
+    assert (second.page, len(second.rows), second.has_more) == (2, 1, False)
+    ids = [r.id for r in first.rows + second.rows]
+    assert ids == [30501, 30502, 30503, 30504]
+    assert first.rows[0].categories["30100_3"] == "2026-12-31T00:00:00"
+
+
+def test_search_by_expiry_window_and_location(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    client = password_client(url)
+    window = "Attr_30100_3:>=2026-12-01T00:00:00 and Attr_30100_3:<20270301"  # both date spellings
+    page = client.search(window)
+    assert sorted(r.name for r in page.rows) == [
+        "ACME-2026-114 Supplier contract.pdf",
+        "Acrobat volume licence 2026.pdf",
+        "Globex-2025-077 Service agreement.pdf",
+        "Initech-2024-310 NDA.pdf",
+    ]
+    in_policies = client.search(window, location_id=30300)
+    assert [r.id for r in in_policies.rows] == [30505]
+
+
+def test_search_with_unsupported_query_is_rejected(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    client = password_client(url)
+    with pytest.raises(EcmRejected):
+        client.search("OTName:a or OTName:b")
+
+
+# -- defensive parsing and configuration ------------------------------------------------------
+
+
+def _odd_server(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Authenticates, then answers a task form without `data.actions`."""
+    path = environ["PATH_INFO"]
+    body = {"ticket": "t"} if path == "/api/v1/auth" else {"data": {"title": "no actions"}}
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
+
+
+def test_unexpected_shape_is_a_protocol_error() -> None:
+    with BackgroundServer(_odd_server) as srv:
+        client = password_client(srv.url)
+        with pytest.raises(EcmProtocolError, match=r"\$\.data\.actions"):
+            client.get_task(CONTRACT)
+
+
+def test_config_from_secret_shapes() -> None:
+    otds = EcmConfig.from_secret(
+        {
+            "otds_url": "https://otds.example.com/",
+            "client_id": "ecmpush",
+            "client_secret": "s3cret",
+            "act_as_user": "true",
+        },
+        base_url="https://ecm.example.com/otcs/cs.exe/",
+        default_budget_s=8,
+    )
+    assert otds.auth_mode is AuthMode.OTDS
+    assert otds.api_url == "https://ecm.example.com/otcs/cs.exe/api"
+    assert otds.otds_token_url == "https://otds.example.com/otdsws/oauth2/token"
+    assert otds.act_as_user
+    assert otds.partition == "Content Server Members"
+    assert otds.default_budget_s == 8
+    assert "s3cret" not in repr(otds)
+
+    password = EcmConfig.from_secret(
+        {
+            "auth_mode": "password",
+            "base_url": "http://ecm.local/cs/cs",
+            "username": "svc",
+            "password": "pw",
+        }
+    )
+    assert password.auth_mode is AuthMode.PASSWORD
+    assert not password.act_as_user
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ({"username": "svc", "password": "pw", "act_as_user": True}, "needs auth_mode 'otds'"),
+        ({"auth_mode": "otds", "client_id": "c"}, "needs otds_url"),
+        ({"username": "svc", "pasword": "typo"}, "unknown keys"),
+        ({"username": "svc"}, "needs username and password"),
+    ],
+)
+def test_config_refuses_bad_secrets(secret: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ValueError, match=reason) as caught:
+        EcmConfig.from_secret(secret, base_url="https://ecm.example.com/cs")
+    assert "typo" not in str(caught.value)
+
+
+def test_task_ref_accepts_ints_and_digit_strings() -> None:
+    assert TaskRef("0004711", 4711, " 1 ") == TaskRef(4711, "4711", 1)
+    assert str(TaskRef(4711, 4712, 3)) == "4711/4712/3"
+    with pytest.raises(ValueError, match="integer id"):
+        TaskRef("47a", 1, 1)
