@@ -1,0 +1,146 @@
+"""The firebase-admin `App` every Firebase adapter shares, created once per warm Lambda.
+
+`initialize_app` refuses a second app with the same name, and Lambda reuses module state across
+invocations, so apps are named after what configures them (project, service account key, local
+endpoints, pool and timeout) and looked up before being created.
+
+Two settings have no public option in firebase-admin and are written to private attributes.
+They are checked against the pinned SDK (requirements pin 7.7.0) before being written, so an SDK
+upgrade that moves them fails here, loudly, instead of silently sending to the wrong place:
+
+- `messaging._MessagingService.FCM_URL` / the service's `_fcm_url`, and its `_client.session`
+  to mount a connection pool sized to our `send_each` concurrency. The SDK mounts 100
+  connections for fcm.googleapis.com only; a local stand-in URL would fall back to 10 and log
+  "Connection pool is full". Production keeps the real URL and only resizes the pool.
+- `auth._get_client(app)._token_verifier.id_token_verifier.cert_url`, so ID tokens are checked
+  against local certificates (local stack only). The emulator variable is no substitute: it
+  turns off signature and expiry checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from typing import Any
+
+import firebase_admin
+import requests.adapters
+from firebase_admin import _http_client, auth, credentials, messaging
+
+PINNED_SDK_VERSION = "7.7.0"
+FCM_PRODUCTION_BASE = "https://fcm.googleapis.com"
+_EXPECTED_FCM_URL = FCM_PRODUCTION_BASE + "/v1/projects/{0}/messages:send"
+_DEFAULT_ID_CERTS_URL = (
+    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+)
+
+_lock = threading.Lock()
+
+
+class FirebaseSdkChanged(RuntimeError):
+    """A private attribute we configure is not where the pinned firebase-admin keeps it."""
+
+
+def get_firebase_app(
+    service_account: dict[str, Any],
+    *,
+    fcm_base_url: str | None = None,
+    certs_url: str | None = None,
+    pool_size: int = 50,
+    http_timeout: float = 10,
+) -> firebase_admin.App:
+    """The App for `service_account` (the Secrets Manager JSON), created on first call.
+
+    `fcm_base_url` and `certs_url` are for the local stack only; production passes None and
+    talks to Google. `pool_size` should be at least the sender's chunk size: `send_each` runs
+    one thread per message, and connections beyond the pool are opened and thrown away.
+    """
+    project_id = service_account.get("project_id")
+    if not isinstance(project_id, str) or not project_id:
+        raise ValueError("service account JSON has no project_id")
+    if pool_size < 1:
+        raise ValueError("pool_size must be positive")
+    name = _app_name(service_account, fcm_base_url, certs_url, pool_size, http_timeout)
+    with _lock:
+        try:
+            return firebase_admin.get_app(name)
+        except ValueError:
+            pass  # not initialized in this process yet
+        app = firebase_admin.initialize_app(
+            credentials.Certificate(service_account),
+            {"projectId": project_id, "httpTimeout": http_timeout},
+            name=name,
+        )
+        try:
+            _configure_messaging(app, project_id, fcm_base_url, pool_size)
+            if certs_url is not None:
+                _configure_id_token_certs(app, certs_url)
+        except BaseException:
+            firebase_admin.delete_app(app)
+            raise
+        return app
+
+
+def _app_name(
+    service_account: dict[str, Any],
+    fcm_base_url: str | None,
+    certs_url: str | None,
+    pool_size: int,
+    http_timeout: float,
+) -> str:
+    """Stable per configuration; the key id (not the key) identifies the credential."""
+    identity = [
+        service_account.get("project_id"),
+        service_account.get("client_email"),
+        service_account.get("private_key_id"),
+        service_account.get("token_uri"),
+        fcm_base_url,
+        certs_url,
+        pool_size,
+        http_timeout,
+    ]
+    digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+    return f"ecmpush-{service_account['project_id']}-{digest}"
+
+
+def _configure_messaging(
+    app: firebase_admin.App, project_id: str, fcm_base_url: str | None, pool_size: int
+) -> None:
+    if messaging._MessagingService.FCM_URL != _EXPECTED_FCM_URL:
+        raise FirebaseSdkChanged(
+            f"firebase-admin {firebase_admin.__version__}: messaging._MessagingService.FCM_URL is "
+            f"{messaging._MessagingService.FCM_URL!r}, expected {_EXPECTED_FCM_URL!r} "
+            f"(pinned {PINNED_SDK_VERSION}); review firebase_app.py before upgrading"
+        )
+    service = messaging._get_messaging_service(app)
+    session = getattr(getattr(service, "_client", None), "session", None)
+    if getattr(service, "_fcm_url", None) != _EXPECTED_FCM_URL.format(project_id) or not hasattr(
+        session, "mount"
+    ):
+        raise FirebaseSdkChanged(
+            f"firebase-admin {firebase_admin.__version__}: the messaging service no longer has "
+            f"_fcm_url / _client.session as in {PINNED_SDK_VERSION}; review firebase_app.py"
+        )
+    base = FCM_PRODUCTION_BASE if fcm_base_url is None else fcm_base_url.rstrip("/")
+    if fcm_base_url is not None:
+        service._fcm_url = f"{base}/v1/projects/{project_id}/messages:send"
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=1,  # one host per mount
+        pool_maxsize=pool_size,
+        max_retries=_http_client.DEFAULT_RETRY_CONFIG,  # the SDK's own 500/503/Retry-After policy
+    )
+    session.mount(base, adapter)  # type: ignore[union-attr]
+
+
+def _configure_id_token_certs(app: firebase_admin.App, certs_url: str) -> None:
+    client = auth._get_client(app)
+    verifier = getattr(getattr(client, "_token_verifier", None), "id_token_verifier", None)
+    current = getattr(verifier, "cert_url", None)
+    if current != _DEFAULT_ID_CERTS_URL:
+        raise FirebaseSdkChanged(
+            f"firebase-admin {firebase_admin.__version__}: auth client's "
+            "_token_verifier.id_token_verifier.cert_url is not the default securetoken URL as in "
+            f"{PINNED_SDK_VERSION}; review firebase_app.py"
+        )
+    verifier.cert_url = certs_url  # type: ignore[union-attr]
