@@ -1,0 +1,206 @@
+"""`PushSender` on firebase-admin: `Push` → `messaging.Message`, `send_each` in chunks, and every
+answer reduced to a `SendResult` the domain's `classify()` understands.
+
+Why chunks: `send_each` starts one thread (and one connection) per message, and Lambda allows
+1024 threads and file descriptors; the SDK itself caps a call at 500 messages.
+
+Why the sync path: `send_each_async` needs an event loop that survives warm invocations, and the
+SDK's urllib3 retry policy (500/503 with backoff, 429 after Retry-After) only applies here.
+
+Targets: firebase-admin 7.7 deprecates `Message(token=...)` in favour of `fid=` (Firebase
+installation IDs). A registration token is not an installation ID, though, and FCM v1 keeps the
+two fields apart, so the target is chosen by shape: an FID (22 URL-safe characters) goes to
+`fid`, anything else stays a registration `token`. The token attribute is set after construction
+to keep the wire format without the per-message DeprecationWarning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import firebase_admin
+from firebase_admin import exceptions, messaging
+
+from ecmpush.domain.delivery import SendResult
+from ecmpush.domain.push import Push
+
+log = logging.getLogger(__name__)
+
+MAX_CHUNK = 500  # send_each's own limit
+_FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+# Firebase installation IDs: 22 characters of URL-safe base64 whose first 4 bits are 0111.
+_FID = re.compile(r"[cdef][A-Za-z0-9_-]{21}")
+# Fallback when the HTTP body is unavailable: the SDK's FCM-specific exception types.
+_ERROR_TYPE_CODES: tuple[tuple[type[Exception], str], ...] = (
+    (messaging.UnregisteredError, "UNREGISTERED"),
+    (messaging.QuotaExceededError, "QUOTA_EXCEEDED"),
+    (messaging.SenderIdMismatchError, "SENDER_ID_MISMATCH"),
+    (messaging.ThirdPartyAuthError, "THIRD_PARTY_AUTH_ERROR"),
+)
+
+
+class FcmSender:
+    """Sends pushes through one firebase-admin App (see `firebase_app.get_firebase_app`)."""
+
+    def __init__(self, app: firebase_admin.App, *, chunk_size: int = 100) -> None:
+        if not 1 <= chunk_size <= MAX_CHUNK:
+            raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK}")
+        self._app = app
+        self._chunk_size = chunk_size
+
+    def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        """One result per push, in order. FCM errors, pushes the SDK refuses to encode and
+        chunks that fail as a whole (e.g. the OAuth token could not be refreshed) are results,
+        never exceptions; a failed chunk gives UNAVAILABLE so the items are retried."""
+        results: list[SendResult | None] = [None] * len(pushes)
+        pending: list[tuple[int, messaging.Message]] = []
+        for index, push in enumerate(pushes):
+            try:
+                message = to_message(push)
+                messaging._MessagingService.encode_message(message)  # validate before sending
+            except (ValueError, TypeError) as exc:
+                results[index] = SendResult(
+                    error_code="INVALID_ARGUMENT",
+                    error_message=f"not sent, rejected locally: {exc}",
+                )
+                continue
+            pending.append((index, message))
+        for start in range(0, len(pending), self._chunk_size):
+            chunk = pending[start : start + self._chunk_size]
+            for (index, _), result in zip(chunk, self._send_chunk(chunk), strict=True):
+                results[index] = result
+        done = [r for r in results if r is not None]
+        assert len(done) == len(pushes), "every push gets exactly one result"
+        return done
+
+    def _send_chunk(self, chunk: list[tuple[int, messaging.Message]]) -> list[SendResult]:
+        try:
+            batch = messaging.send_each([m for _, m in chunk], app=self._app)
+        except Exception as exc:
+            log.warning("FCM send_each failed for a chunk of %d: %s", len(chunk), _describe(exc))
+            failed = SendResult(error_code="UNAVAILABLE", error_message=_describe(exc))
+            return [failed] * len(chunk)
+        return [_result(response) for response in batch.responses]
+
+    @staticmethod
+    def wire_message(push: Push) -> dict[str, Any]:
+        """The exact JSON object FCM receives as `message` for `push`."""
+        encoded: dict[str, Any] = messaging._MessagingService.encode_message(to_message(push))
+        # The encoder returns nested plain dicts; a JSON round trip makes that a guarantee.
+        copied: dict[str, Any] = json.loads(json.dumps(encoded))
+        return copied
+
+
+def to_message(push: Push) -> messaging.Message:
+    """Translate a domain `Push` (contract §4) into the SDK's message."""
+    apns_headers = {"apns-priority": "10" if push.priority == "high" else "5"}
+    if push.collapse_key:
+        apns_headers["apns-collapse-id"] = push.collapse_key
+    webpush_headers: dict[str, str] = {}
+    if push.ttl_seconds is not None:
+        apns_headers["apns-expiration"] = str(int(time.time()) + push.ttl_seconds)
+        webpush_headers["TTL"] = str(push.ttl_seconds)
+    # The SDK rejects a non-https webpush link; a local or relative link is dropped, not fatal.
+    link = push.link if push.link.startswith("https://") else None
+    message = messaging.Message(
+        data=dict(push.data),
+        notification=messaging.Notification(title=push.title, body=push.body),
+        android=messaging.AndroidConfig(
+            priority=push.priority,
+            collapse_key=push.collapse_key,
+            ttl=push.ttl_seconds,
+            notification=messaging.AndroidNotification(
+                click_action=push.click_action, tag=push.tag
+            ),
+        ),
+        apns=messaging.APNSConfig(
+            headers=apns_headers,
+            payload=messaging.APNSPayload(
+                aps=messaging.Aps(
+                    alert=messaging.ApsAlert(title=push.title, body=push.body),
+                    category=push.apns_category,
+                    mutable_content=True,
+                    thread_id=push.tag,
+                )
+            ),
+        ),
+        webpush=messaging.WebpushConfig(
+            headers=webpush_headers or None,
+            notification=messaging.WebpushNotification(
+                title=push.title,
+                body=push.body,
+                tag=push.tag,
+                actions=[
+                    messaging.WebpushNotificationAction(a.id, a.title) for a in push.web_actions
+                ]
+                or None,
+            ),
+            fcm_options=messaging.WebpushFCMOptions(link=link) if link else None,
+        ),
+        fid=push.token if _FID.fullmatch(push.token) else None,
+    )
+    if message.fid is None:
+        message.token = push.token  # see the module docstring
+    return message
+
+
+def _result(response: messaging.SendResponse) -> SendResult:
+    if response.success:
+        return SendResult(message_id=response.message_id)
+    exc = response.exception
+    return SendResult(
+        error_code=_error_code(exc),
+        error_message=str(exc),
+        retry_after_seconds=_retry_after(getattr(exc, "http_response", None)),
+    )
+
+
+def _error_code(exc: BaseException | None) -> str:
+    """FCM's `errorCode` when it sent one, else the canonical status (INVALID_ARGUMENT, ...)."""
+    response = getattr(exc, "http_response", None)
+    if response is not None:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            for detail in body["error"].get("details") or []:
+                if isinstance(detail, dict) and detail.get("@type") == _FCM_ERROR_TYPE:
+                    code = detail.get("errorCode")
+                    if isinstance(code, str) and code and code != "UNSPECIFIED_ERROR":
+                        return code
+    for exc_type, code in _ERROR_TYPE_CODES:
+        if isinstance(exc, exc_type):
+            return code
+    if isinstance(exc, exceptions.FirebaseError) and exc.code:
+        return str(exc.code)
+    return "UNKNOWN"
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date), if any."""
+    headers = getattr(response, "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]

@@ -1,0 +1,297 @@
+"""FcmSender through the real firebase-admin SDK (OAuth grant, urllib3 retries, error mapping)
+against the FCM stand-in on a free port.
+
+Time budget: SDK retries are real. UNAVAILABLE/INTERNAL faults that outlast the SDK's 4 retries
+cost 0 + 1 + 2 + 4 s of backoff, and a 429 with `Retry-After: 1` costs 4 x 1 s, so all error
+kinds go into one `send` (one thread per message): about 7 s in total."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import firebase_admin
+import pytest
+from firebase_admin import messaging
+
+from devstack.fcm_standin import RunningFcmStandIn, payload_size
+from devstack.identity import LocalIdentity
+from ecmpush.adapters import firebase_app as firebase_app_module
+from ecmpush.adapters.fcm_sender import FcmSender, to_message
+from ecmpush.adapters.firebase_app import FirebaseSdkChanged, get_firebase_app
+from ecmpush.domain.delivery import FcmOutcome, classify
+from ecmpush.domain.push import Push, WebAction
+
+pytest_plugins = ["tests.fixtures_firebase"]
+
+# A registration token has the FID, a colon and a long opaque part; an FID alone is 22 chars.
+REG_TOKEN = "cXk1a2FhbGRzZjJhcmVh:APA91bH" + "x" * 140
+FID = "eXk1a2FhbGRzZjJhcmVhMQ"
+
+
+def make_push(token: str, **changes: Any) -> Push:
+    push = Push(
+        token=token,
+        title="Approve contract 4711",
+        body="Due 2026-12-01 - requested by Legal",
+        data={
+            "notification_id": "ntf-1",
+            "type": "task.assigned",
+            "title": "Approve contract 4711",
+            "body": "Due 2026-12-01",
+            "deep_link": "ecmpush://tasks/1/2/3",
+            "category": "approval",
+            "actions": "approve,reject",
+            "action_token": "tok.sig",
+        },
+        link="https://app.example.com/tasks/1/2/3",
+        apns_category="ECM_APPROVAL",
+        click_action="ECM_APPROVAL",
+        web_actions=(WebAction("approve", "Approve"), WebAction("reject", "Reject")),
+        collapse_key="task-1-2-3",
+        tag="task-1-2-3",
+    )
+    return replace(push, **changes)
+
+
+@pytest.fixture
+def sender(firebase_app: firebase_admin.App) -> FcmSender:
+    return FcmSender(firebase_app)
+
+
+def test_pushes_arrive_as_the_wire_message(
+    sender: FcmSender, fcm_standin: RunningFcmStandIn
+) -> None:
+    pushes = [
+        make_push(REG_TOKEN),
+        make_push(FID, priority="normal"),
+        make_push("tok-local-link", link="http://localhost:3000/tasks/1", web_actions=()),
+    ]
+    results = sender.send(pushes)
+
+    assert [r.ok for r in results] == [True, True, True]
+    assert all(
+        r.message_id and r.message_id.startswith("projects/ecmpush-local/messages/")
+        for r in results
+    )
+    for push in pushes:
+        [record] = fcm_standin.messages(push.token)
+        assert record["message"] == FcmSender.wire_message(push)
+        assert record["answer"]["status"] == 200
+
+    wire = fcm_standin.messages(REG_TOKEN)[0]["message"]
+    assert wire["token"] == REG_TOKEN
+    assert "fid" not in wire
+    assert wire["data"] == pushes[0].data
+    assert wire["notification"] == {"title": pushes[0].title, "body": pushes[0].body}
+    assert wire["android"]["notification"]["click_action"] == "ECM_APPROVAL"
+    assert wire["android"]["collapse_key"] == "task-1-2-3"
+    assert wire["android"]["priority"] == "high"
+    assert wire["apns"]["headers"] == {"apns-priority": "10", "apns-collapse-id": "task-1-2-3"}
+    aps = wire["apns"]["payload"]["aps"]
+    assert aps["category"] == "ECM_APPROVAL"
+    assert aps["mutable-content"] == 1
+    assert aps["alert"] == {"title": pushes[0].title, "body": pushes[0].body}
+    assert wire["webpush"]["notification"]["actions"] == [
+        {"action": "approve", "title": "Approve"},
+        {"action": "reject", "title": "Reject"},
+    ]
+    assert wire["webpush"]["fcm_options"] == {"link": "https://app.example.com/tasks/1/2/3"}
+
+    assert fcm_standin.messages(FID)[0]["message"]["fid"] == FID
+    local = fcm_standin.messages("tok-local-link")[0]["message"]
+    assert "fcm_options" not in local["webpush"]  # non-https link omitted, not fatal
+    assert "actions" not in local["webpush"]["notification"]
+
+
+def test_translation_emits_no_deprecation_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        to_message(make_push(REG_TOKEN))
+        to_message(make_push(FID))
+
+
+def test_ttl_reaches_every_platform() -> None:
+    wire = FcmSender.wire_message(make_push(REG_TOKEN, ttl_seconds=600))
+    assert wire["android"]["ttl"] == "600s"
+    assert wire["webpush"]["headers"] == {"TTL": "600"}
+    expires = int(wire["apns"]["headers"]["apns-expiration"])
+    assert abs(expires - (time.time() + 600)) < 5
+
+
+# token → (fault, expected error_code, classify outcome, HTTP attempts the SDK makes)
+ERROR_CASES: dict[str, tuple[dict[str, Any], str, FcmOutcome, int]] = {
+    "tok-unregistered": ({"error": "UNREGISTERED"}, "UNREGISTERED", FcmOutcome.REMOVE_TOKEN, 1),
+    "tok-invalid": ({"error": "INVALID_ARGUMENT"}, "INVALID_ARGUMENT", FcmOutcome.REMOVE_TOKEN, 1),
+    "tok-quota": (
+        {"error": "QUOTA_EXCEEDED", "retry_after": 1},
+        "QUOTA_EXCEEDED",
+        FcmOutcome.RETRY,
+        5,
+    ),
+    "tok-quota-no-header": ({"error": "QUOTA_EXCEEDED"}, "QUOTA_EXCEEDED", FcmOutcome.RETRY, 1),
+    "tok-unavailable": ({"error": "UNAVAILABLE"}, "UNAVAILABLE", FcmOutcome.RETRY, 5),
+    "tok-internal": ({"error": "INTERNAL"}, "INTERNAL", FcmOutcome.RETRY, 5),
+    "tok-mismatch": (
+        {"error": "SENDER_ID_MISMATCH"},
+        "SENDER_ID_MISMATCH",
+        FcmOutcome.REMOVE_TOKEN,
+        1,
+    ),
+    # 401: google-auth refreshes the access token and retries twice before giving up.
+    "tok-apns-auth": (
+        {"error": "THIRD_PARTY_AUTH_ERROR"},
+        "THIRD_PARTY_AUTH_ERROR",
+        FcmOutcome.PERMANENT,
+        3,
+    ),
+}
+
+
+def test_fcm_errors_become_results(sender: FcmSender, fcm_standin: RunningFcmStandIn) -> None:
+    for token, (fault, *_rest) in ERROR_CASES.items():
+        fcm_standin.add_fault(match_token=token, **fault)
+    tokens = [*ERROR_CASES, "tok-fine"]
+
+    results = dict(zip(tokens, sender.send([make_push(t) for t in tokens]), strict=True))
+
+    assert results.pop("tok-fine").ok
+    actual = {
+        t: (r.error_code, classify(r), len(fcm_standin.messages(t))) for t, r in results.items()
+    }
+    expected = {
+        t: (code, outcome, attempts) for t, (_, code, outcome, attempts) in ERROR_CASES.items()
+    }
+    assert actual == expected
+    assert results["tok-quota"].retry_after_seconds == 1.0
+    assert results["tok-quota-no-header"].retry_after_seconds is None
+    assert results["tok-invalid"].error_message == (
+        "The registration token is not a valid FCM registration token"
+    )
+    statuses = [r["answer"]["status"] for r in fcm_standin.messages("tok-unavailable")]
+    assert statuses == [503] * 5
+
+
+def test_fault_for_one_attempt_is_absorbed_by_sdk_retry(
+    sender: FcmSender, fcm_standin: RunningFcmStandIn
+) -> None:
+    fcm_standin.add_fault("UNAVAILABLE", match_token="tok-blip", times=1)
+    [result] = sender.send([make_push("tok-blip")])
+    assert result.ok
+    assert [r["answer"]["status"] for r in fcm_standin.messages("tok-blip")] == [503, 200]
+
+
+def test_slow_success(sender: FcmSender, fcm_standin: RunningFcmStandIn) -> None:
+    fcm_standin.add_fault(latency_ms=200, times=1)
+    started = time.monotonic()
+    [result] = sender.send([make_push("tok-slow")])
+    assert result.ok
+    assert time.monotonic() - started >= 0.2
+
+
+def test_oversized_message_is_permanent_not_a_dead_token(
+    sender: FcmSender, fcm_standin: RunningFcmStandIn
+) -> None:
+    push = make_push("tok-big", body="x" * 5000)
+    assert payload_size(FcmSender.wire_message(push)) > 4096
+    [result] = sender.send([push])
+    assert (result.error_code, result.error_message) == ("INVALID_ARGUMENT", "Message is too big")
+    assert classify(result) is FcmOutcome.PERMANENT
+
+
+def test_push_the_sdk_refuses_fails_alone(
+    sender: FcmSender, fcm_standin: RunningFcmStandIn
+) -> None:
+    bad = make_push("tok-bad", data={"n": 1})  # not a dict[str, str]: the SDK refuses it
+    results = sender.send([bad, make_push("tok-good")])
+    assert results[0].error_code == "INVALID_ARGUMENT"
+    assert classify(results[0]) is FcmOutcome.PERMANENT
+    assert results[1].ok
+    assert fcm_standin.messages("tok-bad") == []
+
+
+def test_sends_in_chunks(
+    firebase_app: firebase_admin.App,
+    fcm_standin: RunningFcmStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_send_each = messaging.send_each
+    calls: list[int] = []
+
+    def spy(messages: list[messaging.Message], **kwargs: Any) -> messaging.BatchResponse:
+        calls.append(len(messages))
+        return real_send_each(messages, **kwargs)
+
+    monkeypatch.setattr(messaging, "send_each", spy)
+    tokens = [f"tok-{i:03d}" for i in range(250)]
+
+    results = FcmSender(firebase_app, chunk_size=100).send([make_push(t) for t in tokens])
+
+    assert calls == [100, 100, 50]
+    assert all(r.ok for r in results)
+    assert sorted(r["target"] for r in fcm_standin.messages()) == tokens
+
+
+def test_chunk_that_cannot_authenticate_becomes_unavailable_results(
+    fcm_standin: RunningFcmStandIn, tmp_path: Path
+) -> None:
+    # A service account the token endpoint does not know: every refresh is invalid_grant.
+    stranger = LocalIdentity.load_or_create(tmp_path)
+    app = get_firebase_app(
+        stranger.service_account_info(fcm_standin.token_uri), fcm_base_url=fcm_standin.url
+    )
+    try:
+        results = FcmSender(app, chunk_size=2).send([make_push(f"tok-{i}") for i in range(3)])
+    finally:
+        firebase_admin.delete_app(app)
+    assert [r.error_code for r in results] == ["UNAVAILABLE"] * 3
+    assert all(classify(r) is FcmOutcome.RETRY for r in results)
+    assert "invalid_grant" in (results[0].error_message or "")
+    assert fcm_standin.messages() == []
+
+
+def test_app_is_initialized_once_per_configuration(
+    local_identity: LocalIdentity, fcm_standin: RunningFcmStandIn, firebase_app: firebase_admin.App
+) -> None:
+    info = local_identity.service_account_info(fcm_standin.token_uri)
+    same = get_firebase_app(
+        info, fcm_base_url=fcm_standin.url, certs_url=fcm_standin.certs_url, pool_size=100
+    )
+    assert same is firebase_app
+    service = messaging._get_messaging_service(firebase_app)
+    assert service._fcm_url == f"{fcm_standin.url}/v1/projects/ecmpush-local/messages:send"
+    adapter = service._client.session.get_adapter(service._fcm_url)
+    assert adapter._pool_maxsize == 100
+
+
+def test_production_configuration_keeps_google_and_resizes_the_pool(
+    local_identity: LocalIdentity,
+) -> None:
+    app = get_firebase_app(
+        local_identity.service_account_info("https://oauth2.googleapis.com/token"), pool_size=64
+    )
+    try:
+        service = messaging._get_messaging_service(app)
+        assert (
+            service._fcm_url == "https://fcm.googleapis.com/v1/projects/ecmpush-local/messages:send"
+        )
+        assert service._client.session.get_adapter(service._fcm_url)._pool_maxsize == 64
+    finally:
+        firebase_admin.delete_app(app)
+
+
+def test_sdk_change_fails_loudly(
+    local_identity: LocalIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        messaging._MessagingService, "FCM_URL", "https://fcm.googleapis.com/v2/{0}:send"
+    )
+    info = local_identity.service_account_info("http://127.0.0.1:1/token")
+    with pytest.raises(FirebaseSdkChanged):
+        get_firebase_app(info, fcm_base_url="http://127.0.0.1:1", pool_size=7)
+    name = firebase_app_module._app_name(info, "http://127.0.0.1:1", None, 7, 10)
+    with pytest.raises(ValueError, match="does not exist"):
+        firebase_admin.get_app(name)  # not left half-configured
