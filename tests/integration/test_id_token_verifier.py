@@ -1,0 +1,161 @@
+"""FirebaseIdTokenVerifier through firebase-admin's real verification (RS256 signature against
+certificates fetched over HTTP from the stand-in, kid, aud, iss, sub, expiry)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import firebase_admin
+import pytest
+from google.auth import crypt, jwt
+
+from devstack.fcm_standin import RunningFcmStandIn
+from devstack.identity import LocalIdentity
+from ecmpush.adapters.firebase_app import get_firebase_app
+from ecmpush.adapters.id_token_verifier import EMULATOR_ENV, FirebaseIdTokenVerifier
+from ecmpush.domain.identity import Principal, Unauthenticated
+
+pytest_plugins = ["tests.fixtures_firebase"]
+
+
+@pytest.fixture
+def verifier(
+    firebase_app: firebase_admin.App, fcm_standin: RunningFcmStandIn
+) -> FirebaseIdTokenVerifier:
+    return FirebaseIdTokenVerifier(firebase_app)
+
+
+def forge(claims_from: str, key_pem: str, kid: str) -> str:
+    """Re-sign the claims of `claims_from` with another key under the given kid."""
+    claims = jwt.decode(claims_from, verify=False)  # type: ignore[no-untyped-call]
+    signer = crypt.RSASigner.from_string(key_pem, key_id=kid)  # type: ignore[no-untyped-call]
+    token: bytes = jwt.encode(signer, claims)  # type: ignore[no-untyped-call]
+    return token.decode()
+
+
+def test_valid_token_gives_the_ecm_user(
+    verifier: FirebaseIdTokenVerifier, local_identity: LocalIdentity
+) -> None:
+    principal = verifier.verify(local_identity.mint_id_token("alice"))
+    assert principal == Principal(uid="local-alice", ecm_user="alice", external_id=None)
+    assert principal.owner == "alice"
+
+
+def test_external_stakeholder_token(
+    verifier: FirebaseIdTokenVerifier, local_identity: LocalIdentity
+) -> None:
+    token = local_identity.mint_id_token(None, external_id="CUST-42", uid="u-ext")
+    principal = verifier.verify(f"Bearer {token}")
+    assert principal == Principal(uid="u-ext", ecm_user=None, external_id="CUST-42")
+    assert principal.owner == "ext:CUST-42"
+
+
+def test_claim_names_are_configurable(
+    firebase_app: firebase_admin.App, local_identity: LocalIdentity
+) -> None:
+    verifier = FirebaseIdTokenVerifier(firebase_app, ecm_user_claim="otcs_user")
+    token = local_identity.mint_id_token(None, extra_claims={"otcs_user": "bob"})
+    assert verifier.verify(token).ecm_user == "bob"
+
+
+def test_clock_skew_is_tolerated(
+    verifier: FirebaseIdTokenVerifier, local_identity: LocalIdentity
+) -> None:
+    token = local_identity.mint_id_token("alice", issued_at=int(time.time()) - 3602)
+    assert verifier.verify(token).ecm_user == "alice"
+
+
+def make_bad_token(case: str, identity: LocalIdentity, tmp_path: Path) -> str:
+    now = int(time.time())
+    if case == "expired":
+        return identity.mint_id_token("alice", issued_at=now - 7200)
+    if case == "issued_in_future":
+        return identity.mint_id_token("alice", issued_at=now + 600)
+    if case == "wrong_audience":
+        return identity.mint_id_token("alice", extra_claims={"aud": "another-project"})
+    if case == "wrong_issuer":
+        return identity.mint_id_token(
+            "alice", extra_claims={"iss": "https://securetoken.google.com/another-project"}
+        )
+    if case == "empty_subject":
+        return identity.mint_id_token("alice", uid="")
+    stranger = LocalIdentity.load_or_create(tmp_path)
+    if case == "other_key_same_kid":
+        return forge(identity.mint_id_token("alice"), stranger.id_token_key_pem, identity.kid)
+    if case == "unknown_kid":
+        return stranger.mint_id_token("alice")
+    if case == "no_claims":
+        return identity.mint_id_token(None)
+    if case == "tampered":
+        head, _, signature = identity.mint_id_token("alice").split(".")
+        other_payload = stranger.mint_id_token("mallory").split(".")[1]
+        return ".".join((head, other_payload, signature))
+    assert case == "garbage"
+    return "not.a.jwt-at-all"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "expired",
+        "issued_in_future",
+        "wrong_audience",
+        "wrong_issuer",
+        "empty_subject",
+        "other_key_same_kid",
+        "unknown_kid",
+        "tampered",
+        "no_claims",
+        "garbage",
+    ],
+)
+def test_bad_tokens_are_unauthenticated(
+    verifier: FirebaseIdTokenVerifier, local_identity: LocalIdentity, tmp_path: Path, case: str
+) -> None:
+    token = make_bad_token(case, local_identity, tmp_path)
+    with pytest.raises(Unauthenticated) as raised:
+        verifier.verify(token)
+    assert token not in str(raised.value)
+    # SDK messages can quote the token, so the SDK exception is not chained either.
+    assert raised.value.__cause__ is None
+    assert raised.value.__context__ is None or raised.value.__suppress_context__
+
+
+def test_expired_reason_is_specific(
+    verifier: FirebaseIdTokenVerifier, local_identity: LocalIdentity
+) -> None:
+    token = local_identity.mint_id_token("alice", issued_at=int(time.time()) - 7200)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(token)
+
+
+@pytest.mark.parametrize("value", ["", "   ", "Bearer "])
+def test_missing_token(verifier: FirebaseIdTokenVerifier, value: str) -> None:
+    with pytest.raises(Unauthenticated, match="missing"):
+        verifier.verify(value)
+
+
+def test_certificate_fetch_failure_is_unauthenticated(
+    local_identity: LocalIdentity, fcm_standin: RunningFcmStandIn
+) -> None:
+    app = get_firebase_app(
+        local_identity.service_account_info(fcm_standin.token_uri),
+        fcm_base_url=fcm_standin.url,
+        certs_url=f"{fcm_standin.url}/robot/v1/metadata/x509/nobody@example.com",  # 404
+    )
+    try:
+        with pytest.raises(Unauthenticated, match="certificates"):
+            FirebaseIdTokenVerifier(app).verify(local_identity.mint_id_token("alice"))
+    finally:
+        firebase_admin.delete_app(app)
+
+
+def test_refuses_to_run_with_the_auth_emulator_variable(
+    verifier: FirebaseIdTokenVerifier,
+    local_identity: LocalIdentity,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(EMULATOR_ENV, "127.0.0.1:9099")
+    with pytest.raises(RuntimeError, match=EMULATOR_ENV):
+        verifier.verify(local_identity.mint_id_token("alice"))
