@@ -1,0 +1,372 @@
+"""The Content Server stand-in's wire formats and control routes, spoken to with plain requests
+the way pyxecm and ECM-side scripts would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+from werkzeug.test import Client
+
+from devstack.ecm_standin import (
+    BOTH_ACTIONS_ERROR,
+    EcmStandIn,
+    LqlError,
+    create_ecm_standin,
+    parse_lql,
+)
+from devstack.http_server import BackgroundServer
+
+TIMEOUT = 5
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[EcmStandIn, str]]:
+    app = create_ecm_standin()
+    with BackgroundServer(app) as srv:
+        yield app, srv.url
+
+
+@pytest.fixture
+def ecm(server: tuple[EcmStandIn, str]) -> tuple[EcmStandIn, str]:
+    app, url = server
+    app.reset()
+    return app, url
+
+
+def login(url: str, user: str = "asmith") -> dict[str, str]:
+    answer = requests.post(
+        f"{url}/api/v1/auth", data={"username": user, "password": f"{user}-local"}, timeout=TIMEOUT
+    )
+    assert answer.status_code == 200
+    return {"OTCSTicket": answer.json()["ticket"]}
+
+
+def form(url: str, headers: dict[str, str], p: int, s: int, t: int) -> requests.Response:
+    return requests.get(
+        f"{url}/api/v1/forms/processes/tasks/update",
+        params={"process_id": p, "subprocess_id": s, "task_id": t},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
+
+
+def test_password_auth_and_ticket_checks(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    bad = requests.post(
+        f"{url}/api/v1/auth", data={"username": "asmith", "password": "x"}, timeout=TIMEOUT
+    )
+    assert bad.status_code == 401
+    assert "error" in bad.json()
+
+    assert form(url, {}, 4711, 4711, 1).status_code == 401
+    assert form(url, {"OTCSTicket": "forged"}, 4711, 4711, 1).status_code == 401
+    headers = login(url)
+    assert form(url, headers, 4711, 4711, 1).status_code == 200
+    me = requests.get(f"{url}/api/v1/auth", headers=headers, timeout=TIMEOUT)
+    assert me.json()["data"]["name"] == "asmith"
+
+    app.expire_tickets()
+    assert form(url, headers, 4711, 4711, 1).status_code == 401
+
+
+def test_ticket_lifetime_is_configurable(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    assert app.ticket_lifetime_s == 30 * 60
+    app.set_faults(ticket_lifetime_s=0)
+    assert form(url, login(url), 4711, 4711, 1).status_code == 401
+    short = create_ecm_standin(ticket_lifetime_s=5)
+    assert short.ticket_lifetime_s == 5
+
+
+def test_otds_client_credentials_and_ticket_header(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    token = requests.post(
+        f"{url}/otdsws/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "ecmpush",
+            "client_secret": "ecmpush-local-secret",
+        },
+        timeout=TIMEOUT,
+    ).json()
+    assert token["token_type"] == "Bearer"
+    assert token["expires_in"] > 0
+    answer = requests.get(
+        f"{url}/api/v1/auth",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200
+    assert answer.json()["data"]["name"] == "svc-ecmpush"
+    ticket = answer.headers["OTCSTicket"]
+    assert form(url, {"OTCSTicket": ticket}, 4711, 4711, 1).status_code == 200
+    assert app.logins()[-1]["via"] == "bearer"
+
+
+def test_otds_token_exchange_acts_as_user(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    token = requests.post(
+        f"{url}/otdsws/oauth2/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token_type": "urn:opentext.com:oauth:string:user_id",
+            "subject_token": "asmith@Content Server Members",
+            "client_id": "ecmpush",
+            "client_secret": "ecmpush-local-secret",
+        },
+        timeout=TIMEOUT,
+    ).json()
+    assert token["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+    answer = requests.get(
+        f"{url}/api/v1/auth",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=TIMEOUT,
+    )
+    assert answer.json()["data"]["name"] == "asmith"
+    assert app.logins()[-1] == {"via": "bearer", "user": "asmith", "at": app.logins()[-1]["at"]}
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "error"),
+    [
+        ({"client_secret": "wrong"}, 401, "invalid_client"),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
+        ({"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange"}, 400, "invalid_request"),
+    ],
+)
+def test_otds_errors(
+    ecm: tuple[EcmStandIn, str], fields: dict[str, str], status: int, error: str
+) -> None:
+    _, url = ecm
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": "ecmpush",
+        "client_secret": "ecmpush-local-secret",
+    } | fields
+    answer = requests.post(f"{url}/otdsws/oauth2/token", data=data, timeout=TIMEOUT)
+    assert answer.status_code == status
+    assert answer.json()["error"] == error
+
+
+def test_task_form_shape(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    body = form(url, login(url), 4711, 4711, 1).json()
+    data = body["data"]
+    assert {a["key"] for a in data["actions"]} == {"SendOn", "SendForReview", "Delegate"}
+    assert data["custom_actions"] == [
+        {"key": "Approve", "label": "Approve"},
+        {"key": "Reject", "label": "Reject"},
+    ]
+    for key in ("comments_on", "member_accept", "authentication", "title", "instructions"):
+        assert key in data
+    assert (data["process_id"], data["subprocess_id"], data["task_id"]) == (4711, 4711, 1)
+    assert isinstance(body["forms"], list)
+
+
+def test_other_users_task_is_forbidden(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    assert form(url, login(url, "dlee"), 4711, 4711, 1).status_code == 403
+
+
+def test_pyxecm_body_field_and_activities(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    headers = login(url)
+    payload = {"custom_action": "Approve", "comment": "via body"}
+    answer = requests.put(
+        f"{url}/api/v2/processes/4711/subprocesses/4711/tasks/1",
+        data={"body": json.dumps(payload)},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200
+    assert "results" in answer.json()
+    state = app.task(4711, 4711, 1)
+    assert (state["status"], state["disposition_taken"], state["acted_by"]) == (
+        "completed",
+        "Approve",
+        "asmith",
+    )
+    history = requests.get(
+        f"{url}/api/v2/processes/4711/subprocesses/4711/activities",
+        headers=headers,
+        timeout=TIMEOUT,
+    ).json()["results"]
+    assert [
+        (h["data"]["action"], h["data"]["user_name"], h["data"]["comment"]) for h in history
+    ] == [("Approve", "asmith", "via body")]
+    closed = form(url, headers, 4711, 4711, 1).json()["data"]
+    assert closed["actions"] == []
+    assert closed["custom_actions"] == []
+
+
+def test_update_errors(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    headers = login(url)
+    task_url = f"{url}/api/v2/processes/4711/subprocesses/4711/tasks/1"
+
+    def put(data: dict[str, str]) -> requests.Response:
+        return requests.put(task_url, data=data, headers=headers, timeout=TIMEOUT)
+
+    both = put({"action": "SendOn", "custom_action": "Approve"})
+    assert (both.status_code, both.json()["error"]) == (400, BOTH_ACTIONS_ERROR)
+    assert put({"custom_action": "Approved"}).status_code == 400
+    assert put({"action": "Approve"}).status_code == 400  # a custom key sent as action
+    assert put({"comment": "nothing to do"}).status_code == 400
+    assert app.task(4711, 4711, 1)["status"] == "open"
+
+    assert put({"action": "SendOn", "comment": "done"}).status_code == 200
+    again = put({"action": "SendOn"})
+    assert again.status_code == 500
+    assert "completed" in again.json()["error"]
+    missing = requests.put(
+        f"{url}/api/v2/processes/1/subprocesses/1/tasks/1",
+        data={"action": "SendOn"},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
+    assert missing.status_code == 404
+
+
+def test_delegate_and_form_update(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    headers = login(url, "cwu")
+    task_url = f"{url}/api/v2/processes/4712/subprocesses/4712/tasks/1"
+    update = {"action": "formUpdate", "values": {"WorkflowForm_10": "ok"}}
+    assert (
+        requests.put(
+            task_url, data={"body": json.dumps(update)}, headers=headers, timeout=TIMEOUT
+        ).status_code
+        == 200
+    )
+    assert app.task(4712, 4712, 1)["form_values"] == {"WorkflowForm_10": "ok"}
+    assert app.task(4712, 4712, 1)["status"] == "open"
+
+    assert (
+        requests.put(task_url, data={"action": "Delegate"}, headers=headers, timeout=TIMEOUT)
+    ).status_code == 400
+    delegated = requests.put(
+        task_url, data={"action": "Delegate", "assignee": "1004"}, headers=headers, timeout=TIMEOUT
+    )
+    assert delegated.status_code == 200
+    state = app.task(4712, 4712, 1)
+    assert (state["assignee"], state["status"]) == ("dlee", "open")
+
+
+def test_nodes_v2_shape(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    headers = login(url)
+    node = requests.get(
+        f"{url}/api/v2/nodes/30501",
+        params=[("fields", "properties"), ("fields", "categories")],
+        headers=headers,
+        timeout=TIMEOUT,
+    ).json()
+    props = node["results"]["data"]["properties"]
+    assert (props["id"], props["type"], props["type_name"]) == (30501, 144, "Document")
+    assert node["results"]["data"]["categories"][0]["30100_3"] == "2026-12-31T00:00:00"
+    missing = requests.get(f"{url}/api/v2/nodes/1", headers=headers, timeout=TIMEOUT)
+    assert missing.status_code == 404
+    assert "error" in missing.json()
+
+
+def test_search_shape_and_paging(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    headers = login(url)
+    body = requests.post(
+        f"{url}/api/v2/search",
+        data={"where": "OTSubType:144 and OTName:ACME*", "page": 1, "limit": 5},
+        headers=headers,
+        timeout=TIMEOUT,
+    ).json()
+    paging = body["collection"]["paging"]
+    assert (paging["total_count"], paging["page_total"], paging["range_min"]) == (1, 1, 1)
+    row = body["results"][0]["data"]
+    assert row["properties"]["id"] == 30501
+    assert row["regions"]["Attr_30100_2"] == "contract"
+
+    bad = requests.post(
+        f"{url}/api/v2/search", data={"where": "contract"}, headers=headers, timeout=TIMEOUT
+    )
+    assert bad.status_code == 400
+
+
+def test_parse_lql_subset() -> None:
+    clauses = parse_lql('Attr_1_2:"a b" and OTName:>=x AND OTSubType:144')
+    assert [(c.region, c.op, c.value) for c in clauses] == [
+        ("Attr_1_2", "=", "a b"),
+        ("OTName", ">=", "x"),
+        ("OTSubType", "=", "144"),
+    ]
+    for bad in ("", "a or b", "OTName:a or OTName:b", "(OTName:a)"):
+        with pytest.raises(LqlError):
+            parse_lql(bad)
+
+
+def test_faults_and_reset_routes(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    headers = login(url)
+    faults = requests.post(
+        f"{url}/_inspect/faults", json={"html_200": 1, "expire_tickets": True}, timeout=TIMEOUT
+    )
+    assert faults.json()["html_200"] == 1
+    restart = form(url, headers, 4711, 4711, 1)
+    assert restart.status_code == 200
+    assert restart.headers["Content-Type"].startswith("text/html")
+    assert form(url, headers, 4711, 4711, 1).status_code == 401  # ticket expired by the fault
+
+    requests.post(f"{url}/_inspect/outage", json={"seconds": 30, "retry_after": 7}, timeout=5)
+    down = requests.post(f"{url}/api/v1/auth", data={}, timeout=TIMEOUT)
+    assert (down.status_code, down.headers["Retry-After"]) == (503, "7")
+    assert (
+        requests.get(f"{url}/_inspect", timeout=TIMEOUT).json()["faults"]["outage_remaining_s"] > 0
+    )
+
+    assert requests.post(f"{url}/_inspect/faults", json={"bogus": 1}, timeout=5).status_code == 400
+    assert requests.delete(f"{url}/_inspect", timeout=TIMEOUT).status_code == 200
+    assert form(url, login(url), 4711, 4711, 1).status_code == 200
+
+
+def test_seed_and_inspect_routes(ecm: tuple[EcmStandIn, str]) -> None:
+    _, url = ecm
+    seeded = requests.post(
+        f"{url}/_inspect/seed",
+        json={
+            "tasks": [
+                {
+                    "process_id": 9001,
+                    "subprocess_id": 9001,
+                    "task_id": 1,
+                    "title": "Extra",
+                    "assignee": "asmith",
+                    "initiator": "bjones",
+                    "actions": [{"key": "SendOn", "label": "Send On"}],
+                }
+            ],
+            "records": [{"id": 40001, "name": "Extra record", "parent_id": 30200}],
+        },
+        timeout=TIMEOUT,
+    )
+    assert seeded.status_code == 200
+    task = requests.get(f"{url}/_inspect/tasks/9001/9001/1", timeout=TIMEOUT).json()
+    assert (task["status"], task["disposition_taken"], task["acted_by"], task["comments"]) == (
+        "open",
+        None,
+        None,
+        [],
+    )
+    listed = requests.get(f"{url}/_inspect/tasks", timeout=TIMEOUT).json()["tasks"]
+    assert any(t["process_id"] == 9001 for t in listed)
+    assert requests.get(f"{url}/_inspect/tasks/1/1/1", timeout=TIMEOUT).status_code == 404
+
+    requests.delete(f"{url}/_inspect", timeout=TIMEOUT)
+    assert requests.get(f"{url}/_inspect/tasks/9001/9001/1", timeout=TIMEOUT).status_code == 404
+
+
+def test_inspect_routes_answer_loopback_only() -> None:
+    client = Client(create_ecm_standin())
+    remote = client.get("/_inspect", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert remote.status_code == 403
+    assert client.get("/_inspect", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
