@@ -1,0 +1,454 @@
+"""Structural rules of template.yaml that cfn-lint cannot know: the resource spec in
+docs/resources.md, least privilege, and the settings whose defaults silently hurt (SQS
+visibility vs. function timeout, Powertools log level vs. Lambda's JSON log controls)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+SPEC = ROOT / "docs" / "resources.md"
+
+# The only IAM statements in template.yaml allowed to use Resource "*", each with the reason.
+# (SAM itself also attaches AWS managed policies with "*" that this file never shows:
+# AWSLambdaBasicExecutionRole (logs), AWSXrayWriteOnlyAccess (X-Ray has no resource-level
+# permissions) and, for the SQS event source, AWSLambdaSQSQueueExecutionRole.)
+STAR_RESOURCE_ALLOWED = {
+    # GetRandomPassword acts on no resource; IAM accepts only "*".
+    ("WebhookSecretRotationFunction", "secretsmanager:GetRandomPassword"),
+}
+
+
+class CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
+    """SafeLoader that turns CloudFormation short tags into their long JSON form."""
+
+
+def _construct_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def spec() -> str:
+    return SPEC.read_text()
+
+
+def resources_of(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
+
+
+def spec_table(spec: str, heading: str) -> list[list[str]]:
+    """Rows (cells stripped) of the first markdown table after `## heading`."""
+    section = spec.split(f"## {heading}", 1)[1]
+    rows = []
+    for line in section.splitlines()[1:]:
+        if line.startswith("## "):
+            break
+        if line.startswith("|") and not re.match(r"^\|[-| ]+\|$", line):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows[1:]  # without the header row
+
+
+def ticked(cell: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", cell)
+
+
+# ---- runtime, layer, logging -------------------------------------------------------------------
+
+
+def test_every_function_is_arm64_python313_through_globals(template):
+    glob = template["Globals"]["Function"]
+    assert glob["Runtime"] == "python3.13"
+    assert glob["Architectures"] == ["arm64"]
+    assert glob["Tracing"] == "Active"
+    assert {"Ref": "SharedLayer"} in glob["Layers"]
+    functions = resources_of(template, "AWS::Serverless::Function")
+    assert len(functions) == 4
+    for name, fn in functions.items():
+        props = fn["Properties"]
+        for key in ("Runtime", "Architectures", "Layers", "Environment"):
+            assert key not in props, f"{name} overrides Globals {key}"
+
+
+def test_shared_layer_is_built_by_its_makefile_for_arm64(template):
+    layer = template["Resources"]["SharedLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "layers/shared"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / "layers" / "shared" / "Makefile").read_text()
+    assert "build-SharedLayer:" in makefile
+    assert "manylinux2014_aarch64" in makefile
+    assert "--invalidation-mode unchecked-hash" in makefile
+
+
+def test_json_logs_do_not_override_the_log_level_parameter(template):
+    # LogFormat JSON sets AWS_LAMBDA_LOG_LEVEL, which Powertools Logger ranks above
+    # POWERTOOLS_LOG_LEVEL; it defaults to INFO unless ApplicationLogLevel is set.
+    glob = template["Globals"]["Function"]
+    logging = glob["LoggingConfig"]
+    assert logging["LogFormat"] == "JSON"
+    assert logging["ApplicationLogLevel"] == {"Ref": "LogLevel"}
+    assert glob["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    lambda_levels = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+    assert set(template["Parameters"]["LogLevel"]["AllowedValues"]) <= lambda_levels
+
+
+def test_functions_match_the_spec(template, spec):
+    functions = resources_of(template, "AWS::Serverless::Function")
+    rows = spec_table(spec, "Functions")
+    assert {ticked(r[0])[0] for r in rows} == set(functions)
+    for row in rows:
+        name, code_uri = ticked(row[0])[0], (ticked(row[1]) or [row[1]])[0]
+        props = functions[name]["Properties"]
+        assert props["CodeUri"] == code_uri
+        assert props.get("Handler", template["Globals"]["Function"]["Handler"]) == (
+            "app.lambda_handler"
+        )
+
+
+def test_api_routes_match_the_spec(template, spec):
+    functions = resources_of(template, "AWS::Serverless::Function")
+    for row in spec_table(spec, "Functions"):
+        name = ticked(row[0])[0]
+        expected = {tuple(t.split(" ", 1)) for t in ticked(row[2]) if " /" in t}
+        events = functions[name]["Properties"].get("Events", {})
+        actual = {
+            (e["Properties"]["Method"].upper(), e["Properties"]["Path"])
+            for e in events.values()
+            if e["Type"] == "Api"
+        }
+        assert actual == expected, name
+        for e in events.values():
+            if e["Type"] == "Api":
+                assert e["Properties"]["RestApiId"] == {"Ref": "EcmpushApi"}
+    api = template["Resources"]["EcmpushApi"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    assert template["Globals"]["Api"]["TracingEnabled"] is True
+    (settings,) = api["Properties"]["MethodSettings"]
+    assert "ThrottlingRateLimit" in settings
+    assert "ThrottlingBurstLimit" in settings
+
+
+# ---- SQS -----------------------------------------------------------------------------------------
+
+
+def test_dispatch_event_reports_partial_failures_and_is_paced(template):
+    fn = template["Resources"]["DispatchFunction"]["Properties"]
+    (event,) = fn["Events"].values()
+    assert event["Type"] == "SQS"
+    props = event["Properties"]
+    assert props["Queue"] == {"Fn::GetAtt": ["DispatchQueue", "Arn"]}
+    assert props["BatchSize"] == 10
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "DispatchMaxConcurrency"}
+    param = template["Parameters"]["DispatchMaxConcurrency"]
+    assert (param["MinValue"], param["MaxValue"], param["Default"]) == (2, 1000, 5)
+
+
+def test_queue_visibility_is_at_least_six_times_the_dispatch_timeout(template):
+    timeout = template["Resources"]["DispatchFunction"]["Properties"]["Timeout"]
+    visibility = template["Resources"]["DispatchQueue"]["Properties"]["VisibilityTimeout"]
+    assert timeout == 30
+    assert visibility >= 6 * timeout
+    assert visibility == 180
+
+
+def test_dispatch_queue_redrives_to_an_encrypted_dlq(template):
+    queue = template["Resources"]["DispatchQueue"]["Properties"]
+    dlq = template["Resources"]["DispatchDeadLetterQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["DispatchDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+
+
+# ---- DynamoDB ------------------------------------------------------------------------------------
+
+
+def _key(schema: list[dict[str, str]]) -> dict[str, str]:
+    return {k["KeyType"]: k["AttributeName"] for k in schema}
+
+
+def test_tables_match_the_spec(template, spec):
+    tables = resources_of(template, "AWS::DynamoDB::Table")
+    rows = spec_table(spec, "DynamoDB tables")
+    assert {ticked(r[0])[0] for r in rows} == set(tables)
+    for row in rows:
+        name = ticked(row[0])[0]
+        props = tables[name]["Properties"]
+        keys = dict(re.findall(r"(pk|sk) `(\w+)`", row[1]))
+        expected = {"HASH": keys["pk"]} | ({"RANGE": keys["sk"]} if "sk" in keys else {})
+        assert _key(props["KeySchema"]) == expected, name
+        gsis = {g["IndexName"]: g for g in props.get("GlobalSecondaryIndexes", [])}
+        assert set(gsis) == set(re.findall(r"`(by_\w+)`", row[2])), name
+        for index, gsi_keys in re.findall(r"`(by_\w+)` \(([^)]*)\)", row[2]):
+            spec_keys = dict(re.findall(r"(pk|sk) `(\w+)`", gsi_keys))
+            want = {"HASH": spec_keys["pk"]} | (
+                {"RANGE": spec_keys["sk"]} if "sk" in spec_keys else {}
+            )
+            assert _key(gsis[index]["KeySchema"]) == want, (name, index)
+        declared = {a["AttributeName"] for a in props["AttributeDefinitions"]}
+        used = set(_key(props["KeySchema"]).values()) | {
+            a for g in gsis.values() for a in _key(g["KeySchema"]).values()
+        }
+        assert declared == used, name
+
+
+def test_tables_are_on_demand_encrypted_recoverable_and_expire(template, spec):
+    ttl_override = {"IdempotencyTable": "expiration"}
+    for name, table in resources_of(template, "AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["SSESpecification"]["SSEEnabled"] is True, name
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["TimeToLiveSpecification"] == {
+            "AttributeName": ttl_override.get(name, "expires_at"),
+            "Enabled": True,
+        }, name
+        assert "TableName" not in props, f"{name}: fixed names break Retain + redeploy"
+
+
+def test_data_tables_survive_stack_deletion_and_replacement(template):
+    for name in ("EventsTable", "DevicesTable", "DeliveriesTable"):
+        table = template["Resources"][name]
+        assert table["DeletionPolicy"] == "Retain", name
+        assert table["UpdateReplacePolicy"] == "Retain", name
+
+
+# ---- secrets -------------------------------------------------------------------------------------
+
+
+def test_secrets_match_the_spec(template, spec):
+    secrets = resources_of(template, "AWS::SecretsManager::Secret")
+    assert {ticked(r[0])[0] for r in spec_table(spec, "Secrets")} == set(secrets)
+    webhook = secrets["WebhookSecret"]["Properties"]["GenerateSecretString"]
+    assert webhook["ExcludePunctuation"] is True
+    action = secrets["ActionTokenKeySecret"]["Properties"]["GenerateSecretString"]
+    assert action["PasswordLength"] == 64
+    firebase = secrets["FirebaseServiceAccountSecret"]["Properties"]
+    assert "placeholder" in firebase["SecretString"]
+    assert "private_key" not in firebase["SecretString"]
+
+
+def test_webhook_secret_rotates_through_its_function(template):
+    (schedule,) = resources_of(template, "AWS::SecretsManager::RotationSchedule").values()
+    props = schedule["Properties"]
+    assert props["SecretId"] == {"Ref": "WebhookSecret"}
+    assert props["RotationLambdaARN"] == {"Fn::GetAtt": ["WebhookSecretRotationFunction", "Arn"]}
+    assert props["RotationRules"]["AutomaticallyAfterDays"] == {"Ref": "WebhookSecretRotationDays"}
+    permission = template["Resources"][schedule["DependsOn"]]
+    assert permission["Type"] == "AWS::Lambda::Permission"
+    assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+    assert permission["Properties"]["FunctionName"] == props["RotationLambdaARN"]
+    assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_secret_values_are_never_in_the_template_environment(template):
+    text = TEMPLATE.read_text()
+    assert "resolve:secretsmanager" not in text
+    assert "resolve:ssm-secure" not in text
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    secrets = resources_of(template, "AWS::SecretsManager::Secret")
+    secret_vars = {k: v for k, v in env.items() if "SECRET" in k and k != "POWERTOOLS_SERVICE_NAME"}
+    assert set(secret_vars) == {
+        "ECMPUSH_WEBHOOK_SECRET_ID",
+        "ECMPUSH_FIREBASE_SECRET_ID",
+        "ECMPUSH_ACTION_TOKEN_SECRET_ID",
+        "ECMPUSH_SECRETS_MAX_AGE",
+    }
+    for name, value in secret_vars.items():
+        if name.endswith("_SECRET_ID"):
+            assert value.get("Ref") in secrets, name  # the secret's ARN, not its value
+
+
+# ---- environment ---------------------------------------------------------------------------------
+
+
+def _check_env_value(name: str, actual: Any, cell: str, parameters: dict[str, Any]) -> None:
+    """`cell` is the spec's "value in template": `!Ref X`, parameter `X`, "parameter, default
+    `d`" (some parameter whose Default is d) or a literal."""
+    default = re.match(r"parameter, default `?([^`]+)`?$", cell)
+    if default:
+        assert "Ref" in actual, name
+        assert str(parameters[actual["Ref"]].get("Default")) == default[1], name
+        return
+    (literal,) = ticked(cell) or [cell]
+    if literal.startswith("!Ref "):
+        assert actual == {"Ref": literal.removeprefix("!Ref ")}, name
+    elif cell.startswith("parameter"):
+        assert actual == {"Ref": literal}, name
+    else:
+        assert actual == literal, name
+
+
+def test_every_env_var_of_the_spec_is_set_as_specified(template, spec):
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    rows = spec_table(spec, "Environment variables")
+    assert len(rows) >= 16
+    for row in rows:
+        name = ticked(row[0])[0]
+        assert name in env, name
+        _check_env_value(name, env[name], row[1], template["Parameters"])
+    extra = set(env) - {ticked(r[0])[0] for r in rows}
+    assert not extra, f"not in docs/resources.md: {extra}"
+
+
+def test_local_only_variables_stay_out_of_the_template(spec):
+    local_only = spec.split("Local only", 1)[1]
+    names = re.findall(r"`([A-Z][A-Z0-9_]+)`", local_only)
+    assert "ECMPUSH_FCM_BASE_URL" in names
+    text = TEMPLATE.read_text()
+    for name in names:
+        assert name not in text, name
+
+
+# ---- IAM -----------------------------------------------------------------------------------------
+
+# Per function: which SAM policy template may point at which resource (docs/resources.md +
+# contract). Anything else in Policies fails the test.
+EXPECTED_POLICIES = {
+    "WebhookIntakeFunction": {
+        ("DynamoDBCrudPolicy", "IdempotencyTable"),
+        ("DynamoDBCrudPolicy", "EventsTable"),
+        ("SQSSendMessagePolicy", "DispatchQueue"),
+        ("AWSSecretsManagerGetSecretValuePolicy", "WebhookSecret"),
+    },
+    "DevicesFunction": {
+        ("DynamoDBCrudPolicy", "DevicesTable"),
+        ("DynamoDBReadPolicy", "DeliveriesTable"),
+        ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
+    },
+    "DispatchFunction": {
+        ("DynamoDBCrudPolicy", "DevicesTable"),
+        ("DynamoDBCrudPolicy", "DeliveriesTable"),
+        ("DynamoDBCrudPolicy", "EventsTable"),
+        ("SQSPollerPolicy", "DispatchQueue"),
+        ("SQSSendMessagePolicy", "DispatchQueue"),
+        ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
+        ("AWSSecretsManagerGetSecretValuePolicy", "ActionTokenKeySecret"),
+    },
+    "WebhookSecretRotationFunction": set(),
+}
+
+
+def _target(value: Any) -> str:
+    """Logical id a policy-template argument points at (Ref or GetAtt)."""
+    if "Ref" in value:
+        return str(value["Ref"])
+    return str(value["Fn::GetAtt"][0])
+
+
+def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, res in template["Resources"].items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::Serverless::Function":
+            for policy in props.get("Policies", []):
+                if isinstance(policy, dict) and "Statement" in policy:
+                    found += [(name, s) for s in policy["Statement"]]
+        elif res["Type"] in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            docs = [p["PolicyDocument"] for p in props.get("Policies", [])]
+            docs += [props["PolicyDocument"]] if "PolicyDocument" in props else []
+            found += [(name, s) for d in docs for s in d["Statement"]]
+    return found
+
+
+def test_functions_use_only_the_scoped_policy_templates_they_need(template):
+    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
+        policies = fn["Properties"].get("Policies", [])
+        assert "Role" not in fn["Properties"], name
+        templates = set()
+        for policy in policies:
+            assert isinstance(policy, dict), f"{name}: managed policy {policy!r}"
+            if "Statement" in policy:
+                continue
+            ((kind, args),) = policy.items()
+            ((_, target),) = args.items()
+            templates.add((kind, _target(target)))
+        assert templates == EXPECTED_POLICIES[name], name
+
+
+def test_no_iam_statement_grants_star_resources(template):
+    for owner, statement in _statements(template):
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        if "*" not in resources:
+            continue
+        actions = statement["Action"]
+        actions = actions if isinstance(actions, list) else [actions]
+        for action in actions:
+            assert (owner, action) in STAR_RESOURCE_ALLOWED, (owner, action)
+
+
+def test_rotation_function_may_only_touch_the_webhook_secret(template):
+    statements = {
+        s["Sid"]: s for o, s in _statements(template) if o == "WebhookSecretRotationFunction"
+    }
+    rotate = statements["RotateWebhookSecret"]
+    assert rotate["Resource"] == {"Ref": "WebhookSecret"}
+    assert set(rotate["Action"]) == {
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    }
+
+
+# ---- alarms and outputs --------------------------------------------------------------------------
+
+
+def test_alarms_cover_the_dlq_and_every_function(template):
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm").values()
+    dimensions = {
+        (a["Properties"]["MetricName"], _target(a["Properties"]["Dimensions"][0]["Value"]))
+        for a in alarms
+    }
+    assert ("ApproximateNumberOfMessagesVisible", "DispatchDeadLetterQueue") in dimensions
+    for fn in resources_of(template, "AWS::Serverless::Function"):
+        assert ("Errors", fn) in dimensions, fn
+    for alarm in alarms:
+        props = alarm["Properties"]
+        if props["MetricName"] in ("Errors", "ApproximateNumberOfMessagesVisible"):
+            assert props["Threshold"] == 0
+            assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
+    assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
+
+
+def test_outputs_name_the_webhook_url_tables_queues_and_secrets(template):
+    outputs = template["Outputs"]
+    assert outputs["EcmEventsUrl"]["Value"]["Fn::Sub"].endswith("/${Stage}/ecm/events")
+    referenced = {_target(o["Value"]) for o in outputs.values() if "Ref" in o["Value"]}
+    for type_ in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"):
+        assert set(resources_of(template, type_)) <= referenced, type_
