@@ -39,10 +39,10 @@ typecheck: $(STAMP)
 
 template-lint: $(STAMP) $(SAM_STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
-	$(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
 build: $(SAM_STAMP)
-	PATH="$$(PYENV_VERSION=3.13.0 pyenv prefix 2>/dev/null || echo /nonexistent)/bin:$$PATH" $(SAM_VENV)/bin/sam build
+	SAM_CLI_TELEMETRY=0 PATH="$$(PYENV_VERSION=3.13.0 pyenv prefix 2>/dev/null || echo /nonexistent)/bin:$$PATH" $(SAM_VENV)/bin/sam build
 
 bench: $(STAMP)
 	$(PY) -m bench
