@@ -28,7 +28,9 @@ from ecmpush.settings import settings
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is still a partial response, not a function error: a
+# transient FCM outage should retry records, not page the on-call through the Errors alarm.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 

@@ -88,13 +88,16 @@ class DeliveriesRepository:
                     ":expires": self._expires(now),
                     ":one": 1,
                 },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if not is_conditional_failure(exc):
                 raise
-            old = exc.response.get("Item", {})  # type: ignore[attr-defined]
-            return Claim.IN_FLIGHT if old.get("status") == DeliveryStatus.SENDING.value else Claim.DONE
+            current = self._table.get_item(
+                Key={"notification_id": notification.id, "sk": delivery_key(owner, installation_id)},
+                ConsistentRead=True,
+            ).get("Item", {})
+            in_flight = current.get("status") == DeliveryStatus.SENDING.value
+            return Claim.IN_FLIGHT if in_flight else Claim.DONE
         return Claim.CLAIMED
 
     def record(

@@ -5,6 +5,7 @@ deep link or the notification id the reply path depends on."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
 from ecmpush.domain.devices import Device
@@ -39,6 +40,7 @@ def wire_estimate(push: Push) -> dict[str, object]:
         "notification": {
             "title": push.title,
             "body": push.body,
+            "tag": push.tag or "",
             "actions": [{"action": a.id, "title": a.title} for a in push.web_actions],
         },
     }
@@ -71,34 +73,37 @@ def _with_text(push: Push, title: str, body: str) -> Push:
     return replace(push, title=title, body=body, data={**push.data, "title": title, "body": body})
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + _ELLIPSIS
+def _shorten(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: max(length - 1, 0)].rstrip() + _ELLIPSIS
+
+
+def _longest_fitting(text: str, fits: Callable[[str], bool]) -> str | None:
+    """The longest shortening of `text` that `fits` (binary search: a few dozen encodings)."""
+    if fits(text):
+        return text
+    low, high = 0, len(text) - 1
+    best: str | None = None
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = _shorten(text, middle) if middle else ""
+        if fits(candidate):
+            best, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    return best
 
 
 def fit(push: Push, limit: int = FCM_PAYLOAD_LIMIT) -> Push:
-    """Cut body, then title, until the message fits; every other field stays as it is."""
-    size = payload_size(push)
-    if size <= limit:
+    """Cut the body, then the title, until the message fits; every other field stays."""
+    if payload_size(push) <= limit:
         return push
-    title, body = push.title, push.body
-    # Every character of title/body appears several times in the message (data, notification,
-    # apns alert, webpush); cut in proportion, then re-measure, a few rounds at most.
-    for _ in range(8):
-        excess = payload_size(_with_text(push, title, body)) - limit
-        if excess <= 0:
-            break
-        per_char = 4 * 3  # four copies, up to three bytes per character in UTF-8 (worst case)
-        cut = excess // per_char + 1
-        if len(body) > 0:
-            body = _shorten(body, max(len(body) - cut, 0)) if len(body) > cut else ""
-        else:
-            title = _shorten(title, max(len(title) - cut, _MIN_TITLE))
-            if len(title) <= _MIN_TITLE:
-                break
-    fitted = _with_text(push, title, body)
-    if payload_size(fitted) > limit:
-        raise PayloadTooLarge(f"push for {push.data.get('notification_id')} cannot fit {limit} bytes")
-    return fitted
+    body = _longest_fitting(push.body, lambda b: payload_size(_with_text(push, push.title, b)) <= limit)
+    if body is not None:
+        return _with_text(push, push.title, body)
+    title = _longest_fitting(push.title, lambda t: payload_size(_with_text(push, t, "")) <= limit)
+    if title is None or len(title) < _MIN_TITLE:
+        raise PayloadTooLarge(f"push {push.data.get('notification_id')} cannot fit {limit} bytes")
+    return _with_text(push, title, "")
 
 
 def render_push(notification: Notification, device: Device, action_token: str | None) -> Push:
