@@ -87,7 +87,7 @@ class FcmSender:
             log.warning("FCM send_each failed for a chunk of %d: %s", len(chunk), _describe(exc))
             failed = SendResult(error_code="UNAVAILABLE", error_message=_describe(exc))
             return [failed] * len(chunk)
-        return [_result(response) for response in batch.responses]
+        return [to_send_result(response) for response in batch.responses]
 
     @staticmethod
     def wire_message(push: Push) -> dict[str, Any]:
@@ -151,7 +151,8 @@ def to_message(push: Push) -> messaging.Message:
     return message
 
 
-def _result(response: messaging.SendResponse) -> SendResult:
+def to_send_result(response: messaging.SendResponse) -> SendResult:
+    """Reduce one SDK answer to the domain's SendResult."""
     if response.success:
         return SendResult(message_id=response.message_id)
     exc = response.exception

@@ -1,0 +1,96 @@
+"""SDK answers the stand-in cannot produce cheaply (no HTTP body, HTTP-date Retry-After, an
+unspecified errorCode) reduced to SendResult."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from typing import Any
+
+import pytest
+import requests
+from firebase_admin import exceptions, messaging
+
+from ecmpush.adapters.fcm_sender import to_send_result
+
+FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+
+
+def http_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Any:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response.headers.update(headers or {})
+    return response
+
+
+def failed(exc: Exception) -> Any:
+    return messaging.SendResponse(resp=None, exception=exc)
+
+
+def rpc_body(status: str, error_code: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": 500, "message": "m", "status": status}
+    if error_code:
+        error["details"] = [{"@type": FCM_ERROR, "errorCode": error_code}]
+    return {"error": error}
+
+
+def test_success() -> None:
+    result = to_send_result(messaging.SendResponse({"name": "projects/p/messages/1"}, None))
+    assert (result.ok, result.message_id) == (True, "projects/p/messages/1")
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (exceptions.UnavailableError("Failed to establish a connection"), "UNAVAILABLE"),
+        (exceptions.DeadlineExceededError("Timed out"), "DEADLINE_EXCEEDED"),
+        (messaging.UnregisteredError("gone"), "UNREGISTERED"),
+        (messaging.ThirdPartyAuthError("apns"), "THIRD_PARTY_AUTH_ERROR"),
+        (
+            exceptions.InternalError(
+                "m", http_response=http_response(500, rpc_body("INTERNAL", "UNSPECIFIED_ERROR"))
+            ),
+            "INTERNAL",
+        ),
+        (
+            exceptions.UnknownError("bad gateway", http_response=http_response(502, b"<html>")),
+            "UNKNOWN",
+        ),
+        (
+            exceptions.UnauthenticatedError(
+                "m",
+                http_response=http_response(401, rpc_body("UNAUTHENTICATED", "APNS_AUTH_ERROR")),
+            ),
+            "APNS_AUTH_ERROR",
+        ),
+    ],
+)
+def test_error_codes(exc: Exception, code: str) -> None:
+    result = to_send_result(failed(exc))
+    assert result.error_code == code
+    assert result.error_message == str(exc)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        (90, 90.0),  # an int here means an HTTP-date that many seconds from now
+        (-90, 0.0),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after(header: str | int | None, expected: float | None) -> None:
+    if isinstance(header, int):
+        header = email.utils.formatdate(time.time() + header, usegmt=True)
+    headers = {"Retry-After": header} if header is not None else {}
+    response = http_response(429, rpc_body("RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"), headers)
+    result = to_send_result(failed(messaging.QuotaExceededError("q", http_response=response)))
+    assert result.error_code == "QUOTA_EXCEEDED"
+    if expected is None:
+        assert result.retry_after_seconds is None
+    else:
+        assert result.retry_after_seconds == pytest.approx(expected, abs=2)
