@@ -1,6 +1,5 @@
 """Firebase fixtures: a local identity, the FCM stand-in on a free port, and a real firebase-admin
-App wired to both. Register with `pytest_plugins = ["tests.fixtures_firebase"]` (root conftest or
-a test module).
+App wired to both. tests/conftest.py registers them (`pytest_plugins`).
 
 The identity, the server and the App live for the session (RSA key generation and App set-up
 are the slow parts, and firebase-admin Apps are process-global anyway); `fcm_standin` resets the

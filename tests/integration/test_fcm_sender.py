@@ -25,8 +25,6 @@ from ecmpush.adapters.firebase_app import FirebaseSdkChanged, get_firebase_app
 from ecmpush.domain.delivery import FcmOutcome, classify
 from ecmpush.domain.push import Push, WebAction
 
-pytest_plugins = ["tests.fixtures_firebase"]
-
 # A registration token has the FID, a colon and a long opaque part; an FID alone is 22 chars.
 REG_TOKEN = "cXk1a2FhbGRzZjJhcmVh:APA91bH" + "x" * 140
 FID = "eXk1a2FhbGRzZjJhcmVhMQ"

@@ -16,8 +16,6 @@ from ecmpush.adapters.firebase_app import get_firebase_app
 from ecmpush.adapters.id_token_verifier import EMULATOR_ENV, FirebaseIdTokenVerifier
 from ecmpush.domain.identity import Principal, Unauthenticated
 
-pytest_plugins = ["tests.fixtures_firebase"]
-
 
 @pytest.fixture
 def verifier(

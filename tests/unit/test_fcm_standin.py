@@ -22,8 +22,6 @@ from devstack.fcm_standin import (
 )
 from devstack.identity import LocalIdentity
 
-pytest_plugins = ["tests.fixtures_firebase"]
-
 SEND = "/v1/projects/ecmpush-local/messages:send"
 
 
