@@ -37,7 +37,11 @@ def _token(args: argparse.Namespace) -> int:
     from devstack.identity import LocalIdentity
 
     identity = LocalIdentity.load_or_create(Path(args.state_dir))
-    print(identity.mint_id_token(args.ecm_user or None, external_id=args.external, expires_in=args.expires_in))
+    print(
+        identity.mint_id_token(
+            args.ecm_user or None, external_id=args.external, expires_in=args.expires_in
+        )
+    )
     return 0
 
 

@@ -41,14 +41,25 @@ class ApiRouter:
                 allowed.append(route.method)
                 continue
             if (request.content_length or 0) > MAX_PAYLOAD:
-                return Response('{"message":"Request Too Long"}', 413, content_type="application/json")
+                return Response(
+                    '{"message":"Request Too Long"}', 413, content_type="application/json"
+                )
             result = function.invoke(self._event(request, route, match.groupdict()))
             return self._response(result)
         if allowed:
-            return Response('{"message":"Method Not Allowed"}', 405, headers={"Allow": ", ".join(allowed)}, content_type="application/json")
-        return Response('{"message":"Missing Authentication Token"}', 403, content_type="application/json")
+            return Response(
+                '{"message":"Method Not Allowed"}',
+                405,
+                headers={"Allow": ", ".join(allowed)},
+                content_type="application/json",
+            )
+        return Response(
+            '{"message":"Missing Authentication Token"}', 403, content_type="application/json"
+        )
 
-    def _event(self, request: Request, route: ApiRoute, path_params: dict[str, str]) -> dict[str, Any]:
+    def _event(
+        self, request: Request, route: ApiRoute, path_params: dict[str, str]
+    ) -> dict[str, Any]:
         return proxy_event(
             request.method,
             request.path,
@@ -64,7 +75,9 @@ class ApiRouter:
     @staticmethod
     def _response(result: Any) -> Response:
         if not isinstance(result, dict) or "statusCode" not in result:
-            return Response('{"message":"Internal server error"}', 502, content_type="application/json")
+            return Response(
+                '{"message":"Internal server error"}', 502, content_type="application/json"
+            )
         body = result.get("body") or ""
         data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
         response = Response(data, int(result["statusCode"]))

@@ -18,13 +18,33 @@ from devstack.stack import Stack
 
 USER = "asmith"
 DEVICES = (
-    ("demo-pixel-8", {"token": "fcm-demo-asmith-android-0001", "platform": "android", "locale": "en-GB", "timezone": "Europe/London", "app_version": "1.0.0"}),
-    ("demo-browser", {"token": "fcm-demo-asmith-web-0002", "platform": "web", "locale": "de-DE", "timezone": "Europe/Berlin", "app_version": "1.0.0"}),
+    (
+        "demo-pixel-8",
+        {
+            "token": "fcm-demo-asmith-android-0001",
+            "platform": "android",
+            "locale": "en-GB",
+            "timezone": "Europe/London",
+            "app_version": "1.0.0",
+        },
+    ),
+    (
+        "demo-browser",
+        {
+            "token": "fcm-demo-asmith-web-0002",
+            "platform": "web",
+            "locale": "de-DE",
+            "timezone": "Europe/Berlin",
+            "app_version": "1.0.0",
+        },
+    ),
 )
 
 
 def approval_event(event_id: str = "evt-demo-0001") -> dict[str, Any]:
-    due = (datetime.now(UTC) + timedelta(days=2)).replace(hour=17, minute=0, second=0, microsecond=0)
+    due = (datetime.now(UTC) + timedelta(days=2)).replace(
+        hour=17, minute=0, second=0, microsecond=0
+    )
     return {
         "id": event_id,
         "type": "task.assigned",
@@ -83,34 +103,39 @@ def run_demo(stack: Stack) -> bool:
     landed = _wait_for(lambda: all(stack.fcm.messages(token=t) for t in tokens))
     for token in tokens:
         for entry in stack.fcm.messages(token=token):
-            message = entry["message"]
-            data = message.get("data", {})
-            _say(f"\nFCM stand-in received for {token} (answer {entry['answer']['status']}):")
-            _say(f"  title       {data.get('title')}")
-            _say(f"  body        {data.get('body')}")
-            _say(f"  due_at      {data.get('due_at')}")
-            _say(f"  deep_link   {data.get('deep_link')}")
-            _say(f"  actions     {data.get('actions')}  (apns category {message.get('apns', {}).get('payload', {}).get('aps', {}).get('category')})")
-            _say(f"  action_token {str(data.get('action_token'))[:48]}…")
-
-    table = boto3.resource("dynamodb").Table(stack.provisioned.refs["DeliveriesTable"])
-    notification_id = stack.fcm.messages(token=tokens[0])[0]["message"]["data"]["notification_id"] if landed else None
-    if notification_id:
-        items = table.query(KeyConditionExpression=Key("notification_id").eq(notification_id))["Items"]
-        _say(f"\nDeliveriesTable for notification {notification_id}:")
-        for item in items:
-            if item["sk"] == "#notification":
-                continue
-            _say(f"  {item['recipient']:<8} {item['installation_id']:<14} {item['status']:<8} {item.get('fcm_message_id', '')}")
+            _show_push(token, entry)
+    if landed:
+        _show_deliveries(stack, stack.fcm.messages(token=tokens[0])[0]["message"]["data"])
 
     before = len(stack.fcm.messages())
     response = post_event(api, stack.webhook_secret, event)
     time.sleep(2)
     after = len(stack.fcm.messages())
-    _say(f"\nResent {event['id']} → {response.status_code} {response.text}; pushes before {before}, after {after}")
+    _say(f"\nResent {event['id']} → {response.status_code} {response.text}")
+    _say(f"FCM messages before the resend: {before}, after: {after}")
     ok = bool(landed) and response.json().get("status") == "duplicate" and before == after
     _say("Demo " + ("passed" if ok else "FAILED") + ".")
     return ok
+
+
+def _show_push(token: str, entry: dict[str, Any]) -> None:
+    message = entry["message"]
+    data = message.get("data", {})
+    category = message.get("apns", {}).get("payload", {}).get("aps", {}).get("category")
+    _say(f"\nFCM stand-in received for {token} (answer {entry['answer']['status']}):")
+    for key in ("title", "body", "due_at", "deep_link", "actions"):
+        _say(f"  {key:<12} {data.get(key)}")
+    _say(f"  {'apns':<12} category {category}")
+    _say(f"  {'action_token':<12} {str(data.get('action_token'))[:48]}…")
+
+
+def _show_deliveries(stack: Stack, data: dict[str, str]) -> None:
+    table = boto3.resource("dynamodb").Table(stack.provisioned.refs["DeliveriesTable"])
+    key = Key("notification_id").eq(data["notification_id"]) & Key("sk").begins_with("d#")
+    _say(f"\nDeliveriesTable, notification {data['notification_id']}:")
+    for item in table.query(KeyConditionExpression=key)["Items"]:
+        row = [str(item.get(k, "")) for k in ("recipient", "installation_id", "status")]
+        _say(f"  {row[0]:<8} {row[1]:<14} {row[2]:<8} {item.get('fcm_message_id', '')!s}")
 
 
 def print_howto(stack: Stack) -> None:
@@ -122,7 +147,9 @@ def print_howto(stack: Stack) -> None:
     _say(f"  ECM stand-in        {urls['ecm']}   GET /_inspect/tasks/4711/4711/1")
     _say(f"  webhook secret      {stack.config.state_dir / 'webhook_secret'}")
     _say("  ID token            .venv/bin/python -m devstack token asmith")
-    _say("  signed event        .venv/bin/python -m devstack post events/webhook/task_assigned.json")
+    _say(
+        "  signed event        .venv/bin/python -m devstack post events/webhook/task_assigned.json"
+    )
     _say("Serving until Ctrl-C.")
 
 

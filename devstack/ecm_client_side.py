@@ -12,7 +12,9 @@ import requests
 from ecmpush.domain.webhook_signature import sign
 
 
-def post_event(api_url: str, secret: str, event: dict[str, Any], timeout: float = 10) -> requests.Response:
+def post_event(
+    api_url: str, secret: str, event: dict[str, Any], timeout: float = 10
+) -> requests.Response:
     body = json.dumps(event, separators=(",", ":")).encode()
     return requests.post(
         f"{api_url}/ecm/events",

@@ -26,7 +26,7 @@ class Provisioned:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (name, arg), = value.items()
+            ((name, arg),) = value.items()
             if name == "Ref":
                 return self._ref(str(arg))
             if name == "Fn::GetAtt":
@@ -41,7 +41,12 @@ class Provisioned:
         return value
 
     def _ref(self, name: str) -> str:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": "ecmpush-local", "AWS::Partition": "aws"}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": "ecmpush-local",
+            "AWS::Partition": "aws",
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
@@ -84,7 +89,7 @@ def provision(
     ordered = sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {}))
     for logical_id in ordered:
         props = queues[logical_id].get("Properties", {})
-        attributes: dict[str, str] = {}
+        attributes: dict[Any, str] = {}  # keys are the SQS attribute-name literals
         for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds"):
             if key in props:
                 attributes[key] = str(out.resolve(props[key]))

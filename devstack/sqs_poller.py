@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -17,14 +18,18 @@ log = logging.getLogger("devstack.sqs")
 
 
 class SqsPoller:
-    def __init__(self, queue_url: str, queue_arn: str, function: LocalFunction, batch_size: int = 10):
+    def __init__(
+        self, queue_url: str, queue_arn: str, function: LocalFunction, batch_size: int = 10
+    ):
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._function = function
         self._batch_size = batch_size
         self._client = boto3.client("sqs", region_name=REGION)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sqs-{function.spec.logical_id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"sqs-{function.spec.logical_id}", daemon=True
+        )
 
     def start(self) -> SqsPoller:
         self._thread.start()
@@ -65,11 +70,13 @@ class SqsPoller:
         if done:
             self._client.delete_message_batch(
                 QueueUrl=self._queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
             )
         return len(messages)
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, message: Mapping[str, Any]) -> dict[str, Any]:
         attributes = {
             key: {
                 "stringValue": value.get("StringValue"),
@@ -86,7 +93,8 @@ class SqsPoller:
             "body": message["Body"],
             "attributes": message.get("Attributes", {}),
             "messageAttributes": attributes,
-            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
+            "md5OfBody": message.get("MD5OfBody")
+            or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
             "eventSource": "aws:sqs",
             "eventSourceARN": self._queue_arn,
             "awsRegion": REGION,

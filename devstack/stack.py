@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import secrets
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from moto.server import ThreadedMotoServer
 
 from devstack import template as cfn
+from devstack.api_router import ApiRouter
 from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.fcm_standin import FcmStandIn, certs_url_for, create_fcm_standin, token_uri_for
 from devstack.http_server import BackgroundServer
@@ -23,7 +23,6 @@ from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
 from devstack.resources import REGION, Provisioned, provision
 from devstack.sqs_poller import SqsPoller
-from devstack.api_router import ApiRouter
 
 DEFAULT_STATE_DIR = cfn.REPO_ROOT / ".devstack"
 log = logging.getLogger("devstack")
@@ -109,8 +108,6 @@ class Stack:
     def start(self, consume: bool = True) -> Stack:
         config = self.config
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        # Functions without a metric in an invocation warn; on Lambda that is a log line, here noise.
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self._start_moto()
         self.identity = LocalIdentity.load_or_create(config.state_dir)
@@ -134,7 +131,7 @@ class Stack:
         self._export_environment(template, fcm_server.url)
 
         specs = cfn.functions(template)
-        routes = []
+        routes: list[tuple[cfn.ApiRoute, LocalFunction]] = []
         for logical_id, spec in specs.items():
             if not (spec.routes or spec.queues):
                 continue
@@ -161,7 +158,9 @@ class Stack:
             self._moto.stop()
 
     def _start_moto(self) -> None:
-        self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.moto_port, verbose=False)
+        self._moto = ThreadedMotoServer(
+            ip_address=self.config.host, port=self.config.moto_port, verbose=False
+        )
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.urls["moto"] = f"http://{host}:{port}"
@@ -184,12 +183,17 @@ class Stack:
 
     def _export_environment(self, template: dict[str, Any], fcm_url: str) -> None:
         """Handlers run in this process: give them the template's variables, resolved."""
-        os.environ.update(function_environment(template, self.provisioned, fcm_url, self.config.log_level))
+        os.environ.update(
+            function_environment(template, self.provisioned, fcm_url, self.config.log_level)
+        )
         from ecmpush import bootstrap
 
         bootstrap.reset()
 
     def _write_state(self) -> None:
         """What `python -m devstack token|sign|...` and a person with curl need to reach us."""
-        state = {"urls": self.urls, "webhook_secret_file": str(self.config.state_dir / "webhook_secret")}
+        state = {
+            "urls": self.urls,
+            "webhook_secret_file": str(self.config.state_dir / "webhook_secret"),
+        }
         (self.config.state_dir / "stack.json").write_text(json.dumps(state, indent=2))

@@ -91,7 +91,9 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
         for event in props.get("Events", {}).values():
             event_props = event.get("Properties", {})
             if event.get("Type") == "Api":
-                spec.routes.append(ApiRoute(str(event_props["Method"]).upper(), str(event_props["Path"])))
+                spec.routes.append(
+                    ApiRoute(str(event_props["Method"]).upper(), str(event_props["Path"]))
+                )
             elif event.get("Type") == "SQS":
                 queue = _ref_name(event_props.get("Queue"))
                 if queue:
@@ -104,6 +106,5 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
 
 def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
     return {
-        name: str(spec.get("Default", ""))
-        for name, spec in template.get("Parameters", {}).items()
+        name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
@@ -16,11 +15,9 @@ from ecmpush.domain.devices import INSTALLATION_ID_PATTERN, DeviceRegistration
 from ecmpush.domain.field_errors import field_errors
 from ecmpush.domain.identity import Principal, Unauthenticated
 from ecmpush.http import bearer_token, error_response, json_response
+from ecmpush.observability import logger, metrics, tracer
 from ecmpush.services.devices import Forbidden
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
@@ -46,7 +43,11 @@ def _forbidden(exc: Forbidden) -> Response[str]:
 
 @app.exception_handler(RequestValidationError)
 def _invalid(exc: RequestValidationError) -> Response[str]:
-    return error_response(422, "request does not match the schema", field_errors(exc.errors(), drop_parts=("body", "path")))
+    return error_response(
+        422,
+        "request does not match the schema",
+        field_errors(exc.errors(), drop_parts=("body", "path")),
+    )
 
 
 @app.put("/devices/<installation_id>")
@@ -55,7 +56,10 @@ def put_device(
 ) -> Response[str]:
     principal = _principal()
     device, created = bootstrap.devices_service().register(principal, installation_id, registration)
-    logger.info("device registered", extra={"installation_id": installation_id, "created": created, "platform": device.platform})
+    logger.info(
+        "device registered",
+        extra={"installation_id": installation_id, "created": created, "platform": device.platform},
+    )
     body = device.model_dump(mode="json", exclude={"token"})
     return json_response(201 if created else 200, body)
 

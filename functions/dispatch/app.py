@@ -9,25 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ecmpush import bootstrap
 from ecmpush.domain.messages import dispatch_message_adapter
+from ecmpush.observability import logger, metrics, tracer
 from ecmpush.services.dispatch import RetryLater
 from ecmpush.settings import settings
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
 # A batch whose every record failed is still a partial response, not a function error: a
 # transient FCM outage should retry records, not page the on-call through the Errors alarm.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -52,7 +50,13 @@ def record_handler(record: SQSRecord) -> None:
     try:
         message = dispatch_message_adapter.validate_json(record.body)
     except ValidationError as exc:
-        logger.error("poison dispatch message", extra={"message_id": record.message_id, "errors": exc.errors(include_input=False, include_url=False)})
+        logger.error(
+            "poison dispatch message",
+            extra={
+                "message_id": record.message_id,
+                "errors": exc.errors(include_input=False, include_url=False),
+            },
+        )
         metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
         raise PoisonMessage(record.message_id) from None
     try:
@@ -61,7 +65,14 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="DispatchRetries", unit=MetricUnit.Count, value=1)
         if exc.retry_after_seconds:
             _delay(record, exc.retry_after_seconds)
-        logger.warning("dispatch retry", extra={"message_id": record.message_id, "reason": str(exc), "retry_after": exc.retry_after_seconds})
+        logger.warning(
+            "dispatch retry",
+            extra={
+                "message_id": record.message_id,
+                "reason": str(exc),
+                "retry_after": exc.retry_after_seconds,
+            },
+        )
         raise
     for name, value in (
         ("PushesSent", report.sent),
@@ -77,7 +88,7 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -9,7 +9,6 @@ import base64
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -22,14 +21,18 @@ from ecmpush import bootstrap
 from ecmpush.domain import webhook_signature
 from ecmpush.domain.webhook_body import BodyError, ParsedItem, check_size, parse_body
 from ecmpush.http import error_response, json_response
+from ecmpush.observability import logger, metrics, tracer
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
 app = APIGatewayRestResolver()
 
 # HTTP status of a single-event answer; a batch answers 207 with one status per event.
-STATUS_CODES = {"accepted": 202, "duplicate": 200, "invalid": 422, "conflict": 409, "in_progress": 409}
+STATUS_CODES = {
+    "accepted": 202,
+    "duplicate": 200,
+    "invalid": 422,
+    "conflict": 409,
+    "in_progress": 409,
+}
 
 
 def _raw_body() -> bytes:

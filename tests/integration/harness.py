@@ -108,9 +108,7 @@ class Harness:
     ) -> Reply:
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
         signature = sign(secret.encode(), timestamp or int(time.time()), body)
-        return self.post_raw(
-            body, {"Content-Type": content_type, "X-Ecmpush-Signature": signature}
-        )
+        return self.post_raw(body, {"Content-Type": content_type, "X-Ecmpush-Signature": signature})
 
     # -- devices ---------------------------------------------------------------------------------
     def device_call(

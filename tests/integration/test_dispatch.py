@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ PHONE = "fcm-token-asmith-phone-000000001"
 BROWSER = "fcm-token-asmith-browser-0000002"
 
 
-def _assigned(event_id: str = "evt-dispatch-1", **task: object) -> dict:
+def _assigned(event_id: str = "evt-dispatch-1", **task: object) -> dict[str, Any]:
     event = sample_event("task_assigned")
     event["id"] = event_id
     event["data"]["task"].update(task)
@@ -58,7 +59,11 @@ def test_approval_push_reaches_every_device_with_contract_payload(harness: Harne
     assert message["android"]["notification"]["click_action"] == "ECM_APPROVAL"
     assert message["apns"]["payload"]["aps"]["category"] == "ECM_APPROVAL"
     web = browser[0]["message"]["webpush"]
-    assert [a["action"] for a in web["notification"]["actions"]] == ["approve", "reject", "request_info"]
+    assert [a["action"] for a in web["notification"]["actions"]] == [
+        "approve",
+        "reject",
+        "request_info",
+    ]
     assert web["fcm_options"]["link"] == data["deep_link"]
     # The browser registered Berlin time: its due line reads in its zone.
     assert "Due 2026-12-01 18:00 CET" in browser[0]["message"]["data"]["body"]
@@ -71,7 +76,10 @@ def test_approval_push_reaches_every_device_with_contract_payload(harness: Harne
     assert claims.actions == ("approve", "reject", "request_info")
 
     deliveries = harness.deliveries(_nid())
-    assert {d["installation_id"]: d["status"] for d in deliveries} == {"phone-1": "sent", "browser-1": "sent"}
+    assert {d["installation_id"]: d["status"] for d in deliveries} == {
+        "phone-1": "sent",
+        "browser-1": "sent",
+    }
     assert all(d["fcm_message_id"].startswith("projects/") for d in deliveries)
     assert all(d["recipient"] == "asmith" for d in deliveries)
     event = harness.table("EventsTable").get_item(Key={"event_id": "evt-dispatch-1"})["Item"]
@@ -136,7 +144,9 @@ def _retry_once_then_succeed(harness: Harness, error: str, times: int) -> None:
     assert [m["answer"]["status"] for m in harness.fcm.messages(token=PHONE)][-1] == 200
 
 
-def test_quota_exceeded_fails_only_that_item_and_retry_skips_served_devices(harness: Harness) -> None:
+def test_quota_exceeded_fails_only_that_item_and_retry_skips_served_devices(
+    harness: Harness,
+) -> None:
     # Without Retry-After the SDK does not retry a 429 itself: one attempt, one fault.
     _retry_once_then_succeed(harness, "QUOTA_EXCEEDED", times=1)
 
@@ -148,9 +158,11 @@ def test_unavailable_is_transient(harness: Harness) -> None:
 
 def test_retry_after_stretches_the_visibility_of_that_record(harness: Harness) -> None:
     _two_devices(harness)
-    # The SDK honours Retry-After itself for 429 (five attempts); the sixth answer is ours.
-    harness.fcm.add_fault("QUOTA_EXCEEDED", match_token=PHONE, times=5, retry_after=1)
-    harness.sqs.set_queue_attributes(QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"})
+    # The SDK is told not to sleep out Retry-After: one 429 reaches dispatch with retry_after.
+    harness.fcm.add_fault("QUOTA_EXCEEDED", match_token=PHONE, times=1, retry_after=1)
+    harness.sqs.set_queue_attributes(
+        QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
+    )
     harness.post_event(_assigned())
     result = harness.drain(rounds=1)
     assert result == 1
@@ -162,7 +174,9 @@ def test_retry_after_stretches_the_visibility_of_that_record(harness: Harness) -
 
 
 def test_a_message_that_keeps_failing_lands_in_the_dlq(harness: Harness) -> None:
-    harness.sqs.set_queue_attributes(QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"})
+    harness.sqs.set_queue_attributes(
+        QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
+    )
     harness.sqs.send_message(QueueUrl=harness.queue_url, MessageBody='{"kind": "nonsense"}')
     for _ in range(6):
         harness.drain(rounds=1)
@@ -202,7 +216,9 @@ def test_unrouted_event_types_are_marked_and_push_nothing(harness: Harness) -> N
     harness.post_event(sample_event("governance_alert"))
     harness.drain()
     assert harness.fcm.messages() == []
-    item = harness.table("EventsTable").get_item(Key={"event_id": "evt-sample-governance-alert-0001"})["Item"]
+    item = harness.table("EventsTable").get_item(
+        Key={"event_id": "evt-sample-governance-alert-0001"}
+    )["Item"]
     assert item["status"] == "no_route"
 
 

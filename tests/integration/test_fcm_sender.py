@@ -128,7 +128,7 @@ ERROR_CASES: dict[str, tuple[dict[str, Any], str, FcmOutcome, int]] = {
         {"error": "QUOTA_EXCEEDED", "retry_after": 1},
         "QUOTA_EXCEEDED",
         FcmOutcome.RETRY,
-        5,
+        1,  # Retry-After is dispatch's to honour (SQS visibility), not slept out in the SDK
     ),
     "tok-quota-no-header": ({"error": "QUOTA_EXCEEDED"}, "QUOTA_EXCEEDED", FcmOutcome.RETRY, 1),
     "tok-unavailable": ({"error": "UNAVAILABLE"}, "UNAVAILABLE", FcmOutcome.RETRY, 5),

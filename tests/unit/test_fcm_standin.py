@@ -36,8 +36,8 @@ def assertion(identity: LocalIdentity, *, key_pem: str | None = None, **claims: 
         **claims,
     }
     key = key_pem or identity.service_account_key_pem
-    signer = crypt.RSASigner.from_string(key, key_id=identity.service_account_key_id)  # type: ignore[no-untyped-call]
-    token: bytes = jwt.encode(signer, payload)  # type: ignore[no-untyped-call]
+    signer = crypt.RSASigner.from_string(key, key_id=identity.service_account_key_id)
+    token: bytes = jwt.encode(signer, payload)
     return token.decode()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ecmpush.adapters.secrets import SecretStore
 from ecmpush.clock import utc_now
@@ -18,9 +18,9 @@ from ecmpush.settings import settings
 if TYPE_CHECKING:
     import firebase_admin
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
     from ecmpush.domain.events import EcmEvent
-
     from ecmpush.ports import IdTokenVerifier, PushSender
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.dispatch import DispatchService
@@ -88,7 +88,7 @@ def intake_service() -> IntakeService:
     )
 
 
-def _mark_duplicate(response: Any, _record: Any) -> Any:
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     """Powertools replays the stored result for a repeated event id: say it is a duplicate."""
     return {**response, "status": "duplicate"}
 
@@ -118,15 +118,15 @@ def accept_event_once() -> Callable[..., dict[str, str]]:
     persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
     service = intake_service()
 
-    @idempotent_function(
-        data_keyword_argument="event",
-        config=intake_idempotency_config(),
-        persistence_store=persistence,
-    )
     def accept(event: EcmEvent) -> dict[str, str]:
         return service.accept(event)
 
-    return accept
+    guarded = idempotent_function(
+        data_keyword_argument="event",
+        config=intake_idempotency_config(),
+        persistence_store=persistence,
+    )(accept)
+    return cast("Callable[..., dict[str, str]]", guarded)
 
 
 @lru_cache(maxsize=1)

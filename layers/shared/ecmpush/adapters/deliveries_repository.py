@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import iso, is_conditional_failure
+from ecmpush.adapters.dynamo import is_conditional_failure, iso
 from ecmpush.domain.delivery import Claim, DeliveryStatus
 from ecmpush.domain.notifications import Notification
 
@@ -39,7 +39,7 @@ class DeliveriesRepository:
 
     def save_notification(self, notification: Notification, now: datetime) -> None:
         """Write the header once; a redelivery keeps the first copy."""
-        item = {
+        item: dict[str, Any] = {
             "notification_id": notification.id,
             "sk": HEADER,
             "notification": notification.model_dump(mode="json"),
@@ -64,7 +64,10 @@ class DeliveriesRepository:
         """Take the right to send to this device now, or say who has it."""
         try:
             self._table.update_item(
-                Key={"notification_id": notification.id, "sk": delivery_key(owner, installation_id)},
+                Key={
+                    "notification_id": notification.id,
+                    "sk": delivery_key(owner, installation_id),
+                },
                 UpdateExpression=(
                     "SET #status = :sending, claimed_at = :now, updated_at = :now, "
                     "recipient = :owner, installation_id = :iid, platform = :platform, "
@@ -93,7 +96,10 @@ class DeliveriesRepository:
             if not is_conditional_failure(exc):
                 raise
             current = self._table.get_item(
-                Key={"notification_id": notification.id, "sk": delivery_key(owner, installation_id)},
+                Key={
+                    "notification_id": notification.id,
+                    "sk": delivery_key(owner, installation_id),
+                },
                 ConsistentRead=True,
             ).get("Item", {})
             in_flight = current.get("status") == DeliveryStatus.SENDING.value

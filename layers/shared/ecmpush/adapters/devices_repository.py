@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import iso, is_conditional_failure
+from ecmpush.adapters.dynamo import is_conditional_failure, iso
 from ecmpush.domain.devices import Device
 
 if TYPE_CHECKING:
@@ -20,8 +21,9 @@ class DevicesRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def upsert(self, device: Device) -> bool:
-        """Create or refresh a registration; True when it is new. `created_at` survives refreshes."""
+    def upsert(self, device: Device) -> datetime | None:
+        """Create or refresh a registration; returns the first registration time when it already
+        existed (it survives refreshes), None when it is new."""
         values: dict[str, Any] = {
             ":token": device.token,
             ":platform": device.platform,
@@ -52,9 +54,10 @@ class DevicesRepository:
             UpdateExpression=expression,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",
         )
-        return "created_at" not in response.get("Attributes", {})
+        previous = response.get("Attributes", {}).get("created_at")
+        return datetime.fromisoformat(str(previous)) if previous else None
 
     def delete(self, owner: str, installation_id: str) -> bool:
         response = self._table.delete_item(

@@ -125,10 +125,13 @@ def _configure_messaging(
     base = FCM_PRODUCTION_BASE if fcm_base_url is None else fcm_base_url.rstrip("/")
     if fcm_base_url is not None:
         service._fcm_url = f"{base}/v1/projects/{project_id}/messages:send"
+    # The SDK's retry policy (500/503, backoff 0.5), except that it must not sleep out a
+    # Retry-After inside send_each: FCM's 60 s would hold the Lambda for minutes. A 429 then comes
+    # back as QUOTA_EXCEEDED with its retry_after, and dispatch delays that SQS record instead.
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=1,  # one host per mount
         pool_maxsize=pool_size,
-        max_retries=_http_client.DEFAULT_RETRY_CONFIG,  # the SDK's own 500/503/Retry-After policy
+        max_retries=_http_client.DEFAULT_RETRY_CONFIG.new(respect_retry_after_header=False),
     )
     session.mount(base, adapter)  # type: ignore[union-attr]
 

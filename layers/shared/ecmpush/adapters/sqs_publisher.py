@@ -19,7 +19,9 @@ class SqsPublisher:
         self._client = client or boto3.client("sqs")
 
     def publish(self, message: DispatchMessage) -> str:
-        label = message.event.type if isinstance(message, EventMessage) else message.notification.type
+        label = (
+            message.event.type if isinstance(message, EventMessage) else message.notification.type
+        )
         response = self._client.send_message(
             QueueUrl=self._queue_url,
             MessageBody=message.model_dump_json(),

@@ -15,7 +15,7 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"  # FCM accepted the message
     RETRYING = "retrying"  # transient FCM error; the SQS item will be retried
     FAILED = "failed"  # permanent FCM error for this device
-    TOKEN_REMOVED = "token_removed"  # FCM said the token is dead; the device was deleted
+    TOKEN_REMOVED = "token_removed"  # noqa: S105 - FCM said the token is dead; device deleted
     NO_DEVICE = "no_device"  # the recipient has no registered device
 
 
@@ -29,7 +29,7 @@ class Claim(StrEnum):
 
 class FcmOutcome(StrEnum):
     SENT = "sent"
-    REMOVE_TOKEN = "remove_token"
+    REMOVE_TOKEN = "remove_token"  # noqa: S105 - an outcome, not a credential
     RETRY = "retry"
     PERMANENT = "permanent"
 
@@ -49,7 +49,14 @@ class SendResult:
 
 
 TRANSIENT_CODES = frozenset(
-    {"UNAVAILABLE", "INTERNAL", "QUOTA_EXCEEDED", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "UNKNOWN"}
+    {
+        "UNAVAILABLE",
+        "INTERNAL",
+        "QUOTA_EXCEEDED",
+        "RESOURCE_EXHAUSTED",
+        "DEADLINE_EXCEEDED",
+        "UNKNOWN",
+    }
 )
 DEAD_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH", "NOT_FOUND"})
 

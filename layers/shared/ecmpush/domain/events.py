@@ -113,7 +113,10 @@ class DocumentPublishedData(Model):
 
 class GovernanceAlertData(Model):
     kind: Literal[
-        "metadata_validation_failed", "unauthorized_access", "missing_approval", "retention_exception"
+        "metadata_validation_failed",
+        "unauthorized_access",
+        "missing_approval",
+        "retention_exception",
     ]
     severity: Literal["info", "warning", "critical"]
     summary: Annotated[str, StringConstraints(min_length=1, max_length=1000)]

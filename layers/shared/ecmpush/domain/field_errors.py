@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,10 +11,14 @@ FieldError = dict[str, str]
 
 
 def field_errors(
-    errors: ValidationError | list[Any], drop_parts: Collection[str] = ()
+    errors: ValidationError | Sequence[Any], drop_parts: Collection[str] = ()
 ) -> list[FieldError]:
     """`drop_parts` removes location parts that are not JSON fields (union tags, 'body')."""
-    raw = errors.errors(include_url=False, include_input=False) if isinstance(errors, ValidationError) else errors
+    raw = (
+        errors.errors(include_url=False, include_input=False)
+        if isinstance(errors, ValidationError)
+        else errors
+    )
     result = []
     for error in raw:
         loc = [str(part) for part in error.get("loc", ()) if str(part) not in drop_parts]

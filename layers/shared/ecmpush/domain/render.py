@@ -97,7 +97,9 @@ def fit(push: Push, limit: int = FCM_PAYLOAD_LIMIT) -> Push:
     """Cut the body, then the title, until the message fits; every other field stays."""
     if payload_size(push) <= limit:
         return push
-    body = _longest_fitting(push.body, lambda b: payload_size(_with_text(push, push.title, b)) <= limit)
+    body = _longest_fitting(
+        push.body, lambda b: payload_size(_with_text(push, push.title, b)) <= limit
+    )
     if body is not None:
         return _with_text(push, push.title, body)
     title = _longest_fitting(push.title, lambda t: payload_size(_with_text(push, t, "")) <= limit)

@@ -48,7 +48,12 @@ def _event_errors(exc: ValidationError) -> list[FieldError]:
     """The discriminated union puts the type name into the location; drop it so paths read like
     the JSON the sender wrote: data.task.due_at, not task.assigned.data.task.due_at."""
     if any(error["type"] == "union_tag_invalid" for error in exc.errors()):
-        return [{"path": "type", "message": f"unknown event type; expected one of {', '.join(EVENT_TYPES)}"}]
+        return [
+            {
+                "path": "type",
+                "message": f"unknown event type; expected one of {', '.join(EVENT_TYPES)}",
+            }
+        ]
     return field_errors(exc, drop_parts=EVENT_TYPES)
 
 
@@ -79,12 +84,28 @@ def parse_body(body: bytes) -> ParsedBody:
         events = document["events"]
         extra = sorted(set(document) - {"events"})
         if extra:
-            raise BodyError(422, "batch body takes only 'events'", [{"path": k, "message": "unexpected field"} for k in extra])
+            raise BodyError(
+                422,
+                "batch body takes only 'events'",
+                [{"path": k, "message": "unexpected field"} for k in extra],
+            )
         if not isinstance(events, list) or not events:
-            raise BodyError(422, "'events' must be a non-empty list", [{"path": "events", "message": "expected a non-empty list"}])
+            raise BodyError(
+                422,
+                "'events' must be a non-empty list",
+                [{"path": "events", "message": "expected a non-empty list"}],
+            )
         if len(events) > MAX_BATCH:
-            raise BodyError(422, f"at most {MAX_BATCH} events per request", [{"path": "events", "message": f"{len(events)} events; the limit is {MAX_BATCH}"}])
+            raise BodyError(
+                422,
+                f"at most {MAX_BATCH} events per request",
+                [{"path": "events", "message": f"{len(events)} events; the limit is {MAX_BATCH}"}],
+            )
         return ParsedBody(batch=True, items=[_parse_item(i, raw) for i, raw in enumerate(events)])
     if not isinstance(document, dict):
-        raise BodyError(422, "body must be an event object or {\"events\": [...]}", [{"path": "", "message": "expected an object"}])
+        raise BodyError(
+            422,
+            'body must be an event object or {"events": [...]}',
+            [{"path": "", "message": "expected an object"}],
+        )
     return ParsedBody(batch=False, items=[_parse_item(0, document)])

@@ -17,7 +17,7 @@ class Forbidden(Exception):
 
 
 class DeviceStore(Protocol):
-    def upsert(self, device: Device) -> bool: ...
+    def upsert(self, device: Device) -> datetime | None: ...
     def delete(self, owner: str, installation_id: str) -> bool: ...
     def owners_of(self, installation_id: str) -> list[str]: ...
 
@@ -50,8 +50,10 @@ class DevicesService:
             created_at=now,
             updated_at=now,
         )
-        created = self._store.upsert(device)
-        return device, created
+        first_registered = self._store.upsert(device)
+        if first_registered is None:
+            return device, True
+        return device.model_copy(update={"created_at": first_registered}), False
 
     def unregister(self, principal: Principal, installation_id: str) -> bool:
         """False when the caller owns no such installation (404, whoever else may own it)."""

@@ -176,7 +176,9 @@ class DispatchService:
             FcmOutcome.PERMANENT: DeliveryStatus.FAILED,
         }[outcome]
         if outcome is FcmOutcome.REMOVE_TOKEN:
-            self._devices.delete_if_token(item.owner, item.device.installation_id, item.device.token)
+            self._devices.delete_if_token(
+                item.owner, item.device.installation_id, item.device.token
+            )
             report.removed += 1
         elif outcome is FcmOutcome.RETRY:
             report.retrying += 1
