@@ -123,8 +123,9 @@ def to_message(push: Push) -> messaging.Message:
         apns=messaging.APNSConfig(
             headers=apns_headers,
             payload=messaging.APNSPayload(
+                # No alert here: FCM builds it from the top-level notification, and every
+                # repeated title/body costs bytes of the 4 KiB budget (domain/render.py).
                 aps=messaging.Aps(
-                    alert=messaging.ApsAlert(title=push.title, body=push.body),
                     category=push.apns_category,
                     mutable_content=True,
                     thread_id=push.tag,
@@ -134,8 +135,6 @@ def to_message(push: Push) -> messaging.Message:
         webpush=messaging.WebpushConfig(
             headers=webpush_headers or None,
             notification=messaging.WebpushNotification(
-                title=push.title,
-                body=push.body,
                 tag=push.tag,
                 actions=[
                     messaging.WebpushNotificationAction(a.id, a.title) for a in push.web_actions

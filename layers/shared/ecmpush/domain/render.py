@@ -24,43 +24,36 @@ class PayloadTooLarge(ValueError):
 
 
 def wire_estimate(push: Push) -> dict[str, object]:
-    """The FCM HTTP v1 message as the SDK encodes it, minus the token (which FCM does not count).
-    Tests hold this against the SDK's own encoding so the estimate cannot drift below reality."""
-    android: dict[str, object] = {
-        "priority": push.priority,
-        "notification": {"click_action": push.click_action},
-    }
-    if push.collapse_key:
-        android["collapse_key"] = push.collapse_key
-    if push.ttl_seconds is not None:
-        android["ttl"] = f"{push.ttl_seconds}s"
+    """The FCM HTTP v1 message as the SDK encodes it (adapters/fcm_sender.py), minus the target
+    token, which FCM does not count. Title and body travel twice (notification and data); the
+    platform blocks carry only what differs per platform. A test holds this against the SDK's
+    own encoding so the estimate cannot drift below reality."""
+    android_notification = {"click_action": push.click_action}
     if push.tag:
-        android["notification"] = {"click_action": push.click_action, "tag": push.tag}
+        android_notification["tag"] = push.tag
+    android: dict[str, object] = {"priority": push.priority, "notification": android_notification}
+    apns_headers = {"apns-priority": "10" if push.priority == "high" else "5"}
     webpush: dict[str, object] = {
         "notification": {
-            "title": push.title,
-            "body": push.body,
             "tag": push.tag or "",
             "actions": [{"action": a.id, "title": a.title} for a in push.web_actions],
         },
     }
+    if push.collapse_key:
+        android["collapse_key"] = push.collapse_key
+        apns_headers["apns-collapse-id"] = push.collapse_key
+    if push.ttl_seconds is not None:
+        android["ttl"] = f"{push.ttl_seconds}s"
+        apns_headers["apns-expiration"] = "0" * 10  # epoch seconds
+        webpush["headers"] = {"TTL": str(push.ttl_seconds)}
     if push.link.startswith("https://"):
         webpush["fcm_options"] = {"link": push.link}
+    aps = {"category": push.apns_category, "mutable-content": 1, "thread-id": push.tag or ""}
     return {
         "data": push.data,
         "notification": {"title": push.title, "body": push.body},
         "android": android,
-        "apns": {
-            "headers": {"apns-priority": "10" if push.priority == "high" else "5"},
-            "payload": {
-                "aps": {
-                    "alert": {"title": push.title, "body": push.body},
-                    "category": push.apns_category,
-                    "mutable-content": 1,
-                    "thread-id": push.tag or "",
-                }
-            },
-        },
+        "apns": {"headers": apns_headers, "payload": {"aps": aps}},
         "webpush": webpush,
     }
 
