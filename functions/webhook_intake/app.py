@@ -65,6 +65,18 @@ def _handle(item: ParsedItem) -> dict[str, Any]:
     return result
 
 
+def _verify_signature(body: bytes) -> None:
+    header = app.current_event.headers.get("x-ecmpush-signature")
+    try:
+        webhook_signature.verify(header, body, bootstrap.webhook_secrets(), now=time.time())
+    except webhook_signature.SignatureMismatch:
+        # The secret may have rotated after this container cached it: re-read once, then decide.
+        fresh = bootstrap.refreshed_webhook_secrets()
+        if fresh is None:
+            raise
+        webhook_signature.verify(header, body, fresh, now=time.time())
+
+
 @app.post("/ecm/events")
 def receive_events() -> Response[str]:
     content_type = app.current_event.headers.get("content-type") or ""
@@ -73,12 +85,7 @@ def receive_events() -> Response[str]:
     body = _raw_body()
     try:
         check_size(body)
-        webhook_signature.verify(
-            app.current_event.headers.get("x-ecmpush-signature"),
-            body,
-            bootstrap.webhook_secrets(),
-            now=time.time(),
-        )
+        _verify_signature(body)
     except webhook_signature.InvalidSignature as exc:
         logger.warning("webhook signature refused: %s", exc)
         return error_response(401, str(exc))

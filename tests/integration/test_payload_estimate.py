@@ -16,7 +16,12 @@ def _push(**overrides: object) -> Push:
         "token": "fcm-token-" + "x" * 150,
         "title": "Approval needed: Approve supplier contract ACME-2026-114",
         "body": "Document: ACME-2026-114 Supplier Agreement.pdf · Due 2026-12-01 18:00 CET",
-        "data": {"notification_id": "n" * 36, "title": "t", "body": "b", "action_token": "v1." + "a" * 300},
+        "data": {
+            "notification_id": "n" * 36,
+            "title": "t",
+            "body": "b",
+            "action_token": "v1." + "a" * 300,
+        },
         "link": "https://app.example.com/tasks/1/1/1?n=abc",
         "apns_category": "ECM_APPROVAL",
         "click_action": "ECM_APPROVAL",

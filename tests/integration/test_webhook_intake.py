@@ -104,15 +104,33 @@ def test_timestamp_outside_the_replay_window_is_refused(harness: Harness, age: i
 
 
 def test_previous_secret_still_passes_after_rotation(harness: Harness) -> None:
+    # A warm container has cached the active set before the rotation.
+    assert harness.post_event(sample_event("document_available")).status == 202
     client = boto3.client("secretsmanager")
     client.put_secret_value(SecretId="WebhookSecret", SecretString="the-new-secret")
-    from ecmpush import bootstrap
-
-    bootstrap.reset()  # a new container: the cache would otherwise hide the rotation
     first = sample_event("task_assigned")
     assert harness.post_event(first, secret=WEBHOOK_SECRET).status == 202
     second = sample_event("task_completed")
     assert harness.post_event(second, secret="the-new-secret").status == 202
+
+
+def test_wrong_secrets_rereads_secrets_manager_at_most_once_per_interval(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ecmpush import bootstrap
+
+    store = bootstrap.secret_store()
+    original = store.active_values
+    forced: list[bool] = []
+
+    def counting(secret_id: str, force: bool = False) -> list[bytes]:
+        forced.append(force)
+        return original(secret_id, force)
+
+    monkeypatch.setattr(store, "active_values", counting)
+    for _ in range(5):
+        assert harness.post_event(sample_event("task_assigned"), secret="forged").status == 401
+    assert forced.count(True) == 1
 
 
 def test_one_of_several_signatures_matching_passes(harness: Harness) -> None:

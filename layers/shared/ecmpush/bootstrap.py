@@ -36,6 +36,14 @@ def webhook_secrets() -> list[bytes]:
     return secret_store().active_values(settings().webhook_secret_id)
 
 
+def refreshed_webhook_secrets() -> list[bytes] | None:
+    """Re-read the active webhook secrets now; None when a re-read happened too recently."""
+    store, secret_id = secret_store(), settings().webhook_secret_id
+    if not store.may_refresh(secret_id):
+        return None
+    return store.active_values(secret_id, force=True)
+
+
 def action_token_key() -> bytes:
     return secret_store().text(settings().action_token_secret_id).encode()
 

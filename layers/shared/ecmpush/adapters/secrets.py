@@ -19,8 +19,10 @@ from ecmpush.settings import ConfigurationError
 
 
 class SecretStore:
-    def __init__(self, max_age: int = 300) -> None:
+    def __init__(self, max_age: int = 300, min_refresh_interval: float = 30.0) -> None:
         self._max_age = max_age
+        self._min_refresh_interval = min_refresh_interval
+        self._last_forced: dict[str, float] = {}
         self._current = SecretsProvider()
         self._previous = SecretsProvider()
         self._no_previous_until: dict[str, float] = {}
@@ -34,20 +36,32 @@ class SecretStore:
             raise ConfigurationError(f"secret {secret_id} is not a JSON object")
         return value
 
-    def text(self, secret_id: str) -> str:
-        value = self._current.get(secret_id, max_age=self._max_age)
+    def may_refresh(self, secret_id: str) -> bool:
+        """A forced re-read is allowed once per interval, so a flood of badly signed requests
+        cannot turn into a flood of Secrets Manager calls."""
+        now = time.monotonic()
+        if (
+            now - self._last_forced.get(secret_id, -self._min_refresh_interval)
+            < self._min_refresh_interval
+        ):
+            return False
+        self._last_forced[secret_id] = now
+        return True
+
+    def text(self, secret_id: str, force: bool = False) -> str:
+        value = self._current.get(secret_id, max_age=self._max_age, force_fetch=force)
         if not isinstance(value, str) or not value:
             raise ConfigurationError(f"secret {secret_id} is empty")
         return value
 
-    def active_values(self, secret_id: str) -> list[bytes]:
+    def active_values(self, secret_id: str, force: bool = False) -> list[bytes]:
         """Current value first, then the previous one while it is still within rotation."""
-        values = [self.text(secret_id).encode()]
-        if self._no_previous_until.get(secret_id, 0.0) > time.monotonic():
+        values = [self.text(secret_id, force).encode()]
+        if not force and self._no_previous_until.get(secret_id, 0.0) > time.monotonic():
             return values
         try:
             previous = self._previous.get(
-                secret_id, max_age=self._max_age, VersionStage="AWSPREVIOUS"
+                secret_id, max_age=self._max_age, force_fetch=force, VersionStage="AWSPREVIOUS"
             )
         except GetParameterError:
             # No rotation yet: remember that for as long as we would cache a value.

@@ -17,6 +17,11 @@ class InvalidSignature(Exception):
     """The request is not provably from a holder of an active webhook secret (401)."""
 
 
+class SignatureMismatch(InvalidSignature):
+    """Well-formed and fresh, but no active secret produces it: possibly a secret rotated after
+    this container cached the active set, so worth one re-read before refusing."""
+
+
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
     """The header value an ECM-side sender puts on a request (used by the demo and tests)."""
     digest = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -56,4 +61,4 @@ def verify(
         # Compare against every candidate so timing does not reveal which one matched.
         if any(hmac.compare_digest(expected, candidate) for candidate in candidates):
             return
-    raise InvalidSignature("X-Ecmpush-Signature does not match an active secret")
+    raise SignatureMismatch("X-Ecmpush-Signature does not match an active secret")
