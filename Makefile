@@ -28,7 +28,7 @@ run: $(STAMP)
 
 ## Lint, type check, template checks and every test layer.
 test: $(STAMP) lint typecheck template-lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

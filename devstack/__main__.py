@@ -14,7 +14,7 @@ from devstack.stack import DEFAULT_STATE_DIR, Stack, StackConfig
 
 
 def _run(args: argparse.Namespace) -> int:
-    stack = Stack(StackConfig.from_env()).start()
+    stack = Stack(StackConfig.from_env(Path(args.state_dir))).start()
     from devstack.demo import print_howto, run_demo
 
     ok = True

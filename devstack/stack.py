@@ -44,13 +44,13 @@ class StackConfig:
     app_base_url: str = "https://app.ecmpush.local"
 
     @classmethod
-    def from_env(cls) -> StackConfig:
+    def from_env(cls, state_dir: Path | None = None) -> StackConfig:
         return cls(
             api_port=_port("ECMPUSH_API_PORT", 3000),
             moto_port=_port("ECMPUSH_MOTO_PORT", 5000),
             fcm_port=_port("ECMPUSH_FCM_PORT", 9099),
             ecm_port=_port("ECMPUSH_ECM_PORT", 8181),
-            state_dir=Path(os.environ.get("ECMPUSH_STATE_DIR", DEFAULT_STATE_DIR)),
+            state_dir=state_dir or DEFAULT_STATE_DIR,
             log_level=os.environ.get("ECMPUSH_LOG_LEVEL", "WARNING"),
         )
 
@@ -150,6 +150,7 @@ class Stack:
         return self
 
     def stop(self) -> None:
+        (self.config.state_dir / "stack.json").unlink(missing_ok=True)
         for poller in self.pollers:
             poller.stop()
         for server in reversed(self._servers):

@@ -1,0 +1,139 @@
+"""End to end over HTTP against a started local stack: ECM → webhook → SQS → dispatch → FCM."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import EVENTS, sample_event
+from tests.e2e.conftest import RunningStack, devstack
+
+pytestmark = pytest.mark.e2e
+
+
+def _wait(predicate: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return predicate()
+
+
+def _fcm_messages(stack: RunningStack, token: str) -> list[dict[str, Any]]:
+    response = requests.get(
+        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=5
+    )
+    response.raise_for_status()
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+def _register(stack: RunningStack, user: str, installation_id: str, token: str) -> None:
+    response = requests.put(
+        f"{stack.api}/devices/{installation_id}",
+        json={"token": token, "platform": "android"},
+        headers={"Authorization": f"Bearer {stack.token(user)}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+
+
+def _post(stack: RunningStack, event: dict[str, Any], tmp_path: Path) -> tuple[int, dict[str, Any]]:
+    """Through the CLI a person uses: `python -m devstack post <file>`."""
+    path = tmp_path / f"{event['id']}.json"
+    path.write_text(json.dumps(event))
+    result = devstack(stack.state_dir, "post", str(path))
+    status, _, body = result.stdout.strip().partition(" ")
+    return int(status), json.loads(body)
+
+
+def test_make_run_demo_passes(tmp_path: Path) -> None:
+    """What `make run` does first: start everything, replay the demo, report."""
+    result = devstack(tmp_path, "run", "--exit-after-demo", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Demo passed." in result.stdout
+    assert "Approval needed: Approve supplier contract ACME-2026-114" in result.stdout
+    assert '"status":"duplicate"' in result.stdout
+
+
+def test_approval_push_over_http(running_stack: RunningStack, tmp_path: Path) -> None:
+    _register(running_stack, "e2e-user-1", "e2e-phone-1", "fcm-e2e-token-phone-0001")
+    event = sample_event("task_assigned")
+    event["id"] = "evt-e2e-approval"
+    event["data"]["assignee"]["user_id"] = "e2e-user-1"
+    assert _post(running_stack, event, tmp_path) == (202, {"id": event["id"], "status": "accepted"})
+
+    messages = _wait(lambda: _fcm_messages(running_stack, "fcm-e2e-token-phone-0001"))
+    assert len(messages) == 1
+    data = messages[0]["message"]["data"]
+    assert data["title"].startswith("Approval needed:")
+    assert data["action_token"].startswith("v1.")
+
+    assert _post(running_stack, event, tmp_path) == (
+        200,
+        {"id": event["id"], "status": "duplicate"},
+    )
+    time.sleep(1.5)
+    assert len(_fcm_messages(running_stack, "fcm-e2e-token-phone-0001")) == 1
+
+
+def test_unregistered_token_is_removed_over_http(
+    running_stack: RunningStack, tmp_path: Path
+) -> None:
+    token = "fcm-e2e-token-dead-0002"
+    _register(running_stack, "e2e-user-2", "e2e-phone-2", token)
+    fault = {"match_token": token, "error": "UNREGISTERED"}
+    requests.post(
+        f"{running_stack.urls['fcm']}/_inspect/faults", json=fault, timeout=5
+    ).raise_for_status()
+    event = sample_event("task_assigned")
+    event["id"] = "evt-e2e-dead-token"
+    event["data"]["assignee"]["user_id"] = "e2e-user-2"
+    assert _post(running_stack, event, tmp_path)[0] == 202
+    _wait(lambda: _fcm_messages(running_stack, token))
+    bearer = {"Authorization": f"Bearer {running_stack.token('e2e-user-2')}"}
+    gone = _wait(
+        lambda: (
+            requests.delete(
+                f"{running_stack.api}/devices/e2e-phone-2", headers=bearer, timeout=5
+            ).status_code
+            == 404
+        )
+    )
+    assert gone
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({"Content-Type": "application/json"}, b"{}", 401),
+        ({"Content-Type": "text/plain"}, b"{}", 415),
+        ({"Content-Type": "application/json"}, b"x" * (256 * 1024 + 1), 413),
+    ],
+)
+def test_webhook_refusals_over_http(
+    running_stack: RunningStack, headers: dict[str, str], body: bytes, status: int
+) -> None:
+    response = requests.post(
+        f"{running_stack.api}/ecm/events", data=body, headers=headers, timeout=10
+    )
+    assert response.status_code == status
+    assert "message" in response.json()
+
+
+def test_unknown_route_answers_like_api_gateway(running_stack: RunningStack) -> None:
+    response = requests.get(f"{running_stack.api}/nope", timeout=5)
+    assert response.status_code == 403
+
+
+def test_sample_api_gateway_events_are_well_formed() -> None:
+    for path in (EVENTS / "api").glob("*.json"):
+        event = json.loads(path.read_text())
+        assert {"httpMethod", "path", "resource", "headers", "requestContext"} <= set(event), path
