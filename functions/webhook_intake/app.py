@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ecmpush import bootstrap
 from ecmpush.domain import webhook_signature
@@ -32,6 +33,7 @@ STATUS_CODES = {
     "invalid": 422,
     "conflict": 409,
     "in_progress": 409,
+    "unavailable": 503,
 }
 
 
@@ -56,6 +58,11 @@ def _handle(item: ParsedItem) -> dict[str, Any]:
         }
     except IdempotencyAlreadyInProgressError:
         return {"id": item.id, "status": "in_progress"}
+    except (BotoCoreError, ClientError):
+        # Nothing was acknowledged: Powertools dropped its in-progress record, so the sender's
+        # retry runs the whole acceptance again (the event put is an overwrite of the same item).
+        logger.exception("event not accepted", extra={"event_id": item.id})
+        return {"id": item.id, "status": "unavailable", "message": "temporarily unavailable; retry"}
     metrics.add_metric(
         name="EventsAccepted" if result["status"] == "accepted" else "EventsDuplicate",
         unit=MetricUnit.Count,
@@ -99,7 +106,8 @@ def receive_events() -> Response[str]:
     if parsed.batch:
         return json_response(207, {"results": results})
     result = results[0]
-    return json_response(STATUS_CODES[result["status"]], result)
+    headers = {"Retry-After": "5"} if result["status"] == "unavailable" else None
+    return json_response(STATUS_CODES[result["status"]], result, headers)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

@@ -38,7 +38,9 @@ def _reply(result: dict[str, Any]) -> Reply:
         body = json.loads(raw) if raw else None
     except json.JSONDecodeError:
         body = raw
-    return Reply(int(result["statusCode"]), body, dict(result.get("headers") or {}))
+    headers = dict(result.get("headers") or {})
+    headers.update({k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items() if v})
+    return Reply(int(result["statusCode"]), body, headers)
 
 
 class Harness:

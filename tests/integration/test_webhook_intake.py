@@ -247,3 +247,33 @@ def test_base64_encoded_body_is_verified_on_its_bytes(harness: Harness) -> None:
     event["isBase64Encoded"] = True
     result = harness.webhook.invoke(event)
     assert result["statusCode"] == 202
+
+
+def test_enqueue_failure_loses_nothing_and_the_retry_enqueues_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from ecmpush.adapters.sqs_publisher import SqsPublisher
+
+    original = SqsPublisher.publish
+    failures = iter([EndpointConnectionError(endpoint_url="https://sqs")])
+
+    def flaky(self: SqsPublisher, message: Any) -> str:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return original(self, message)
+
+    monkeypatch.setattr(SqsPublisher, "publish", flaky)
+    event = sample_event("task_assigned")
+    first = harness.post_event(event)
+    assert first.status == 503
+    assert first.headers["Retry-After"] == "5"
+    assert harness.queue_depth() == 0
+
+    retry = harness.post_event(event)  # ECM retries: accepted now, not "duplicate"
+    assert retry.status == 202
+    assert retry.body["status"] == "accepted"
+    assert [m["event"]["id"] for m in _queued(harness)] == [event["id"]]
+    assert harness.post_event(event).body["status"] == "duplicate"
