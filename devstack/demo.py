@@ -72,7 +72,8 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _wait_for(predicate: Any, timeout: float = 15.0) -> Any:
+def wait_for(predicate: Any, timeout: float = 15.0) -> Any:
+    """Poll until `predicate()` is truthy or `timeout` passes; return its last value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
@@ -100,7 +101,7 @@ def run_demo(stack: Stack) -> bool:
     _say(f"POST /ecm/events {event['id']} (task.assigned) → {response.status_code} {response.text}")
 
     tokens = [body["token"] for _, body in DEVICES]
-    landed = _wait_for(lambda: all(stack.fcm.messages(token=t) for t in tokens))
+    landed = wait_for(lambda: all(stack.fcm.messages(token=t) for t in tokens))
     for token in tokens:
         for entry in stack.fcm.messages(token=token):
             _show_push(token, entry)

@@ -10,20 +10,11 @@ from typing import Any
 import pytest
 import requests
 
+from devstack.demo import wait_for
 from tests.conftest import EVENTS, sample_event
 from tests.e2e.conftest import RunningStack, devstack
 
 pytestmark = pytest.mark.e2e
-
-
-def _wait(predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()
 
 
 def _fcm_messages(stack: RunningStack, token: str) -> list[dict[str, Any]]:
@@ -70,7 +61,7 @@ def test_approval_push_over_http(running_stack: RunningStack, tmp_path: Path) ->
     event["data"]["assignee"]["user_id"] = "e2e-user-1"
     assert _post(running_stack, event, tmp_path) == (202, {"id": event["id"], "status": "accepted"})
 
-    messages = _wait(lambda: _fcm_messages(running_stack, "fcm-e2e-token-phone-0001"))
+    messages = wait_for(lambda: _fcm_messages(running_stack, "fcm-e2e-token-phone-0001"))
     assert len(messages) == 1
     data = messages[0]["message"]["data"]
     assert data["title"].startswith("Approval needed:")
@@ -97,9 +88,9 @@ def test_unregistered_token_is_removed_over_http(
     event["id"] = "evt-e2e-dead-token"
     event["data"]["assignee"]["user_id"] = "e2e-user-2"
     assert _post(running_stack, event, tmp_path)[0] == 202
-    _wait(lambda: _fcm_messages(running_stack, token))
+    wait_for(lambda: _fcm_messages(running_stack, token))
     bearer = {"Authorization": f"Bearer {running_stack.token('e2e-user-2')}"}
-    gone = _wait(
+    gone = wait_for(
         lambda: (
             requests.delete(
                 f"{running_stack.api}/devices/e2e-phone-2", headers=bearer, timeout=5
