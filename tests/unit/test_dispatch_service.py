@@ -1,0 +1,524 @@
+"""DispatchService with in-memory fakes: every device of every recipient gets one push, each answer
+becomes one delivery record, dead tokens are removed, transient answers retry the SQS item (and
+only the devices not yet served), and reply buttons carry a per-recipient action token."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ecmpush.domain.action_token import verify
+from ecmpush.domain.delivery import Claim, DeliveryStatus, SendResult
+from ecmpush.domain.devices import Device, Platform
+from ecmpush.domain.events import TaskRef, event_adapter
+from ecmpush.domain.messages import EventMessage, NotificationMessage
+from ecmpush.domain.notifications import Notification
+from ecmpush.domain.push import Push
+from ecmpush.services.action_tokens import ActionTokenSigner
+from ecmpush.services.dispatch import DispatchReport, DispatchService, RetryLater
+from tests.conftest import sample_event
+
+NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+KEY = b"action-token-key-for-unit-tests!"
+TTL = timedelta(days=3)
+LEASE = 90
+FINAL = {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.TOKEN_REMOVED}
+
+
+# --- fakes --------------------------------------------------------------------------------------
+
+
+class FakeDevices:
+    def __init__(self, devices: Sequence[Device] = ()) -> None:
+        self.by_owner: dict[str, list[Device]] = {}
+        for device in devices:
+            self.by_owner.setdefault(device.owner, []).append(device)
+        self.lookups: list[str] = []
+        self.deletes: list[tuple[str, str, str]] = []
+
+    def for_owner(self, owner: str) -> list[Device]:
+        self.lookups.append(owner)
+        return list(self.by_owner.get(owner, []))
+
+    def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool:
+        self.deletes.append((owner, installation_id, token))
+        before = self.by_owner.get(owner, [])
+        after = [
+            d for d in before if not (d.installation_id == installation_id and d.token == token)
+        ]
+        self.by_owner[owner] = after
+        return len(after) != len(before)
+
+
+@dataclass
+class Record:
+    notification_id: str
+    owner: str
+    installation_id: str
+    status: DeliveryStatus
+    message_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class FakeDeliveries:
+    """Claims behave like the table: a final record makes the next claim DONE; a claim without
+    an answer yet is IN_FLIGHT for others; `preset` forces a claim result per device."""
+
+    def __init__(self) -> None:
+        self.saved: list[Notification] = []
+        self.records: list[Record] = []
+        self.no_device: list[tuple[str, str]] = []
+        self.claims: list[tuple[str, str, str, str, int]] = []
+        self.preset: dict[tuple[str, str], Claim] = {}  # (owner, installation_id) -> claim
+        self._state: dict[tuple[str, str, str], DeliveryStatus] = {}
+
+    def save_notification(self, notification: Notification, now: datetime) -> None:
+        self.saved.append(notification)
+
+    def claim(
+        self,
+        notification: Notification,
+        owner: str,
+        installation_id: str,
+        platform: str,
+        now: datetime,
+        lease_seconds: int,
+    ) -> Claim:
+        self.claims.append((notification.id, owner, installation_id, platform, lease_seconds))
+        if (owner, installation_id) in self.preset:
+            return self.preset[(owner, installation_id)]
+        key = (notification.id, owner, installation_id)
+        state = self._state.get(key)
+        if state in FINAL:
+            return Claim.DONE
+        if state is DeliveryStatus.SENDING:
+            return Claim.IN_FLIGHT
+        self._state[key] = DeliveryStatus.SENDING
+        return Claim.CLAIMED
+
+    def record(
+        self,
+        notification_id: str,
+        owner: str,
+        installation_id: str,
+        status: DeliveryStatus,
+        now: datetime,
+        *,
+        message_id: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        self._state[(notification_id, owner, installation_id)] = status
+        self.records.append(
+            Record(
+                notification_id,
+                owner,
+                installation_id,
+                status,
+                message_id,
+                error_code,
+                error_message,
+            )
+        )
+
+    def record_no_device(self, notification: Notification, owner: str, now: datetime) -> None:
+        self.no_device.append((notification.id, owner))
+
+    def status_of(self, installation_id: str) -> DeliveryStatus:
+        [record] = [r for r in self.records if r.installation_id == installation_id]
+        return record.status
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.marks: list[tuple[str, str, datetime, int]] = []
+
+    def mark(self, event_id: str, status: str, now: datetime, notifications: int = 0) -> None:
+        self.marks.append((event_id, status, now, notifications))
+
+
+class FakeSender:
+    """Answers per FCM token: a scripted SendResult, else success."""
+
+    def __init__(self, answers: dict[str, SendResult] | None = None) -> None:
+        self.answers = answers or {}
+        self.batches: list[list[Push]] = []
+
+    def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        self.batches.append(list(pushes))
+        return [self.answers.get(p.token, SendResult(message_id=f"msg-{p.token}")) for p in pushes]
+
+    @property
+    def pushes(self) -> list[Push]:
+        return [p for batch in self.batches for p in batch]
+
+
+# --- builders -----------------------------------------------------------------------------------
+
+
+def device(owner: str, installation_id: str, platform: Platform = "android") -> Device:
+    return Device(
+        owner=owner,
+        installation_id=installation_id,
+        token=f"tok-{installation_id}",
+        platform=platform,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def notification(recipients: list[str], **changes: Any) -> Notification:
+    values: dict[str, Any] = {
+        "id": "n-1",
+        "type": "sla.reminder",
+        "category": "sla",
+        "source_id": "sweep-1",
+        "recipients": recipients,
+        "template": "task.assigned.approval",
+        "params": {"task_title": "Sign the contract"},
+        "deep_link": "https://app.example.com/tasks/1/2/3?n=n-1",
+        "actions": ["approve", "reject", "request_info"],
+        "apns_category": "ECM_APPROVAL",
+        "task": TaskRef(process_id="1", subprocess_id="2", task_id="3"),
+        "created_at": NOW,
+    }
+    values.update(changes)
+    return Notification(**values)
+
+
+@dataclass
+class World:
+    devices: FakeDevices
+    deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
+    events: FakeEvents = field(default_factory=FakeEvents)
+    sender: FakeSender = field(default_factory=FakeSender)
+
+    @property
+    def service(self) -> DispatchService:
+        return DispatchService(
+            devices=self.devices,
+            deliveries=self.deliveries,
+            events=self.events,
+            sender=self.sender,
+            signer=ActionTokenSigner(lambda: KEY, TTL),
+            app_base_url="https://app.example.com",
+            clock=lambda: NOW,
+            lease_seconds=LEASE,
+        )
+
+    def send(self, message: NotificationMessage | EventMessage) -> DispatchReport:
+        return self.service.handle(message)
+
+
+def world(*devices: Device, answers: dict[str, SendResult] | None = None) -> World:
+    return World(FakeDevices(devices), sender=FakeSender(answers))
+
+
+def message(n: Notification) -> NotificationMessage:
+    return NotificationMessage(notification=n)
+
+
+# --- fan-out ------------------------------------------------------------------------------------
+
+
+def test_every_device_of_every_recipient_gets_exactly_one_push() -> None:
+    w = world(device("alice", "a1"), device("alice", "a2", "ios"), device("bob", "b1", "web"))
+    report = w.send(message(notification(["alice", "bob"])))
+    assert sorted(p.token for p in w.sender.pushes) == ["tok-a1", "tok-a2", "tok-b1"]
+    assert len(w.sender.batches) == 1
+    assert report.sent == 3
+    assert sorted((r.owner, r.installation_id, r.status) for r in w.deliveries.records) == [
+        ("alice", "a1", DeliveryStatus.SENT),
+        ("alice", "a2", DeliveryStatus.SENT),
+        ("bob", "b1", DeliveryStatus.SENT),
+    ]
+    assert {r.message_id for r in w.deliveries.records} == {
+        "msg-tok-a1",
+        "msg-tok-a2",
+        "msg-tok-b1",
+    }
+    assert w.deliveries.saved == [notification(["alice", "bob"])]
+
+
+def test_claims_carry_the_platform_and_the_lease() -> None:
+    w = world(device("alice", "a1", "ios"))
+    w.send(message(notification(["alice"])))
+    assert w.deliveries.claims == [("n-1", "alice", "a1", "ios", LEASE)]
+
+
+def test_duplicate_recipients_are_served_once() -> None:
+    w = world(device("alice", "a1"), device("bob", "b1"))
+    report = w.send(message(notification(["alice", "bob", "alice", "carol", "carol"])))
+    assert sorted(p.token for p in w.sender.pushes) == ["tok-a1", "tok-b1"]
+    assert report.sent == 2
+    assert w.devices.lookups == ["alice", "bob", "carol"]
+    assert w.deliveries.no_device == [("n-1", "carol")]
+    assert report.no_device == 1
+
+
+def test_recipient_without_devices_is_recorded_as_no_device() -> None:
+    w = world()
+    report = w.send(message(notification(["nobody"])))
+    assert w.deliveries.no_device == [("n-1", "nobody")]
+    assert report.no_device == 1
+    assert w.sender.batches == []
+    assert w.deliveries.records == []
+    assert w.deliveries.claims == []
+
+
+def test_pushes_are_rendered_for_the_device() -> None:
+    d = device("alice", "a1").model_copy(update={"timezone": "Europe/Berlin"})
+    w = world(d)
+    n = notification(["alice"], params={"task_title": "X", "due_at": "2026-12-01T17:00:00+00:00"})
+    w.send(message(n))
+    [push] = w.sender.pushes
+    assert push.data["notification_id"] == "n-1"
+    assert push.apns_category == "ECM_APPROVAL"
+    assert "18:00 CET" in push.body
+
+
+# --- FCM answers --------------------------------------------------------------------------------
+
+
+def test_dead_token_deletes_that_device_with_its_token() -> None:
+    w = world(
+        device("alice", "a1"),
+        device("alice", "a2"),
+        answers={"tok-a1": SendResult(error_code="UNREGISTERED", error_message="gone")},
+    )
+    report = w.send(message(notification(["alice"])))
+    assert w.devices.deletes == [("alice", "a1", "tok-a1")]
+    assert [d.installation_id for d in w.devices.by_owner["alice"]] == ["a2"]
+    assert report.removed == 1
+    assert report.sent == 1
+    [removed] = [r for r in w.deliveries.records if r.installation_id == "a1"]
+    assert removed.status is DeliveryStatus.TOKEN_REMOVED
+    assert removed.error_code == "UNREGISTERED"
+    assert removed.error_message == "gone"
+
+
+def test_invalid_argument_naming_the_token_also_removes_it() -> None:
+    answer = SendResult(
+        error_code="INVALID_ARGUMENT",
+        error_message="The registration token is not a valid FCM registration token",
+    )
+    w = world(device("alice", "a1"), answers={"tok-a1": answer})
+    w.send(message(notification(["alice"])))
+    assert w.devices.deletes == [("alice", "a1", "tok-a1")]
+
+
+def test_permanent_error_is_failed_without_deleting_or_retrying() -> None:
+    answer = SendResult(error_code="THIRD_PARTY_AUTH_ERROR", error_message="APNs cert")
+    w = world(device("alice", "a1"), answers={"tok-a1": answer})
+    report = w.send(message(notification(["alice"])))
+    assert report.failed == 1
+    assert report.retrying == 0
+    assert w.devices.deletes == []
+    assert w.deliveries.records[0].status is DeliveryStatus.FAILED
+    assert w.deliveries.records[0].error_code == "THIRD_PARTY_AUTH_ERROR"
+
+
+def test_transient_errors_raise_retry_later_with_the_longest_retry_after() -> None:
+    w = world(
+        device("alice", "a1"),
+        device("alice", "a2"),
+        device("alice", "a3"),
+        device("alice", "a4"),
+        answers={
+            "tok-a1": SendResult(error_code="UNAVAILABLE", retry_after_seconds=5),
+            "tok-a2": SendResult(error_code="QUOTA_EXCEEDED", retry_after_seconds=30),
+            "tok-a3": SendResult(error_code="INTERNAL"),
+        },
+    )
+    with pytest.raises(RetryLater) as info:
+        w.send(message(notification(["alice"])))
+    assert info.value.retry_after_seconds == 30
+    assert "3" in str(info.value)
+    assert {r.installation_id: r.status for r in w.deliveries.records} == {
+        "a1": DeliveryStatus.RETRYING,
+        "a2": DeliveryStatus.RETRYING,
+        "a3": DeliveryStatus.RETRYING,
+        "a4": DeliveryStatus.SENT,
+    }
+
+
+def test_transient_error_without_retry_after_has_no_delay() -> None:
+    w = world(device("alice", "a1"), answers={"tok-a1": SendResult(error_code="UNAVAILABLE")})
+    with pytest.raises(RetryLater) as info:
+        w.send(message(notification(["alice"])))
+    assert info.value.retry_after_seconds is None
+
+
+def test_retry_sends_only_to_devices_not_yet_served() -> None:
+    w = world(
+        device("alice", "a1"),
+        device("alice", "a2"),
+        answers={"tok-a2": SendResult(error_code="UNAVAILABLE")},
+    )
+    n = notification(["alice"])
+    with pytest.raises(RetryLater):
+        w.send(message(n))
+    w.sender.answers.clear()
+    report = w.send(message(n))
+    assert [p.token for p in w.sender.batches[1]] == ["tok-a2"]
+    assert report.skipped == 1
+    assert report.sent == 1
+
+
+def test_redelivery_after_success_sends_nothing() -> None:
+    w = world(device("alice", "a1"))
+    n = notification(["alice"])
+    w.send(message(n))
+    report = w.send(message(n))
+    assert len(w.sender.batches) == 1
+    assert report.skipped == 1
+    assert report.sent == 0
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+
+def test_done_claims_are_skipped() -> None:
+    w = world(device("alice", "a1"), device("alice", "a2"))
+    w.deliveries.preset[("alice", "a1")] = Claim.DONE
+    report = w.send(message(notification(["alice"])))
+    assert [p.token for p in w.sender.pushes] == ["tok-a2"]
+    assert report.skipped == 1
+    assert [r.installation_id for r in w.deliveries.records] == ["a2"]
+
+
+def test_in_flight_claim_raises_retry_later_after_the_lease() -> None:
+    w = world(device("alice", "a1"), device("alice", "a2"))
+    w.deliveries.preset[("alice", "a1")] = Claim.IN_FLIGHT
+    with pytest.raises(RetryLater) as info:
+        w.send(message(notification(["alice"])))
+    assert info.value.retry_after_seconds == LEASE
+    assert [p.token for p in w.sender.pushes] == ["tok-a2"]
+    assert [r.installation_id for r in w.deliveries.records] == ["a2"]
+
+
+def test_all_claims_done_sends_nothing() -> None:
+    w = world(device("alice", "a1"))
+    w.deliveries.preset[("alice", "a1")] = Claim.DONE
+    report = w.send(message(notification(["alice"])))
+    assert w.sender.batches == []
+    assert report == DispatchReport(skipped=1)
+
+
+# --- payload too large --------------------------------------------------------------------------
+
+
+def test_push_that_cannot_fit_is_failed_with_payload_too_large() -> None:
+    huge = notification(["alice", "bob"], deep_link="https://app.example.com/" + "x" * 5000)
+    w = world(device("alice", "a1"), device("bob", "b1"))
+    report = w.send(message(huge))
+    assert w.sender.batches == []
+    assert report.failed == 2
+    assert {(r.installation_id, r.status, r.error_code) for r in w.deliveries.records} == {
+        ("a1", DeliveryStatus.FAILED, "PAYLOAD_TOO_LARGE"),
+        ("b1", DeliveryStatus.FAILED, "PAYLOAD_TOO_LARGE"),
+    }
+    assert all("4096" in (r.error_message or "") for r in w.deliveries.records)
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+def test_notification_message_does_not_touch_events() -> None:
+    w = world(device("alice", "a1"))
+    report = w.send(message(notification(["alice"])))
+    assert report.sent == 1
+    assert w.events.marks == []
+
+
+def test_event_message_routes_sends_and_marks_the_event_routed() -> None:
+    event = event_adapter.validate_python(sample_event("task_assigned"))
+    w = world(device("asmith", "s1"), device("bjones", "j1"))
+    report = w.send(EventMessage(event=event))
+    assert [p.token for p in w.sender.pushes] == ["tok-s1"]
+    assert report.sent == 1
+    assert w.events.marks == [(event.id, "routed", NOW, 1)]
+    [saved] = w.deliveries.saved
+    assert saved.source_id == event.id
+    assert w.sender.pushes[0].data["notification_id"] == saved.id
+
+
+def test_unrouted_event_is_marked_no_route_and_sends_nothing() -> None:
+    event = event_adapter.validate_python(sample_event("task_completed"))
+    w = world(device("asmith", "s1"))
+    report = w.send(EventMessage(event=event))
+    assert report == DispatchReport()
+    assert w.sender.batches == []
+    assert w.deliveries.saved == []
+    assert w.events.marks == [(event.id, "no_route", NOW, 0)]
+
+
+def test_event_is_marked_even_when_a_retry_is_needed() -> None:
+    event = event_adapter.validate_python(sample_event("task_assigned"))
+    w = world(device("asmith", "s1"), answers={"tok-s1": SendResult(error_code="UNAVAILABLE")})
+    with pytest.raises(RetryLater):
+        w.send(EventMessage(event=event))
+    assert w.events.marks == [(event.id, "routed", NOW, 1)]
+
+
+# --- action tokens ------------------------------------------------------------------------------
+
+
+def test_each_recipient_gets_an_action_token_naming_them() -> None:
+    w = world(device("alice", "a1"), device("alice", "a2"), device("bob", "b1"))
+    w.send(message(notification(["alice", "bob"])))
+    by_token = {p.token: p.data["action_token"] for p in w.sender.pushes}
+    for fcm_token, owner in (("tok-a1", "alice"), ("tok-a2", "alice"), ("tok-b1", "bob")):
+        claims = verify(by_token[fcm_token], [KEY], now=NOW.timestamp())
+        assert claims.ecm_user == owner
+        assert claims.notification_id == "n-1"
+        assert (claims.process_id, claims.subprocess_id, claims.task_id) == ("1", "2", "3")
+        assert claims.actions == ("approve", "reject", "request_info")
+        assert claims.expires_at == int((NOW + TTL).timestamp())
+    assert by_token["tok-a1"] == by_token["tok-a2"]
+    assert by_token["tok-a1"] != by_token["tok-b1"]
+
+
+def test_event_message_token_names_the_task_and_assignee() -> None:
+    event = event_adapter.validate_python(sample_event("task_assigned"))
+    w = world(device("asmith", "s1"))
+    w.send(EventMessage(event=event))
+    [push] = w.sender.pushes
+    claims = verify(push.data["action_token"], [KEY], now=NOW.timestamp())
+    assert claims.ecm_user == "asmith"
+    assert (claims.process_id, claims.subprocess_id, claims.task_id) == ("4711", "4711", "1")
+    assert claims.actions == ("approve", "reject", "request_info")
+    assert claims.notification_id == push.data["notification_id"]
+
+
+def test_no_action_token_without_actions() -> None:
+    w = world(device("alice", "a1"))
+    w.send(message(notification(["alice"], actions=[], apns_category="ECM_INFO")))
+    [push] = w.sender.pushes
+    assert "action_token" not in push.data
+    assert push.data["actions"] == ""
+
+
+def test_no_action_token_without_a_task() -> None:
+    w = world(device("alice", "a1"))
+    w.send(message(notification(["alice"], actions=[], task=None)))
+    assert "action_token" not in w.sender.pushes[0].data
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (latent): a Notification may carry actions without a task (the model allows it); "
+    "ActionTokenSigner.for_recipient then returns None and render_push still sends the buttons "
+    "(data.actions, webpush actions, ECM_APPROVAL category) with no action_token, breaking "
+    "contract §4 'action_token (when actions exist)': the buttons cannot be answered",
+)
+def test_buttons_never_travel_without_an_action_token() -> None:
+    w = world(device("alice", "a1"))
+    w.send(message(notification(["alice"], task=None)))
+    [push] = w.sender.pushes
+    assert bool(push.data["actions"]) == ("action_token" in push.data)
