@@ -1,0 +1,324 @@
+"""DevicesService with an in-memory store (contract §2): the owner comes only from the verified
+token, an installation belongs to one owner at a time, external registrations need the external
+id claim, and a refresh keeps the first registration time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from ecmpush.domain.devices import Device, DeviceRegistration
+from ecmpush.domain.identity import Principal, Unauthenticated
+from ecmpush.services.devices import DevicesService, Forbidden
+
+T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+
+
+class FakeStore:
+    """Keyed like the table: (owner, installation_id); upsert keeps the first created_at."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Device] = {}
+        self.deletes: list[tuple[str, str]] = []
+        self.upserts: list[Device] = []
+
+    def upsert(self, device: Device) -> datetime | None:
+        self.upserts.append(device)
+        key = (device.owner, device.installation_id)
+        previous = self.items.get(key)
+        if previous is None:
+            self.items[key] = device
+            return None
+        self.items[key] = device.model_copy(update={"created_at": previous.created_at})
+        return previous.created_at
+
+    def delete(self, owner: str, installation_id: str) -> bool:
+        self.deletes.append((owner, installation_id))
+        return self.items.pop((owner, installation_id), None) is not None
+
+    def owners_of(self, installation_id: str) -> list[str]:
+        return [owner for owner, inst in self.items if inst == installation_id]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(store: FakeStore, clock: Clock) -> DevicesService:
+    return DevicesService(store, clock)
+
+
+ALICE = Principal(uid="fb-alice", ecm_user="alice")
+BOB = Principal(uid="fb-bob", ecm_user="bob")
+CUSTOMER = Principal(uid="fb-cust", ecm_user=None, external_id="cust-1")
+
+
+def registration(**changes: Any) -> DeviceRegistration:
+    values: dict[str, Any] = {"token": "fcm-token-0001", "platform": "android"}
+    values.update(changes)
+    return DeviceRegistration(**values)
+
+
+# --- created vs refreshed -----------------------------------------------------------------------
+
+
+def test_first_registration_is_created(service: DevicesService, store: FakeStore) -> None:
+    reg = registration(locale="de-AT", timezone="Europe/Vienna", app_version="1.2.3")
+    device, created = service.register(ALICE, "inst-1", reg)
+    assert created is True
+    assert device.owner == "alice"
+    assert device.installation_id == "inst-1"
+    assert (device.token, device.platform) == ("fcm-token-0001", "android")
+    assert (device.locale, device.timezone, device.app_version) == (
+        "de-AT",
+        "Europe/Vienna",
+        "1.2.3",
+    )
+    assert device.audience == "internal"
+    assert device.external_id is None
+    assert device.created_at == device.updated_at == T0
+    assert store.items[("alice", "inst-1")] == device
+
+
+def test_refresh_keeps_created_at_and_updates_the_rest(
+    service: DevicesService, store: FakeStore, clock: Clock
+) -> None:
+    service.register(ALICE, "inst-1", registration())
+    clock.advance(days=2)
+    device, created = service.register(ALICE, "inst-1", registration(token="fcm-token-0002"))
+    assert created is False
+    assert device.created_at == T0
+    assert device.updated_at == T0 + timedelta(days=2)
+    assert device.token == "fcm-token-0002"
+    assert store.items[("alice", "inst-1")].token == "fcm-token-0002"
+    assert store.deletes == []
+
+
+def test_two_installations_of_one_owner_are_independent(
+    service: DevicesService, store: FakeStore
+) -> None:
+    _, first = service.register(ALICE, "phone", registration())
+    _, second = service.register(ALICE, "tablet", registration(platform="ios"))
+    assert (first, second) == (True, True)
+    assert set(store.items) == {("alice", "phone"), ("alice", "tablet")}
+
+
+# --- installations changing hands ---------------------------------------------------------------
+
+
+def test_installation_moving_to_another_owner_leaves_the_previous_one(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(ALICE, "shared-tablet", registration())
+    device, created = service.register(BOB, "shared-tablet", registration(token="fcm-token-b"))
+    assert created is True
+    assert device.owner == "bob"
+    assert store.deletes == [("alice", "shared-tablet")]
+    assert set(store.items) == {("bob", "shared-tablet")}
+    assert store.owners_of("shared-tablet") == ["bob"]
+
+
+def test_moving_back_removes_the_intermediate_owner(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(ALICE, "inst", registration())
+    service.register(BOB, "inst", registration())
+    _, created = service.register(ALICE, "inst", registration())
+    assert created is True  # the old row was deleted when Bob took over
+    assert set(store.items) == {("alice", "inst")}
+
+
+def test_every_other_owner_is_removed(service: DevicesService, store: FakeStore) -> None:
+    for owner in ("x", "y", "z"):
+        store.items[(owner, "inst")] = Device(
+            owner=owner,
+            installation_id="inst",
+            token="t" * 8,
+            platform="web",
+            created_at=T0,
+            updated_at=T0,
+        )
+    service.register(ALICE, "inst", registration())
+    assert sorted(store.deletes) == [("x", "inst"), ("y", "inst"), ("z", "inst")]
+    assert set(store.items) == {("alice", "inst")}
+
+
+def test_other_installations_of_the_previous_owner_stay(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(ALICE, "inst", registration())
+    service.register(ALICE, "alice-phone", registration())
+    service.register(BOB, "inst", registration())
+    assert ("alice", "alice-phone") in store.items
+
+
+# --- external audience --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [ALICE, Principal(uid="fb-x", ecm_user="alice", external_id="")],
+)
+def test_external_registration_needs_the_external_id_claim(
+    service: DevicesService, store: FakeStore, principal: Principal
+) -> None:
+    with pytest.raises(Forbidden):
+        service.register(principal, "inst", registration(audience="external"))
+
+
+def test_refused_external_registration_changes_nothing(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(BOB, "inst", registration())
+    store.deletes.clear()
+    store.upserts.clear()
+    with pytest.raises(Forbidden):
+        service.register(ALICE, "inst", registration(audience="external"))
+    assert store.deletes == []
+    assert store.upserts == []
+    assert set(store.items) == {("bob", "inst")}
+
+
+def test_external_only_principal_owns_as_ext_id(service: DevicesService) -> None:
+    device, created = service.register(CUSTOMER, "inst", registration(audience="external"))
+    assert created is True
+    assert device.owner == "ext:cust-1"
+    assert device.audience == "external"
+    assert device.external_id == "cust-1"
+
+
+def test_external_id_comes_from_the_claim_for_a_user_with_both(service: DevicesService) -> None:
+    both = Principal(uid="fb-a", ecm_user="alice", external_id="partner-9")
+    device, _ = service.register(both, "inst", registration(audience="external"))
+    assert device.owner == "alice"
+    assert device.external_id == "partner-9"
+
+
+def test_internal_registration_never_stores_the_external_id(service: DevicesService) -> None:
+    both = Principal(uid="fb-a", ecm_user="alice", external_id="partner-9")
+    device, _ = service.register(both, "inst", registration())
+    assert device.audience == "internal"
+    assert device.external_id is None
+
+
+def test_the_body_cannot_name_an_external_id() -> None:
+    with pytest.raises(ValidationError):
+        registration(audience="external", external_id="cust-1")
+
+
+# --- Principal.owner ----------------------------------------------------------------------------
+
+
+def test_owner_is_the_ecm_user() -> None:
+    assert ALICE.owner == "alice"
+    assert Principal(uid="u", ecm_user="alice", external_id="c").owner == "alice"
+
+
+def test_owner_of_an_external_only_principal() -> None:
+    assert CUSTOMER.owner == "ext:cust-1"
+    assert Principal(uid="u", ecm_user="", external_id="c-2").owner == "ext:c-2"
+
+
+@pytest.mark.parametrize(("ecm_user", "external_id"), [(None, None), ("", ""), (None, "")])
+def test_principal_with_neither_claim_is_unauthenticated(
+    ecm_user: str | None, external_id: str | None
+) -> None:
+    principal = Principal(uid="fb-nobody", ecm_user=ecm_user, external_id=external_id)
+    with pytest.raises(Unauthenticated):
+        _ = principal.owner
+
+
+def test_register_without_claims_is_unauthenticated_and_deletes_nothing(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(ALICE, "inst", registration())
+    with pytest.raises(Unauthenticated):
+        service.register(Principal(uid="fb-nobody", ecm_user=None), "inst", registration())
+    assert set(store.items) == {("alice", "inst")}
+    assert store.deletes == []
+
+
+# --- unregister ---------------------------------------------------------------------------------
+
+
+def test_unregister_own_device(service: DevicesService, store: FakeStore) -> None:
+    service.register(ALICE, "inst", registration())
+    assert service.unregister(ALICE, "inst") is True
+    assert store.items == {}
+
+
+def test_unregister_someone_elses_device_is_not_found_and_keeps_it(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(ALICE, "inst", registration())
+    assert service.unregister(BOB, "inst") is False
+    assert set(store.items) == {("alice", "inst")}
+
+
+def test_unregister_unknown_installation(service: DevicesService) -> None:
+    assert service.unregister(ALICE, "nope") is False
+
+
+def test_unregister_without_claims_is_unauthenticated(service: DevicesService) -> None:
+    with pytest.raises(Unauthenticated):
+        service.unregister(Principal(uid="fb-nobody", ecm_user=None), "inst")
+
+
+# --- the registration body ----------------------------------------------------------------------
+
+
+def test_registration_defaults_and_stripping() -> None:
+    reg = registration(token="  fcm-token-0001  ")
+    assert reg.token == "fcm-token-0001"
+    assert reg.audience == "internal"
+    assert reg.locale is None
+    assert reg.timezone is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"token": "short"},
+        {"token": "  short   "},
+        {"token": "x" * 4097},
+        {"platform": "windows"},
+        {"timezone": "Mars/Olympus_Mons"},
+        {"timezone": "../../etc/passwd"},
+        {"locale": "english"},
+        {"locale": "de-"},
+        {"audience": "everyone"},
+        {"owner": "bob"},
+    ],
+)
+def test_invalid_registrations_are_refused(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        registration(**changes)
+
+
+@pytest.mark.parametrize(
+    ("locale", "timezone"), [("de", "Europe/Berlin"), ("pt_BR", "America/Sao_Paulo"), ("en", "UTC")]
+)
+def test_valid_locale_and_timezone(locale: str, timezone: str) -> None:
+    reg = registration(locale=locale, timezone=timezone)
+    assert (reg.locale, reg.timezone) == (locale, timezone)
