@@ -46,7 +46,7 @@ def _invalid(exc: RequestValidationError) -> Response[str]:
     return error_response(
         422,
         "request does not match the schema",
-        field_errors(exc.errors(), drop_parts=("body", "path")),
+        field_errors(exc.errors(), drop_root=("body", "path")),
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from ecmpush.domain.action_token import verify
 from ecmpush.domain.delivery import Claim, DeliveryStatus, SendResult
@@ -510,15 +511,12 @@ def test_no_action_token_without_a_task() -> None:
     assert "action_token" not in w.sender.pushes[0].data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (latent): a Notification may carry actions without a task (the model allows it); "
-    "ActionTokenSigner.for_recipient then returns None and render_push still sends the buttons "
-    "(data.actions, webpush actions, ECM_APPROVAL category) with no action_token, breaking "
-    "contract §4 'action_token (when actions exist)': the buttons cannot be answered",
-)
 def test_buttons_never_travel_without_an_action_token() -> None:
+    # Buttons are answered with a token naming the task: a notification cannot have one without.
+    with pytest.raises(ValidationError, match="needs the task"):
+        notification(["alice"], task=None)
     w = world(device("alice", "a1"))
-    w.send(message(notification(["alice"], task=None)))
+    w.send(message(notification(["alice"], task=None, actions=[])))
     [push] = w.sender.pushes
-    assert bool(push.data["actions"]) == ("action_token" in push.data)
+    assert push.data["actions"] == ""
+    assert "action_token" not in push.data

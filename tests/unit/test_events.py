@@ -164,12 +164,6 @@ def test_unparseable_timestamps_are_refused(value: object) -> None:
     assert error_paths(raw) == [("occurred_at",)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: events.Timestamp is a lax pydantic datetime: a unix number (1764324000, "
-    "1.764e9) or numeric string ('1764324000') is accepted as UTC, and a millisecond value is "
-    "silently reinterpreted; the contract requires RFC 3339 with offset",
-)
 @pytest.mark.parametrize("value", [1_764_324_000, 1_764_324_000.0, "1764324000"])
 def test_unix_numbers_are_not_rfc3339(value: object) -> None:
     raw = sample_event("task_completed")

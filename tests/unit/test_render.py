@@ -126,12 +126,6 @@ def test_unrouted_types_yield_no_notifications(name: str) -> None:
     assert route(event_adapter.validate_python(sample_event(name)), CTX) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: routing.task_link interpolates process/subprocess/task ids into the deep link "
-    "unescaped; ids are any string up to 128 chars, so 'a/b', '1?n=x' or '1 2' produce a "
-    "different path, a forged ?n= or (with a space) a link FCM rejects in webpush.fcm_options",
-)
 def test_deep_link_escapes_task_ids() -> None:
     notification = notification_for(process_id="a/b", task_id="1?n=x#y")
     assert notification.deep_link == (

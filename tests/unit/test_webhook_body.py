@@ -188,12 +188,6 @@ def test_unknown_type_message_lists_every_known_type(bad_type: object) -> None:
         assert known in error["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: webhook_body._event_errors only special-cases union_tag_invalid; a missing "
-    "'type' (union_tag_not_found) is reported with path '' and pydantic's \"Unable to extract "
-    "tag using discriminator 'type'\" instead of path 'type' and the list of known types",
-)
 def test_missing_type_is_reported_at_path_type() -> None:
     document = completed("evt-a")
     del document["type"]
@@ -301,24 +295,11 @@ def test_not_json_is_400(body: bytes) -> None:
     assert "not valid JSON" in error.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: webhook_body.parse_body catches only UnicodeDecodeError/JSONDecodeError; a "
-    "deeply nested (but small, well-formed) body makes json.loads raise RecursionError, an "
-    "unhandled 500 instead of a 400/422 BodyError",
-)
 def test_deeply_nested_json_is_a_body_error() -> None:
     with pytest.raises(BodyError):
         parse_body(b'{"events": [' + b"[" * 5000 + b"]" * 5000 + b"]}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: field_errors(drop_parts=EVENT_TYPES) drops every location part equal to an "
-    "event type, not just the union tag at position 0: a governance.alert details key named "
-    "'task.assigned' with a bad value is reported at 'data.details' instead of "
-    "'data.details.task.assigned'",
-)
 def test_only_the_union_tag_is_dropped_from_paths() -> None:
     event = sample_event("governance_alert")
     event["data"]["details"] = {"task.assigned": 5}

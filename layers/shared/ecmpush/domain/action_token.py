@@ -56,7 +56,7 @@ class ActionClaims:
                 actions=tuple(str(a) for a in raw["a"]),
                 expires_at=int(raw["e"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ActionTokenInvalid("action token claims are malformed") from exc
 
 
@@ -65,7 +65,12 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the canonical unpadded form decodes, so one token has exactly one spelling
+    (single-use checks and logs key on the text)."""
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(raw) != text:
+        raise ValueError("non-canonical base64url")
+    return raw
 
 
 def _mac(key: bytes, signed: str) -> bytes:
@@ -86,11 +91,15 @@ def verify(token: str, keys: Sequence[bytes], now: float) -> ActionClaims:
     signed = f"{parts[0]}.{parts[1]}"
     try:
         signature = _unb64(parts[2])
-        payload = json.loads(_unb64(parts[1]))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise ActionTokenInvalid("action token is malformed") from exc
+    # The signature is checked before the payload is parsed: nothing unsigned reaches json.
     if not any(hmac.compare_digest(_mac(key, signed), signature) for key in keys):
         raise ActionTokenInvalid("action token signature does not match")
+    try:
+        payload = json.loads(_unb64(parts[1]))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ActionTokenInvalid("action token is malformed") from exc
     claims = ActionClaims.from_wire(payload)
     if claims.expires_at <= now:
         raise ActionTokenExpired("action token has expired")

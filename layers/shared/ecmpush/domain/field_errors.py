@@ -11,9 +11,9 @@ FieldError = dict[str, str]
 
 
 def field_errors(
-    errors: ValidationError | Sequence[Any], drop_parts: Collection[str] = ()
+    errors: ValidationError | Sequence[Any], drop_root: Collection[str] = ()
 ) -> list[FieldError]:
-    """`drop_parts` removes location parts that are not JSON fields (union tags, 'body')."""
+    """`drop_root` names a first location part that is not a JSON field (a union tag, 'body')."""
     raw = (
         errors.errors(include_url=False, include_input=False)
         if isinstance(errors, ValidationError)
@@ -21,6 +21,8 @@ def field_errors(
     )
     result = []
     for error in raw:
-        loc = [str(part) for part in error.get("loc", ()) if str(part) not in drop_parts]
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in drop_root:
+            loc = loc[1:]
         result.append({"path": ".".join(loc), "message": str(error.get("msg", "invalid value"))})
     return result

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ecmpush.domain.events import TaskRef
 
@@ -39,3 +39,10 @@ class Notification(BaseModel):
     severity: str | None = None
     task: TaskRef | None = None
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _buttons_need_a_task(self) -> Notification:
+        """Reply buttons are answered with an action token naming the task (contract §3/§4)."""
+        if self.actions and self.task is None:
+            raise ValueError("a notification with actions needs the task they act on")
+        return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 
 from ecmpush.domain.events import EcmEvent, TaskAssigned
 from ecmpush.domain.notifications import Notification, notification_id
@@ -18,8 +19,12 @@ class RoutingContext:
 
 
 def task_link(base: str, event: TaskAssigned, nid: str) -> str:
+    """Ids are ECM's strings: escaped, so none can change the path or forge the query."""
     task = event.data.task
-    return f"{base}/tasks/{task.process_id}/{task.subprocess_id}/{task.task_id}?n={nid}"
+    parts = "/".join(
+        quote(part, safe="") for part in (task.process_id, task.subprocess_id, task.task_id)
+    )
+    return f"{base}/tasks/{parts}?n={quote(nid, safe='')}"
 
 
 def _task_assigned(event: TaskAssigned, ctx: RoutingContext) -> list[Notification]:

@@ -47,14 +47,14 @@ class ParsedBody:
 def _event_errors(exc: ValidationError) -> list[FieldError]:
     """The discriminated union puts the type name into the location; drop it so paths read like
     the JSON the sender wrote: data.task.due_at, not task.assigned.data.task.due_at."""
-    if any(error["type"] == "union_tag_invalid" for error in exc.errors()):
+    if any(error["type"] in ("union_tag_invalid", "union_tag_not_found") for error in exc.errors()):
         return [
             {
                 "path": "type",
                 "message": f"unknown event type; expected one of {', '.join(EVENT_TYPES)}",
             }
         ]
-    return field_errors(exc, drop_parts=EVENT_TYPES)
+    return field_errors(exc, drop_root=EVENT_TYPES)
 
 
 def _parse_item(index: int, raw: Any) -> ParsedItem:
@@ -80,6 +80,8 @@ def parse_body(body: bytes) -> ParsedBody:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BodyError(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BodyError(400, "body is nested too deeply") from None
     if isinstance(document, dict) and "events" in document and "type" not in document:
         events = document["events"]
         extra = sorted(set(document) - {"events"})

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 
 REPLAY_WINDOW_SECONDS = 300
 _MAX_HEADER = 2048
+# ASCII only: str.isdigit() also accepts '²' and Arabic-Indic digits, which int() rejects or reads.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class InvalidSignature(Exception):
@@ -46,11 +50,11 @@ def verify(
         if not sep:
             raise InvalidSignature("malformed X-Ecmpush-Signature header")
         if key == "t":
-            if timestamp is not None or not value.isdigit():
+            if timestamp is not None or not _TIMESTAMP.fullmatch(value):
                 raise InvalidSignature("malformed X-Ecmpush-Signature timestamp")
             timestamp = int(value)
-        elif key == "v1":
-            candidates.append(value.lower())
+        elif key == "v1" and _HEX_DIGEST.fullmatch(value):
+            candidates.append(value.lower())  # anything else could never match: ignored
     if timestamp is None or not candidates:
         raise InvalidSignature("X-Ecmpush-Signature needs t= and at least one v1=")
     if abs(now - timestamp) > window:
