@@ -7,10 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ecmpush.domain.events import EVENT_TYPES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS = REPO_ROOT / "events"
 
 pytest_plugins = ["tests.fixtures_firebase"]
+
+# One sample file per contract event type: events/ecm/task_assigned.json for task.assigned, ...
+SAMPLE_EVENT_NAMES = [event_type.replace(".", "_") for event_type in EVENT_TYPES]
 
 
 def sample_event(name: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from devstack.demo import wait_for
-from tests.conftest import EVENTS, sample_event
+from tests.conftest import sample_event
 from tests.e2e.conftest import RunningStack, devstack
 
 pytestmark = pytest.mark.e2e
@@ -122,9 +122,3 @@ def test_webhook_refusals_over_http(
 def test_unknown_route_answers_like_api_gateway(running_stack: RunningStack) -> None:
     response = requests.get(f"{running_stack.api}/nope", timeout=5)
     assert response.status_code == 403
-
-
-def test_sample_api_gateway_events_are_well_formed() -> None:
-    for path in (EVENTS / "api").glob("*.json"):
-        event = json.loads(path.read_text())
-        assert {"httpMethod", "path", "resource", "headers", "requestContext"} <= set(event), path

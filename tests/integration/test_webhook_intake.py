@@ -13,17 +13,8 @@ import pytest
 from devstack.api_router import proxy_event
 from ecmpush.domain.events import event_adapter
 from ecmpush.domain.webhook_signature import sign
-from tests.conftest import sample_event
+from tests.conftest import SAMPLE_EVENT_NAMES, sample_event
 from tests.integration.harness import WEBHOOK_SECRET, Harness
-
-EVENT_TYPES = [
-    "task_assigned",
-    "task_completed",
-    "record_expiry_scheduled",
-    "document_available",
-    "document_published",
-    "governance_alert",
-]
 
 
 def _queued(h: Harness) -> list[dict[str, Any]]:
@@ -31,7 +22,7 @@ def _queued(h: Harness) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
 
 
-@pytest.mark.parametrize("name", EVENT_TYPES)
+@pytest.mark.parametrize("name", SAMPLE_EVENT_NAMES)
 def test_every_event_type_is_stored_and_enqueued(harness: Harness, name: str) -> None:
     event = sample_event(name)
     reply = harness.post_event(event)

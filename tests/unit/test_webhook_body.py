@@ -17,7 +17,7 @@ from ecmpush.domain.webhook_body import (
     check_size,
     parse_body,
 )
-from tests.conftest import sample_event
+from tests.conftest import SAMPLE_EVENT_NAMES, sample_event
 
 
 def completed(event_id: str) -> dict[str, Any]:
@@ -223,17 +223,7 @@ def _break(event: dict[str, Any]) -> tuple[dict[str, Any], str]:
     raise AssertionError(broken["type"])
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "task_assigned",
-        "task_completed",
-        "record_expiry_scheduled",
-        "document_available",
-        "document_published",
-        "governance_alert",
-    ],
-)
+@pytest.mark.parametrize("name", SAMPLE_EVENT_NAMES)
 def test_field_paths_read_like_the_json_without_the_union_tag(name: str) -> None:
     broken, expected_path = _break(sample_event(name))
     [item] = parse_body(encode(broken)).items
