@@ -333,7 +333,6 @@ EXPECTED_POLICIES = {
         ("DynamoDBCrudPolicy", "DeliveriesTable"),
         ("DynamoDBCrudPolicy", "EventsTable"),
         ("SQSPollerPolicy", "DispatchQueue"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
         ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
         ("AWSSecretsManagerGetSecretValuePolicy", "ActionTokenKeySecret"),
     },
