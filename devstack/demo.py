@@ -115,8 +115,44 @@ def run_demo(stack: Stack) -> bool:
     _say(f"\nResent {event['id']} → {response.status_code} {response.text}")
     _say(f"FCM messages before the resend: {before}, after: {after}")
     ok = bool(landed) and response.json().get("status") == "duplicate" and before == after
+    ok = ok and _tap_approve(stack, id_token, tokens[0])
     _say("Demo " + ("passed" if ok else "FAILED") + ".")
     return ok
+
+
+def _tap_approve(stack: Stack, id_token: str, token: str) -> bool:
+    """What the app does when the user taps Approve: POST /responses with the push's token."""
+    _say("\n── Demo: the approver taps Approve ─────────────────────────────────")
+    data = stack.fcm.messages(token=token)[0]["message"]["data"]
+    response = requests.post(
+        f"{stack.urls['api']}/responses",
+        json={
+            "action_token": data["action_token"],
+            "action": "approve",
+            "comment": "Liability cap checked, fine by me.",
+            "installation_id": DEVICES[0][0],
+        },
+        headers={"Authorization": f"Bearer {id_token}"},
+        timeout=30,
+    )
+    _say(f"POST /responses approve → {response.status_code} {response.text}")
+    task = stack.ecm.task(4711, 4711, 1)
+    _say("ECM stand-in task 4711/4711/1:")
+    _say(f"  status       {task['status']}")
+    _say(f"  disposition  {task['disposition_taken']} (by {task['acted_by']})")
+    for entry in task["comments"]:
+        _say(f"  comment      {entry['comment']}")
+    confirmed = wait_for(
+        lambda: [
+            m
+            for m in stack.fcm.messages(token=token)
+            if m["message"]["data"].get("type") == "response.confirmed"
+        ]
+    )
+    if confirmed:
+        _say(f"Confirmation push: {confirmed[0]['message']['data']['title']}")
+    applied = response.status_code == 202 and task["disposition_taken"] == "Approve"
+    return applied and bool(confirmed)
 
 
 def _show_push(token: str, entry: dict[str, Any]) -> None:
@@ -142,14 +178,14 @@ def _show_deliveries(stack: Stack, data: dict[str, str]) -> None:
 def print_howto(stack: Stack) -> None:
     urls = stack.urls
     _say("\n── Local stack ─────────────────────────────────────────────────────")
-    _say(f"  API (API Gateway)   {urls['api']}   POST /ecm/events, PUT/DELETE /devices/{{id}}")
+    _say(f"  API (API Gateway)   {urls['api']}   POST /ecm/events, PUT/DELETE /devices/{{id}}, POST /responses")
     _say(f"  moto (AWS)          {urls['moto']}")
     _say(f"  FCM stand-in        {urls['fcm']}   GET /_inspect/messages")
     _say(f"  ECM stand-in        {urls['ecm']}   GET /_inspect/tasks/4711/4711/1")
     _say(f"  webhook secret      {stack.config.state_dir / 'webhook_secret'}")
     _say("  ID token            .venv/bin/python -m devstack token asmith")
     _say(
-        "  signed event        .venv/bin/python -m devstack post events/webhook/task_assigned.json"
+        "  signed event        .venv/bin/python -m devstack post events/ecm/task_assigned.json"
     )
     _say("Serving until Ctrl-C.")
 

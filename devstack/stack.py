@@ -70,6 +70,17 @@ def _persistent_secret(path: Path) -> str:
     return value
 
 
+def local_ecm_credentials(ecm_url: str) -> dict[str, Any]:
+    """The ECM stand-in's seeded OAuth client (devstack/ecm_seed.json), acting as each user."""
+    return {
+        "auth_mode": "otds",
+        "otds_url": ecm_url,
+        "client_id": "ecmpush",
+        "client_secret": "ecmpush-local-secret",
+        "act_as_user": True,
+    }
+
+
 def function_environment(
     template: dict[str, Any], provisioned: Provisioned, fcm_url: str, log_level: str = "WARNING"
 ) -> dict[str, str]:
@@ -114,7 +125,7 @@ class Stack:
         self.fcm = create_fcm_standin(self.identity)
         fcm_server = self._serve("fcm", self.fcm, config.fcm_port)
         self.ecm = create_ecm_standin()
-        self._serve("ecm", self.ecm, config.ecm_port)
+        ecm_server = self._serve("ecm", self.ecm, config.ecm_port)
 
         template = cfn.load()
         self.webhook_secret = _persistent_secret(config.state_dir / "webhook_secret")
@@ -125,8 +136,13 @@ class Stack:
                 "WebhookSecret": self.webhook_secret,
                 "FirebaseServiceAccountSecret": json.dumps(service_account),
                 "ActionTokenKeySecret": _persistent_secret(config.state_dir / "action_token_key"),
+                "EcmCredentialsSecret": json.dumps(local_ecm_credentials(ecm_server.url)),
             },
-            parameters={"AppBaseUrl": config.app_base_url, "LogLevel": config.log_level},
+            parameters={
+                "AppBaseUrl": config.app_base_url,
+                "EcmBaseUrl": ecm_server.url,
+                "LogLevel": config.log_level,
+            },
         )
         self._export_environment(template, fcm_server.url)
 

@@ -5,56 +5,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
+from ecmpush.app_api import app_resolver, authenticated
 from ecmpush.domain.devices import INSTALLATION_ID_PATTERN, DeviceRegistration
-from ecmpush.domain.field_errors import field_errors
-from ecmpush.domain.identity import Principal, Unauthenticated
-from ecmpush.http import bearer_token, error_response, json_response
+from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.services.devices import Forbidden
 
-app = APIGatewayRestResolver(enable_validation=True)
+app = app_resolver((Forbidden, 403))
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
-
-
-def _principal() -> Principal:
-    token = bearer_token(app.current_event.headers.get("authorization"))
-    if token is None:
-        raise Unauthenticated("missing bearer token")
-    return bootstrap.id_token_verifier().verify(token)
-
-
-@app.exception_handler(Unauthenticated)
-def _unauthenticated(exc: Unauthenticated) -> Response[str]:
-    logger.info("unauthenticated: %s", exc)
-    return error_response(401, "invalid or missing Firebase ID token")
-
-
-@app.exception_handler(Forbidden)
-def _forbidden(exc: Forbidden) -> Response[str]:
-    return error_response(403, str(exc))
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid(exc: RequestValidationError) -> Response[str]:
-    return error_response(
-        422,
-        "request does not match the schema",
-        field_errors(exc.errors(), drop_root=("body", "path")),
-    )
 
 
 @app.put("/devices/<installation_id>")
 def put_device(
     installation_id: InstallationId, registration: Annotated[DeviceRegistration, Body()]
 ) -> Response[str]:
-    principal = _principal()
+    principal = authenticated(app)
     device, created = bootstrap.devices_service().register(principal, installation_id, registration)
     logger.info(
         "device registered",
@@ -66,7 +37,7 @@ def put_device(
 
 @app.delete("/devices/<installation_id>")
 def delete_device(installation_id: InstallationId) -> Response[str]:
-    principal = _principal()
+    principal = authenticated(app)
     if not bootstrap.devices_service().unregister(principal, installation_id):
         return error_response(404, "no such device for this user")
     return Response(status_code=204, content_type="application/json", body="")
@@ -75,7 +46,7 @@ def delete_device(installation_id: InstallationId) -> Response[str]:
 @app.route("/me/preferences", method=["GET", "PUT"])
 @app.get("/me/notifications")
 def not_yet() -> Response[str]:
-    _principal()
+    authenticated(app)
     return error_response(501, "not implemented yet")
 
 

@@ -52,6 +52,8 @@ def test_make_run_demo_passes(tmp_path: Path) -> None:
     assert "Demo passed." in result.stdout
     assert "Approval needed: Approve supplier contract ACME-2026-114" in result.stdout
     assert '"status":"duplicate"' in result.stdout
+    assert "disposition  Approve (by asmith)" in result.stdout
+    assert "Confirmation push: Recorded: Approved" in result.stdout
 
 
 def test_approval_push_over_http(running_stack: RunningStack, tmp_path: Path) -> None:

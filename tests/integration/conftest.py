@@ -13,9 +13,25 @@ from devstack import template as cfn
 from devstack.fcm_standin import RunningFcmStandIn
 from devstack.identity import LocalIdentity
 from devstack.resources import REGION, provision
-from devstack.stack import function_environment
+from devstack.ecm_standin import EcmStandIn, create_ecm_standin
+from devstack.http_server import BackgroundServer
+from devstack.stack import function_environment, local_ecm_credentials
 from ecmpush import bootstrap
 from tests.integration.harness import ACTION_TOKEN_KEY, WEBHOOK_SECRET, Harness
+
+
+@pytest.fixture(scope="session")
+def ecm_server() -> Iterator[tuple[EcmStandIn, str]]:
+    standin = create_ecm_standin()
+    with BackgroundServer(standin) as server:
+        yield standin, server.url
+
+
+@pytest.fixture
+def ecm_standin(ecm_server: tuple[EcmStandIn, str]) -> EcmStandIn:
+    standin, _ = ecm_server
+    standin.reset()
+    return standin
 
 
 @pytest.fixture
@@ -23,7 +39,10 @@ def harness(
     monkeypatch: pytest.MonkeyPatch,
     local_identity: LocalIdentity,
     fcm_standin: RunningFcmStandIn,
+    ecm_server: tuple[EcmStandIn, str],
+    ecm_standin: EcmStandIn,
 ) -> Iterator[Harness]:
+    _, ecm_url = ecm_server
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -43,11 +62,12 @@ def harness(
                     local_identity.service_account_info(fcm_standin.token_uri)
                 ),
                 "ActionTokenKeySecret": ACTION_TOKEN_KEY,
+                "EcmCredentialsSecret": json.dumps(local_ecm_credentials(ecm_url)),
             },
-            parameters={"AppBaseUrl": "https://app.test"},
+            parameters={"AppBaseUrl": "https://app.test", "EcmBaseUrl": ecm_url},
         )
         for key, value in function_environment(template, provisioned, fcm_standin.url).items():
             monkeypatch.setenv(key, value)
         bootstrap.reset()
-        yield Harness(provisioned, local_identity, fcm_standin)
+        yield Harness(provisioned, local_identity, fcm_standin, ecm_standin)
     bootstrap.reset()

@@ -14,6 +14,7 @@ from boto3.dynamodb.conditions import Key
 
 from devstack import template as cfn
 from devstack.api_router import proxy_event
+from devstack.ecm_standin import EcmStandIn
 from devstack.fcm_standin import RunningFcmStandIn
 from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
@@ -45,15 +46,22 @@ def _reply(result: dict[str, Any]) -> Reply:
 
 class Harness:
     def __init__(
-        self, provisioned: Provisioned, identity: LocalIdentity, fcm: RunningFcmStandIn
+        self,
+        provisioned: Provisioned,
+        identity: LocalIdentity,
+        fcm: RunningFcmStandIn,
+        ecm: EcmStandIn,
     ) -> None:
         self.provisioned = provisioned
         self.identity = identity
         self.fcm = fcm
+        self.ecm = ecm
         specs = cfn.functions(cfn.load())
         self.webhook = LocalFunction(specs["WebhookIntakeFunction"])
         self.devices_fn = LocalFunction(specs["DevicesFunction"])
         self.dispatch = LocalFunction(specs["DispatchFunction"])
+        self.responses_fn = LocalFunction(specs["ResponseCallbackFunction"])
+        self.write_back = LocalFunction(specs["WriteBackFunction"])
         self.sqs = boto3.client("sqs")
         self.dynamodb = boto3.resource("dynamodb")
 
@@ -61,6 +69,10 @@ class Harness:
     @property
     def queue_url(self) -> str:
         return self.provisioned.refs["DispatchQueue"]
+
+    @property
+    def write_back_url(self) -> str:
+        return self.provisioned.refs["WriteBackQueue"]
 
     @property
     def dlq_url(self) -> str:
@@ -178,3 +190,29 @@ class Harness:
         event = {"Records": [poller._record(m) for m in messages]}
         result: dict[str, Any] = self.dispatch.invoke(event)
         return result
+
+    # -- replies ---------------------------------------------------------------------------------
+    def reply(self, body: dict[str, Any], *, bearer: str | None) -> Reply:
+        headers = {"Content-Type": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        event = proxy_event(
+            "POST",
+            "/responses",
+            "/responses",
+            headers={k: [v] for k, v in headers.items()},
+            body=json.dumps(body).encode(),
+        )
+        return _reply(self.responses_fn.invoke(event))
+
+    def drain_write_back(self, rounds: int = 5) -> int:
+        poller = SqsPoller(
+            self.write_back_url, self.provisioned.arns["WriteBackQueue"], self.write_back
+        )
+        total = 0
+        for _ in range(rounds):
+            received = poller.poll_once()
+            total += received
+            if not received:
+                break
+        return total

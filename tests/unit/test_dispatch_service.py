@@ -19,6 +19,7 @@ from ecmpush.domain.events import TaskRef, event_adapter
 from ecmpush.domain.messages import EventMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.push import Push
+from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.dispatch import DispatchReport, DispatchService, RetryLater
 from tests.conftest import sample_event
@@ -143,6 +144,21 @@ class FakeEvents:
         self.marks.append((event_id, status, now, notifications))
 
 
+class FakeTasks:
+    def __init__(self) -> None:
+        self.tasks: dict[str, TrackedTask] = {}
+
+    def open(self, task: TrackedTask) -> None:
+        current = self.tasks.get(task.task_key)
+        if current is None or current.status == "open":
+            self.tasks[task.task_key] = task
+
+    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+        if key in self.tasks:
+            update = {"status": "closed", "closed_at": now, "outcome": outcome}
+            self.tasks[key] = self.tasks[key].model_copy(update=update)
+
+
 class FakeSender:
     """Answers per FCM token: a scripted SendResult, else success."""
 
@@ -197,6 +213,7 @@ class World:
     devices: FakeDevices
     deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
     events: FakeEvents = field(default_factory=FakeEvents)
+    tasks: FakeTasks = field(default_factory=FakeTasks)
     sender: FakeSender = field(default_factory=FakeSender)
 
     @property
@@ -205,6 +222,7 @@ class World:
             devices=self.devices,
             deliveries=self.deliveries,
             events=self.events,
+            tasks=self.tasks,
             sender=self.sender,
             signer=ActionTokenSigner(lambda: KEY, TTL),
             app_base_url="https://app.example.com",
@@ -520,3 +538,21 @@ def test_buttons_never_travel_without_an_action_token() -> None:
     [push] = w.sender.pushes
     assert push.data["actions"] == ""
     assert "action_token" not in push.data
+
+
+def test_task_assigned_opens_the_task_and_task_completed_closes_it() -> None:
+    w = world(device("asmith", "a1"))
+    assigned = event_adapter.validate_python(sample_event("task_assigned"))
+    w.send(EventMessage(event=assigned))
+    [tracked] = w.tasks.tasks.values()
+    assert (tracked.task_key, tracked.status, tracked.assignee, tracked.supervisor) == (
+        "4711/4711/1",
+        "open",
+        "asmith",
+        "bjones",
+    )
+    assert tracked.notification_id == w.sender.pushes[0].data["notification_id"]
+    completed = event_adapter.validate_python(sample_event("task_completed"))
+    w.send(EventMessage(event=completed))
+    assert w.tasks.tasks["4711/4711/1"].status == "closed"
+    assert w.tasks.tasks["4711/4711/1"].outcome == "Approve"

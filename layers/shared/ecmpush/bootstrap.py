@@ -6,6 +6,7 @@ cases after changing the environment."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
@@ -13,18 +14,21 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ecmpush.adapters.secrets import SecretStore
 from ecmpush.clock import utc_now
-from ecmpush.settings import settings
+from ecmpush.settings import ConfigurationError, settings
 
 if TYPE_CHECKING:
     import firebase_admin
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
+    from ecmpush.adapters.ecm_client import EcmClient
     from ecmpush.domain.events import EcmEvent
     from ecmpush.ports import IdTokenVerifier, PushSender
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.dispatch import DispatchService
     from ecmpush.services.intake import IntakeService
+    from ecmpush.services.replies import ReplyService
+    from ecmpush.services.write_back import WriteBackService
 
 
 @lru_cache(maxsize=1)
@@ -143,6 +147,7 @@ def dispatch_service() -> DispatchService:
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.events_repository import EventsRepository
+    from ecmpush.adapters.tasks_repository import TasksRepository
     from ecmpush.services.action_tokens import ActionTokenSigner
     from ecmpush.services.dispatch import DispatchService
 
@@ -151,9 +156,80 @@ def dispatch_service() -> DispatchService:
         devices=DevicesRepository(table(config.devices_table)),
         deliveries=DeliveriesRepository(table(config.deliveries_table), config.retention_days),
         events=EventsRepository(table(config.events_table), config.retention_days),
+        tasks=TasksRepository(table(config.tasks_table), config.retention_days),
         sender=push_sender(),
         signer=ActionTokenSigner(action_token_key, timedelta(hours=config.action_token_ttl_hours)),
         app_base_url=config.app_base_url,
+        clock=utc_now,
+    )
+
+
+@lru_cache(maxsize=1)
+def ecm_client() -> EcmClient:
+    from ecmpush.adapters.ecm.config import EcmConfig
+    from ecmpush.adapters.ecm_client import EcmClient
+
+    config = settings()
+    secret = secret_store().json(config.ecm_secret_id)
+    return EcmClient(EcmConfig.from_secret(secret, base_url=config.ecm_base_url))
+
+
+@lru_cache(maxsize=1)
+def disposition_mapping() -> dict[str, list[str]] | None:
+    """The operator's override of the reply → disposition candidates, checked at cold start."""
+    raw = settings().disposition_map
+    if not raw:
+        return None
+    try:
+        mapping = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError("ECMPUSH_DISPOSITION_MAP is not JSON") from exc
+    valid = isinstance(mapping, dict) and all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(c, str) for c in v)
+        for k, v in mapping.items()
+    )
+    if not valid:
+        raise ConfigurationError("ECMPUSH_DISPOSITION_MAP must map reply actions to lists of keys")
+    return cast("dict[str, list[str]]", mapping)
+
+
+@lru_cache(maxsize=1)
+def write_back_service() -> WriteBackService:
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.responses_repository import ResponsesRepository
+    from ecmpush.adapters.sqs_publisher import SqsPublisher
+    from ecmpush.adapters.tasks_repository import TasksRepository
+    from ecmpush.services.write_back import WriteBackService
+
+    config = settings()
+    return WriteBackService(
+        ecm=ecm_client,
+        replies=ResponsesRepository(table(config.deliveries_table), config.retention_days),
+        tasks=TasksRepository(table(config.tasks_table), config.retention_days),
+        publisher=SqsPublisher(config.dispatch_queue_url),
+        app_base_url=config.app_base_url,
+        clock=utc_now,
+        mapping=disposition_mapping(),
+    )
+
+
+@lru_cache(maxsize=1)
+def reply_service() -> ReplyService:
+    from ecmpush.adapters.devices_repository import DevicesRepository
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.responses_repository import ResponsesRepository
+    from ecmpush.adapters.sqs_publisher import SqsPublisher
+    from ecmpush.adapters.tasks_repository import TasksRepository
+    from ecmpush.services.replies import ReplyService
+
+    config = settings()
+    return ReplyService(
+        action_token_keys=lambda: [action_token_key()],
+        replies=ResponsesRepository(table(config.deliveries_table), config.retention_days),
+        tasks=TasksRepository(table(config.tasks_table), config.retention_days),
+        devices=DevicesRepository(table(config.devices_table)),
+        writer=write_back_service(),
+        queue=SqsPublisher(config.writeback_queue_url),
         clock=utc_now,
     )
 
@@ -180,5 +256,9 @@ def reset() -> None:
         accept_event_once,
         dispatch_service,
         devices_service,
+        ecm_client,
+        disposition_mapping,
+        write_back_service,
+        reply_service,
     ):
         factory.cache_clear()

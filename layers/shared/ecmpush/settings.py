@@ -45,6 +45,11 @@ class Settings:
     firebase_secret_id: str
     action_token_secret_id: str
     app_base_url: str
+    tasks_table: str
+    writeback_queue_url: str
+    ecm_secret_id: str
+    ecm_base_url: str
+    disposition_map: str = ""
     ecm_user_claim: str = "ecm_user"
     external_id_claim: str = "ecm_external"
     retention_days: int = 90
@@ -68,6 +73,11 @@ class Settings:
             firebase_secret_id=_required("ECMPUSH_FIREBASE_SECRET_ID"),
             action_token_secret_id=_required("ECMPUSH_ACTION_TOKEN_SECRET_ID"),
             app_base_url=_required("ECMPUSH_APP_BASE_URL").rstrip("/"),
+            tasks_table=_required("ECMPUSH_TASKS_TABLE"),
+            writeback_queue_url=_required("ECMPUSH_WRITEBACK_QUEUE_URL"),
+            ecm_secret_id=_required("ECMPUSH_ECM_SECRET_ID"),
+            ecm_base_url=_required("ECMPUSH_ECM_BASE_URL").rstrip("/"),
+            disposition_map=_optional("ECMPUSH_DISPOSITION_MAP") or "",
             ecm_user_claim=_optional("ECMPUSH_ECM_USER_CLAIM") or "ecm_user",
             external_id_claim=_optional("ECMPUSH_EXTERNAL_ID_CLAIM") or "ecm_external",
             retention_days=_int("ECMPUSH_RETENTION_DAYS", 90),

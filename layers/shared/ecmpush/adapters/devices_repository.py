@@ -91,6 +91,12 @@ class DevicesRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [Device.model_validate(item) for item in items]
 
+    def get(self, owner: str, installation_id: str) -> Device | None:
+        item = self._table.get_item(Key={"owner": owner, "installation_id": installation_id}).get(
+            "Item"
+        )
+        return Device.model_validate(item) if item else None
+
     def owners_of(self, installation_id: str) -> list[str]:
         page = self._table.query(
             IndexName=BY_INSTALLATION,

@@ -1,16 +1,25 @@
-"""Puts dispatch messages on the queue; one JSON document per message, type in an attribute so
-a DLQ can be triaged without parsing bodies."""
+"""Puts messages on a queue: one JSON document each, with `kind` and `type` attributes so a DLQ
+can be triaged without parsing bodies."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import boto3
+from pydantic import BaseModel
 
-from ecmpush.domain.messages import DispatchMessage, EventMessage
+from ecmpush.domain.messages import EventMessage, NotificationMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
+
+
+def _attributes(message: BaseModel) -> dict[str, str]:
+    if isinstance(message, EventMessage):
+        return {"kind": message.kind, "type": message.event.type}
+    if isinstance(message, NotificationMessage):
+        return {"kind": message.kind, "type": message.notification.type}
+    return {"kind": type(message).__name__}
 
 
 class SqsPublisher:
@@ -18,16 +27,13 @@ class SqsPublisher:
         self._queue_url = queue_url
         self._client = client or boto3.client("sqs")
 
-    def publish(self, message: DispatchMessage) -> str:
-        label = (
-            message.event.type if isinstance(message, EventMessage) else message.notification.type
-        )
+    def publish(self, message: BaseModel) -> str:
         response = self._client.send_message(
             QueueUrl=self._queue_url,
             MessageBody=message.model_dump_json(),
             MessageAttributes={
-                "kind": {"DataType": "String", "StringValue": message.kind},
-                "type": {"DataType": "String", "StringValue": label},
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in _attributes(message).items()
             },
         )
         return response["MessageId"]

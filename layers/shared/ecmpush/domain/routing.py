@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from ecmpush.domain.events import EcmEvent, TaskAssigned
+from ecmpush.domain.events import EcmEvent, TaskAssigned, TaskRef
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.reply_actions import BY_STAGE
 
@@ -18,13 +18,11 @@ class RoutingContext:
     now: datetime
 
 
-def task_link(base: str, event: TaskAssigned, nid: str) -> str:
+def task_link(base: str, task: TaskRef, nid: str) -> str:
     """Ids are ECM's strings: escaped, so none can change the path or forge the query."""
-    task = event.data.task
-    parts = "/".join(
-        quote(part, safe="") for part in (task.process_id, task.subprocess_id, task.task_id)
-    )
-    return f"{base}/tasks/{parts}?n={quote(nid, safe='')}"
+    ids = (task.process_id, task.subprocess_id, task.task_id)
+    path = "/".join(quote(part, safe="") for part in ids)
+    return f"{base}/tasks/{path}?n={quote(nid, safe='')}"
 
 
 def _task_assigned(event: TaskAssigned, ctx: RoutingContext) -> list[Notification]:
@@ -47,7 +45,7 @@ def _task_assigned(event: TaskAssigned, ctx: RoutingContext) -> list[Notificatio
             recipients=[event.data.assignee.user_id],
             template=f"task.assigned.{task.stage}",
             params=params,
-            deep_link=task_link(ctx.app_base_url, event, nid),
+            deep_link=task_link(ctx.app_base_url, task, nid),
             actions=list(buttons.actions),
             apns_category=buttons.category,
             due_at=task.due_at,

@@ -16,6 +16,16 @@ EN: Catalog = {
     "document": "Document: {document_name}",
     "due": "Due {due}",
     "priority.high": "High priority",
+    "response.confirmed.applied.title": "Recorded: {action_label}",
+    "response.confirmed.applied.body": "{task_title}: your answer is in the ECM workflow.",
+    "response.confirmed.task_closed.title": "Already completed",
+    "response.confirmed.task_closed.body": (
+        "{task_title} was completed before your answer arrived; nothing was changed."
+    ),
+    "action.approve": "Approved",
+    "action.reject": "Rejected",
+    "action.acknowledge": "Acknowledged",
+    "action.request_info": "More information requested",
 }
 
 CATALOGS: dict[str, Catalog] = {"en": EN}
@@ -47,7 +57,11 @@ def render(
 ) -> tuple[str, str]:
     """Title and body of one notification for one device."""
     language = language_of(locale)
+    if params.get("action"):
+        params = {**params, "action_label": _text(language, f"action.{params['action']}")}
     title = _text(language, f"{template}.title", **params)
+    if f"{template}.body" in EN:
+        return title, _text(language, f"{template}.body", **params)
     lines = []
     if params.get("document_name"):
         lines.append(_text(language, "document", document_name=params["document_name"]))

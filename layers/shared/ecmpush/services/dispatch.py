@@ -13,11 +13,13 @@ from typing import Protocol
 
 from ecmpush.domain.delivery import Claim, DeliveryStatus, FcmOutcome, SendResult, classify
 from ecmpush.domain.devices import Device
+from ecmpush.domain.events import EcmEvent, TaskAssigned, TaskCompleted
 from ecmpush.domain.messages import DispatchMessage, EventMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.push import Push
 from ecmpush.domain.render import PayloadTooLarge, render_push
 from ecmpush.domain.routing import RoutingContext, route
+from ecmpush.domain.tasks import TrackedTask, from_assigned
 from ecmpush.ports import PushSender
 from ecmpush.services.action_tokens import ActionTokenSigner
 
@@ -65,6 +67,11 @@ class Events(Protocol):
     def mark(self, event_id: str, status: str, now: datetime, notifications: int = 0) -> None: ...
 
 
+class Tasks(Protocol):
+    def open(self, task: TrackedTask) -> None: ...
+    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+
+
 @dataclass
 class DispatchReport:
     sent: int = 0
@@ -91,6 +98,7 @@ class DispatchService:
         devices: Devices,
         deliveries: Deliveries,
         events: Events,
+        tasks: Tasks,
         sender: PushSender,
         signer: ActionTokenSigner,
         app_base_url: str,
@@ -100,6 +108,7 @@ class DispatchService:
         self._devices = devices
         self._deliveries = deliveries
         self._events = events
+        self._tasks = tasks
         self._sender = sender
         self._signer = signer
         self._base_url = app_base_url
@@ -110,6 +119,7 @@ class DispatchService:
         now = self._clock()
         if isinstance(message, EventMessage):
             notifications = route(message.event, RoutingContext(self._base_url, now))
+            self._track(message.event, notifications, now)
         else:
             notifications = [message.notification]
         report = self.deliver(notifications, now)
@@ -120,6 +130,14 @@ class DispatchService:
             delay = max(report.retry_after) if report.retry_after else None
             raise RetryLater(f"{report.retrying} deliveries need a retry", delay)
         return report
+
+    def _track(self, event: EcmEvent, notifications: list[Notification], now: datetime) -> None:
+        """Task state, before any push: a reply racing the push must find its task open."""
+        if isinstance(event, TaskAssigned):
+            nid = notifications[0].id if notifications else None
+            self._tasks.open(from_assigned(event, nid, now))
+        elif isinstance(event, TaskCompleted):
+            self._tasks.close(event.data.task.key, event.data.outcome, now)
 
     def deliver(self, notifications: Sequence[Notification], now: datetime) -> DispatchReport:
         report = DispatchReport()

@@ -1,0 +1,41 @@
+"""POST /responses: a user's answer from a push (contract §3), written back to the ECM workflow
+now, or queued for the write-back worker when Content Server cannot take it right away."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecmpush import bootstrap
+from ecmpush.app_api import app_resolver, authenticated
+from ecmpush.domain.action_token import ActionTokenExpired, ActionTokenInvalid
+from ecmpush.domain.replies import ReplyRefused, ReplyRequest
+from ecmpush.http import json_response
+from ecmpush.observability import logger, metrics, tracer
+
+app = app_resolver((ActionTokenInvalid, 401), (ActionTokenExpired, 410), (ReplyRefused, 409))
+
+
+@app.post("/responses")
+def post_response(request: Annotated[ReplyRequest, Body()]) -> Response[str]:
+    principal = authenticated(app)
+    service = bootstrap.reply_service()
+    reply = service.accept(principal, request)
+    status = service.apply_or_queue(reply)
+    metrics.add_metric(name=f"Replies_{status.value}", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "reply accepted",
+        extra={"response_id": reply.response_id, "action": reply.action, "status": status.value},
+    )
+    return json_response(202, {"response_id": reply.response_id, "status": status.value})
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

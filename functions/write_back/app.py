@@ -1,0 +1,73 @@
+"""SQS consumer of queued replies: applies each to Content Server with the time this invocation
+has left, backing off exponentially while ECM is down. A reply that never succeeds reaches the
+write-back DLQ (alarmed), from which it can be redriven once ECM or the configuration is fixed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecmpush import bootstrap
+from ecmpush.adapters.ecm.errors import EcmUnavailable
+from ecmpush.domain.write_back import WriteBack
+from ecmpush.observability import logger, metrics, tracer
+from ecmpush.settings import settings
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+SAFETY_MARGIN_S = 5.0
+BACKOFF_BASE_S = 30
+BACKOFF_MAX_S = 900
+
+
+def backoff_seconds(receive_count: int, retry_after: float | None) -> int:
+    """ECM's own hint when it gave one, else 30 s doubling per attempt, at most 15 min."""
+    if retry_after:
+        return int(min(max(retry_after, 1), BACKOFF_MAX_S))
+    return int(min(BACKOFF_BASE_S * 2 ** max(receive_count - 1, 0), BACKOFF_MAX_S))
+
+
+def _delay(record: SQSRecord, seconds: int) -> None:
+    boto3.client("sqs").change_message_visibility(
+        QueueUrl=settings().writeback_queue_url,
+        ReceiptHandle=record.receipt_handle,
+        VisibilityTimeout=seconds,
+    )
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    reply = WriteBack.model_validate_json(record.body)
+    budget = lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
+    try:
+        outcome = bootstrap.write_back_service().apply(reply, max(budget, 1.0))
+    except EcmUnavailable as exc:
+        attempts = int(record.attributes.approximate_receive_count or 1)
+        _delay(record, backoff_seconds(attempts, exc.retry_after))
+        metrics.add_metric(name="WriteBackDeferred", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "ECM unavailable; reply stays queued",
+            extra={"response_id": reply.response_id, "attempt": attempts},
+        )
+        raise
+    metrics.add_metric(name=f"WriteBack_{outcome.value}", unit=MetricUnit.Count, value=1)
+    logger.info("reply applied", extra={"response_id": reply.response_id, "outcome": outcome.value})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,84 @@
+"""Replies, stored beside the notification they answer (`sk = r#<ecm_user>` in the deliveries
+item collection). The conditional put is the single-use guard: one reply per recipient per
+notification, whichever device or retry it comes from."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ecmpush.adapters.dynamo import is_conditional_failure, iso
+from ecmpush.domain.replies import ReplyStatus
+from ecmpush.domain.write_back import WriteBack
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+def reply_key(ecm_user: str) -> str:
+    return f"r#{ecm_user}"
+
+
+class ResponsesRepository:
+    def __init__(self, table: Table, retention_days: int) -> None:
+        self._table = table
+        self._retention = timedelta(days=retention_days)
+
+    def claim(self, reply: WriteBack, now: datetime) -> bool:
+        """Record the reply as queued; False when this recipient already answered."""
+        item: dict[str, Any] = {
+            "notification_id": reply.notification_id,
+            "sk": reply_key(reply.ecm_user),
+            "response_id": reply.response_id,
+            "recipient": reply.ecm_user,
+            "action": reply.action,
+            "status": ReplyStatus.QUEUED.value,
+            "replied_at": iso(reply.replied_at),
+            "created_at": iso(now),
+            "updated_at": iso(now),
+            "expires_at": int((now + self._retention).timestamp()),
+        }
+        for name in ("comment", "platform", "installation_id"):
+            value = getattr(reply, name)
+            if value:
+                item[name] = value
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sk)")
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def release(self, reply: WriteBack) -> None:
+        """Undo a claim whose reply could be neither applied nor queued, so the user may retry."""
+        try:
+            self._table.delete_item(
+                Key={"notification_id": reply.notification_id, "sk": reply_key(reply.ecm_user)},
+                ConditionExpression="response_id = :id",
+                ExpressionAttributeValues={":id": reply.response_id},
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+
+    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
+        self._table.update_item(
+            Key={"notification_id": reply.notification_id, "sk": reply_key(reply.ecm_user)},
+            UpdateExpression="SET #status = :status, updated_at = :now, detail = :detail",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":status": status.value,
+                ":now": iso(now),
+                ":detail": detail[:500],
+            },
+        )
+
+    def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None:
+        item = self._table.get_item(
+            Key={"notification_id": notification_id, "sk": reply_key(ecm_user)},
+            ConsistentRead=True,
+        ).get("Item")
+        return dict(item) if item else None

@@ -1,0 +1,56 @@
+"""A workflow task as ecmpush tracks it: opened by `task.assigned`, closed by `task.completed`
+or by an applied reply. Replies to a closed task are refused (409); the SLA sweep reads the
+open ones by due date."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ecmpush.domain.events import TaskAssigned
+
+
+class TrackedTask(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    task_key: str
+    process_id: str
+    subprocess_id: str
+    task_id: str
+    title: str
+    stage: str
+    assignee: str
+    supervisor: str | None = None
+    backup: str | None = None
+    due_at: datetime | None = None
+    priority: str = "normal"
+    notification_id: str | None = None
+    status: Literal["open", "closed"] = "open"
+    opened_at: datetime
+    closed_at: datetime | None = None
+    outcome: str | None = None
+
+
+def task_key(process_id: str, subprocess_id: str, task_id: str) -> str:
+    return f"{process_id}/{subprocess_id}/{task_id}"
+
+
+def from_assigned(event: TaskAssigned, notification_id: str | None, now: datetime) -> TrackedTask:
+    task, data = event.data.task, event.data
+    return TrackedTask(
+        task_key=task.key,
+        process_id=task.process_id,
+        subprocess_id=task.subprocess_id,
+        task_id=task.task_id,
+        title=task.title,
+        stage=task.stage,
+        assignee=data.assignee.user_id,
+        supervisor=data.supervisor.user_id if data.supervisor else None,
+        backup=data.backup.user_id if data.backup else None,
+        due_at=task.due_at,
+        priority=task.priority,
+        notification_id=notification_id,
+        opened_at=now,
+    )

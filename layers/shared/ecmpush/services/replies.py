@@ -1,0 +1,120 @@
+"""`POST /responses` use case: check the reply, take its single use, then apply it to Content
+Server right away when ECM answers quickly, or queue it for the write-back worker when not.
+
+A reply answered 202 is never lost: it is either applied, or on the write-back queue (whose DLQ
+keeps what never succeeds); if it can be neither, the single-use claim is released and the
+caller gets an error, so the user can simply try again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from ecmpush.domain.action_token import verify
+from ecmpush.domain.devices import Device
+from ecmpush.domain.events import TaskRef
+from ecmpush.domain.identity import Principal
+from ecmpush.domain.replies import (
+    ReplyRefused,
+    ReplyRequest,
+    ReplyStatus,
+    authorize,
+    new_response_id,
+)
+from ecmpush.domain.tasks import TrackedTask, task_key
+from ecmpush.domain.write_back import WriteBack
+from ecmpush.services.write_back import WriteBackService
+
+
+class ReplyClaims(Protocol):
+    def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None: ...
+    def claim(self, reply: WriteBack, now: datetime) -> bool: ...
+    def release(self, reply: WriteBack) -> None: ...
+
+
+class Tasks(Protocol):
+    def get(self, key: str) -> TrackedTask | None: ...
+
+
+class Devices(Protocol):
+    def get(self, owner: str, installation_id: str) -> Device | None: ...
+
+
+class WriteBackQueue(Protocol):
+    def publish(self, reply: WriteBack) -> str: ...
+
+
+class ReplyService:
+    def __init__(
+        self,
+        *,
+        action_token_keys: Callable[[], list[bytes]],
+        replies: ReplyClaims,
+        tasks: Tasks,
+        devices: Devices,
+        writer: WriteBackService,
+        queue: WriteBackQueue,
+        clock: Callable[[], datetime],
+        inline_budget_s: float = 4.0,
+    ) -> None:
+        self._keys = action_token_keys
+        self._replies = replies
+        self._tasks = tasks
+        self._devices = devices
+        self._writer = writer
+        self._queue = queue
+        self._clock = clock
+        self._inline_budget = inline_budget_s
+
+    def accept(self, principal: Principal, request: ReplyRequest) -> WriteBack:
+        """Returns the accepted reply; raises ActionTokenInvalid (401), ActionTokenExpired (410)
+        or ReplyRefused (403/409)."""
+        now = self._clock()
+        claims = verify(request.action_token, self._keys(), now.timestamp())
+        authorize(claims, principal.ecm_user, request.action)
+        if self._replies.get(claims.notification_id, claims.ecm_user) is not None:
+            raise ReplyRefused(409, "this notification was already answered")
+        tracked = self._tasks.get(task_key(claims.process_id, claims.subprocess_id, claims.task_id))
+        if tracked is not None and tracked.status == "closed":
+            raise ReplyRefused(409, "this task is no longer open")
+        device = (
+            self._devices.get(principal.owner, request.installation_id)
+            if request.installation_id
+            else None
+        )
+        reply = WriteBack(
+            response_id=new_response_id(),
+            notification_id=claims.notification_id,
+            ecm_user=claims.ecm_user,
+            task=TaskRef(
+                process_id=claims.process_id,
+                subprocess_id=claims.subprocess_id,
+                task_id=claims.task_id,
+            ),
+            action=request.action,
+            comment=request.comment or None,
+            platform=device.platform if device else None,
+            installation_id=request.installation_id,
+            replied_at=now,
+        )
+        if not self._replies.claim(reply, now):
+            raise ReplyRefused(409, "this notification was already answered")
+        return reply
+
+    def apply_or_queue(self, reply: WriteBack) -> ReplyStatus:
+        try:
+            outcome = self._writer.apply(reply, self._inline_budget)
+        except Exception:
+            # ECM down, slow or misconfigured, or our own bookkeeping failed after ECM took it:
+            # the worker retries (and recognises a reply ECM already has); the DLQ keeps what
+            # never works.
+            try:
+                self._queue.publish(reply)
+            except Exception:
+                self._replies.release(reply)
+                raise
+            return ReplyStatus.QUEUED
+        if outcome is ReplyStatus.TASK_CLOSED:
+            raise ReplyRefused(409, "this task is no longer open in ECM")
+        return outcome
