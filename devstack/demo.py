@@ -178,15 +178,14 @@ def _show_deliveries(stack: Stack, data: dict[str, str]) -> None:
 def print_howto(stack: Stack) -> None:
     urls = stack.urls
     _say("\n── Local stack ─────────────────────────────────────────────────────")
-    _say(f"  API (API Gateway)   {urls['api']}   POST /ecm/events, PUT/DELETE /devices/{{id}}, POST /responses")
+    routes = "POST /ecm/events, PUT/DELETE /devices/{id}, POST /responses"
+    _say(f"  API (API Gateway)   {urls['api']}   {routes}")
     _say(f"  moto (AWS)          {urls['moto']}")
     _say(f"  FCM stand-in        {urls['fcm']}   GET /_inspect/messages")
     _say(f"  ECM stand-in        {urls['ecm']}   GET /_inspect/tasks/4711/4711/1")
     _say(f"  webhook secret      {stack.config.state_dir / 'webhook_secret'}")
     _say("  ID token            .venv/bin/python -m devstack token asmith")
-    _say(
-        "  signed event        .venv/bin/python -m devstack post events/ecm/task_assigned.json"
-    )
+    _say("  signed event        .venv/bin/python -m devstack post events/ecm/task_assigned.json")
     _say("Serving until Ctrl-C.")
 
 

@@ -10,11 +10,11 @@ import pytest
 from moto import mock_aws
 
 from devstack import template as cfn
+from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.fcm_standin import RunningFcmStandIn
+from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
 from devstack.resources import REGION, provision
-from devstack.ecm_standin import EcmStandIn, create_ecm_standin
-from devstack.http_server import BackgroundServer
 from devstack.stack import function_environment, local_ecm_credentials
 from ecmpush import bootstrap
 from tests.integration.harness import ACTION_TOKEN_KEY, WEBHOOK_SECRET, Harness
