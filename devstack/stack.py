@@ -25,6 +25,7 @@ from devstack.resources import REGION, Provisioned, provision
 from devstack.sqs_poller import SqsPoller
 
 DEFAULT_STATE_DIR = cfn.REPO_ROOT / ".devstack"
+ROUTING_FILE = Path(__file__).resolve().parent / "routing.json"  # roles and teams of the seed
 log = logging.getLogger("devstack")
 
 
@@ -94,6 +95,7 @@ def function_environment(
         {
             "ECMPUSH_FCM_BASE_URL": fcm_url,
             "ECMPUSH_FIREBASE_CERTS_URL": certs_url_for(fcm_url),
+            "ECMPUSH_ROUTING_FILE": str(ROUTING_FILE),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": log_level,

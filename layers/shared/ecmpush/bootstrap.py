@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from ecmpush.adapters.secrets import SecretStore
 from ecmpush.clock import utc_now
+from ecmpush.components import component, reset_components
 from ecmpush.settings import ConfigurationError, settings
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from ecmpush.adapters.ecm_client import EcmClient
     from ecmpush.domain.events import EcmEvent
+    from ecmpush.domain.routing_config import RoutingConfig
     from ecmpush.ports import IdTokenVerifier, PushSender
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.dispatch import DispatchService
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from ecmpush.services.write_back import WriteBackService
 
 
-@lru_cache(maxsize=1)
+@component
 def secret_store() -> SecretStore:
     return SecretStore(max_age=settings().secrets_max_age)
 
@@ -52,7 +53,7 @@ def action_token_key() -> bytes:
     return secret_store().text(settings().action_token_secret_id).encode()
 
 
-@lru_cache(maxsize=1)
+@component
 def firebase_app() -> firebase_admin.App:
     from ecmpush.adapters.firebase_app import get_firebase_app
 
@@ -66,14 +67,14 @@ def firebase_app() -> firebase_admin.App:
     )
 
 
-@lru_cache(maxsize=1)
+@component
 def push_sender() -> PushSender:
     from ecmpush.adapters.fcm_sender import FcmSender
 
     return FcmSender(firebase_app(), chunk_size=settings().fcm_chunk_size)
 
 
-@lru_cache(maxsize=1)
+@component
 def id_token_verifier() -> IdTokenVerifier:
     from ecmpush.adapters.id_token_verifier import FirebaseIdTokenVerifier
 
@@ -85,7 +86,7 @@ def id_token_verifier() -> IdTokenVerifier:
     )
 
 
-@lru_cache(maxsize=1)
+@component
 def intake_service() -> IntakeService:
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.events_repository import EventsRepository
@@ -105,7 +106,7 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     return {**response, "status": "duplicate"}
 
 
-@lru_cache(maxsize=1)
+@component
 def intake_idempotency_config() -> IdempotencyConfig:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
@@ -117,7 +118,7 @@ def intake_idempotency_config() -> IdempotencyConfig:
     )
 
 
-@lru_cache(maxsize=1)
+@component
 def accept_event_once() -> Callable[..., dict[str, str]]:
     """`IntakeService.accept` behind Powertools idempotency keyed on the event id; a repeat with
     a different payload raises IdempotencyValidationError, a concurrent one
@@ -141,7 +142,7 @@ def accept_event_once() -> Callable[..., dict[str, str]]:
     return cast("Callable[..., dict[str, str]]", guarded)
 
 
-@lru_cache(maxsize=1)
+@component
 def dispatch_service() -> DispatchService:
     from ecmpush.adapters.deliveries_repository import DeliveriesRepository
     from ecmpush.adapters.devices_repository import DevicesRepository
@@ -164,7 +165,7 @@ def dispatch_service() -> DispatchService:
     )
 
 
-@lru_cache(maxsize=1)
+@component
 def ecm_client() -> EcmClient:
     from ecmpush.adapters.ecm.config import EcmConfig
     from ecmpush.adapters.ecm_client import EcmClient
@@ -174,7 +175,7 @@ def ecm_client() -> EcmClient:
     return EcmClient(EcmConfig.from_secret(secret, base_url=config.ecm_base_url))
 
 
-@lru_cache(maxsize=1)
+@component
 def disposition_mapping() -> dict[str, list[str]] | None:
     """The operator's override of the reply → disposition candidates, checked at cold start."""
     raw = settings().disposition_map
@@ -193,7 +194,7 @@ def disposition_mapping() -> dict[str, list[str]] | None:
     return cast("dict[str, list[str]]", mapping)
 
 
-@lru_cache(maxsize=1)
+@component
 def write_back_service() -> WriteBackService:
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.responses_repository import ResponsesRepository
@@ -213,7 +214,7 @@ def write_back_service() -> WriteBackService:
     )
 
 
-@lru_cache(maxsize=1)
+@component
 def reply_service() -> ReplyService:
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.dynamo import table
@@ -234,7 +235,7 @@ def reply_service() -> ReplyService:
     )
 
 
-@lru_cache(maxsize=1)
+@component
 def devices_service() -> DevicesService:
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.dynamo import table
@@ -243,22 +244,15 @@ def devices_service() -> DevicesService:
     return DevicesService(DevicesRepository(table(settings().devices_table)), utc_now)
 
 
+@component
+def routing_config() -> RoutingConfig:
+    from ecmpush.adapters.routing_source import load_routing
+
+    config = settings()
+    return load_routing(config.routing_parameter, config.routing_file, config.secrets_max_age)
+
+
 def reset() -> None:
     """Forget every cached object (tests and the local stack after changing the environment)."""
-    for factory in (
-        settings,
-        secret_store,
-        firebase_app,
-        push_sender,
-        id_token_verifier,
-        intake_service,
-        intake_idempotency_config,
-        accept_event_once,
-        dispatch_service,
-        devices_service,
-        ecm_client,
-        disposition_mapping,
-        write_back_service,
-        reply_service,
-    ):
-        factory.cache_clear()
+    settings.cache_clear()
+    reset_components()

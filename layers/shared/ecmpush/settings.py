@@ -49,7 +49,13 @@ class Settings:
     writeback_queue_url: str
     ecm_secret_id: str
     ecm_base_url: str
+    records_table: str
     disposition_map: str = ""
+    routing_parameter: str = "/ecmpush/routing"
+    expiry_windows: str = "90,30,7,1,0"
+    expiry_search: str = ""
+    sla_defaults: str = ""
+    sla_grace_hours: int = 24
     ecm_user_claim: str = "ecm_user"
     external_id_claim: str = "ecm_external"
     retention_days: int = 90
@@ -58,6 +64,7 @@ class Settings:
     fcm_chunk_size: int = 100
     action_token_ttl_hours: int = 168
     # Local stack only: never set by template.yaml.
+    routing_file: str | None = None
     fcm_base_url: str | None = None
     firebase_certs_url: str | None = None
 
@@ -77,7 +84,14 @@ class Settings:
             writeback_queue_url=_required("ECMPUSH_WRITEBACK_QUEUE_URL"),
             ecm_secret_id=_required("ECMPUSH_ECM_SECRET_ID"),
             ecm_base_url=_required("ECMPUSH_ECM_BASE_URL").rstrip("/"),
+            records_table=_optional("ECMPUSH_RECORDS_TABLE") or "",
             disposition_map=_optional("ECMPUSH_DISPOSITION_MAP") or "",
+            routing_parameter=_optional("ECMPUSH_ROUTING_PARAMETER") or "/ecmpush/routing",
+            expiry_windows=_optional("ECMPUSH_EXPIRY_WINDOWS") or "90,30,7,1,0",
+            expiry_search=_optional("ECMPUSH_EXPIRY_SEARCH") or "",
+            sla_defaults=_optional("ECMPUSH_SLA_DEFAULTS") or "",
+            sla_grace_hours=_int("ECMPUSH_SLA_GRACE_HOURS", 24),
+            routing_file=_optional("ECMPUSH_ROUTING_FILE"),
             ecm_user_claim=_optional("ECMPUSH_ECM_USER_CLAIM") or "ecm_user",
             external_id_claim=_optional("ECMPUSH_EXTERNAL_ID_CLAIM") or "ecm_external",
             retention_days=_int("ECMPUSH_RETENTION_DAYS", 90),

@@ -1,0 +1,34 @@
+"""Who the roles and teams named in ECM events are: one validated document, so a typo in a role
+name or an empty team is refused when the configuration is loaded, not at 3 a.m. in a sweep."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Role = Literal["records_manager", "compliance_officer", "administrator", "legal", "account_manager"]
+UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+TeamId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+Members = Annotated[list[UserId], Field(min_length=1, max_length=1000)]
+
+
+class RoutingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    roles: dict[Role, Members] = {}
+    teams: dict[TeamId, Members] = {}
+
+    def members_of_roles(self, roles: list[str]) -> list[str]:
+        """Users holding any of `roles`, in configuration order, each once. A role nobody holds
+        yields nobody (the caller decides whether that is worth a warning)."""
+        users: dict[str, None] = {}
+        for role in roles:
+            users.update(dict.fromkeys(self.roles.get(role, [])))  # type: ignore[call-overload]
+        return list(users)
+
+    def members_of_teams(self, teams: list[str]) -> list[str]:
+        users: dict[str, None] = {}
+        for team in teams:
+            users.update(dict.fromkeys(self.teams.get(team, [])))
+        return list(users)
