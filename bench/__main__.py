@@ -14,6 +14,7 @@ from bench._common import Spec, execute, print_table
 # name → module defining SPEC; imported on demand so one benchmark's imports don't load another's.
 BENCHMARKS = {
     "cold_import": "bench.cold_import",
+    "dispatch_throughput": "bench.dispatch_throughput",
 }
 
 
