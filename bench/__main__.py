@@ -16,6 +16,7 @@ BENCHMARKS = {
     "cold_import": "bench.cold_import",
     "dispatch_throughput": "bench.dispatch_throughput",
     "render_fit": "bench.render_fit",
+    "webhook_intake": "bench.webhook_intake",
 }
 
 
