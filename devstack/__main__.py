@@ -59,6 +59,16 @@ def _post(args: argparse.Namespace) -> int:
     return 0 if response.ok else 1
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    import requests
+
+    urls = json.loads((Path(args.state_dir) / "stack.json").read_text())["urls"]
+    body = {"at": args.at} if args.at else {}
+    response = requests.post(f"{urls['api']}/_devstack/sweeps/{args.name}", json=body, timeout=330)
+    print(response.status_code, response.text)
+    return 0 if response.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
     parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
@@ -72,9 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--expires-in", type=int, default=3600)
     post = commands.add_parser("post", help="sign and POST an event JSON file to the running stack")
     post.add_argument("file")
+    sweep = commands.add_parser("sweep", help="run a scheduled sweep in the running stack now")
+    sweep.add_argument("name", choices=["expiry", "sla"])
+    sweep.add_argument("--at", default=None, help="as of this RFC 3339 time (local clock override)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    return {"run": _run, "token": _token, "post": _post}[args.command](args)
+    commands_by_name = {"run": _run, "token": _token, "post": _post, "sweep": _sweep}
+    return commands_by_name[args.command](args)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from moto.server import ThreadedMotoServer
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from devstack import template as cfn
 from devstack.api_router import ApiRouter
+from devstack.control import ControlApp
 from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.fcm_standin import FcmStandIn, certs_url_for, create_fcm_standin, token_uri_for
 from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
 from devstack.resources import REGION, Provisioned, provision
+from devstack.schedules import LocalScheduler
 from devstack.sqs_poller import SqsPoller
 
 DEFAULT_STATE_DIR = cfn.REPO_ROOT / ".devstack"
@@ -116,6 +119,7 @@ class Stack:
     webhook_secret: str = ""
     _servers: list[BackgroundServer] = field(default_factory=list)
     _moto: ThreadedMotoServer | None = None
+    scheduler: LocalScheduler | None = None
     urls: dict[str, str] = field(default_factory=dict)
 
     def start(self, consume: bool = True) -> Stack:
@@ -150,8 +154,9 @@ class Stack:
 
         specs = cfn.functions(template)
         routes: list[tuple[cfn.ApiRoute, LocalFunction]] = []
+        jobs: list[tuple[LocalFunction, str, str]] = []
         for logical_id, spec in specs.items():
-            if not (spec.routes or spec.queues):
+            if not (spec.routes or spec.queues or spec.schedules):
                 continue
             function = LocalFunction(spec)
             self.functions[logical_id] = function
@@ -160,15 +165,26 @@ class Stack:
                 self.pollers.append(
                     SqsPoller(self.provisioned.refs[queue], self.provisioned.arns[queue], function)
                 )
-        self._serve("api", ApiRouter(routes), config.api_port)
+            for schedule in spec.schedules:
+                expression = str(self.provisioned.resolve(schedule["ScheduleExpression"]))
+                zone = str(
+                    self.provisioned.resolve(schedule.get("ScheduleExpressionTimezone", "UTC"))
+                )
+                jobs.append((function, expression, zone or "UTC"))
+        api = DispatcherMiddleware(ApiRouter(routes), {"/_devstack": ControlApp(self.functions)})
+        self._serve("api", api, config.api_port)
+        self.scheduler = LocalScheduler(jobs)
         if consume:
             for poller in self.pollers:
                 poller.start()
+            self.scheduler.start()
         self._write_state()
         return self
 
     def stop(self) -> None:
         (self.config.state_dir / "stack.json").unlink(missing_ok=True)
+        if self.scheduler is not None:
+            self.scheduler.stop()
         for poller in self.pollers:
             poller.stop()
         for server in reversed(self._servers):
