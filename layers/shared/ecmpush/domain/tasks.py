@@ -1,6 +1,7 @@
 """A workflow task as ecmpush tracks it: opened by `task.assigned`, closed by `task.completed`
 or by an applied reply. Replies to a closed task are refused (409); the SLA sweep reads the
-open ones by due date."""
+open ones whose next SLA step is due and climbs their ladder (domain/sla.py), one `sla_level`
+at a time."""
 
 from __future__ import annotations
 
@@ -24,11 +25,14 @@ class TrackedTask(BaseModel):
     assignee: str
     supervisor: str | None = None
     backup: str | None = None
-    due_at: datetime | None = None
+    due_at: datetime | None = None  # from the event, else the default SLA (TasksRepository.open)
     priority: str = "normal"
+    document_name: str | None = None
     notification_id: str | None = None
     status: Literal["open", "closed"] = "open"
     opened_at: datetime
+    assigned_at: datetime | None = None  # the event's occurred_at: where a default SLA counts from
+    sla_level: int = 0  # the next SLA step (domain/sla.py: 0 reminder, 1 escalation, 2 done)
     closed_at: datetime | None = None
     outcome: str | None = None
 
@@ -51,6 +55,8 @@ def from_assigned(event: TaskAssigned, notification_id: str | None, now: datetim
         backup=data.backup.user_id if data.backup else None,
         due_at=task.due_at,
         priority=task.priority,
+        document_name=data.document.name if data.document else None,
         notification_id=notification_id,
         opened_at=now,
+        assigned_at=event.occurred_at,
     )

@@ -26,6 +26,9 @@ EN: Catalog = {
     "action.reject": "Rejected",
     "action.acknowledge": "Acknowledged",
     "action.request_info": "More information requested",
+    # SLA ladder (domain/sla.py); the body is the standard one: document · due · priority.
+    "sla.reminder.title": "Overdue: {task_title}",
+    "sla.escalation.title": "Escalation: {task_title} is overdue with {assignee}",
 }
 
 CATALOGS: dict[str, Catalog] = {"en": EN}

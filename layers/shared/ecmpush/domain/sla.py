@@ -1,0 +1,218 @@
+"""Service levels of workflow tasks and the ladder an overdue task climbs. Pure: times come in as
+arguments, so the same task at the same level always yields the same step (ids included).
+
+The ladder has two steps, each taken exactly once (the task's `sla_level` says which is next):
+
+| level | when | who | notification |
+|---|---|---|---|
+| 0 | at `due_at` | the assignee | `sla.reminder` |
+| 1 | at `due_at + grace` | the supervisor and/or the backup | `sla.escalation` |
+| 2 | - | - | the ladder is done; the task leaves the `sla_due` index |
+
+A task without a supervisor and a backup still takes step 1 (its step has no recipients and is
+only recorded), so the ladder always ends. `due_at` is the one `task.assigned` carried, else the
+default SLA for its stage and priority counted from the assignment."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from ecmpush.domain.events import TaskRef
+from ecmpush.domain.notifications import Notification, notification_id
+from ecmpush.domain.reply_actions import BY_STAGE
+from ecmpush.domain.routing import task_link
+from ecmpush.domain.tasks import TrackedTask
+
+STAGES: Final = ("approval", "review", "task")
+PRIORITIES: Final = ("low", "normal", "high")
+
+REMINDER: Final = 0
+ESCALATION: Final = 1
+DONE: Final = 2
+
+CATEGORY: Final = "sla"
+KIND = {REMINDER: "sla.reminder", ESCALATION: "sla.escalation"}
+
+MAX_HOURS: Final = 24 * 366  # a year: anything longer is a typo, not a service level
+
+# Hours from assignment to due, when `task.assigned` names no due time.
+BUILT_IN_HOURS: Final[Mapping[str, Mapping[str, float]]] = {
+    "approval": {"high": 24, "normal": 72, "low": 120},
+    "review": {"high": 48, "normal": 120, "low": 240},
+    "task": {"high": 24, "normal": 120, "low": 240},
+}
+DEFAULT_GRACE_HOURS: Final = 24
+
+
+class SlaConfigError(ValueError):
+    """The SLA configuration (defaults JSON or grace) is invalid; the message names the path."""
+
+
+def _hours(value: object, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SlaConfigError(f"{path}: hours must be a number")
+    hours = float(value)
+    if not math.isfinite(hours) or hours <= 0 or hours > MAX_HOURS:
+        raise SlaConfigError(f"{path}: hours must be > 0 and at most {MAX_HOURS}")
+    return hours
+
+
+def parse_sla_hours(raw: str) -> dict[str, dict[str, float]]:
+    """The built-in table with the operator's override laid over it. `raw` is JSON: per stage
+    either one number (every priority) or `{priority: hours}`; stages and priorities left out
+    keep their built-in hours; "" means the built-in table. Example:
+    `{"approval": {"high": 8, "normal": 48}, "review": 96}`."""
+    table = {stage: {p: float(h) for p, h in BUILT_IN_HOURS[stage].items()} for stage in STAGES}
+    if not raw.strip():
+        return table
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SlaConfigError(f"SLA defaults are not JSON: {exc.msg}") from exc
+    if not isinstance(document, dict):
+        raise SlaConfigError("SLA defaults must be an object of stages")
+    for stage, value in document.items():
+        if stage not in STAGES:
+            raise SlaConfigError(f"{stage}: unknown stage (expected one of {', '.join(STAGES)})")
+        if isinstance(value, dict):
+            for priority, hours in value.items():
+                if priority not in PRIORITIES:
+                    raise SlaConfigError(
+                        f"{stage}.{priority}: unknown priority "
+                        f"(expected one of {', '.join(PRIORITIES)})"
+                    )
+                table[stage][priority] = _hours(hours, f"{stage}.{priority}")
+        else:
+            every = _hours(value, stage)
+            table[stage] = dict.fromkeys(PRIORITIES, every)
+    return table
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    hours: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: BUILT_IN_HOURS)
+    grace: timedelta = timedelta(hours=DEFAULT_GRACE_HOURS)
+
+    @classmethod
+    def from_config(cls, defaults_json: str, grace_hours: float) -> SlaPolicy:
+        if isinstance(grace_hours, bool) or not math.isfinite(grace_hours) or grace_hours < 0:
+            raise SlaConfigError("grace: hours must be a number >= 0")
+        if grace_hours > MAX_HOURS:
+            raise SlaConfigError(f"grace: hours must be at most {MAX_HOURS}")
+        return cls(parse_sla_hours(defaults_json), timedelta(hours=grace_hours))
+
+    def sla_for(self, stage: str, priority: str) -> timedelta:
+        """Unknown stage or priority (a validated event has none) falls back to task/normal."""
+        by_priority = self.hours.get(stage) or self.hours["task"]
+        hours = by_priority.get(
+            priority, by_priority.get("normal", BUILT_IN_HOURS["task"]["normal"])
+        )
+        return timedelta(hours=hours)
+
+    def default_due(self, stage: str, priority: str, assigned_at: datetime) -> datetime:
+        return assigned_at + self.sla_for(stage, priority)
+
+    def step_at(self, level: int, due_at: datetime) -> datetime | None:
+        """When step `level` is due; None once the ladder is done."""
+        if level == REMINDER:
+            return due_at
+        if level == ESCALATION:
+            return due_at + self.grace
+        return None
+
+
+def index_time(moment: datetime) -> str:
+    """The sort key of the `sla_due` index: UTC, fixed width, whole seconds, so string order is
+    time order (ISO strings with and without fractions or offsets do not sort correctly)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sla_notification_id(task_key: str, due_at: datetime, level: int) -> str:
+    """One id per task, due time and level: a retried or overlapping sweep re-enqueues the same
+    notification, which Dispatch serves once per device; a new due time (a fresh assignment)
+    starts a new ladder with new ids."""
+    return notification_id(f"sla|{task_key}|{index_time(due_at)}", KIND[level])
+
+
+@dataclass(frozen=True)
+class SlaStep:
+    """What climbing from `level` does: the notification to enqueue (None when nobody is there
+    to tell), whom it addresses, and where the task goes next."""
+
+    level: int
+    kind: str
+    recipients: tuple[str, ...]
+    notification: Notification | None
+    next_level: int
+    next_at: datetime | None
+
+
+def recipients_for(task: TrackedTask, level: int) -> tuple[str, ...]:
+    if level == REMINDER:
+        return (task.assignee,) if task.assignee else ()
+    found = (task.supervisor, task.backup)
+    return tuple(dict.fromkeys(user for user in found if user and user != task.assignee))
+
+
+def step_for(
+    task: TrackedTask, policy: SlaPolicy, app_base_url: str, now: datetime
+) -> SlaStep | None:
+    """The step a task at its current level takes now; None when the ladder is done, the task
+    has no due time, or the step is not due yet."""
+    level = task.sla_level
+    if task.due_at is None or level not in KIND:
+        return None
+    at = policy.step_at(level, task.due_at)
+    if at is None or at > now:
+        return None
+    next_level = level + 1
+    recipients = recipients_for(task, level)
+    notification = _notification(task, level, recipients, app_base_url, now) if recipients else None
+    return SlaStep(
+        level=level,
+        kind=KIND[level],
+        recipients=recipients,
+        notification=notification,
+        next_level=next_level,
+        next_at=policy.step_at(next_level, task.due_at),
+    )
+
+
+def _notification(
+    task: TrackedTask, level: int, recipients: tuple[str, ...], base: str, now: datetime
+) -> Notification:
+    """The same buttons as the original push (BY_STAGE), so whoever gets it can act on it."""
+    assert task.due_at is not None
+    buttons = BY_STAGE.get(task.stage, BY_STAGE["task"])
+    ref = TaskRef(
+        process_id=task.process_id, subprocess_id=task.subprocess_id, task_id=task.task_id
+    )
+    nid = sla_notification_id(task.task_key, task.due_at, level)
+    params = {
+        "task_title": task.title or "A workflow task",
+        "priority": task.priority,
+        "due_at": task.due_at.isoformat(),
+        "assignee": task.assignee,
+    }
+    if task.document_name:
+        params["document_name"] = task.document_name
+    return Notification(
+        id=nid,
+        type=KIND[level],
+        category=CATEGORY,
+        source_id=f"sla:{task.task_key}:{level}",
+        recipients=list(recipients),
+        template=KIND[level],
+        params=params,
+        deep_link=task_link(base, ref, nid),
+        actions=list(buttons.actions),
+        apns_category=buttons.category,
+        due_at=task.due_at,
+        task=ref,
+        created_at=now,
+    )
