@@ -4,6 +4,7 @@ visibility vs. function timeout, Powertools log level vs. Lambda's JSON log cont
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,15 @@ from devstack import template as cfn
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SPEC = ROOT / "docs" / "resources.md"
-ADDITIONS = "Additions for replies (issue #3) and sweeps (issue #4)"
+# Every "## Additions for ..." section (replies and sweeps, issue #3; scheduled sweeps, issue #4).
+ADDITIONS = "Additions for "
 
 # The only IAM statements in template.yaml allowed to use Resource "*", each with the reason.
 # (SAM itself also attaches AWS managed policies with "*" that this file never shows:
 # AWSLambdaBasicExecutionRole (logs), AWSXrayWriteOnlyAccess (X-Ray has no resource-level
-# permissions) and, for the SQS event source, AWSLambdaSQSQueueExecutionRole.)
+# permissions) and, for the SQS event source, AWSLambdaSQSQueueExecutionRole; and the
+# SSMParameterReadPolicy template grants ssm:DescribeParameters, which has no resource type,
+# on "*" next to its scoped GetParameter.)
 STAR_RESOURCE_ALLOWED = {
     # GetRandomPassword acts on no resource; IAM accepts only "*".
     ("WebhookSecretRotationFunction", "secretsmanager:GetRandomPassword"),
@@ -52,13 +56,21 @@ def _first_table(section: str) -> list[list[str]]:
     return rows[1:]  # without the header row
 
 
+def additions(spec: str) -> list[str]:
+    """The bodies of the "## Additions for ..." sections, in order."""
+    sections = [s.split("\n## ", 1)[0] for s in spec.split(f"\n## {ADDITIONS}")[1:]]
+    assert len(sections) == 2, "expected the replies and the scheduled-sweeps additions"
+    return sections
+
+
 def spec_table(spec: str, heading: str, addition: str | None = None) -> list[list[str]]:
     """Rows (cells stripped) of the first markdown table after `## heading`, followed by the
-    rows of the table after `### addition` in the section "## Additions ..." when given."""
+    rows of the table after `### addition` in every "## Additions ..." section that has one."""
     rows = _first_table(spec.split(f"\n## {heading}", 1)[1])
     if addition is not None:
-        additions = spec.split(f"\n## {ADDITIONS}", 1)[1]
-        rows += _first_table(additions.split(f"\n### {addition}", 1)[1])
+        for section in additions(spec):
+            if f"\n### {addition}" in section:
+                rows += _first_table(section.split(f"\n### {addition}", 1)[1])
     return rows
 
 
@@ -84,7 +96,7 @@ def test_every_function_is_arm64_python313_through_globals(template):
     assert glob["Tracing"] == "Active"
     assert {"Ref": "SharedLayer"} in glob["Layers"]
     functions = resources_of(template, "AWS::Serverless::Function")
-    assert len(functions) == 6
+    assert len(functions) == 8
     for name, fn in functions.items():
         props = fn["Properties"]
         for key in ("Runtime", "Architectures", "Layers", "Environment"):
@@ -119,7 +131,7 @@ def test_json_logs_do_not_override_the_log_level_parameter(template):
 def test_functions_match_the_spec(template, spec):
     functions = resources_of(template, "AWS::Serverless::Function")
     rows = spec_table(spec, *FUNCTIONS)
-    assert len(rows) == 6
+    assert len(rows) == 8
     assert {ticked(r[0])[0] for r in rows} == set(functions)
     for row in rows:
         name, code_uri = ticked(row[0])[0], (ticked(row[1]) or [row[1]])[0]
@@ -169,6 +181,100 @@ def test_api_routes_match_the_spec(template, spec):
     (settings,) = api["Properties"]["MethodSettings"]
     assert "ThrottlingRateLimit" in settings
     assert "ThrottlingBurstLimit" in settings
+
+
+# ---- schedules -----------------------------------------------------------------------------------
+
+
+def _schedule_specs(spec: str) -> dict[str, dict[str, Any]]:
+    """What the functions tables say of each ScheduleV2 trigger. A row that says "same time
+    zone, retry policy, DLQ and Input" takes those from the row before it."""
+    found: dict[str, dict[str, Any]] = {}
+    previous: dict[str, Any] = {}
+    for row in spec_table(spec, *FUNCTIONS):
+        if "`ScheduleV2`" not in row[2]:
+            continue
+        cell = row[2]
+        params = re.findall(r"(time zone )?parameter `(\w+)` \(default `([^`]+)`\)", cell)
+        expression = [(name, default) for tz, name, default in params if not tz]
+        timezone = [(name, default) for tz, name, default in params if tz]
+        retry = re.search(r"`RetryPolicy` \((\w+) (\d+), (\w+) (\d+)\)", cell)
+        dlq = re.search(r"`DeadLetterConfig` → `(\w+)`", cell)
+        payload = re.search(r"Input `(\{.*?\})`", cell)
+        (schedule,) = expression
+        this = {
+            "expression": schedule,
+            "timezone": timezone[0] if timezone else None,
+            "retry": {retry[1]: int(retry[2]), retry[3]: int(retry[4])} if retry else None,
+            "dlq": dlq[1] if dlq else None,
+            "input": json.loads(payload[1]) if payload else None,
+        }
+        if cell.split("`ScheduleV2`", 1)[1].count("same "):
+            this = {k: v if v is not None else previous.get(k) for k, v in this.items()}
+        assert None not in this.values(), (row[0], this)
+        found[ticked(row[0])[0]] = previous = this
+    return found
+
+
+def test_sweep_schedules_match_the_spec(template, spec):
+    schedules = _schedule_specs(spec)
+    assert set(schedules) == {"ExpirySweepFunction", "SlaSweepFunction"}
+    memory = re.search(r"Both: MemorySize (\d+)\.", spec)
+    assert memory
+    parameters = template["Parameters"]
+    for name, want in schedules.items():
+        props = template["Resources"][name]["Properties"]
+        assert props["MemorySize"] == int(memory[1]), name
+        (event,) = props["Events"].values()
+        assert event["Type"] == "ScheduleV2", name
+        schedule = event["Properties"]
+        expression, default = want["expression"]
+        assert schedule["ScheduleExpression"] == {"Ref": expression}, name
+        assert parameters[expression]["Default"] == default, name
+        timezone, tz_default = want["timezone"]
+        assert schedule["ScheduleExpressionTimezone"] == {"Ref": timezone}, name
+        assert parameters[timezone]["Default"] == tz_default, name
+        assert schedule["RetryPolicy"] == want["retry"], name
+        assert schedule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [want["dlq"], "Arn"]}}, name
+        # A JSON string; Scheduler fills in the context attribute for templated targets.
+        assert json.loads(schedule["Input"]) == want["input"], name
+        assert want["input"]["now"] == "<aws.scheduler.scheduled-time>"
+        # SAM names a schedule after its logical id unless told otherwise: two stacks (dev,
+        # prod) in one account would then collide in the default schedule group.
+        assert schedule["OmitName"] is True, name
+        assert "Name" not in schedule, name
+        assert schedule.get("FlexibleTimeWindow", {"Mode": "OFF"}) == {"Mode": "OFF"}, name
+    dlqs = {s["dlq"] for s in schedules.values()}
+    assert dlqs == {"SweepDeadLetterQueue"}
+
+
+def test_schedule_expression_parameters_refuse_a_truncated_override(template):
+    # Unquoted in --parameter-overrides or samconfig.toml, the SAM CLI cuts
+    # "cron(0 7 * * ? *)" at the first space. The parameter must refuse the stump.
+    for name in ("ExpirySweepSchedule", "SlaSweepSchedule"):
+        param = template["Parameters"][name]
+        pattern = param["AllowedPattern"]
+        assert re.fullmatch(pattern, param["Default"]), name
+        assert re.fullmatch(pattern, "cron(0 7 * * ? *)"), name
+        assert re.fullmatch(pattern, "rate(5 minutes)"), name
+        for stump in ("cron(0", "rate(15", "", "0 7 * * ? *"):
+            assert not re.fullmatch(pattern, stump), (name, stump)
+    timezone = template["Parameters"]["SweepTimezone"]["AllowedPattern"]
+    for ok in ("UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+1"):
+        assert re.fullmatch(timezone, ok), ok
+    assert not re.fullmatch(timezone, "Europe/Berlin Paris")
+
+
+def test_sweep_parameters_match_the_spec(template, spec):
+    section = additions(spec)[1].split("\n### Parameters", 1)[1].split("\n### ", 1)[0]
+    names = set(re.findall(r"`([A-Z]\w+)`", section))
+    assert len(names) == 8
+    assert names <= set(template["Parameters"])
+    defaults = re.findall(r"`(\w+)`\s+\(default (?:`([^`]+)`|(empty)|(\d+))", section)
+    assert len(defaults) == 5
+    for name, ticked_default, empty, number in defaults:
+        want = ticked_default or number or ("" if empty else None)
+        assert str(template["Parameters"][name]["Default"]) == want, name
 
 
 # ---- SQS -----------------------------------------------------------------------------------------
@@ -256,7 +362,8 @@ def test_every_queue_refuses_insecure_transport(template):
     covered: set[str] = set()
     for policy in resources_of(template, "AWS::SQS::QueuePolicy").values():
         props = policy["Properties"]
-        (statement,) = props["PolicyDocument"]["Statement"]
+        statements = props["PolicyDocument"]["Statement"]
+        (statement,) = [s for s in statements if s["Effect"] == "Deny"]
         assert statement["Effect"] == "Deny"
         assert statement["Principal"] == "*"
         assert statement["Action"] == "sqs:*"
@@ -265,6 +372,26 @@ def test_every_queue_refuses_insecure_transport(template):
         assert {_target(r) for r in statement["Resource"]} == named
         covered |= named
     assert covered == set(queues)
+
+
+def test_only_the_sweep_dlq_admits_a_service_and_only_scheduler_of_this_account(template, spec):
+    (row,) = [r for r in spec_table(spec, *QUEUES) if "`scheduler.amazonaws.com`" in r[1]]
+    queue = ticked(row[0])[0]
+    assert "`aws:SourceAccount`" in row[1]
+    allows = [
+        (_target(q), s)
+        for policy in resources_of(template, "AWS::SQS::QueuePolicy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        for q in policy["Properties"]["Queues"]
+        if s["Effect"] == "Allow"
+    ]
+    assert [q for q, _ in allows] == [queue]
+    ((_, allow),) = allows
+    assert allow["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert allow["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
+    assert allow["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert template["Resources"][queue]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
 
 
 def test_write_back_queue_redrives_to_an_encrypted_dlq(template):
@@ -304,7 +431,7 @@ def _key(schema: list[dict[str, str]]) -> dict[str, str]:
 def test_tables_match_the_spec(template, spec):
     tables = resources_of(template, "AWS::DynamoDB::Table")
     rows = spec_table(spec, *TABLES)
-    assert len(rows) == 5
+    assert len(rows) == 6
     assert {ticked(r[0])[0] for r in rows} == set(tables)
     for row in rows:
         name = ticked(row[0])[0]
@@ -332,21 +459,29 @@ def test_tables_match_the_spec(template, spec):
 
 
 def test_tables_are_on_demand_encrypted_recoverable_and_expire(template, spec):
-    ttl_override = {"IdempotencyTable": "expiration"}
+    # "TTL attribute `expires_at` unless noted": a row's notes may name another one.
+    default_ttl = re.search(r"TTL attribute `(\w+)` unless noted", spec)
+    assert default_ttl
+    ttl = {
+        ticked(row[0])[0]: (re.search(r"TTL(?: attribute)? `(\w+)`", row[3]) or default_ttl)[1]
+        for row in spec_table(spec, *TABLES)
+    }
+    assert ttl["IdempotencyTable"] == "expiration"
+    assert ttl["RecordsTable"] == "expires_at_ttl"
     for name, table in resources_of(template, "AWS::DynamoDB::Table").items():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST", name
         assert props["SSESpecification"]["SSEEnabled"] is True, name
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert props["TimeToLiveSpecification"] == {
-            "AttributeName": ttl_override.get(name, "expires_at"),
+            "AttributeName": ttl[name],
             "Enabled": True,
         }, name
         assert "TableName" not in props, f"{name}: fixed names break Retain + redeploy"
 
 
 def test_data_tables_survive_stack_deletion_and_replacement(template):
-    for name in ("EventsTable", "DevicesTable", "DeliveriesTable", "TasksTable"):
+    for name in ("EventsTable", "DevicesTable", "DeliveriesTable", "TasksTable", "RecordsTable"):
         table = template["Resources"][name]
         assert table["DeletionPolicy"] == "Retain", name
         assert table["UpdateReplacePolicy"] == "Retain", name
@@ -451,7 +586,7 @@ def _check_env_value(name: str, actual: Any, cell: str, parameters: dict[str, An
 def test_every_env_var_of_the_spec_is_set_as_specified(template, spec):
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     rows = spec_table(spec, *ENVIRONMENT)
-    assert len(rows) >= 21
+    assert len(rows) >= 27
     for row in rows:
         name = ticked(row[0])[0]
         assert name in env, name
@@ -461,9 +596,13 @@ def test_every_env_var_of_the_spec_is_set_as_specified(template, spec):
 
 
 def test_local_only_variables_stay_out_of_the_template(spec):
-    local_only = spec.split("Local only", 1)[1].split("\n#", 1)[0]
-    names = re.findall(r"`([A-Z][A-Z0-9_]+)`", local_only)
+    names = [
+        name
+        for local_only in spec.split("Local only")[1:]
+        for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", local_only.split("\n#", 1)[0])
+    ]
     assert "ECMPUSH_FCM_BASE_URL" in names
+    assert "ECMPUSH_ROUTING_FILE" in names
     text = TEMPLATE.read_text()
     for name in names:
         assert name not in text, name
@@ -490,6 +629,8 @@ EXPECTED_POLICIES = {
         ("DynamoDBCrudPolicy", "DeliveriesTable"),
         ("DynamoDBCrudPolicy", "EventsTable"),
         ("DynamoDBCrudPolicy", "TasksTable"),
+        ("DynamoDBCrudPolicy", "RecordsTable"),
+        ("SSMParameterReadPolicy", "RoutingParameterName"),
         ("SQSPollerPolicy", "DispatchQueue"),
         ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
         ("AWSSecretsManagerGetSecretValuePolicy", "ActionTokenKeySecret"),
@@ -511,15 +652,51 @@ EXPECTED_POLICIES = {
         ("SQSPollerPolicy", "WriteBackQueue"),
         ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
     },
+    "ExpirySweepFunction": {
+        ("DynamoDBCrudPolicy", "RecordsTable"),
+        ("SQSSendMessagePolicy", "DispatchQueue"),
+        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
+        ("SSMParameterReadPolicy", "RoutingParameterName"),
+    },
+    "SlaSweepFunction": {
+        ("DynamoDBCrudPolicy", "TasksTable"),
+        ("SQSSendMessagePolicy", "DispatchQueue"),
+        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
+        ("AWSSecretsManagerGetSecretValuePolicy", "ActionTokenKeySecret"),
+    },
     "WebhookSecretRotationFunction": set(),
 }
 
 
 def _target(value: Any) -> str:
-    """Logical id a policy-template argument points at (Ref or GetAtt)."""
+    """Logical id a policy-template argument points at: Ref or GetAtt, or the one parameter an
+    expression such as !Select [1, !Split ["^/", !Sub "^${X}"]] is built from."""
     if "Ref" in value:
         return str(value["Ref"])
-    return str(value["Fn::GetAtt"][0])
+    if "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    (name,) = set(re.findall(r"\$\{(\w+)\}", json.dumps(value)))
+    return str(name)
+
+
+def _evaluate(value: Any, parameters: dict[str, str]) -> Any:
+    """CloudFormation's value of the few intrinsics the template applies to parameters."""
+    if isinstance(value, str | int):
+        return value
+    if isinstance(value, list):
+        return [_evaluate(v, parameters) for v in value]
+    ((fn, arg),) = value.items()
+    if fn == "Ref":
+        return parameters[arg]
+    if fn == "Fn::Sub":
+        return re.sub(r"\$\{(\w+)\}", lambda m: parameters[m[1]], arg)
+    if fn == "Fn::Split":
+        delimiter, source = arg
+        return _evaluate(source, parameters).split(delimiter)
+    if fn == "Fn::Select":
+        index, items = arg
+        return _evaluate(items, parameters)[int(index)]
+    raise AssertionError(f"cannot evaluate {fn}")
 
 
 def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -562,9 +739,14 @@ _SPEC_GRANTS = {
 
 
 def _spec_grants(bullet: str) -> set[tuple[str, str]]:
-    """Policy-template pairs of a spec bullet ("DeliveriesTable CRUD, ..., secrets A + B read.")."""
+    """Policy-template pairs of a spec bullet ("DeliveriesTable CRUD, ..., secrets A + B read,
+    SSM parameter read of `P`.")."""
     grants = set()
     for item in re.sub(r"\([^)]*\)", "", bullet).rstrip(". ").split(", "):
+        ssm = re.fullmatch(r"SSM (?:parameter )?read of `(\w+)`", item.strip())
+        if ssm:
+            grants.add(("SSMParameterReadPolicy", ssm[1]))
+            continue
         *targets, verb = item.removeprefix("secrets ").replace(" + ", " ").split()
         for target in targets:
             kind = re.search(r"(Table|Queue|Secret)$", target)
@@ -574,13 +756,55 @@ def _spec_grants(bullet: str) -> set[tuple[str, str]]:
 
 
 def test_policies_of_the_additions_are_the_ones_the_spec_lists(spec):
-    section = spec.split(f"\n## {ADDITIONS}", 1)[1].split("IAM (", 1)[1].split("\n### ", 1)[0]
-    bullets = dict(re.findall(r"^- `(\w+)`(?: additionally)?: (.*)$", section, re.M))
-    assert set(bullets) == {"ResponseCallbackFunction", "WriteBackFunction", "DispatchFunction"}
-    for name in ("ResponseCallbackFunction", "WriteBackFunction"):
-        assert _spec_grants(bullets[name]) == EXPECTED_POLICIES[name], name
-    assert _spec_grants(bullets["DispatchFunction"]) == {("DynamoDBCrudPolicy", "TasksTable")}
-    assert _spec_grants(bullets["DispatchFunction"]) < EXPECTED_POLICIES["DispatchFunction"]
+    listed: list[set[str]] = []
+    dispatch_extra: set[tuple[str, str]] = set()
+    for addition in additions(spec):
+        iam = re.split(r"IAM[^\n]*:\n", addition, maxsplit=1)[1].split("\n### ", 1)[0]
+        bullets = re.findall(r"^- `(\w+)`( additionally)?: (.*)$", iam, re.M)
+        listed.append({name for name, _, _ in bullets})
+        for name, extra, bullet in bullets:
+            if extra:
+                dispatch_extra |= _spec_grants(bullet)
+            else:
+                assert _spec_grants(bullet) == EXPECTED_POLICIES[name], name
+    assert listed == [
+        {"ResponseCallbackFunction", "WriteBackFunction", "DispatchFunction"},
+        {"ExpirySweepFunction", "SlaSweepFunction", "DispatchFunction"},
+    ]
+    assert dispatch_extra == {
+        ("DynamoDBCrudPolicy", "TasksTable"),
+        ("DynamoDBCrudPolicy", "RecordsTable"),
+        ("SSMParameterReadPolicy", "RoutingParameterName"),
+    }
+    assert dispatch_extra < EXPECTED_POLICIES["DispatchFunction"]
+
+
+def test_ssm_reads_are_scoped_to_the_routing_parameter(template):
+    # SAM's SSMParameterReadPolicy builds
+    # arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${parameterName}
+    # (samtranslator policy_templates.json), so it takes the name WITHOUT its leading "/".
+    param = template["Parameters"]["RoutingParameterName"]
+    assert param["Default"] == "/ecmpush/routing"
+    names = [param["Default"], "/ecmpush/dev/routing", "/r", "/a.b/c_d-e"]
+    for name in names:
+        assert re.fullmatch(param["AllowedPattern"], name), name
+    # Without the leading "/" there is nothing to strip: refused, so the policy never breaks.
+    for name in ("ecmpush/routing", "routing", "/ecmpush/", "//ecmpush", "/ecm push"):
+        assert not re.fullmatch(param["AllowedPattern"], name), name
+    grants = 0
+    for fn_name, fn in resources_of(template, "AWS::Serverless::Function").items():
+        for policy in fn["Properties"].get("Policies", []):
+            if "SSMParameterReadPolicy" not in policy:
+                continue
+            grants += 1
+            expression = policy["SSMParameterReadPolicy"]["ParameterName"]
+            for name in names:
+                stripped = _evaluate(expression, {"RoutingParameterName": name})
+                arn = f"arn:aws:ssm:eu-central-1:123456789012:parameter/{stripped}"
+                assert arn == f"arn:aws:ssm:eu-central-1:123456789012:parameter{name}", fn_name
+    assert grants == 2
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["ECMPUSH_ROUTING_PARAMETER"] == {"Ref": "RoutingParameterName"}
 
 
 def test_no_iam_statement_grants_star_resources(template):
@@ -612,7 +836,7 @@ def test_rotation_function_may_only_touch_the_webhook_secret(template):
 # ---- alarms and outputs --------------------------------------------------------------------------
 
 
-def test_alarms_cover_the_dlq_and_every_function(template):
+def test_alarms_cover_the_dlq_and_every_function(template, spec):
     alarms = resources_of(template, "AWS::CloudWatch::Alarm").values()
     dimensions = {
         (a["Properties"]["MetricName"], _target(a["Properties"]["Dimensions"][0]["Value"]))
@@ -625,6 +849,16 @@ def test_alarms_cover_the_dlq_and_every_function(template):
         dlq = _target(queues[source]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
         assert ("ApproximateNumberOfMessagesVisible", dlq) in dimensions, dlq
         assert ("ApproximateAgeOfOldestMessage", source) in dimensions, source
+    # Scheduler dead-letter queues have no source queue: found through the schedules.
+    scheduler_dlqs = {
+        _target(e["Properties"]["DeadLetterConfig"]["Arn"])
+        for fn in resources_of(template, "AWS::Serverless::Function").values()
+        for e in fn["Properties"].get("Events", {}).values()
+        if e["Type"] == "ScheduleV2"
+    }
+    assert scheduler_dlqs == {"SweepDeadLetterQueue"}
+    for dlq in scheduler_dlqs:
+        assert ("ApproximateNumberOfMessagesVisible", dlq) in dimensions, dlq
     for fn in resources_of(template, "AWS::Serverless::Function"):
         assert ("Errors", fn) in dimensions, fn
     for alarm in alarms:
@@ -636,6 +870,10 @@ def test_alarms_cover_the_dlq_and_every_function(template):
             "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
         }
     assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
+    for row in spec_table(spec, *QUEUES):
+        if "alarm when depth > 0" in row[1]:
+            queue = ticked(row[0])[0]
+            assert ("ApproximateNumberOfMessagesVisible", queue) in dimensions, queue
 
 
 def test_write_back_queue_age_alarm_fires_after_15_minutes(template):
