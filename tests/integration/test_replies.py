@@ -75,7 +75,7 @@ def test_approve_reaches_ecm_with_the_audit_comment_and_is_confirmed(harness: Ha
     )
     tracked = harness.table("TasksTable").get_item(Key={"task_key": "4711/4711/1"})["Item"]
     assert tracked["status"] == "closed"
-    assert "open_bucket" not in tracked
+    assert "sla_bucket" not in tracked
 
     harness.drain()
     confirmation = harness.fcm.messages(token="fcm-asmith-phone-0001")[-1]["message"]["data"]

@@ -1,54 +1,137 @@
-"""Tracked workflow tasks: pk `task_key`; the sparse `open_bucket` attribute puts open tasks with
-a due time in the `open_by_due` index (for the SLA sweep) and disappears when the task closes."""
+"""Tracked workflow tasks: pk `task_key`. While a task is open and has an SLA step left, the
+sparse pair `sla_bucket` ("due") / `sla_next_at` (when that step is due, `domain.sla.index_time`)
+puts it in the `sla_due` index the SLA sweep queries; both disappear when the task closes or
+its ladder is done, so the index only ever holds work."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from ecmpush.adapters.dynamo import is_conditional_failure, iso
+from ecmpush.domain.sla import SlaPolicy, index_time
 from ecmpush.domain.tasks import TrackedTask
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-OPEN_BUCKET = "open"
+SLA_INDEX = "sla_due"
+SLA_BUCKET = "due"
+
+# Refreshed when the same task is assigned again with the same due time (a redelivered event,
+# a reassignment): everything but the SLA progress and the first opening.
+_REFRESHED = (
+    "title",
+    "stage",
+    "assignee",
+    "supervisor",
+    "backup",
+    "priority",
+    "document_name",
+    "notification_id",
+)
+
+
+@dataclass(frozen=True)
+class DuePage:
+    keys: list[str]
+    next_key: dict[str, Any] | None  # pass back as `start_key`; None when the query is done
 
 
 class TasksRepository:
-    def __init__(self, table: Table, retention_days: int) -> None:
+    def __init__(
+        self, table: Table, retention_days: int, sla_policy: SlaPolicy | None = None
+    ) -> None:
         self._table = table
         self._retention = timedelta(days=retention_days)
+        self._sla = sla_policy or SlaPolicy()
 
     def open(self, task: TrackedTask) -> None:
-        """Track a newly assigned task, unless it was already closed (events can arrive out of
-        order: a completion must not be undone by a late assignment)."""
+        """Track a newly assigned task with its SLA ladder at the first step, unless it was
+        already closed (events can arrive out of order: a completion must not be undone by a
+        late assignment). Without a due time in the event, the default SLA for its stage and
+        priority counts from the assignment (`assigned_at`, the event's time, so a redelivered
+        event computes the same due time).
+
+        Assigned again while open: a new due time restarts the ladder; the same due time keeps
+        the SLA progress (a redelivered event must not remind twice) and refreshes the rest."""
+        due_at = task.due_at or self._sla.default_due(
+            task.stage, task.priority, task.assigned_at or task.opened_at
+        )
         item: dict[str, Any] = {
-            k: v for k, v in task.model_dump(mode="json").items() if v is not None
+            k: v
+            for k, v in task.model_copy(update={"due_at": due_at, "sla_level": 0})
+            .model_dump(mode="json")
+            .items()
+            if v is not None
         }
-        if task.due_at is not None:
-            item["open_bucket"] = OPEN_BUCKET  # only tasks with a due time can become overdue
+        item["due_at"] = _due_text(due_at)
+        item["sla_bucket"] = SLA_BUCKET
+        item["sla_next_at"] = index_time(due_at)
         item["expires_at"] = int((task.opened_at + self._retention).timestamp())
+        if self._put(item, "attribute_not_exists(task_key)"):
+            return
+        restart = "#status = :open AND (attribute_not_exists(due_at) OR due_at <> :due)"
+        if self._put(
+            item, restart, {"#status": "status"}, {":open": "open", ":due": item["due_at"]}
+        ):
+            return
+        self._refresh(item)
+
+    def _put(
+        self,
+        item: dict[str, Any],
+        condition: str,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> bool:
+        kwargs: dict[str, Any] = {"Item": item, "ConditionExpression": condition}
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
         try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(task_key) OR #status = :open",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":open": "open"},
+            self._table.put_item(**kwargs)
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+            return False
+        return True
+
+    def _refresh(self, item: dict[str, Any]) -> None:
+        sets = [f"#{n} = :{n}" for n in _REFRESHED if n in item]
+        removes = [f"#{n}" for n in _REFRESHED if n not in item]
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        try:
+            self._table.update_item(
+                Key={"task_key": item["task_key"]},
+                UpdateExpression=expression,
+                ConditionExpression="#status = :open",
+                ExpressionAttributeNames={"#status": "status", **{f"#{n}": n for n in _REFRESHED}},
+                ExpressionAttributeValues={
+                    ":open": "open",
+                    **{f":{n}": item[n] for n in _REFRESHED if n in item},
+                },
             )
         except ClientError as exc:
             if not is_conditional_failure(exc):
                 raise
+            # closed meanwhile: it stays closed
 
     def close(self, key: str, outcome: str | None, now: datetime) -> None:
-        """Close (creating a closed marker when the task was never seen open)."""
+        """Close (creating a closed marker when the task was never seen open); the task leaves
+        the SLA index."""
         self._table.update_item(
             Key={"task_key": key},
             UpdateExpression=(
                 "SET #status = :closed, closed_at = :now, outcome = :outcome, "
-                "expires_at = if_not_exists(expires_at, :expires) REMOVE open_bucket"
+                "expires_at = if_not_exists(expires_at, :expires) REMOVE sla_bucket, sla_next_at"
             ),
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
@@ -64,6 +147,77 @@ class TasksRepository:
         if item is None or "opened_at" not in item:
             return _closed_marker(key, item) if item else None
         return TrackedTask.model_validate(item)
+
+    def due(self, now: datetime, limit: int, start_key: dict[str, Any] | None = None) -> DuePage:
+        """One page (at most `limit` items read) of tasks whose next SLA step is due at `now`,
+        oldest step first, from the sparse index: never a Scan. The index is eventually
+        consistent: callers re-read each task (`get`) before acting on it."""
+        kwargs: dict[str, Any] = {
+            "IndexName": SLA_INDEX,
+            "KeyConditionExpression": Key("sla_bucket").eq(SLA_BUCKET)
+            & Key("sla_next_at").lte(index_time(now)),
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        answer = self._table.query(**kwargs)
+        keys = [str(item["task_key"]) for item in answer.get("Items", [])]
+        return DuePage(keys, answer.get("LastEvaluatedKey"))
+
+    def advance(
+        self,
+        task_key: str,
+        from_level: int,
+        to_level: int,
+        next_at: datetime | None,
+        *,
+        due_at: datetime,
+        step: dict[str, Any] | None = None,
+    ) -> bool:
+        """Move an open task's ladder from `from_level` to `to_level` (due again at `next_at`, or
+        out of the index when None), appending `step` to its `sla_steps` history. Conditional on
+        the task being open, at `from_level` and on the same due time, so of two overlapping
+        sweeps exactly one climbs each step; False when the condition did not hold."""
+        names = {"#status": "status"}
+        values: dict[str, Any] = {
+            ":open": "open",
+            ":from": from_level,
+            ":to": to_level,
+            ":due": _due_text(due_at),
+            ":steps": [step] if step is not None else [],
+            ":none": [],
+        }
+        sets = [
+            "sla_level = :to",
+            "sla_steps = list_append(if_not_exists(sla_steps, :none), :steps)",
+        ]
+        if next_at is not None:
+            sets += ["sla_bucket = :bucket", "sla_next_at = :next"]
+            values |= {":bucket": SLA_BUCKET, ":next": index_time(next_at)}
+            expression = "SET " + ", ".join(sets)
+        else:
+            expression = "SET " + ", ".join(sets) + " REMOVE sla_bucket, sla_next_at"
+        at_level = "sla_level = :from"
+        if from_level == 0:  # tasks tracked before the SLA ladder existed have no level yet
+            at_level = "(attribute_not_exists(sla_level) OR sla_level = :from)"
+        try:
+            self._table.update_item(
+                Key={"task_key": task_key},
+                UpdateExpression=expression,
+                ConditionExpression=f"#status = :open AND due_at = :due AND {at_level}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+            return False
+        return True
+
+
+def _due_text(due_at: datetime) -> str:
+    """Stored in UTC, so the conditions comparing it see one spelling per instant."""
+    return iso(due_at.astimezone(UTC))
 
 
 def _closed_marker(key: str, item: dict[str, Any]) -> TrackedTask:
