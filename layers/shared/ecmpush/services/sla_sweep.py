@@ -1,0 +1,239 @@
+"""SLA sweep use case: page through the tasks whose next SLA step is due, re-check each in
+Content Server, and climb its ladder one step (domain/sla.py).
+
+Per task, in this order:
+1. Re-read it (consistent read; the index is eventually consistent): closed, or its step not
+   due after all → skipped.
+2. Ask Content Server (service account, small budget) whether the step is still open there.
+   Done there → close it here, silently (no push). Content Server unreachable or refusing → the
+   task is `unchecked`: nothing is sent, it stays due and the next run tries again.
+3. Enqueue the step's notification, THEN advance the level (conditional on the level we read).
+   A crash (or time-out) between the two leaves the task at its old level, so the next run
+   enqueues the same notification again: its id is deterministic per task, due time and level,
+   and Dispatch claims each delivery per notification and device, so nobody gets it twice.
+   The other order could lose a step forever (level advanced, enqueue never happened). Two
+   overlapping sweeps both enqueue (harmless, the same id) and exactly one advances.
+
+A task climbs at most one step per run: a sweep that runs late sends the reminder first and the
+escalation at the next run at the earliest. The run stops before the Lambda time budget runs
+out (checked before each task) and after a few consecutive Content Server outages; what it did
+not reach stays due in the index, oldest first, for the next run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Protocol
+
+from ecmpush.adapters.dynamo import iso
+from ecmpush.adapters.ecm.errors import (
+    EcmAuthError,
+    EcmError,
+    EcmProtocolError,
+    EcmTaskNotOpen,
+    EcmUnavailable,
+)
+from ecmpush.adapters.ecm.models import TaskDetails
+from ecmpush.adapters.ecm.models import TaskRef as EcmTaskRef
+from ecmpush.domain.messages import DispatchMessage, NotificationMessage
+from ecmpush.domain.sla import SlaPolicy, SlaStep, step_for
+from ecmpush.domain.tasks import TrackedTask
+
+CLOSED_OUTCOME = "completed in Content Server (found by the SLA sweep)"
+MAX_PROBLEMS = 20  # per-task problems kept in the report for the log
+
+
+class DuePageLike(Protocol):
+    @property
+    def keys(self) -> list[str]: ...
+    @property
+    def next_key(self) -> dict[str, Any] | None: ...
+
+
+class Tasks(Protocol):
+    def due(
+        self, now: datetime, limit: int, start_key: dict[str, Any] | None = None
+    ) -> DuePageLike: ...
+    def get(self, key: str) -> TrackedTask | None: ...
+    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+    def advance(
+        self,
+        task_key: str,
+        from_level: int,
+        to_level: int,
+        next_at: datetime | None,
+        *,
+        due_at: datetime,
+        step: dict[str, Any] | None = None,
+    ) -> bool: ...
+
+
+class EcmTasks(Protocol):
+    def get_task(
+        self, ref: EcmTaskRef, *, as_user: str | None = None, budget_s: float | None = None
+    ) -> TaskDetails: ...
+
+
+class Publisher(Protocol):
+    def publish(self, message: DispatchMessage) -> str: ...
+
+
+@dataclass
+class SlaSweepReport:
+    """Every examined task lands in exactly one of notified / skipped / unchecked / closed."""
+
+    examined: int = 0
+    notified: int = 0  # a reminder or escalation was enqueued and the level advanced
+    skipped: int = 0  # nothing to send: stale index entry, another sweep was first, nobody to tell
+    unchecked: int = 0  # Content Server could not say: stays due, retried next run
+    closed: int = 0  # done in Content Server: closed here without a push
+    unaddressed: int = 0  # of `skipped`: escalations recorded with no supervisor or backup
+    complete: bool = True  # False when the run stopped before the end of the due tasks
+    stopped: str | None = None  # "time_budget" or "ecm_unavailable"
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def problem(self, task_key: str, error: Exception) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(
+                {"task_key": task_key, "error": type(error).__name__, "detail": str(error)[:200]}
+            )
+
+
+class _Check(Enum):
+    OPEN = "open"
+    DONE = "done"
+    UNCHECKED = "unchecked"
+    DOWN = "down"  # unchecked, and Content Server as a whole looks unusable
+
+
+class SlaSweepService:
+    def __init__(
+        self,
+        *,
+        tasks: Tasks,
+        ecm: Callable[[], EcmTasks],
+        publisher: Publisher,
+        policy: SlaPolicy,
+        app_base_url: str,
+        page_size: int = 25,
+        ecm_budget_s: float = 5.0,
+        safety_margin_s: float = 10.0,
+        max_consecutive_outages: int = 3,
+    ) -> None:
+        self._tasks = tasks
+        self._ecm = ecm  # built lazily: credentials are read only when a task is due
+        self._publisher = publisher
+        self._policy = policy
+        self._base_url = app_base_url
+        self._page_size = page_size
+        self._ecm_budget_s = ecm_budget_s
+        self._margin_s = safety_margin_s
+        self._max_outages = max_consecutive_outages
+
+    def run(self, now: datetime, remaining_ms: Callable[[], int]) -> SlaSweepReport:
+        """Sweep as of `now`. `remaining_ms` is read once before each task: a task is only
+        started when its Content Server budget plus the safety margin still fits."""
+        report = SlaSweepReport()
+        seen: set[str] = set()  # a task moved further down the index this run is not met twice
+        outages = 0
+        start_key: dict[str, Any] | None = None
+        while True:
+            page = self._tasks.due(now, self._page_size, start_key)
+            for key in page.keys:
+                if key in seen:
+                    continue
+                left_s = remaining_ms() / 1000 - self._margin_s
+                if left_s < self._ecm_budget_s:
+                    return self._stop(report, "time_budget")
+                seen.add(key)
+                report.examined += 1
+                check = self._sweep_one(key, now, min(self._ecm_budget_s, left_s), report)
+                outages = outages + 1 if check is _Check.DOWN else 0
+                if outages >= self._max_outages:
+                    return self._stop(report, "ecm_unavailable")
+            start_key = page.next_key
+            if not start_key:
+                return report
+
+    @staticmethod
+    def _stop(report: SlaSweepReport, reason: str) -> SlaSweepReport:
+        report.complete = False
+        report.stopped = reason
+        return report
+
+    def _sweep_one(
+        self, key: str, now: datetime, budget_s: float, report: SlaSweepReport
+    ) -> _Check | None:
+        task = self._tasks.get(key)
+        step = step_for(task, self._policy, self._base_url, now) if task else None
+        if task is None or task.status != "open" or step is None:
+            report.skipped += 1  # the index lags behind a close or an advance
+            return None
+        check = self._check(task, budget_s, report)
+        if check is _Check.DONE:
+            self._tasks.close(key, CLOSED_OUTCOME, now)
+            report.closed += 1
+        elif check in (_Check.UNCHECKED, _Check.DOWN):
+            report.unchecked += 1
+        else:
+            self._climb(task, step, now, report)
+        return check
+
+    def _check(self, task: TrackedTask, budget_s: float, report: SlaSweepReport) -> _Check:
+        """Is the step still open in Content Server? Asked as the service account."""
+        try:
+            ref = EcmTaskRef(task.process_id, task.subprocess_id, task.task_id)
+        except ValueError:
+            return _Check.OPEN  # not a Content Server task id: nothing to re-check against
+        try:
+            details = self._ecm().get_task(ref, budget_s=budget_s)
+        except EcmTaskNotOpen:
+            return _Check.DONE
+        except (EcmUnavailable, EcmAuthError, EcmProtocolError) as exc:
+            report.problem(task.task_key, exc)
+            return _Check.DOWN
+        except EcmError as exc:  # 404, refused: this task only; never closed on a guess
+            report.problem(task.task_key, exc)
+            return _Check.UNCHECKED
+        return _Check.OPEN if details.is_open else _Check.DONE
+
+    def _climb(
+        self, task: TrackedTask, step: SlaStep, now: datetime, report: SlaSweepReport
+    ) -> None:
+        assert task.due_at is not None  # step_for only yields steps for tasks with a due time
+        if step.notification is not None:
+            self._publisher.publish(NotificationMessage(notification=step.notification))
+        advanced = self._tasks.advance(
+            task.task_key,
+            step.level,
+            step.next_level,
+            step.next_at,
+            due_at=task.due_at,
+            step=_history_entry(step, now),
+        )
+        if not advanced:
+            report.skipped += 1  # another sweep climbed this step (same notification id)
+        elif step.notification is None:
+            report.skipped += 1
+            report.unaddressed += 1
+        else:
+            report.notified += 1
+
+
+def _history_entry(step: SlaStep, now: datetime) -> dict[str, Any]:
+    """What the task's `sla_steps` keeps of a step: an escalation with nobody to tell is
+    recorded with no recipients."""
+    entry: dict[str, Any] = {
+        "level": step.level,
+        "kind": step.kind,
+        "at": iso(now),
+        "recipients": list(step.recipients),
+    }
+    if step.notification is not None:
+        entry["notification_id"] = step.notification.id
+    return entry
