@@ -216,3 +216,18 @@ class Harness:
             if not received:
                 break
         return total
+
+    # -- SLA sweep -------------------------------------------------------------------------------
+    def sweep_sla(self, now: str | None = None, *, context: Any = None) -> dict[str, Any]:
+        """Invoke SlaSweepFunction as its schedule does (`{"now": <scheduled time>}`); with
+        `context`, the handler runs with that Lambda context (e.g. a scripted time budget)."""
+        function: LocalFunction | None = getattr(self, "_sla_sweep_fn", None)
+        if function is None:
+            function = LocalFunction(cfn.functions(cfn.load())["SlaSweepFunction"])
+            self._sla_sweep_fn = function
+        event = {"now": now} if now else {}
+        if context is None:
+            result: dict[str, Any] = function.invoke(event)
+        else:
+            result = function.module.lambda_handler(event, context)
+        return result
