@@ -31,6 +31,28 @@ EN: Catalog = {
     "sla.escalation.title": "Escalation: {task_title} is overdue with {assignee}",
 }
 
+# Expiry warnings (domain/expiry.py): a single record, or a digest per recipient and window.
+EN.update(
+    {
+        "expiry.warning.single.days.title": "{kind_label} expires in {days} days: {record_name}",
+        "expiry.warning.single.days.body": "Expiry date: {expires_on}",
+        "expiry.warning.single.tomorrow.title": "{kind_label} expires tomorrow: {record_name}",
+        "expiry.warning.single.tomorrow.body": "Expiry date: {expires_on}",
+        "expiry.warning.single.today.title": "{kind_label} expires today: {record_name}",
+        "expiry.warning.single.today.body": "Expiry date: {expires_on}",
+        "expiry.warning.single.expired.title": "{kind_label} has expired: {record_name}",
+        "expiry.warning.single.expired.body": "Expiry date: {expires_on}",
+        "expiry.warning.digest.days.title": "{count} {kinds_label} expire within {days} days",
+        "expiry.warning.digest.days.body": "{names}",
+        "expiry.warning.digest.tomorrow.title": "{count} {kinds_label} expire by tomorrow",
+        "expiry.warning.digest.tomorrow.body": "{names}",
+        "expiry.warning.digest.today.title": "{count} {kinds_label} expire today",
+        "expiry.warning.digest.today.body": "{names}",
+        "expiry.warning.digest.expired.title": "{count} {kinds_label} have expired",
+        "expiry.warning.digest.expired.body": "{names}",
+    }
+)
+
 CATALOGS: dict[str, Catalog] = {"en": EN}
 SEPARATOR = " · "
 
