@@ -171,7 +171,7 @@ def _show_deliveries(stack: Stack, data: dict[str, str]) -> None:
     key = Key("notification_id").eq(data["notification_id"]) & Key("sk").begins_with("d#")
     _say(f"\nDeliveriesTable, notification {data['notification_id']}:")
     for item in table.query(KeyConditionExpression=key)["Items"]:
-        row = [str(item.get(k, "")) for k in ("recipient", "installation_id", "status")]
+        row = [str(item.get(k, "")) for k in ("owner", "installation_id", "status")]
         _say(f"  {row[0]:<8} {row[1]:<14} {row[2]:<8} {item.get('fcm_message_id', '')!s}")
 
 

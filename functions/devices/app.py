@@ -1,22 +1,25 @@
 """Device registration for the mobile/web app (contract §2), authenticated by a Firebase ID
-token. `/me/preferences` and `/me/notifications` answer 501 until their flow lands."""
+token: devices, preferences (mutes, quiet hours) and the notification history."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
+from ecmpush.adapters.history_repository import InvalidCursor
 from ecmpush.app_api import app_resolver, authenticated
+from ecmpush.clock import utc_now
 from ecmpush.domain.devices import INSTALLATION_ID_PATTERN, DeviceRegistration
+from ecmpush.domain.preferences import Preferences
 from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.services.devices import Forbidden
 
-app = app_resolver((Forbidden, 403))
+app = app_resolver((Forbidden, 403), (InvalidCursor, 400))
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
 
@@ -43,11 +46,28 @@ def delete_device(installation_id: InstallationId) -> Response[str]:
     return Response(status_code=204, content_type="application/json", body="")
 
 
-@app.route("/me/preferences", method=["GET", "PUT"])
+@app.get("/me/preferences")
+def get_preferences() -> Response[str]:
+    principal = authenticated(app)
+    preferences = bootstrap.preferences_repository().get(principal.owner)
+    return json_response(200, preferences.model_dump(mode="json"))
+
+
+@app.put("/me/preferences")
+def put_preferences(preferences: Annotated[Preferences, Body()]) -> Response[str]:
+    principal = authenticated(app)
+    bootstrap.preferences_repository().put(principal.owner, preferences, utc_now())
+    return json_response(200, preferences.model_dump(mode="json"))
+
+
 @app.get("/me/notifications")
-def not_yet() -> Response[str]:
-    authenticated(app)
-    return error_response(501, "not implemented yet")
+def list_notifications(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Response[str]:
+    principal = authenticated(app)
+    entries, next_cursor = bootstrap.history_repository().page(principal.owner, limit, cursor)
+    return json_response(200, {"notifications": entries, "next_cursor": next_cursor})
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

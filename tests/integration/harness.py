@@ -94,7 +94,7 @@ class Harness:
         items = self.table("DeliveriesTable").query(
             KeyConditionExpression=Key("notification_id").eq(notification_id)
         )["Items"]
-        return [item for item in items if item["sk"] != "#notification"]
+        return [item for item in items if str(item["sk"]).startswith("d#")]
 
     def devices_of(self, owner: str) -> list[dict[str, Any]]:
         return list(
@@ -231,3 +231,27 @@ class Harness:
         else:
             result = function.module.lambda_handler(event, context)
         return result
+
+    # -- expiry sweep ----------------------------------------------------------------------------
+    def sweep_expiry(self, now: str | None = None, *, context: Any = None) -> dict[str, Any]:
+        """Invoke ExpirySweepFunction as its schedule does (`{"now": <scheduled time>}`); with
+        `context`, the handler runs with that Lambda context (e.g. a scripted time budget)."""
+        function: LocalFunction | None = getattr(self, "_expiry_sweep_fn", None)
+        if function is None:
+            function = LocalFunction(cfn.functions(cfn.load())["ExpirySweepFunction"])
+            self._expiry_sweep_fn = function
+        event = {"now": now} if now else {}
+        if context is None:
+            result: dict[str, Any] = function.invoke(event)
+        else:
+            result = function.module.lambda_handler(event, context)
+        return result
+
+    def record_item(self, record_key: str) -> dict[str, Any] | None:
+        """The RecordsTable item of a record (None when not stored)."""
+        item: dict[str, Any] | None = (
+            self.table("RecordsTable")
+            .get_item(Key={"record_key": record_key}, ConsistentRead=True)
+            .get("Item")
+        )
+        return item

@@ -135,15 +135,3 @@ def test_installation_changing_hands_leaves_the_previous_owner(harness: Harness)
     harness.register("bjones", "shared-tablet", "fcm-token-tablet-0002")
     assert harness.devices_of("asmith") == []
     assert [d["token"] for d in harness.devices_of("bjones")] == ["fcm-token-tablet-0002"]
-
-
-@pytest.mark.parametrize(
-    ("method", "resource"),
-    [("GET", "/me/preferences"), ("PUT", "/me/preferences"), ("GET", "/me/notifications")],
-)
-def test_me_routes_answer_501_for_now_but_still_authenticate(
-    harness: Harness, method: str, resource: str
-) -> None:
-    assert harness.device_call(method, "", resource=resource).status == 401
-    token = harness.identity.mint_id_token("asmith")
-    assert harness.device_call(method, "", resource=resource, bearer=token).status == 501

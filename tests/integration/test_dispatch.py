@@ -81,7 +81,7 @@ def test_approval_push_reaches_every_device_with_contract_payload(harness: Harne
         "browser-1": "sent",
     }
     assert all(d["fcm_message_id"].startswith("projects/") for d in deliveries)
-    assert all(d["recipient"] == "asmith" for d in deliveries)
+    assert all(d["owner"] == "asmith" for d in deliveries)
     event = harness.table("EventsTable").get_item(Key={"event_id": "evt-dispatch-1"})["Item"]
     assert event["status"] == "routed"
     assert harness.queue_depth() == 0
@@ -100,7 +100,7 @@ def test_recipient_without_device_gets_a_record(harness: Harness) -> None:
     harness.drain()
     assert harness.fcm.messages() == []
     deliveries = harness.deliveries(_nid())
-    assert [(d["recipient"], d["status"]) for d in deliveries] == [("asmith", "no_device")]
+    assert [(d["owner"], d["status"]) for d in deliveries] == [("asmith", "no_device")]
 
 
 @pytest.mark.parametrize("error", ["UNREGISTERED", "INVALID_ARGUMENT"])

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
     from ecmpush.adapters.ecm_client import EcmClient
+    from ecmpush.adapters.history_repository import HistoryRepository
+    from ecmpush.adapters.preferences_repository import PreferencesRepository
     from ecmpush.domain.events import EcmEvent
     from ecmpush.domain.routing_config import RoutingConfig
     from ecmpush.ports import IdTokenVerifier, PushSender
@@ -242,6 +244,22 @@ def devices_service() -> DevicesService:
     from ecmpush.services.devices import DevicesService
 
     return DevicesService(DevicesRepository(table(settings().devices_table)), utc_now)
+
+
+@component
+def preferences_repository() -> PreferencesRepository:
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.preferences_repository import PreferencesRepository
+
+    return PreferencesRepository(table(settings().devices_table))
+
+
+@component
+def history_repository() -> HistoryRepository:
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.history_repository import HistoryRepository
+
+    return HistoryRepository(table(settings().deliveries_table))
 
 
 @component

@@ -25,6 +25,10 @@ HEADER = "#notification"
 NO_DEVICE = "-"
 
 
+def inbox_key(recipient: str) -> str:
+    return f"i#{recipient}"
+
+
 def delivery_key(owner: str, installation_id: str) -> str:
     return f"d#{owner}#{installation_id}"
 
@@ -38,14 +42,31 @@ class DeliveriesRepository:
         return int((now + self._retention).timestamp())
 
     def save_notification(self, notification: Notification, now: datetime) -> None:
-        """Write the header once; a redelivery keeps the first copy."""
-        item: dict[str, Any] = {
+        """Write the header, and one inbox entry per recipient (the only items in the
+        `by_recipient` index: a user's history is one entry per notification), each once; a
+        redelivery keeps the first copies."""
+        header: dict[str, Any] = {
             "notification_id": notification.id,
             "sk": HEADER,
             "notification": notification.model_dump(mode="json"),
             "created_at": iso(notification.created_at),
             "expires_at": self._expires(now),
         }
+        self._put_once(header)
+        for recipient in dict.fromkeys(notification.recipients):
+            self._put_once(
+                {
+                    "notification_id": notification.id,
+                    "sk": inbox_key(recipient),
+                    "recipient": recipient,
+                    "type": notification.type,
+                    "category": notification.category,
+                    "created_at": iso(notification.created_at),
+                    "expires_at": self._expires(now),
+                }
+            )
+
+    def _put_once(self, item: dict[str, Any]) -> None:
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sk)")
         except ClientError as exc:
@@ -70,7 +91,7 @@ class DeliveriesRepository:
                 },
                 UpdateExpression=(
                     "SET #status = :sending, claimed_at = :now, updated_at = :now, "
-                    "recipient = :owner, installation_id = :iid, platform = :platform, "
+                    "#owner = :owner, installation_id = :iid, platform = :platform, "
                     "notification_type = :type, created_at = if_not_exists(created_at, :now), "
                     "expires_at = :expires ADD attempts :one"
                 ),
@@ -78,7 +99,7 @@ class DeliveriesRepository:
                     "attribute_not_exists(sk) OR #status = :retrying "
                     "OR (#status = :sending AND claimed_at < :stale)"
                 ),
-                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
                 ExpressionAttributeValues={
                     ":sending": DeliveryStatus.SENDING.value,
                     ":retrying": DeliveryStatus.RETRYING.value,
@@ -137,24 +158,19 @@ class DeliveriesRepository:
 
     def record_no_device(self, notification: Notification, owner: str, now: datetime) -> None:
         """A recipient without a device is a fact worth keeping, not a silent drop."""
-        try:
-            self._table.put_item(
-                Item={
-                    "notification_id": notification.id,
-                    "sk": delivery_key(owner, NO_DEVICE),
-                    "recipient": owner,
-                    "installation_id": NO_DEVICE,
-                    "notification_type": notification.type,
-                    "status": DeliveryStatus.NO_DEVICE.value,
-                    "created_at": iso(now),
-                    "updated_at": iso(now),
-                    "expires_at": self._expires(now),
-                },
-                ConditionExpression="attribute_not_exists(sk)",
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
+        self._put_once(
+            {
+                "notification_id": notification.id,
+                "sk": delivery_key(owner, NO_DEVICE),
+                "owner": owner,
+                "installation_id": NO_DEVICE,
+                "notification_type": notification.type,
+                "status": DeliveryStatus.NO_DEVICE.value,
+                "created_at": iso(now),
+                "updated_at": iso(now),
+                "expires_at": self._expires(now),
+            }
+        )
 
     def deliveries(self, notification_id: str) -> list[dict[str, Any]]:
         page = self._table.query(

@@ -89,7 +89,10 @@ class DevicesRepository:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [Device.model_validate(item) for item in items]
+        # The owner's partition also holds their preferences ("#..." keys): not devices.
+        return [
+            Device.model_validate(i) for i in items if not str(i["installation_id"]).startswith("#")
+        ]
 
     def get(self, owner: str, installation_id: str) -> Device | None:
         item = self._table.get_item(Key={"owner": owner, "installation_id": installation_id}).get(

@@ -32,7 +32,7 @@ class ResponsesRepository:
             "notification_id": reply.notification_id,
             "sk": reply_key(reply.ecm_user),
             "response_id": reply.response_id,
-            "recipient": reply.ecm_user,
+            "owner": reply.ecm_user,
             "action": reply.action,
             "status": ReplyStatus.QUEUED.value,
             "replied_at": iso(reply.replied_at),

@@ -1,0 +1,103 @@
+"""A user's notification history: their inbox entries from the `by_recipient` index, newest
+first, each joined with its notification, that user's deliveries and their reply."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Key
+
+from ecmpush.adapters.deliveries_repository import HEADER, NO_DEVICE
+from ecmpush.domain.templates import render
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+BY_RECIPIENT = "by_recipient"
+
+
+class InvalidCursor(ValueError):
+    """The paging cursor was not one this API handed out."""
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor("cursor is not valid") from exc
+    expected = {"notification_id", "sk", "recipient", "created_at"}
+    if not isinstance(key, dict) or set(key) != expected or key.get("recipient") != owner:
+        raise InvalidCursor("cursor is not valid")  # never let a cursor read another inbox
+    if not all(isinstance(v, str) for v in key.values()):
+        raise InvalidCursor("cursor is not valid")
+    return key
+
+
+class HistoryRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def page(
+        self, owner: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_RECIPIENT,
+            "KeyConditionExpression": Key("recipient").eq(owner),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, owner)
+        page = self._table.query(**kwargs)
+        entries = [self._entry(owner, item) for item in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return entries, encode_cursor(dict(last)) if last else None
+
+    def _entry(self, owner: str, inbox: dict[str, Any]) -> dict[str, Any]:
+        nid = str(inbox["notification_id"])
+        items = self._table.query(KeyConditionExpression=Key("notification_id").eq(nid))["Items"]
+        by_sk: dict[str, dict[str, Any]] = {str(item["sk"]): dict(item) for item in items}
+        header = by_sk.get(HEADER, {}).get("notification") or {}
+        title, body = (
+            render(str(header["template"]), dict(header.get("params") or {}), None, None)
+            if header.get("template")
+            else ("", "")
+        )
+        deliveries = [
+            {
+                "installation_id": item["installation_id"],
+                "platform": item.get("platform"),
+                "status": item["status"],
+                "error_code": item.get("error_code"),
+                "updated_at": item.get("updated_at"),
+            }
+            for sk, item in sorted(by_sk.items())
+            if sk.startswith(f"d#{owner}#") and item.get("installation_id") != NO_DEVICE
+        ]
+        reply = by_sk.get(f"r#{owner}")
+        return {
+            "notification_id": nid,
+            "type": inbox.get("type"),
+            "category": inbox.get("category"),
+            "created_at": inbox.get("created_at"),
+            "title": title,
+            "body": body,
+            "deep_link": header.get("deep_link"),
+            "deliveries": deliveries,
+            "no_device": f"d#{owner}#{NO_DEVICE}" in by_sk,
+            "response": (
+                {
+                    "action": reply["action"],
+                    "status": reply["status"],
+                    "replied_at": reply["replied_at"],
+                }
+                if reply
+                else None
+            ),
+        }

@@ -1,0 +1,129 @@
+"""GET/PUT /me/preferences and GET /me/notifications through the Devices function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import sample_event
+from tests.integration.harness import Harness, Reply
+
+
+def _me(
+    h: Harness, method: str, path: str, user: str | None, body: Any = None, **query: str
+) -> Reply:
+    import json
+
+    from devstack.api_router import proxy_event
+
+    headers = {"Content-Type": "application/json"}
+    if user is not None:
+        headers["Authorization"] = f"Bearer {h.identity.mint_id_token(user)}"
+    event = proxy_event(
+        method,
+        path,
+        path,
+        headers={k: [v] for k, v in headers.items()},
+        body=json.dumps(body).encode() if body is not None else b"",
+        query={k: [v] for k, v in query.items()},
+    )
+    from tests.integration.harness import _reply
+
+    return _reply(h.devices_fn.invoke(event))
+
+
+def test_preferences_default_then_saved(harness: Harness) -> None:
+    assert _me(harness, "GET", "/me/preferences", "asmith").body == {
+        "muted_categories": [],
+        "quiet_hours": None,
+    }
+    prefs = {
+        "muted_categories": ["expiry"],
+        "quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"},
+    }
+    assert _me(harness, "PUT", "/me/preferences", "asmith", prefs).status == 200
+    assert _me(harness, "GET", "/me/preferences", "asmith").body == prefs
+    assert _me(harness, "GET", "/me/preferences", "bjones").body["muted_categories"] == []
+    # Preferences share the user's partition with devices but are never taken for a device.
+    harness.register("asmith", "phone-1", "fcm-token-asmith-0001")
+    assert [d["installation_id"] for d in harness.devices_of("asmith")] == [
+        "#preferences",
+        "phone-1",
+    ]
+    harness.post_event(sample_event("task_assigned"))
+    harness.drain()
+    assert len(harness.fcm.messages()) == 1
+
+
+def test_preferences_are_validated_and_authenticated(harness: Harness) -> None:
+    bad = {"quiet_hours": {"start": "7pm", "end": "07:00", "timezone": "Europe/Berlin"}}
+    reply = _me(harness, "PUT", "/me/preferences", "asmith", bad)
+    assert reply.status == 422
+    assert reply.body["errors"][0]["path"] == "quiet_hours.start"
+    assert _me(harness, "GET", "/me/preferences", None).status == 401
+
+
+def test_history_newest_first_with_deliveries_and_replies(harness: Harness) -> None:
+    harness.register("asmith", "phone-1", "fcm-token-asmith-0001")
+    for n in range(3):
+        event = sample_event("task_assigned")
+        event["id"] = f"evt-history-{n}"
+        event["occurred_at"] = f"2026-11-28T10:0{n}:00Z"
+        event["data"]["task"]["title"] = f"Task {n}"
+        harness.post_event(event)
+        harness.drain()
+    first = _me(harness, "GET", "/me/notifications", "asmith", limit="2")
+    assert first.status == 200
+    titles = [n["title"] for n in first.body["notifications"]]
+    assert titles == ["Approval needed: Task 2", "Approval needed: Task 1"]
+    entry = first.body["notifications"][0]
+    assert entry["deliveries"] == [
+        {
+            "installation_id": "phone-1",
+            "platform": "android",
+            "status": "sent",
+            "error_code": None,
+            "updated_at": entry["deliveries"][0]["updated_at"],
+        }
+    ]
+    assert entry["response"] is None
+    second = _me(
+        harness, "GET", "/me/notifications", "asmith", limit="2", cursor=first.body["next_cursor"]
+    )
+    assert [n["title"] for n in second.body["notifications"]] == ["Approval needed: Task 0"]
+    assert _me(harness, "GET", "/me/notifications", "bjones").body == {
+        "notifications": [],
+        "next_cursor": None,
+    }
+
+
+def test_history_shows_the_reply(harness: Harness) -> None:
+    harness.register("asmith", "phone-1", "fcm-token-asmith-0001")
+    harness.post_event(sample_event("task_assigned"))
+    harness.drain()
+    data = harness.fcm.messages(token="fcm-token-asmith-0001")[0]["message"]["data"]
+    reply = harness.reply(
+        {"action_token": data["action_token"], "action": "approve", "installation_id": "phone-1"},
+        bearer=harness.identity.mint_id_token("asmith"),
+    )
+    assert reply.status == 202
+    harness.drain()
+    entries = _me(harness, "GET", "/me/notifications", "asmith").body["notifications"]
+    approval = next(e for e in entries if e["type"] == "task.assigned")
+    assert approval["response"]["action"] == "approve"
+    assert approval["response"]["status"] == "applied"
+    assert any(e["type"] == "response.confirmed" for e in entries)
+
+
+def test_bad_or_foreign_cursor_is_400(harness: Harness) -> None:
+    harness.register("asmith", "phone-1", "fcm-token-asmith-0001")
+    for n in range(2):
+        event = sample_event("task_assigned")
+        event["id"] = f"evt-cursor-{n}"
+        harness.post_event(event)
+    harness.drain()
+    page = _me(harness, "GET", "/me/notifications", "asmith", limit="1")
+    cursor = page.body["next_cursor"]
+    assert cursor
+    assert _me(harness, "GET", "/me/notifications", "bjones", cursor=cursor).status == 400
+    assert _me(harness, "GET", "/me/notifications", "asmith", cursor="garbage!").status == 400
+    assert _me(harness, "GET", "/me/notifications", "asmith", limit="0").status == 422
