@@ -273,8 +273,11 @@ def test_overlapping_sweeps_send_each_step_once(harness: Harness) -> None:
         thread.join(timeout=60)
     harness.ecm.set_faults(latency_ms=0)
 
-    assert sorted((r["notified"], r["skipped"]) for r in reports) == [(0, 1), (1, 0)]
-    assert harness.queue_depth() == 2  # the same notification, twice
+    # How far the runs overlap depends on the machine; what must hold does not: at most both
+    # enqueue (the same notification), and whatever was enqueued reaches each device once.
+    enqueued = sum(r["notified"] for r in reports)
+    assert enqueued in (1, 2)
+    assert harness.queue_depth() == enqueued
     harness.drain()
     assert len(_sla_pushes(harness, "asmith")) == 1
     assert _tracked(harness)["sla_level"] == 1
@@ -408,3 +411,24 @@ def test_the_schedule_input_is_required_to_be_rfc3339(harness: Harness) -> None:
     with pytest.raises(ValueError, match="RFC 3339"):
         harness.sweep_sla("tomorrow")
     assert harness.sweep_sla()["complete"] is True  # no input: the wall clock
+
+
+def test_supervisor_approves_from_the_escalation_on_behalf(harness: Harness) -> None:
+    """The supervisor is not the step's assignee: the service account acts, on their behalf."""
+    _register_everyone(harness)
+    _assign(harness)
+    harness.sweep_sla(AT_DUE)
+    harness.sweep_sla(AFTER_GRACE)
+    harness.drain()
+    [escalation] = _sla_pushes(harness, "bjones")
+    reply = harness.reply(
+        {"action_token": escalation["action_token"], "action": "approve", "comment": "Go ahead."},
+        bearer=harness.identity.mint_id_token("bjones"),
+    )
+    assert (reply.status, reply.body["status"]) == (202, "applied")
+    task = harness.ecm.task(4711, 4711, 1)
+    assert task["disposition_taken"] == "Approve"
+    assert task["acted_by"] == "svc-ecmpush"
+    [comment] = task["comments"]
+    assert comment["comment"].startswith("On behalf of bjones: Go ahead. — via ecmpush")
+    assert _tracked(harness)["status"] == "closed"

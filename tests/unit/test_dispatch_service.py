@@ -18,6 +18,7 @@ from ecmpush.domain.devices import Device, Platform
 from ecmpush.domain.events import TaskRef, event_adapter
 from ecmpush.domain.messages import EventMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
+from ecmpush.domain.preferences import Preferences, QuietHours
 from ecmpush.domain.push import Push
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
@@ -72,6 +73,7 @@ class FakeDeliveries:
     an answer yet is IN_FLIGHT for others; `preset` forces a claim result per device."""
 
     def __init__(self) -> None:
+        self.policies: list[tuple[str, str, str, str | None]] = []
         self.saved: list[Notification] = []
         self.records: list[Record] = []
         self.no_device: list[tuple[str, str]] = []
@@ -131,6 +133,16 @@ class FakeDeliveries:
     def record_no_device(self, notification: Notification, owner: str, now: datetime) -> None:
         self.no_device.append((notification.id, owner))
 
+    def record_policy(
+        self,
+        notification: Notification,
+        owner: str,
+        outcome: str,
+        now: datetime,
+        detail: str | None = None,
+    ) -> None:
+        self.policies.append((notification.id, owner, outcome, detail))
+
     def status_of(self, installation_id: str) -> DeliveryStatus:
         [record] = [r for r in self.records if r.installation_id == installation_id]
         return record.status
@@ -157,6 +169,23 @@ class FakeTasks:
         if key in self.tasks:
             update = {"status": "closed", "closed_at": now, "outcome": outcome}
             self.tasks[key] = self.tasks[key].model_copy(update=update)
+
+
+class FakePreferences:
+    def __init__(self) -> None:
+        self.by_owner: dict[str, Preferences] = {}
+
+    def get(self, owner: str) -> Preferences:
+        return self.by_owner.get(owner, Preferences())
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.published: list[tuple[Any, int]] = []
+
+    def publish(self, message: Any, delay_seconds: int = 0) -> str:
+        self.published.append((message, delay_seconds))
+        return f"m-{len(self.published)}"
 
 
 class FakeSender:
@@ -214,6 +243,8 @@ class World:
     deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
     events: FakeEvents = field(default_factory=FakeEvents)
     tasks: FakeTasks = field(default_factory=FakeTasks)
+    preferences: FakePreferences = field(default_factory=FakePreferences)
+    publisher: FakePublisher = field(default_factory=FakePublisher)
     sender: FakeSender = field(default_factory=FakeSender)
 
     @property
@@ -223,6 +254,8 @@ class World:
             deliveries=self.deliveries,
             events=self.events,
             tasks=self.tasks,
+            preferences=self.preferences,
+            publisher=self.publisher,
             sender=self.sender,
             signer=ActionTokenSigner(lambda: KEY, TTL),
             app_base_url="https://app.example.com",
@@ -556,3 +589,73 @@ def test_task_assigned_opens_the_task_and_task_completed_closes_it() -> None:
     w.send(EventMessage(event=completed))
     assert w.tasks.tasks["4711/4711/1"].status == "closed"
     assert w.tasks.tasks["4711/4711/1"].outcome == "Approve"
+
+
+# --- preferences: mutes, quiet hours, urgent bypass -------------------------------------------
+
+QUIET_NOW = {"start": "00:00", "end": "23:59", "timezone": "UTC"}
+
+
+def test_muted_category_is_recorded_not_sent() -> None:
+    w = world(device("alice", "a1"))
+    w.preferences.by_owner["alice"] = Preferences(muted_categories=["sla"])
+    report = w.send(message(notification(["alice"])))
+    assert w.sender.pushes == []
+    assert report.muted == 1
+    assert w.deliveries.policies == [("n-1", "alice", "muted", None)]
+
+
+def test_quiet_hours_defer_to_the_end_for_that_recipient_only() -> None:
+    w = world(device("alice", "a1"), device("bob", "b1"))
+    w.preferences.by_owner["alice"] = Preferences(quiet_hours=QuietHours(**QUIET_NOW))
+    report = w.send(message(notification(["alice", "bob"])))
+    assert [p.token for p in w.sender.pushes] == ["tok-b1"]
+    assert report.deferred == 1
+    [(deferred, delay)] = w.publisher.published
+    assert deferred.notification.recipients == ["alice"]
+    assert deferred.notification.id == "n-1"  # same id: delivery claims stay exactly-once
+    assert deferred.not_before > NOW
+    assert 1 <= delay <= 900
+    assert w.deliveries.policies[0][:3] == ("n-1", "alice", "deferred")
+
+
+def test_a_deferred_push_back_early_waits_another_hop_then_delivers() -> None:
+    w = world(device("alice", "a1"))
+    early = NotificationMessage(
+        notification=notification(["alice"]), not_before=NOW + timedelta(hours=5)
+    )
+    assert w.send(early).deferred == 1
+    assert w.sender.pushes == []
+    assert w.publisher.published[0][1] == 900
+    due = NotificationMessage(notification=notification(["alice"]), not_before=NOW)
+    w.send(due)
+    assert [p.token for p in w.sender.pushes] == ["tok-a1"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "bypassed"),
+    [
+        ({"type": "sla.escalation"}, "muted,quiet_hours"),
+        (
+            {"type": "governance.alert", "severity": "critical", "category": "sla"},
+            "muted,quiet_hours",
+        ),
+    ],
+)
+def test_urgent_pushes_go_through_mutes_and_quiet_hours_and_say_so(
+    changes: dict[str, Any], bypassed: str
+) -> None:
+    w = world(device("alice", "a1"))
+    w.preferences.by_owner["alice"] = Preferences(
+        muted_categories=["sla"], quiet_hours=QuietHours(**QUIET_NOW)
+    )
+    w.send(message(notification(["alice"], **changes)))
+    assert [p.token for p in w.sender.pushes] == ["tok-a1"]
+    assert w.deliveries.policies == [("n-1", "alice", "bypassed", bypassed)]
+
+
+def test_non_critical_governance_alert_respects_quiet_hours() -> None:
+    w = world(device("alice", "a1"))
+    w.preferences.by_owner["alice"] = Preferences(quiet_hours=QuietHours(**QUIET_NOW))
+    w.send(message(notification(["alice"], type="governance.alert", severity="warning")))
+    assert w.sender.pushes == []

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from ecmpush.adapters.ecm_client import EcmClient
     from ecmpush.adapters.history_repository import HistoryRepository
     from ecmpush.adapters.preferences_repository import PreferencesRepository
+    from ecmpush.adapters.tasks_repository import TasksRepository
     from ecmpush.domain.events import EcmEvent
     from ecmpush.domain.routing_config import RoutingConfig
+    from ecmpush.domain.sla import SlaPolicy
     from ecmpush.ports import IdTokenVerifier, PushSender
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.dispatch import DispatchService
@@ -150,7 +152,7 @@ def dispatch_service() -> DispatchService:
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.events_repository import EventsRepository
-    from ecmpush.adapters.tasks_repository import TasksRepository
+    from ecmpush.adapters.sqs_publisher import SqsPublisher
     from ecmpush.services.action_tokens import ActionTokenSigner
     from ecmpush.services.dispatch import DispatchService
 
@@ -159,7 +161,9 @@ def dispatch_service() -> DispatchService:
         devices=DevicesRepository(table(config.devices_table)),
         deliveries=DeliveriesRepository(table(config.deliveries_table), config.retention_days),
         events=EventsRepository(table(config.events_table), config.retention_days),
-        tasks=TasksRepository(table(config.tasks_table), config.retention_days),
+        tasks=tasks_repository(),
+        preferences=preferences_repository(),
+        publisher=SqsPublisher(config.dispatch_queue_url),
         sender=push_sender(),
         signer=ActionTokenSigner(action_token_key, timedelta(hours=config.action_token_ttl_hours)),
         app_base_url=config.app_base_url,
@@ -201,14 +205,13 @@ def write_back_service() -> WriteBackService:
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.responses_repository import ResponsesRepository
     from ecmpush.adapters.sqs_publisher import SqsPublisher
-    from ecmpush.adapters.tasks_repository import TasksRepository
     from ecmpush.services.write_back import WriteBackService
 
     config = settings()
     return WriteBackService(
         ecm=ecm_client,
         replies=ResponsesRepository(table(config.deliveries_table), config.retention_days),
-        tasks=TasksRepository(table(config.tasks_table), config.retention_days),
+        tasks=tasks_repository(),
         publisher=SqsPublisher(config.dispatch_queue_url),
         app_base_url=config.app_base_url,
         clock=utc_now,
@@ -222,14 +225,13 @@ def reply_service() -> ReplyService:
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.responses_repository import ResponsesRepository
     from ecmpush.adapters.sqs_publisher import SqsPublisher
-    from ecmpush.adapters.tasks_repository import TasksRepository
     from ecmpush.services.replies import ReplyService
 
     config = settings()
     return ReplyService(
         action_token_keys=lambda: [action_token_key()],
         replies=ResponsesRepository(table(config.deliveries_table), config.retention_days),
-        tasks=TasksRepository(table(config.tasks_table), config.retention_days),
+        tasks=tasks_repository(),
         devices=DevicesRepository(table(config.devices_table)),
         writer=write_back_service(),
         queue=SqsPublisher(config.writeback_queue_url),
@@ -260,6 +262,28 @@ def history_repository() -> HistoryRepository:
     from ecmpush.adapters.history_repository import HistoryRepository
 
     return HistoryRepository(table(settings().deliveries_table))
+
+
+@component
+def tasks_repository() -> TasksRepository:
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.tasks_repository import TasksRepository
+
+    config = settings()
+    return TasksRepository(table(config.tasks_table), config.retention_days, sla_policy())
+
+
+@component
+def sla_policy() -> SlaPolicy:
+    """Default SLA hours (ECMPUSH_SLA_DEFAULTS over the built-in table) and the grace before the
+    escalation (ECMPUSH_SLA_GRACE_HOURS), checked at cold start."""
+    from ecmpush.domain.sla import SlaConfigError, SlaPolicy
+
+    config = settings()
+    try:
+        return SlaPolicy.from_config(config.sla_defaults, config.sla_grace_hours)
+    except SlaConfigError as exc:
+        raise ConfigurationError(f"ECMPUSH_SLA_DEFAULTS / ECMPUSH_SLA_GRACE_HOURS: {exc}") from exc
 
 
 @component

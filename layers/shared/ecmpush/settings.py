@@ -84,7 +84,7 @@ class Settings:
             writeback_queue_url=_required("ECMPUSH_WRITEBACK_QUEUE_URL"),
             ecm_secret_id=_required("ECMPUSH_ECM_SECRET_ID"),
             ecm_base_url=_required("ECMPUSH_ECM_BASE_URL").rstrip("/"),
-            records_table=_optional("ECMPUSH_RECORDS_TABLE") or "",
+            records_table=_required("ECMPUSH_RECORDS_TABLE"),
             disposition_map=_optional("ECMPUSH_DISPOSITION_MAP") or "",
             routing_parameter=_optional("ECMPUSH_ROUTING_PARAMETER") or "/ecmpush/routing",
             expiry_windows=_optional("ECMPUSH_EXPIRY_WINDOWS") or "90,30,7,1,0",

@@ -25,6 +25,10 @@ HEADER = "#notification"
 NO_DEVICE = "-"
 
 
+def policy_key(owner: str) -> str:
+    return f"p#{owner}"
+
+
 def inbox_key(recipient: str) -> str:
     return f"i#{recipient}"
 
@@ -171,6 +175,28 @@ class DeliveriesRepository:
                 "expires_at": self._expires(now),
             }
         )
+
+    def record_policy(
+        self,
+        notification: Notification,
+        owner: str,
+        outcome: str,
+        now: datetime,
+        detail: str | None = None,
+    ) -> None:
+        """What the recipient's preferences did to this notification: muted, deferred (until
+        `detail`), or bypassed (which preference an urgent push went through). Latest wins."""
+        item: dict[str, Any] = {
+            "notification_id": notification.id,
+            "sk": policy_key(owner),
+            "owner": owner,
+            "outcome": outcome,
+            "updated_at": iso(now),
+            "expires_at": self._expires(now),
+        }
+        if detail:
+            item["detail"] = detail
+        self._table.put_item(Item=item)
 
     def deliveries(self, notification_id: str) -> list[dict[str, Any]]:
         page = self._table.query(

@@ -27,9 +27,10 @@ class SqsPublisher:
         self._queue_url = queue_url
         self._client = client or boto3.client("sqs")
 
-    def publish(self, message: BaseModel) -> str:
+    def publish(self, message: BaseModel, delay_seconds: int = 0) -> str:
         response = self._client.send_message(
             QueueUrl=self._queue_url,
+            DelaySeconds=delay_seconds,
             MessageBody=message.model_dump_json(),
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value}

@@ -3,6 +3,7 @@ or a reply already decided on. One discriminated union keeps the consumer's pars
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -21,6 +22,7 @@ class NotificationMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: Literal["notification"] = "notification"
     notification: Notification
+    not_before: datetime | None = None  # deferred by quiet hours: deliver from then on
 
 
 DispatchMessage = Annotated[EventMessage | NotificationMessage, Field(discriminator="kind")]

@@ -11,17 +11,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from pydantic import BaseModel
+
 from ecmpush.domain.delivery import Claim, DeliveryStatus, FcmOutcome, SendResult, classify
+from ecmpush.domain.delivery_policy import Verdict, decide
 from ecmpush.domain.devices import Device
 from ecmpush.domain.events import EcmEvent, TaskAssigned, TaskCompleted
-from ecmpush.domain.messages import DispatchMessage, EventMessage
+from ecmpush.domain.messages import DispatchMessage, EventMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
+from ecmpush.domain.preferences import Preferences as UserPreferences
 from ecmpush.domain.push import Push
 from ecmpush.domain.render import PayloadTooLarge, render_push
 from ecmpush.domain.routing import RoutingContext, route
 from ecmpush.domain.tasks import TrackedTask, from_assigned
 from ecmpush.ports import PushSender
 from ecmpush.services.action_tokens import ActionTokenSigner
+
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class RetryLater(Exception):
@@ -61,6 +71,22 @@ class Deliveries(Protocol):
         error_message: str | None = None,
     ) -> None: ...
     def record_no_device(self, notification: Notification, owner: str, now: datetime) -> None: ...
+    def record_policy(
+        self,
+        notification: Notification,
+        owner: str,
+        outcome: str,
+        now: datetime,
+        detail: str | None = None,
+    ) -> None: ...
+
+
+class Preferences(Protocol):
+    def get(self, owner: str) -> UserPreferences: ...
+
+
+class Publisher(Protocol):
+    def publish(self, message: BaseModel, delay_seconds: int = 0) -> str: ...
 
 
 class Events(Protocol):
@@ -80,6 +106,8 @@ class DispatchReport:
     no_device: int = 0
     skipped: int = 0
     retrying: int = 0
+    muted: int = 0
+    deferred: int = 0
     retry_after: list[float] = field(default_factory=list)
 
 
@@ -99,6 +127,8 @@ class DispatchService:
         deliveries: Deliveries,
         events: Events,
         tasks: Tasks,
+        preferences: Preferences,
+        publisher: Publisher,
         sender: PushSender,
         signer: ActionTokenSigner,
         app_base_url: str,
@@ -109,6 +139,8 @@ class DispatchService:
         self._deliveries = deliveries
         self._events = events
         self._tasks = tasks
+        self._preferences = preferences
+        self._publisher = publisher
         self._sender = sender
         self._signer = signer
         self._base_url = app_base_url
@@ -120,6 +152,9 @@ class DispatchService:
         if isinstance(message, EventMessage):
             notifications = route(message.event, RoutingContext(self._base_url, now))
             self._track(message.event, notifications, now)
+        elif message.not_before is not None and message.not_before > now:
+            self._wait(message, now)  # a deferred push, back early: wait another hop
+            return DispatchReport(deferred=1)
         else:
             notifications = [message.notification]
         report = self.deliver(notifications, now)
@@ -151,9 +186,41 @@ class DispatchService:
             self._apply(item, result, report)
         return report
 
+    def _wait(self, message: NotificationMessage, now: datetime) -> None:
+        """SQS delays at most 15 minutes: a longer quiet period is waited out in hops."""
+        assert message.not_before is not None
+        seconds = (message.not_before - now).total_seconds()
+        self._publisher.publish(message, delay_seconds=int(min(max(seconds, 1), MAX_DELAY_SECONDS)))
+
+    def _apply_preferences(
+        self, notification: Notification, owner: str, now: datetime, report: DispatchReport
+    ) -> bool:
+        """True when the push goes out now; muted and deferred ones are recorded (and deferred
+        ones re-enqueued for this recipient alone, due when their quiet period ends)."""
+        decision = decide(notification, self._preferences.get(owner), now)
+        if decision.verdict is Verdict.MUTED:
+            self._deliveries.record_policy(notification, owner, "muted", now)
+            report.muted += 1
+            return False
+        if decision.verdict is Verdict.DEFER:
+            assert decision.until is not None
+            until = iso_z(decision.until)
+            self._deliveries.record_policy(notification, owner, "deferred", now, until)
+            only_this_owner = notification.model_copy(update={"recipients": [owner]})
+            self._wait(
+                NotificationMessage(notification=only_this_owner, not_before=decision.until), now
+            )
+            report.deferred += 1
+            return False
+        if decision.bypassed:
+            self._deliveries.record_policy(notification, owner, "bypassed", now, decision.bypassed)
+        return True
+
     def _prepare(
         self, notification: Notification, owner: str, now: datetime, report: DispatchReport
     ) -> list[_Pending]:
+        if not self._apply_preferences(notification, owner, now, report):
+            return []
         devices = self._devices.for_owner(owner)
         if not devices:
             self._deliveries.record_no_device(notification, owner, now)

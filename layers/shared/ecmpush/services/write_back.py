@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ecmpush.adapters.ecm.errors import EcmTaskNotOpen
 from ecmpush.adapters.ecm.models import TaskRef as EcmTaskRef
-from ecmpush.adapters.ecm_client import EcmClient
+from ecmpush.adapters.ecm_client import EcmClient, on_behalf_of_prefix
 from ecmpush.domain.confirmations import confirmation
 from ecmpush.domain.dispositions import choose_disposition
 from ecmpush.domain.messages import DispatchMessage, NotificationMessage
@@ -59,11 +59,11 @@ class WriteBackService:
 
     def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
         """Raises `EcmError` (other than task-not-open) when Content Server could not take it."""
-        outcome = self._apply_in_ecm(reply, budget_s)
+        tracked = self._tasks.get(reply.task.key)
+        outcome = self._apply_in_ecm(reply, tracked, budget_s)
         now = self._clock()
         self._replies.mark(reply, outcome, now)
         self._tasks.close(reply.task.key, f"{reply.action} by {reply.ecm_user} via ecmpush", now)
-        tracked = self._tasks.get(reply.task.key)
         title = tracked.title if tracked else ""
         link = task_link(self._base_url, reply.task, reply.notification_id)
         self._publisher.publish(
@@ -71,22 +71,29 @@ class WriteBackService:
         )
         return outcome
 
-    def _apply_in_ecm(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
+    def _apply_in_ecm(
+        self, reply: WriteBack, tracked: TrackedTask | None, budget_s: float
+    ) -> ReplyStatus:
         ecm = self._ecm()
         ref = EcmTaskRef(reply.task.process_id, reply.task.subprocess_id, reply.task.task_id)
-        comment = audit_comment(
-            reply.comment,
-            prefix=ecm.comment_prefix(reply.ecm_user),
-            platform=reply.platform,
-            replied_at=reply.replied_at,
+        # The assignee acts as themself (when impersonation is configured). Anyone else holding
+        # a token (a supervisor or backup reached by an SLA escalation) cannot act on another
+        # user's step: the service account does, "on behalf of" them, in the audit comment.
+        assignee = tracked.assignee if tracked and tracked.assignee else reply.ecm_user
+        as_user = reply.ecm_user if reply.ecm_user == assignee else None
+        prefix = (
+            ecm.comment_prefix(reply.ecm_user) if as_user else on_behalf_of_prefix(reply.ecm_user)
         )
-        details = ecm.get_task(ref, as_user=reply.ecm_user, budget_s=budget_s)
+        comment = audit_comment(
+            reply.comment, prefix=prefix, platform=reply.platform, replied_at=reply.replied_at
+        )
+        details = ecm.get_task(ref, as_user=as_user, budget_s=budget_s)
         if not details.is_open:
-            return self._applied_earlier_or_closed(ecm, ref, reply, comment, budget_s)
+            return self._applied_earlier_or_closed(ecm, ref, as_user, comment, budget_s)
         disposition = choose_disposition(details, reply.action, self._mapping)
         try:
             ecm.apply_disposition(
-                ref, disposition, comment=comment, as_user=reply.ecm_user, budget_s=budget_s
+                ref, disposition, comment=comment, as_user=as_user, budget_s=budget_s
             )
         except EcmTaskNotOpen:
             return ReplyStatus.TASK_CLOSED
@@ -94,11 +101,11 @@ class WriteBackService:
 
     @staticmethod
     def _applied_earlier_or_closed(
-        ecm: EcmClient, ref: EcmTaskRef, reply: WriteBack, comment: str, budget_s: float
+        ecm: EcmClient, ref: EcmTaskRef, as_user: str | None, comment: str, budget_s: float
     ) -> ReplyStatus:
         """A closed task is ours when its history holds this reply's comment (an earlier attempt
         went through but its answer was lost), someone else's otherwise."""
-        history = ecm.task_activities(ref, as_user=reply.ecm_user, budget_s=budget_s)
+        history = ecm.task_activities(ref, as_user=as_user, budget_s=budget_s)
         if any(entry.comment == comment for entry in history):
             return ReplyStatus.APPLIED
         return ReplyStatus.TASK_CLOSED
