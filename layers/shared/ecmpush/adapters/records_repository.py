@@ -1,0 +1,339 @@
+"""RecordsTable: records with an expiry date, pk `record_key` (the node id).
+
+While a stage of a record is still ahead, the item carries `notice_bucket = "due"` and
+`next_notice_at` (fixed-width UTC), which put it in the sparse `notices_due` index the expiry
+sweep queries (never a Scan); the last stage removes both. `windows_sent` / `windows_passed`
+(string sets) hold the stages done for the stored `expires_at`; TTL `expires_at_ttl` is the
+expiry plus the retention days.
+
+Two control items live beside the records (keys starting with `#`, never in the index): the
+sweep's lease and the Content Server search's resume page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from ecmpush.adapters.dynamo import is_conditional_failure, iso
+from ecmpush.domain.events import Record
+from ecmpush.domain.expiry import TrackedRecord, index_time
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+INDEX = "notices_due"
+DUE_BUCKET = "due"
+_CONTROL_TTL = timedelta(days=7)
+
+
+def _expires(moment: datetime) -> str:
+    """`expires_at` as stored and compared: UTC, fixed width (renewal = a different string)."""
+    return index_time(moment)
+
+
+def _stamp(moment: datetime) -> str:
+    """Lease times: fixed width with microseconds, so string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _record(item: dict[str, Any]) -> TrackedRecord:
+    return TrackedRecord.model_validate(
+        {
+            **item,
+            "owners": list(item.get("owners") or []),
+            "notify_roles": list(item.get("notify_roles") or []),
+            "windows_sent": set(item.get("windows_sent") or ()),
+            "windows_passed": set(item.get("windows_passed") or ()),
+        }
+    )
+
+
+class RecordsRepository:
+    def __init__(self, table: Table, retention_days: int) -> None:
+        self._table = table
+        self._retention = timedelta(days=retention_days)
+
+    # -- records ---------------------------------------------------------------------------------
+
+    def upsert_from_event(
+        self,
+        record: Record,
+        owners: Sequence[str],
+        notify_roles: Sequence[str],
+        source: str,
+        now: datetime,
+    ) -> str:
+        """Store what ECM says about a record: "updated" (same `expires_at`: name, owners and
+        roles refreshed, the stages done are kept), "created" or "renewed" (a different
+        `expires_at`: the stages done are cleared and the record enters the index as due now,
+        so the next sweep decides its stage and schedules the next one). No read-modify-write:
+        each step is conditional, so concurrent writers cannot mix two expiry dates."""
+        expires_at = _expires(record.expires_at)
+        for _ in range(3):
+            if self._refresh(record, expires_at, owners, notify_roles, source, now):
+                return "updated"
+            outcome = self._replace(record, expires_at, owners, notify_roles, source, now)
+            if outcome is not None:
+                return outcome
+        raise RuntimeError(f"record {record.node_id}: expires_at kept changing under the upsert")
+
+    def _refresh(
+        self,
+        record: Record,
+        expires_at: str,
+        owners: Sequence[str],
+        notify_roles: Sequence[str],
+        source: str,
+        now: datetime,
+    ) -> bool:
+        values: dict[str, Any] = {
+            ":e": expires_at,
+            ":name": record.name,
+            ":kind": record.kind,
+            ":owners": list(dict.fromkeys(owners)),
+            ":roles": list(dict.fromkeys(notify_roles)),
+            ":source": source,
+            ":now": iso(now),
+        }
+        update = (
+            "SET #name = :name, kind = :kind, owners = :owners, notify_roles = :roles, "
+            "#source = :source, updated_at = :now"
+        )
+        if record.url:
+            update += ", #url = :url"
+            values[":url"] = record.url
+        else:
+            update += " REMOVE #url"
+        try:
+            self._table.update_item(
+                Key={"record_key": record.node_id},
+                UpdateExpression=update,
+                ConditionExpression="expires_at = :e",
+                ExpressionAttributeNames={"#name": "name", "#source": "source", "#url": "url"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def _replace(
+        self,
+        record: Record,
+        expires_at: str,
+        owners: Sequence[str],
+        notify_roles: Sequence[str],
+        source: str,
+        now: datetime,
+    ) -> str | None:
+        item: dict[str, Any] = {
+            "record_key": record.node_id,
+            "node_id": record.node_id,
+            "name": record.name,
+            "kind": record.kind,
+            "expires_at": expires_at,
+            "owners": list(dict.fromkeys(owners)),
+            "notify_roles": list(dict.fromkeys(notify_roles)),
+            "source": source,
+            "updated_at": iso(now),
+            "notice_bucket": DUE_BUCKET,
+            "next_notice_at": index_time(now),
+            "expires_at_ttl": int((record.expires_at + self._retention).timestamp()),
+        }
+        if record.url:
+            item["url"] = record.url
+        try:
+            old = self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(record_key) OR expires_at <> :e",
+                ExpressionAttributeValues={":e": expires_at},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return None  # someone stored this very expires_at meanwhile: refresh instead
+            raise
+        return "renewed" if old else "created"
+
+    def get(self, record_key: str) -> TrackedRecord | None:
+        item = self._table.get_item(Key={"record_key": record_key}, ConsistentRead=True).get("Item")
+        return _record(item) if item and not record_key.startswith("#") else None
+
+    def due(
+        self, now: datetime, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[TrackedRecord], dict[str, Any] | None]:
+        """One page of records whose next notice is at or before `now`, oldest first, and the
+        key to continue from (None at the end). The index only finds them: each record is then
+        read from the table with a consistent read, so a stage another sweep just recorded is
+        seen (index reads may lag)."""
+        query: dict[str, Any] = {
+            "IndexName": INDEX,
+            "KeyConditionExpression": Key("notice_bucket").eq(DUE_BUCKET)
+            & Key("next_notice_at").lte(index_time(now)),
+            "Limit": limit,
+        }
+        if start_key:
+            query["ExclusiveStartKey"] = start_key
+        page = self._table.query(**query)
+        keys = list(dict.fromkeys(str(item["record_key"]) for item in page.get("Items", [])))
+        fresh = self._read_consistently(keys)
+        records = [_record(fresh[key]) for key in keys if key in fresh]
+        return records, page.get("LastEvaluatedKey")
+
+    def _read_consistently(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        # The resource's client (un)marshals attribute values itself, like the Table does.
+        client = self._table.meta.client
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [{"record_key": key} for key in keys[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table.name, []):
+                    found[str(item["record_key"])] = dict(item)
+                request = dict(answer.get("UnprocessedKeys") or {})
+        return found
+
+    def mark_window(
+        self,
+        record_key: str,
+        expires_at: datetime,
+        window: str,
+        next_notice_at: datetime | None,
+        *,
+        notified: bool = True,
+        passed: Sequence[str] = (),
+    ) -> bool:
+        """Record that `window` was announced (or, `notified=False`, went by silently) for this
+        `expires_at`, with the looser `passed` stages, and schedule the next notice; without
+        one the record leaves the index. Conditional on the record still having this
+        `expires_at` and `window` not being done yet, so of two overlapping sweeps exactly one
+        marks it (the other gets False)."""
+        names = {"#sent": "windows_sent", "#passed": "windows_passed"}
+        values: dict[str, Any] = {
+            ":e": _expires(expires_at),
+            ":w": window,
+        }
+        add = []
+        sent = {window} if notified else set()
+        skipped = set(passed) | (set() if notified else {window})
+        if sent:
+            add.append("#sent :sent")
+            values[":sent"] = sent
+        if skipped:
+            add.append("#passed :passed")
+            values[":passed"] = skipped
+        update = "ADD " + ", ".join(add)
+        if next_notice_at is None:
+            update += " REMOVE notice_bucket, next_notice_at"
+        else:
+            update += " SET next_notice_at = :next"
+            values[":next"] = index_time(next_notice_at)
+        try:
+            self._table.update_item(
+                Key={"record_key": record_key},
+                UpdateExpression=update,
+                ConditionExpression=(
+                    "expires_at = :e AND NOT contains(#sent, :w) AND NOT contains(#passed, :w)"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def reschedule(
+        self, record_key: str, expires_at: datetime, next_notice_at: datetime | None
+    ) -> bool:
+        """Move a record's next notice without recording a stage (nothing was due: a record
+        just stored, or windows reconfigured); None takes it out of the index."""
+        values: dict[str, Any] = {":e": _expires(expires_at)}
+        if next_notice_at is None:
+            update = "REMOVE notice_bucket, next_notice_at"
+        else:
+            update = "SET next_notice_at = :next"
+            values[":next"] = index_time(next_notice_at)
+        try:
+            self._table.update_item(
+                Key={"record_key": record_key},
+                UpdateExpression=update,
+                ConditionExpression="expires_at = :e AND attribute_exists(notice_bucket)",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    # -- control items ---------------------------------------------------------------------------
+
+    def acquire_lease(self, name: str, holder: str, until: datetime, now: datetime) -> bool:
+        """Take the named lease until `until` unless another holder's lease is still running."""
+        try:
+            self._table.put_item(
+                Item={
+                    "record_key": f"#lease:{name}",
+                    "holder": holder,
+                    "lease_until": _stamp(until),
+                    "expires_at_ttl": int((until + _CONTROL_TTL).timestamp()),
+                },
+                ConditionExpression=(
+                    "attribute_not_exists(record_key) OR lease_until < :now OR holder = :holder"
+                ),
+                ExpressionAttributeValues={":now": _stamp(now), ":holder": holder},
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"record_key": f"#lease:{name}"},
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": holder},
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+
+    def resume_page(self, name: str, fingerprint: str) -> int:
+        """The page a search stopped before (1 when it completed or its query changed)."""
+        item = self._table.get_item(Key={"record_key": f"#search:{name}"}, ConsistentRead=True)
+        found = item.get("Item")
+        if not found or found.get("fingerprint") != fingerprint:
+            return 1
+        return max(int(str(found.get("next_page", 1))), 1)
+
+    def save_resume_page(
+        self, name: str, fingerprint: str, page: int | None, now: datetime
+    ) -> None:
+        """Remember where the search continues next run; None: it completed, start over."""
+        key = {"record_key": f"#search:{name}"}
+        if page is None:
+            self._table.delete_item(Key=key)
+            return
+        self._table.put_item(
+            Item={
+                **key,
+                "fingerprint": fingerprint,
+                "next_page": page,
+                "updated_at": iso(now),
+                "expires_at_ttl": int((now + _CONTROL_TTL).timestamp()),
+            }
+        )
