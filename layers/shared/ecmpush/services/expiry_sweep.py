@@ -1,0 +1,304 @@
+"""The expiry sweep (flow 2): warn owners and named roles as records approach their expiry date.
+
+One run:
+
+1. **Search** (when `ECMPUSH_EXPIRY_SEARCH` is set): page through Content Server's
+   `POST /api/v2/search` and store each hit in RecordsTable (source `search`). ECM down (or
+   slow past the budget) only skips the rest of the search for this run: the page to go on
+   from is remembered, the run carries on with the records already stored, and the report
+   says the search was left unchecked. The search may use at most half of the time budget.
+2. **Sweep**: read the `notices_due` index page by page (never a Scan), decide each record's
+   stage (domain/expiry.py), group the announcements into one notification per recipient and
+   stage (a digest when there are several records), enqueue them, then record the stages.
+3. **Stop** before the Lambda time budget runs out: the rest stays in the index, due, for the
+   next run. A run that finds another run's lease on the sweep leaves at once (`busy`).
+
+Why notifications are enqueued before the stages are recorded: the other order loses a
+warning when the run dies between the two (the record says "sent", nothing was). In this order
+a crash re-sends on the next attempt, and the re-sent notification has the same id (it is
+derived from recipient, stage and the records it lists), which Dispatch serves at most once
+per device. Recording is conditional on the stage not being recorded yet and the record still
+having the same `expires_at`, so of two overlapping runs exactly one records each stage."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from ecmpush.adapters.ecm.errors import EcmError
+from ecmpush.adapters.ecm.models import SearchPage, SearchRow
+from ecmpush.domain.events import Record
+from ecmpush.domain.expiry import (
+    DueNotice,
+    ExpiryPolicy,
+    SearchConfig,
+    TrackedRecord,
+    decide,
+    notifications_for,
+    recipients_of,
+    record_from_search,
+)
+from ecmpush.domain.messages import DispatchMessage, NotificationMessage
+from ecmpush.domain.routing_config import RoutingConfig
+
+log = logging.getLogger(__name__)
+
+LEASE = "expiry-sweep"
+SEARCH = "expiry"
+
+
+class Records(Protocol):
+    def upsert_from_event(
+        self,
+        record: Record,
+        owners: Sequence[str],
+        notify_roles: Sequence[str],
+        source: str,
+        now: datetime,
+    ) -> str: ...
+    def due(
+        self, now: datetime, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[TrackedRecord], dict[str, Any] | None]: ...
+    def mark_window(
+        self,
+        record_key: str,
+        expires_at: datetime,
+        window: str,
+        next_notice_at: datetime | None,
+        *,
+        notified: bool = True,
+        passed: Sequence[str] = (),
+    ) -> bool: ...
+    def reschedule(
+        self, record_key: str, expires_at: datetime, next_notice_at: datetime | None
+    ) -> bool: ...
+    def acquire_lease(self, name: str, holder: str, until: datetime, now: datetime) -> bool: ...
+    def release_lease(self, name: str, holder: str) -> None: ...
+    def resume_page(self, name: str, fingerprint: str) -> int: ...
+    def save_resume_page(
+        self, name: str, fingerprint: str, page: int | None, now: datetime
+    ) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, message: DispatchMessage) -> str: ...
+
+
+class EcmSearch(Protocol):
+    def search(
+        self,
+        where: str,
+        *,
+        location_id: Sequence[str] | None = None,
+        page: int = 1,
+        limit: int = 100,
+        budget_s: float | None = None,
+    ) -> SearchPage: ...
+
+
+@dataclass
+class SweepReport:
+    """What one run did. `examined` due records read; `notified` of them announced (each in
+    one or more `notifications`); `skipped` = examined but not announced (not due after all,
+    expired too long ago, nobody to tell, or recorded by an overlapping run); `unchecked`
+    counts what this run could not check and leaves to the next (the Content Server search
+    when ECM was down or time ran out); `complete` is False when the time budget stopped the
+    sweep with due records possibly left (they stay due for the next run)."""
+
+    examined: int = 0
+    notified: int = 0
+    skipped: int = 0
+    unchecked: int = 0
+    notifications: int = 0
+    conflicts: int = 0
+    ingested: int = 0
+    search_invalid: int = 0
+    search_pages: int = 0
+    search: str = "off"  # off | done | partial | unavailable | failed
+    complete: bool = False
+    busy: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ExpirySweepService:
+    def __init__(
+        self,
+        *,
+        records: Records,
+        publisher: Publisher,
+        routing: Callable[[], RoutingConfig],
+        policy: ExpiryPolicy,
+        app_base_url: str,
+        clock: Callable[[], datetime],
+        search: SearchConfig | None = None,
+        ecm: Callable[[], EcmSearch] | None = None,
+        page_size: int = 100,
+        margin_ms: int = 20_000,
+        search_share: float = 0.5,
+        ecm_budget_s: float = 20.0,
+    ) -> None:
+        if search is not None and ecm is None:
+            raise ValueError("a search configuration needs an ECM client")
+        self._records = records
+        self._publisher = publisher
+        self._routing = routing  # read only when a record names roles
+        self._policy = policy
+        self._base_url = app_base_url
+        self._clock = clock  # the wall clock, for the lease; `now` of a run may be another time
+        self._search = search
+        self._ecm = ecm  # built lazily: ECM credentials are read only when searching
+        self._page_size = page_size
+        self._margin_ms = margin_ms
+        self._search_share = search_share
+        self._ecm_budget_s = ecm_budget_s
+
+    def run(self, now: datetime, remaining_ms: Callable[[], int]) -> SweepReport:
+        """Sweep as of `now` (the scheduled time), within `remaining_ms()` minus a margin."""
+        report = SweepReport()
+        started = self._clock()
+        holder = uuid.uuid4().hex
+        until = started + timedelta(milliseconds=max(remaining_ms(), 0))
+        if not self._records.acquire_lease(LEASE, holder, until, started):
+            log.warning("another expiry sweep holds the lease; leaving it to that run")
+            report.busy = True
+            return report
+        try:
+            if self._search is not None:
+                self._ingest(self._search, now, remaining_ms, report)
+            self._sweep(now, remaining_ms, report)
+        finally:
+            self._records.release_lease(LEASE, holder)
+        return report
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def _ingest(
+        self,
+        config: SearchConfig,
+        now: datetime,
+        remaining_ms: Callable[[], int],
+        report: SweepReport,
+    ) -> None:
+        assert self._ecm is not None
+        floor_ms = max(self._margin_ms, remaining_ms() * (1 - self._search_share))
+        fingerprint = config.fingerprint
+        query = config.query(now, self._policy)
+        page = self._records.resume_page(SEARCH, fingerprint)
+        try:
+            client = self._ecm()
+            while True:
+                left_ms = remaining_ms()
+                if left_ms < floor_ms:
+                    report.search = "partial"
+                    report.unchecked += 1
+                    return
+                budget_s = max(min(self._ecm_budget_s, (left_ms - floor_ms) / 1000), 1.0)
+                result = client.search(
+                    query,
+                    location_id=list(config.location_ids) or None,
+                    page=page,
+                    limit=config.page_size,
+                    budget_s=budget_s,
+                )
+                report.search_pages += 1
+                for row in result.rows:
+                    self._ingest_row(row, config, now, report)
+                if not result.has_more:
+                    self._records.save_resume_page(SEARCH, fingerprint, None, now)
+                    report.search = "done"
+                    return
+                page += 1
+                self._records.save_resume_page(SEARCH, fingerprint, page, now)
+        except EcmError as exc:
+            log.warning("Content Server search unavailable (page %s): %s", page, exc)
+            report.search = "unavailable"
+            report.unchecked += 1
+        except Exception:
+            # The stored records must still be swept; the failure is logged and counted.
+            log.exception("Content Server search failed (page %s)", page)
+            report.search = "failed"
+            report.unchecked += 1
+
+    def _ingest_row(
+        self, row: SearchRow, config: SearchConfig, now: datetime, report: SweepReport
+    ) -> None:
+        try:
+            record, owners = record_from_search(row.id, row.name, row.categories, config)
+        except (ValueError, ValidationError) as exc:
+            log.warning("search hit %s skipped: %s", row.id, exc)
+            report.search_invalid += 1
+            return
+        if not owners and not config.notify_roles:
+            log.warning("search hit %s skipped: no owner and no roles to notify", row.id)
+            report.search_invalid += 1
+            return
+        self._records.upsert_from_event(record, owners, config.notify_roles, "search", now)
+        report.ingested += 1
+
+    # -- sweep -----------------------------------------------------------------------------------
+
+    def _sweep(self, now: datetime, remaining_ms: Callable[[], int], report: SweepReport) -> None:
+        start_key: dict[str, Any] | None = None
+        while True:
+            if remaining_ms() < self._margin_ms:
+                log.warning("expiry sweep out of time; due records stay for the next run")
+                return
+            records, start_key = self._records.due(now, self._page_size, start_key)
+            self._process(records, now, report)
+            if start_key is None:
+                report.complete = True
+                return
+
+    def _process(self, records: list[TrackedRecord], now: datetime, report: SweepReport) -> None:
+        """One page: decide, enqueue every notification, then record the stages."""
+        notices: list[DueNotice] = []
+        marks: list[tuple[TrackedRecord, str, bool, tuple[str, ...], datetime | None]] = []
+        routing: RoutingConfig | None = None
+        for record in records:
+            report.examined += 1
+            decision = decide(record, self._policy, now)
+            if decision.stage is None:
+                report.skipped += 1
+                if decision.next_notice_at != record.next_notice_at:
+                    self._records.reschedule(
+                        record.record_key, record.expires_at, decision.next_notice_at
+                    )
+                continue
+            recipients: tuple[str, ...] = ()
+            if decision.notify:
+                members: list[str] = []
+                if record.notify_roles:
+                    routing = routing or self._routing()
+                    members = routing.members_of_roles(list(record.notify_roles))
+                recipients = recipients_of(record.owners, members)
+                if not recipients:
+                    log.warning("record %s has nobody to notify", record.record_key)
+            notify = bool(recipients)
+            if notify:
+                notices.append(DueNotice(record, decision.stage, decision.days_left, recipients))
+            else:
+                report.skipped += 1
+            marks.append((record, decision.stage, notify, decision.passed, decision.next_notice_at))
+        for notification in notifications_for(notices, self._base_url, now):
+            self._publisher.publish(NotificationMessage(notification=notification))
+            report.notifications += 1
+        for record, stage, notify, passed, next_at in marks:
+            marked = self._records.mark_window(
+                record.record_key, record.expires_at, stage, next_at, notified=notify, passed=passed
+            )
+            if notify:
+                report.notified += 1
+            if not marked:
+                # Recorded by an overlapping run, or renewed meanwhile (the new expiry date
+                # starts its own stages). A notification already enqueued for it has the
+                # overlapping run's id when both saw the same records.
+                report.conflicts += 1
+                log.info("record %s: stage %s was recorded meanwhile", record.record_key, stage)

@@ -1,0 +1,77 @@
+"""Composition of the expiry sweep (flow 2) and of the record store Dispatch writes
+`record.expiry_scheduled` events to: one instance per warm container, like bootstrap.py.
+Configuration errors (windows, search JSON, a missing table) fail the cold start with the
+variable's name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ecmpush.clock import utc_now
+from ecmpush.components import component
+from ecmpush.domain.expiry import (
+    ExpiryConfigError,
+    ExpiryPolicy,
+    SearchConfig,
+    parse_search_config,
+)
+from ecmpush.settings import ConfigurationError, settings
+
+if TYPE_CHECKING:
+    from ecmpush.adapters.records_repository import RecordsRepository
+    from ecmpush.services.expiry_sweep import ExpirySweepService
+    from ecmpush.services.record_intake import RecordIntake
+
+
+@component
+def expiry_policy() -> ExpiryPolicy:
+    try:
+        return ExpiryPolicy.from_config(settings().expiry_windows)
+    except ExpiryConfigError as exc:
+        raise ConfigurationError(f"ECMPUSH_EXPIRY_WINDOWS: {exc}") from exc
+
+
+@component
+def expiry_search() -> SearchConfig | None:
+    try:
+        return parse_search_config(settings().expiry_search)
+    except ExpiryConfigError as exc:
+        raise ConfigurationError(f"ECMPUSH_EXPIRY_SEARCH: {exc}") from exc
+
+
+@component
+def records_repository() -> RecordsRepository:
+    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.records_repository import RecordsRepository
+
+    config = settings()
+    if not config.records_table:
+        raise ConfigurationError("environment variable ECMPUSH_RECORDS_TABLE is required")
+    return RecordsRepository(table(config.records_table), config.retention_days)
+
+
+@component
+def record_intake() -> RecordIntake:
+    """What Dispatch calls to store `record.expiry_scheduled` events."""
+    from ecmpush.services.record_intake import RecordIntake
+
+    return RecordIntake(records_repository())
+
+
+@component
+def expiry_sweep_service() -> ExpirySweepService:
+    from ecmpush import bootstrap
+    from ecmpush.adapters.sqs_publisher import SqsPublisher
+    from ecmpush.services.expiry_sweep import ExpirySweepService
+
+    config = settings()
+    return ExpirySweepService(
+        records=records_repository(),
+        publisher=SqsPublisher(config.dispatch_queue_url),
+        routing=bootstrap.routing_config,
+        policy=expiry_policy(),
+        app_base_url=config.app_base_url,
+        clock=utc_now,
+        search=expiry_search(),
+        ecm=bootstrap.ecm_client,
+    )
