@@ -84,11 +84,13 @@ class Harness:
     def queue_depth(self, url: str | None = None) -> int:
         attributes = self.sqs.get_queue_attributes(
             QueueUrl=url or self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        return sum(int(value) for value in attributes.values())
 
     def deliveries(self, notification_id: str) -> list[dict[str, Any]]:
         items = self.table("DeliveriesTable").query(

@@ -66,7 +66,9 @@ def test_approval_push_reaches_every_device_with_contract_payload(harness: Harne
     ]
     assert web["fcm_options"]["link"] == data["deep_link"]
     # The browser registered Berlin time: its due line reads in its zone.
-    assert "Due 2026-12-01 18:00 CET" in browser[0]["message"]["data"]["body"]
+    # The browser registered German and Berlin time: its text and due line follow both.
+    assert browser[0]["message"]["data"]["title"].startswith("Genehmigung erforderlich: ")
+    assert "Fällig 2026-12-01 18:00 CET" in browser[0]["message"]["data"]["body"]
     assert len(json.dumps(message).encode()) < 4096
 
     claims = verify_action_token(data["action_token"], [ACTION_TOKEN_KEY.encode()], time.time())
@@ -211,15 +213,22 @@ def test_in_flight_delivery_is_retried_not_sent(harness: Harness) -> None:
     assert len(harness.fcm.messages(token=BROWSER)) == 1
 
 
-def test_unrouted_event_types_are_marked_and_push_nothing(harness: Harness) -> None:
+def test_state_only_events_are_marked_tracked_and_push_nothing(harness: Harness) -> None:
     _two_devices(harness)
-    harness.post_event(sample_event("governance_alert"))
+    harness.post_event(sample_event("task_completed"))
     harness.drain()
     assert harness.fcm.messages() == []
-    item = harness.table("EventsTable").get_item(
-        Key={"event_id": "evt-sample-governance-alert-0001"}
-    )["Item"]
-    assert item["status"] == "no_route"
+    item = harness.table("EventsTable").get_item(Key={"event_id": "evt-sample-task-completed-0001"})
+    assert item["Item"]["status"] == "tracked"
+
+
+def test_event_nobody_is_to_hear_of_is_marked_so(harness: Harness) -> None:
+    event = sample_event("document_available")
+    event["data"]["audience"] = {"teams": ["nobody-here"]}
+    harness.post_event(event)
+    harness.drain()
+    item = harness.table("EventsTable").get_item(Key={"event_id": event["id"]})
+    assert item["Item"]["status"] == "no_recipients"
 
 
 def test_long_instructions_are_cut_but_the_action_token_stays(harness: Harness) -> None:

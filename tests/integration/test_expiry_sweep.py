@@ -6,7 +6,6 @@ search loses and doubles nothing; a run stops before its time budget and the nex
 
 from __future__ import annotations
 
-import inspect
 import json
 import threading
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from devstack.lambda_runtime import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.adapters.records_repository import RecordsRepository
 from ecmpush.domain.events import event_adapter
-from ecmpush.services.dispatch import DispatchService
 from ecmpush.sweeps_expiry import expiry_sweep_service, record_intake, records_repository
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
@@ -389,10 +387,6 @@ def test_ecm_down_mid_search_resumes_from_the_page_it_stopped_at(
 # --- Dispatch stores record events --------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    "records" not in inspect.signature(DispatchService.__init__).parameters,
-    reason="Dispatch does not store record.expiry_scheduled yet (services/record_intake.py)",
-)
 def test_webhook_record_event_is_stored_by_dispatch_and_swept(harness: Harness) -> None:
     _register(harness, "asmith", "dlee", "bjones")
     event = _event(roles=("legal", "account_manager"))

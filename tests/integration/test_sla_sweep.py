@@ -275,9 +275,8 @@ def test_overlapping_sweeps_send_each_step_once(harness: Harness) -> None:
 
     # How far the runs overlap depends on the machine; what must hold does not: at most both
     # enqueue (the same notification), and whatever was enqueued reaches each device once.
-    enqueued = sum(r["notified"] for r in reports)
-    assert enqueued in (1, 2)
-    assert harness.queue_depth() == enqueued
+    assert sum(r["notified"] for r in reports) == 1  # exactly one run advanced the step
+    assert harness.queue_depth() in (1, 2)  # the loser may have enqueued the same notification
     harness.drain()
     assert len(_sla_pushes(harness, "asmith")) == 1
     assert _tracked(harness)["sla_level"] == 1

@@ -15,14 +15,17 @@ from pydantic import ValidationError
 from ecmpush.domain.action_token import verify
 from ecmpush.domain.delivery import Claim, DeliveryStatus, SendResult
 from ecmpush.domain.devices import Device, Platform
+from ecmpush.domain.events import Record as EcmRecord
 from ecmpush.domain.events import TaskRef, event_adapter
 from ecmpush.domain.messages import EventMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.preferences import Preferences, QuietHours
 from ecmpush.domain.push import Push
+from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.dispatch import DispatchReport, DispatchService, RetryLater
+from ecmpush.services.record_intake import RecordIntake
 from tests.conftest import sample_event
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -46,6 +49,10 @@ class FakeDevices:
     def for_owner(self, owner: str) -> list[Device]:
         self.lookups.append(owner)
         return list(self.by_owner.get(owner, []))
+
+    def for_external(self, external_id: str) -> list[Device]:
+        every = [d for devices in self.by_owner.values() for d in devices]
+        return [d for d in every if d.external_id == external_id and d.audience == "external"]
 
     def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool:
         self.deletes.append((owner, installation_id, token))
@@ -171,6 +178,22 @@ class FakeTasks:
             self.tasks[key] = self.tasks[key].model_copy(update=update)
 
 
+class FakeRecords:
+    def __init__(self) -> None:
+        self.stored: list[tuple[str, list[str], list[str]]] = []
+
+    def upsert_from_event(
+        self,
+        record: EcmRecord,
+        owners: Sequence[str],
+        notify_roles: Sequence[str],
+        source: str,
+        now: datetime,
+    ) -> str:
+        self.stored.append((record.node_id, list(owners), list(notify_roles)))
+        return "created"
+
+
 class FakePreferences:
     def __init__(self) -> None:
         self.by_owner: dict[str, Preferences] = {}
@@ -245,6 +268,8 @@ class World:
     tasks: FakeTasks = field(default_factory=FakeTasks)
     preferences: FakePreferences = field(default_factory=FakePreferences)
     publisher: FakePublisher = field(default_factory=FakePublisher)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    records: FakeRecords = field(default_factory=lambda: FakeRecords())
     sender: FakeSender = field(default_factory=FakeSender)
 
     @property
@@ -256,6 +281,8 @@ class World:
             tasks=self.tasks,
             preferences=self.preferences,
             publisher=self.publisher,
+            routing=lambda: self.routing,
+            records=RecordIntake(self.records),
             sender=self.sender,
             signer=ActionTokenSigner(lambda: KEY, TTL),
             app_base_url="https://app.example.com",
@@ -500,14 +527,14 @@ def test_event_message_routes_sends_and_marks_the_event_routed() -> None:
     assert w.sender.pushes[0].data["notification_id"] == saved.id
 
 
-def test_unrouted_event_is_marked_no_route_and_sends_nothing() -> None:
+def test_state_only_event_is_marked_tracked_and_sends_nothing() -> None:
     event = event_adapter.validate_python(sample_event("task_completed"))
     w = world(device("asmith", "s1"))
     report = w.send(EventMessage(event=event))
     assert report == DispatchReport()
     assert w.sender.batches == []
     assert w.deliveries.saved == []
-    assert w.events.marks == [(event.id, "no_route", NOW, 0)]
+    assert w.events.marks == [(event.id, "tracked", NOW, 0)]
 
 
 def test_event_is_marked_even_when_a_retry_is_needed() -> None:

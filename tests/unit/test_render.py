@@ -112,17 +112,8 @@ def test_notification_id_depends_on_source_and_kind() -> None:
     assert notification_id("evt-1", "task.assigned") == notification_id("evt-1", "task.assigned")
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "task_completed",
-        "record_expiry_scheduled",
-        "document_available",
-        "document_published",
-        "governance_alert",
-    ],
-)
-def test_unrouted_types_yield_no_notifications(name: str) -> None:
+@pytest.mark.parametrize("name", ["task_completed", "record_expiry_scheduled"])
+def test_state_only_events_yield_no_notifications(name: str) -> None:
     assert route(event_adapter.validate_python(sample_event(name)), CTX) == []
 
 
@@ -272,7 +263,7 @@ def test_data_due_at_is_the_same_instant_for_every_device() -> None:
     assert berlin.body != utc.body
 
 
-@pytest.mark.parametrize("locale", [None, "", "en", "en-GB", "de-AT", "fr_FR", "zz", "pt-BR"])
+@pytest.mark.parametrize("locale", [None, "", "en", "en-GB", "zz", "pt-BR", "ja"])
 def test_unknown_locales_fall_back_to_english(locale: str | None) -> None:
     push = render_push(notification_for(), device(locale=locale), TOKEN)
     assert push.title.startswith("Approval needed: ")

@@ -155,6 +155,7 @@ def dispatch_service() -> DispatchService:
     from ecmpush.adapters.sqs_publisher import SqsPublisher
     from ecmpush.services.action_tokens import ActionTokenSigner
     from ecmpush.services.dispatch import DispatchService
+    from ecmpush.sweeps_expiry import record_intake
 
     config = settings()
     return DispatchService(
@@ -164,6 +165,8 @@ def dispatch_service() -> DispatchService:
         tasks=tasks_repository(),
         preferences=preferences_repository(),
         publisher=SqsPublisher(config.dispatch_queue_url),
+        routing=routing_config,
+        records=record_intake(),
         sender=push_sender(),
         signer=ActionTokenSigner(action_token_key, timedelta(hours=config.action_token_ttl_hours)),
         app_base_url=config.app_base_url,
@@ -286,8 +289,10 @@ def sla_policy() -> SlaPolicy:
         raise ConfigurationError(f"ECMPUSH_SLA_DEFAULTS / ECMPUSH_SLA_GRACE_HOURS: {exc}") from exc
 
 
-@component
 def routing_config() -> RoutingConfig:
+    """Read on use (Powertools caches the parameter for the secrets max age), so an operator's
+    change reaches warm containers within minutes; a bad document fails the event that needs
+    it, with the document's field paths, and the event is retried."""
     from ecmpush.adapters.routing_source import load_routing
 
     config = settings()

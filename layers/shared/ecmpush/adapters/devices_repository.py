@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 BY_INSTALLATION = "by_installation"
+BY_EXTERNAL_ID = "by_external_id"
 
 
 class DevicesRepository:
@@ -93,6 +94,14 @@ class DevicesRepository:
         return [
             Device.model_validate(i) for i in items if not str(i["installation_id"]).startswith("#")
         ]
+
+    def for_external(self, external_id: str) -> list[Device]:
+        """Devices registered for the external audience by this external stakeholder."""
+        page = self._table.query(
+            IndexName=BY_EXTERNAL_ID, KeyConditionExpression=Key("external_id").eq(external_id)
+        )
+        devices = [Device.model_validate(item) for item in page.get("Items", [])]
+        return [d for d in devices if d.audience == "external"]
 
     def get(self, owner: str, installation_id: str) -> Device | None:
         item = self._table.get_item(Key={"owner": owner, "installation_id": installation_id}).get(

@@ -3,19 +3,44 @@ always yields the same notifications (ids included), which is what makes redeliv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
-from ecmpush.domain.events import EcmEvent, TaskAssigned, TaskRef
+from ecmpush.domain.events import (
+    DocumentAvailable,
+    DocumentPublished,
+    DocumentRef,
+    EcmEvent,
+    GovernanceAlert,
+    TaskAssigned,
+    TaskRef,
+)
 from ecmpush.domain.notifications import Notification, notification_id
-from ecmpush.domain.reply_actions import BY_STAGE
+from ecmpush.domain.reply_actions import BY_STAGE, INFO
+from ecmpush.domain.routing_config import RoutingConfig
 
 
 @dataclass(frozen=True)
 class RoutingContext:
     app_base_url: str
     now: datetime
+    # Read only by routes that name roles or teams, so other events never need the document.
+    routing: Callable[[], RoutingConfig] = RoutingConfig
+
+
+EXTERNAL_PREFIX = "ext:"
+
+
+def external_recipient(external_id: str) -> str:
+    """External stakeholders are addressed by their external id, never by an ECM user."""
+    return f"{EXTERNAL_PREFIX}{external_id}"
+
+
+def document_link(base: str, document: DocumentRef) -> str:
+    return document.url or f"{base}/documents/{quote(document.node_id, safe='')}"
 
 
 def task_link(base: str, task: TaskRef, nid: str) -> str:
@@ -55,9 +80,91 @@ def _task_assigned(event: TaskAssigned, ctx: RoutingContext) -> list[Notificatio
     ]
 
 
+def _info(
+    event: EcmEvent, ctx: RoutingContext, recipients: list[str], **fields: Any
+) -> list[Notification]:
+    """A notification without buttons, or none when nobody is to hear of it."""
+    if not recipients:
+        return []
+    return [
+        Notification(
+            id=notification_id(event.id, event.type),
+            type=event.type,
+            source_id=event.id,
+            recipients=recipients,
+            apns_category=INFO.category,
+            created_at=ctx.now,
+            **fields,
+        )
+    ]
+
+
+def _document_available(event: DocumentAvailable, ctx: RoutingContext) -> list[Notification]:
+    """Field teams: every member of the named teams and the named users, each once."""
+    audience = event.data.audience
+    users = ctx.routing().members_of_teams(audience.teams) if audience.teams else []
+    recipients = list(dict.fromkeys([*users, *(u.user_id for u in audience.users)]))
+    document = event.data.document
+    return _info(
+        event,
+        ctx,
+        recipients,
+        category="field",
+        template=f"document.available.{event.data.category}",
+        params={"document_name": document.name},
+        deep_link=document_link(ctx.app_base_url, document),
+    )
+
+
+def _document_published(event: DocumentPublished, ctx: RoutingContext) -> list[Notification]:
+    """External stakeholders: title, kind and link only; nothing internal travels."""
+    document = event.data.document
+    recipients = [external_recipient(i) for i in dict.fromkeys(event.data.audience.external_ids)]
+    return _info(
+        event,
+        ctx,
+        recipients,
+        category="publication",
+        template=f"document.published.{event.data.kind}",
+        params={"document_name": document.name},
+        deep_link=document_link(ctx.app_base_url, document),
+    )
+
+
+def _governance_alert(event: GovernanceAlert, ctx: RoutingContext) -> list[Notification]:
+    """Routed by kind to roles. The actor and details stay out of the push (personal data)."""
+    data = event.data
+    routing = ctx.routing()
+    recipients = routing.members_of_roles(routing.governance_roles(data.kind))
+    params = {"summary": data.summary}
+    if data.node is not None:
+        params["document_name"] = data.node.name
+    link = (
+        document_link(ctx.app_base_url, data.node)
+        if data.node is not None
+        else f"{ctx.app_base_url}/governance?event={quote(event.id, safe='')}"
+    )
+    return _info(
+        event,
+        ctx,
+        recipients,
+        category="governance",
+        template=f"governance.{data.kind}",
+        params=params,
+        deep_link=link,
+        severity=data.severity,
+    )
+
+
 def route(event: EcmEvent, ctx: RoutingContext) -> list[Notification]:
-    """Notifications an event causes. Types without a route yet yield none (their events are
-    still stored, so nothing is lost while later flows are built)."""
+    """Notifications an event causes. `task.completed` and `record.expiry_scheduled` cause none
+    here: they change tracked state (tasks, records) that the sweeps act on."""
     if isinstance(event, TaskAssigned):
         return _task_assigned(event, ctx)
+    if isinstance(event, DocumentAvailable):
+        return _document_available(event, ctx)
+    if isinstance(event, DocumentPublished):
+        return _document_published(event, ctx)
+    if isinstance(event, GovernanceAlert):
+        return _governance_alert(event, ctx)
     return []

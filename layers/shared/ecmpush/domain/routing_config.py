@@ -11,6 +11,17 @@ Role = Literal["records_manager", "compliance_officer", "administrator", "legal"
 UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 TeamId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 Members = Annotated[list[UserId], Field(min_length=1, max_length=1000)]
+GovernanceKind = Literal[
+    "metadata_validation_failed", "unauthorized_access", "missing_approval", "retention_exception"
+]
+Channel = Literal["android", "ios", "web"]
+
+DEFAULT_GOVERNANCE_ROUTES: dict[GovernanceKind, list[Role]] = {
+    "metadata_validation_failed": ["records_manager"],
+    "unauthorized_access": ["compliance_officer", "administrator"],
+    "missing_approval": ["compliance_officer", "records_manager"],
+    "retention_exception": ["records_manager", "compliance_officer"],
+}
 
 
 class RoutingConfig(BaseModel):
@@ -18,6 +29,14 @@ class RoutingConfig(BaseModel):
 
     roles: dict[Role, Members] = {}
     teams: dict[TeamId, Members] = {}
+    # Which roles hear each governance alert kind (defaults above; a kind set here replaces them).
+    governance: dict[GovernanceKind, Annotated[list[Role], Field(min_length=1)]] = {}
+    # Channels approved for external stakeholders: none unless an operator approves them.
+    external_channels: Annotated[list[Channel], Field(max_length=3)] = []
+
+    def governance_roles(self, kind: str) -> list[str]:
+        routes: dict[GovernanceKind, list[Role]] = {**DEFAULT_GOVERNANCE_ROUTES, **self.governance}
+        return list(routes.get(kind, []))  # type: ignore[call-overload]
 
     def members_of_roles(self, roles: list[str]) -> list[str]:
         """Users holding any of `roles`, in configuration order, each once. A role nobody holds

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-Catalog = dict[str, str]
+from ecmpush.domain.translations import DE, FR, Catalog
 
 EN: Catalog = {
     "task.assigned.approval.title": "Approval needed: {task_title}",
@@ -53,7 +53,39 @@ EN.update(
     }
 )
 
-CATALOGS: dict[str, Catalog] = {"en": EN}
+# Flows 4 to 6 (domain/routing.py): field teams, external stakeholders, governance.
+EN.update(
+    {
+        "document.available.job_instruction.title": "New job instruction: {document_name}",
+        "document.available.safety_form.title": "New safety form: {document_name}",
+        "document.available.incident_report.title": "New incident report: {document_name}",
+        "document.available.document.title": "New document: {document_name}",
+        "document.available.job_instruction.body": "Read it before your next job.",
+        "document.available.safety_form.body": "Read it before work starts.",
+        "document.available.incident_report.body": "A new incident report is available.",
+        "document.available.document.body": "A new document is available for your team.",
+        "document.published.statement.title": "New statement: {document_name}",
+        "document.published.onboarding_packet.title": "Your onboarding packet: {document_name}",
+        "document.published.deliverable.title": "New deliverable: {document_name}",
+        "document.published.service_report.title": "New service report: {document_name}",
+        "document.published.other.title": "New document: {document_name}",
+        "document.published.statement.body": "Tap to open it.",
+        "document.published.onboarding_packet.body": "Tap to open it.",
+        "document.published.deliverable.body": "Tap to open it.",
+        "document.published.service_report.body": "Tap to open it.",
+        "document.published.other.body": "Tap to open it.",
+        "governance.metadata_validation_failed.title": "Metadata validation failed",
+        "governance.unauthorized_access.title": "Unauthorized access",
+        "governance.missing_approval.title": "Missing approval",
+        "governance.retention_exception.title": "Retention exception",
+        "governance.metadata_validation_failed.body": "{summary}",
+        "governance.unauthorized_access.body": "{summary}",
+        "governance.missing_approval.body": "{summary}",
+        "governance.retention_exception.body": "{summary}",
+    }
+)
+
+CATALOGS: dict[str, Catalog] = {"en": EN, "de": DE, "fr": FR}
 SEPARATOR = " · "
 
 

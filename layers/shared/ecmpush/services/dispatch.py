@@ -16,22 +16,33 @@ from pydantic import BaseModel
 from ecmpush.domain.delivery import Claim, DeliveryStatus, FcmOutcome, SendResult, classify
 from ecmpush.domain.delivery_policy import Verdict, decide
 from ecmpush.domain.devices import Device
-from ecmpush.domain.events import EcmEvent, TaskAssigned, TaskCompleted
+from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled, TaskAssigned, TaskCompleted
 from ecmpush.domain.messages import DispatchMessage, EventMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.preferences import Preferences as UserPreferences
 from ecmpush.domain.push import Push
 from ecmpush.domain.render import PayloadTooLarge, render_push
-from ecmpush.domain.routing import RoutingContext, route
+from ecmpush.domain.routing import EXTERNAL_PREFIX, RoutingContext, route
+from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.tasks import TrackedTask, from_assigned
 from ecmpush.ports import PushSender
 from ecmpush.services.action_tokens import ActionTokenSigner
+from ecmpush.services.record_intake import RecordIntake
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
 
 
 def iso_z(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+STATE_ONLY = (TaskCompleted, RecordExpiryScheduled)  # change tracked state; the sweeps notify
+
+
+def _outcome(event: EcmEvent, notifications: list[Notification]) -> str:
+    if notifications:
+        return "routed"
+    return "tracked" if isinstance(event, STATE_ONLY) else "no_recipients"
 
 
 class RetryLater(Exception):
@@ -44,6 +55,7 @@ class RetryLater(Exception):
 
 class Devices(Protocol):
     def for_owner(self, owner: str) -> list[Device]: ...
+    def for_external(self, external_id: str) -> list[Device]: ...
     def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool: ...
 
 
@@ -129,6 +141,8 @@ class DispatchService:
         tasks: Tasks,
         preferences: Preferences,
         publisher: Publisher,
+        routing: Callable[[], RoutingConfig],
+        records: RecordIntake,
         sender: PushSender,
         signer: ActionTokenSigner,
         app_base_url: str,
@@ -141,6 +155,8 @@ class DispatchService:
         self._tasks = tasks
         self._preferences = preferences
         self._publisher = publisher
+        self._routing = routing
+        self._records = records
         self._sender = sender
         self._signer = signer
         self._base_url = app_base_url
@@ -150,7 +166,8 @@ class DispatchService:
     def handle(self, message: DispatchMessage) -> DispatchReport:
         now = self._clock()
         if isinstance(message, EventMessage):
-            notifications = route(message.event, RoutingContext(self._base_url, now))
+            context = RoutingContext(self._base_url, now, self._routing)
+            notifications = route(message.event, context)
             self._track(message.event, notifications, now)
         elif message.not_before is not None and message.not_before > now:
             self._wait(message, now)  # a deferred push, back early: wait another hop
@@ -159,15 +176,17 @@ class DispatchService:
             notifications = [message.notification]
         report = self.deliver(notifications, now)
         if isinstance(message, EventMessage):
-            status = "routed" if notifications else "no_route"
-            self._events.mark(message.event.id, status, now, len(notifications))
+            self._events.mark(
+                message.event.id, _outcome(message.event, notifications), now, len(notifications)
+            )
         if report.retrying:
             delay = max(report.retry_after) if report.retry_after else None
             raise RetryLater(f"{report.retrying} deliveries need a retry", delay)
         return report
 
     def _track(self, event: EcmEvent, notifications: list[Notification], now: datetime) -> None:
-        """Task state, before any push: a reply racing the push must find its task open."""
+        """Tracked state, before any push: a reply racing the push must find its task open."""
+        self._records.track(event, now)  # record.expiry_scheduled → RecordsTable
         if isinstance(event, TaskAssigned):
             nid = notifications[0].id if notifications else None
             self._tasks.open(from_assigned(event, nid, now))
@@ -185,6 +204,20 @@ class DispatchService:
         for item, result in zip(pending, results, strict=True):
             self._apply(item, result, report)
         return report
+
+    def _devices_of(
+        self, notification: Notification, recipient: str, now: datetime
+    ) -> list[Device]:
+        """An internal user's devices; for an external stakeholder, only devices registered for
+        the external audience under their verified external id, on approved channels."""
+        if not recipient.startswith(EXTERNAL_PREFIX):
+            return self._devices.for_owner(recipient)
+        registered = self._devices.for_external(recipient.removeprefix(EXTERNAL_PREFIX))
+        approved = set(self._routing().external_channels)
+        devices = [d for d in registered if d.platform in approved]
+        if registered and not devices:
+            self._deliveries.record_policy(notification, recipient, "no_approved_channel", now)
+        return devices
 
     def _wait(self, message: NotificationMessage, now: datetime) -> None:
         """SQS delays at most 15 minutes: a longer quiet period is waited out in hops."""
@@ -221,7 +254,7 @@ class DispatchService:
     ) -> list[_Pending]:
         if not self._apply_preferences(notification, owner, now, report):
             return []
-        devices = self._devices.for_owner(owner)
+        devices = self._devices_of(notification, owner, now)
         if not devices:
             self._deliveries.record_no_device(notification, owner, now)
             report.no_device += 1

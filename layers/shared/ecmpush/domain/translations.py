@@ -1,0 +1,93 @@
+"""German and French texts of the message catalog (domain/templates.py holds English, the
+fallback). A key missing here falls back to English for that one text, so a new template is
+never blocked on translation."""
+
+from __future__ import annotations
+
+Catalog = dict[str, str]
+
+DE: Catalog = {
+    "task.assigned.approval.title": "Genehmigung erforderlich: {task_title}",
+    "task.assigned.review.title": "Prüfung angefordert: {task_title}",
+    "task.assigned.task.title": "Neue Aufgabe: {task_title}",
+    "document": "Dokument: {document_name}",
+    "due": "Fällig {due}",
+    "priority.high": "Hohe Priorität",
+    "response.confirmed.applied.title": "Erfasst: {action_label}",
+    "response.confirmed.applied.body": "{task_title}: Ihre Antwort ist im ECM-Workflow.",
+    "response.confirmed.task_closed.title": "Bereits erledigt",
+    "response.confirmed.task_closed.body": (
+        "{task_title} wurde vor Ihrer Antwort abgeschlossen; nichts wurde geändert."
+    ),
+    "action.approve": "Genehmigt",
+    "action.reject": "Abgelehnt",
+    "action.acknowledge": "Bestätigt",
+    "action.request_info": "Weitere Informationen angefordert",
+    "sla.reminder.title": "Überfällig: {task_title}",
+    "sla.escalation.title": "Eskalation: {task_title} ist bei {assignee} überfällig",
+    "document.available.job_instruction.title": "Neue Arbeitsanweisung: {document_name}",
+    "document.available.safety_form.title": "Neues Sicherheitsformular: {document_name}",
+    "document.available.incident_report.title": "Neuer Vorfallbericht: {document_name}",
+    "document.available.document.title": "Neues Dokument: {document_name}",
+    "document.available.job_instruction.body": "Bitte vor dem nächsten Einsatz lesen.",
+    "document.available.safety_form.body": "Bitte vor Arbeitsbeginn lesen.",
+    "document.available.incident_report.body": "Ein neuer Vorfallbericht liegt vor.",
+    "document.available.document.body": "Ein neues Dokument liegt für Ihr Team vor.",
+    "document.published.statement.title": "Neuer Kontoauszug: {document_name}",
+    "document.published.onboarding_packet.title": "Ihre Onboarding-Unterlagen: {document_name}",
+    "document.published.deliverable.title": "Neues Lieferobjekt: {document_name}",
+    "document.published.service_report.title": "Neuer Servicebericht: {document_name}",
+    "document.published.other.title": "Neues Dokument: {document_name}",
+    "document.published.statement.body": "Zum Öffnen tippen.",
+    "document.published.onboarding_packet.body": "Zum Öffnen tippen.",
+    "document.published.deliverable.body": "Zum Öffnen tippen.",
+    "document.published.service_report.body": "Zum Öffnen tippen.",
+    "document.published.other.body": "Zum Öffnen tippen.",
+    "governance.metadata_validation_failed.title": "Metadatenprüfung fehlgeschlagen",
+    "governance.unauthorized_access.title": "Unbefugter Zugriff",
+    "governance.missing_approval.title": "Fehlende Genehmigung",
+    "governance.retention_exception.title": "Aufbewahrungsausnahme",
+}
+
+FR: Catalog = {
+    "task.assigned.approval.title": "Approbation requise : {task_title}",
+    "task.assigned.review.title": "Relecture demandée : {task_title}",
+    "task.assigned.task.title": "Nouvelle tâche : {task_title}",
+    "document": "Document : {document_name}",
+    "due": "Échéance {due}",
+    "priority.high": "Priorité haute",
+    "response.confirmed.applied.title": "Enregistré : {action_label}",
+    "response.confirmed.applied.body": "{task_title} : votre réponse est dans le workflow ECM.",
+    "response.confirmed.task_closed.title": "Déjà terminé",
+    "response.confirmed.task_closed.body": (
+        "{task_title} a été terminé avant votre réponse ; rien n'a été modifié."
+    ),
+    "action.approve": "Approuvé",
+    "action.reject": "Refusé",
+    "action.acknowledge": "Pris en compte",
+    "action.request_info": "Complément d'information demandé",
+    "sla.reminder.title": "En retard : {task_title}",
+    "sla.escalation.title": "Escalade : {task_title} est en retard chez {assignee}",
+    "document.available.job_instruction.title": "Nouvelle consigne de travail : {document_name}",
+    "document.available.safety_form.title": "Nouveau formulaire de sécurité : {document_name}",
+    "document.available.incident_report.title": "Nouveau rapport d'incident : {document_name}",
+    "document.available.document.title": "Nouveau document : {document_name}",
+    "document.available.job_instruction.body": "À lire avant votre prochaine intervention.",
+    "document.available.safety_form.body": "À lire avant le début des travaux.",
+    "document.available.incident_report.body": "Un nouveau rapport d'incident est disponible.",
+    "document.available.document.body": "Un nouveau document est disponible pour votre équipe.",
+    "document.published.statement.title": "Nouveau relevé : {document_name}",
+    "document.published.onboarding_packet.title": "Votre dossier d'accueil : {document_name}",
+    "document.published.deliverable.title": "Nouveau livrable : {document_name}",
+    "document.published.service_report.title": "Nouveau rapport de service : {document_name}",
+    "document.published.other.title": "Nouveau document : {document_name}",
+    "document.published.statement.body": "Touchez pour l'ouvrir.",
+    "document.published.onboarding_packet.body": "Touchez pour l'ouvrir.",
+    "document.published.deliverable.body": "Touchez pour l'ouvrir.",
+    "document.published.service_report.body": "Touchez pour l'ouvrir.",
+    "document.published.other.body": "Touchez pour l'ouvrir.",
+    "governance.metadata_validation_failed.title": "Échec de la validation des métadonnées",
+    "governance.unauthorized_access.title": "Accès non autorisé",
+    "governance.missing_approval.title": "Approbation manquante",
+    "governance.retention_exception.title": "Exception de conservation",
+}

@@ -1,0 +1,91 @@
+"""The message catalog: every translation matches English key for key and placeholder for
+placeholder, every routed template exists, and a device's locale picks the language."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime
+
+import pytest
+
+from ecmpush.domain.devices import Device
+from ecmpush.domain.events import event_adapter
+from ecmpush.domain.render import render_push
+from ecmpush.domain.routing import RoutingContext, route
+from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.templates import EN, render
+from ecmpush.domain.translations import DE, FR
+from tests.conftest import SAMPLE_EVENT_NAMES, sample_event
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize(("language", "catalog"), [("de", DE), ("fr", FR)])
+def test_translations_match_english_keys_and_placeholders(
+    language: str, catalog: dict[str, str]
+) -> None:
+    assert set(catalog) <= set(EN), f"{language} has keys English lacks"
+    for key, text in catalog.items():
+        assert _fields(text) == _fields(EN[key]), (language, key)
+
+
+@pytest.mark.parametrize(("language", "catalog"), [("de", DE), ("fr", FR)])
+def test_every_routed_template_is_translated(language: str, catalog: dict[str, str]) -> None:
+    config = RoutingConfig.model_validate(
+        {
+            "roles": {"compliance_officer": ["c"], "administrator": ["a"]},
+            "teams": {"field-north": ["f"]},
+        }
+    )
+    ctx = RoutingContext(
+        "https://app.example.com", datetime(2026, 11, 28, tzinfo=UTC), lambda: config
+    )
+    for name in SAMPLE_EVENT_NAMES:
+        for notification in route(event_adapter.validate_python(sample_event(name)), ctx):
+            assert f"{notification.template}.title" in EN
+            assert f"{notification.template}.title" in catalog, (language, notification.template)
+
+
+def _device(locale: str | None) -> Device:
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    return Device(
+        owner="u",
+        installation_id="i",
+        token="tok-xxxxxxxx",
+        platform="android",
+        locale=locale,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "title"),
+    [
+        ("de-AT", "Genehmigung erforderlich: Approve supplier contract ACME-2026-114"),
+        ("fr_CA", "Approbation requise : Approve supplier contract ACME-2026-114"),
+        ("pt-BR", "Approval needed: Approve supplier contract ACME-2026-114"),
+        (None, "Approval needed: Approve supplier contract ACME-2026-114"),
+    ],
+)
+def test_device_locale_picks_the_language_with_english_fallback(
+    locale: str | None, title: str
+) -> None:
+    ctx = RoutingContext("https://app.example.com", datetime(2026, 11, 28, tzinfo=UTC))
+    [notification] = route(event_adapter.validate_python(sample_event("task_assigned")), ctx)
+    push = render_push(notification, _device(locale), "v1.a.b")
+    assert push.title == title
+    assert push.data["title"] == title
+
+
+def test_a_key_missing_in_a_translation_falls_back_to_english_for_that_text() -> None:
+    title, body = render(
+        "expiry.warning.single.days",
+        {"kind_label": "Contract", "days": "30", "record_name": "MSA", "expires_on": "2027-01-31"},
+        "de",
+        None,
+    )
+    assert title == "Contract expires in 30 days: MSA"
+    assert body == "Expiry date: 2027-01-31"
