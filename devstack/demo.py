@@ -13,10 +13,14 @@ import boto3
 import requests
 from boto3.dynamodb.conditions import Key
 
+from devstack.control import SWEEPS
 from devstack.ecm_client_side import post_event
+from devstack.schedules import invoke_scheduled
 from devstack.stack import Stack
+from devstack.template import REPO_ROOT
 
 USER = "asmith"
+EVENTS = REPO_ROOT / "events" / "ecm"
 DEVICES = (
     (
         "demo-pixel-8",
@@ -116,8 +120,146 @@ def run_demo(stack: Stack) -> bool:
     _say(f"FCM messages before the resend: {before}, after: {after}")
     ok = bool(landed) and response.json().get("status") == "duplicate" and before == after
     ok = ok and _tap_approve(stack, id_token, tokens[0])
+    ok = _expiring_contract(stack) and ok
+    ok = _overdue_task(stack) and ok
+    ok = _audiences(stack) and ok
     _say("Demo " + ("passed" if ok else "FAILED") + ".")
     return ok
+
+
+def _register(stack: Stack, user: str, platform: str = "android", **claims: str) -> str:
+    """A device for `user` (or an external stakeholder); returns its FCM token."""
+    token = f"fcm-demo-{user}-{platform}"
+    id_token = stack.identity.mint_id_token(user or None, **claims)  # type: ignore[arg-type]
+    body = {"token": token, "platform": platform}
+    if claims:
+        body["audience"] = "external"
+    requests.put(
+        f"{stack.urls['api']}/devices/demo-{user or 'ext'}-{platform}",
+        json=body,
+        headers={"Authorization": f"Bearer {id_token}"},
+        timeout=10,
+    ).raise_for_status()
+    return token
+
+
+def _await(stack: Stack, token: str, push_type: str) -> dict[str, str] | None:
+    def landed() -> dict[str, str] | None:
+        for entry in stack.fcm.messages(token=token):
+            data: dict[str, str] = entry["message"].get("data", {})
+            if data.get("type") == push_type:
+                return data
+        return None
+
+    found: dict[str, str] | None = wait_for(landed)
+    return found
+
+
+def _sweep(stack: Stack, name: str, at: datetime) -> Any:
+    return invoke_scheduled(stack.functions[SWEEPS[name]], at)
+
+
+def _expiring_contract(stack: Stack) -> bool:
+    _say("\n── Demo: a contract nears expiry (expiry sweep) ────────────────────")
+    legal = _register(stack, "dlee")  # the legal role (devstack/routing.json)
+    expires = (datetime.now(UTC) + timedelta(days=30)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    event: dict[str, Any] = {
+        "id": "evt-demo-expiry-0001",
+        "type": "record.expiry_scheduled",
+        "occurred_at": _iso(datetime.now(UTC)),
+        "tenant": "acme",
+        "data": {
+            "record": {
+                "node_id": "77001",
+                "name": "Master Services Agreement Globex",
+                "kind": "contract",
+                "expires_at": _iso(expires),
+            },
+            "owners": [{"user_id": USER}],
+            "notify_roles": ["legal"],
+        },
+    }
+    response = post_event(stack.urls["api"], stack.webhook_secret, event)
+    _say(f"POST /ecm/events record.expiry_scheduled ({expires.date()}) → {response.status_code}")
+    wait_for(lambda: _event_status(stack, event["id"]) == "tracked")  # Dispatch stored it
+    report = _sweep(stack, "expiry", datetime.now(UTC))
+    _say(f"expiry sweep → notified {report.get('notified')}, examined {report.get('examined')}")
+    owner = _await(stack, DEVICES[0][1]["token"], "expiry.warning")
+    role = _await(stack, legal, "expiry.warning")
+    for who, data in ((USER, owner), ("dlee (legal)", role)):
+        _say(f"  {who:<14} {data['title'] if data else 'nothing'}")
+    return owner is not None and role is not None
+
+
+def _overdue_task(stack: Stack) -> bool:
+    _say("\n── Demo: a task misses its SLA (SLA sweep) ─────────────────────────")
+    supervisor = _register(stack, "bjones")
+    due = datetime.now(UTC) + timedelta(hours=1)
+    event = {
+        "id": "evt-demo-sla-0001",
+        "type": "task.assigned",
+        "occurred_at": _iso(datetime.now(UTC)),
+        "tenant": "acme",
+        "data": {
+            "task": {
+                "process_id": "4714",
+                "subprocess_id": "4714",
+                "task_id": "1",
+                "title": "Acknowledge updated travel policy",
+                "stage": "task",
+                "due_at": _iso(due),
+            },
+            "assignee": {"user_id": USER},
+            "supervisor": {"user_id": "bjones"},
+        },
+    }
+    post_event(stack.urls["api"], stack.webhook_secret, event)
+    assignee = DEVICES[0][1]["token"]
+    _await(stack, assignee, "task.assigned")
+    _say(f"task.assigned due {due:%H:%M} UTC; the clock moves on (local override only):")
+    for label, at in (
+        ("at due +1 min", due + timedelta(minutes=1)),
+        ("after the grace (+24 h)", due + timedelta(hours=24, minutes=2)),
+    ):
+        report = _sweep(stack, "sla", at)
+        _say(f"  SLA sweep {label:<24} → notified {report.get('notified')}")
+    reminder = _await(stack, assignee, "sla.reminder")
+    escalation = _await(stack, supervisor, "sla.escalation")
+    _say(f"  {USER:<8} {reminder['title'] if reminder else 'nothing'}")
+    actions = escalation.get("actions") if escalation else "-"
+    _say(f"  bjones   {escalation['title'] if escalation else 'nothing'} (actions: {actions})")
+    return reminder is not None and escalation is not None
+
+
+def _audiences(stack: Stack) -> bool:
+    _say("\n── Demo: field team, external stakeholder, governance ──────────────")
+    field = _register(stack, "cwu")  # field-north, records manager and compliance officer
+    external = _register(stack, "", "ios", external_id="cust-globex-001")
+    for name in ("document_available", "document_published", "governance_alert"):
+        event = json.loads((EVENTS / f"{name}.json").read_text())
+        response = post_event(stack.urls["api"], stack.webhook_secret, event)
+        _say(f"POST /ecm/events {event['type']} → {response.status_code}")
+    results = {
+        "cwu (field team)": _await(stack, field, "document.available"),
+        "cust-globex-001 (external, ios)": _await(stack, external, "document.published"),
+        "cwu (compliance)": _await(stack, field, "governance.alert"),
+        "dlee (compliance)": _await(stack, "fcm-demo-dlee-android", "governance.alert"),
+    }
+    for who, data in results.items():
+        _say(f"  {who:<32} {data['title'] if data else 'nothing'}")
+    return all(results.values())
+
+
+def _event_status(stack: Stack, event_id: str) -> str | None:
+    table = boto3.resource("dynamodb").Table(stack.provisioned.refs["EventsTable"])
+    item = table.get_item(Key={"event_id": event_id}).get("Item") or {}
+    return str(item["status"]) if "status" in item else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _tap_approve(stack: Stack, id_token: str, token: str) -> bool:

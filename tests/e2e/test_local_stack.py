@@ -54,6 +54,15 @@ def test_make_run_demo_passes(tmp_path: Path) -> None:
     assert '"status":"duplicate"' in result.stdout
     assert "disposition  Approve (by asmith)" in result.stdout
     assert "Confirmation push: Recorded: Approved" in result.stdout
+    assert (
+        "dlee (legal)   Contract expires in 30 days: Master Services Agreement Globex"
+        in result.stdout
+    )
+    assert (
+        "bjones   Escalation: Acknowledge updated travel policy is overdue with asmith"
+        in result.stdout
+    )
+    assert "cust-globex-001 (external, ios)  New service report: Q4 service report" in result.stdout
 
 
 def test_approval_push_over_http(running_stack: RunningStack, tmp_path: Path) -> None:
