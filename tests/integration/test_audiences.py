@@ -120,3 +120,21 @@ def test_muted_category_is_not_sent_but_recorded(harness: Harness) -> None:
     policy = _policy(harness, "document_available", "cwu")
     assert policy is not None
     assert policy["outcome"] == "muted"
+
+
+def test_governance_personal_data_never_reaches_the_logs(
+    harness: Harness, capsys: Any, caplog: Any
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    harness.register("cwu", "cwu-phone", "fcm-cwu-0001")
+    event = sample_event("governance_alert")
+    event["data"]["actor"] = {"user_id": "actor-7f3a-secret"}
+    event["data"]["details"] = {"ip_address": "203.0.113.77"}
+    assert harness.post_event(event).status == 202
+    harness.drain()
+    assert _pushes(harness, "fcm-cwu-0001")  # it was processed and delivered
+    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    assert "actor-7f3a-secret" not in logged
+    assert "203.0.113.77" not in logged
