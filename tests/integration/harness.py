@@ -62,6 +62,7 @@ class Harness:
         self.dispatch = LocalFunction(specs["DispatchFunction"])
         self.responses_fn = LocalFunction(specs["ResponseCallbackFunction"])
         self.write_back = LocalFunction(specs["WriteBackFunction"])
+        self._scheduled: dict[str, LocalFunction] = {}
         self.sqs = boto3.client("sqs")
         self.dynamodb = boto3.resource("dynamodb")
 
@@ -219,14 +220,15 @@ class Harness:
                 break
         return total
 
-    # -- SLA sweep -------------------------------------------------------------------------------
-    def sweep_sla(self, now: str | None = None, *, context: Any = None) -> dict[str, Any]:
-        """Invoke SlaSweepFunction as its schedule does (`{"now": <scheduled time>}`); with
+    # -- scheduled functions -------------------------------------------------------------------
+    def scheduled(
+        self, logical_id: str, now: str | None = None, *, context: Any = None
+    ) -> dict[str, Any]:
+        """Invoke a scheduled function as its schedule does (`{"now": <scheduled time>}`); with
         `context`, the handler runs with that Lambda context (e.g. a scripted time budget)."""
-        function: LocalFunction | None = getattr(self, "_sla_sweep_fn", None)
-        if function is None:
-            function = LocalFunction(cfn.functions(cfn.load())["SlaSweepFunction"])
-            self._sla_sweep_fn = function
+        if logical_id not in self._scheduled:
+            self._scheduled[logical_id] = LocalFunction(cfn.functions(cfn.load())[logical_id])
+        function = self._scheduled[logical_id]
         event = {"now": now} if now else {}
         if context is None:
             result: dict[str, Any] = function.invoke(event)
@@ -234,20 +236,11 @@ class Harness:
             result = function.module.lambda_handler(event, context)
         return result
 
-    # -- expiry sweep ----------------------------------------------------------------------------
+    def sweep_sla(self, now: str | None = None, *, context: Any = None) -> dict[str, Any]:
+        return self.scheduled("SlaSweepFunction", now, context=context)
+
     def sweep_expiry(self, now: str | None = None, *, context: Any = None) -> dict[str, Any]:
-        """Invoke ExpirySweepFunction as its schedule does (`{"now": <scheduled time>}`); with
-        `context`, the handler runs with that Lambda context (e.g. a scripted time budget)."""
-        function: LocalFunction | None = getattr(self, "_expiry_sweep_fn", None)
-        if function is None:
-            function = LocalFunction(cfn.functions(cfn.load())["ExpirySweepFunction"])
-            self._expiry_sweep_fn = function
-        event = {"now": now} if now else {}
-        if context is None:
-            result: dict[str, Any] = function.invoke(event)
-        else:
-            result = function.module.lambda_handler(event, context)
-        return result
+        return self.scheduled("ExpirySweepFunction", now, context=context)
 
     def record_item(self, record_key: str) -> dict[str, Any] | None:
         """The RecordsTable item of a record (None when not stored)."""

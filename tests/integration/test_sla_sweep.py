@@ -260,7 +260,7 @@ def test_overlapping_sweeps_send_each_step_once(harness: Harness) -> None:
     harness.sweep_sla(BEFORE)  # build the function before the threads race
     harness.ecm.set_faults(latency_ms=400)
     reports: list[dict[str, Any]] = []
-    function = harness._sla_sweep_fn
+    function = harness._scheduled["SlaSweepFunction"]
 
     def run() -> None:
         context = LambdaContext("SlaSweepFunction", 300)
