@@ -1,8 +1,14 @@
-"""Registered installations in DynamoDB: pk `owner`, sk `installation_id` (docs/resources.md)."""
+"""Registered installations in DynamoDB: pk `owner`, sk `installation_id` (docs/resources.md).
+
+Every registration or refresh also sets `refresh_bucket`, the UTC month ("YYYY-MM") of its
+`updated_at`: the sparse `by_refresh` index (pk `refresh_bucket`, sk `updated_at`) lets the
+device prune sweep find devices not refreshed since a cutoff without a Scan. Preferences items
+(`installation_id = #preferences`) are written elsewhere and never carry it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -16,6 +22,28 @@ if TYPE_CHECKING:
 
 BY_INSTALLATION = "by_installation"
 BY_EXTERNAL_ID = "by_external_id"
+BY_REFRESH = "by_refresh"
+
+
+def refresh_bucket(moment: datetime) -> str:
+    """The `by_refresh` partition of a device refreshed at `moment`: its UTC month."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+@dataclass(frozen=True)
+class RefreshEntry:
+    """A device as the `by_refresh` index (keys only) shows it; `updated_at` is the stored text,
+    exactly as a conditional delete must compare it."""
+
+    owner: str
+    installation_id: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class RefreshPage:
+    entries: list[RefreshEntry]
+    next_key: dict[str, Any] | None  # pass back as `start_key`; None when the query is done
 
 
 class DevicesRepository:
@@ -30,6 +58,7 @@ class DevicesRepository:
             ":platform": device.platform,
             ":audience": device.audience,
             ":updated": iso(device.updated_at),
+            ":bucket": refresh_bucket(device.updated_at),
             ":created": iso(device.created_at),
         }
         sets = [
@@ -37,6 +66,7 @@ class DevicesRepository:
             "platform = :platform",
             "audience = :audience",
             "updated_at = :updated",
+            "refresh_bucket = :bucket",
             "created_at = if_not_exists(created_at, :created)",
         ]
         names = {"#token": "token"}
@@ -74,6 +104,46 @@ class DevicesRepository:
                 ConditionExpression="#token = :token",
                 ExpressionAttributeNames={"#token": "token"},
                 ExpressionAttributeValues={":token": token},
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def not_refreshed_since(
+        self,
+        bucket: str,
+        before: str,
+        limit: int,
+        start_key: dict[str, Any] | None = None,
+    ) -> RefreshPage:
+        """One page of the devices of month `bucket` whose `updated_at` (stored text) is before
+        `before`, oldest first. The index is eventually consistent: a device may since have been
+        refreshed or removed, which `delete_if_not_refreshed` finds out."""
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_REFRESH,
+            "KeyConditionExpression": Key("refresh_bucket").eq(bucket)
+            & Key("updated_at").lt(before),
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        page = self._table.query(**kwargs)
+        entries = [
+            RefreshEntry(str(i["owner"]), str(i["installation_id"]), str(i["updated_at"]))
+            for i in page.get("Items", [])
+        ]
+        return RefreshPage(entries, page.get("LastEvaluatedKey"))
+
+    def delete_if_not_refreshed(self, owner: str, installation_id: str, updated_at: str) -> bool:
+        """Remove a stale device, unless it was refreshed (or removed) since `updated_at` was
+        read: False then, and the device stays as it is."""
+        try:
+            self._table.delete_item(
+                Key={"owner": owner, "installation_id": installation_id},
+                ConditionExpression="updated_at = :read",
+                ExpressionAttributeValues={":read": updated_at},
             )
         except ClientError as exc:
             if is_conditional_failure(exc):
