@@ -63,6 +63,7 @@ class Settings:
     idempotency_days: int = 7
     fcm_chunk_size: int = 100
     action_token_ttl_hours: int = 168
+    device_stale_days: int = 60
     # Local stack only: never set by template.yaml.
     routing_file: str | None = None
     fcm_base_url: str | None = None
@@ -99,6 +100,7 @@ class Settings:
             idempotency_days=_int("ECMPUSH_IDEMPOTENCY_DAYS", 7),
             fcm_chunk_size=_int("ECMPUSH_FCM_CHUNK_SIZE", 100),
             action_token_ttl_hours=_int("ECMPUSH_ACTION_TOKEN_TTL_HOURS", 168),
+            device_stale_days=_int("ECMPUSH_DEVICE_STALE_DAYS", 60),
             fcm_base_url=_optional("ECMPUSH_FCM_BASE_URL"),
             firebase_certs_url=_optional("ECMPUSH_FIREBASE_CERTS_URL"),
         )

@@ -1,0 +1,137 @@
+"""Token hygiene (issue #5): remove devices whose registration was not refreshed for
+`stale_days`. FCM considers a token stale after about a month unused and Android expires one
+after 270 days of inactivity; pushing to such tokens only produces errors, and every device a
+user abandoned would keep costing a send per notification until FCM says UNREGISTERED.
+
+No Scan: DevicesTable's sparse `by_refresh` index holds every device under the UTC month of
+its `updated_at` ("YYYY-MM"). A run reads the month buckets from (cutoff month - 12) up to the
+cutoff month, oldest first, each with `updated_at < cutoff`, page by page. Devices last refreshed
+before that window (more than a year before the cutoff) are not looked at: a daily run prunes
+them long before they get there.
+
+Each device is deleted on condition that `updated_at` is still the value the index showed: the
+index is eventually consistent, and an app that refreshed its registration meanwhile keeps it
+(`skipped`). So does a device another run or an unregister removed first. Nothing is recorded
+between runs: a run that stops before its time budget runs out leaves the rest in the index,
+and the next run meets it again, oldest first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from ecmpush.adapters.dynamo import iso
+
+LOOKBACK_MONTHS = 12
+
+
+class RefreshEntryLike(Protocol):
+    @property
+    def owner(self) -> str: ...
+    @property
+    def installation_id(self) -> str: ...
+    @property
+    def updated_at(self) -> str: ...
+
+
+class RefreshPageLike(Protocol):
+    @property
+    def entries(self) -> Sequence[RefreshEntryLike]: ...
+    @property
+    def next_key(self) -> dict[str, Any] | None: ...
+
+
+class Devices(Protocol):
+    def not_refreshed_since(
+        self, bucket: str, before: str, limit: int, start_key: dict[str, Any] | None = None
+    ) -> RefreshPageLike: ...
+    def delete_if_not_refreshed(
+        self, owner: str, installation_id: str, updated_at: str
+    ) -> bool: ...
+
+
+@dataclass
+class DevicePruneReport:
+    """Every examined device lands in exactly one of pruned / skipped."""
+
+    cutoff: str  # devices whose updated_at is before this are stale
+    examined: int = 0
+    pruned: int = 0
+    skipped: int = 0  # refreshed or removed since the index showed it (or not a device)
+    complete: bool = True  # False when the run stopped before the end of the window
+    stopped: str | None = None  # "time_budget"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def month_buckets(cutoff: datetime, lookback_months: int = LOOKBACK_MONTHS) -> list[str]:
+    """The `refresh_bucket` values a run reads, oldest first: (cutoff month - lookback) up to
+    and including the cutoff month (UTC)."""
+    cutoff = cutoff.astimezone(UTC)
+    index = cutoff.year * 12 + cutoff.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - lookback_months, index + 1)]
+
+
+class DevicePruneService:
+    def __init__(
+        self,
+        *,
+        devices: Devices,
+        stale_days: int,
+        lookback_months: int = LOOKBACK_MONTHS,
+        page_size: int = 100,
+        safety_margin_s: float = 10.0,
+    ) -> None:
+        if stale_days < 1:
+            raise ValueError("stale_days must be at least 1")
+        self._devices = devices
+        self._stale = timedelta(days=stale_days)
+        self._lookback = lookback_months
+        self._page_size = page_size
+        self._margin_ms = safety_margin_s * 1000
+
+    def cutoff(self, now: datetime) -> datetime:
+        return (now - self._stale).astimezone(UTC)
+
+    def run(self, now: datetime, remaining_ms: Callable[[], int]) -> DevicePruneReport:
+        """Prune as of `now`. `remaining_ms` is read before each page and each device: the run
+        stops while the safety margin still fits, and says so."""
+        cutoff = self.cutoff(now)
+        before = iso(cutoff)
+        report = DevicePruneReport(cutoff=before)
+        for bucket in month_buckets(cutoff, self._lookback):
+            start_key: dict[str, Any] | None = None
+            while True:
+                if remaining_ms() < self._margin_ms:
+                    return _stop(report)
+                page = self._devices.not_refreshed_since(bucket, before, self._page_size, start_key)
+                for entry in page.entries:
+                    if remaining_ms() < self._margin_ms:
+                        return _stop(report)
+                    report.examined += 1
+                    if self._prune(entry):
+                        report.pruned += 1
+                    else:
+                        report.skipped += 1
+                start_key = page.next_key
+                if not start_key:
+                    break
+        return report
+
+    def _prune(self, entry: RefreshEntryLike) -> bool:
+        # Preferences ("#preferences") never carry a refresh_bucket; should anything "#..."
+        # ever show up in the index, it is not a device and is left alone.
+        if entry.installation_id.startswith("#"):
+            return False
+        return self._devices.delete_if_not_refreshed(
+            entry.owner, entry.installation_id, entry.updated_at
+        )
+
+
+def _stop(report: DevicePruneReport) -> DevicePruneReport:
+    report.complete = False
+    report.stopped = "time_budget"
+    return report
