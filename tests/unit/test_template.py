@@ -16,7 +16,8 @@ from devstack import template as cfn
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SPEC = ROOT / "docs" / "resources.md"
-# Every "## Additions for ..." section (replies and sweeps, issue #3; scheduled sweeps, issue #4).
+# Every "## Additions for ..." section (replies and sweeps, issue #3; scheduled sweeps, issue #4;
+# preferences and token hygiene, issue #5).
 ADDITIONS = "Additions for "
 
 # The only IAM statements in template.yaml allowed to use Resource "*", each with the reason.
@@ -96,7 +97,7 @@ def test_every_function_is_arm64_python313_through_globals(template):
     assert glob["Tracing"] == "Active"
     assert {"Ref": "SharedLayer"} in glob["Layers"]
     functions = resources_of(template, "AWS::Serverless::Function")
-    assert len(functions) == 8
+    assert len(functions) == 9
     for name, fn in functions.items():
         props = fn["Properties"]
         for key in ("Runtime", "Architectures", "Layers", "Environment"):
@@ -131,7 +132,7 @@ def test_json_logs_do_not_override_the_log_level_parameter(template):
 def test_functions_match_the_spec(template, spec):
     functions = resources_of(template, "AWS::Serverless::Function")
     rows = spec_table(spec, *FUNCTIONS)
-    assert len(rows) == 8
+    assert len(rows) == 9
     assert {ticked(r[0])[0] for r in rows} == set(functions)
     for row in rows:
         name, code_uri = ticked(row[0])[0], (ticked(row[1]) or [row[1]])[0]
@@ -216,15 +217,27 @@ def _schedule_specs(spec: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _section_memory(spec: str) -> dict[str, int]:
+    """MemorySize per scheduled function: what the "Additions" section listing it says
+    ("Both: MemorySize 512." / "MemorySize 512.")."""
+    found = {}
+    for section in additions(spec):
+        memory = re.search(r"MemorySize (\d+)\.", section)
+        for name in re.findall(r"^\| `(\w+)` \|[^\n]*`ScheduleV2`", section, re.M):
+            assert memory, name
+            found[name] = int(memory[1])
+    return found
+
+
 def test_sweep_schedules_match_the_spec(template, spec):
     schedules = _schedule_specs(spec)
-    assert set(schedules) == {"ExpirySweepFunction", "SlaSweepFunction"}
-    memory = re.search(r"Both: MemorySize (\d+)\.", spec)
-    assert memory
+    assert set(schedules) == {"ExpirySweepFunction", "SlaSweepFunction", "DevicePruneFunction"}
+    memory = _section_memory(spec)
+    assert set(memory) == set(schedules)
     parameters = template["Parameters"]
     for name, want in schedules.items():
         props = template["Resources"][name]["Properties"]
-        assert props["MemorySize"] == int(memory[1]), name
+        assert props["MemorySize"] == memory[name], name
         (event,) = props["Events"].values()
         assert event["Type"] == "ScheduleV2", name
         schedule = event["Properties"]
@@ -251,7 +264,7 @@ def test_sweep_schedules_match_the_spec(template, spec):
 def test_schedule_expression_parameters_refuse_a_truncated_override(template):
     # Unquoted in --parameter-overrides or samconfig.toml, the SAM CLI cuts
     # "cron(0 7 * * ? *)" at the first space. The parameter must refuse the stump.
-    for name in ("ExpirySweepSchedule", "SlaSweepSchedule"):
+    for name in ("ExpirySweepSchedule", "SlaSweepSchedule", "DevicePruneSchedule"):
         param = template["Parameters"][name]
         pattern = param["AllowedPattern"]
         assert re.fullmatch(pattern, param["Default"]), name
@@ -275,6 +288,28 @@ def test_sweep_parameters_match_the_spec(template, spec):
     for name, ticked_default, empty, number in defaults:
         want = ticked_default or number or ("" if empty else None)
         assert str(template["Parameters"][name]["Default"]) == want, name
+
+
+def test_token_hygiene_parameters_match_the_spec(template, spec):
+    section = additions(spec)[3].split("\n### Parameters", 1)[1].split("\n### ", 1)[0]
+    defaults = {
+        name: ticked_default or number
+        for name, ticked_default, number in re.findall(
+            r"`(\w+)`\s+\(default (?:`([^`]+)`|(\d+))", section
+        )
+    }
+    assert defaults == {"DevicePruneSchedule": "cron(30 3 * * ? *)", "DeviceStaleDays": "60"}
+    parameters = template["Parameters"]
+    for name, want in defaults.items():
+        assert str(parameters[name]["Default"]) == want, name
+    bounds = re.search(r"(\d+) to (\d+)", section)
+    assert bounds
+    low, high = bounds.groups()
+    stale = parameters["DeviceStaleDays"]
+    assert stale["Type"] == "Number"
+    assert (stale["MinValue"], stale["MaxValue"]) == (int(low), int(high))
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["ECMPUSH_DEVICE_STALE_DAYS"] == {"Ref": "DeviceStaleDays"}
 
 
 # ---- SQS -----------------------------------------------------------------------------------------
@@ -666,6 +701,9 @@ EXPECTED_POLICIES = {
         ("SQSSendMessagePolicy", "DispatchQueue"),
         ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
     },
+    "DevicePruneFunction": {
+        ("DynamoDBCrudPolicy", "DevicesTable"),
+    },
     "WebhookSecretRotationFunction": set(),
 }
 
@@ -773,6 +811,7 @@ def test_policies_of_the_additions_are_the_ones_the_spec_lists(spec):
         {"ResponseCallbackFunction", "WriteBackFunction", "DispatchFunction"},
         {"ExpirySweepFunction", "SlaSweepFunction", "DispatchFunction"},
         {"DispatchFunction"},
+        {"DevicePruneFunction"},
     ]
     assert dispatch_extra == {
         ("DynamoDBCrudPolicy", "TasksTable"),
