@@ -35,9 +35,13 @@ class SqsPoller:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -183,6 +183,8 @@ class Stack:
 
     def stop(self) -> None:
         (self.config.state_dir / "stack.json").unlink(missing_ok=True)
+        for poller in self.pollers:  # all at once: each may be mid-poll or mid-invocation
+            poller.request_stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         for poller in self.pollers:
