@@ -81,11 +81,27 @@ def test_device_locale_picks_the_language_with_english_fallback(
 
 
 def test_a_key_missing_in_a_translation_falls_back_to_english_for_that_text() -> None:
-    title, body = render(
-        "expiry.warning.single.days",
-        {"kind_label": "Contract", "days": "30", "record_name": "MSA", "expires_on": "2027-01-31"},
+    title, _ = render("task.assigned.approval", {"task_title": "T"}, "de", None)
+    assert title == "Genehmigung erforderlich: T"
+    _, body = render(
+        "expiry.warning.digest.days",
+        {"count": "2", "kinds": "contract", "days": "30", "names": "A, B"},
         "de",
         None,
     )
-    assert title == "Contract expires in 30 days: MSA"
-    assert body == "Expiry date: 2027-01-31"
+    assert body == "A, B"  # the digest body (a list of names) has no German text of its own
+
+
+@pytest.mark.parametrize(
+    ("locale", "title"),
+    [
+        ("de", "Vertrag läuft in 30 Tagen ab: MSA"),
+        ("fr", "Le contrat expire dans 30 jours : MSA"),
+        ("en", "Contract expires in 30 days: MSA"),
+    ],
+)
+def test_expiry_kinds_are_translated_too(locale: str, title: str) -> None:
+    params = {"kind": "contract", "days": "30", "record_name": "MSA", "expires_on": "2027-01-31"}
+    assert render("expiry.warning.single.days", params, locale, None)[0] == title
+    digest = {"count": "5", "kinds": "any", "days": "30", "names": "…"}
+    assert "5 " in render("expiry.warning.digest.days", digest, locale, None)[0]

@@ -48,14 +48,7 @@ ROLES: Final = ("legal", "account_manager", "records_manager")
 
 # English nouns per kind (singular for a single push, plural for a digest); the renderer's
 # catalog has no per-kind lookup yet, so these travel as template parameters.
-_KIND_LABELS: Final[Mapping[str, tuple[str, str]]] = {
-    "contract": ("Contract", "contracts"),
-    "licence": ("Licence", "licences"),
-    "certificate": ("Certificate", "certificates"),
-    "policy": ("Policy", "policies"),
-    "retention": ("Retention record", "retention records"),
-}
-_ANY_KIND: Final = ("Record", "records")
+ANY_KIND: Final = "any"  # a digest of mixed kinds; the words live in the message catalog
 
 
 class ExpiryConfigError(ValueError):
@@ -259,11 +252,9 @@ def _variant(stage: str, days: int) -> str:
     return "tomorrow" if days == 1 else "days"
 
 
-def _kind_labels(records: Sequence[TrackedRecord]) -> tuple[str, str]:
+def _common_kind(records: Sequence[TrackedRecord]) -> str:
     kinds = {record.kind for record in records}
-    if len(kinds) == 1:
-        return _KIND_LABELS.get(next(iter(kinds)), _ANY_KIND)
-    return _ANY_KIND
+    return next(iter(kinds)) if len(kinds) == 1 else ANY_KIND
 
 
 def _single(notice: DueNotice, recipient: str, base: str, now: datetime) -> Notification:
@@ -278,7 +269,6 @@ def _single(notice: DueNotice, recipient: str, base: str, now: datetime) -> Noti
         template=f"expiry.warning.single.{_variant(notice.stage, days)}",
         params={
             "kind": record.kind,
-            "kind_label": _kind_labels([record])[0],
             "record_name": record.name,
             "days": str(days),
             "expires_on": utc_day(record.expires_at).isoformat(),
@@ -307,7 +297,7 @@ def _digest(
         template=f"expiry.warning.digest.{_variant(stage, window)}",
         params={
             "count": str(len(records)),
-            "kinds_label": _kind_labels(records)[1],
+            "kinds": _common_kind(records),
             "days": str(max(window, 0)),
             "names": ", ".join(names),
         },

@@ -53,6 +53,24 @@ EN.update(
     }
 )
 
+# Record kinds, for expiry warnings: one record, and several (a digest).
+EN.update(
+    {
+        "kind.contract.one": "Contract",
+        "kind.contract.many": "contracts",
+        "kind.licence.one": "Licence",
+        "kind.licence.many": "licences",
+        "kind.certificate.one": "Certificate",
+        "kind.certificate.many": "certificates",
+        "kind.policy.one": "Policy",
+        "kind.policy.many": "policies",
+        "kind.retention.one": "Retention record",
+        "kind.retention.many": "retention records",
+        "kind.any.one": "Record",
+        "kind.any.many": "records",
+    }
+)
+
 # Flows 4 to 6 (domain/routing.py): field teams, external stakeholders, governance.
 EN.update(
     {
@@ -114,8 +132,14 @@ def render(
 ) -> tuple[str, str]:
     """Title and body of one notification for one device."""
     language = language_of(locale)
-    if params.get("action"):
-        params = {**params, "action_label": _text(language, f"action.{params['action']}")}
+    labels = {
+        "action_label": ("action", "action.{}"),
+        "kind_label": ("kind", "kind.{}.one"),
+        "kinds_label": ("kinds", "kind.{}.many"),
+    }
+    for label, (code, key) in labels.items():
+        if params.get(code):
+            params = {**params, label: _text(language, key.format(params[code]))}
     title = _text(language, f"{template}.title", **params)
     if f"{template}.body" in EN:
         return title, _text(language, f"{template}.body", **params)
