@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     post = commands.add_parser("post", help="sign and POST an event JSON file to the running stack")
     post.add_argument("file")
     sweep = commands.add_parser("sweep", help="run a scheduled sweep in the running stack now")
-    sweep.add_argument("name", choices=["expiry", "sla"])
+    sweep.add_argument("name", choices=["expiry", "sla", "devices"])
     sweep.add_argument("--at", default=None, help="as of this RFC 3339 time (local clock override)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")

@@ -12,7 +12,11 @@ from werkzeug.wrappers import Request, Response
 from devstack.lambda_runtime import LocalFunction
 from devstack.schedules import invoke_scheduled
 
-SWEEPS = {"expiry": "ExpirySweepFunction", "sla": "SlaSweepFunction"}
+SWEEPS = {
+    "expiry": "ExpirySweepFunction",
+    "sla": "SlaSweepFunction",
+    "devices": "DevicePruneFunction",
+}
 
 
 class ControlApp:
