@@ -1,50 +1,31 @@
 """Scheduled expiry sweep (EventBridge Scheduler, `ExpirySweepSchedule`): warns owners and
-roles of records entering a warning window (services/expiry_sweep.py).
-
-The schedule's input is `{"now": "<aws.scheduler.scheduled-time>"}`, so a retried or late
-invocation sweeps as of the time it was meant for; without `now` (a manual invoke) the wall
-clock is used. An invalid `now` fails the invocation (Scheduler retries, then its DLQ)."""
+roles of records entering a warning window (services/expiry_sweep.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import TypeAdapter
 
-from ecmpush.clock import utc_now
-from ecmpush.domain.events import Timestamp
 from ecmpush.observability import logger, metrics, tracer
+from ecmpush.scheduled import report_run, scheduled_time
 from ecmpush.sweeps_expiry import expiry_sweep_service
-
-_timestamp: TypeAdapter[datetime] = TypeAdapter(Timestamp)
-
-
-def sweep_time(event: dict[str, Any]) -> datetime:
-    raw = event.get("now") if isinstance(event, dict) else None
-    return _timestamp.validate_python(raw).astimezone(UTC) if raw else utc_now()
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    now = sweep_time(event)
+    now = scheduled_time(event)
     report = expiry_sweep_service().run(now, context.get_remaining_time_in_millis)
-    for name, value in (
-        ("ExpiryRecordsExamined", report.examined),
-        ("ExpiryRecordsNotified", report.notified),
-        ("ExpiryRecordsSkipped", report.skipped),
-        ("ExpiryRecordsUnchecked", report.unchecked),
-        ("ExpiryNotificationsEnqueued", report.notifications),
-        ("ExpiryRecordsIngested", report.ingested),
-        ("ExpirySearchSkipped", int(report.search in ("unavailable", "failed", "partial"))),
-    ):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    if not report.complete and not report.busy:
-        metrics.add_metric(name="ExpirySweepIncomplete", unit=MetricUnit.Count, value=1)
-    result = {"now": now.isoformat().replace("+00:00", "Z"), **report.as_dict()}
-    logger.info("expiry sweep", extra={"report": result})
-    return result
+    counts = {
+        "RecordsExamined": report.examined,
+        "RecordsNotified": report.notified,
+        "RecordsSkipped": report.skipped,
+        "RecordsUnchecked": report.unchecked,
+        "NotificationsEnqueued": report.notifications,
+        "RecordsIngested": report.ingested,
+        "SearchSkipped": int(report.search in ("unavailable", "failed", "partial")),
+    }
+    complete = report.complete or report.busy  # busy: another run holds the lease
+    return report_run("ExpirySweep", now, counts, complete, report.as_dict())

@@ -5,21 +5,19 @@ Failures become `Unauthenticated` with a fixed, short reason: the SDK's and goog
 messages can quote the token itself (e.g. "Wrong number of segments in token: b'...'"), so they
 are neither passed on nor chained.
 
-`FIREBASE_AUTH_EMULATOR_HOST` makes the SDK skip the signature and expiry checks. The local stack
-does not need it (it serves real certificates, see `firebase_app`), so its presence means a
-misconfigured deployment, and verification refuses to run rather than accept forged tokens."""
+When the SDK considers itself pointed at the Auth emulator it skips the signature and expiry
+checks. The local stack never needs that (it serves real certificates, see `firebase_app`), so
+an emulated SDK means a misconfigured deployment, and verification refuses to run rather than
+accept forged tokens. The SDK's own predicate decides, so the guard follows any change to it."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import firebase_admin
-from firebase_admin import auth, exceptions
+from firebase_admin import _auth_utils, auth, exceptions
 
 from ecmpush.domain.identity import Principal, Unauthenticated
-
-EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
 
 
 class FirebaseIdTokenVerifier:
@@ -42,11 +40,11 @@ class FirebaseIdTokenVerifier:
 
     def verify(self, bearer_token: str) -> Principal:
         """`bearer_token` is the token itself; a leading "Bearer " is tolerated."""
-        if os.environ.get(EMULATOR_ENV):
+        if _auth_utils.is_emulated():
             raise RuntimeError(
-                f"{EMULATOR_ENV} is set: firebase-admin would accept unsigned and expired ID "
-                "tokens, so ecmpush refuses to verify any. Unset it (the local stack serves "
-                "real certificates instead)."
+                "firebase-admin is configured for the Auth emulator: it would accept unsigned "
+                "and expired ID tokens, so ecmpush refuses to verify any. Remove the emulator "
+                "setting (the local stack serves real certificates instead)."
             )
         token = bearer_token.strip()
         scheme, _, rest = token.partition(" ")
