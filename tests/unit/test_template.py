@@ -948,3 +948,22 @@ def test_outputs_name_the_webhook_url_tables_queues_and_secrets(template):
     referenced = {_target(o["Value"]) for o in outputs.values() if "Ref" in o["Value"]}
     for type_ in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"):
         assert set(resources_of(template, type_)) <= referenced, type_
+
+
+def test_scheduled_functions_send_failed_runs_to_the_sweep_dlq(template):
+    """Scheduler's own DLQ only sees invocations it could not start; runs that fail inside the
+    function must land somewhere too."""
+    scheduled = [
+        (name, fn)
+        for name, fn in resources_of(template, "AWS::Serverless::Function").items()
+        if any(e.get("Type") == "ScheduleV2" for e in fn["Properties"].get("Events", {}).values())
+    ]
+    assert len(scheduled) == 3
+    for name, fn in scheduled:
+        config = fn["Properties"]["EventInvokeConfig"]
+        assert config["MaximumRetryAttempts"] == 2, name
+        on_failure = config["DestinationConfig"]["OnFailure"]
+        assert on_failure == {
+            "Type": "SQS",
+            "Destination": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]},
+        }, name
