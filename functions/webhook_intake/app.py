@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -58,7 +59,7 @@ def _handle(item: ParsedItem) -> dict[str, Any]:
         }
     except IdempotencyAlreadyInProgressError:
         return {"id": item.id, "status": "in_progress"}
-    except (BotoCoreError, ClientError):
+    except (BotoCoreError, ClientError, IdempotencyPersistenceLayerError):
         # Nothing was acknowledged: Powertools dropped its in-progress record, so the sender's
         # retry runs the whole acceptance again (the event put is an overwrite of the same item).
         logger.exception("event not accepted", extra={"event_id": item.id})
