@@ -135,3 +135,25 @@ def test_installation_changing_hands_leaves_the_previous_owner(harness: Harness)
     harness.register("bjones", "shared-tablet", "fcm-token-tablet-0002")
     assert harness.devices_of("asmith") == []
     assert [d["token"] for d in harness.devices_of("bjones")] == ["fcm-token-tablet-0002"]
+
+
+def test_aws_outage_is_503_with_retry_after(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.client
+    from botocore.exceptions import EndpointConnectionError
+
+    real_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def devices_table_down(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if params.get("TableName") == "DevicesTable":
+            raise EndpointConnectionError(endpoint_url="https://dynamodb")
+        return real_call(self, operation, params)
+
+    token = harness.identity.mint_id_token("asmith")
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", devices_table_down)
+    reply = harness.device_call("PUT", "ipad-1", BODY, bearer=token)
+    monkeypatch.undo()
+    assert reply.status == 503
+    assert reply.headers["Retry-After"] == "5"
+    assert reply.body["message"] == "temporarily unavailable; retry"

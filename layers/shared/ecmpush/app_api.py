@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ecmpush import bootstrap
 from ecmpush.domain.field_errors import field_errors
@@ -39,6 +40,14 @@ def app_resolver(*refusals: Refusal) -> APIGatewayRestResolver:
     def _invalid(exc: RequestValidationError) -> Response[str]:
         errors = field_errors(exc.errors(), drop_root=("body", "path", "query"))
         return error_response(422, "request does not match the schema", errors)
+
+    @app.exception_handler([BotoCoreError, ClientError])
+    def _unavailable(exc: Exception) -> Response[str]:
+        # AWS could not be reached or refused: nothing was half-done that a retry cannot redo.
+        logger.exception("AWS call failed")
+        response = error_response(503, "temporarily unavailable; retry")
+        response.headers["Retry-After"] = "5"
+        return response
 
     for exception, status in refusals:
         app.exception_handler(exception)(_refusal(status))
