@@ -35,6 +35,12 @@ def ecm_standin(ecm_server: tuple[EcmStandIn, str]) -> EcmStandIn:
 
 
 @pytest.fixture
+def ecm(ecm_standin: EcmStandIn, ecm_server: tuple[EcmStandIn, str]) -> tuple[EcmStandIn, str]:
+    """The reset stand-in and its URL, for tests that talk to it without the AWS side."""
+    return ecm_standin, ecm_server[1]
+
+
+@pytest.fixture
 def harness(
     monkeypatch: pytest.MonkeyPatch,
     local_identity: LocalIdentity,

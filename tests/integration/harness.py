@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from unittest.mock import patch
 
 import boto3
+import botocore.client
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import EndpointConnectionError
 
 from devstack import template as cfn
 from devstack.api_router import proxy_event
@@ -42,6 +47,30 @@ def _reply(result: dict[str, Any]) -> Reply:
     headers = dict(result.get("headers") or {})
     headers.update({k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items() if v})
     return Reply(int(result["statusCode"]), body, headers)
+
+
+def _drain(poller: SqsPoller, rounds: int) -> int:
+    total = 0
+    for _ in range(rounds):
+        received = poller.poll_once()
+        total += received
+        if not received:
+            break
+    return total
+
+
+@contextmanager
+def table_unreachable(table_name: str) -> Iterator[None]:
+    """Every call on `table_name` fails as if DynamoDB could not be reached; others go through."""
+    real_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if params.get("TableName") == table_name:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb")
+        return real_call(client, operation, params)
+
+    with patch.object(botocore.client.BaseClient, "_make_api_call", call):
+        yield
 
 
 class Harness:
@@ -127,7 +156,34 @@ class Harness:
         signature = sign(secret.encode(), timestamp or int(time.time()), body)
         return self.post_raw(body, {"Content-Type": content_type, "X-Ecmpush-Signature": signature})
 
-    # -- devices ---------------------------------------------------------------------------------
+    # -- app API (Firebase ID token) -------------------------------------------------------------
+    def app_call(
+        self,
+        function: LocalFunction,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        bearer: str | None = None,
+        resource: str | None = None,
+        path_params: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> Reply:
+        """One request to an app-facing function, the way API Gateway would deliver it."""
+        headers = {"Content-Type": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        event = proxy_event(
+            method,
+            path,
+            resource or path,
+            headers={k: [v] for k, v in headers.items()},
+            body=json.dumps(body).encode() if body is not None else b"",
+            path_params=path_params,
+            query={k: [v] for k, v in (query or {}).items()},
+        )
+        return _reply(function.invoke(event))
+
     def device_call(
         self,
         method: str,
@@ -137,18 +193,16 @@ class Harness:
         bearer: str | None = None,
         resource: str = "/devices/{installation_id}",
     ) -> Reply:
-        headers = {"Content-Type": "application/json"}
-        if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer}"
-        event = proxy_event(
+        templated = "{" in resource
+        return self.app_call(
+            self.devices_fn,
             method,
             resource.replace("{installation_id}", installation_id),
-            resource,
-            headers={k: [v] for k, v in headers.items()},
-            body=json.dumps(body).encode() if body is not None else b"",
-            path_params={"installation_id": installation_id} if "{" in resource else None,
+            body,
+            bearer=bearer,
+            resource=resource,
+            path_params={"installation_id": installation_id} if templated else None,
         )
-        return _reply(self.devices_fn.invoke(event))
 
     def register(
         self,
@@ -173,14 +227,7 @@ class Harness:
 
     def drain(self, rounds: int = 5) -> int:
         """Deliver everything visible on the dispatch queue, like the event source mapping."""
-        poller = self.poller()
-        total = 0
-        for _ in range(rounds):
-            received = poller.poll_once()
-            total += received
-            if not received:
-                break
-        return total
+        return _drain(self.poller(), rounds)
 
     def invoke_dispatch(self, bodies: list[str]) -> dict[str, Any]:
         """Invoke Dispatch with records whose receipt handles are real (sent, then received)."""
@@ -196,29 +243,11 @@ class Harness:
 
     # -- replies ---------------------------------------------------------------------------------
     def reply(self, body: dict[str, Any], *, bearer: str | None) -> Reply:
-        headers = {"Content-Type": "application/json"}
-        if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer}"
-        event = proxy_event(
-            "POST",
-            "/responses",
-            "/responses",
-            headers={k: [v] for k, v in headers.items()},
-            body=json.dumps(body).encode(),
-        )
-        return _reply(self.responses_fn.invoke(event))
+        return self.app_call(self.responses_fn, "POST", "/responses", body, bearer=bearer)
 
     def drain_write_back(self, rounds: int = 5) -> int:
-        poller = SqsPoller(
-            self.write_back_url, self.provisioned.arns["WriteBackQueue"], self.write_back
-        )
-        total = 0
-        for _ in range(rounds):
-            received = poller.poll_once()
-            total += received
-            if not received:
-                break
-        return total
+        arn = self.provisioned.arns["WriteBackQueue"]
+        return _drain(SqsPoller(self.write_back_url, arn, self.write_back), rounds)
 
     # -- scheduled functions -------------------------------------------------------------------
     def scheduled(

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import crypt, jwt
 
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, table_unreachable
 
 BODY = {
     "token": "fcm-token-0123456789",
@@ -137,23 +137,10 @@ def test_installation_changing_hands_leaves_the_previous_owner(harness: Harness)
     assert [d["token"] for d in harness.devices_of("bjones")] == ["fcm-token-tablet-0002"]
 
 
-def test_aws_outage_is_503_with_retry_after(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import botocore.client
-    from botocore.exceptions import EndpointConnectionError
-
-    real_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def devices_table_down(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if params.get("TableName") == "DevicesTable":
-            raise EndpointConnectionError(endpoint_url="https://dynamodb")
-        return real_call(self, operation, params)
-
+def test_aws_outage_is_503_with_retry_after(harness: Harness) -> None:
     token = harness.identity.mint_id_token("asmith")
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", devices_table_down)
-    reply = harness.device_call("PUT", "ipad-1", BODY, bearer=token)
-    monkeypatch.undo()
+    with table_unreachable("DevicesTable"):
+        reply = harness.device_call("PUT", "ipad-1", BODY, bearer=token)
     assert reply.status == 503
     assert reply.headers["Retry-After"] == "5"
     assert reply.body["message"] == "temporarily unavailable; retry"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,20 +41,6 @@ FAST = {
     "max_attempts": 6,
     "default_budget_s": 3.0,
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[EcmStandIn, str]]:
-    app = create_ecm_standin()
-    with BackgroundServer(app) as srv:
-        yield app, srv.url
-
-
-@pytest.fixture
-def ecm(server: tuple[EcmStandIn, str]) -> tuple[EcmStandIn, str]:
-    app, url = server
-    app.reset()
-    return app, url
 
 
 def password_client(url: str, **overrides: Any) -> EcmClient:

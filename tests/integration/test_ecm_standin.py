@@ -4,7 +4,6 @@ the way pyxecm and ECM-side scripts would."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -17,23 +16,8 @@ from devstack.ecm_standin import (
     create_ecm_standin,
     parse_lql,
 )
-from devstack.http_server import BackgroundServer
 
 TIMEOUT = 5
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[EcmStandIn, str]]:
-    app = create_ecm_standin()
-    with BackgroundServer(app) as srv:
-        yield app, srv.url
-
-
-@pytest.fixture
-def ecm(server: tuple[EcmStandIn, str]) -> tuple[EcmStandIn, str]:
-    app, url = server
-    app.reset()
-    return app, url
 
 
 def login(url: str, user: str = "asmith") -> dict[str, str]:

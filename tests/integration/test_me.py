@@ -11,24 +11,8 @@ from tests.integration.harness import Harness, Reply
 def _me(
     h: Harness, method: str, path: str, user: str | None, body: Any = None, **query: str
 ) -> Reply:
-    import json
-
-    from devstack.api_router import proxy_event
-
-    headers = {"Content-Type": "application/json"}
-    if user is not None:
-        headers["Authorization"] = f"Bearer {h.identity.mint_id_token(user)}"
-    event = proxy_event(
-        method,
-        path,
-        path,
-        headers={k: [v] for k, v in headers.items()},
-        body=json.dumps(body).encode() if body is not None else b"",
-        query={k: [v] for k, v in query.items()},
-    )
-    from tests.integration.harness import _reply
-
-    return _reply(h.devices_fn.invoke(event))
+    bearer = h.identity.mint_id_token(user) if user is not None else None
+    return h.app_call(h.devices_fn, method, path, body, bearer=bearer, query=query)
 
 
 def test_preferences_default_then_saved(harness: Harness) -> None:

@@ -14,7 +14,7 @@ from devstack.api_router import proxy_event
 from ecmpush.domain.events import event_adapter
 from ecmpush.domain.webhook_signature import sign
 from tests.conftest import SAMPLE_EVENT_NAMES, sample_event
-from tests.integration.harness import WEBHOOK_SECRET, Harness
+from tests.integration.harness import WEBHOOK_SECRET, Harness, table_unreachable
 
 
 def _queued(h: Harness) -> list[dict[str, Any]]:
@@ -270,22 +270,9 @@ def test_enqueue_failure_loses_nothing_and_the_retry_enqueues_once(
     assert harness.post_event(event).body["status"] == "duplicate"
 
 
-def test_idempotency_store_outage_is_503_and_nothing_is_enqueued(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import botocore.client
-    from botocore.exceptions import EndpointConnectionError
-
-    real_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def idempotency_table_down(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if params.get("TableName") == "IdempotencyTable":
-            raise EndpointConnectionError(endpoint_url="https://dynamodb")
-        return real_call(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", idempotency_table_down)
-    reply = harness.post_event(sample_event("task_assigned"))
-    monkeypatch.undo()
+def test_idempotency_store_outage_is_503_and_nothing_is_enqueued(harness: Harness) -> None:
+    with table_unreachable("IdempotencyTable"):
+        reply = harness.post_event(sample_event("task_assigned"))
     assert reply.status == 503
     assert reply.body["status"] == "unavailable"
     assert harness.queue_depth() == 0
