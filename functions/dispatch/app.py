@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -21,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ecmpush import bootstrap
+from ecmpush.adapters.sqs_visibility import delay_record
 from ecmpush.domain.messages import dispatch_message_adapter
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.services.dispatch import RetryLater
@@ -30,19 +30,9 @@ from ecmpush.settings import settings
 # transient FCM outage should retry records, not page the on-call through the Errors alarm.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-MAX_VISIBILITY_SECONDS = 12 * 60 * 60
-
 
 class PoisonMessage(Exception):
     """The body is not a dispatch message; it fails until the redrive moves it to the DLQ."""
-
-
-def _delay(record: SQSRecord, seconds: float) -> None:
-    boto3.client("sqs").change_message_visibility(
-        QueueUrl=settings().dispatch_queue_url,
-        ReceiptHandle=record.receipt_handle,
-        VisibilityTimeout=min(max(int(seconds), 1), MAX_VISIBILITY_SECONDS),
-    )
 
 
 @tracer.capture_method
@@ -64,7 +54,9 @@ def record_handler(record: SQSRecord) -> None:
     except RetryLater as exc:
         metrics.add_metric(name="DispatchRetries", unit=MetricUnit.Count, value=1)
         if exc.retry_after_seconds:
-            _delay(record, exc.retry_after_seconds)
+            delay_record(
+                settings().dispatch_queue_url, record.receipt_handle, exc.retry_after_seconds
+            )
         logger.warning(
             "dispatch retry",
             extra={

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -19,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
 from ecmpush.adapters.ecm.errors import EcmUnavailable
+from ecmpush.adapters.sqs_visibility import delay_record
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.settings import settings
@@ -37,14 +37,6 @@ def backoff_seconds(receive_count: int, retry_after: float | None) -> int:
     return int(min(BACKOFF_BASE_S * 2 ** max(receive_count - 1, 0), BACKOFF_MAX_S))
 
 
-def _delay(record: SQSRecord, seconds: int) -> None:
-    boto3.client("sqs").change_message_visibility(
-        QueueUrl=settings().writeback_queue_url,
-        ReceiptHandle=record.receipt_handle,
-        VisibilityTimeout=seconds,
-    )
-
-
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     reply = WriteBack.model_validate_json(record.body)
@@ -53,7 +45,11 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         outcome = bootstrap.write_back_service().apply(reply, max(budget, 1.0))
     except EcmUnavailable as exc:
         attempts = int(record.attributes.approximate_receive_count or 1)
-        _delay(record, backoff_seconds(attempts, exc.retry_after))
+        delay_record(
+            settings().writeback_queue_url,
+            record.receipt_handle,
+            backoff_seconds(attempts, exc.retry_after),
+        )
         metrics.add_metric(name="WriteBackDeferred", unit=MetricUnit.Count, value=1)
         logger.warning(
             "ECM unavailable; reply stays queued",
