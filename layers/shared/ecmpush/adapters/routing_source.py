@@ -4,6 +4,7 @@ document fails with its field paths."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from aws_lambda_powertools.utilities.parameters import get_parameter
@@ -14,7 +15,10 @@ from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.settings import ConfigurationError
 
 
+@lru_cache(maxsize=4)
 def parse_routing(raw: str, source: str) -> RoutingConfig:
+    """Memoized on the text: Powertools hands back the same cached parameter value until it
+    expires, so a fan-out asking for the routing per recipient parses it once."""
     try:
         return RoutingConfig.model_validate_json(raw)
     except ValidationError as exc:
