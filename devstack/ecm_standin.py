@@ -1,14 +1,20 @@
 """A Content Server (Extended ECM) and OTDS REST stand-in speaking the real wire formats.
 
-Shapes follow pyxecm (opentext/pyxecm 3.4.10, otcs.py and otds.py) and the research notes: form
-bodies in, `{"error": ...}` bodies out, tickets in the `OTCSTicket` header, OTDS OAuth tokens
-exchanged for a ticket by `GET /api/v1/auth`. Where the real server's answer could not be checked
-(the activities list, the body of a successful task update, the closed-task error, search regions)
-the choice is documented in docs/ecm.md and kept small.
+Shapes follow pyxecm (opentext/pyxecm 3.4.10, otcs.py and otds.py), OpenText's Content Server
+REST API 2.0.2 OpenAPI document and the research notes: form bodies in (or pyxecm's single
+`body=<json>` field), `{"error": ...}` bodies out, tickets in the `OTCSTicket` header (a refreshed
+one comes back on every authenticated answer), OTDS OAuth tokens exchanged for a ticket by
+`GET /api/v1/auth`. Where public sources leave a detail open it takes the strictest reading, and
+docs/ecm.md lists it as "to confirm on a real server".
 
-Deliberate simplifications: a ticket lives a fixed time from issue (the real server slides it and
-returns refreshed tickets); search understands a small LQL subset (see `parse_lql`); the service
-account (`workflow_manager` in the seed) may act on any task, other users only on their own.
+Strict where the real server is: only the user whose inbox holds a step (its assignee, or a
+member of its group) may open its form or send it on — nobody else, the service account
+included; a finished or invisible step's form answers 500 "Could not get a workflow for p, s, t";
+the workflow status and history answer workflow managers (`workflow_manager` in the seed: "see
+details" rights), the initiator and the step's assignees; Review/SendForReview/Delegate need an
+`assignee`; a group step must be accepted before it is sent on; search answers a `regions`
+section only for the regions `select` names. Search understands a small LQL subset
+(devstack/ecm_lql.py).
 
 Local-only control routes (contract §5) live under `/_inspect` and answer only loopback clients.
 `create_ecm_standin()` returns the WSGI app; serve it with `devstack.http_server.BackgroundServer`.
@@ -25,7 +31,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,8 @@ from typing import Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+
+from devstack.ecm_lql import LqlError, matches, parse_lql, region_values
 
 SEED_PATH = Path(__file__).with_name("ecm_seed.json")
 DEFAULT_TICKET_LIFETIME_S = 30 * 60
@@ -44,6 +52,10 @@ USER_ID_TOKEN_TYPE = "urn:opentext.com:oauth:string:user_id"
 ISSUED_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 BOTH_ACTIONS_ERROR = "It is not allowed to execute an action and a custom action"
 CLOSED_TASK_ERROR = "The task is not available. It may have been completed by another user."
+NO_WORKFLOW_ERROR = "Could not get a workflow for {p}, {s}, {t}"  # REST API 2.0.2, task form 500
+NO_STATUS_ERROR = "Could not access task status"  # REST API 2.0.2, workflow status 400
+ROUTED_ACTIONS = frozenset({"SendForReview", "Review", "Delegate"})
+_SELECT = re.compile(r"^\{\s*'[A-Za-z][A-Za-z0-9_]*'(\s*,\s*'[A-Za-z][A-Za-z0-9_]*')*\s*\}$")
 RESTART_HTML = (
     "<!DOCTYPE html><html><head><title>Content Server</title></head>"
     "<body><h1>Content Server is starting</h1><p>Please try again shortly.</p></body></html>"
@@ -162,6 +174,7 @@ class Task:
     comments_on: bool = True
     member_accept: bool = False
     authentication: bool = False
+    group: list[str] = field(default_factory=list)  # members of the group the step is assigned to
     status: str = "open"
     disposition: dict[str, str] | None = None
     acted_by: str | None = None
@@ -177,6 +190,11 @@ class Task:
     @property
     def is_open(self) -> bool:
         return self.status == "open"
+
+    def holders(self) -> list[str]:
+        """Whose inbox holds the step: its group's members until one accepts it, else the
+        assignee."""
+        return list(self.group) if self.member_accept and self.group else [self.assignee]
 
     @classmethod
     def from_seed(cls, raw: Mapping[str, Any]) -> Task:
@@ -194,6 +212,8 @@ class Task:
             "title": self.title,
             "stage": self.stage,
             "assignee": self.assignee,
+            "group": list(self.group),
+            "member_accept": self.member_accept,
             "initiator": self.initiator,
             "status": self.status,
             "disposition": self.disposition,
@@ -242,12 +262,30 @@ class Node:
             "description": self.description,
             "container": self.type != 144,
             "mime_type": self.mime_type,
+            "container_size": 0,
             "create_date": "2026-01-05T09:00:00Z",
             "modify_date": "2026-11-02T16:30:00Z",
             "create_user_id": 1000,
+            "modify_user_id": 1000,
+            "owner": "Admin",
+            "owner_group_id": 999,
             "owner_user_id": 1000,
+            "external_create_date": None,
+            "external_identity": "",
+            "external_identity_type": "",
+            "external_modify_date": None,
+            "external_source": "",
+            "icon": "/cssupport/webdoc/folder.gif"
+            if self.type != 144
+            else "/cssupport/webdoc/doc.gif",
+            "icon_large": "/cssupport/webdoc/folder_large.gif"
+            if self.type != 144
+            else "/cssupport/webdoc/doc_large.gif",
+            "permissions_model": "advanced",
             "hidden": False,
             "reserved": False,
+            "reserved_date": None,
+            "reserved_shared_collaboration": False,
             "favorite": False,
         }
 
@@ -278,121 +316,6 @@ class Faults:
             "outage_retry_after": self.outage_retry_after,
             "closed_task_status": self.closed_task_status,
         }
-
-
-# ---------------------------------------------------------------------------------- LQL ---
-
-_CLAUSE = re.compile(
-    r"\s*(?P<region>[A-Za-z][A-Za-z0-9_]*)\s*:\s*(?P<op>>=|<=|!=|>|<|=)?\s*"
-    r"(?P<value>\"[^\"]*\"|[^\s\"()]+)"
-)
-_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
-_COMPACT_DATE = re.compile(r"^\d{8}$")
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
-
-
-@dataclass(frozen=True)
-class Clause:
-    region: str
-    op: str
-    value: str
-
-
-class LqlError(ValueError):
-    pass
-
-
-def parse_lql(where: str) -> list[Clause]:
-    """The subset: `Region:value` clauses joined by `and`. Operators after the colon: none or
-    `=` (case-insensitive equality; a trailing `*` makes it a prefix match), `!=`, `>`, `>=`, `<`,
-    `<=`. Values are bare words or "quoted". Anything else (or, not, parentheses, full text
-    terms) is refused with 400 so a test never passes on a query the stand-in silently ignored."""
-    text = where.strip()
-    if not text:
-        raise LqlError("empty query")
-    clauses: list[Clause] = []
-    pos = 0
-    while True:
-        match = _CLAUSE.match(text, pos)
-        if match is None:
-            raise LqlError(f"expected Region:value at position {pos}: {text[pos:][:40]!r}")
-        value = match["value"]
-        if value.startswith('"'):
-            value = value[1:-1]
-        clauses.append(Clause(match["region"], match["op"] or "=", value))
-        pos = match.end()
-        if pos >= len(text.rstrip()):
-            return clauses
-        joiner = _AND.match(text, pos)
-        if joiner is None:
-            raise LqlError(f"only 'and' may join clauses (position {pos}: {text[pos:][:20]!r})")
-        pos = joiner.end()
-
-
-def _normal(value: Any) -> tuple[int, Any]:
-    """Comparable form: (0, number), (1, ISO date-time) or (2, casefolded text)."""
-    text = str(value).strip()
-    if _COMPACT_DATE.match(text):
-        return (1, f"{text[:4]}-{text[4:6]}-{text[6:]}T00:00:00")
-    if _ISO_DAY.match(text):
-        return (1, f"{text}T00:00:00")
-    if _ISO_TIME.match(text):
-        return (1, text)
-    try:
-        return (0, float(text))
-    except ValueError:
-        return (2, text.casefold())
-
-
-def _region_values(node: Node, region: str, ancestors: list[int]) -> list[Any]:
-    name = region.casefold()
-    if name == "otname":
-        return [node.name]
-    if name == "otsubtype":
-        return [node.type]
-    if name == "otparentid":
-        return [node.parent_id]
-    if name in ("otobject", "otdataid"):
-        return [node.id]
-    if name == "otlocation":
-        return ancestors
-    if name == "otmimetype":
-        return [node.mime_type] if node.mime_type else []
-    if name.startswith("attr_"):
-        value = node.attribute(region[len("attr_") :])
-        return [] if value is None else [value]
-    raise LqlError(f"unknown region {region!r}")
-
-
-def _matches(clause: Clause, values: Iterable[Any]) -> bool:
-    wanted = _normal(clause.value)
-    for value in values:
-        got = _normal(value)
-        if clause.op == "=":
-            if clause.value.endswith("*"):
-                prefix = clause.value[:-1].casefold()
-                if str(value).casefold().startswith(prefix):
-                    return True
-            elif got == wanted:
-                return True
-            continue
-        if clause.op == "!=":
-            if got != wanted:
-                return True
-            continue
-        if got[0] != wanted[0]:
-            continue
-        less = got[1] < wanted[1]
-        equal = got[1] == wanted[1]
-        if (
-            (clause.op == "<" and less)
-            or (clause.op == "<=" and (less or equal))
-            or (clause.op == ">" and not less and not equal)
-            or (clause.op == ">=" and not less)
-        ):
-            return True
-    return False
 
 
 # ------------------------------------------------------------------------------ the app ---
@@ -433,6 +356,17 @@ class EcmStandIn:
                     "/activities",
                     endpoint="activities",
                     methods=["GET"],
+                ),
+                Rule(
+                    "/api/v2/workflows/status/processes/<int(signed=True):p>",
+                    endpoint="workflow_status",
+                    methods=["GET"],
+                ),
+                Rule(
+                    "/api/v2/mobilegroupassignment/accept/taskid/<int(signed=True):t>"
+                    "/processid/<int(signed=True):p>/subprocessid/<int(signed=True):s>",
+                    endpoint="accept",
+                    methods=["POST"],
                 ),
                 Rule("/api/v2/nodes/<int(signed=True):node_id>", endpoint="node", methods=["GET"]),
                 Rule("/api/v2/search", endpoint="search", methods=["POST"]),
@@ -544,6 +478,8 @@ class EcmStandIn:
         except HTTPException as exc:
             response = _json({"error": exc.description or exc.name}, exc.code or 500)
         entry["status"] = response.status_code
+        if entry.get("refresh") and "OTCSTicket" not in response.headers:
+            response.headers["OTCSTicket"] = entry["refresh"]
         return response
 
     def _pre_faults(self, request: Request) -> None:
@@ -638,7 +574,8 @@ class EcmStandIn:
         ticket = secrets.token_urlsafe(32)
         with self._lock:
             self._tickets[ticket] = (login, self._clock() + self.ticket_lifetime_s)
-            self._logins.append({"via": via, "user": login, "at": _utc_now()})
+            if via != "refresh":
+                self._logins.append({"via": via, "user": login, "at": _utc_now()})
         return ticket
 
     def _ticket_user(self, request: Request, entry: dict[str, Any]) -> User:
@@ -652,6 +589,8 @@ class EcmStandIn:
                 raise _error(401, "Session has expired or the ticket is invalid.")
             user = self.users[found[0]]
         entry["user"] = user.login
+        # Content Server slides the session and answers a refreshed ticket in the header.
+        entry["refresh"] = self._issue_ticket(user.login, "refresh")
         return user
 
     def _h_ping(self, request: Request, entry: dict[str, Any]) -> Response:
@@ -738,8 +677,20 @@ class EcmStandIn:
         return task
 
     @staticmethod
-    def _may_act(user: User, task: Task) -> bool:
-        return user.workflow_manager or user.login == task.assignee
+    def _holds(user: User, task: Task) -> bool:
+        """Only the user whose inbox holds an open step may open or send it on."""
+        return task.is_open and user.login in task.holders()
+
+    def _may_see(self, user: User, process_id: int) -> bool:
+        """Status and history: workflow managers ("see details"), the initiator, and whoever a
+        step of the workflow is or was assigned to."""
+        if user.workflow_manager:
+            return True
+        steps = [t for key, t in self.tasks.items() if key[0] == process_id]
+        return any(
+            user.login in (t.initiator, t.assignee, t.acted_by) or user.login in t.group
+            for t in steps
+        )
 
     def _h_task_form(self, request: Request, entry: dict[str, Any]) -> Response:
         user = self._ticket_user(request, entry)
@@ -747,13 +698,18 @@ class EcmStandIn:
         task = self._find_task(
             args.get("process_id"), args.get("subprocess_id"), args.get("task_id")
         )
-        if not self._may_act(user, task):
-            raise _error(403, "You do not have permission to access this task.")
         with self._lock:
-            open_ = task.is_open
+            if not self._holds(user, task):
+                # Finished, or not in this user's inbox: the real server cannot load it.
+                raise _error(
+                    500,
+                    NO_WORKFLOW_ERROR.format(
+                        p=task.process_id, s=task.subprocess_id, t=task.task_id
+                    ),
+                )
             data = {
-                "actions": copy.deepcopy(task.actions) if open_ else [],
-                "custom_actions": copy.deepcopy(task.custom_actions) if open_ else [],
+                "actions": copy.deepcopy(task.actions),
+                "custom_actions": copy.deepcopy(task.custom_actions),
                 "attachments_on": True,
                 "authentication": task.authentication,
                 "comments_on": task.comments_on,
@@ -766,19 +722,12 @@ class EcmStandIn:
                     }
                 ],
                 "instructions": task.instructions,
-                "message": None if open_ else "This task has already been completed.",
+                "message": None,
                 "process_id": task.process_id,
                 "subprocess_id": task.subprocess_id,
                 "task_id": task.task_id,
                 "title": task.title,
-                # Not checked against a live server (pyxecm elides `task`); informational only.
-                "task": {
-                    "status": task.status,
-                    "due_date": task.due_date,
-                    "priority": task.priority,
-                    "assignee": task.assignee,
-                    "initiator": task.initiator,
-                },
+                "task": {},  # pyxecm elides it; nothing of it is relied upon
             }
         return _json({"data": data, "forms": [{"data": {}, "options": {}, "schema": {}}]})
 
@@ -807,11 +756,18 @@ class EcmStandIn:
             raise _error(400, BOTH_ACTIONS_ERROR)
         if not action and not custom:
             raise _error(400, "An action or a custom action is required.")
-        if not self._may_act(user, task):
-            raise _error(403, "You do not have permission to act on this task.")
         with self._lock:
             if not task.is_open:
                 raise _error(self.faults.closed_task_status, CLOSED_TASK_ERROR)
+            if not self._holds(user, task):
+                raise _error(
+                    500,
+                    NO_WORKFLOW_ERROR.format(
+                        p=task.process_id, s=task.subprocess_id, t=task.task_id
+                    ),
+                )
+            if task.member_accept and task.group:
+                raise _error(400, "This group assignment must be accepted before it is sent on.")
             if action == "formUpdate":
                 values = json.loads(fields.get("values", "{}") or "{}")
                 task.form_values.update(values if isinstance(values, dict) else {})
@@ -833,15 +789,16 @@ class EcmStandIn:
     ) -> None:
         now = _utc_now()
         key = option["key"]
-        assignee = fields.get("assignee") or None
-        if kind == "action" and key == "Delegate":
-            target = self._user_ref(assignee)
+        target: str | None = None
+        if kind == "action" and key in ROUTED_ACTIONS:
+            target = self._user_ref(fields.get("assignee") or None)
             if target is None:
-                raise _error(400, "Delegate needs an assignee that is a known user.")
-            task.assignee = target
-        elif kind == "action" and key in ("SendForReview", "Review"):
+                raise _error(400, f"The action '{key}' needs an assignee that is a known user.")
+        if kind == "action" and key == "Delegate":
+            task.assignee = target or task.assignee
+        elif kind == "action" and key in ROUTED_ACTIONS:
             task.status = "sent_for_review"
-            task.review_assignee = self._user_ref(assignee) or task.initiator
+            task.review_assignee = target
         else:
             task.status = "completed"
         if task.status != "open":
@@ -849,7 +806,17 @@ class EcmStandIn:
         task.disposition = {"kind": kind, "key": key, "label": option.get("label", key)}
         task.acted_by = user.login
         comment = fields.get("comment", "") if task.comments_on else ""
-        task.comments.append({"user": user.login, "action": key, "comment": comment, "date": now})
+        task.comments.append(
+            {
+                "user": user.login,
+                "action": key,
+                "kind": kind,
+                "label": option.get("label", key),
+                "target": target,
+                "comment": comment,
+                "date": now,
+            }
+        )
 
     def _user_ref(self, value: str | None) -> str | None:
         """An assignee given as login or numeric user id, as a login."""
@@ -865,31 +832,132 @@ class EcmStandIn:
         return _json({"links": _self_link(href, "PUT"), "results": {}})
 
     def _h_activities(self, request: Request, entry: dict[str, Any], p: int, s: int) -> Response:
-        self._ticket_user(request, entry)
+        """`results.data[]` of `{action, action_properties{label, event, user_id}, comment,
+        date, user_id}` (REST API 2.0.2 `processes_WorkflowActivitiesInfo`): no task id."""
+        user = self._ticket_user(request, entry)
         with self._lock:
             tasks = [task for key, task in sorted(self.tasks.items()) if key[:2] == (p, s)]
             if not tasks:
                 raise _error(404, f"Could not find the process {p}/{s}.")
+            if not self._may_see(user, p):
+                raise _error(400, NO_STATUS_ERROR)
             rows = []
             for task in tasks:
                 for c in task.comments:
-                    user = self.users.get(c["user"])
+                    actor = self.users.get(c["user"])
+                    target = self.users.get(c.get("target") or "")
+                    props: dict[str, Any] = {
+                        "label": c.get("label", c["action"]),
+                        "event": "disposition" if c.get("kind") == "custom_action" else "action",
+                    }
+                    if target is not None:
+                        props["user_id"] = target.id
                     rows.append(
                         {
-                            "data": {
-                                "action": c["action"],
-                                "comment": c["comment"],
-                                "date": c["date"],
-                                "user_id": user.id if user else None,
-                                "user_name": c["user"],
-                                "task_id": task.task_id,
-                                "task_title": task.title,
-                            }
+                            "action": c["action"],
+                            "action_properties": props,
+                            "comment": c["comment"],
+                            "date": c["date"],
+                            "user_id": actor.id if actor else None,
                         }
                     )
-        rows.sort(key=lambda r: r["data"]["date"])
+        rows.sort(key=lambda r: r["date"])
         href = f"/api/v2/processes/{p}/subprocesses/{s}/activities"
-        return _json({"links": _self_link(href, "GET"), "results": rows})
+        return _json({"links": _self_link(href, "GET"), "results": {"data": rows}})
+
+    def _member(self, login: str) -> dict[str, Any]:
+        user = self.users.get(login)
+        return {
+            "userId": user.id if user else None,
+            "loginName": login,
+            "firstName": user.first_name if user else "",
+            "lastName": user.last_name if user else "",
+            "emailAddress": user.email if user else "",
+            "phone": "",
+        }
+
+    def _step(self, task: Task) -> dict[str, Any]:
+        holders = task.holders() if task.is_open else [task.acted_by or task.assignee]
+        return {
+            "process_id": task.process_id,
+            "subprocess_id": task.subprocess_id,
+            "task_id": task.task_id,
+            "task_name": task.title,
+            "task_due_date": task.due_date or "",
+            "task_start_date": "2026-11-20T09:00:00",
+            "task_status": "ontime" if task.is_open else "completed",
+            "task_assignees": {
+                "assignee": [self._member(login) for login in holders],
+                "assigneeCount": len(holders),
+                "currentAssignee": " ",
+            },
+        }
+
+    def _h_workflow_status(self, request: Request, entry: dict[str, Any], p: int) -> Response:
+        """The shape of pyxecm's `get_workflow_status` example (REST API 2.0.2
+        `workflow_Process_TaskListInfo`)."""
+        user = self._ticket_user(request, entry)
+        with self._lock:
+            tasks = [task for key, task in sorted(self.tasks.items()) if key[0] == p]
+            if not tasks:
+                raise _error(404, f"Could not find the process {p}.")
+            if not self._may_see(user, p):
+                raise _error(400, NO_STATUS_ERROR)
+            first = tasks[0]
+            any_open = any(t.is_open for t in tasks)
+            body = {
+                "attachments": {"attachment_folder_id": 90000 + p},
+                "data_packages": [
+                    {"TYPE": 1, "SUBTYPE": 1, "USERDATA": 90000 + p, "DESCRIPTION": ""}
+                ],
+                "permissions": dict.fromkeys(
+                    (
+                        "Archive",
+                        "ChangeAttr",
+                        "ChangeRoute",
+                        "Delete",
+                        "ManagerPerms",
+                        "SeeDetail",
+                        "Stop",
+                        "Suspend",
+                    ),
+                    user.workflow_manager,
+                ),
+                "step_list": {
+                    "completed": [self._step(t) for t in tasks if not t.is_open],
+                    "current": [self._step(t) for t in tasks if t.is_open],
+                    "next": [],
+                },
+                "wf_details": {
+                    "date_initiated": "2026-11-20T09:00:00",
+                    "due_date": "",
+                    "initiator": {
+                        k: v
+                        for k, v in self._member(first.initiator).items()
+                        if k in ("firstName", "lastName", "loginName", "userId")
+                    },
+                    "status": "ontime" if any_open else "completed",
+                    "wf_name": first.title,
+                    "work_workID": p,
+                },
+            }
+        href = f"/api/v2/workflows/status/processes/{p}"
+        return _json({"links": _self_link(href, "GET"), "results": body})
+
+    def _h_accept(
+        self, request: Request, entry: dict[str, Any], t: int, p: int, s: int
+    ) -> Response:
+        """Accept a group step into the caller's own inbox (`member_accept`)."""
+        user = self._ticket_user(request, entry)
+        task = self._find_task(p, s, t)
+        with self._lock:
+            if not task.is_open or user.login not in task.holders():
+                raise _error(400, NO_STATUS_ERROR)
+            if not (task.member_accept and task.group):
+                raise _error(400, "This task is not a group assignment.")
+            task.assignee = user.login
+            task.member_accept = False
+        return _json({"results": {"success": True, "task_id": t, "process_id": p}})
 
     # -- nodes and search -----------------------------------------------------------------
 
@@ -930,6 +998,10 @@ class EcmStandIn:
             raise _error(400, "page, limit and location ids must be integers") from None
         if page < 1 or limit < 1:
             raise _error(400, "page and limit must be positive")
+        select = form.get("select")
+        if select is not None and not _SELECT.match(select):
+            raise _error(400, "Invalid datatype specified for argument 'select'")
+        wanted = re.findall(r"'([A-Za-z][A-Za-z0-9_]*)'", select or "")
         hits: list[tuple[Node, list[int]]] = []
         with self._lock:
             for node in sorted(self.nodes.values(), key=lambda n: n.id):
@@ -937,15 +1009,14 @@ class EcmStandIn:
                 if locations and not any(loc in ancestors for loc in locations):
                     continue
                 try:
-                    if all(_matches(c, _region_values(node, c.region, ancestors)) for c in clauses):
+                    if all(matches(c, region_values(node, c.region, ancestors)) for c in clauses):
                         hits.append((node, ancestors))
                 except LqlError as exc:
                     raise _error(400, f"Invalid search query: {exc}") from None
         total = len(hits)
         page_total = math.ceil(total / limit) if total else 0
         chunk = hits[(page - 1) * limit : page * limit]
-        regions_wanted = sorted({c.region for c in clauses if c.region.lower().startswith("attr_")})
-        results = [self._search_row(node, ancestors, regions_wanted) for node, ancestors in chunk]
+        results = [self._search_row(node, ancestors, wanted) for node, ancestors in chunk]
         range_min = (page - 1) * limit + 1 if chunk else 0
         range_max = range_min + len(chunk) - 1 if chunk else 0
         paging: dict[str, Any] = {
@@ -984,19 +1055,23 @@ class EcmStandIn:
             }
         )
 
-    def _search_row(self, node: Node, ancestors: list[int], attrs: list[str]) -> dict[str, Any]:
-        regions: dict[str, Any] = {
-            "OTName": node.name,
-            "OTSubType": node.type,
-            "OTLocation": " ".join(str(a) for a in [*reversed(ancestors), node.id]),
-        }
-        for block in node.categories.values():
-            for key, value in block.items():
-                regions[f"Attr_{key}"] = value
-        for region in attrs:  # asked-for attributes appear even when empty
-            regions.setdefault(region, None)
+    def _search_row(self, node: Node, ancestors: list[int], select: list[str]) -> dict[str, Any]:
+        """A hit; a `regions` section only for the regions `select` named (REST API 2.0.2: "Adding
+        a value in the above list will add a 'regions' section"), an unknown one as null."""
+        data: dict[str, Any] = {"properties": node.properties()}
+        if select:
+            regions: dict[str, Any] = {}
+            for region in select:
+                try:
+                    values = region_values(node, region, ancestors)
+                except LqlError:
+                    values = []
+                if region.casefold() == "otlocation":
+                    values = [" ".join(str(a) for a in [*reversed(ancestors), node.id])]
+                regions[region] = values[0] if values else None
+            data["regions"] = regions
         return {
-            "data": {"properties": node.properties(), "regions": regions},
+            "data": data,
             "links": {"parent": {"href": f"api/v1/nodes/{node.parent_id}"}},
             "search_result_metadata": {
                 "current_version": True,

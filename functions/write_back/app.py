@@ -17,8 +17,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.adapters.ecm.errors import EcmUnavailable
 from ecmpush.adapters.sqs_visibility import delay_record
+from ecmpush.domain.ecm_errors import EcmUnavailable
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.settings import settings

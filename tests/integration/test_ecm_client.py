@@ -14,19 +14,20 @@ import requests
 
 from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.http_server import BackgroundServer
+from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
-from ecmpush.adapters.ecm.models import TaskRef
-from ecmpush.adapters.ecm_client import (
+from ecmpush.domain.dispositions import DispositionKind, choose_disposition
+from ecmpush.domain.ecm import TaskRef
+from ecmpush.domain.ecm_errors import (
     EcmAuthError,
-    EcmClient,
+    EcmNotAssignee,
     EcmNotFound,
     EcmProtocolError,
     EcmRejected,
     EcmTaskNotOpen,
     EcmUnavailable,
-    on_behalf_of_prefix,
 )
-from ecmpush.domain.dispositions import DispositionKind, choose_disposition
+from tests.integration.ecm_steps import GROUP_TASK
 
 CONTRACT = TaskRef(4711, 4711, 1)  # approval, asmith, custom Approve/Reject
 REPORT = TaskRef(4712, "4712", "1")  # review, cwu, actions only
@@ -78,12 +79,39 @@ def statuses(app: EcmStandIn, prefix: str) -> list[int]:
 # -- authentication ---------------------------------------------------------------------------
 
 
-def test_password_auth_reads_task_and_reuses_the_ticket(ecm: tuple[EcmStandIn, str]) -> None:
+def test_password_auth_reads_status_and_reuses_the_ticket(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
     client = password_client(url)
-    task = client.get_task(CONTRACT)
-    again = client.get_task(CONTRACT)
+    status = client.workflow_status(4711)
+    again = client.workflow_status("4711")
 
+    (step,) = status.current
+    assert step.ref == CONTRACT
+    assert step.assigned_to("asmith")
+    assert step.assigned_to("1001")
+    assert status.is_open(CONTRACT)
+    assert status.initiator is not None
+    assert (status.initiator.login, status.initiator.user_id) == ("bjones", 1002)
+    assert again == status
+    assert app.logins() == [{"via": "password", "user": "svc-ecmpush", "at": app.logins()[0]["at"]}]
+    assert client.logins == 1
+    assert [r["user"] for r in app.requests("/api/v2/workflows")] == ["svc-ecmpush"] * 2
+
+
+def test_refreshed_tickets_are_kept(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = password_client(url)
+    client.workflow_status(4711)
+    app.set_faults(ticket_lifetime_s=60)
+    client.workflow_status(4711)
+    client.workflow_status(4711)
+    assert client.logins == 1  # each answer's OTCSTicket header was adopted
+
+
+def test_the_form_answers_its_assignee_only(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    client = otds_client(url)
+    task = client.get_task(CONTRACT, as_user="asmith")
     assert task.title == "Approve supplier contract ACME-2026-114"
     assert task.is_open
     assert [a.key for a in task.actions] == ["SendOn", "SendForReview", "Delegate"]
@@ -93,29 +121,28 @@ def test_password_auth_reads_task_and_reuses_the_ticket(ecm: tuple[EcmStandIn, s
     ]
     assert task.comments_on
     assert not task.member_accept
-    assert again == task
-    assert app.logins() == [{"via": "password", "user": "svc-ecmpush", "at": app.logins()[0]["at"]}]
-    assert client.logins == 1
-    assert [r["user"] for r in app.requests("/api/v1/forms")] == ["svc-ecmpush", "svc-ecmpush"]
+    with pytest.raises(EcmNotAssignee):
+        client.get_task(CONTRACT, as_user="dlee")
+    with pytest.raises(EcmNotAssignee):
+        password_client(url).get_task(CONTRACT)  # the service account holds no step
+    assert [r["status"] for r in app.requests("/api/v1/forms")] == [200, 500, 500]
 
 
 def test_otds_service_account_gets_ticket_by_bearer(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
     client = otds_client(url, act_as_user=False)
-    client.get_task(CONTRACT)
+    client.workflow_status(4711)
 
     assert [(x["via"], x["user"]) for x in app.logins()] == [("bearer", "svc-ecmpush")]
     assert statuses(app, "/otdsws/oauth2/token") == [200]
     assert client.acting_name() == "svc-ecmpush"  # learned from GET /api/v1/auth's body
     assert not client.impersonates("asmith")
-    assert client.comment_prefix("asmith") == "On behalf of asmith: "
 
 
 def test_act_as_user_by_token_exchange_records_that_user(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
     client = otds_client(url)
     assert client.impersonates("asmith")
-    assert client.comment_prefix("asmith") == ""
 
     result = client.complete_task(
         CONTRACT, custom_action="Approve", comment="Looks good", as_user="asmith"
@@ -126,12 +153,9 @@ def test_act_as_user_by_token_exchange_records_that_user(ecm: tuple[EcmStandIn, 
     assert state["status"] == "completed"
     assert state["disposition_taken"] == "Approve"
     assert state["comments"][-1]["comment"] == "Looks good"
-    assert (result.acted_as, result.kind, result.already_applied) == (
-        "asmith",
-        DispositionKind.CUSTOM_ACTION,
-        False,
-    )
+    assert (result.acted_as, result.kind) == ("asmith", DispositionKind.CUSTOM_ACTION)
     assert [(x["via"], x["user"]) for x in app.logins()] == [("bearer", "asmith")]
+    assert client.user_id("asmith") == 1001  # learnt from the ticket answer, no extra call
 
 
 def test_tickets_are_cached_per_acting_user(ecm: tuple[EcmStandIn, str]) -> None:
@@ -146,16 +170,13 @@ def test_tickets_are_cached_per_acting_user(ecm: tuple[EcmStandIn, str]) -> None
     assert [r["user"] for r in app.requests("/api/v1/forms")] == ["asmith", "cwu", "asmith"]
 
 
-def test_service_account_acts_when_not_impersonating(ecm: tuple[EcmStandIn, str]) -> None:
+def test_the_service_account_cannot_send_on_a_users_step(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
     client = password_client(url)
-    comment = on_behalf_of_prefix("asmith") + "ok"
-    result = client.complete_task(POLICY, action="SendOn", comment=comment, as_user="asmith")
-
+    with pytest.raises(EcmNotAssignee):
+        client.complete_task(POLICY, action="SendOn", comment="ok", as_user="asmith")
     state = app.task(4714, 4714, 1)
-    assert state["acted_by"] == "svc-ecmpush"
-    assert state["comments"][-1]["comment"] == "On behalf of asmith: ok"
-    assert result.acted_as == "svc-ecmpush"
+    assert (state["status"], state["comments"]) == ("open", [])
 
 
 @pytest.mark.parametrize(
@@ -182,7 +203,7 @@ def test_wrong_password_is_an_auth_error_without_retry(ecm: tuple[EcmStandIn, st
     app, url = ecm
     client = password_client(url, password="nope")
     with pytest.raises(EcmAuthError) as caught:
-        client.get_task(CONTRACT)
+        client.workflow_status(4711)
     assert caught.value.status == 401
     assert "nope" not in str(caught.value)
     assert statuses(app, "/api/v1/auth") == [401]
@@ -190,14 +211,14 @@ def test_wrong_password_is_an_auth_error_without_retry(ecm: tuple[EcmStandIn, st
 
 def test_expired_ticket_mid_flight_reauthenticates_once(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
-    client = password_client(url)
-    client.get_task(POLICY)
+    client = otds_client(url)
+    client.get_task(POLICY, as_user="asmith")
     app.expire_tickets()
 
-    client.complete_task(POLICY, action="SendOn", comment="Read it")
+    client.complete_task(POLICY, action="SendOn", comment="Read it", as_user="asmith")
 
     assert app.task(4714, 4714, 1)["status"] == "completed"
-    assert len(app.logins()) == 2
+    assert [x["user"] for x in app.logins()] == ["asmith", "asmith"]
     assert client.logins == 2
     assert statuses(app, "/api/v2/processes") == [401, 200]
 
@@ -207,10 +228,10 @@ def test_refused_twice_is_auth_error_after_one_reauth(ecm: tuple[EcmStandIn, str
     app.set_faults(ticket_lifetime_s=0)  # every ticket is dead on arrival
     client = password_client(url)
     with pytest.raises(EcmAuthError) as caught:
-        client.get_task(CONTRACT)
+        client.workflow_status(4711)
     assert caught.value.status == 401
     assert len(app.logins()) == 2
-    assert statuses(app, "/api/v1/forms") == [401, 401]
+    assert statuses(app, "/api/v2/workflows") == [401, 401]
 
 
 # -- transient faults -------------------------------------------------------------------------
@@ -222,7 +243,7 @@ def test_outage_retries_then_unavailable_within_budget(ecm: tuple[EcmStandIn, st
     client = password_client(url, max_attempts=100)
     started = time.monotonic()
     with pytest.raises(EcmUnavailable) as caught:
-        client.get_task(CONTRACT, budget_s=0.4)
+        client.workflow_status(4711, budget_s=0.4)
     elapsed = time.monotonic() - started
 
     assert elapsed < 0.4
@@ -237,7 +258,7 @@ def test_outage_stops_after_max_attempts(ecm: tuple[EcmStandIn, str]) -> None:
     app.outage(30)
     client = password_client(url, max_attempts=3)
     with pytest.raises(EcmUnavailable):
-        client.get_task(CONTRACT, budget_s=5)
+        client.workflow_status(4711, budget_s=5)
     assert statuses(app, "/api/v1/auth") == [503, 503, 503]
 
 
@@ -246,17 +267,19 @@ def test_retry_after_beyond_budget_gives_up_at_once(ecm: tuple[EcmStandIn, str])
     app.outage(30, retry_after=30)
     client = password_client(url)
     with pytest.raises(EcmUnavailable) as caught:
-        client.get_task(CONTRACT, budget_s=1)
+        client.workflow_status(4711, budget_s=1)
     assert caught.value.retry_after == 30
     assert statuses(app, "/api/v1/auth") == [503]
 
 
 def test_short_outage_is_ridden_out(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
-    client = password_client(url, backoff_base_s=0.05)
-    client.get_task(CONTRACT)
+    client = otds_client(url, backoff_base_s=0.05)
+    client.get_task(CONTRACT, as_user="asmith")
     app.outage(0.15)
-    client.complete_task(CONTRACT, custom_action="Reject", comment="No", budget_s=3)
+    client.complete_task(
+        CONTRACT, custom_action="Reject", comment="No", as_user="asmith", budget_s=3
+    )
 
     assert app.task(4711, 4711, 1)["disposition_taken"] == "Reject"
     seen = statuses(app, "/api/v2/processes")
@@ -267,12 +290,12 @@ def test_short_outage_is_ridden_out(ecm: tuple[EcmStandIn, str]) -> None:
 def test_html_200_is_retried(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
     client = password_client(url)
-    client.get_task(CONTRACT)
+    client.workflow_status(4711)
     app.set_faults(html_200=2)
-    task = client.get_task(CONTRACT)
+    status = client.workflow_status(4711)
 
-    assert task.is_open
-    assert statuses(app, "/api/v1/forms") == [200, 200, 200, 200]  # 1 ok, 2 HTML, 1 ok
+    assert status.is_open(CONTRACT)
+    assert statuses(app, "/api/v2/workflows") == [200, 200, 200, 200]  # 1 ok, 2 HTML, 1 ok
     assert client.logins == 1
 
 
@@ -281,7 +304,7 @@ def test_html_200_forever_is_unavailable(ecm: tuple[EcmStandIn, str]) -> None:
     app.set_faults(html_200=1000)
     client = password_client(url, max_attempts=4)
     with pytest.raises(EcmUnavailable) as caught:
-        client.get_task(CONTRACT)
+        client.workflow_status(4711)
     assert "non-JSON" in str(caught.value)
     assert len(app.requests("/api/v1/auth")) == 4
     assert app.task(4711, 4711, 1)["status"] == "open"
@@ -293,7 +316,7 @@ def test_slow_answers_time_out_within_budget(ecm: tuple[EcmStandIn, str]) -> Non
     client = password_client(url, read_timeout_s=0.05, max_attempts=3)
     started = time.monotonic()
     with pytest.raises(EcmUnavailable) as caught:
-        client.get_task(CONTRACT, budget_s=1)
+        client.workflow_status(4711, budget_s=1)
     assert time.monotonic() - started < 1
     assert "Timeout" in str(caught.value)
 
@@ -320,17 +343,17 @@ def test_approve_via_custom_action_chosen_from_the_task(ecm: tuple[EcmStandIn, s
 
     state = app.task(4711, 4711, 1)
     assert state["disposition"] == {"kind": "custom_action", "key": "Approve", "label": "Approve"}
-    assert state["comments"] == [
-        {"user": "asmith", "action": "Approve", "comment": comment, "date": state["completed_at"]}
+    assert [(c["user"], c["action"], c["comment"]) for c in state["comments"]] == [
+        ("asmith", "Approve", comment)
     ]
 
 
 def test_mapped_keys_differ_per_workflow(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
-    client = password_client(url)
+    client = otds_client(url)
     ref = TaskRef(4713, 4713, 2)  # offers custom "Approved"/"Rejected" and action "Review"
-    disposition = choose_disposition(client.get_task(ref), "reject")
-    client.apply_disposition(ref, disposition, comment="Over budget")
+    disposition = choose_disposition(client.get_task(ref, as_user="bjones"), "reject")
+    client.apply_disposition(ref, disposition, comment="Over budget", as_user="bjones")
     assert app.task(4713, 4713, 2)["disposition_taken"] == "Rejected"
 
 
@@ -351,16 +374,26 @@ def test_acknowledge_via_send_on(ecm: tuple[EcmStandIn, str]) -> None:
     )
     assert state["comments"][-1]["comment"] == "Read and understood"
     history = client.task_activities(POLICY)
-    assert [(a.action, a.user, a.comment) for a in history] == [
-        ("SendOn", "asmith", "Read and understood")
+    assert [(a.action, a.user_id, a.comment, a.label) for a in history] == [
+        ("SendOn", 1001, "Read and understood", "Send On")
     ]
 
 
-def test_request_info_sends_for_review_to_initiator(ecm: tuple[EcmStandIn, str]) -> None:
+def test_request_info_sends_for_review_to_the_initiator_by_id(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
-    client = password_client(url)
-    disposition = choose_disposition(client.get_task(CONTRACT), "request_info")
-    client.apply_disposition(CONTRACT, disposition, comment="Which liability cap?")
+    client = otds_client(url)
+    disposition = choose_disposition(client.get_task(CONTRACT, as_user="asmith"), "request_info")
+    with pytest.raises(EcmRejected):  # Review routes to someone: no assignee, no send-on
+        client.apply_disposition(CONTRACT, disposition, comment="?", as_user="asmith")
+    initiator = client.workflow_status(4711).initiator
+    assert initiator is not None
+    client.apply_disposition(
+        CONTRACT,
+        disposition,
+        comment="Which liability cap?",
+        as_user="asmith",
+        assignee=initiator.user_id,
+    )
     state = app.task(4711, 4711, 1)
     assert (state["status"], state["review_assignee"]) == ("sent_for_review", "bjones")
 
@@ -369,11 +402,12 @@ def test_request_info_sends_for_review_to_initiator(ecm: tuple[EcmStandIn, str])
 def test_completed_task_is_not_open(ecm: tuple[EcmStandIn, str], closed_status: int) -> None:
     app, url = ecm
     app.set_faults(closed_task_status=closed_status)
-    client = password_client(url)
-    assert not client.get_task(DONE).is_open
+    client = otds_client(url)
+    with pytest.raises(EcmTaskNotOpen):  # the form's 500 is explained by the status
+        client.get_task(DONE, as_user="bjones")
 
     with pytest.raises(EcmTaskNotOpen) as caught:
-        client.complete_task(DONE, custom_action="Reject", comment="too late")
+        client.complete_task(DONE, custom_action="Reject", comment="too late", as_user="bjones")
     assert caught.value.status == closed_status
     state = app.task(4710, 4710, 1)
     assert state["disposition_taken"] == "Approve"
@@ -383,24 +417,40 @@ def test_completed_task_is_not_open(ecm: tuple[EcmStandIn, str], closed_status: 
 
 def test_second_reply_after_completion_is_not_open(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
-    client = password_client(url)
-    client.complete_task(CONTRACT, custom_action="Approve", comment="first")
+    client = otds_client(url)
+    client.complete_task(CONTRACT, custom_action="Approve", comment="first", as_user="asmith")
     with pytest.raises(EcmTaskNotOpen):
-        client.complete_task(CONTRACT, custom_action="Reject", comment="second")
+        client.complete_task(CONTRACT, custom_action="Reject", comment="second", as_user="asmith")
     assert app.task(4711, 4711, 1)["disposition_taken"] == "Approve"
 
 
-def test_lost_response_is_recognised_not_resent(ecm: tuple[EcmStandIn, str]) -> None:
+def test_lost_response_is_explained_by_the_status_and_the_history(
+    ecm: tuple[EcmStandIn, str],
+) -> None:
     app, url = ecm
     app.set_faults(lose_response=1)  # applies the update, then answers 504
-    client = password_client(url)
-    result = client.complete_task(POLICY, action="SendOn", comment="ack 7f3a")
+    client = otds_client(url)
+    with pytest.raises(EcmTaskNotOpen):
+        client.complete_task(POLICY, action="SendOn", comment="ack 7f3a", as_user="asmith")
 
-    assert result.already_applied
     state = app.task(4714, 4714, 1)
     assert [c["comment"] for c in state["comments"]] == ["ack 7f3a"]
-    puts = statuses(app, "/api/v2/processes/4714/subprocesses/4714/tasks")
-    assert puts == [504, 500]
+    # the 504 is retried; the retry meets the finished step
+    assert statuses(app, "/api/v2/processes/4714/subprocesses/4714/tasks") == [504, 500]
+    history = client.task_activities(POLICY)
+    assert [(a.comment, a.user_id) for a in history] == [("ack 7f3a", 1001)]
+
+
+def test_group_step_is_accepted_then_sent_on(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.seed({"tasks": [GROUP_TASK]})
+    client = otds_client(url)
+    ref = TaskRef(4800, 4800, 1)
+    assert client.get_task(ref, as_user="cwu").member_accept
+    client.accept_task(ref, as_user="cwu")
+    assert not client.get_task(ref, as_user="cwu").member_accept
+    client.complete_task(ref, action="SendOn", comment="mine now", as_user="cwu")
+    assert app.task(4800, 4800, 1)["acted_by"] == "cwu"
 
 
 def test_both_action_and_custom_action_never_reach_the_server(
@@ -435,9 +485,9 @@ def test_both_fields_are_refused_by_the_server(ecm: tuple[EcmStandIn, str]) -> N
 
 def test_unknown_key_is_rejected_and_task_stays_open(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
-    client = password_client(url)
+    client = otds_client(url)
     with pytest.raises(EcmRejected) as caught:
-        client.complete_task(CONTRACT, custom_action="Approved", comment="x")
+        client.complete_task(CONTRACT, custom_action="Approved", comment="x", as_user="asmith")
     assert caught.value.status == 400
     assert "Approved" in (caught.value.server_message or "")
     assert app.task(4711, 4711, 1)["status"] == "open"
@@ -445,11 +495,13 @@ def test_unknown_key_is_rejected_and_task_stays_open(ecm: tuple[EcmStandIn, str]
 
 def test_unknown_task_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
     _, url = ecm
-    client = password_client(url)
+    client = otds_client(url)
     with pytest.raises(EcmNotFound):
-        client.get_task(TaskRef(9999, 9999, 1))
+        client.get_task(TaskRef(9999, 9999, 1), as_user="asmith")
     with pytest.raises(EcmNotFound):
-        client.complete_task(TaskRef(9999, 9999, 1), action="SendOn", comment="x")
+        client.complete_task(TaskRef(9999, 9999, 1), action="SendOn", comment="x", as_user="asmith")
+    with pytest.raises(EcmNotFound):
+        client.workflow_status(9999)
 
 
 # -- nodes and search -------------------------------------------------------------------------
@@ -479,16 +531,28 @@ def test_unknown_node_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
 
 
 def test_search_pages_through_records(ecm: tuple[EcmStandIn, str]) -> None:
-    _, url = ecm
+    app, url = ecm
     client = password_client(url)
-    first = client.search("Attr_30100_2:contract", page=1, limit=3)
-    second = client.search("Attr_30100_2:contract", page=2, limit=3)
+    wanted = ("OTName", "Attr_30100_3")
+    first = client.search("Attr_30100_2:contract", select=wanted, page=1, limit=3)
+    second = client.search("Attr_30100_2:contract", select=wanted, page=2, limit=3)
 
     assert (first.total_count, first.page_total, first.has_more) == (4, 2, True)
     assert (second.page, len(second.rows), second.has_more) == (2, 1, False)
     ids = [r.id for r in first.rows + second.rows]
     assert ids == [30501, 30502, 30503, 30504]
-    assert first.rows[0].categories["30100_3"] == "2026-12-31T00:00:00"
+    assert first.rows[0].categories == {"30100_3": "2026-12-31T00:00:00"}
+    unasked = client.search("Attr_30100_2:contract", limit=1).rows[0]
+    assert (unasked.categories, unasked.regions) == ({}, {})  # as a real server: not asked
+    assert app.requests("/api/v2/search")[0]["status"] == 200
+
+
+def test_search_region_names_are_checked_before_sending() -> None:
+    from ecmpush.adapters.ecm.client import select_regions
+
+    assert select_regions(["OTName", "Attr_30100_3"]) == "{'OTName','Attr_30100_3'}"
+    with pytest.raises(ValueError, match="region"):
+        select_regions(["OTName','x"])
 
 
 def test_search_by_expiry_window_and_location(ecm: tuple[EcmStandIn, str]) -> None:

@@ -4,20 +4,24 @@ the way pyxecm and ECM-side scripts would."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from werkzeug.test import Client
 
+from devstack.ecm_lql import LqlError, parse_lql
 from devstack.ecm_standin import (
     BOTH_ACTIONS_ERROR,
+    NO_STATUS_ERROR,
     EcmStandIn,
-    LqlError,
     create_ecm_standin,
-    parse_lql,
 )
+from tests.integration.ecm_steps import GROUP_TASK
 
 TIMEOUT = 5
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otcs"
 
 
 def login(url: str, user: str = "asmith") -> dict[str, str]:
@@ -26,6 +30,12 @@ def login(url: str, user: str = "asmith") -> dict[str, str]:
     )
     assert answer.status_code == 200
     return {"OTCSTicket": answer.json()["ticket"]}
+
+
+def status(url: str, headers: dict[str, str], p: int) -> requests.Response:
+    return requests.get(
+        f"{url}/api/v2/workflows/status/processes/{p}", headers=headers, timeout=TIMEOUT
+    )
 
 
 def form(url: str, headers: dict[str, str], p: int, s: int, t: int) -> requests.Response:
@@ -86,8 +96,19 @@ def test_otds_client_credentials_and_ticket_header(ecm: tuple[EcmStandIn, str]) 
     assert answer.status_code == 200
     assert answer.json()["data"]["name"] == "svc-ecmpush"
     ticket = answer.headers["OTCSTicket"]
-    assert form(url, {"OTCSTicket": ticket}, 4711, 4711, 1).status_code == 200
+    assert status(url, {"OTCSTicket": ticket}, 4711).status_code == 200
     assert app.logins()[-1]["via"] == "bearer"
+
+
+def test_every_answer_carries_a_refreshed_ticket(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    first = login(url)
+    answer = form(url, first, 4711, 4711, 1)
+    fresh = answer.headers["OTCSTicket"]
+    assert fresh
+    assert fresh != first["OTCSTicket"]
+    assert form(url, {"OTCSTicket": fresh}, 4711, 4711, 1).status_code == 200
+    assert [entry["via"] for entry in app.logins()] == ["password"]  # a refresh is no login
 
 
 def test_otds_token_exchange_acts_as_user(ecm: tuple[EcmStandIn, str]) -> None:
@@ -150,9 +171,75 @@ def test_task_form_shape(ecm: tuple[EcmStandIn, str]) -> None:
     assert isinstance(body["forms"], list)
 
 
-def test_other_users_task_is_forbidden(ecm: tuple[EcmStandIn, str]) -> None:
+@pytest.mark.parametrize("user", ["dlee", "svc-ecmpush"])
+def test_only_the_assignee_opens_or_sends_on_a_step(ecm: tuple[EcmStandIn, str], user: str) -> None:
+    app, url = ecm
+    headers = login(url, user)
+    refused = form(url, headers, 4711, 4711, 1)
+    assert refused.status_code == 500
+    assert refused.json()["error"] == "Could not get a workflow for 4711, 4711, 1"
+    sent = requests.put(
+        f"{url}/api/v2/processes/4711/subprocesses/4711/tasks/1",
+        data={"custom_action": "Approve", "comment": "not mine"},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
+    assert sent.status_code == 500
+    assert app.task(4711, 4711, 1)["status"] == "open"
+
+
+def test_workflow_status_shape_and_who_may_read_it(ecm: tuple[EcmStandIn, str]) -> None:
     _, url = ecm
-    assert form(url, login(url, "dlee"), 4711, 4711, 1).status_code == 403
+    body = status(url, login(url, "svc-ecmpush"), 4711).json()["results"]
+    (current,) = body["step_list"]["current"]
+    assert (current["process_id"], current["subprocess_id"], current["task_id"]) == (4711, 4711, 1)
+    assert current["task_assignees"]["assignee"][0]["loginName"] == "asmith"
+    assert current["task_assignees"]["assignee"][0]["userId"] == 1001
+    assert body["step_list"]["completed"] == []
+    assert body["wf_details"]["initiator"] == {
+        "firstName": "Bob",
+        "lastName": "Jones",
+        "loginName": "bjones",
+        "userId": 1002,
+    }
+    assert body["permissions"]["SeeDetail"] is True
+    done = status(url, login(url, "svc-ecmpush"), 4710).json()["results"]["step_list"]
+    assert (done["current"], len(done["completed"])) == ([], 1)
+    assert status(url, login(url, "bjones"), 4711).status_code == 200  # the initiator
+    stranger = status(url, login(url, "dlee"), 4711)
+    assert (stranger.status_code, stranger.json()["error"]) == (400, NO_STATUS_ERROR)
+    assert status(url, login(url, "svc-ecmpush"), 1).status_code == 404
+
+
+def test_review_needs_an_assignee(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    task_url = f"{url}/api/v2/processes/4711/subprocesses/4711/tasks/1"
+    headers = login(url)
+    plain = requests.put(task_url, data={"action": "SendForReview"}, headers=headers, timeout=5)
+    assert plain.status_code == 400
+    assert app.task(4711, 4711, 1)["status"] == "open"
+    routed = requests.put(
+        task_url, data={"action": "SendForReview", "assignee": "1002"}, headers=headers, timeout=5
+    )
+    assert routed.status_code == 200
+    state = app.task(4711, 4711, 1)
+    assert (state["status"], state["review_assignee"]) == ("sent_for_review", "bjones")
+
+
+def test_a_group_step_is_accepted_before_it_is_sent_on(ecm: tuple[EcmStandIn, str]) -> None:
+    app, url = ecm
+    app.seed({"tasks": [GROUP_TASK]})
+    headers = login(url, "cwu")
+    assert form(url, headers, 4800, 4800, 1).json()["data"]["member_accept"] is True
+    task_url = f"{url}/api/v2/processes/4800/subprocesses/4800/tasks/1"
+    early = requests.put(task_url, data={"action": "SendOn"}, headers=headers, timeout=TIMEOUT)
+    assert early.status_code == 400
+    accept = f"{url}/api/v2/mobilegroupassignment/accept/taskid/1/processid/4800/subprocessid/4800"
+    assert requests.post(accept, headers=headers, timeout=TIMEOUT).status_code == 200
+    assert form(url, login(url, "asmith"), 4800, 4800, 1).status_code == 500  # cwu has it now
+    sent = requests.put(task_url, data={"action": "SendOn"}, headers=headers, timeout=TIMEOUT)
+    assert sent.status_code == 200
+    assert app.task(4800, 4800, 1)["acted_by"] == "cwu"
 
 
 def test_pyxecm_body_field_and_activities(ecm: tuple[EcmStandIn, str]) -> None:
@@ -177,13 +264,21 @@ def test_pyxecm_body_field_and_activities(ecm: tuple[EcmStandIn, str]) -> None:
         f"{url}/api/v2/processes/4711/subprocesses/4711/activities",
         headers=headers,
         timeout=TIMEOUT,
-    ).json()["results"]
-    assert [
-        (h["data"]["action"], h["data"]["user_name"], h["data"]["comment"]) for h in history
-    ] == [("Approve", "asmith", "via body")]
-    closed = form(url, headers, 4711, 4711, 1).json()["data"]
-    assert closed["actions"] == []
-    assert closed["custom_actions"] == []
+    ).json()["results"]["data"]
+    assert history == [
+        {
+            "action": "Approve",
+            "action_properties": {"label": "Approve", "event": "disposition"},
+            "comment": "via body",
+            "date": history[0]["date"],
+            "user_id": 1001,
+        }
+    ]
+    closed = form(url, headers, 4711, 4711, 1)
+    assert (closed.status_code, closed.json()["error"]) == (
+        500,
+        "Could not get a workflow for 4711, 4711, 1",
+    )
 
 
 def test_update_errors(ecm: tuple[EcmStandIn, str]) -> None:
@@ -269,7 +364,30 @@ def test_search_shape_and_paging(ecm: tuple[EcmStandIn, str]) -> None:
     assert (paging["total_count"], paging["page_total"], paging["range_min"]) == (1, 1, 1)
     row = body["results"][0]["data"]
     assert row["properties"]["id"] == 30501
-    assert row["regions"]["Attr_30100_2"] == "contract"
+    assert "regions" not in row  # only what `select` asks for
+
+    selected = requests.post(
+        f"{url}/api/v2/search",
+        data={
+            "where": "OTName:ACME*",
+            "select": "{'OTName','Attr_30100_3','Attr_99_1'}",
+        },
+        headers=headers,
+        timeout=TIMEOUT,
+    ).json()["results"][0]["data"]["regions"]
+    assert selected == {
+        "OTName": "ACME-2026-114 Supplier contract.pdf",
+        "Attr_30100_3": "2026-12-31T00:00:00",
+        "Attr_99_1": None,
+    }
+    for bad_select in ("OTName", "['OTName']", "{OTName}"):
+        refused = requests.post(
+            f"{url}/api/v2/search",
+            data={"where": "OTName:ACME*", "select": bad_select},
+            headers=headers,
+            timeout=TIMEOUT,
+        )
+        assert refused.status_code == 400, bad_select
 
     bad = requests.post(
         f"{url}/api/v2/search", data={"where": "contract"}, headers=headers, timeout=TIMEOUT
@@ -354,3 +472,65 @@ def test_inspect_routes_answer_loopback_only() -> None:
     remote = client.get("/_inspect", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert remote.status_code == 403
     assert client.get("/_inspect", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+
+
+def _missing_keys(real: Any, ours: Any, path: str = "$") -> list[str]:
+    """Keys the real-shaped answer has and ours lacks, at every level (lists: first items)."""
+    if isinstance(real, dict):
+        if not isinstance(ours, dict):
+            return [path]
+        return [
+            gap
+            for key, value in real.items()
+            for gap in (
+                [f"{path}.{key}"]
+                if key not in ours
+                else _missing_keys(value, ours[key], f"{path}.{key}")
+            )
+        ]
+    if isinstance(real, list) and real:
+        if not isinstance(ours, list) or not ours:
+            return [f"{path}[]"]
+        return _missing_keys(real[0], ours[0], f"{path}[0]")
+    return []
+
+
+@pytest.mark.parametrize(
+    ("fixture_name", "user", "call"),
+    [
+        (
+            "task_form.json",
+            "asmith",
+            (
+                "GET",
+                "/api/v1/forms/processes/tasks/update?process_id=4711&subprocess_id=4711&task_id=1",
+            ),
+        ),
+        ("workflow_status.json", "svc-ecmpush", ("GET", "/api/v2/workflows/status/processes/4710")),
+        (
+            "activities.json",
+            "svc-ecmpush",
+            ("GET", "/api/v2/processes/4710/subprocesses/4710/activities"),
+        ),
+        ("node.json", "asmith", ("GET", "/api/v2/nodes/30200")),
+    ],
+)
+def test_answers_have_the_real_shape(
+    ecm: tuple[EcmStandIn, str], fixture_name: str, user: str, call: tuple[str, str]
+) -> None:
+    _, url = ecm
+    real = json.loads((FIXTURES / fixture_name).read_text(encoding="utf-8"))
+    real.pop("_source")
+    if fixture_name == "workflow_status.json":  # a finished workflow has no current step
+        real["results"]["step_list"]["completed"] = real["results"]["step_list"].pop("current")
+        real["results"]["step_list"]["current"] = []
+    if fixture_name == "activities.json":
+        real["results"]["data"] = real["results"]["data"][1:2]  # a disposition entry
+    method, path = call
+    answer = requests.request(method, f"{url}{path}", headers=login(url, user), timeout=TIMEOUT)
+    assert answer.status_code == 200
+    ignored = {"$.results.data.properties.advanced_versioning", "$.forms[0]"}
+    gaps = [
+        g for g in _missing_keys(real, answer.json()) if not any(g.startswith(i) for i in ignored)
+    ]
+    assert gaps == []

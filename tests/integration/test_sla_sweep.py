@@ -334,8 +334,9 @@ def test_a_task_done_in_content_server_is_closed_silently(harness: Harness) -> N
     assert _counts(harness.sweep_sla(AFTER_GRACE)) == (0, 0, 0, 0, 0)
     harness.drain()
     assert all(_sla_pushes(harness, u) == [] for u in ("asmith", "bjones", "cwu"))
-    checks = harness.ecm.requests("/api/v1/forms/processes/tasks/update")
+    checks = harness.ecm.requests("/api/v2/workflows/status/processes/4711")
     assert [(r["user"], r["status"]) for r in checks] == [("svc-ecmpush", 200)]
+    assert harness.ecm.requests("/api/v1/forms") == []  # the form answers the assignee only
 
 
 def test_ecm_down_notifies_nothing_and_the_next_run_sends_it_once(harness: Harness) -> None:
@@ -412,22 +413,48 @@ def test_the_schedule_input_is_required_to_be_rfc3339(harness: Harness) -> None:
     assert harness.sweep_sla()["complete"] is True  # no input: the wall clock
 
 
-def test_supervisor_approves_from_the_escalation_on_behalf(harness: Harness) -> None:
-    """The supervisor is not the step's assignee: the service account acts, on their behalf."""
+def _supervisor_replies(harness: Harness, body: dict[str, Any]) -> Any:
+    """Escalate the seeded approval to its supervisor bjones, who answers from the push."""
     _register_everyone(harness)
     _assign(harness)
     harness.sweep_sla(AT_DUE)
     harness.sweep_sla(AFTER_GRACE)
     harness.drain()
     [escalation] = _sla_pushes(harness, "bjones")
-    reply = harness.reply(
-        {"action_token": escalation["action_token"], "action": "approve", "comment": "Go ahead."},
+    return harness.reply(
+        {"action_token": escalation["action_token"], **body},
         bearer=harness.identity.mint_id_token("bjones"),
     )
+
+
+def test_supervisor_takes_the_step_over_and_approves_as_themself(harness: Harness) -> None:
+    """The supervisor does not hold the step: the assignee's step is handed over (Delegate, as the
+    assignee, with a system comment), then the supervisor's own ticket sends it on, so the audit
+    trail names who decided."""
+    reply = _supervisor_replies(harness, {"action": "approve", "comment": "Go ahead."})
     assert (reply.status, reply.body["status"]) == (202, "applied")
     task = harness.ecm.task(4711, 4711, 1)
-    assert task["disposition_taken"] == "Approve"
-    assert task["acted_by"] == "svc-ecmpush"
-    [comment] = task["comments"]
-    assert comment["comment"].startswith("On behalf of bjones: Go ahead. — via ecmpush")
+    assert (task["disposition_taken"], task["acted_by"], task["assignee"]) == (
+        "Approve",
+        "bjones",
+        "bjones",
+    )
+    handover, decision = task["comments"]
+    assert (handover["user"], handover["action"], handover["target"]) == (
+        "asmith",
+        "Delegate",
+        "bjones",
+    )
+    assert handover["comment"].startswith("Handed over to bjones after an SLA escalation")
+    assert (decision["user"], decision["action"]) == ("bjones", "Approve")
+    assert decision["comment"].startswith("Go ahead. — via ecmpush")
     assert _tracked(harness)["status"] == "closed"
+
+
+def test_a_step_that_cannot_be_handed_over_is_refused_and_untouched(harness: Harness) -> None:
+    harness.ecm.tasks[(4711, 4711, 1)].actions = [{"key": "SendOn", "label": "Send On"}]
+    reply = _supervisor_replies(harness, {"action": "approve"})
+    assert reply.status == 409  # a retry cannot help: said at once, not left for the DLQ
+    task = harness.ecm.task(4711, 4711, 1)
+    assert (task["status"], task["comments"]) == ("open", [])
+    assert harness.queue_depth(harness.write_back_url) == 0

@@ -5,14 +5,14 @@ next-notice order, renewals). Time is always passed in."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from ecmpush.adapters.ecm.errors import EcmUnavailable
-from ecmpush.adapters.ecm.models import SearchPage, SearchRow
+from ecmpush.domain.ecm import SearchPage, SearchRow
+from ecmpush.domain.ecm_errors import EcmUnavailable
 from ecmpush.domain.events import Record, event_adapter
 from ecmpush.domain.expiry import (
     EXPIRED,
@@ -478,15 +478,21 @@ class FakeEcm:
         self,
         where: str,
         *,
-        location_id: Sequence[str] | None = None,
+        select: Sequence[str] = (),
+        location_id: int | str | Sequence[int | str] | None = None,
         page: int = 1,
         limit: int = 100,
         budget_s: float | None = None,
     ) -> SearchPage:
+        """Like Content Server: a hit carries only the category values `select` asked for."""
         self.calls.append((where, page))
         if self.down:
             raise EcmUnavailable("search: 503", status=503)
-        chunk = self.rows[(page - 1) * self.page_size : page * self.page_size]
+        asked = {region.removeprefix("Attr_") for region in select}
+        chunk = [
+            replace(row, categories={k: v for k, v in row.categories.items() if k in asked})
+            for row in self.rows[(page - 1) * self.page_size : page * self.page_size]
+        ]
         total = -(-len(self.rows) // self.page_size)
         return SearchPage(tuple(chunk), page, self.page_size, len(self.rows), total)
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-    from ecmpush.adapters.ecm_client import EcmClient
+    from ecmpush.adapters.ecm.client import EcmClient
     from ecmpush.adapters.history_repository import HistoryRepository
     from ecmpush.adapters.preferences_repository import PreferencesRepository
     from ecmpush.adapters.tasks_repository import TasksRepository
@@ -176,8 +176,8 @@ def dispatch_service() -> DispatchService:
 
 @component
 def ecm_client() -> EcmClient:
+    from ecmpush.adapters.ecm.client import EcmClient
     from ecmpush.adapters.ecm.config import EcmConfig
-    from ecmpush.adapters.ecm_client import EcmClient
 
     config = settings()
     secret = secret_store().json(config.ecm_secret_id)

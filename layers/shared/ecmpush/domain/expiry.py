@@ -371,6 +371,13 @@ class SearchConfig:
         )
 
     @property
+    def regions(self) -> tuple[str, ...]:
+        """The search regions to ask for (`select`): Content Server answers only the user's
+        default regions otherwise, and a hit without its category values cannot be read."""
+        attributes = (self.date_attribute, self.owner_attribute, self.kind_attribute)
+        return ("OTName", *(f"Attr_{a}" for a in attributes if a is not None))
+
+    @property
     def fingerprint(self) -> str:
         """Identifies the search a stored resume page belongs to."""
         return json.dumps([self.where, self.location_ids, self.page_size])

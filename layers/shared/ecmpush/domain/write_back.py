@@ -23,3 +23,18 @@ class WriteBack(BaseModel):
     platform: str | None = None
     installation_id: str | None = None
     replied_at: datetime
+
+
+# Standard step actions that route the step to someone and so need `assignee` (pyxecm sends it
+# for Review and Delegate); "request info" becomes one of these, addressed to the initiator.
+ROUTED_ACTIONS = frozenset({"SendForReview", "Review"})
+
+# The step action that moves a step to another user's inbox ("Forward" in the ECM UI).
+HANDOVER_ACTIONS: tuple[str, ...] = ("Delegate",)
+
+
+def handover_comment(to_user: str, at: datetime) -> str:
+    """The comment on the hand-over of a step to a supervisor or backup: system text only, so
+    the audit trail says why the step moved and nobody's words are put in the assignee's name."""
+    stamp = at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"Handed over to {to_user} after an SLA escalation — via ecmpush at {stamp}"

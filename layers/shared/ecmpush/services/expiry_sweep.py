@@ -31,8 +31,8 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ecmpush.adapters.ecm.errors import EcmError
-from ecmpush.adapters.ecm.models import SearchPage, SearchRow
+from ecmpush.domain.ecm import SearchRow
+from ecmpush.domain.ecm_errors import EcmError
 from ecmpush.domain.events import Record
 from ecmpush.domain.expiry import (
     DueNotice,
@@ -44,8 +44,9 @@ from ecmpush.domain.expiry import (
     recipients_of,
     record_from_search,
 )
-from ecmpush.domain.messages import DispatchMessage, NotificationMessage
+from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.ports import EcmSearch, Publisher
 
 log = logging.getLogger(__name__)
 
@@ -84,22 +85,6 @@ class Records(Protocol):
     def save_resume_page(
         self, name: str, fingerprint: str, page: int | None, now: datetime
     ) -> None: ...
-
-
-class Publisher(Protocol):
-    def publish(self, message: DispatchMessage) -> str: ...
-
-
-class EcmSearch(Protocol):
-    def search(
-        self,
-        where: str,
-        *,
-        location_id: Sequence[str] | None = None,
-        page: int = 1,
-        limit: int = 100,
-        budget_s: float | None = None,
-    ) -> SearchPage: ...
 
 
 @dataclass
@@ -203,6 +188,7 @@ class ExpirySweepService:
                 budget_s = max(min(self._ecm_budget_s, (left_ms - floor_ms) / 1000), 1.0)
                 result = client.search(
                     query,
+                    select=config.regions,
                     location_id=list(config.location_ids) or None,
                     page=page,
                     limit=config.page_size,

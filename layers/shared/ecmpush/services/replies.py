@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from ecmpush.domain.action_token import verify
 from ecmpush.domain.devices import Device
+from ecmpush.domain.dispositions import NoMatchingDisposition
+from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
 from ecmpush.domain.events import TaskRef
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.replies import (
@@ -105,6 +107,14 @@ class ReplyService:
     def apply_or_queue(self, reply: WriteBack) -> ReplyStatus:
         try:
             outcome = self._writer.apply(reply, self._inline_budget)
+        except (EcmRejected, EcmNotFound, NoMatchingDisposition) as exc:
+            # Content Server refused this reply on its merits (not the user's step and no way
+            # to hand it over, a disposition the step does not offer): a retry cannot help, so
+            # say so now instead of queueing it for the DLQ.
+            self._replies.release(reply)
+            raise ReplyRefused(
+                409, "Content Server cannot take this reply here; open the task in ECM"
+            ) from exc
         except Exception:
             # ECM down, slow or misconfigured, or our own bookkeeping failed after ECM took it:
             # the worker retries (and recognises a reply ECM already has); the DLQ keeps what

@@ -4,9 +4,12 @@ Content Server, and climb its ladder one step (domain/sla.py).
 Per task, in this order:
 1. Re-read it (consistent read; the index is eventually consistent): closed, or its step not
    due after all → skipped.
-2. Ask Content Server (service account, small budget) whether the step is still open there.
-   Done there → close it here, silently (no push). Content Server unreachable or refusing → the
-   task is `unchecked`: nothing is sent, it stays due and the next run tries again.
+2. Ask Content Server's workflow status (service account, small budget) whether the step is
+   still in progress there (the task form would not do: it answers only the assignee, and a
+   finished step with a 500). Done there → close it here, silently (no push). This workflow
+   unknown or not visible to the service account → the task is `unchecked` and the run goes on;
+   Content Server unreachable → `unchecked` too, and a few of those in a row stop the run.
+   Nothing is sent for an unchecked task; it stays due and the next run tries again.
 3. Enqueue the step's notification, THEN advance the level (conditional on the level we read).
    A crash (or time-out) between the two leaves the task at its old level, so the next run
    enqueues the same notification again: its id is deterministic per task, due time and level,
@@ -28,18 +31,17 @@ from enum import Enum
 from typing import Any, Protocol
 
 from ecmpush.adapters.dynamo import iso
-from ecmpush.adapters.ecm.errors import (
+from ecmpush.domain.ecm import TaskRef as EcmTaskRef
+from ecmpush.domain.ecm_errors import (
     EcmAuthError,
     EcmError,
     EcmProtocolError,
-    EcmTaskNotOpen,
     EcmUnavailable,
 )
-from ecmpush.adapters.ecm.models import TaskDetails
-from ecmpush.adapters.ecm.models import TaskRef as EcmTaskRef
-from ecmpush.domain.messages import DispatchMessage, NotificationMessage
+from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.sla import SlaPolicy, SlaStep, step_for
 from ecmpush.domain.tasks import TrackedTask
+from ecmpush.ports import EcmWorkflowStatus, Publisher
 
 CLOSED_OUTCOME = "completed in Content Server (found by the SLA sweep)"
 MAX_PROBLEMS = 20  # per-task problems kept in the report for the log
@@ -68,16 +70,6 @@ class Tasks(Protocol):
         due_at: datetime,
         step: dict[str, Any] | None = None,
     ) -> bool: ...
-
-
-class EcmTasks(Protocol):
-    def get_task(
-        self, ref: EcmTaskRef, *, as_user: str | None = None, budget_s: float | None = None
-    ) -> TaskDetails: ...
-
-
-class Publisher(Protocol):
-    def publish(self, message: DispatchMessage) -> str: ...
 
 
 @dataclass
@@ -116,7 +108,7 @@ class SlaSweepService:
         self,
         *,
         tasks: Tasks,
-        ecm: Callable[[], EcmTasks],
+        ecm: Callable[[], EcmWorkflowStatus],
         publisher: Publisher,
         policy: SlaPolicy,
         app_base_url: str,
@@ -185,22 +177,20 @@ class SlaSweepService:
         return check
 
     def _check(self, task: TrackedTask, budget_s: float, report: SlaSweepReport) -> _Check:
-        """Is the step still open in Content Server? Asked as the service account."""
+        """Is the step still in progress in Content Server? Asked as the service account."""
         try:
             ref = EcmTaskRef(task.process_id, task.subprocess_id, task.task_id)
         except ValueError:
             return _Check.OPEN  # not a Content Server task id: nothing to re-check against
         try:
-            details = self._ecm().get_task(ref, budget_s=budget_s)
-        except EcmTaskNotOpen:
-            return _Check.DONE
+            status = self._ecm().workflow_status(ref.process_id, budget_s=budget_s)
         except (EcmUnavailable, EcmAuthError, EcmProtocolError) as exc:
             report.problem(task.task_key, exc)
             return _Check.DOWN
-        except EcmError as exc:  # 404, refused: this task only; never closed on a guess
+        except EcmError as exc:  # 404, not visible: this task only; never closed on a guess
             report.problem(task.task_key, exc)
             return _Check.UNCHECKED
-        return _Check.OPEN if details.is_open else _Check.DONE
+        return _Check.OPEN if status.is_open(ref) else _Check.DONE
 
     def _climb(
         self, task: TrackedTask, step: SlaStep, now: datetime, report: SlaSweepReport

@@ -1,49 +1,62 @@
-"""Applies a reply to Content Server: read the task, pick the disposition it offers, send it on
-with the audit comment, then close the task, record the outcome and confirm to the user.
+"""Applies a reply to Content Server as the person who gave it, then closes the task here, records
+the outcome and confirms to the user.
 
-Safe to repeat: the audit comment is deterministic per reply, so a retry after a lost answer
-finds its own comment in the task's history and reports `applied` instead of acting twice."""
+In Content Server only the user whose inbox holds a step may open or send it on, so every step
+call runs as that user (OTDS impersonation), and the workflow status decides what a refusal
+means. In order:
+1. The workflow status says whether the step is still in progress. Not in progress → the reply
+   was applied by an earlier attempt when the history holds its comment from this user (a lost
+   answer, a re-delivered message), else somebody else finished the step (`task_closed`).
+2. A supervisor or backup reached by an SLA escalation does not hold the step: the assignee's
+   step is handed over to them first (the step's `Delegate` action, as the assignee, with a
+   comment saying why), then they act as themselves, so the audit trail names who decided.
+3. A step assigned to a group (`member_accept`) is accepted into the user's inbox first.
+4. The disposition is the first configured candidate the form offers; "request info" sends the
+   step for review to the workflow's initiator (its user id, from the status).
+
+Safe to repeat: each step is re-derived from the status, and the audit comment is unique per
+reply, which is how step 1 recognises its own earlier success."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
 
-from ecmpush.adapters.ecm.errors import EcmTaskNotOpen
-from ecmpush.adapters.ecm.models import TaskRef as EcmTaskRef
-from ecmpush.adapters.ecm_client import EcmClient, on_behalf_of_prefix
 from ecmpush.domain.confirmations import confirmation
-from ecmpush.domain.dispositions import choose_disposition
-from ecmpush.domain.messages import DispatchMessage, NotificationMessage
+from ecmpush.domain.dispositions import DispositionKind, choose_disposition
+from ecmpush.domain.ecm import TaskDetails, WorkflowStatus, WorkflowStep
+from ecmpush.domain.ecm import TaskRef as EcmTaskRef
+from ecmpush.domain.ecm_errors import EcmNotAssignee, EcmRejected, EcmTaskNotOpen
+from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.routing import task_link
-from ecmpush.domain.tasks import TrackedTask
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.write_back import (
+    HANDOVER_ACTIONS,
+    ROUTED_ACTIONS,
+    WriteBack,
+    handover_comment,
+)
+from ecmpush.ports import EcmWorkflows, Publisher, ReplyRecorder, TaskCloser
 
 
-class Replies(Protocol):
-    def mark(
-        self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = ""
-    ) -> None: ...
+class _Budget:
+    """The caller's time for the whole write-back, shared by its several Content Server calls."""
 
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
 
-class Tasks(Protocol):
-    def get(self, key: str) -> TrackedTask | None: ...
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
-
-
-class Publisher(Protocol):
-    def publish(self, message: DispatchMessage) -> str: ...
+    def left(self) -> float:
+        return max(self._end - time.monotonic(), 0.5)
 
 
 class WriteBackService:
     def __init__(
         self,
         *,
-        ecm: Callable[[], EcmClient],
-        replies: Replies,
-        tasks: Tasks,
+        ecm: Callable[[], EcmWorkflows],
+        replies: ReplyRecorder,
+        tasks: TaskCloser,
         publisher: Publisher,
         app_base_url: str,
         clock: Callable[[], datetime],
@@ -60,7 +73,7 @@ class WriteBackService:
     def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
         """Raises `EcmError` (other than task-not-open) when Content Server could not take it."""
         tracked = self._tasks.get(reply.task.key)
-        outcome = self._apply_in_ecm(reply, tracked, budget_s)
+        outcome = self._apply_in_ecm(reply, _Budget(budget_s))
         now = self._clock()
         self._replies.mark(reply, outcome, now)
         self._tasks.close(reply.task.key, f"{reply.action} by {reply.ecm_user} via ecmpush", now)
@@ -71,41 +84,90 @@ class WriteBackService:
         )
         return outcome
 
-    def _apply_in_ecm(
-        self, reply: WriteBack, tracked: TrackedTask | None, budget_s: float
-    ) -> ReplyStatus:
+    def _apply_in_ecm(self, reply: WriteBack, budget: _Budget) -> ReplyStatus:
         ecm = self._ecm()
         ref = EcmTaskRef(reply.task.process_id, reply.task.subprocess_id, reply.task.task_id)
-        # The assignee acts as themself (when impersonation is configured). Anyone else holding
-        # a token (a supervisor or backup reached by an SLA escalation) cannot act on another
-        # user's step: the service account does, "on behalf of" them, in the audit comment.
-        assignee = tracked.assignee if tracked and tracked.assignee else reply.ecm_user
-        as_user = reply.ecm_user if reply.ecm_user == assignee else None
-        prefix = (
-            ecm.comment_prefix(reply.ecm_user) if as_user else on_behalf_of_prefix(reply.ecm_user)
-        )
+        user = reply.ecm_user
         comment = audit_comment(
-            reply.comment, prefix=prefix, platform=reply.platform, replied_at=reply.replied_at
+            reply.comment, prefix="", platform=reply.platform, replied_at=reply.replied_at
         )
-        details = ecm.get_task(ref, as_user=as_user, budget_s=budget_s)
-        if not details.is_open:
-            return self._applied_earlier_or_closed(ecm, ref, as_user, comment, budget_s)
-        disposition = choose_disposition(details, reply.action, self._mapping)
+        status = ecm.workflow_status(ref.process_id, budget_s=budget.left())
+        step = status.current_step(ref)
+        if step is None:
+            return self._applied_earlier_or_closed(ecm, ref, user, comment, budget)
         try:
-            ecm.apply_disposition(
-                ref, disposition, comment=comment, as_user=as_user, budget_s=budget_s
+            if step.assignees and not step.assigned_to(user):
+                self._hand_over(ecm, ref, step, reply, budget)
+            form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
+            if form.member_accept:
+                ecm.accept_task(ref, as_user=user, budget_s=budget.left())
+                form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
+            disposition = choose_disposition(form, reply.action, self._mapping)
+            assignee = (
+                _initiator_id(status, ref)
+                if disposition.kind is DispositionKind.ACTION and disposition.key in ROUTED_ACTIONS
+                else None
+            )
+            ecm.complete_task(
+                ref,
+                action=disposition.key if disposition.kind is DispositionKind.ACTION else None,
+                custom_action=(
+                    disposition.key if disposition.kind is DispositionKind.CUSTOM_ACTION else None
+                ),
+                comment=comment,
+                as_user=user,
+                assignee=assignee,
+                budget_s=budget.left(),
             )
         except EcmTaskNotOpen:
-            return ReplyStatus.TASK_CLOSED
+            return self._applied_earlier_or_closed(ecm, ref, user, comment, budget)
         return ReplyStatus.APPLIED
 
     @staticmethod
+    def _hand_over(
+        ecm: EcmWorkflows, ref: EcmTaskRef, step: WorkflowStep, reply: WriteBack, budget: _Budget
+    ) -> None:
+        """Move the step from its assignee's inbox to the replying supervisor or backup, through
+        the step's own Delegate action run as the assignee."""
+        holder = step.assignees[0].login
+        form = ecm.get_task(ref, as_user=holder, budget_s=budget.left())
+        delegate = _offered(form, HANDOVER_ACTIONS)
+        if delegate is None:
+            raise EcmNotAssignee(
+                f"task {ref} belongs to {holder} and offers no action to hand it over "
+                f"({', '.join(HANDOVER_ACTIONS)}); {reply.ecm_user} cannot act on it"
+            )
+        ecm.complete_task(
+            ref,
+            action=delegate,
+            comment=handover_comment(reply.ecm_user, reply.replied_at),
+            as_user=holder,
+            assignee=ecm.user_id(reply.ecm_user, budget_s=budget.left()),
+            budget_s=budget.left(),
+        )
+
+    @staticmethod
     def _applied_earlier_or_closed(
-        ecm: EcmClient, ref: EcmTaskRef, as_user: str | None, comment: str, budget_s: float
+        ecm: EcmWorkflows, ref: EcmTaskRef, user: str, comment: str, budget: _Budget
     ) -> ReplyStatus:
-        """A closed task is ours when its history holds this reply's comment (an earlier attempt
-        went through but its answer was lost), someone else's otherwise."""
-        history = ecm.task_activities(ref, as_user=as_user, budget_s=budget_s)
-        if any(entry.comment == comment for entry in history):
+        """A step no longer in progress is ours when the history holds this reply's comment from
+        this user (an earlier attempt went through but its answer was lost), someone else's
+        otherwise. History entries name no task; the comment is unique per reply."""
+        user_id = ecm.user_id(user, budget_s=budget.left())
+        history = ecm.task_activities(ref, budget_s=budget.left())
+        if any(e.comment == comment and e.user_id in (None, user_id) for e in history):
             return ReplyStatus.APPLIED
         return ReplyStatus.TASK_CLOSED
+
+
+def _offered(form: TaskDetails, keys: Sequence[str]) -> str | None:
+    offered = {option.key.casefold(): option.key for option in form.actions}
+    return next((offered[k.casefold()] for k in keys if k.casefold() in offered), None)
+
+
+def _initiator_id(status: WorkflowStatus, ref: EcmTaskRef) -> int:
+    """Who a "request info" goes back to: the workflow's initiator, by user id as Content Server
+    wants it for Review/Delegate."""
+    if status.initiator is None or status.initiator.user_id is None:
+        raise EcmRejected(f"workflow of task {ref} names no initiator to ask for information")
+    return status.initiator.user_id

@@ -11,7 +11,9 @@ Two ways in (checked against pyxecm's otcs.py `authenticate` and otds.py `impers
   `OTCSTicket` response header (the JSON body describes the authenticated user).
 
 Tickets are cached per acting identity (the service account, or each impersonated user); the
-client drops one when Content Server answers 401 and asks for a fresh one exactly once.
+client drops one when Content Server answers 401 and asks for a fresh one exactly once, and keeps
+the refreshed ticket Content Server sends back in the `OTCSTicket` response header (a ticket
+expires ~30 min after its last use, so the newest one is the one to keep).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
-from ecmpush.adapters.ecm.errors import EcmAuthError, EcmError, EcmProtocolError, EcmUnavailable
 from ecmpush.adapters.ecm.parsing import error_text
 from ecmpush.adapters.ecm.transport import Answer, Deadline, Transport
+from ecmpush.domain.ecm_errors import EcmAuthError, EcmError, EcmProtocolError, EcmUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class Authenticator:
         self._transport = transport
         self._tickets: dict[str, str] = {}
         self._names: dict[str, str] = {}
+        self._ids: dict[str, int] = {}
         self._lock = threading.Lock()
         self.logins = 0  # how many tickets this instance obtained; for tests and metrics
 
@@ -105,6 +108,20 @@ class Authenticator:
             self.logins += 1
         log.info("ECM ticket obtained for %s", self.name_of(actor))
         return ticket
+
+    def user_id(self, actor: Actor) -> int | None:
+        """The Content Server user id of the actor, learnt when its ticket was issued (the body
+        of `GET /api/v1/auth`); None before that, or in password mode."""
+        return self._ids.get(actor.cache_key)
+
+    def refreshed(self, actor: Actor, used: str, fresh: str | None) -> None:
+        """Keep the ticket Content Server answered in `OTCSTicket`, unless another call already
+        replaced the one this call used."""
+        if not fresh or fresh == used:
+            return
+        with self._lock:
+            if self._tickets.get(actor.cache_key) == used:
+                self._tickets[actor.cache_key] = fresh
 
     def invalidate(self, actor: Actor, ticket: str) -> None:
         """Forget `ticket` unless another call already replaced it."""
@@ -167,13 +184,21 @@ class Authenticator:
         ticket = answer.headers.get("OTCSTicket")
         if not ticket:
             raise EcmProtocolError("GET /api/v1/auth with a bearer token returned no OTCSTicket")
-        name = _user_name(answer.body)
+        name, user_id = _member(answer.body)
         if name:
             self._names[actor.cache_key] = name
+        if user_id is not None:
+            self._ids[actor.cache_key] = user_id
         return ticket
 
 
-def _user_name(body: Any) -> str | None:
+def _member(body: Any) -> tuple[str | None, int | None]:
+    """Login and id of the authenticated user from `{"data": {"id", "name", ...}}`."""
     data = body.get("data") if isinstance(body, Mapping) else None
-    name = data.get("name") if isinstance(data, Mapping) else None
-    return name if isinstance(name, str) and name else None
+    if not isinstance(data, Mapping):
+        return None, None
+    name, user_id = data.get("name"), data.get("id")
+    return (
+        name if isinstance(name, str) and name else None,
+        user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None,
+    )

@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ecmpush.adapters.ecm.errors import EcmProtocolError
-from ecmpush.adapters.ecm.models import (
+from ecmpush.domain.dispositions import ActionOption
+from ecmpush.domain.ecm import (
     Activity,
+    Member,
     Node,
     SearchPage,
     SearchRow,
     TaskDetails,
     TaskRef,
+    WorkflowStatus,
+    WorkflowStep,
 )
-from ecmpush.domain.dispositions import ActionOption
+from ecmpush.domain.ecm_errors import EcmProtocolError
 
 
 def _obj(value: Any, path: str) -> Mapping[str, Any]:
@@ -95,29 +98,92 @@ def task_details(body: Any, ref: TaskRef) -> TaskDetails:
     )
 
 
-def activities(body: Any) -> list[Activity]:
-    """`{"results": [{"data": {action, user_name|user_id, date, comment, task_id}}, ...]}`.
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
-    Entries may also come without the `data` wrapper; both are accepted."""
-    results = _list(_obj(body, "$").get("results"), "$.results")
+
+def activities(body: Any) -> list[Activity]:
+    """`{"results": {"data": [{action, action_properties{label, event}, comment, date,
+    user_id}, ...]}}` (REST API 2.0.2, `processes_WorkflowActivitiesResults`)."""
+    results = _obj(_obj(body, "$").get("results"), "$.results")
     out: list[Activity] = []
-    for i, item in enumerate(results):
-        entry = _obj(item, f"$.results[{i}]")
-        if isinstance(entry.get("data"), Mapping):
-            entry = entry["data"]
-        user = entry.get("user_name") or entry.get("user") or entry.get("user_id") or ""
-        task_id = entry.get("task_id")
+    for i, item in enumerate(_list(results.get("data"), "$.results.data")):
+        path = f"$.results.data[{i}]"
+        entry = _obj(item, path)
+        props = entry.get("action_properties")
+        props = props if isinstance(props, Mapping) else {}
         out.append(
             Activity(
                 action=str(entry.get("action") or ""),
-                user=str(user),
-                date=str(entry.get("date") or ""),
                 comment=str(entry.get("comment") or ""),
-                task_id=None if task_id is None else str(task_id),
+                date=str(entry.get("date") or ""),
+                user_id=_opt_int(entry.get("user_id"), f"{path}.user_id"),
+                label=_opt_str(props.get("label")),
+                event=_opt_str(props.get("event")),
                 raw=entry,
             )
         )
     return out
+
+
+def _member(value: Any, path: str) -> Member:
+    entry = _obj(value, path)
+    return Member(
+        user_id=_opt_int(entry.get("userId"), f"{path}.userId"),
+        login=_str(entry.get("loginName"), f"{path}.loginName"),
+    )
+
+
+def _steps(value: Any, path: str) -> tuple[WorkflowStep, ...]:
+    if value is None:
+        return ()
+    steps: list[WorkflowStep] = []
+    for i, item in enumerate(_list(value, path)):
+        at = f"{path}[{i}]"
+        entry = _obj(item, at)
+        assignees_block = entry.get("task_assignees")
+        members: tuple[Member, ...] = ()
+        if isinstance(assignees_block, Mapping):
+            raw = assignees_block.get("assignee") or []
+            members = tuple(
+                _member(m, f"{at}.task_assignees.assignee[{j}]")
+                for j, m in enumerate(_list(raw, f"{at}.task_assignees.assignee"))
+            )
+        steps.append(
+            WorkflowStep(
+                ref=TaskRef(
+                    _int(entry.get("process_id"), f"{at}.process_id"),
+                    _int(entry.get("subprocess_id"), f"{at}.subprocess_id"),
+                    _int(entry.get("task_id"), f"{at}.task_id"),
+                ),
+                name=str(entry.get("task_name") or ""),
+                status=str(entry.get("task_status") or ""),
+                assignees=members,
+            )
+        )
+    return tuple(steps)
+
+
+def workflow_status(body: Any, process_id: str) -> WorkflowStatus:
+    """`{"results": {"step_list": {completed, current, next}, "wf_details": {initiator{userId,
+    loginName, ...}, status, ...}, ...}}` (pyxecm `get_workflow_status`; REST API 2.0.2
+    `workflow_Process_TaskListInfo`)."""
+    results = _obj(_obj(body, "$").get("results"), "$.results")
+    step_list = _obj(results.get("step_list"), "$.results.step_list")
+    details = results.get("wf_details")
+    details = details if isinstance(details, Mapping) else {}
+    initiator = details.get("initiator")
+    return WorkflowStatus(
+        process_id=process_id,
+        status=str(details.get("status") or ""),
+        initiator=(
+            _member(initiator, "$.results.wf_details.initiator")
+            if isinstance(initiator, Mapping) and initiator.get("loginName")
+            else None
+        ),
+        current=_steps(step_list.get("current"), "$.results.step_list.current"),
+        completed=_steps(step_list.get("completed"), "$.results.step_list.completed"),
+    )
 
 
 def _categories(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 import requests
 
 from ecmpush.adapters.ecm.config import EcmConfig
-from ecmpush.adapters.ecm.errors import EcmUnavailable
+from ecmpush.domain.ecm_errors import EcmUnavailable
 
 log = logging.getLogger(__name__)
 

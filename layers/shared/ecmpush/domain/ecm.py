@@ -1,5 +1,7 @@
-"""Value objects the ECM client returns: only the fields ecmpush uses, plus the raw payload for
-anything else, so a richer server answer never breaks parsing."""
+"""What ecmpush knows of Content Server: the value objects the ECM port returns (tasks, workflow
+status, history, nodes, search hits). Only the fields ecmpush uses, plus the raw payload for
+anything else, so a richer server answer never breaks parsing. Plain Python: services and their
+fakes use these without an HTTP client."""
 
 from __future__ import annotations
 
@@ -66,28 +68,72 @@ class TaskDetails:
 
 @dataclass(frozen=True)
 class CompletionResult:
-    """What `complete_task` did. `already_applied` is True when the server reported the task
-    closed but its history already holds this very comment: a retried or re-delivered reply
-    whose first attempt went through, so nothing was sent twice."""
+    """What `complete_task` sent, and as whom Content Server recorded it."""
 
     ref: TaskRef
     kind: DispositionKind
     key: str
     acted_as: str
-    already_applied: bool = False
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class Activity:
-    """One entry of a process's comment/audit history."""
+    """One entry of a workflow's history (`GET .../activities` → `results.data[]`).
+
+    The real answer names no task: an entry is `{action, action_properties{label, event,
+    user_id?}, comment, date, user_id}`, so a reply is recognised by its comment (unique per
+    reply) and by who acted, never by a task id."""
 
     action: str
-    user: str
-    date: str
     comment: str
-    task_id: str | None = None
+    date: str
+    user_id: int | None = None
+    label: str | None = None
+    event: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user as the workflow status lists assignees and the initiator."""
+
+    user_id: int | None
+    login: str
+
+    def is_user(self, login_or_id: str) -> bool:
+        return login_or_id.casefold() == self.login.casefold() or login_or_id == str(self.user_id)
+
+
+@dataclass(frozen=True)
+class WorkflowStep:
+    """One step of `step_list.current|completed|next` in the workflow status."""
+
+    ref: TaskRef
+    name: str
+    status: str
+    assignees: tuple[Member, ...] = ()
+
+    def assigned_to(self, login_or_id: str) -> bool:
+        return any(member.is_user(login_or_id) for member in self.assignees)
+
+
+@dataclass(frozen=True)
+class WorkflowStatus:
+    """`GET /api/v2/workflows/status/processes/{process_id}`: which steps are in progress, which
+    are done, and who started the workflow. This, not the task form, says whether a step is still
+    open: the form answers only the assignee, and answers a finished step with a 500."""
+
+    process_id: str
+    status: str
+    initiator: Member | None
+    current: tuple[WorkflowStep, ...]
+    completed: tuple[WorkflowStep, ...] = ()
+
+    def current_step(self, ref: TaskRef) -> WorkflowStep | None:
+        return next((step for step in self.current if step.ref == ref), None)
+
+    def is_open(self, ref: TaskRef) -> bool:
+        return self.current_step(ref) is not None
 
 
 @dataclass(frozen=True)

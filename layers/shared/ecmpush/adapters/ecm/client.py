@@ -1,18 +1,30 @@
-"""Content Server (Extended ECM) REST client for the reply path and record look-ups.
+"""Content Server (Extended ECM) REST client: the adapter behind `ecmpush.ports.ContentServer`.
 
 Built on `requests` rather than pyxecm: pyxecm sleeps 30 s waiting for readiness, retries
 without bound and returns None on failure, none of which fits a Lambda that must either apply a
 reply or leave it queued. This client keeps one ticket per acting identity on the instance (a warm
-container reuses it), re-authenticates exactly once on 401, retries transient faults only within
-the caller's time budget and raises typed errors (`ecmpush.adapters.ecm.errors`).
+container reuses it, and keeps the refreshed ticket each answer carries), re-authenticates exactly
+once on 401, retries transient faults only within the caller's time budget and raises the typed
+errors of `ecmpush.domain.ecm_errors`.
+
+Who may call what follows the real server: only the user whose inbox holds a step may open its
+form or send it on, so those calls run as that user (OTDS impersonation); the workflow status and
+history, search and nodes run as the service account, which needs "see details" rights on the
+workflows and search rights on the record locations (docs/ecm.md).
+
+A refused or failed step call is ambiguous (a finished step's form answers 500 "Could not get a
+workflow for p, s, t"; status codes of a refused send-on vary by version), so the outcome is
+decided from the workflow status, never from the status code or the words.
 
 REST calls (docs/ecm.md has the shapes and where each was checked):
 - task form     GET  /api/v1/forms/processes/tasks/update?process_id=&subprocess_id=&task_id=
-- complete task PUT  /api/v2/processes/{p}/subprocesses/{s}/tasks/{t}  (action | custom_action,
-  comment)
+- send on       PUT  /api/v2/processes/{p}/subprocesses/{s}/tasks/{t}  (action | custom_action,
+  comment, assignee)
+- accept        POST /api/v2/mobilegroupassignment/accept/taskid/{t}/processid/{p}/subprocessid/{s}
+- status        GET  /api/v2/workflows/status/processes/{p}
 - history       GET  /api/v2/processes/{p}/subprocesses/{s}/activities
 - node          GET  /api/v2/nodes/{id}
-- search        POST /api/v2/search  (where, location_id1.., page, limit)
+- search        POST /api/v2/search  (where, select, location_id1.., page, limit)
 """
 
 from __future__ import annotations
@@ -26,50 +38,31 @@ import requests
 
 from ecmpush.adapters.ecm import parsing
 from ecmpush.adapters.ecm.auth import Actor, Authenticator
-from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
-from ecmpush.adapters.ecm.errors import (
-    EcmAuthError,
-    EcmError,
-    EcmNotFound,
-    EcmProtocolError,
-    EcmRejected,
-    EcmTaskNotOpen,
-    EcmUnavailable,
-)
-from ecmpush.adapters.ecm.models import (
+from ecmpush.adapters.ecm.config import EcmConfig
+from ecmpush.adapters.ecm.transport import Answer, Deadline, FormData, Transport
+from ecmpush.domain.dispositions import Disposition, DispositionKind
+from ecmpush.domain.ecm import (
     Activity,
     CompletionResult,
     Node,
     SearchPage,
     TaskDetails,
     TaskRef,
+    WorkflowStatus,
     integer_id,
 )
-from ecmpush.adapters.ecm.transport import Answer, Deadline, FormData, Transport
-from ecmpush.domain.dispositions import Disposition, DispositionKind
-
-__all__ = [
-    "AuthMode",
-    "EcmAuthError",
-    "EcmClient",
-    "EcmConfig",
-    "EcmError",
-    "EcmNotFound",
-    "EcmProtocolError",
-    "EcmRejected",
-    "EcmTaskNotOpen",
-    "EcmUnavailable",
-    "TaskRef",
-    "on_behalf_of_prefix",
-]
+from ecmpush.domain.ecm_errors import (
+    EcmAuthError,
+    EcmError,
+    EcmNotAssignee,
+    EcmNotFound,
+    EcmProtocolError,
+    EcmRejected,
+    EcmTaskNotOpen,
+    EcmUnavailable,
+)
 
 log = logging.getLogger(__name__)
-
-
-def on_behalf_of_prefix(user_id: str) -> str:
-    """The start of a send-on comment when the service account acts for `user_id`, so the
-    workflow audit trail names the person who decided. The rest of the text is the caller's."""
-    return f"On behalf of {user_id}: "
 
 
 def _failure(answer: Answer, what: str) -> EcmError:
@@ -90,6 +83,15 @@ def _failure(answer: Answer, what: str) -> EcmError:
             status=answer.status,
         )
     return EcmProtocolError(detail, status=answer.status, server_message=text)
+
+
+def select_regions(regions: Sequence[str]) -> str:
+    """The `select` form value of `POST /api/v2/search`: `{'OTName','Attr_30100_3'}` (the REST
+    API 2.0.2 spelling). Without it the server answers only the user's default regions."""
+    for region in regions:
+        if not region or not all(c.isalnum() or c == "_" for c in region):
+            raise ValueError(f"not a search region name: {region!r}")
+    return "{" + ",".join(f"'{r}'" for r in regions) + "}"
 
 
 class EcmClient:
@@ -123,25 +125,61 @@ class EcmClient:
         exchange); False means they run as the service account."""
         return self._auth.actor(as_user).user is not None
 
-    def comment_prefix(self, as_user: str) -> str:
-        """`on_behalf_of_prefix(as_user)` when acting as the service account, else ""."""
-        return "" if self.impersonates(as_user) else on_behalf_of_prefix(as_user)
-
     def acting_name(self, as_user: str | None = None) -> str:
         """The Content Server login that requests for `as_user` are recorded under."""
         return self._auth.name_of(self._auth.actor(as_user))
+
+    def user_id(self, login: str, *, budget_s: float | None = None) -> int:
+        """The Content Server user id of `login` (what `assignee` takes), read from the user's
+        own ticket answer; needs impersonation."""
+        actor = self._auth.actor(login)
+        if actor.user is None:
+            raise EcmRejected(f"cannot look up the id of {login!r} without OTDS impersonation")
+        known = self._auth.user_id(actor)
+        if known is None:
+            self._auth.ticket(actor, self._transport.deadline(budget_s))
+            known = self._auth.user_id(actor)
+        if known is None:
+            raise EcmProtocolError(f"GET /api/v1/auth named no user id for {login!r}")
+        return known
 
     def close(self) -> None:
         self._session.close()
 
     # -- workflow tasks -------------------------------------------------------------------
 
+    def workflow_status(
+        self, process_id: str | int, *, budget_s: float | None = None
+    ) -> WorkflowStatus:
+        """The steps in progress and done, and the initiator; asked as the service account."""
+        deadline = self._transport.deadline(budget_s)
+        return self._status(integer_id("process_id", process_id), deadline)
+
     def get_task(
         self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
     ) -> TaskDetails:
-        """The task form: title, instructions and the actions/custom actions it offers."""
+        """The task form as `as_user` sees it. Raises `EcmTaskNotOpen` when the step is no longer
+        in progress and `EcmNotAssignee` when it is in progress but not in that user's inbox."""
+        actor = self._auth.actor(as_user)
         deadline = self._transport.deadline(budget_s)
-        return self._get_task(ref, self._auth.actor(as_user), deadline)
+        try:
+            return self._get_task(ref, actor, deadline)
+        except (EcmRejected, EcmNotFound, EcmUnavailable) as exc:
+            if isinstance(exc, EcmUnavailable) and exc.status != 500:
+                raise  # an outage, not a refusal
+            raise self._explain(ref, actor, deadline, exc) from exc
+
+    def accept_task(
+        self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
+    ) -> None:
+        """Take a step assigned to a group (`member_accept`) into `as_user`'s own inbox; Content
+        Server refuses a send-on of a group step nobody has accepted."""
+        path = (
+            f"/v2/mobilegroupassignment/accept/taskid/{ref.task_id}"
+            f"/processid/{ref.process_id}/subprocessid/{ref.subprocess_id}"
+        )
+        actor = self._auth.actor(as_user)
+        self._api("POST", path, actor, self._transport.deadline(budget_s), what=f"accept {ref}")
 
     def complete_task(
         self,
@@ -154,13 +192,14 @@ class EcmClient:
         assignee: str | int | None = None,
         budget_s: float | None = None,
     ) -> CompletionResult:
-        """Send the task on with one standard `action` (SendOn, SendForReview, ...) or one
+        """Send the step on with one standard `action` (SendOn, Review, Delegate, ...) or one
         `custom_action` (a disposition such as Approve), and `comment` for the audit trail.
 
-        `assignee` is passed for actions that route to someone (Delegate, Review). Raises
-        `EcmTaskNotOpen` when the task can no longer be acted on; returns `already_applied`
-        when it is closed because this same comment was already recorded (a retry whose first
-        attempt went through)."""
+        `assignee` (a user id) is passed for actions that route to someone (Delegate, Review).
+        A refusal is explained from the workflow status: step still in progress → the refusal
+        stands (`EcmNotAssignee` when it is not the user's); no longer in progress →
+        `EcmTaskNotOpen` (whether our own earlier attempt closed it is the caller's question:
+        `task_activities` holds the comments)."""
         if (action is None) == (custom_action is None):
             raise ValueError("pass exactly one of action or custom_action")
         kind = DispositionKind.ACTION if action is not None else DispositionKind.CUSTOM_ACTION
@@ -175,18 +214,13 @@ class EcmClient:
             f"/v2/processes/{ref.process_id}/subprocesses/{ref.subprocess_id}/tasks/{ref.task_id}"
         )
         try:
-            answer = self._api("PUT", path, actor, deadline, data=form, what=f"complete {ref}")
+            self._api("PUT", path, actor, deadline, data=form, what=f"complete {ref}")
         except (EcmRejected, EcmNotFound, EcmUnavailable) as exc:
-            if isinstance(exc, EcmUnavailable) and exc.status != 500:
+            if isinstance(exc, EcmUnavailable) and exc.status not in (500, 504):
                 raise
-            return self._explain_refusal(ref, kind, key, comment, actor, deadline, exc)
-        return CompletionResult(
-            ref=ref,
-            kind=kind,
-            key=key,
-            acted_as=self._auth.name_of(actor),
-            raw=answer.body if isinstance(answer.body, dict) else {},
-        )
+            # A 504 is a lost answer: the update may have happened, the status tells.
+            raise self._explain(ref, actor, deadline, exc) from exc
+        return CompletionResult(ref=ref, kind=kind, key=key, acted_as=self._auth.name_of(actor))
 
     def apply_disposition(
         self,
@@ -199,30 +233,20 @@ class EcmClient:
         budget_s: float | None = None,
     ) -> CompletionResult:
         """`complete_task` with the field chosen by `choose_disposition`."""
-        if disposition.kind is DispositionKind.ACTION:
-            return self.complete_task(
-                ref,
-                action=disposition.key,
-                comment=comment,
-                as_user=as_user,
-                assignee=assignee,
-                budget_s=budget_s,
-            )
+        is_action = disposition.kind is DispositionKind.ACTION
         return self.complete_task(
             ref,
-            custom_action=disposition.key,
+            action=disposition.key if is_action else None,
+            custom_action=None if is_action else disposition.key,
             comment=comment,
             as_user=as_user,
             assignee=assignee,
             budget_s=budget_s,
         )
 
-    def task_activities(
-        self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
-    ) -> list[Activity]:
-        """The process's comment/audit history, oldest first as the server lists it."""
-        deadline = self._transport.deadline(budget_s)
-        return self._activities(ref, self._auth.actor(as_user), deadline)
+    def task_activities(self, ref: TaskRef, *, budget_s: float | None = None) -> list[Activity]:
+        """The workflow's history, as the server lists it; asked as the service account."""
+        return self._activities(ref, self._transport.deadline(budget_s))
 
     # -- nodes and search -----------------------------------------------------------------
 
@@ -246,12 +270,15 @@ class EcmClient:
         self,
         where: str,
         *,
+        select: Sequence[str] = (),
         location_id: int | str | Sequence[int | str] | None = None,
         page: int = 1,
         limit: int = 100,
         budget_s: float | None = None,
     ) -> SearchPage:
-        """One page of an LQL search (`lookfor=complexquery`), optionally below locations."""
+        """One page of an LQL search (`lookfor=complexquery`), optionally below locations.
+        `select` names the regions to answer (category values are `Attr_<cat>_<attr>`);
+        without it a hit carries only its properties."""
         if page < 1 or limit < 1:
             raise ValueError("page and limit start at 1")
         form: dict[str, str] = {
@@ -260,6 +287,8 @@ class EcmClient:
             "page": str(page),
             "limit": str(limit),
         }
+        if select:
+            form["select"] = select_regions(select)
         if location_id is not None:
             ids = [location_id] if isinstance(location_id, int | str) else list(location_id)
             for i, loc in enumerate(ids, start=1):
@@ -311,6 +340,7 @@ class EcmClient:
                 log.info("ECM %s: ticket refused (expired?), re-authenticating once", what)
                 reauthenticated = True
                 continue
+            self._auth.refreshed(actor, ticket, answer.headers.get("OTCSTicket"))
             if not answer.ok:
                 raise _failure(answer, what)
             return answer
@@ -330,60 +360,49 @@ class EcmClient:
         )
         return parsing.task_details(answer.body, ref)
 
-    def _activities(self, ref: TaskRef, actor: Actor, deadline: Deadline) -> list[Activity]:
+    def _status(self, process_id: str, deadline: Deadline) -> WorkflowStatus:
+        answer = self._api(
+            "GET",
+            f"/v2/workflows/status/processes/{process_id}",
+            Actor(None),
+            deadline,
+            what=f"status of workflow {process_id}",
+        )
+        return parsing.workflow_status(answer.body, process_id)
+
+    def _activities(self, ref: TaskRef, deadline: Deadline) -> list[Activity]:
         answer = self._api(
             "GET",
             f"/v2/processes/{ref.process_id}/subprocesses/{ref.subprocess_id}/activities",
-            actor,
+            Actor(None),
             deadline,
             what=f"activities of {ref}",
         )
         return parsing.activities(answer.body)
 
-    def _explain_refusal(
-        self,
-        ref: TaskRef,
-        kind: DispositionKind,
-        key: str,
-        comment: str,
-        actor: Actor,
-        deadline: Deadline,
-        refusal: EcmError,
-    ) -> CompletionResult:
-        """A refused update is ambiguous (Content Server words and codes vary by version), so
-        look at the task itself: still open → the refusal stands; gone or closed → the task is
-        not open, unless its history already holds this exact comment (our earlier attempt)."""
+    def _explain(
+        self, ref: TaskRef, actor: Actor, deadline: Deadline, refusal: EcmError
+    ) -> EcmError:
+        """What a refused step call means, from the workflow status: not in progress →
+        `EcmTaskNotOpen`; in progress but not the actor's → `EcmNotAssignee`; otherwise the
+        refusal itself. A workflow the status does not know is `EcmNotFound`."""
         try:
-            task: TaskDetails | None = self._get_task(ref, actor, deadline)
-        except EcmRejected:
-            task = None  # the form is no longer reachable for this user: not in the inbox
-        if task is not None and task.is_open:
-            raise refusal
-        if self._comment_recorded(ref, comment, actor, deadline):
-            log.info("ECM task %s already carries this reply; not sending it again", ref)
-            return CompletionResult(
-                ref=ref,
-                kind=kind,
-                key=key,
-                acted_as=self._auth.name_of(actor),
-                already_applied=True,
+            status = self._status(ref.process_id, deadline)
+        except EcmNotFound:
+            return EcmNotFound(f"workflow of task {ref} not found", status=404)
+        step = status.current_step(ref)
+        message = refusal.server_message or str(refusal)
+        if step is None:
+            return EcmTaskNotOpen(
+                f"task {ref} is no longer in progress: {message}",
+                status=refusal.status,
+                server_message=refusal.server_message,
             )
-        raise EcmTaskNotOpen(
-            f"task {ref} is no longer open: {refusal.server_message or refusal}",
-            status=refusal.status,
-            server_message=refusal.server_message,
-        ) from refusal
-
-    def _comment_recorded(
-        self, ref: TaskRef, comment: str, actor: Actor, deadline: Deadline
-    ) -> bool:
-        if not comment:
-            return False
-        try:
-            history = self._activities(ref, actor, deadline)
-        except (EcmRejected, EcmNotFound, EcmProtocolError) as exc:
-            log.warning("ECM history of %s not readable (%s); assuming not applied", ref, exc)
-            return False
-        return any(
-            entry.comment == comment and (entry.task_id in (None, ref.task_id)) for entry in history
-        )
+        name = self._auth.name_of(actor)
+        if step.assignees and not step.assigned_to(name):
+            return EcmNotAssignee(
+                f"task {ref} is in progress but not in {name}'s inbox: {message}",
+                status=refusal.status,
+                server_message=refusal.server_message,
+            )
+        return refusal

@@ -44,8 +44,8 @@ class EcmAuthError(EcmError):
 
 
 class EcmTaskNotOpen(EcmError):
-    """The workflow task can no longer be acted on (completed, sent on, or no longer in the
-    acting user's inbox)."""
+    """The workflow step is no longer in progress (completed, sent on, or the workflow stopped),
+    as the workflow status says."""
 
 
 class EcmNotFound(EcmError):
@@ -61,3 +61,8 @@ class EcmProtocolError(EcmError):
 class EcmRejected(EcmError):
     """The server refused this request on its merits (400/403/409/422 while the task is still
     open): an unknown action key, a missing permission. Not retryable as is."""
+
+
+class EcmNotAssignee(EcmRejected):
+    """The step is open, but not in the acting user's inbox: Content Server lets only the user
+    whose inbox holds a task open its form or send it on."""

@@ -1,0 +1,141 @@
+"""The Content Server contract ecmpush relies on, checked against the stand-in in CI and against
+a customer's own Content Server before going live (tests/contract/conftest.py says how).
+
+Each check goes through the real adapter and, for replies, the real write-back service, so a
+server that differs from what ecmpush expects fails here with the call that differed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ecmpush.domain.ecm import TaskRef
+from ecmpush.domain.events import TaskRef as EventTaskRef
+from ecmpush.domain.expiry import parse_ecm_date, parse_search_config
+from ecmpush.domain.messages import DispatchMessage
+from ecmpush.domain.replies import ReplyStatus
+from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.write_back import WriteBack
+from ecmpush.services.write_back import WriteBackService
+from tests.contract.conftest import Target
+
+pytestmark = pytest.mark.contract
+ACTIONS = ("approve", "reject", "acknowledge", "request_info")
+
+
+class _Recorder:
+    """Only what the write-back service writes beside Content Server, kept in memory."""
+
+    def __init__(self) -> None:
+        self.marked: list[ReplyStatus] = []
+        self.published: list[DispatchMessage] = []
+
+    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
+        self.marked.append(status)
+
+    def get(self, key: str) -> TrackedTask | None:
+        return None
+
+    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+        return None
+
+    def publish(self, message: DispatchMessage) -> str:
+        self.published.append(message)
+        return "local"
+
+
+def _ref(step: dict[str, Any]) -> TaskRef:
+    return TaskRef(step["process_id"], step["subprocess_id"], step["task_id"])
+
+
+def _reply(step: dict[str, Any], action: str, response_id: str, second: int) -> WriteBack:
+    return WriteBack(
+        response_id=response_id,
+        notification_id=f"contract-{action}",
+        ecm_user=step["assignee"],
+        task=EventTaskRef(
+            process_id=str(step["process_id"]),
+            subprocess_id=str(step["subprocess_id"]),
+            task_id=str(step["task_id"]),
+        ),
+        action=action,
+        comment=f"ecmpush contract check: {action}",
+        platform="contract-test",
+        replied_at=datetime(2026, 12, 2, 10, 0, second, tzinfo=UTC),
+    )
+
+
+def _service(otcs: Target, recorder: _Recorder) -> WriteBackService:
+    return WriteBackService(
+        ecm=lambda: otcs.client,
+        replies=recorder,
+        tasks=recorder,
+        publisher=recorder,
+        app_base_url="https://app.example.com",
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def test_status_form_and_tickets(otcs: Target) -> None:
+    """The service account reads the workflow status; the assignee (impersonated) opens the form
+    of the step; nobody else does."""
+    step = otcs.tasks["approve"]
+    ref = _ref(step)
+    status = otcs.client.workflow_status(ref.process_id)
+    current = status.current_step(ref)
+    assert current is not None, f"{ref} is not in progress: use an open test step"
+    assert current.assigned_to(step["assignee"])
+    assert status.initiator is not None
+    assert status.initiator.user_id is not None
+    form = otcs.client.get_task(ref, as_user=step["assignee"])
+    assert form.actions or form.custom_actions
+    assert isinstance(otcs.client.user_id(step["assignee"]), int)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_each_reply_is_applied_once_and_read_back(otcs: Target, action: str) -> None:
+    step = otcs.tasks[action]
+    ref = _ref(step)
+    recorder = _Recorder()
+    service = _service(otcs, recorder)
+    reply = _reply(step, action, f"contract-{action}-1", 1)
+
+    assert service.apply(reply, budget_s=20) is ReplyStatus.APPLIED
+    assert not otcs.client.workflow_status(ref.process_id).is_open(ref)
+    user_id = otcs.client.user_id(step["assignee"])
+    mine = [
+        entry
+        for entry in otcs.client.task_activities(ref)
+        if entry.comment.startswith(f"ecmpush contract check: {action}")
+    ]
+    assert [entry.user_id for entry in mine] == [user_id]
+
+    # The same reply again (a lost answer, a re-delivered message) is recognised, not resent.
+    assert service.apply(reply, budget_s=20) is ReplyStatus.APPLIED
+    # Another reply to the finished step is refused as closed.
+    later = _reply(step, action, f"contract-{action}-2", 2)
+    assert service.apply(later, budget_s=20) is ReplyStatus.TASK_CLOSED
+    again = [
+        e for e in otcs.client.task_activities(ref) if e.comment.startswith("ecmpush contract")
+    ]
+    assert len(again) == 1
+    assert recorder.marked == [ReplyStatus.APPLIED, ReplyStatus.APPLIED, ReplyStatus.TASK_CLOSED]
+
+
+def test_search_with_select_returns_category_values(otcs: Target) -> None:
+    if otcs.search is None:
+        pytest.skip("ECMPUSH_OTCS_SEARCH not set: no expiry search to check")
+    config = parse_search_config(otcs.search)
+    assert config is not None
+    where = config.where.replace("{today}", "20260101").replace("{horizon}", "20991231")
+    page = otcs.client.search(
+        where,
+        select=config.regions,
+        location_id=list(config.location_ids) or None,
+        limit=config.page_size,
+    )
+    assert page.rows, "the expiry search found nothing: check `where` and the locations"
+    dates = [parse_ecm_date(row.categories.get(config.date_attribute)) for row in page.rows]
+    assert all(dates), f"hits without a readable {config.date_attribute}: is `select` honoured?"
