@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ecmpush.adapters.responses_repository import reply_key
 from ecmpush.domain.action_token import ActionClaims, sign
 from tests.conftest import sample_event
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
@@ -171,14 +172,30 @@ def test_task_completed_in_ecm_closes_the_task_for_replies(harness: Harness) -> 
     assert _ecm_task(harness, APPROVAL)["comments"] == []
 
 
-def test_task_finished_in_ecm_without_an_event_is_409_and_untouched(harness: Harness) -> None:
+def test_request_info_goes_back_to_the_initiator_named_by_the_workflow(harness: Harness) -> None:
+    data = _push(harness, REVIEW)
+    reply = _answer(harness, data, "request_info", "cwu", "Which inspection date?")
+    assert (reply.status, reply.body["status"]) == (202, "applied")
+    task = _ecm_task(harness, REVIEW)
+    assert (task["status"], task["review_assignee"]) == ("sent_for_review", "asmith")
+    [sent] = [r for r in harness.ecm.requests("/api/v2/processes/4712") if r["method"] == "PUT"]
+    assert sent["user"] == "cwu"
+
+
+@pytest.mark.parametrize("closed_status", [500, 400])
+def test_task_finished_in_ecm_without_an_event_is_409_at_once(
+    harness: Harness, closed_status: int
+) -> None:
+    """A finished step's form answers 500 on a real server: that is no outage, so the user hears
+    409 now and nothing waits on the write-back queue for the DLQ."""
     data = _push(harness, APPROVAL)
-    harness.ecm.set_faults(closed_task_status=400)
+    harness.ecm.set_faults(closed_task_status=closed_status)
     with harness.ecm._lock:  # someone completes the step directly in Content Server
         harness.ecm.tasks[(4711, 4711, 1)].status = "completed"
     reply = _answer(harness, data, "approve", "asmith")
     assert reply.status == 409
     assert _ecm_task(harness, APPROVAL)["comments"] == []
+    assert harness.queue_depth(harness.write_back_url) == 0
 
 
 def _no_backoff(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -246,6 +263,26 @@ def test_lost_answer_from_ecm_is_not_applied_twice(harness: Harness) -> None:
     data = _push(harness, APPROVAL)
     harness.ecm.set_faults(lose_response=1)  # ECM applies the update, the answer is lost (504)
     reply = _answer(harness, data, "approve", "asmith")
-    assert reply.status == 202
+    assert (reply.status, reply.body["status"]) == (202, "applied")  # known from the history
     harness.drain_write_back()
     assert len(_ecm_task(harness, APPROVAL)["comments"]) == 1
+    history = harness.ecm.requests("/api/v2/processes/4711/subprocesses/4711/activities")
+    assert [(r["user"], r["status"]) for r in history] == [("svc-ecmpush", 200)]
+
+
+def test_a_queued_reply_applied_meanwhile_is_recognised_by_its_comment(harness: Harness) -> None:
+    """The worker meets a step its own earlier attempt finished (the answer was lost): the
+    history holds this reply's comment from this user, so nothing is sent again."""
+    data = _push(harness, APPROVAL)
+    harness.ecm.outage(600)
+    reply = _answer(harness, data, "approve", "asmith", "Signed off.")
+    assert (reply.status, reply.body["status"]) == (202, "queued")
+    harness.ecm.outage(0)
+    harness.ecm.set_faults(lose_response=1)
+    harness.drain_write_back()
+    task = _ecm_task(harness, APPROVAL)
+    assert [c["comment"].split(" — ")[0] for c in task["comments"]] == ["Signed off."]
+    stored = harness.table("DeliveriesTable").get_item(
+        Key={"notification_id": data["notification_id"], "sk": reply_key("asmith")}
+    )["Item"]
+    assert stored["status"] == "applied"

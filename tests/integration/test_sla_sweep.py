@@ -368,6 +368,21 @@ def test_ecm_down_stops_the_run_after_a_few_tasks(harness: Harness) -> None:
     assert _counts(harness.sweep_sla(AT_DUE)) == (4, 4, 0, 0, 0)
 
 
+def test_closed_tasks_do_not_stop_the_run_and_the_open_ones_escalate(harness: Harness) -> None:
+    """A finished step is no outage: with three of four steps finished in Content Server (whose
+    forms would answer 500), the run closes those three and still reminds the fourth."""
+    for seeded in SEEDED:
+        _assign(harness, seeded)
+    still_open = SEEDED[-1][0]
+    with harness.ecm._lock:
+        for (p, s, t), task in harness.ecm.tasks.items():
+            if (str(p), str(s), str(t)) != still_open and task.status == "open":
+                task.status = "completed"
+    report = harness.sweep_sla(AT_DUE)
+    assert _counts(report) == (4, 1, 0, 0, 3)
+    assert (report["complete"], report["stopped"]) == (True, None)
+
+
 def test_a_task_content_server_does_not_know_stays_due_and_is_never_closed_on_a_guess(
     harness: Harness,
 ) -> None:
