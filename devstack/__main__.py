@@ -46,7 +46,7 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _post(args: argparse.Namespace) -> int:
-    from devstack.ecm_client_side import post_event
+    from senders.relay.webhook import post_event
 
     state_dir = Path(args.state_dir)
     urls = json.loads((state_dir / "stack.json").read_text())["urls"]

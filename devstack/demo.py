@@ -14,10 +14,10 @@ import requests
 from boto3.dynamodb.conditions import Key
 
 from devstack.control import SWEEPS
-from devstack.ecm_client_side import post_event
 from devstack.schedules import invoke_scheduled
 from devstack.stack import Stack
 from devstack.template import REPO_ROOT
+from senders.relay.webhook import post_event
 
 USER = "asmith"
 EVENTS = REPO_ROOT / "events" / "ecm"

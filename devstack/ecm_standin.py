@@ -175,6 +175,7 @@ class Task:
     member_accept: bool = False
     authentication: bool = False
     group: list[str] = field(default_factory=list)  # members of the group the step is assigned to
+    map_id: int = 30000  # the workflow map the process runs
     status: str = "open"
     disposition: dict[str, str] | None = None
     acted_by: str | None = None
@@ -356,6 +357,9 @@ class EcmStandIn:
                     "/activities",
                     endpoint="activities",
                     methods=["GET"],
+                ),
+                Rule(
+                    "/api/v2/workflows/status/active", endpoint="active_workflows", methods=["GET"]
                 ),
                 Rule(
                     "/api/v2/workflows/status/processes/<int(signed=True):p>",
@@ -943,6 +947,40 @@ class EcmStandIn:
             }
         href = f"/api/v2/workflows/status/processes/{p}"
         return _json({"links": _self_link(href, "GET"), "results": body})
+
+    def _h_active_workflows(self, request: Request, entry: dict[str, Any]) -> Response:
+        """Running (sub)processes with an open step, for workflow managers (others manage none
+        here), optionally of one map (`mapObjId`)."""
+        user = self._ticket_user(request, entry)
+        wanted = request.args.get("mapObjId")
+        if wanted is not None and not wanted.lstrip("-").isdigit():
+            raise _error(400, "Invalid datatype specified for argument 'mapObjId'")
+        rows: dict[tuple[int, int], dict[str, Any]] = {}
+        with self._lock:
+            for task in sorted(self.tasks.values(), key=lambda t: t.key):
+                if not (user.workflow_manager and task.is_open):
+                    continue
+                if wanted is not None and task.map_id != int(wanted):
+                    continue
+                rows.setdefault(
+                    (task.process_id, task.subprocess_id),
+                    {
+                        "Work_WorkID": task.process_id,
+                        "Work_Status": 0,
+                        "Work_OwnerID": 1000,
+                        "Work_ManagerID": 1000,
+                        "Work_DateDue_Max": task.due_date or "",
+                        "SubWork_SubWorkID": task.subprocess_id,
+                        "SubWork_DateInitiated": "2026-11-20T09:00:00",
+                        "SubWork_DateDue_Max": task.due_date or "",
+                        "SubWork_Title": task.title,
+                        "SubWork_Status": 0,
+                        "Map_MapID": task.map_id,
+                        "Map_MapObjID": task.map_id,
+                        "comments_on": int(task.comments_on),
+                    },
+                )
+        return _json({"links": [], "results": list(rows.values())})
 
     def _h_accept(
         self, request: Request, entry: dict[str, Any], t: int, p: int, s: int

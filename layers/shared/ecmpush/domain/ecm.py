@@ -112,9 +112,21 @@ class WorkflowStep:
     name: str
     status: str
     assignees: tuple[Member, ...] = ()
+    due_date: str = ""  # as Content Server writes it: "2024-10-03T15:21:23", often no zone, or ""
 
     def assigned_to(self, login_or_id: str) -> bool:
         return any(member.is_user(login_or_id) for member in self.assignees)
+
+
+@dataclass(frozen=True)
+class ActiveWorkflow:
+    """One row of `GET /api/v2/workflows/status/active`: a running workflow (sub)process the
+    caller manages."""
+
+    process_id: str
+    subprocess_id: str
+    title: str
+    map_id: int | None = None
 
 
 @dataclass(frozen=True)

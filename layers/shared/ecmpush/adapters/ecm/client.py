@@ -22,6 +22,7 @@ REST calls (docs/ecm.md has the shapes and where each was checked):
   comment, assignee)
 - accept        POST /api/v2/mobilegroupassignment/accept/taskid/{t}/processid/{p}/subprocessid/{s}
 - status        GET  /api/v2/workflows/status/processes/{p}
+- running       GET  /api/v2/workflows/status/active[?mapObjId=]
 - history       GET  /api/v2/processes/{p}/subprocesses/{s}/activities
 - node          GET  /api/v2/nodes/{id}
 - search        POST /api/v2/search  (where, select, location_id1.., page, limit)
@@ -42,6 +43,7 @@ from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.adapters.ecm.transport import Answer, Deadline, FormData, Transport
 from ecmpush.domain.dispositions import Disposition, DispositionKind
 from ecmpush.domain.ecm import (
+    ActiveWorkflow,
     Activity,
     CompletionResult,
     Node,
@@ -154,6 +156,22 @@ class EcmClient:
         """The steps in progress and done, and the initiator; asked as the service account."""
         deadline = self._transport.deadline(budget_s)
         return self._status(integer_id("process_id", process_id), deadline)
+
+    def active_workflows(
+        self, *, map_id: int | str | None = None, budget_s: float | None = None
+    ) -> list[ActiveWorkflow]:
+        """The running workflows the service account manages, optionally of one workflow map
+        (what the ECM-side relay polls)."""
+        params = {} if map_id is None else {"mapObjId": integer_id("map_id", map_id)}
+        answer = self._api(
+            "GET",
+            "/v2/workflows/status/active",
+            Actor(None),
+            self._transport.deadline(budget_s),
+            params=params,
+            what="running workflows",
+        )
+        return parsing.active_workflows(answer.body)
 
     def get_task(
         self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None

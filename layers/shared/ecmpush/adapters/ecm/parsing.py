@@ -12,6 +12,7 @@ from typing import Any
 
 from ecmpush.domain.dispositions import ActionOption
 from ecmpush.domain.ecm import (
+    ActiveWorkflow,
     Activity,
     Member,
     Node,
@@ -159,9 +160,30 @@ def _steps(value: Any, path: str) -> tuple[WorkflowStep, ...]:
                 name=str(entry.get("task_name") or ""),
                 status=str(entry.get("task_status") or ""),
                 assignees=members,
+                due_date=str(entry.get("task_due_date") or ""),
             )
         )
     return tuple(steps)
+
+
+def active_workflows(body: Any) -> list[ActiveWorkflow]:
+    """`{"results": [{Work_WorkID, SubWork_SubWorkID, SubWork_Title, Map_MapObjID, Work_Status,
+    ...}, ...]}` (REST API 2.0.2 `worflow_active_result`; rows as the otcs-mcp TS client reads
+    them)."""
+    rows = _list(_obj(body, "$").get("results"), "$.results")
+    out: list[ActiveWorkflow] = []
+    for i, item in enumerate(rows):
+        path = f"$.results[{i}]"
+        row = _obj(item, path)
+        out.append(
+            ActiveWorkflow(
+                process_id=str(_int(row.get("Work_WorkID"), f"{path}.Work_WorkID")),
+                subprocess_id=str(_int(row.get("SubWork_SubWorkID"), f"{path}.SubWork_SubWorkID")),
+                title=str(row.get("SubWork_Title") or ""),
+                map_id=_opt_int(row.get("Map_MapObjID"), f"{path}.Map_MapObjID"),
+            )
+        )
+    return out
 
 
 def workflow_status(body: Any, process_id: str) -> WorkflowStatus:

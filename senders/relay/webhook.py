@@ -1,0 +1,67 @@
+"""Posting events to ecmpush's webhook the way the contract wants them: JSON, signed with
+`X-Ecmpush-Signature: t=<unix>,v1=<HMAC-SHA256(secret, "<t>.<body>")>`, at most 50 per request.
+One implementation for the relay, the devstack CLI, the demo and the tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from ecmpush.domain.webhook_signature import sign
+
+MAX_BATCH = 50  # contract §1
+DONE = frozenset({"accepted", "duplicate"})  # the event is in; never send it again
+REFUSED = frozenset({"invalid", "conflict"})  # will never be accepted as is: log, do not resend
+
+
+def post_body(
+    api_url: str, secret: str, body: bytes, *, session: Any = requests, timeout: float = 10
+) -> requests.Response:
+    """POST one raw JSON body, signed now."""
+    return session.post(  # type: ignore[no-any-return]
+        f"{api_url.rstrip('/')}/ecm/events",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Ecmpush-Signature": sign(secret.encode(), int(time.time()), body),
+        },
+        timeout=timeout,
+    )
+
+
+def post_event(
+    api_url: str, secret: str, event: Mapping[str, Any], timeout: float = 10
+) -> requests.Response:
+    body = json.dumps(event, separators=(",", ":")).encode()
+    return post_body(api_url, secret, body, timeout=timeout)
+
+
+def _batches(events: Sequence[Mapping[str, Any]]) -> Iterator[Sequence[Mapping[str, Any]]]:
+    for start in range(0, len(events), MAX_BATCH):
+        yield events[start : start + MAX_BATCH]
+
+
+def deliver(
+    api_url: str, secret: str, events: Sequence[Mapping[str, Any]], timeout: float = 10
+) -> dict[str, str]:
+    """Send `events` in batches; returns each event id's status (`accepted`, `duplicate`,
+    `in_progress`, `unavailable`, `invalid`, `conflict`, or `failed:<reason>` when a whole request
+    failed). `DONE` and `REFUSED` are final; the caller sends the others again later."""
+    outcome: dict[str, str] = {}
+    for batch in _batches(events):
+        body = json.dumps({"events": list(batch)}, separators=(",", ":")).encode()
+        try:
+            response = post_body(api_url, secret, body, timeout=timeout)
+        except requests.RequestException as exc:
+            outcome.update({str(e["id"]): f"failed:{type(exc).__name__}" for e in batch})
+            continue
+        if response.status_code != 207:
+            outcome.update({str(e["id"]): f"failed:{response.status_code}" for e in batch})
+            continue
+        for result in response.json().get("results", []):
+            outcome[str(result.get("id"))] = str(result.get("status"))
+    return outcome

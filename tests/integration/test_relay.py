@@ -1,0 +1,196 @@
+"""The ECM-side senders against the Content Server stand-in and the real webhook handler over
+HTTP (API Gateway emulated by the devstack router): the relay's poll, its forward endpoint and
+the WebReport reportview."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.api_router import ApiRouter
+from devstack.http_server import BackgroundServer
+from devstack.stack import local_ecm_credentials
+from devstack.template import ApiRoute
+from ecmpush.adapters.ecm.client import EcmClient
+from ecmpush.adapters.ecm.config import EcmConfig
+from senders.relay import state
+from senders.relay.config import MapRule, RelayConfig
+from senders.relay.forward import forward_app
+from senders.relay.poller import poll
+from senders.relay.webhook import deliver
+from tests.integration.harness import WEBHOOK_SECRET, Harness
+
+WATCHED_MAP = 39000
+REPORTVIEW = Path(__file__).resolve().parents[2] / "senders/webreport/task_assigned.reportview.txt"
+RELAYED = {
+    "process_id": 4900,
+    "subprocess_id": 4900,
+    "task_id": 1,
+    "title": "Approve safety form SF-12",
+    "assignee": "asmith",
+    "initiator": "dlee",
+    "map_id": WATCHED_MAP,
+    "due_date": "2026-12-04T17:00:00",
+    "actions": [{"key": "SendOn", "label": "Send On"}],
+    "custom_actions": [{"key": "Approve", "label": "Approve"}],
+}
+
+
+@pytest.fixture
+def ecm_url(ecm_server: tuple[Any, str]) -> str:
+    return ecm_server[1]
+
+
+@pytest.fixture
+def webhook(harness: Harness) -> Iterator[str]:
+    """The webhook handler behind an HTTP server, as API Gateway would put it."""
+    router = ApiRouter([(ApiRoute("POST", "/ecm/events"), harness.webhook)])
+    with BackgroundServer(router) as server:
+        yield server.url
+
+
+def _config(tmp_path: Path, webhook_url: str, ecm_url: str, **extra: Any) -> RelayConfig:
+    return RelayConfig(
+        webhook_url=webhook_url,
+        webhook_secret=WEBHOOK_SECRET,
+        tenant="acme",
+        ecm_base_url=ecm_url,
+        ecm_secret=local_ecm_credentials(ecm_url),
+        state_file=tmp_path / "relay-state.json",
+        maps={WATCHED_MAP: MapRule(stage="approval", supervisor="bjones")},
+        **extra,
+    )
+
+
+def _relay(config: RelayConfig) -> Any:
+    client = EcmClient(EcmConfig.from_secret(config.ecm_secret, base_url=config.ecm_base_url))
+    return poll(
+        config, client, lambda events: deliver(config.webhook_url, config.webhook_secret, events)
+    )
+
+
+def _stored(harness: Harness, event_id: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = (
+        harness.table("EventsTable").get_item(Key={"event_id": event_id}).get("Item")
+    )
+    return item
+
+
+def test_a_new_step_is_relayed_once_and_reaches_the_assignee(
+    harness: Harness, webhook: str, ecm_url: str, tmp_path: Path
+) -> None:
+    harness.register("asmith", "asmith-phone", "fcm-asmith-relay", "android")
+    harness.ecm.seed({"tasks": [RELAYED]})
+    config = _config(tmp_path, webhook, ecm_url)
+
+    report = _relay(config)
+    assert (report.workflows, report.sent, report.pending) == (1, 1, 0)
+    event = _stored(harness, "otcs-4900-4900-1-asmith")
+    assert event is not None
+    assert event["type"] == "task.assigned"
+    harness.drain()
+    [push] = harness.fcm.messages(token="fcm-asmith-relay")
+    assert "Approve safety form SF-12" in json.dumps(push)
+    assert state.load(config.state_file) == {"4900/4900/1": frozenset({"asmith"})}
+
+    assert _relay(config).sent == 0  # nothing changed: nothing sent
+    harness.drain()
+    assert len(harness.fcm.messages(token="fcm-asmith-relay")) == 1
+
+    with harness.ecm._lock:  # the step is sent on in Content Server
+        harness.ecm.tasks[(4900, 4900, 1)].status = "completed"
+    assert _relay(config).sent == 1
+    assert _stored(harness, "otcs-4900-4900-1-completed") is not None
+    assert state.load(config.state_file) == {}
+
+
+def test_unwatched_maps_are_not_relayed(
+    harness: Harness, webhook: str, ecm_url: str, tmp_path: Path
+) -> None:
+    report = _relay(_config(tmp_path, webhook, ecm_url))  # the demo seed's map only
+    assert (report.workflows, report.sent) == (0, 0)
+    assert harness.queue_depth() == 0
+
+
+def test_webhook_down_loses_nothing(
+    harness: Harness, webhook: str, ecm_url: str, tmp_path: Path
+) -> None:
+    harness.ecm.seed({"tasks": [RELAYED]})
+    down = _config(tmp_path, "http://127.0.0.1:9", ecm_url)  # nothing listens there
+    report = _relay(down)
+    assert (report.sent, report.pending) == (0, 1)
+    assert state.load(down.state_file) == {}
+    up = _config(tmp_path, webhook, ecm_url)
+    assert _relay(up).sent == 1
+    assert _stored(harness, "otcs-4900-4900-1-asmith") is not None
+
+
+def test_a_wrong_secret_is_refused_by_the_webhook_and_retried_later(
+    harness: Harness, webhook: str, ecm_url: str, tmp_path: Path
+) -> None:
+    harness.ecm.seed({"tasks": [RELAYED]})
+    config = _config(tmp_path, webhook, ecm_url)
+    wrong = RelayConfig(**{**config.__dict__, "webhook_secret": "not-the-secret"})
+    assert _relay(wrong).pending == 1  # 401: the whole request failed, nothing recorded
+    assert _stored(harness, "otcs-4900-4900-1-asmith") is None
+
+
+def _render(reportview: str, values: dict[str, str]) -> bytes:
+    """What WebReports makes of `[LL_REPTAG_&name /]`: the request parameter's value."""
+    return re.sub(r"\[LL_REPTAG_&(\w+) /\]", lambda m: values[m.group(1)], reportview).encode()
+
+
+@pytest.fixture
+def forwarder(harness: Harness, webhook: str, ecm_url: str, tmp_path: Path) -> Iterator[str]:
+    config = _config(tmp_path, webhook, ecm_url, forward_token="relay-token")
+    with BackgroundServer(forward_app(config)) as server:
+        yield server.url
+
+
+def test_the_webreport_event_is_signed_and_forwarded(harness: Harness, forwarder: str) -> None:
+    body = _render(
+        REPORTVIEW.read_text(encoding="utf-8"),
+        {
+            "process_id": "4711",
+            "subprocess_id": "4711",
+            "task_id": "1",
+            "assignee": "asmith",
+            "title": "Approve supplier contract ACME-2026-114",
+            "stage": "approval",
+            "due_at": "2026-12-04T17:00:00Z",
+            "tenant": "acme",
+            "occurred_at": "2026-12-02T09:00:00Z",
+        },
+    )
+    headers = {"Content-Type": "application/json"}
+    refused = requests.post(f"{forwarder}/events", data=body, headers=headers, timeout=10)
+    assert refused.status_code == 401
+    wrong = requests.post(
+        f"{forwarder}/events",
+        data=body,
+        headers={**headers, "Authorization": "Bearer nope"},
+        timeout=10,
+    )
+    assert wrong.status_code == 401
+    assert _stored(harness, "otcs-4711-4711-1-asmith") is None
+    answer = requests.post(
+        f"{forwarder}/events",
+        data=body,
+        headers={**headers, "Authorization": "Bearer relay-token"},
+        timeout=10,
+    )
+    assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
+    assert _stored(harness, "otcs-4711-4711-1-asmith") is not None
+    not_json = requests.post(
+        f"{forwarder}/events",
+        data=b"{",
+        headers={**headers, "Authorization": "Bearer relay-token"},
+        timeout=10,
+    )
+    assert not_json.status_code == 400
