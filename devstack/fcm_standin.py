@@ -55,18 +55,20 @@ MESSAGE_FIELDS = frozenset(
 # errorCode → (HTTP status, google.rpc status, message), as FCM answers them.
 FCM_ERRORS: dict[str, tuple[int, str, str]] = {
     "UNREGISTERED": (404, "NOT_FOUND", "Requested entity was not found."),
-    "INVALID_ARGUMENT": (
-        400,
-        "INVALID_ARGUMENT",
-        "The registration token is not a valid FCM registration token",
-    ),
+    # FCM's wording is generic; which field was wrong is in the BadRequest detail (below).
+    "INVALID_ARGUMENT": (400, "INVALID_ARGUMENT", "Request contains an invalid argument."),
     "QUOTA_EXCEEDED": (429, "RESOURCE_EXHAUSTED", "Sending limit exceeded for the message target."),
     "UNAVAILABLE": (503, "UNAVAILABLE", "The service is currently unavailable."),
     "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
     # Not in contract §5's list, but FCM answers them and the sender must map them.
     "SENDER_ID_MISMATCH": (403, "PERMISSION_DENIED", "SenderId mismatch"),
     "THIRD_PARTY_AUTH_ERROR": (401, "UNAUTHENTICATED", "Auth error from APNS or Web Push Service"),
+    # A bare 404: no FcmError detail (a token FCM does not know in this project).
+    "NOT_FOUND": (404, "NOT_FOUND", "Requested entity was not found."),
 }
+# Faults answered without FCM's errorCode detail, and the field a BadRequest detail names.
+BARE_ERRORS = frozenset({"NOT_FOUND"})
+FIELD_VIOLATIONS = {"INVALID_ARGUMENT": ("message.token", "Invalid registration token")}
 
 
 def token_uri_for(base_url: str) -> str:
@@ -293,7 +295,15 @@ class FcmStandIn:
             time.sleep(fault.latency_ms / 1000)
         if fault is not None and fault.error is not None:
             status, rpc_status, text = FCM_ERRORS[fault.error]
-            response = _rpc_error(status, rpc_status, text, error_code=fault.error)
+            violation = FIELD_VIOLATIONS.get(fault.error)
+            response = _rpc_error(
+                status,
+                rpc_status,
+                text,
+                error_code=None if fault.error in BARE_ERRORS else fault.error,
+                field=violation[0] if violation else None,
+                description=violation[1] if violation else None,
+            )
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(fault.retry_after)
             record["fault_id"] = fault.id
@@ -478,8 +488,10 @@ def _rpc_error(
     *,
     error_code: str | None = None,
     field: str | None = None,
+    description: str | None = None,
 ) -> Response:
-    """A google.rpc.Status error body, with FCM's FcmError detail when `error_code` is set."""
+    """A google.rpc.Status error body, with FCM's FcmError detail when `error_code` is set and a
+    BadRequest detail naming the refused `field` (its description defaults to `message`)."""
     details: list[dict[str, Any]] = []
     if error_code is not None:
         details.append({"@type": FCM_ERROR_TYPE, "errorCode": error_code})
@@ -487,7 +499,7 @@ def _rpc_error(
         details.append(
             {
                 "@type": "type.googleapis.com/google.rpc.BadRequest",
-                "fieldViolations": [{"field": field, "description": message}],
+                "fieldViolations": [{"field": field, "description": description or message}],
             }
         )
     error: dict[str, Any] = {"code": http_status, "message": message, "status": rpc_status}

@@ -23,7 +23,7 @@ from ecmpush import bootstrap
 from ecmpush.adapters.sqs_visibility import delay_record
 from ecmpush.domain.messages import dispatch_message_adapter
 from ecmpush.observability import logger, metrics, tracer
-from ecmpush.services.dispatch import RetryLater
+from ecmpush.services.dispatch import DispatchReport, RetryLater
 from ecmpush.settings import settings
 
 # A batch whose every record failed is still a partial response, not a function error: a
@@ -53,6 +53,8 @@ def record_handler(record: SQSRecord) -> None:
         report = bootstrap.dispatch_service().handle(message)
     except RetryLater as exc:
         metrics.add_metric(name="DispatchRetries", unit=MetricUnit.Count, value=1)
+        if exc.report is not None:
+            _count(exc.report)
         if exc.retry_after_seconds:
             delay_record(
                 settings().dispatch_queue_url, record.receipt_handle, exc.retry_after_seconds
@@ -66,15 +68,23 @@ def record_handler(record: SQSRecord) -> None:
             },
         )
         raise
+    _count(report)
+    logger.info("dispatched", extra={"message_id": record.message_id, "report": vars(report)})
+
+
+def _count(report: DispatchReport) -> None:
+    if report.credentials_suspect:
+        logger.error("FCM answered 'another project' for most tokens: check the service account")
     for name, value in (
         ("PushesSent", report.sent),
         ("PushesFailed", report.failed),
         ("TokensRemoved", report.removed),
         ("RecipientsWithoutDevice", report.no_device),
+        ("FcmPlatformAuthErrors", report.platform_auth),
+        ("FcmCredentialsSuspect", int(report.credentials_suspect)),
     ):
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    logger.info("dispatched", extra={"message_id": record.message_id, "report": vars(report)})
 
 
 @logger.inject_lambda_context

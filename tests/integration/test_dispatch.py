@@ -118,6 +118,32 @@ def test_dead_token_removes_that_device_only(harness: Harness, error: str) -> No
     assert harness.queue_depth() == 0
 
 
+@pytest.mark.parametrize("error", ["SENDER_ID_MISMATCH", "NOT_FOUND"])
+def test_a_wrong_service_account_deletes_no_device_and_keeps_the_message(
+    harness: Harness,
+    error: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every token "of another project": it is the service account that is wrong. Nothing is
+    pruned, the SQS message stays for a retry (and the DLQ), and the alarm metric is emitted."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # see the EMF the alarm reads
+    _two_devices(harness)
+    harness.fcm.add_fault(error)  # every token, until reset
+    body = json.dumps({"kind": "event", "event": _assigned()})
+    result = harness.invoke_dispatch([body])
+    assert len(result["batchItemFailures"]) == 1
+    assert len(harness.devices_of("asmith")) == 2
+    assert _statuses(harness) == {"phone-1": "retrying", "browser-1": "retrying"}
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert any(
+        m.get("FcmCredentialsSuspect") == [1.0] and m["service"] == "ecmpush" for m in emitted
+    ), emitted  # the metric and dimension FcmCredentialsAlarm watches
+    harness.fcm.reset()  # the service account is fixed; the retry goes out
+    harness.invoke_dispatch([body])
+    assert _statuses(harness) == {"phone-1": "sent", "browser-1": "sent"}
+
+
 def test_permanent_error_is_recorded_and_not_retried(harness: Harness) -> None:
     _two_devices(harness)
     harness.fcm.add_fault("THIRD_PARTY_AUTH_ERROR", match_token=PHONE)

@@ -143,9 +143,10 @@ ERROR_CASES: dict[str, tuple[dict[str, Any], str, FcmOutcome, int]] = {
     "tok-apns-auth": (
         {"error": "THIRD_PARTY_AUTH_ERROR"},
         "THIRD_PARTY_AUTH_ERROR",
-        FcmOutcome.PERMANENT,
+        FcmOutcome.PLATFORM_AUTH,
         3,
     ),
+    "tok-bare-404": ({"error": "NOT_FOUND"}, "NOT_FOUND", FcmOutcome.REMOVE_TOKEN, 1),
 }
 
 
@@ -166,9 +167,8 @@ def test_fcm_errors_become_results(sender: FcmSender, fcm_standin: RunningFcmSta
     assert actual == expected
     assert results["tok-quota"].retry_after_seconds == 1.0
     assert results["tok-quota-no-header"].retry_after_seconds is None
-    assert results["tok-invalid"].error_message == (
-        "The registration token is not a valid FCM registration token"
-    )
+    assert results["tok-invalid"].error_message == "Request contains an invalid argument."
+    assert results["tok-invalid"].field_violations == ("message.token",)  # why it is pruned
     statuses = [r["answer"]["status"] for r in fcm_standin.messages("tok-unavailable")]
     assert statuses == [503] * 5
 

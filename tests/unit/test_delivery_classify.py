@@ -11,6 +11,7 @@ from ecmpush.domain.delivery import (
     FcmOutcome,
     SendResult,
     classify,
+    suspect_credentials,
 )
 
 
@@ -31,7 +32,8 @@ def test_success_without_a_message_id_is_still_sent() -> None:
         ("QUOTA_EXCEEDED", FcmOutcome.RETRY),
         ("UNAVAILABLE", FcmOutcome.RETRY),
         ("INTERNAL", FcmOutcome.RETRY),
-        ("THIRD_PARTY_AUTH_ERROR", FcmOutcome.PERMANENT),
+        ("THIRD_PARTY_AUTH_ERROR", FcmOutcome.PLATFORM_AUTH),
+        ("APNS_AUTH_ERROR", FcmOutcome.PLATFORM_AUTH),
         ("INVALID_ARGUMENT", FcmOutcome.PERMANENT),
         ("UNSPECIFIED_ERROR", FcmOutcome.PERMANENT),
         # canonical google.rpc codes the sender falls back to
@@ -66,34 +68,52 @@ def test_transient_codes_retry_whatever_the_message(code: str) -> None:
     assert classify(result) is FcmOutcome.RETRY
 
 
-@pytest.mark.parametrize(
-    "message",
-    [
-        "The registration token is not a valid FCM registration token",
-        "Invalid REGISTRATION TOKEN",
-        "message.token: registration token is malformed",
-    ],
-)
-def test_invalid_argument_naming_the_registration_token_removes_it(message: str) -> None:
-    result = SendResult(error_code="INVALID_ARGUMENT", error_message=message)
+@pytest.mark.parametrize("field", ["message.token", "message.fid"])
+def test_invalid_argument_whose_violation_names_the_target_removes_it(field: str) -> None:
+    result = SendResult(
+        error_code="INVALID_ARGUMENT",
+        error_message="Request contains an invalid argument.",  # FCM's generic wording
+        field_violations=(field,),
+    )
     assert classify(result) is FcmOutcome.REMOVE_TOKEN
 
 
 @pytest.mark.parametrize(
-    "message",
+    ("message", "fields"),
     [
-        None,
-        "",
-        "Request contains an invalid argument.",
-        "Invalid value at 'message.data[0].value' (TYPE_STRING)",
-        "Message is too big",
-        "token",  # 'token' alone is not the registration token
-        "not sent, rejected locally: Message.data must not contain reserved key 'from'",
+        ("Request contains an invalid argument.", ()),
+        ("The registration token is not a valid FCM registration token", ()),  # words alone
+        ("Invalid value at 'message.data[0].value' (TYPE_STRING)", ("message.data[0].value",)),
+        ("Message is too big", ()),
+        ("not sent, rejected locally: Message.data must not contain reserved key 'from'", ()),
     ],
 )
-def test_invalid_argument_not_about_the_token_is_permanent(message: str | None) -> None:
-    result = SendResult(error_code="INVALID_ARGUMENT", error_message=message)
+def test_invalid_argument_not_about_the_token_is_permanent(
+    message: str, fields: tuple[str, ...]
+) -> None:
+    result = SendResult(
+        error_code="INVALID_ARGUMENT", error_message=message, field_violations=fields
+    )
     assert classify(result) is FcmOutcome.PERMANENT
+
+
+@pytest.mark.parametrize(
+    ("codes", "suspect"),
+    [
+        (["SENDER_ID_MISMATCH"], True),  # one device, wrong project: never prune on that
+        (["SENDER_ID_MISMATCH", "SENDER_ID_MISMATCH", None], True),
+        (["NOT_FOUND", None], True),  # a bare 404 for half
+        (["SENDER_ID_MISMATCH", None, None], False),  # one stale foreign token among good ones
+        (["UNREGISTERED", "UNREGISTERED"], False),  # dead tokens are the devices' business
+        ([], False),
+        ([None, None], False),
+    ],
+)
+def test_wrong_project_suspected_from_the_share_of_answers(
+    codes: list[str | None], suspect: bool
+) -> None:
+    results = [SendResult(error_code=code) for code in codes]
+    assert suspect_credentials(results) is suspect
 
 
 def test_ok_follows_the_error_code() -> None:

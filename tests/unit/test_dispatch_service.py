@@ -381,25 +381,49 @@ def test_dead_token_deletes_that_device_with_its_token() -> None:
     assert removed.error_message == "gone"
 
 
-def test_invalid_argument_naming_the_token_also_removes_it() -> None:
+def test_invalid_argument_naming_the_token_field_also_removes_it() -> None:
     answer = SendResult(
         error_code="INVALID_ARGUMENT",
-        error_message="The registration token is not a valid FCM registration token",
+        error_message="Request contains an invalid argument.",
+        field_violations=("message.token",),
     )
     w = world(device("alice", "a1"), answers={"tok-a1": answer})
     w.send(message(notification(["alice"])))
     assert w.devices.deletes == [("alice", "a1", "tok-a1")]
 
 
-def test_permanent_error_is_failed_without_deleting_or_retrying() -> None:
+def test_platform_auth_error_is_failed_without_deleting_or_retrying() -> None:
     answer = SendResult(error_code="THIRD_PARTY_AUTH_ERROR", error_message="APNs cert")
     w = world(device("alice", "a1"), answers={"tok-a1": answer})
     report = w.send(message(notification(["alice"])))
-    assert report.failed == 1
-    assert report.retrying == 0
+    assert (report.failed, report.platform_auth, report.retrying) == (1, 1, 0)
     assert w.devices.deletes == []
     assert w.deliveries.records[0].status is DeliveryStatus.FAILED
     assert w.deliveries.records[0].error_code == "THIRD_PARTY_AUTH_ERROR"
+
+
+def test_wrong_project_for_most_tokens_prunes_nothing_and_retries() -> None:
+    mismatch = SendResult(error_code="SENDER_ID_MISMATCH", error_message="SenderId mismatch")
+    w = world(
+        device("alice", "a1"),
+        device("alice", "a2"),
+        device("bob", "b1"),
+        answers={"tok-a1": mismatch, "tok-a2": mismatch},
+    )
+    with pytest.raises(RetryLater) as caught:
+        w.send(message(notification(["alice", "bob"])))
+    report = caught.value.report
+    assert report is not None
+    assert (report.credentials_suspect, report.removed, report.retrying, report.sent) == (
+        True,
+        0,
+        2,
+        1,
+    )
+    assert w.devices.deletes == []
+    statuses = {r.installation_id: r.status for r in w.deliveries.records}
+    assert statuses["a1"] is DeliveryStatus.RETRYING
+    assert statuses["b1"] is DeliveryStatus.SENT
 
 
 def test_transient_errors_raise_retry_later_with_the_longest_retry_after() -> None:

@@ -205,10 +205,11 @@ def test_payload_over_4096_bytes_is_too_big(client: Client, auth_header: dict[st
     ("error", "status", "rpc_status"),
     [
         ("UNREGISTERED", 404, "NOT_FOUND"),
-        ("INVALID_ARGUMENT", 400, "INVALID_ARGUMENT"),
         ("QUOTA_EXCEEDED", 429, "RESOURCE_EXHAUSTED"),
         ("UNAVAILABLE", 503, "UNAVAILABLE"),
         ("INTERNAL", 500, "INTERNAL"),
+        ("SENDER_ID_MISMATCH", 403, "PERMISSION_DENIED"),
+        ("THIRD_PARTY_AUTH_ERROR", 401, "UNAUTHENTICATED"),
     ],
 )
 def test_faults_answer_in_fcm_error_shape(
@@ -222,6 +223,34 @@ def test_faults_answer_in_fcm_error_shape(
     assert (answer["code"], answer["status"]) == (status, rpc_status)
     assert answer["details"] == [{"@type": FCM_ERROR_TYPE, "errorCode": error}]
     assert send(client, auth_header, {"token": "t"}).status_code == 200  # times: 1 consumed
+
+
+def test_an_invalid_token_is_named_by_field_not_by_wording(
+    client: Client, auth_header: dict[str, str]
+) -> None:
+    client.post("/_inspect/faults", json={"error": "INVALID_ARGUMENT", "times": 1})
+    answer = body(send(client, auth_header, {"token": "t"}))["error"]
+    assert (answer["code"], answer["status"], answer["message"]) == (
+        400,
+        "INVALID_ARGUMENT",
+        "Request contains an invalid argument.",
+    )
+    assert answer["details"] == [
+        {"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"},
+        {
+            "@type": "type.googleapis.com/google.rpc.BadRequest",
+            "fieldViolations": [
+                {"field": "message.token", "description": "Invalid registration token"}
+            ],
+        },
+    ]
+
+
+def test_a_bare_404_has_no_fcm_error_code(client: Client, auth_header: dict[str, str]) -> None:
+    client.post("/_inspect/faults", json={"error": "NOT_FOUND", "times": 1})
+    answer = body(send(client, auth_header, {"token": "t"}))["error"]
+    assert (answer["code"], answer["status"]) == (404, "NOT_FOUND")
+    assert "details" not in answer
 
 
 def test_fault_matching_retry_after_and_until_reset(

@@ -710,7 +710,9 @@ EXPECTED_POLICIES = {
 
 def _target(value: Any) -> str:
     """Logical id a policy-template argument points at: Ref or GetAtt, or the one parameter an
-    expression such as !Select [1, !Split ["^/", !Sub "^${X}"]] is built from."""
+    expression such as !Select [1, !Split ["^/", !Sub "^${X}"]] is built from; a literal as is."""
+    if isinstance(value, str):
+        return value
     if "Ref" in value:
         return str(value["Ref"])
     if "Fn::GetAtt" in value:
@@ -904,6 +906,9 @@ def test_alarms_cover_the_dlq_and_every_function(template, spec):
         assert ("ApproximateNumberOfMessagesVisible", dlq) in dimensions, dlq
     for fn in resources_of(template, "AWS::Serverless::Function"):
         assert ("Errors", fn) in dimensions, fn
+    # The FCM answers that must reach a person (functions/dispatch/app.py emits them).
+    for metric in ("FcmCredentialsSuspect", "FcmPlatformAuthErrors"):
+        assert (metric, "ecmpush") in dimensions, metric
     for alarm in alarms:
         props = alarm["Properties"]
         if props["MetricName"] in ("Errors", "ApproximateNumberOfMessagesVisible"):

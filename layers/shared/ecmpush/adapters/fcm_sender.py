@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_CHUNK = 500  # send_each's own limit
 _FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+_BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 # Firebase installation IDs: 22 characters of URL-safe base64 whose first 4 bits are 0111.
 _FID = re.compile(r"[cdef][A-Za-z0-9_-]{21}")
 # Fallback when the HTTP body is unavailable: the SDK's FCM-specific exception types.
@@ -155,27 +156,46 @@ def to_send_result(response: messaging.SendResponse) -> SendResult:
     if response.success:
         return SendResult(message_id=response.message_id)
     exc = response.exception
+    details = _error_details(exc)
     return SendResult(
-        error_code=_error_code(exc),
+        error_code=_error_code(exc, details),
         error_message=str(exc),
         retry_after_seconds=_retry_after(getattr(exc, "http_response", None)),
+        field_violations=_field_violations(details),
     )
 
 
-def _error_code(exc: BaseException | None) -> str:
-    """FCM's `errorCode` when it sent one, else the canonical status (INVALID_ARGUMENT, ...)."""
+def _error_details(exc: BaseException | None) -> list[dict[str, Any]]:
+    """`error.details[]` of FCM's google.rpc.Status answer, when the HTTP body is at hand."""
     response = getattr(exc, "http_response", None)
-    if response is not None:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            for detail in body["error"].get("details") or []:
-                if isinstance(detail, dict) and detail.get("@type") == _FCM_ERROR_TYPE:
-                    code = detail.get("errorCode")
-                    if isinstance(code, str) and code and code != "UNSPECIFIED_ERROR":
-                        return code
+    if response is None:
+        return []
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _field_violations(details: list[dict[str, Any]]) -> tuple[str, ...]:
+    fields: list[str] = []
+    for detail in details:
+        if detail.get("@type") == _BAD_REQUEST_TYPE:
+            for violation in detail.get("fieldViolations") or []:
+                if isinstance(violation, dict) and isinstance(violation.get("field"), str):
+                    fields.append(violation["field"])
+    return tuple(fields)
+
+
+def _error_code(exc: BaseException | None, details: list[dict[str, Any]]) -> str:
+    """FCM's `errorCode` when it sent one, else the canonical status (INVALID_ARGUMENT, ...)."""
+    for detail in details:
+        if detail.get("@type") == _FCM_ERROR_TYPE:
+            code = detail.get("errorCode")
+            if isinstance(code, str) and code and code != "UNSPECIFIED_ERROR":
+                return code
     for exc_type, code in _ERROR_TYPE_CODES:
         if isinstance(exc, exc_type):
             return code

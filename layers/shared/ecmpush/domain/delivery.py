@@ -6,6 +6,7 @@ decides which answers are permanent, which remove the token and which are worth 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,6 +33,9 @@ class FcmOutcome(StrEnum):
     REMOVE_TOKEN = "remove_token"  # noqa: S105 - an outcome, not a credential
     RETRY = "retry"
     PERMANENT = "permanent"
+    # APNs or web-push credentials of the Firebase project are wrong: not the device's fault
+    # (no prune), and a retry meets the same answer (no retry storm). Alarmed.
+    PLATFORM_AUTH = "platform_auth"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class SendResult:
     error_code: str | None = None
     error_message: str | None = None
     retry_after_seconds: float | None = None
+    # `google.rpc.BadRequest.fieldViolations[].field` of the answer: which part of the request
+    # FCM refused (`message.token` for a malformed registration token).
+    field_violations: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -59,21 +66,39 @@ TRANSIENT_CODES = frozenset(
     }
 )
 DEAD_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH", "NOT_FOUND"})
+# The answers a wrong service account (another Firebase project) gets for every token.
+WRONG_PROJECT_CODES = frozenset({"SENDER_ID_MISMATCH", "NOT_FOUND"})
+PLATFORM_AUTH_CODES = frozenset({"THIRD_PARTY_AUTH_ERROR", "APNS_AUTH_ERROR"})
+TOKEN_FIELDS = frozenset({"message.token", "message.fid"})
+# Share of one send's answers above which "token of another project" means "we are the other
+# project": prune nothing, fail the batch, raise the alarm (`suspect_credentials`).
+WRONG_PROJECT_SHARE = 0.5
 
 
 def classify(result: SendResult) -> FcmOutcome:
     """Map an FCM answer to what dispatch does next.
 
-    INVALID_ARGUMENT is FCM's answer both to a malformed token and to a malformed message; our
-    messages are validated before sending, so it removes the token only when FCM names the token.
+    INVALID_ARGUMENT is FCM's answer both to a malformed token and to a malformed message (and
+    its wording is generic, "Request contains an invalid argument."); it removes the token only
+    when the answer's field violations name the target field.
     """
     code = result.error_code
     if code is None:
         return FcmOutcome.SENT
     if code in DEAD_TOKEN_CODES:
         return FcmOutcome.REMOVE_TOKEN
-    if code == "INVALID_ARGUMENT" and "registration token" in (result.error_message or "").lower():
+    if code == "INVALID_ARGUMENT" and TOKEN_FIELDS & set(result.field_violations):
         return FcmOutcome.REMOVE_TOKEN
+    if code in PLATFORM_AUTH_CODES:
+        return FcmOutcome.PLATFORM_AUTH
     if code in TRANSIENT_CODES:
         return FcmOutcome.RETRY
     return FcmOutcome.PERMANENT
+
+
+def suspect_credentials(results: Sequence[SendResult]) -> bool:
+    """True when at least half of one send's answers say "this token belongs to another
+    project" (SENDER_ID_MISMATCH, or a 404 without FCM's errorCode): then the service account
+    is the wrong one, and pruning would delete every device ecmpush knows."""
+    wrong = sum(1 for r in results if r.error_code in WRONG_PROJECT_CODES)
+    return wrong > 0 and wrong >= WRONG_PROJECT_SHARE * len(results)

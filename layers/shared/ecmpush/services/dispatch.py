@@ -13,7 +13,15 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from ecmpush.domain.delivery import Claim, DeliveryStatus, FcmOutcome, SendResult, classify
+from ecmpush.domain.delivery import (
+    WRONG_PROJECT_CODES,
+    Claim,
+    DeliveryStatus,
+    FcmOutcome,
+    SendResult,
+    classify,
+    suspect_credentials,
+)
 from ecmpush.domain.delivery_policy import Verdict, decide
 from ecmpush.domain.devices import Device
 from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled, TaskAssigned, TaskCompleted
@@ -46,11 +54,18 @@ def _outcome(event: EcmEvent, notifications: list[Notification]) -> str:
 
 
 class RetryLater(Exception):
-    """Some devices of this message got a transient answer; retry the SQS item (only those)."""
+    """Some devices of this message got a transient answer; retry the SQS item (only those).
+    `report` says what the attempt did meanwhile (for metrics)."""
 
-    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        retry_after_seconds: float | None = None,
+        report: DispatchReport | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+        self.report = report
 
 
 class Devices(Protocol):
@@ -120,6 +135,8 @@ class DispatchReport:
     retrying: int = 0
     muted: int = 0
     deferred: int = 0
+    platform_auth: int = 0  # APNs/web-push credential errors (alarmed, never pruned)
+    credentials_suspect: bool = False  # "wrong project" for most tokens: nothing pruned, alarmed
     retry_after: list[float] = field(default_factory=list)
 
 
@@ -181,7 +198,7 @@ class DispatchService:
             )
         if report.retrying:
             delay = max(report.retry_after) if report.retry_after else None
-            raise RetryLater(f"{report.retrying} deliveries need a retry", delay)
+            raise RetryLater(f"{report.retrying} deliveries need a retry", delay, report)
         return report
 
     def _track(self, event: EcmEvent, notifications: list[Notification], now: datetime) -> None:
@@ -201,6 +218,9 @@ class DispatchService:
             for owner in dict.fromkeys(notification.recipients):
                 pending.extend(self._prepare(notification, owner, now, report))
         results = self._sender.send([p.push for p in pending]) if pending else []
+        # Most tokens "of another project" means this service account is of another project:
+        # pruning would empty the devices table, so nothing is pruned and the batch retries.
+        report.credentials_suspect = suspect_credentials(results)
         for item, result in zip(pending, results, strict=True):
             self._apply(item, result, report)
         return report
@@ -287,11 +307,14 @@ class DispatchService:
     def _apply(self, item: _Pending, result: SendResult, report: DispatchReport) -> None:
         now = self._clock()
         outcome = classify(result)
+        if report.credentials_suspect and result.error_code in WRONG_PROJECT_CODES:
+            outcome = FcmOutcome.RETRY
         status = {
             FcmOutcome.SENT: DeliveryStatus.SENT,
             FcmOutcome.REMOVE_TOKEN: DeliveryStatus.TOKEN_REMOVED,
             FcmOutcome.RETRY: DeliveryStatus.RETRYING,
             FcmOutcome.PERMANENT: DeliveryStatus.FAILED,
+            FcmOutcome.PLATFORM_AUTH: DeliveryStatus.FAILED,
         }[outcome]
         if outcome is FcmOutcome.REMOVE_TOKEN:
             self._devices.delete_if_token(
@@ -304,6 +327,9 @@ class DispatchService:
                 report.retry_after.append(result.retry_after_seconds)
         elif outcome is FcmOutcome.PERMANENT:
             report.failed += 1
+        elif outcome is FcmOutcome.PLATFORM_AUTH:
+            report.failed += 1
+            report.platform_auth += 1
         else:
             report.sent += 1
         self._deliveries.record(
