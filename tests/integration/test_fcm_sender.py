@@ -88,7 +88,12 @@ def test_pushes_arrive_as_the_wire_message(
     assert wire["android"]["notification"]["click_action"] == "ECM_APPROVAL"
     assert wire["android"]["collapse_key"] == "task-1-2-3"
     assert wire["android"]["priority"] == "high"
-    assert wire["apns"]["headers"] == {"apns-priority": "10", "apns-collapse-id": "task-1-2-3"}
+    assert wire["apns"]["headers"] == {
+        "apns-priority": "10",
+        "apns-push-type": "alert",
+        "apns-collapse-id": "task-1-2-3",
+    }
+    assert wire["webpush"]["headers"] == {"Urgency": "high"}
     aps = wire["apns"]["payload"]["aps"]
     assert aps["category"] == "ECM_APPROVAL"
     assert aps["mutable-content"] == 1
@@ -115,7 +120,7 @@ def test_translation_emits_no_deprecation_warning() -> None:
 def test_ttl_reaches_every_platform() -> None:
     wire = FcmSender.wire_message(make_push(REG_TOKEN, ttl_seconds=600))
     assert wire["android"]["ttl"] == "600s"
-    assert wire["webpush"]["headers"] == {"TTL": "600"}
+    assert wire["webpush"]["headers"] == {"Urgency": "high", "TTL": "600"}
     expires = int(wire["apns"]["headers"]["apns-expiration"])
     assert abs(expires - (time.time() + 600)) < 5
 

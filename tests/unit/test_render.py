@@ -13,12 +13,13 @@ import pytest
 
 from ecmpush.domain import templates
 from ecmpush.domain.devices import Device
-from ecmpush.domain.events import TaskAssigned, event_adapter
+from ecmpush.domain.events import TaskAssigned, TaskRef, event_adapter
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.push import Push, WebAction
 from ecmpush.domain.render import (
     FCM_PAYLOAD_LIMIT,
     PayloadTooLarge,
+    collapse_key,
     fit,
     payload_size,
     render_push,
@@ -178,8 +179,8 @@ def test_push_carries_the_contract_data_fields() -> None:
     assert push.link == notification.deep_link
     assert push.data["due_at"] == "2026-12-01T17:00:00Z"
     assert push.data["body"] == push.body
-    assert push.tag == notification.id
     assert push.priority == "high"
+    assert push.channel_id == "ecmpush_approval"
     assert all(isinstance(v, str) for v in push.data.values())
     assert "severity" not in push.data
 
@@ -423,3 +424,29 @@ def test_payload_too_large_rather_than_a_title_stub() -> None:
 def test_render_push_raises_payload_too_large_for_a_huge_token() -> None:
     with pytest.raises(PayloadTooLarge):
         render_push(notification_for(), device(), "t" * 5000)
+
+
+def test_every_push_about_one_task_replaces_the_earlier_one_on_screen() -> None:
+    """Assignment, reminder, escalation and confirmation of one task share a collapse key (and
+    tag), so the phone shows the latest only; pushes about no task keep their own tag."""
+    first = render_push(notification_for(), device(), TOKEN)
+    reminder = render_push(
+        notification_for().model_copy(update={"id": "n-reminder", "type": "sla.reminder"}),
+        device(),
+        TOKEN,
+    )
+    assert first.collapse_key == reminder.collapse_key == "task-4711-4711-1"
+    assert first.tag == reminder.tag == first.collapse_key
+    no_task = notification_for().model_copy(update={"task": None, "id": "n-field"})
+    field_push = render_push(no_task, device(), TOKEN)
+    assert (field_push.collapse_key, field_push.tag) == (None, "n-field")
+
+
+def test_collapse_keys_stay_within_64_bytes() -> None:
+    long_ids = notification_for().model_copy(
+        update={"task": TaskRef(process_id="9" * 100, subprocess_id="8" * 100, task_id="7" * 100)}
+    )
+    key = collapse_key(long_ids)
+    assert key is not None
+    assert len(key.encode()) <= 64
+    assert key == collapse_key(long_ids)  # stable

@@ -101,10 +101,16 @@ class FcmSender:
 
 def to_message(push: Push) -> messaging.Message:
     """Translate a domain `Push` (contract §4) into the SDK's message."""
-    apns_headers = {"apns-priority": "10" if push.priority == "high" else "5"}
+    apns_headers = {
+        "apns-priority": "10" if push.priority == "high" else "5",
+        # Required by APNs for alert pushes since iOS 13 (and on watchOS): without it a push
+        # may be throttled or dropped.
+        "apns-push-type": "alert",
+    }
     if push.collapse_key:
         apns_headers["apns-collapse-id"] = push.collapse_key
-    webpush_headers: dict[str, str] = {}
+    # RFC 8030 Urgency: lets the browser's push service deliver a normal push when convenient.
+    webpush_headers: dict[str, str] = {"Urgency": push.priority}
     if push.ttl_seconds is not None:
         apns_headers["apns-expiration"] = str(int(time.time()) + push.ttl_seconds)
         webpush_headers["TTL"] = str(push.ttl_seconds)
@@ -118,7 +124,7 @@ def to_message(push: Push) -> messaging.Message:
             collapse_key=push.collapse_key,
             ttl=push.ttl_seconds,
             notification=messaging.AndroidNotification(
-                click_action=push.click_action, tag=push.tag
+                click_action=push.click_action, tag=push.tag, channel_id=push.channel_id
             ),
         ),
         apns=messaging.APNSConfig(
@@ -134,7 +140,7 @@ def to_message(push: Push) -> messaging.Message:
             ),
         ),
         webpush=messaging.WebpushConfig(
-            headers=webpush_headers or None,
+            headers=webpush_headers,
             notification=messaging.WebpushNotification(
                 tag=push.tag,
                 actions=[

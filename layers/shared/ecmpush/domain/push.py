@@ -30,6 +30,9 @@ class Push:
     click_action: str
     web_actions: tuple[WebAction, ...] = ()
     priority: Priority = "high"
+    # One per workflow task: a reminder, an escalation or the confirmation replaces the earlier
+    # push of the same task on screen (Android tag, apns-collapse-id, web push tag; <= 64 bytes).
     collapse_key: str | None = None
     ttl_seconds: int | None = None
     tag: str | None = field(default=None)
+    channel_id: str | None = None  # the Android notification channel the app creates per category

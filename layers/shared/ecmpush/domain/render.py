@@ -4,6 +4,7 @@ deep link or the notification id the reply path depends on."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,6 +16,8 @@ from ecmpush.domain.reply_actions import BUTTON_LABELS
 from ecmpush.domain.templates import render as render_text
 
 FCM_PAYLOAD_LIMIT = 4096
+COLLAPSE_KEY_LIMIT = 64  # apns-collapse-id's limit in bytes; the tighter of the platforms
+ANDROID_CHANNEL_PREFIX = "ecmpush_"
 _ELLIPSIS = "…"
 _MIN_TITLE = 16
 
@@ -31,9 +34,15 @@ def wire_estimate(push: Push) -> dict[str, object]:
     android_notification = {"click_action": push.click_action}
     if push.tag:
         android_notification["tag"] = push.tag
+    if push.channel_id:
+        android_notification["channel_id"] = push.channel_id
     android: dict[str, object] = {"priority": push.priority, "notification": android_notification}
-    apns_headers = {"apns-priority": "10" if push.priority == "high" else "5"}
+    apns_headers = {
+        "apns-priority": "10" if push.priority == "high" else "5",
+        "apns-push-type": "alert",
+    }
     webpush: dict[str, object] = {
+        "headers": {"Urgency": push.priority},
         "notification": {
             "tag": push.tag or "",
             "actions": [{"action": a.id, "title": a.title} for a in push.web_actions],
@@ -45,7 +54,7 @@ def wire_estimate(push: Push) -> dict[str, object]:
     if push.ttl_seconds is not None:
         android["ttl"] = f"{push.ttl_seconds}s"
         apns_headers["apns-expiration"] = "0" * 10  # epoch seconds
-        webpush["headers"] = {"TTL": str(push.ttl_seconds)}
+        webpush["headers"] = {"Urgency": push.priority, "TTL": str(push.ttl_seconds)}
     if push.link.startswith("https://"):
         webpush["fcm_options"] = {"link": push.link}
     aps = {"category": push.apns_category, "mutable-content": 1, "thread-id": push.tag or ""}
@@ -101,6 +110,23 @@ def fit(push: Push, limit: int = FCM_PAYLOAD_LIMIT) -> Push:
     return _with_text(push, title, "")
 
 
+def collapse_key(notification: Notification) -> str | None:
+    """The same for every push about one workflow task, so the latest replaces the earlier ones
+    on screen; None for pushes about no task (each stays)."""
+    if notification.task is None:
+        return None
+    key = f"task-{notification.task.process_id}-{notification.task.subprocess_id}-"
+    key += notification.task.task_id
+    if len(key.encode()) <= COLLAPSE_KEY_LIMIT:
+        return key
+    return "task-" + hashlib.sha256(notification.task.key.encode()).hexdigest()[:40]
+
+
+def channel_id(category: str) -> str:
+    """Android channel per category, so users can silence field pushes but keep approvals."""
+    return f"{ANDROID_CHANNEL_PREFIX}{category}"
+
+
 def render_push(notification: Notification, device: Device, action_token: str | None) -> Push:
     title, body = render_text(
         notification.template, notification.params, device.locale, device.timezone
@@ -130,6 +156,8 @@ def render_push(notification: Notification, device: Device, action_token: str | 
         click_action=notification.apns_category,
         web_actions=tuple(WebAction(a, BUTTON_LABELS[a]) for a in notification.actions),
         priority="high",
-        tag=notification.id,
+        collapse_key=collapse_key(notification),
+        tag=collapse_key(notification) or notification.id,
+        channel_id=channel_id(notification.category),
     )
     return fit(push)
