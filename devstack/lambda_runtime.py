@@ -1,8 +1,17 @@
 """Loads the template's handlers in-process and invokes them like Lambda would: one invocation
-at a time per function (a container), with a context that knows its remaining time."""
+at a time per function (a container), with a context that knows its remaining time, and killed
+when it runs past the function's `Timeout`.
+
+The kill: the handler runs on a worker thread; at the deadline the runtime raises
+`InvocationKilled` inside that thread (`PyThreadState_SetAsyncExc`), which stops it at its next
+Python instruction, whatever `except Exception` blocks it is in (it is a BaseException). A
+request already on the wire completes, as it would when Lambda freezes a container after the
+bytes left; nothing after it runs. The caller gets `InvocationTimedOut`, as the event source
+mapping does: an SQS batch then returns to the queue after its visibility timeout."""
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import sys
 import threading
@@ -16,6 +25,16 @@ from typing import Any
 from devstack.template import FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], Any]
+KILL_GRACE_S = 5.0  # how long a killed invocation may take to stop before the runtime gives up
+
+
+class InvocationKilled(BaseException):
+    """Raised inside a handler's thread when its invocation runs out of time."""
+
+
+class InvocationTimedOut(Exception):
+    """The invocation ran past the function's Timeout and was killed (Lambda's "Task timed
+    out after N seconds")."""
 
 
 @dataclass
@@ -54,16 +73,48 @@ def _load_module(spec: FunctionSpec) -> ModuleType:
     return module
 
 
-class LocalFunction:
-    """A template function ready to invoke; calls are serialized like a single warm container."""
+def _kill(thread: threading.Thread) -> None:
+    ident = thread.ident
+    if ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(ident), ctypes.py_object(InvocationKilled)
+        )
 
-    def __init__(self, spec: FunctionSpec) -> None:
+
+class LocalFunction:
+    """A template function ready to invoke; calls are serialized like a single warm container.
+    `timeout_s` overrides the template's Timeout (tests that need a killed invocation)."""
+
+    def __init__(self, spec: FunctionSpec, *, timeout_s: float | None = None) -> None:
         self.spec = spec
         self.module = _load_module(spec)
         self._handler: Handler = getattr(self.module, spec.handler.rpartition(".")[2])
         self._lock = threading.Lock()
+        self.timeout_s = float(spec.timeout) if timeout_s is None else timeout_s
 
     def invoke(self, event: dict[str, Any]) -> Any:
         with self._lock:
             context = LambdaContext(self.spec.logical_id, self.spec.timeout)
-            return self._handler(event, context)
+            context._deadline = time.monotonic() + self.timeout_s
+            outcome: dict[str, Any] = {}
+
+            def run() -> None:
+                try:
+                    outcome["result"] = self._handler(event, context)
+                except InvocationKilled:
+                    outcome["killed"] = True
+                except BaseException as exc:  # handed to the caller, as Lambda reports it
+                    outcome["error"] = exc
+
+            worker = threading.Thread(target=run, name=f"invoke-{self.spec.logical_id}")
+            worker.start()
+            worker.join(self.timeout_s)
+            if worker.is_alive():
+                _kill(worker)
+                worker.join(KILL_GRACE_S)
+                raise InvocationTimedOut(
+                    f"{self.spec.logical_id}: task timed out after {self.timeout_s:.2f} seconds"
+                )
+            if "error" in outcome:
+                raise outcome["error"]
+            return outcome.get("result")

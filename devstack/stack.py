@@ -23,6 +23,7 @@ from devstack.fcm_standin import FcmStandIn, certs_url_for, create_fcm_standin, 
 from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
+from devstack.moto_atomic import make_dynamodb_writes_atomic
 from devstack.resources import REGION, Provisioned, provision
 from devstack.schedules import LocalScheduler
 from devstack.sqs_poller import SqsPoller
@@ -195,6 +196,7 @@ class Stack:
             self._moto.stop()
 
     def _start_moto(self) -> None:
+        make_dynamodb_writes_atomic()
         self._moto = ThreadedMotoServer(
             ip_address=self.config.host, port=self.config.moto_port, verbose=False
         )

@@ -14,6 +14,7 @@ from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.fcm_standin import RunningFcmStandIn
 from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
+from devstack.moto_atomic import make_dynamodb_writes_atomic
 from devstack.resources import REGION, provision
 from devstack.stack import function_environment, local_ecm_credentials
 from ecmpush import bootstrap
@@ -58,6 +59,7 @@ def harness(
         "AWS_REGION": REGION,
     }.items():
         monkeypatch.setenv(key, value)
+    make_dynamodb_writes_atomic()
     with mock_aws():
         template = cfn.load()
         provisioned = provision(

@@ -77,6 +77,10 @@ class EcmWorkflows(EcmWorkflowStatus, Protocol):
 
     def user_id(self, login: str, *, budget_s: float | None = None) -> int: ...
 
+    def impersonates(self, as_user: str | None) -> bool:
+        """True when step calls for `as_user` run under that user's own ticket."""
+        ...
+
 
 class EcmSearch(Protocol):
     def search(

@@ -27,7 +27,7 @@ from ecmpush.domain.confirmations import confirmation
 from ecmpush.domain.dispositions import DispositionKind, choose_disposition
 from ecmpush.domain.ecm import TaskDetails, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm import TaskRef as EcmTaskRef
-from ecmpush.domain.ecm_errors import EcmNotAssignee, EcmRejected, EcmTaskNotOpen
+from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmRejected, EcmTaskNotOpen
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.routing import task_link
@@ -88,6 +88,13 @@ class WriteBackService:
         ecm = self._ecm()
         ref = EcmTaskRef(reply.task.process_id, reply.task.subprocess_id, reply.task.task_id)
         user = reply.ecm_user
+        if not ecm.impersonates(user):
+            # Only the step's holder may send it on: without OTDS impersonation no reply can
+            # ever be applied. An operator's problem (the reply waits, the DLQ alarms), not 409.
+            raise EcmAuthError(
+                "write-back needs OTDS impersonation: set auth_mode 'otds' and act_as_user "
+                "in the ECM credentials secret (docs/ecm.md)"
+            )
         comment = audit_comment(
             reply.comment, prefix="", platform=reply.platform, replied_at=reply.replied_at
         )

@@ -185,7 +185,10 @@ class EcmClient:
         except (EcmRejected, EcmNotFound, EcmUnavailable) as exc:
             if isinstance(exc, EcmUnavailable) and exc.status != 500:
                 raise  # an outage, not a refusal
-            raise self._explain(ref, actor, deadline, exc) from exc
+            explained = self._explain(ref, actor, deadline, exc)
+            if explained is exc:
+                raise
+            raise explained from exc
 
     def accept_task(
         self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
@@ -237,7 +240,10 @@ class EcmClient:
             if isinstance(exc, EcmUnavailable) and exc.status not in (500, 504):
                 raise
             # A 504 is a lost answer: the update may have happened, the status tells.
-            raise self._explain(ref, actor, deadline, exc) from exc
+            explained = self._explain(ref, actor, deadline, exc)
+            if explained is exc:
+                raise
+            raise explained from exc
         return CompletionResult(ref=ref, kind=kind, key=key, acted_as=self._auth.name_of(actor))
 
     def apply_disposition(

@@ -1,0 +1,212 @@
+"""The write-back use case against an in-memory Content Server (a fake of the `EcmWorkflows`
+port that keeps the real server's rules: only the holder may open or send on a step)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ecmpush.domain.dispositions import ActionOption, DispositionKind
+from ecmpush.domain.ecm import (
+    Activity,
+    CompletionResult,
+    Member,
+    TaskDetails,
+    TaskRef,
+    WorkflowStatus,
+    WorkflowStep,
+)
+from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmTaskNotOpen
+from ecmpush.domain.events import TaskRef as EventTaskRef
+from ecmpush.domain.messages import DispatchMessage
+from ecmpush.domain.replies import ReplyStatus, audit_comment
+from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.write_back import WriteBack
+from ecmpush.services.write_back import WriteBackService
+
+REF = TaskRef(4711, 4711, 1)
+IDS = {"asmith": 1001, "bjones": 1002, "cwu": 1003}
+NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeContentServer:
+    holder: str = "asmith"
+    open: bool = True
+    impersonating: bool = True
+    actions: tuple[str, ...] = ("SendOn", "SendForReview", "Delegate")
+    custom: tuple[str, ...] = ("Approve", "Reject")
+    member_accept: bool = False
+    history: list[Activity] = field(default_factory=list)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def impersonates(self, as_user: str | None) -> bool:
+        return self.impersonating
+
+    def workflow_status(self, process_id: str | int, *, budget_s: float | None = None) -> Any:
+        step = WorkflowStep(REF, "Approver", "ontime", (Member(IDS[self.holder], self.holder),))
+        current = (step,) if self.open else ()
+        return WorkflowStatus("4711", "ontime", Member(1002, "bjones"), current)
+
+    def _check(self, ref: TaskRef, as_user: str | None) -> None:
+        if not self.open:
+            raise EcmTaskNotOpen(f"{ref} done")
+        if as_user != self.holder:
+            raise EcmNotAssignee(f"{ref} is not {as_user}'s")
+
+    def get_task(self, ref: TaskRef, *, as_user: str | None = None, budget_s: Any = None) -> Any:
+        self._check(ref, as_user)
+        return TaskDetails(
+            ref=ref,
+            title="Approver",
+            instructions="",
+            actions=tuple(ActionOption(a, a) for a in self.actions),
+            custom_actions=tuple(ActionOption(c, c) for c in self.custom),
+            comments_on=True,
+            member_accept=self.member_accept,
+            authentication=False,
+        )
+
+    def accept_task(
+        self, ref: TaskRef, *, as_user: str | None = None, budget_s: Any = None
+    ) -> None:
+        self.calls.append(("accept", as_user))
+        self.member_accept = False
+
+    def complete_task(
+        self,
+        ref: TaskRef,
+        *,
+        action: str | None = None,
+        custom_action: str | None = None,
+        comment: str,
+        as_user: str | None = None,
+        assignee: str | int | None = None,
+        budget_s: float | None = None,
+    ) -> CompletionResult:
+        self._check(ref, as_user)
+        key = action or custom_action or ""
+        self.calls.append(("complete", (key, as_user, assignee)))
+        self.history.append(Activity(key, comment, "now", user_id=IDS.get(as_user or "")))
+        if key == "Delegate":
+            self.holder = next(name for name, uid in IDS.items() if uid == assignee)
+        else:
+            self.open = False
+        kind = DispositionKind.ACTION if action else DispositionKind.CUSTOM_ACTION
+        return CompletionResult(ref, kind, key, as_user or "")
+
+    def task_activities(self, ref: TaskRef, *, budget_s: float | None = None) -> list[Activity]:
+        return list(self.history)
+
+    def user_id(self, login: str, *, budget_s: float | None = None) -> int:
+        return IDS[login]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.marked: list[ReplyStatus] = []
+        self.closed: list[str] = []
+        self.published: list[DispatchMessage] = []
+
+    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
+        self.marked.append(status)
+
+    def get(self, key: str) -> TrackedTask | None:
+        return None
+
+    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+        self.closed.append(key)
+
+    def publish(self, message: DispatchMessage) -> str:
+        self.published.append(message)
+        return "m"
+
+
+def reply(action: str = "approve", user: str = "asmith", comment: str | None = "ok") -> WriteBack:
+    return WriteBack(
+        response_id="r-1",
+        notification_id="n-1",
+        ecm_user=user,
+        task=EventTaskRef(process_id="4711", subprocess_id="4711", task_id="1"),
+        action=action,
+        comment=comment,
+        platform="ios",
+        replied_at=NOW,
+    )
+
+
+def service(ecm: FakeContentServer, recorder: Recorder) -> WriteBackService:
+    return WriteBackService(
+        ecm=lambda: ecm,
+        replies=recorder,
+        tasks=recorder,
+        publisher=recorder,
+        app_base_url="https://app.test",
+        clock=lambda: NOW,
+    )
+
+
+def test_the_assignee_approves_as_themself() -> None:
+    ecm, recorder = FakeContentServer(), Recorder()
+    assert service(ecm, recorder).apply(reply(), 5) is ReplyStatus.APPLIED
+    assert ecm.calls == [("complete", ("Approve", "asmith", None))]
+    assert recorder.marked == [ReplyStatus.APPLIED]
+    assert recorder.closed == ["4711/4711/1"]
+    assert len(recorder.published) == 1  # the confirmation push
+
+
+def test_request_info_goes_to_the_initiator_by_id() -> None:
+    ecm = FakeContentServer()
+    service(ecm, Recorder()).apply(reply("request_info"), 5)
+    assert ecm.calls == [("complete", ("SendForReview", "asmith", 1002))]
+
+
+def test_a_supervisor_takes_the_step_over_then_decides() -> None:
+    ecm = FakeContentServer()
+    assert service(ecm, Recorder()).apply(reply(user="bjones"), 5) is ReplyStatus.APPLIED
+    assert ecm.calls == [
+        ("complete", ("Delegate", "asmith", 1002)),
+        ("complete", ("Approve", "bjones", None)),
+    ]
+    assert ecm.history[0].comment.startswith("Handed over to bjones after an SLA escalation")
+
+
+def test_without_a_handover_action_the_supervisor_is_refused_and_nothing_changes() -> None:
+    ecm = FakeContentServer(actions=("SendOn",))
+    with pytest.raises(EcmNotAssignee):
+        service(ecm, Recorder()).apply(reply(user="bjones"), 5)
+    assert (ecm.calls, ecm.open) == ([], True)
+
+
+def test_a_group_step_is_accepted_first() -> None:
+    ecm = FakeContentServer(member_accept=True)
+    service(ecm, Recorder()).apply(reply(), 5)
+    assert [c[0] for c in ecm.calls] == ["accept", "complete"]
+
+
+def test_a_step_finished_by_our_earlier_attempt_is_applied_not_sent_again() -> None:
+    ecm, recorder = FakeContentServer(), Recorder()
+    service(ecm, recorder).apply(reply(), 5)
+    ecm.calls.clear()
+    assert service(ecm, recorder).apply(reply(), 5) is ReplyStatus.APPLIED  # the same reply
+    assert ecm.calls == []
+    other = reply(comment="changed my mind")
+    assert service(ecm, recorder).apply(other, 5) is ReplyStatus.TASK_CLOSED
+
+
+def test_the_same_comment_from_someone_else_is_not_ours() -> None:
+    ecm = FakeContentServer(open=False)
+    mine = reply()
+    comment = audit_comment(mine.comment, prefix="", platform="ios", replied_at=NOW)
+    ecm.history.append(Activity("Approve", comment, "now", user_id=IDS["cwu"]))
+    assert service(ecm, Recorder()).apply(mine, 5) is ReplyStatus.TASK_CLOSED
+
+
+def test_without_impersonation_nothing_is_sent_and_the_operator_is_told() -> None:
+    ecm, recorder = FakeContentServer(impersonating=False), Recorder()
+    with pytest.raises(EcmAuthError, match="impersonation"):
+        service(ecm, recorder).apply(reply(), 5)
+    assert (ecm.calls, recorder.marked) == ([], [])
