@@ -17,6 +17,7 @@ from devstack.control import SWEEPS
 from devstack.schedules import invoke_scheduled
 from devstack.stack import Stack
 from devstack.template import REPO_ROOT
+from ecmpush.clock import rfc3339
 from senders.relay.webhook import post_event
 
 USER = "asmith"
@@ -168,14 +169,14 @@ def _expiring_contract(stack: Stack) -> bool:
     event: dict[str, Any] = {
         "id": "evt-demo-expiry-0001",
         "type": "record.expiry_scheduled",
-        "occurred_at": _iso(datetime.now(UTC)),
+        "occurred_at": rfc3339(datetime.now(UTC)),
         "tenant": "acme",
         "data": {
             "record": {
                 "node_id": "77001",
                 "name": "Master Services Agreement Globex",
                 "kind": "contract",
-                "expires_at": _iso(expires),
+                "expires_at": rfc3339(expires),
             },
             "owners": [{"user_id": USER}],
             "notify_roles": ["legal"],
@@ -200,7 +201,7 @@ def _overdue_task(stack: Stack) -> bool:
     event = {
         "id": "evt-demo-sla-0001",
         "type": "task.assigned",
-        "occurred_at": _iso(datetime.now(UTC)),
+        "occurred_at": rfc3339(datetime.now(UTC)),
         "tenant": "acme",
         "data": {
             "task": {
@@ -209,7 +210,7 @@ def _overdue_task(stack: Stack) -> bool:
                 "task_id": "1",
                 "title": "Acknowledge updated travel policy",
                 "stage": "task",
-                "due_at": _iso(due),
+                "due_at": rfc3339(due),
             },
             "assignee": {"user_id": USER},
             "supervisor": {"user_id": "bjones"},
@@ -256,10 +257,6 @@ def _event_status(stack: Stack, event_id: str) -> str | None:
     table = boto3.resource("dynamodb").Table(stack.provisioned.refs["EventsTable"])
     item = table.get_item(Key={"event_id": event_id}).get("Item") or {}
     return str(item["status"]) if "status" in item else None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _tap_approve(stack: Stack, id_token: str, token: str) -> bool:

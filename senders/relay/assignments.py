@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ecmpush.clock import rfc3339
 from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStatus, WorkflowStep
 from senders.relay.config import RelayConfig
 
@@ -25,7 +26,7 @@ def step_key(step: WorkflowStep) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return rfc3339(moment.astimezone(UTC).replace(microsecond=0))
 
 
 def due_at(raw: str) -> str | None:

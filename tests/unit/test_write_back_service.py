@@ -105,6 +105,19 @@ class FakeContentServer:
         return IDS[login]
 
 
+TRACKED = TrackedTask(
+    task_key="4711/4711/1",
+    process_id="4711",
+    subprocess_id="4711",
+    task_id="1",
+    title="Approve contract",
+    stage="approval",
+    assignee="asmith",
+    supervisor="bjones",
+    opened_at=NOW,
+)
+
+
 class Recorder:
     def __init__(self) -> None:
         self.marked: list[ReplyStatus] = []
@@ -115,7 +128,7 @@ class Recorder:
         self.marked.append(status)
 
     def get(self, key: str) -> TrackedTask | None:
-        return None
+        return TRACKED if key == TRACKED.task_key else None
 
     def close(self, key: str, outcome: str | None, now: datetime) -> None:
         self.closed.append(key)
@@ -179,6 +192,14 @@ def test_without_a_handover_action_the_supervisor_is_refused_and_nothing_changes
     with pytest.raises(EcmNotAssignee):
         service(ecm, Recorder()).apply(reply(user="bjones"), 5)
     assert (ecm.calls, ecm.open) == ([], True)
+
+
+def test_someone_the_step_moved_away_from_cannot_take_it_back() -> None:
+    """asmith's step was forwarded to cwu inside ECM; asmith still holds the old push."""
+    ecm = FakeContentServer(holder="cwu")
+    with pytest.raises(EcmNotAssignee):
+        service(ecm, Recorder()).apply(reply(user="asmith"), 5)
+    assert (ecm.calls, ecm.holder) == ([], "cwu")
 
 
 def test_a_group_step_is_accepted_first() -> None:

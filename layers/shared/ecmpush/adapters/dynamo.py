@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from ecmpush.clock import rfc3339
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
@@ -20,8 +22,7 @@ def ttl(now: datetime, days: int) -> int:
     return int((now + timedelta(days=days)).timestamp())
 
 
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+iso = rfc3339  # the stored time format is the contract's
 
 
 def is_conditional_failure(exc: Exception) -> bool:

@@ -7,9 +7,11 @@ means. In order:
 1. The workflow status says whether the step is still in progress. Not in progress → the reply
    was applied by an earlier attempt when the history holds its comment from this user (a lost
    answer, a re-delivered message), else somebody else finished the step (`task_closed`).
-2. A supervisor or backup reached by an SLA escalation does not hold the step: the assignee's
-   step is handed over to them first (the step's `Delegate` action, as the assignee, with a
-   comment saying why), then they act as themselves, so the audit trail names who decided.
+2. A supervisor or backup reached by an SLA escalation (the tracked task names them) does not
+   hold the step: the assignee's step is handed over to them first (the step's `Delegate`
+   action, as the assignee, with a comment saying why), then they act as themselves, so the
+   audit trail names who decided. Anybody else who is not the holder (say, the assignee after
+   the step was forwarded in ECM) is refused.
 3. A step assigned to a group (`member_accept`) is accepted into the user's inbox first.
 4. The disposition is the first configured candidate the form offers; "request info" sends the
    step for review to the workflow's initiator (its user id, from the status).
@@ -31,6 +33,7 @@ from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmRejected,
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.routing import task_link
+from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import (
     HANDOVER_ACTIONS,
     ROUTED_ACTIONS,
@@ -73,7 +76,7 @@ class WriteBackService:
     def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
         """Raises `EcmError` (other than task-not-open) when Content Server could not take it."""
         tracked = self._tasks.get(reply.task.key)
-        outcome = self._apply_in_ecm(reply, _Budget(budget_s))
+        outcome = self._apply_in_ecm(reply, tracked, _Budget(budget_s))
         now = self._clock()
         self._replies.mark(reply, outcome, now)
         self._tasks.close(reply.task.key, f"{reply.action} by {reply.ecm_user} via ecmpush", now)
@@ -84,7 +87,9 @@ class WriteBackService:
         )
         return outcome
 
-    def _apply_in_ecm(self, reply: WriteBack, budget: _Budget) -> ReplyStatus:
+    def _apply_in_ecm(
+        self, reply: WriteBack, tracked: TrackedTask | None, budget: _Budget
+    ) -> ReplyStatus:
         ecm = self._ecm()
         ref = EcmTaskRef(reply.task.process_id, reply.task.subprocess_id, reply.task.task_id)
         user = reply.ecm_user
@@ -104,6 +109,9 @@ class WriteBackService:
             return self._applied_earlier_or_closed(ecm, ref, user, comment, budget)
         try:
             if step.assignees and not step.assigned_to(user):
+                if tracked is None or user not in (tracked.supervisor, tracked.backup):
+                    # e.g. the assignee answering a push after the step was forwarded in ECM
+                    raise EcmNotAssignee(f"task {ref} is no longer in {user}'s inbox")
                 self._hand_over(ecm, ref, step, reply, budget)
             form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
             if form.member_accept:
