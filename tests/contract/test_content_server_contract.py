@@ -14,36 +14,14 @@ import pytest
 from ecmpush.domain.ecm import TaskRef
 from ecmpush.domain.events import TaskRef as EventTaskRef
 from ecmpush.domain.expiry import parse_ecm_date, parse_search_config
-from ecmpush.domain.messages import DispatchMessage
 from ecmpush.domain.replies import ReplyStatus
-from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.services.write_back import WriteBackService
 from tests.contract.conftest import Target
+from tests.fakes import WriteBackRecorder
 
 pytestmark = pytest.mark.contract
 ACTIONS = ("approve", "reject", "acknowledge", "request_info")
-
-
-class _Recorder:
-    """Only what the write-back service writes beside Content Server, kept in memory."""
-
-    def __init__(self) -> None:
-        self.marked: list[ReplyStatus] = []
-        self.published: list[DispatchMessage] = []
-
-    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
-        self.marked.append(status)
-
-    def get(self, key: str) -> TrackedTask | None:
-        return None
-
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
-        return None
-
-    def publish(self, message: DispatchMessage) -> str:
-        self.published.append(message)
-        return "local"
 
 
 def _ref(step: dict[str, Any]) -> TaskRef:
@@ -67,7 +45,7 @@ def _reply(step: dict[str, Any], action: str, response_id: str, second: int) -> 
     )
 
 
-def _service(otcs: Target, recorder: _Recorder) -> WriteBackService:
+def _service(otcs: Target, recorder: WriteBackRecorder) -> WriteBackService:
     return WriteBackService(
         ecm=lambda: otcs.client,
         replies=recorder,
@@ -98,7 +76,7 @@ def test_status_form_and_tickets(otcs: Target) -> None:
 def test_each_reply_is_applied_once_and_read_back(otcs: Target, action: str) -> None:
     step = otcs.tasks[action]
     ref = _ref(step)
-    recorder = _Recorder()
+    recorder = WriteBackRecorder()
     service = _service(otcs, recorder)
     reply = _reply(step, action, f"contract-{action}-1", 1)
 

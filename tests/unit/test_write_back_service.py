@@ -21,11 +21,11 @@ from ecmpush.domain.ecm import (
 )
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmTaskNotOpen
 from ecmpush.domain.events import TaskRef as EventTaskRef
-from ecmpush.domain.messages import DispatchMessage
 from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.services.write_back import WriteBackService
+from tests.fakes import WriteBackRecorder
 
 REF = TaskRef(4711, 4711, 1)
 IDS = {"asmith": 1001, "bjones": 1002, "cwu": 1003}
@@ -118,26 +118,6 @@ TRACKED = TrackedTask(
 )
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.marked: list[ReplyStatus] = []
-        self.closed: list[str] = []
-        self.published: list[DispatchMessage] = []
-
-    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
-        self.marked.append(status)
-
-    def get(self, key: str) -> TrackedTask | None:
-        return TRACKED if key == TRACKED.task_key else None
-
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
-        self.closed.append(key)
-
-    def publish(self, message: DispatchMessage) -> str:
-        self.published.append(message)
-        return "m"
-
-
 def reply(action: str = "approve", user: str = "asmith", comment: str | None = "ok") -> WriteBack:
     return WriteBack(
         response_id="r-1",
@@ -151,7 +131,7 @@ def reply(action: str = "approve", user: str = "asmith", comment: str | None = "
     )
 
 
-def service(ecm: FakeContentServer, recorder: Recorder) -> WriteBackService:
+def service(ecm: FakeContentServer, recorder: WriteBackRecorder) -> WriteBackService:
     return WriteBackService(
         ecm=lambda: ecm,
         replies=recorder,
@@ -163,7 +143,7 @@ def service(ecm: FakeContentServer, recorder: Recorder) -> WriteBackService:
 
 
 def test_the_assignee_approves_as_themself() -> None:
-    ecm, recorder = FakeContentServer(), Recorder()
+    ecm, recorder = FakeContentServer(), WriteBackRecorder(TRACKED)
     assert service(ecm, recorder).apply(reply(), 5) is ReplyStatus.APPLIED
     assert ecm.calls == [("complete", ("Approve", "asmith", None))]
     assert recorder.marked == [ReplyStatus.APPLIED]
@@ -173,13 +153,16 @@ def test_the_assignee_approves_as_themself() -> None:
 
 def test_request_info_goes_to_the_initiator_by_id() -> None:
     ecm = FakeContentServer()
-    service(ecm, Recorder()).apply(reply("request_info"), 5)
+    service(ecm, WriteBackRecorder(TRACKED)).apply(reply("request_info"), 5)
     assert ecm.calls == [("complete", ("SendForReview", "asmith", 1002))]
 
 
 def test_a_supervisor_takes_the_step_over_then_decides() -> None:
     ecm = FakeContentServer()
-    assert service(ecm, Recorder()).apply(reply(user="bjones"), 5) is ReplyStatus.APPLIED
+    assert (
+        service(ecm, WriteBackRecorder(TRACKED)).apply(reply(user="bjones"), 5)
+        is ReplyStatus.APPLIED
+    )
     assert ecm.calls == [
         ("complete", ("Delegate", "asmith", 1002)),
         ("complete", ("Approve", "bjones", None)),
@@ -190,7 +173,7 @@ def test_a_supervisor_takes_the_step_over_then_decides() -> None:
 def test_without_a_handover_action_the_supervisor_is_refused_and_nothing_changes() -> None:
     ecm = FakeContentServer(actions=("SendOn",))
     with pytest.raises(EcmNotAssignee):
-        service(ecm, Recorder()).apply(reply(user="bjones"), 5)
+        service(ecm, WriteBackRecorder(TRACKED)).apply(reply(user="bjones"), 5)
     assert (ecm.calls, ecm.open) == ([], True)
 
 
@@ -198,18 +181,18 @@ def test_someone_the_step_moved_away_from_cannot_take_it_back() -> None:
     """asmith's step was forwarded to cwu inside ECM; asmith still holds the old push."""
     ecm = FakeContentServer(holder="cwu")
     with pytest.raises(EcmNotAssignee):
-        service(ecm, Recorder()).apply(reply(user="asmith"), 5)
+        service(ecm, WriteBackRecorder(TRACKED)).apply(reply(user="asmith"), 5)
     assert (ecm.calls, ecm.holder) == ([], "cwu")
 
 
 def test_a_group_step_is_accepted_first() -> None:
     ecm = FakeContentServer(member_accept=True)
-    service(ecm, Recorder()).apply(reply(), 5)
+    service(ecm, WriteBackRecorder(TRACKED)).apply(reply(), 5)
     assert [c[0] for c in ecm.calls] == ["accept", "complete"]
 
 
 def test_a_step_finished_by_our_earlier_attempt_is_applied_not_sent_again() -> None:
-    ecm, recorder = FakeContentServer(), Recorder()
+    ecm, recorder = FakeContentServer(), WriteBackRecorder(TRACKED)
     service(ecm, recorder).apply(reply(), 5)
     ecm.calls.clear()
     assert service(ecm, recorder).apply(reply(), 5) is ReplyStatus.APPLIED  # the same reply
@@ -223,11 +206,11 @@ def test_the_same_comment_from_someone_else_is_not_ours() -> None:
     mine = reply()
     comment = audit_comment(mine.comment, prefix="", platform="ios", replied_at=NOW)
     ecm.history.append(Activity("Approve", comment, "now", user_id=IDS["cwu"]))
-    assert service(ecm, Recorder()).apply(mine, 5) is ReplyStatus.TASK_CLOSED
+    assert service(ecm, WriteBackRecorder(TRACKED)).apply(mine, 5) is ReplyStatus.TASK_CLOSED
 
 
 def test_without_impersonation_nothing_is_sent_and_the_operator_is_told() -> None:
-    ecm, recorder = FakeContentServer(impersonating=False), Recorder()
+    ecm, recorder = FakeContentServer(impersonating=False), WriteBackRecorder(TRACKED)
     with pytest.raises(EcmAuthError, match="impersonation"):
         service(ecm, recorder).apply(reply(), 5)
     assert (ecm.calls, recorder.marked) == ([], [])
