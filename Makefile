@@ -40,6 +40,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || echo "make browser: chromium could not be installed; the browser test will be skipped"; }
 
+## Regenerate docs/openapi.json from the API functions' Powertools resolvers.
+openapi: $(STAMP)
+	PYTHONPATH=layers/shared:. $(PY) -m devstack.openapi
+
 ## Start the whole bundle locally (moto, FCM and ECM stand-ins, API, SQS consumer, schedules),
 ## replay the demo once, then serve until Ctrl-C.
 run: $(STAMP) web
