@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e template-lint build lock bench clean web browser openapi
+.PHONY: run test lint typecheck unit integration e2e template-lint build lock bench clean web browser openapi samples
 WEB := clients/web
 WEB_DEPS := $(WEB)/node_modules/.installed
 WEB_BUILD := $(WEB)/dist/index.html
@@ -43,6 +43,10 @@ browser:
 ## Regenerate docs/openapi.json from the API functions' Powertools resolvers.
 openapi: $(STAMP)
 	PYTHONPATH=layers/shared:. $(PY) -m devstack.openapi
+
+## Regenerate the sample pushes in docs/clients.md from the real renderer.
+samples: $(STAMP)
+	PYTHONPATH=layers/shared:. $(PY) -m devstack.push_samples
 
 ## Start the whole bundle locally (moto, FCM and ECM stand-ins, API, SQS consumer, schedules),
 ## replay the demo once, then serve until Ctrl-C.

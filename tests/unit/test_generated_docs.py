@@ -1,11 +1,11 @@
-"""docs/openapi.json is what the resolvers generate now: a route or model change without
-`make openapi` fails here."""
+"""docs/openapi.json and the samples in docs/clients.md are what the code generates now: a change
+without `make openapi` or `make samples` fails here."""
 
 from __future__ import annotations
 
 import json
 
-from devstack import openapi
+from devstack import openapi, push_samples
 
 
 def test_checked_in_openapi_document_is_current() -> None:
@@ -26,3 +26,11 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
     }
     assert "action_token" in document["components"]["schemas"]["ReplyRequest"]["properties"]
     assert reply["security"] == [{"firebaseIdToken": []}]
+
+
+def test_push_samples_in_clients_doc_are_current() -> None:
+    text = push_samples.DOC.read_text()
+    assert push_samples.updated_doc(text) == text, "docs/clients.md samples are stale: make samples"
+    assert text.count("#### ") == 7
+    assert '"category": "ECM_APPROVAL"' in text
+    assert '"click_action": "ECM_REVIEW"' in text
