@@ -76,7 +76,7 @@ def _wire(notification: Notification, platform: str) -> dict[str, Any]:
         owner=notification.recipients[0],
         installation_id=f"sample-{platform}",
         token=f"fcm-token-of-the-{platform}-device",
-        platform=platform,  # type: ignore[arg-type]
+        platform=platform,
         locale="en-GB",
         timezone="Europe/Berlin",
         created_at=NOW,

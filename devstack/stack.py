@@ -25,9 +25,10 @@ from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
 from devstack.resources import REGION, Provisioned, provision
-from devstack.schedules import LocalScheduler
+from devstack.schedules import LAST_RUNS, LocalScheduler
 from devstack.sign_in_bridge import SignInBridge
 from devstack.sqs_poller import SqsPoller
+from devstack.status import collect
 from devstack.web_static import ApiDocsApp, WebClientApp, local_client_config
 from devstack.webpush_channel import WebPushChannel
 
@@ -188,10 +189,15 @@ class Stack:
                 )
                 jobs.append((function, expression, zone or "UTC"))
         client_config = local_client_config(fcm_server.url, self.identity.project_id, LOCAL_API_KEY)
+        router = ApiRouter(routes)
+
+        def status() -> dict[str, Any]:
+            return collect(template, self.provisioned, router.answers, LAST_RUNS)
+
         api = DispatcherMiddleware(
-            ApiRouter(routes),
+            router,
             {
-                "/_devstack": ControlApp(self.functions),
+                "/_devstack": ControlApp(self.functions, status),
                 "/_devstack/sign-in": SignInBridge(self.identity, token_uri_for(fcm_server.url)),
                 "/app": WebClientApp(client_config),
                 "/docs": ApiDocsApp(),
