@@ -5,6 +5,7 @@ docs/images/ (the README shows them)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from devstack.demo import approval_event
 from devstack.ecm_client_side import post_event
 from devstack.web_static import DIST_DIR
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import RunningStack, devstack
 
 pytestmark = pytest.mark.e2e
 
@@ -143,6 +144,14 @@ def test_sign_in_register_receive_approve(running_stack: RunningStack, browser: 
     assert ecm_task["disposition_taken"] == "Approve"
     assert ecm_task["acted_by"] == USER
     assert ecm_task["comments"][-1]["comment"].startswith("via ecmpush from web at ")
+
+    # The dashboard's figures, locally, count what just happened.
+    status = devstack(running_stack.state_dir, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    figures = json.loads(status.stdout)
+    assert figures["pushes"]["sent"] >= 2  # the approval and its confirmation
+    assert figures["webhook"]["2xx"] >= 1
+    assert set(figures["queues"]) >= {"DispatchQueue", "WriteBackQueue", "WriteBackDeadLetterQueue"}
 
 
 def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
