@@ -28,6 +28,7 @@ from typing import Any
 from google.auth import jwt
 from werkzeug.wrappers import Request, Response
 
+from devstack.http_server import json_response as _json
 from devstack.identity import LocalIdentity
 
 CUSTOM_TOKEN_AUDIENCE = (
@@ -179,7 +180,3 @@ class AuthStandIn:
         return self.identity.mint_id_token(
             None, uid=uid, expires_in=ID_TOKEN_SECONDS, extra_claims=developer_claims
         )
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")

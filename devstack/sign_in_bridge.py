@@ -9,7 +9,6 @@ trusts the user name typed into the local page, so it exists only in the local s
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -18,6 +17,7 @@ import firebase_admin
 from firebase_admin import auth, credentials
 from werkzeug.wrappers import Request, Response
 
+from devstack.http_server import json_response as _json
 from devstack.identity import LocalIdentity
 
 _NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
@@ -60,7 +60,3 @@ class SignInBridge:
         if not isinstance(value, str) or not _NAME.fullmatch(value):
             return _json({"message": "a user name is 1-64 of A-Z a-z 0-9 . _ @ -"}, 422)
         return _json({"custom_token": self.custom_token(**body)})
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")

@@ -14,7 +14,6 @@ stand-in's, as the push service and the app do in production."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
@@ -25,6 +24,8 @@ from typing import Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+
+from devstack.http_server import json_response as _json
 
 MAX_WAIT_SECONDS = 30
 MAX_QUEUED = 100  # per subscription: a page that never polls cannot grow the stand-in forever
@@ -118,7 +119,3 @@ class WebPushChannel:
         if messages is None:
             return _json({"error": "unknown subscription"}, 404)
         return _json({"messages": messages})
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
