@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e template-lint build lock bench clean
+.PHONY: run test lint typecheck unit integration e2e template-lint build lock bench clean web browser openapi samples
+WEB := clients/web
+WEB_DEPS := $(WEB)/node_modules/.installed
+WEB_BUILD := $(WEB)/dist/index.html
 
 $(STAMP): requirements/dev.txt requirements/constraints.txt layers/shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +24,37 @@ $(SAM_STAMP): requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements/sam.txt
 	touch $(SAM_STAMP)
 
+$(WEB_DEPS): $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $(WEB_DEPS)
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB)/index.html $(wildcard $(WEB)/src/*) $(wildcard $(WEB)/public/*) $(WEB)/vite.config.js $(WEB)/vite.sw.config.js
+	cd $(WEB) && npm run build
+
+## The web client (npm ci from the lockfile, then vite build into clients/web/dist).
+web: $(WEB_BUILD)
+
+## Chromium for the browser test, from Debian's packages (Playwright's own download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "make browser: chromium could not be installed; the browser test will be skipped"; }
+
+## Regenerate docs/openapi.json from the API functions' Powertools resolvers.
+openapi: $(STAMP)
+	PYTHONPATH=layers/shared:. $(PY) -m devstack.openapi
+
+## Regenerate the sample pushes in docs/clients.md from the real renderer.
+samples: $(STAMP)
+	PYTHONPATH=layers/shared:. $(PY) -m devstack.push_samples
+
 ## Start the whole bundle locally (moto, FCM and ECM stand-ins, API, SQS consumer, schedules),
 ## replay the demo once, then serve until Ctrl-C.
-run: $(STAMP)
+run: $(STAMP) web
 	$(PY) -m devstack run
 
 ## Lint, type check, template checks and every test layer.
-test: $(STAMP) lint typecheck template-lint
+test: $(STAMP) lint typecheck template-lint web browser
 	$(PY) -m pytest -n 2
 
 lint: $(STAMP)
@@ -52,4 +79,4 @@ lock: $(STAMP)
 	  echo "# Regenerate: make lock"; $(PY) -m pip freeze; } > requirements/constraints.txt
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack $(WEB)/node_modules $(WEB)/dist

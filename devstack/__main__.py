@@ -1,4 +1,4 @@
-"""`python -m devstack run|token|post`: the local stack's command line."""
+"""`python -m devstack run|token|post|sweep|status`: the local stack's command line."""
 
 from __future__ import annotations
 
@@ -69,6 +69,18 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0 if response.ok else 1
 
 
+def _status(args: argparse.Namespace) -> int:
+    import requests
+
+    from devstack.status import render
+
+    urls = json.loads((Path(args.state_dir) / "stack.json").read_text())["urls"]
+    response = requests.get(f"{urls['api']}/_devstack/status", timeout=30)
+    response.raise_for_status()
+    print(json.dumps(response.json(), indent=2) if args.json else render(response.json()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
     parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
@@ -85,9 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     sweep = commands.add_parser("sweep", help="run a scheduled sweep in the running stack now")
     sweep.add_argument("name", choices=["expiry", "sla", "devices"])
     sweep.add_argument("--at", default=None, help="as of this RFC 3339 time (local clock override)")
+    status = commands.add_parser("status", help="the operations dashboard's figures, locally")
+    status.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    commands_by_name = {"run": _run, "token": _token, "post": _post, "sweep": _sweep}
+    commands_by_name = {
+        "run": _run,
+        "token": _token,
+        "post": _post,
+        "sweep": _sweep,
+        "status": _status,
+    }
     return commands_by_name[args.command](args)
 
 

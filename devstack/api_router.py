@@ -7,6 +7,7 @@ import base64
 import re
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -26,6 +27,8 @@ class ApiRouter:
     def __init__(self, routes: list[tuple[ApiRoute, LocalFunction]], stage: str = "local") -> None:
         self._routes = [(route, _pattern(route.path), fn) for route, fn in routes]
         self._stage = stage
+        # (route path, status) → count, for `python -m devstack status` (webhook 4xx / 5xx).
+        self.answers: Counter[tuple[str, int]] = Counter()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -45,7 +48,9 @@ class ApiRouter:
                     '{"message":"Request Too Long"}', 413, content_type="application/json"
                 )
             result = function.invoke(self._event(request, route, match.groupdict()))
-            return self._response(result)
+            response = self._response(result)
+            self.answers[(route.path, response.status_code)] += 1
+            return response
         if allowed:
             return Response(
                 '{"message":"Method Not Allowed"}',

@@ -1,9 +1,11 @@
 """Local-only control routes under `/_devstack` on the API port: run a scheduled function now,
-optionally as of another time (the demo's clock override; nothing like it exists in AWS)."""
+optionally as of another time (the demo's clock override; nothing like it exists in AWS), and
+`GET /_devstack/status`, the dashboard's figures (devstack/status.py)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,13 +22,20 @@ SWEEPS = {
 
 
 class ControlApp:
-    def __init__(self, functions: dict[str, LocalFunction]) -> None:
+    def __init__(
+        self,
+        functions: dict[str, LocalFunction],
+        status: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self._functions = functions
+        self._status = status
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self._dispatch(Request(environ))(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
+        if request.method == "GET" and request.path == "/status" and self._status is not None:
+            return _json(self._status())
         name = request.path.rstrip("/").rpartition("/")[2]
         if request.method != "POST" or not request.path.startswith("/sweeps/"):
             return _json({"message": "POST /_devstack/sweeps/<expiry|sla>"}, 404)

@@ -318,6 +318,8 @@ def print_howto(stack: Stack) -> None:
     urls = stack.urls
     _say("\n── Local stack ─────────────────────────────────────────────────────")
     routes = "POST /ecm/events, PUT/DELETE /devices/{id}, POST /responses"
+    _say(f"  web client (PWA)    {urls['web']}   sign in as asmith, then post an event")
+    _say(f"  API docs (Swagger)  {urls['docs']}")
     _say(f"  API (API Gateway)   {urls['api']}   {routes}")
     _say(f"  moto (AWS)          {urls['moto']}")
     _say(f"  FCM stand-in        {urls['fcm']}   GET /_inspect/messages")
@@ -325,6 +327,7 @@ def print_howto(stack: Stack) -> None:
     _say(f"  webhook secret      {stack.config.state_dir / 'webhook_secret'}")
     _say("  ID token            .venv/bin/python -m devstack token asmith")
     _say("  signed event        .venv/bin/python -m devstack post events/ecm/task_assigned.json")
+    _say("  figures             .venv/bin/python -m devstack status")
     _say("Serving until Ctrl-C.")
 
 

@@ -26,7 +26,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -121,6 +121,9 @@ class FcmStandIn:
         self._access_tokens: dict[str, float] = {}  # token → expiry (epoch seconds)
         self._seq = itertools.count(1)
         self._fault_ids = itertools.count(1)
+        # Called with (target, message) for each message answered 200: the browser push
+        # service stand-in (devstack/webpush_channel.py) hangs off this.
+        self.delivery_listeners: list[Callable[[str | None, dict[str, Any]], None]] = []
         self._urls = Map(
             [
                 Rule(TOKEN_PATH, methods=["POST"], endpoint="token"),
@@ -273,6 +276,9 @@ class FcmStandIn:
                 "headers": {k: v for k, v in response.headers.items() if k == "Retry-After"},
             }
             self._records.append(record)
+        if response.status_code == 200 and not record["validate_only"]:
+            for listener in self.delivery_listeners:
+                listener(record["target"], record["message"])
         return response
 
     def _answer_send(

@@ -3,11 +3,13 @@ stand-ins in-process without Docker or a second interpreter."""
 
 from __future__ import annotations
 
+import json
 import threading
 from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Response
 
 
 class BackgroundServer:
@@ -44,3 +46,8 @@ class BackgroundServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON answer, as every local stand-in route gives them."""
+    return Response(json.dumps(body), status=status, mimetype="application/json")

@@ -107,8 +107,15 @@ def next_fire(expression: str, after: datetime, zone: str = "UTC") -> datetime:
     raise ValueError(f"unsupported schedule expression {expression!r}")
 
 
+# Each scheduled function's last run {"at", "result"}, for `python -m devstack status`.
+LAST_RUNS: dict[str, dict[str, Any]] = {}
+
+
 def invoke_scheduled(function: LocalFunction, now: datetime) -> Any:
-    return function.invoke({"now": now.isoformat().replace("+00:00", "Z")})
+    at = now.isoformat().replace("+00:00", "Z")
+    result = function.invoke({"now": at})
+    LAST_RUNS[function.spec.logical_id] = {"at": at, "result": result}
+    return result
 
 
 class LocalScheduler:

@@ -17,6 +17,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from devstack import template as cfn
 from devstack.api_router import ApiRouter
+from devstack.auth_standin import LOCAL_API_KEY, AuthStandIn
 from devstack.control import ControlApp
 from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.fcm_standin import FcmStandIn, certs_url_for, create_fcm_standin, token_uri_for
@@ -25,8 +26,12 @@ from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
 from devstack.moto_atomic import make_dynamodb_writes_atomic
 from devstack.resources import REGION, Provisioned, provision
-from devstack.schedules import LocalScheduler
+from devstack.schedules import LAST_RUNS, LocalScheduler
+from devstack.sign_in_bridge import SignInBridge
 from devstack.sqs_poller import SqsPoller
+from devstack.status import collect
+from devstack.web_static import ApiDocsApp, WebClientApp, local_client_config
+from devstack.webpush_channel import WebPushChannel
 
 DEFAULT_STATE_DIR = cfn.REPO_ROOT / ".devstack"
 ROUTING_FILE = Path(__file__).resolve().parent / "routing.json"  # roles and teams of the seed
@@ -113,6 +118,7 @@ class Stack:
     config: StackConfig
     identity: LocalIdentity = field(init=False)
     fcm: FcmStandIn = field(init=False)
+    webpush: WebPushChannel = field(init=False)
     ecm: EcmStandIn = field(init=False)
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     pollers: list[SqsPoller] = field(default_factory=list)
@@ -130,7 +136,18 @@ class Stack:
         self._start_moto()
         self.identity = LocalIdentity.load_or_create(config.state_dir)
         self.fcm = create_fcm_standin(self.identity)
-        fcm_server = self._serve("fcm", self.fcm, config.fcm_port)
+        self.webpush = WebPushChannel()
+        self.fcm.delivery_listeners.append(self.webpush.deliver)
+        auth = AuthStandIn(self.identity)
+        google = DispatcherMiddleware(
+            self.fcm,
+            {
+                "/identitytoolkit.googleapis.com": auth,
+                "/securetoken.googleapis.com": auth,
+                "/_webpush": self.webpush,
+            },
+        )
+        fcm_server = self._serve("fcm", google, config.fcm_port)
         self.ecm = create_ecm_standin()
         ecm_server = self._serve("ecm", self.ecm, config.ecm_port)
 
@@ -172,8 +189,24 @@ class Stack:
                     self.provisioned.resolve(schedule.get("ScheduleExpressionTimezone", "UTC"))
                 )
                 jobs.append((function, expression, zone or "UTC"))
-        api = DispatcherMiddleware(ApiRouter(routes), {"/_devstack": ControlApp(self.functions)})
-        self._serve("api", api, config.api_port)
+        client_config = local_client_config(fcm_server.url, self.identity.project_id, LOCAL_API_KEY)
+        router = ApiRouter(routes)
+
+        def status() -> dict[str, Any]:
+            return collect(template, self.provisioned, router.answers, LAST_RUNS)
+
+        api = DispatcherMiddleware(
+            router,
+            {
+                "/_devstack": ControlApp(self.functions, status),
+                "/_devstack/sign-in": SignInBridge(self.identity, token_uri_for(fcm_server.url)),
+                "/app": WebClientApp(client_config),
+                "/docs": ApiDocsApp(),
+            },
+        )
+        api_server = self._serve("api", api, config.api_port)
+        self.urls["web"] = f"{api_server.url}/app/"
+        self.urls["docs"] = f"{api_server.url}/docs/"
         self.scheduler = LocalScheduler(jobs)
         if consume:
             for poller in self.pollers:

@@ -1,0 +1,252 @@
+// The page: sign-in, device registration, the pushes that arrive while it is open (with their
+// reply buttons), the inbox and the preferences. All text from pushes and the API goes into the
+// DOM as text, never as HTML: a push title is outside input.
+import { onAuthStateChanged, signInWithCustomToken, signOut } from 'firebase/auth';
+import { Api } from './api.js';
+import { currentIdToken, startFirebase } from './firebase.js';
+import { subscribe } from './push.js';
+import {
+  COMMENT_ACTIONS,
+  MAX_COMMENT,
+  actionLabel,
+  describeResult,
+  offeredActions,
+  postResponse,
+} from './replies.js';
+import './style.css';
+
+const CATEGORIES = [
+  'approval', 'review', 'task', 'expiry', 'sla', 'field', 'publication', 'governance', 'confirmation',
+];
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+function installationId() {
+  let id = localStorage.getItem('ecmpush.installation_id');
+  if (!id) {
+    id = `web-${crypto.randomUUID()}`;
+    localStorage.setItem('ecmpush.installation_id', id);
+  }
+  return id;
+}
+
+function setStatus(text, kind = 'info') {
+  const status = $('status');
+  status.textContent = text;
+  status.dataset.kind = kind;
+}
+
+const config = await (await fetch('config.json')).json();
+const { app, auth } = startFirebase(config);
+const api = new Api(config.apiBase, () => currentIdToken(auth));
+let session = null;
+
+$('sign-in').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const user = $('ecm-user').value.trim();
+  setStatus(`Signing in as ${user}…`);
+  try {
+    const response = await fetch(config.signInUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ecm_user: user }),
+    });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);
+    await signInWithCustomToken(auth, body.custom_token);
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+});
+
+$('sign-out').addEventListener('click', () => signOut(auth));
+$('refresh').addEventListener('click', () => loadInbox());
+$('preferences').addEventListener('submit', (event) => {
+  event.preventDefault();
+  savePreferences();
+});
+
+onAuthStateChanged(auth, async (user) => {
+  document.body.dataset.signedIn = user ? 'yes' : 'no';
+  if (!user) {
+    session = null;
+    setStatus('Signed out.');
+    return;
+  }
+  const claims = (await user.getIdTokenResult()).claims;
+  $('who').textContent = claims.ecm_user || claims.ecm_external || user.uid;
+  if (session?.uid === user.uid) return;
+  session = { uid: user.uid };
+  try {
+    await registerDevice();
+  } catch (error) {
+    setStatus(`Could not register for notifications: ${error.message}`, 'error');
+  }
+  await Promise.all([loadInbox(), loadPreferences()]);
+});
+
+async function registerDevice() {
+  const id = installationId();
+  const params = new URLSearchParams({ config: JSON.stringify(config), installation: id });
+  const registration = await navigator.serviceWorker.register(
+    `firebase-messaging-sw.js?${params}`,
+    { scope: './' },
+  );
+  await navigator.serviceWorker.ready;
+  if ('Notification' in window && Notification.permission === 'default') {
+    await Notification.requestPermission();
+  }
+  const token = await subscribe(config, app, registration, showPushCard);
+  const device = await api.registerDevice(id, token);
+  $('device').textContent = `${device.installation_id} (${device.platform})`;
+  document.body.dataset.registered = 'yes';
+  setStatus('Registered: pushes for you arrive here.', 'ok');
+}
+
+navigator.serviceWorker.addEventListener('message', (event) => {
+  const message = event.data || {};
+  if (message.type === 'ecmpush-replied') {
+    setStatus(describeResult(message.result), message.result.ok ? 'ok' : 'error');
+    loadInbox();
+  } else if (message.type === 'ecmpush-open') {
+    showPushCard(message.payload, message.action);
+  }
+});
+
+function showPushCard(payload, preselected = null) {
+  const data = payload.data || {};
+  const notification = payload.notification || {};
+  const old = document.querySelector(`[data-notification-id="${CSS.escape(data.notification_id || '')}"]`);
+  old?.remove();
+  const result = el('p', { class: 'result', 'data-testid': 'reply-result' });
+  const comment = el('textarea', {
+    maxlength: MAX_COMMENT,
+    rows: 3,
+    placeholder: 'Comment for the workflow',
+    'data-testid': 'reply-comment',
+  });
+  const commentBox = el('div', { class: 'comment', hidden: true }, comment);
+  let pending = null;
+  const send = async (action) => {
+    if (COMMENT_ACTIONS[action] && !comment.value.trim()) {
+      result.textContent = 'Please say what you need.';
+      return;
+    }
+    card.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+    result.textContent = 'Sending…';
+    const reply = await postResponse(config.apiBase, await currentIdToken(auth), {
+      actionToken: data.action_token,
+      action,
+      comment: comment.value.trim(),
+      installationId: installationId(),
+    });
+    result.textContent = `${actionLabel(action, notification.actions)}: ${describeResult(reply)}`;
+    card.dataset.replied = reply.ok ? 'yes' : 'failed';
+    if (!reply.ok) card.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+    loadInbox();
+  };
+  const choose = (action) => {
+    if (!(action in COMMENT_ACTIONS) || pending === action) return send(action);
+    pending = action;
+    commentBox.hidden = false;
+    sendButton.textContent = `Send: ${actionLabel(action, notification.actions)}`;
+    comment.focus();
+    return undefined;
+  };
+  const sendButton = el('button', { type: 'button', class: 'primary', onclick: () => send(pending) });
+  commentBox.append(sendButton);
+  const buttons = offeredActions(data).map((action) =>
+    el('button', {
+      type: 'button',
+      'data-action': action,
+      onclick: () => choose(action),
+    }, actionLabel(action, notification.actions)));
+  const card = el(
+    'article',
+    { class: 'push', 'data-testid': 'push', dataset: { notificationId: data.notification_id || '', type: data.type || '' } },
+    el('h3', {}, notification.title || data.title || ''),
+    el('p', {}, notification.body || data.body || ''),
+    data.due_at ? el('p', { class: 'meta' }, `Due ${new Date(data.due_at).toLocaleString()}`) : null,
+    buttons.length ? el('div', { class: 'actions' }, ...buttons) : null,
+    commentBox,
+    result,
+  );
+  $('pushes').prepend(card);
+  if (preselected) choose(preselected);
+}
+
+async function loadInbox() {
+  if (!auth.currentUser) return;
+  try {
+    const { notifications } = await api.notifications();
+    const rows = notifications.map((n) => {
+      const delivered = n.deliveries.map((d) => `${d.platform} ${d.status}`).join(', ');
+      const reply = n.response
+        ? `${n.response.action} · ${n.response.status}`
+        : (n.no_device ? 'no device' : '');
+      return el(
+        'li',
+        { 'data-testid': 'inbox-item', dataset: { notificationId: n.notification_id, category: n.category } },
+        el('strong', {}, n.title),
+        el('span', { class: 'meta' }, ` ${new Date(n.created_at).toLocaleString()} · ${n.category}`),
+        el('p', {}, n.body),
+        el('p', { class: 'meta' }, delivered ? `Delivered: ${delivered}` : 'Not delivered'),
+        reply ? el('p', { class: 'reply', 'data-testid': 'inbox-reply' }, `Reply: ${reply}`) : null,
+      );
+    });
+    $('inbox-list').replaceChildren(...rows);
+    $('inbox-empty').hidden = rows.length > 0;
+  } catch (error) {
+    setStatus(`Inbox: ${error.message}`, 'error');
+  }
+}
+
+async function loadPreferences() {
+  try {
+    const preferences = await api.preferences();
+    const muted = new Set(preferences.muted_categories);
+    $('categories').replaceChildren(...CATEGORIES.map((category) =>
+      el('label', {}, el('input', { type: 'checkbox', name: 'muted', value: category, checked: muted.has(category) }), ` ${category}`)));
+    const quiet = preferences.quiet_hours;
+    $('quiet-on').checked = Boolean(quiet);
+    $('quiet-start').value = quiet?.start || '22:00';
+    $('quiet-end').value = quiet?.end || '07:00';
+    $('quiet-zone').value = quiet?.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch (error) {
+    setStatus(`Preferences: ${error.message}`, 'error');
+  }
+}
+
+async function savePreferences() {
+  const muted = [...document.querySelectorAll('input[name="muted"]:checked')].map((i) => i.value);
+  const body = {
+    muted_categories: muted,
+    quiet_hours: $('quiet-on').checked
+      ? { start: $('quiet-start').value, end: $('quiet-end').value, timezone: $('quiet-zone').value }
+      : null,
+  };
+  try {
+    await api.savePreferences(body);
+    setStatus('Preferences saved.', 'ok');
+  } catch (error) {
+    setStatus(`Preferences not saved: ${error.message}`, 'error');
+  }
+}
+
+const opened = new URLSearchParams(location.hash.slice(1)).get('open');
+if (opened) {
+  const { payload, action } = JSON.parse(opened);
+  history.replaceState(null, '', location.pathname);
+  showPushCard(payload, action);
+}

@@ -1,0 +1,104 @@
+// firebase-messaging-sw.js: shows pushes as notifications with their reply buttons and posts the
+// answer to POST /responses straight from the notification. Answers that need a comment
+// (COMMENT_ACTIONS) open the page's comment box instead.
+//
+// Configuration arrives in the registration URL (`?config=<json>&installation=<id>`) so that
+// every listener is registered during the worker's first evaluation, as browsers require.
+import { indexedDBLocalPersistence, initializeAuth } from 'firebase/auth';
+import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
+import { currentIdToken, startFirebase } from './firebase.js';
+import {
+  ACTION_LABELS,
+  COMMENT_ACTIONS,
+  actionLabel,
+  describeResult,
+  offeredActions,
+  postResponse,
+} from './replies.js';
+
+const params = new URL(self.location.href).searchParams;
+const config = JSON.parse(params.get('config') || '{}');
+const installationId = params.get('installation') || undefined;
+
+// Registered before Firebase's own listener, so button and body clicks are handled here.
+self.addEventListener('notificationclick', (event) => {
+  event.stopImmediatePropagation();
+  event.notification.close();
+  const payload = event.notification.data?.FCM_MSG;
+  if (!payload) return;
+  const action = event.action;
+  if (action && action in ACTION_LABELS && !(action in COMMENT_ACTIONS)) {
+    event.waitUntil(answer(payload, action));
+  } else {
+    event.waitUntil(openPage(payload, action || null));
+  }
+});
+
+// The page forwards pushes from the local delivery channel while it is hidden.
+self.addEventListener('message', (event) => {
+  if (event.data?.type === 'ecmpush-push') event.waitUntil(showPush(event.data.payload));
+});
+
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+const { app, auth } = startFirebase(config, (firebaseApp) =>
+  initializeAuth(firebaseApp, { persistence: indexedDBLocalPersistence }),
+);
+if (!config.localPushUrl) {
+  // FCM shows messages that carry a `notification` itself (with webpush.notification.actions);
+  // data-only messages are ours to show.
+  onBackgroundMessage(getMessaging(app), (payload) => {
+    if (!payload.notification) return showPush(payload);
+    return undefined;
+  });
+}
+
+function showPush(payload) {
+  const notification = payload.notification || {};
+  const data = payload.data || {};
+  const maxActions = self.Notification?.maxActions ?? 2;
+  const actions = offeredActions(data)
+    .map((action) => ({ action, title: actionLabel(action, notification.actions) }))
+    .slice(0, maxActions);
+  return self.registration.showNotification(notification.title || data.title || 'ecmpush', {
+    body: notification.body || data.body || '',
+    tag: data.notification_id,
+    data: { FCM_MSG: payload },
+    actions,
+    requireInteraction: actions.length > 0,
+  });
+}
+
+async function answer(payload, action) {
+  const data = payload.data || {};
+  const idToken = await currentIdToken(auth);
+  if (!idToken) return openPage(payload, action);
+  const result = await postResponse(config.apiBase || '', idToken, {
+    actionToken: data.action_token,
+    action,
+    installationId,
+  });
+  await self.registration.showNotification(`${ACTION_LABELS[action]}: ${data.title || ''}`, {
+    body: describeResult(result),
+    tag: data.notification_id,
+  });
+  await tellPages({ type: 'ecmpush-replied', notificationId: data.notification_id, result });
+  return result;
+}
+
+async function openPage(payload, action) {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const message = { type: 'ecmpush-open', payload, action };
+  if (windows.length) {
+    windows[0].postMessage(message);
+    return windows[0].focus();
+  }
+  const fragment = encodeURIComponent(JSON.stringify({ payload, action }));
+  return self.clients.openWindow(`${self.registration.scope}#open=${fragment}`);
+}
+
+async function tellPages(message) {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  windows.forEach((client) => client.postMessage(message));
+}

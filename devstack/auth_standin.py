@@ -1,0 +1,182 @@
+"""A stand-in for the Firebase Authentication REST endpoints the Firebase JS SDK calls for a
+custom-token sign-in, issuing **real RS256 ID tokens** signed by the local Secure Token key.
+
+The web client runs the production sign-in code (`signInWithCustomToken`, then
+`user.getIdToken()`); only `connectAuthEmulator` points the SDK here instead of Google. Unlike
+the Firebase Auth emulator, whose tokens are unsigned, these tokens pass the API's
+firebase-admin verification (signature, `kid`, audience, issuer, expiry) unchanged.
+
+Endpoints (paths as the SDK builds them in emulator mode, `?key=<apiKey>` required):
+- `POST /identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken` `{token}`: the custom
+  token must be signed by the project's service account for the Identity Toolkit audience, as
+  firebase-admin's `auth.create_custom_token` makes it; its developer `claims` become claims of
+  the ID token, as Firebase does.
+- `POST /identitytoolkit.googleapis.com/v1/accounts:lookup` `{idToken}`: the user record.
+- `POST /securetoken.googleapis.com/v1/token` (form `grant_type=refresh_token`): a fresh ID
+  token for a refresh token this stand-in issued."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from google.auth import jwt
+from werkzeug.wrappers import Request, Response
+
+from devstack.http_server import json_response as _json
+from devstack.identity import LocalIdentity
+
+CUSTOM_TOKEN_AUDIENCE = (
+    "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit"
+)
+LOCAL_API_KEY = "local-api-key"
+ID_TOKEN_SECONDS = 3600
+# Claims Firebase reserves; a custom token carrying one as a developer claim is refused.
+RESERVED_CLAIMS = frozenset(
+    {"acr", "amr", "at_hash", "aud", "auth_time", "azp", "cnf", "c_hash", "exp", "firebase"}
+    | {"iat", "iss", "jti", "nbf", "nonce", "sub"}
+)
+_SDK_HEADERS = "Content-Type, X-Client-Version, X-Firebase-gmpid, X-Firebase-Client, "
+_SDK_HEADERS += "X-Firebase-AppCheck, X-Firebase-Locale"
+
+
+@dataclass(frozen=True)
+class _Session:
+    uid: str
+    claims: dict[str, Any]
+
+
+class _AuthError(Exception):
+    """Answered as Firebase Auth does: `{"error": {"code", "message"}}` with a message code."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class AuthStandIn:
+    """WSGI app; mount it at both `/identitytoolkit.googleapis.com` and
+    `/securetoken.googleapis.com` (it reads the full path, mount point included)."""
+
+    def __init__(self, identity: LocalIdentity, api_key: str = LOCAL_API_KEY) -> None:
+        self.identity = identity
+        self.api_key = api_key
+        self._lock = threading.Lock()
+        self._sessions: dict[str, _Session] = {}  # refresh token → who signed in
+        self._routes = {
+            "/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken": self._sign_in,
+            "/identitytoolkit.googleapis.com/v1/accounts:lookup": self._lookup,
+            "/securetoken.googleapis.com/v1/token": self._refresh,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.method == "OPTIONS":
+            response = Response(status=204)
+        else:
+            response = self._answer(request, request.script_root + request.path)
+        response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = _SDK_HEADERS
+        response.headers["Vary"] = "Origin"
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def _answer(self, request: Request, path: str) -> Response:
+        handler = self._routes.get(path)
+        try:
+            if handler is None or request.method != "POST":
+                raise _AuthError("NOT_FOUND", 404)
+            if request.args.get("key") != self.api_key:
+                raise _AuthError("API key not valid. Please pass a valid API key.")
+            return _json(handler(request))
+        except _AuthError as exc:
+            return _json({"error": {"code": exc.status, "message": exc.message}}, exc.status)
+
+    def _sign_in(self, request: Request) -> dict[str, Any]:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("token"), str):
+            raise _AuthError("MISSING_CUSTOM_TOKEN")
+        try:
+            claims = jwt.decode(  # type: ignore[no-untyped-call]
+                body["token"],
+                certs=self.identity.service_account_certs(),
+                audience=CUSTOM_TOKEN_AUDIENCE,
+            )
+        except ValueError as exc:
+            raise _AuthError("INVALID_CUSTOM_TOKEN") from exc
+        uid = claims.get("uid")
+        developer_claims = claims.get("claims") or {}
+        if (
+            claims.get("iss") != self.identity.client_email
+            or not isinstance(uid, str)
+            or not 1 <= len(uid) <= 128
+            or not isinstance(developer_claims, dict)
+            or RESERVED_CLAIMS & set(developer_claims)
+        ):
+            raise _AuthError("INVALID_CUSTOM_TOKEN")
+        refresh_token = secrets.token_urlsafe(48)
+        with self._lock:
+            self._sessions[refresh_token] = _Session(uid, developer_claims)
+        return {
+            "kind": "identitytoolkit#VerifyCustomTokenResponse",
+            "idToken": self._id_token(uid, developer_claims),
+            "refreshToken": refresh_token,
+            "expiresIn": str(ID_TOKEN_SECONDS),
+            "isNewUser": False,
+        }
+
+    def _lookup(self, request: Request) -> dict[str, Any]:
+        body = request.get_json(silent=True)
+        token = body.get("idToken") if isinstance(body, dict) else None
+        try:
+            claims = jwt.decode(  # type: ignore[no-untyped-call]
+                token or "", certs=self.identity.certs(), audience=self.identity.project_id
+            )
+        except ValueError as exc:
+            raise _AuthError("INVALID_ID_TOKEN") from exc
+        now_ms = str(int(time.time() * 1000))
+        return {
+            "kind": "identitytoolkit#GetAccountInfoResponse",
+            "users": [
+                {
+                    "localId": claims["sub"],
+                    "lastLoginAt": now_ms,
+                    "createdAt": now_ms,
+                    "customAuth": True,
+                    "customAttributes": json.dumps(
+                        {k: v for k, v in claims.items() if k in ("ecm_user", "ecm_external")}
+                    ),
+                }
+            ],
+        }
+
+    def _refresh(self, request: Request) -> dict[str, Any]:
+        if request.form.get("grant_type") != "refresh_token":
+            raise _AuthError("INVALID_GRANT_TYPE")
+        refresh_token = request.form.get("refresh_token", "")
+        with self._lock:
+            session = self._sessions.get(refresh_token)
+        if session is None:
+            raise _AuthError("INVALID_REFRESH_TOKEN")
+        id_token = self._id_token(session.uid, session.claims)
+        return {
+            "access_token": id_token,
+            "expires_in": str(ID_TOKEN_SECONDS),
+            "token_type": "Bearer",
+            "refresh_token": refresh_token,
+            "id_token": id_token,
+            "user_id": session.uid,
+            "project_id": self.identity.project_id,
+        }
+
+    def _id_token(self, uid: str, developer_claims: dict[str, Any]) -> str:
+        return self.identity.mint_id_token(
+            None, uid=uid, expires_in=ID_TOKEN_SECONDS, extra_claims=developer_claims
+        )

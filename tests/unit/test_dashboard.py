@@ -1,0 +1,75 @@
+"""The operations dashboard in template.yaml shows every queue, and only metrics the code emits
+(a renamed metric would otherwise leave an empty graph nobody notices)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from devstack import template as cfn
+from ecmpush.domain.replies import ReplyStatus
+from tests.conftest import REPO_ROOT
+
+# report_run(prefix, ...) publishes <prefix><Count>; the function whose source names the counts.
+SWEEP_SOURCES = {
+    "ExpirySweep": "functions/expiry_sweep/app.py",
+    "SlaSweep": "functions/sla_sweep/app.py",
+    "StaleDevices": "functions/device_prune/app.py",
+}
+
+
+def _dashboard() -> dict[str, Any]:
+    resource = cfn.resources(cfn.load(), "AWS::CloudWatch::Dashboard")["OperationsDashboard"]
+    body = resource["Properties"]["DashboardBody"]["Fn::Sub"]
+    parsed: dict[str, Any] = json.loads(body)
+    return parsed
+
+
+def _metrics(namespace: str) -> list[list[str]]:
+    """Every metric row of `namespace`, with CloudWatch's "." (same as the row above) resolved."""
+    rows: list[list[str]] = []
+    for widget in _dashboard()["widgets"]:
+        previous: list[str] = []
+        for row in widget["properties"]["metrics"]:
+            resolved = [previous[i] if v == "." else v for i, v in enumerate(row)]
+            previous = resolved
+            if resolved[0] == namespace:
+                rows.append(resolved)
+    return rows
+
+
+def _emitted(name: str) -> bool:
+    sources = "".join(p.read_text() for p in (REPO_ROOT / "functions").glob("*/app.py"))
+    if re.search(rf'["(]{name}[",)]', sources) or f'"{name}"' in sources:
+        return True
+    for prefix, path in SWEEP_SOURCES.items():
+        count = name.removeprefix(prefix)
+        if name.startswith(prefix) and count:
+            text = (REPO_ROOT / path).read_text()
+            if count == "Incomplete" or f'"{count}"' in text or f'"{count.lower()}"' in text:
+                return True
+    for prefix in ("Replies_", "WriteBack_"):
+        if name.startswith(prefix) and name.removeprefix(prefix) in {s.value for s in ReplyStatus}:
+            return f'name=f"{prefix}{{' in sources
+    return False
+
+
+def test_every_application_metric_on_the_dashboard_is_emitted_by_the_code() -> None:
+    names = [row[1] for row in _metrics("Ecmpush")]
+    assert len(names) > 20
+    assert [name for name in names if not _emitted(name)] == []
+    assert all(row[2:] == ["service", "ecmpush"] for row in _metrics("Ecmpush"))
+
+
+def test_every_queue_has_its_age_and_depth_on_the_dashboard() -> None:
+    queues = set(cfn.resources(cfn.load(), "AWS::SQS::Queue"))
+    for metric in ("ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible"):
+        shown = {row[3] for row in _metrics("AWS/SQS") if row[1] == metric}
+        assert shown == {f"${{{queue}.QueueName}}" for queue in queues}, metric
+
+
+def test_webhook_errors_are_the_api_stage_4xx_and_5xx() -> None:
+    rows = _metrics("AWS/ApiGateway")
+    assert {row[1] for row in rows} == {"4XXError", "5XXError"}
+    assert all(row[2:] == ["ApiName", "${AWS::StackName}-api", "Stage", "${Stage}"] for row in rows)
