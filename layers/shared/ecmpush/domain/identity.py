@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecmpush.domain.user_ids import EXTERNAL_PREFIX, is_external
+
 
 class Unauthenticated(Exception):
     """The bearer token is missing, malformed, expired or not signed for this project (401)."""
@@ -21,10 +23,15 @@ class Principal:
     ecm_user: str | None
     external_id: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.ecm_user and is_external(self.ecm_user):
+            # A claim spelled like an external recipient would read an external inbox.
+            raise Unauthenticated("ecm_user claim uses the external namespace")
+
     @property
     def owner(self) -> str:
         if self.ecm_user:
             return self.ecm_user
         if self.external_id:
-            return f"ext:{self.external_id}"
+            return f"{EXTERNAL_PREFIX}{self.external_id}"
         raise Unauthenticated("token carries neither an ECM user nor an external id claim")
