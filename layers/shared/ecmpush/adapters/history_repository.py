@@ -29,8 +29,8 @@ def encode_cursor(key: dict[str, Any]) -> str:
 def decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor("cursor is not valid") from exc
+    except (ValueError, RecursionError):  # includes bad base64, non-UTF-8, crafted nesting
+        raise InvalidCursor("cursor is not valid") from None
     expected = {"notification_id", "sk", "recipient", "created_at"}
     if not isinstance(key, dict) or set(key) != expected or key.get("recipient") != owner:
         raise InvalidCursor("cursor is not valid")  # never let a cursor read another inbox
