@@ -68,3 +68,12 @@ def test_id_token_whose_ecm_user_claim_is_external_is_unauthenticated(harness: H
 def test_routing_configuration_cannot_put_an_external_id_in_a_team() -> None:
     with pytest.raises(ValidationError, match="must not start with 'ext:'"):
         RoutingConfig.model_validate({"teams": {"field-north": ["cwu", "ext:cust-globex-001"]}})
+
+
+def test_an_ecm_user_id_cannot_carry_the_sort_key_separator(harness: Harness) -> None:
+    event: dict[str, Any] = copy.deepcopy(sample_event("task_assigned"))
+    event["data"]["assignee"] = {"user_id": "asmith#x"}  # would read as a prefix of d#asmith#...
+    assert harness.post_event(event).status == 422
+    forged = harness.identity.mint_id_token("asmith#x")
+    reply = harness.app_call(harness.devices_fn, "GET", "/me/notifications", bearer=forged)
+    assert reply.status == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecmpush.domain.user_ids import EXTERNAL_PREFIX, is_external
+from ecmpush.domain.user_ids import EXTERNAL_PREFIX, internal_user_id
 
 
 class Unauthenticated(Exception):
@@ -24,9 +24,12 @@ class Principal:
     external_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.ecm_user and is_external(self.ecm_user):
+        if self.ecm_user:
             # A claim spelled like an external recipient would read an external inbox.
-            raise Unauthenticated("ecm_user claim uses the external namespace")
+            try:
+                internal_user_id(self.ecm_user)
+            except ValueError as exc:
+                raise Unauthenticated(f"ecm_user claim refused: {exc}") from None
 
     @property
     def owner(self) -> str:

@@ -19,9 +19,13 @@ def is_external(recipient: str) -> bool:
 
 
 def internal_user_id(value: str) -> str:
-    """Refuse the external prefix in any spelling (`EXT:` too): it is ecmpush's, not ECM's."""
+    """Refuse the external prefix in any spelling (`EXT:` too): it is ecmpush's, not ECM's.
+    `#` separates the parts of DynamoDB sort keys (`d#<owner>#<installation>`): an id holding
+    one could read as another user's key prefix."""
     if is_external(value):
         raise ValueError(f"an ECM user id must not start with {EXTERNAL_PREFIX!r}")
+    if "#" in value:
+        raise ValueError("an ECM user id must not contain '#'")
     return value
 
 
