@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from devstack.stack import DEFAULT_STATE_DIR, Stack, StackConfig
@@ -24,13 +25,37 @@ def _run(args: argparse.Namespace) -> int:
         print_howto(stack)
         if args.exit_after_demo:
             return 0 if ok else 1
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        stop.wait()
+        _wait_for_stop_signal()
         return 0
     finally:
         stack.stop()
+
+
+def _wait_for_stop_signal(on_ready: Callable[[], object] | None = None) -> None:
+    """Block until SIGINT or SIGTERM, taking no lock in the handler.
+
+    `Event.set()` from a handler takes the Event's lock, which the main thread may hold inside
+    `Event.wait()`: a second signal could deadlock the stack with its ports still bound. Here
+    the C-level handler only writes the signal number to a self-pipe (`set_wakeup_fd`), the
+    Python-level handler does nothing, and the main thread blocks in `os.read` on the pipe.
+    The no-op handlers stay installed, so further signals cannot interrupt the shutdown that
+    follows (which releases the stack's ports); SIGKILL remains for a stuck one."""
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    if on_ready is not None:
+        on_ready()
+    try:
+        while True:
+            received = os.read(read_fd, 64)
+            if any(b in (signal.SIGINT, signal.SIGTERM) for b in received):
+                return
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        os.close(read_fd)
+        os.close(write_fd)
 
 
 def _token(args: argparse.Namespace) -> int:

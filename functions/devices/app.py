@@ -17,9 +17,9 @@ from ecmpush.domain.devices import INSTALLATION_ID_PATTERN, DeviceRegistration
 from ecmpush.domain.preferences import Preferences
 from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
-from ecmpush.services.devices import Forbidden
+from ecmpush.services.devices import DeviceConflict, Forbidden
 
-app = app_resolver((Forbidden, 403), (InvalidCursor, 400))
+app = app_resolver((Forbidden, 403), (DeviceConflict, 409), (InvalidCursor, 400))
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
 

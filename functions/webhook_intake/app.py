@@ -41,8 +41,11 @@ STATUS_CODES = {
 def _raw_body() -> bytes:
     raw = app.current_event.get("body") or ""
     if app.current_event.get("isBase64Encoded"):
-        return base64.b64decode(raw)
-    return str(raw).encode()
+        try:
+            return base64.b64decode(str(raw), validate=True)
+        except ValueError:  # binascii.Error
+            raise BodyError(400, "body is not valid base64") from None
+    return str(raw).encode("utf-8", "surrogatepass")
 
 
 def _handle(item: ParsedItem) -> dict[str, Any]:
@@ -90,8 +93,8 @@ def receive_events() -> Response[str]:
     content_type = app.current_event.headers.get("content-type") or ""
     if content_type.split(";")[0].strip().lower() != "application/json":
         return error_response(415, "Content-Type must be application/json")
-    body = _raw_body()
     try:
+        body = _raw_body()
         check_size(body)
         _verify_signature(body)
     except webhook_signature.InvalidSignature as exc:

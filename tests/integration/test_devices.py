@@ -132,9 +132,9 @@ def test_delete_own_device_only(harness: Harness) -> None:
 
 def test_installation_changing_hands_leaves_the_previous_owner(harness: Harness) -> None:
     harness.register("asmith", "shared-tablet", "fcm-token-tablet-0001")
-    harness.register("bjones", "shared-tablet", "fcm-token-tablet-0002")
+    harness.register("bjones", "shared-tablet", "fcm-token-tablet-0001")  # proves it holds it
     assert harness.devices_of("asmith") == []
-    assert [d["token"] for d in harness.devices_of("bjones")] == ["fcm-token-tablet-0002"]
+    assert [d["token"] for d in harness.devices_of("bjones")] == ["fcm-token-tablet-0001"]
 
 
 def test_aws_outage_is_503_with_retry_after(harness: Harness) -> None:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ecmpush.domain.devices import Device, DeviceRegistration
 from ecmpush.domain.identity import Principal, Unauthenticated
-from ecmpush.services.devices import DevicesService, Forbidden
+from ecmpush.services.devices import DeviceConflict, DevicesService, Forbidden
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -41,6 +41,15 @@ class FakeStore:
 
     def owners_of(self, installation_id: str) -> list[str]:
         return [owner for owner, inst in self.items if inst == installation_id]
+
+    def get(self, owner: str, installation_id: str) -> Device | None:
+        return self.items.get((owner, installation_id))
+
+    def holders_of_token(self, token: str) -> list[tuple[str, str]]:
+        return [key for key, device in self.items.items() if device.token == token]
+
+    def for_owner(self, owner: str) -> list[Device]:
+        return [device for (o, _), device in self.items.items() if o == owner]
 
 
 class Clock:
@@ -119,7 +128,9 @@ def test_two_installations_of_one_owner_are_independent(
     service: DevicesService, store: FakeStore
 ) -> None:
     _, first = service.register(ALICE, "phone", registration())
-    _, second = service.register(ALICE, "tablet", registration(platform="ios"))
+    _, second = service.register(
+        ALICE, "tablet", registration(platform="ios", token="fcm-token-0002")
+    )
     assert (first, second) == (True, True)
     assert set(store.items) == {("alice", "phone"), ("alice", "tablet")}
 
@@ -131,7 +142,7 @@ def test_installation_moving_to_another_owner_leaves_the_previous_one(
     service: DevicesService, store: FakeStore
 ) -> None:
     service.register(ALICE, "shared-tablet", registration())
-    device, created = service.register(BOB, "shared-tablet", registration(token="fcm-token-b"))
+    device, created = service.register(BOB, "shared-tablet", registration())  # same token
     assert created is True
     assert device.owner == "bob"
     assert store.deletes == [("alice", "shared-tablet")]
@@ -154,7 +165,7 @@ def test_every_other_owner_is_removed(service: DevicesService, store: FakeStore)
         store.items[(owner, "inst")] = Device(
             owner=owner,
             installation_id="inst",
-            token="t" * 8,
+            token="fcm-token-0001",
             platform="web",
             created_at=T0,
             updated_at=T0,
@@ -168,7 +179,7 @@ def test_other_installations_of_the_previous_owner_stay(
     service: DevicesService, store: FakeStore
 ) -> None:
     service.register(ALICE, "inst", registration())
-    service.register(ALICE, "alice-phone", registration())
+    service.register(ALICE, "alice-phone", registration(token="fcm-token-0002"))
     service.register(BOB, "inst", registration())
     assert ("alice", "alice-phone") in store.items
 
@@ -322,3 +333,55 @@ def test_invalid_registrations_are_refused(changes: dict[str, Any]) -> None:
 def test_valid_locale_and_timezone(locale: str, timezone: str) -> None:
     reg = registration(locale=locale, timezone=timezone)
     assert (reg.locale, reg.timezone) == (locale, timezone)
+
+
+# --- takeover attempts (issue 9) ----------------------------------------------------------------
+
+
+def test_taking_over_an_installation_without_its_token_is_refused_and_deletes_nothing(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(ALICE, "inst", registration())
+    with pytest.raises(DeviceConflict, match="installation is registered to another user"):
+        service.register(BOB, "inst", registration(token="fcm-token-attacker"))
+    assert store.deletes == []
+    assert set(store.items) == {("alice", "inst")}
+    assert store.items[("alice", "inst")].token == "fcm-token-0001"
+
+
+def test_registering_another_users_token_is_refused(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(ALICE, "alice-phone", registration())
+    with pytest.raises(DeviceConflict, match="push token is registered to another user"):
+        service.register(BOB, "bob-inst", registration())  # Alice's token, Bob's account
+    assert set(store.items) == {("alice", "alice-phone")}
+    assert store.deletes == []
+
+
+def test_the_same_token_under_a_new_installation_id_replaces_the_old_one(
+    service: DevicesService, store: FakeStore
+) -> None:
+    service.register(ALICE, "old-inst", registration())
+    service.register(ALICE, "new-inst", registration())
+    assert set(store.items) == {("alice", "new-inst")}  # one phone, one push
+
+
+def test_device_cap_retires_the_least_recently_refreshed(store: FakeStore, clock: Clock) -> None:
+    service = DevicesService(store, clock, max_devices=3)
+    for n in range(3):
+        service.register(ALICE, f"inst-{n}", registration(token=f"fcm-token-{n:04}"))
+        clock.advance(minutes=1)
+    service.register(ALICE, "inst-0", registration(token="fcm-token-0000"))  # refreshed: newest
+    clock.advance(minutes=1)
+    service.register(ALICE, "inst-3", registration(token="fcm-token-0003"))
+    assert {inst for _, inst in store.items} == {"inst-0", "inst-2", "inst-3"}
+    service.register(
+        ALICE, "inst-3", registration(token="fcm-token-0003")
+    )  # a refresh: no eviction
+    assert len(store.items) == 3
+
+
+def test_device_cap_must_be_positive(store: FakeStore, clock: Clock) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        DevicesService(store, clock, max_devices=0)

@@ -710,3 +710,38 @@ def test_non_critical_governance_alert_respects_quiet_hours() -> None:
     w.preferences.by_owner["alice"] = Preferences(quiet_hours=QuietHours(**QUIET_NOW))
     w.send(message(notification(["alice"], type="governance.alert", severity="warning")))
     assert w.sender.pushes == []
+
+
+# --- audiences: the notification decides, never the recipient's spelling -----------------------
+
+
+def _external_device(external_id: str, installation_id: str) -> Device:
+    return device(f"ext:{external_id}", installation_id, "ios").model_copy(
+        update={"audience": "external", "external_id": external_id}
+    )
+
+
+def test_internal_notification_for_an_ext_recipient_reaches_no_external_device() -> None:
+    w = world(_external_device("cust-1", "ext-phone"), device("asmith", "a-phone"))
+    w.routing = RoutingConfig(external_channels=["ios"])
+    report = w.send(NotificationMessage(notification=notification(["ext:cust-1", "asmith"])))
+    assert [p.token for p in w.sender.pushes] == ["tok-a-phone"]
+    assert ("n-1", "ext:cust-1", "wrong_audience", None) in w.deliveries.policies
+    assert report.sent == 1
+
+
+def test_internal_notification_skips_a_users_own_external_registration() -> None:
+    own_external = device("asmith", "a-portal", "ios").model_copy(
+        update={"audience": "external", "external_id": "cust-1"}
+    )
+    w = world(own_external, device("asmith", "a-phone"))
+    w.send(NotificationMessage(notification=notification(["asmith"])))
+    assert [p.token for p in w.sender.pushes] == ["tok-a-phone"]
+
+
+def test_external_notification_for_an_internal_recipient_sends_nothing() -> None:
+    w = world(device("asmith", "a-phone"))
+    info = notification(["asmith"], actions=[], task=None, audience="external")
+    w.send(NotificationMessage(notification=info))
+    assert w.sender.pushes == []
+    assert ("n-1", "asmith", "wrong_audience", None) in w.deliveries.policies

@@ -1,10 +1,21 @@
 """What every app-facing API function shares: a resolver with request validation, Firebase
 ID-token authentication, and one mapping of domain refusals to HTTP answers in the common error
-shape, so /devices, /me and /responses cannot drift apart."""
+shape, so /devices, /me and /responses cannot drift apart.
+
+Hostile callers (issue 9): nothing about a request is parsed before its caller is known. The
+body size is checked first (413 over `MAX_APP_BODY_BYTES`), then the ID token (401), then the
+body must be UTF-8 JSON that Python can read (400 for non-UTF-8, deep nesting, integers beyond
+the interpreter's digit limit); only then does Powertools validate it against the schema (422).
+Powertools runs its validation middleware before any middleware of ours, so the guard hooks
+`_call_route` (the pinned Powertools 3.x entry point of one matched route) instead."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -18,18 +29,82 @@ from ecmpush.observability import logger
 
 Refusal = tuple[type[Exception], int]
 
+MAX_APP_BODY_BYTES = 8 * 1024  # the largest valid app body (a reply) is about 6 KiB
 
-def authenticated(app: APIGatewayRestResolver) -> Principal:
+
+class BadBody(Exception):
+    """The body cannot be read at all (`status` 400), or is too large (413)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _verify_caller(app: APIGatewayRestResolver) -> Principal:
     token = bearer_token(app.current_event.headers.get("authorization"))
     if token is None:
         raise Unauthenticated("missing bearer token")
     return bootstrap.id_token_verifier().verify(token)
 
 
+def _raw_body(event: dict[str, Any]) -> bytes:
+    raw = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        return str(raw).encode("utf-8", "surrogatepass")
+    try:
+        return base64.b64decode(str(raw), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadBody(400, "body is not valid base64") from None
+
+
+def _check_body(raw: bytes) -> None:
+    if not raw:
+        return
+    try:
+        json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise BadBody(400, "body is nested too deeply") from None
+    except ValueError:  # not UTF-8, not JSON, or an integer beyond Python's digit limit
+        raise BadBody(400, "body is not valid UTF-8 JSON") from None
+
+
+def guard(app: APIGatewayRestResolver) -> Principal:
+    """Size, caller, readability: in that order, before any schema validation."""
+    raw = _raw_body(app.current_event.raw_event)
+    if len(raw) > MAX_APP_BODY_BYTES:
+        raise BadBody(413, f"body larger than {MAX_APP_BODY_BYTES} bytes")
+    principal = _verify_caller(app)
+    _check_body(raw)
+    return principal
+
+
+def authenticated(app: APIGatewayRestResolver) -> Principal:
+    """The caller `guard` verified for this request."""
+    principal = app.context.get("principal")
+    if not isinstance(principal, Principal):
+        raise Unauthenticated("request was not authenticated")
+    return principal
+
+
+class GuardedResolver(APIGatewayRestResolver):
+    """Runs `guard` for every matched route before Powertools' request validation."""
+
+    def _call_route(self, route: Any, route_arguments: dict[str, str]) -> Any:
+        try:
+            self.append_context(principal=guard(self))  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            handled = self._call_exception_handler(exc, route)
+            if handled is None:
+                raise
+            return handled
+        return super()._call_route(route, route_arguments)
+
+
 def app_resolver(*refusals: Refusal) -> APIGatewayRestResolver:
-    """A resolver answering 401 for bad ID tokens, 422 for schema errors, and each
-    (exception type, status) in `refusals` with that status and the exception's message."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    """A resolver answering 413/400 for unusable bodies, 401 for bad ID tokens (both before
+    any validation), 422 for schema errors, and each (exception type, status) in `refusals`
+    with that status and the exception's message."""
+    app = GuardedResolver(enable_validation=True)
 
     @app.exception_handler(Unauthenticated)
     def _unauthenticated(exc: Unauthenticated) -> Response[str]:
@@ -49,6 +124,7 @@ def app_resolver(*refusals: Refusal) -> APIGatewayRestResolver:
         response.headers["Retry-After"] = "5"
         return response
 
+    app.exception_handler(BadBody)(_refusal(400))
     for exception, status in refusals:
         app.exception_handler(exception)(_refusal(status))
     return app

@@ -248,7 +248,11 @@ def devices_service() -> DevicesService:
     from ecmpush.adapters.dynamo import table
     from ecmpush.services.devices import DevicesService
 
-    return DevicesService(DevicesRepository(table(settings().devices_table)), utc_now)
+    return DevicesService(
+        DevicesRepository(table(settings().devices_table)),
+        utc_now,
+        max_devices=settings().max_devices_per_user,
+    )
 
 
 @component

@@ -64,6 +64,7 @@ class Settings:
     fcm_chunk_size: int = 100
     action_token_ttl_hours: int = 168
     device_stale_days: int = 60
+    max_devices_per_user: int = 10
     # Local stack only: never set by template.yaml.
     routing_file: str | None = None
     fcm_base_url: str | None = None
@@ -101,6 +102,7 @@ class Settings:
             fcm_chunk_size=_int("ECMPUSH_FCM_CHUNK_SIZE", 100),
             action_token_ttl_hours=_int("ECMPUSH_ACTION_TOKEN_TTL_HOURS", 168),
             device_stale_days=_int("ECMPUSH_DEVICE_STALE_DAYS", 60),
+            max_devices_per_user=_int("ECMPUSH_MAX_DEVICES_PER_USER", 10),
             fcm_base_url=_optional("ECMPUSH_FCM_BASE_URL"),
             firebase_certs_url=_optional("ECMPUSH_FIREBASE_CERTS_URL"),
         )

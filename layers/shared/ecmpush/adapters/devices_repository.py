@@ -2,11 +2,13 @@
 
 Every registration or refresh also sets `refresh_bucket`, the UTC month ("YYYY-MM") of its
 `updated_at`: the sparse `by_refresh` index (pk `refresh_bucket`, sk `updated_at`) lets the
-device prune sweep find devices not refreshed since a cutoff without a Scan. Preferences items
+device prune sweep find devices not refreshed since a cutoff without a Scan. `token_hash`
+(SHA-256 of the FCM token) feeds `by_token`, which keeps one owner per token. Preferences items
 (`installation_id = #preferences`) are written elsewhere and never carry it."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
 BY_INSTALLATION = "by_installation"
 BY_EXTERNAL_ID = "by_external_id"
 BY_REFRESH = "by_refresh"
+BY_TOKEN = "by_token"  # noqa: S105 (an index name)
+
+
+def token_hash(token: str) -> str:
+    """The `by_token` key: FCM tokens can be longer than a DynamoDB index key may be."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def refresh_bucket(moment: datetime) -> str:
@@ -55,6 +63,7 @@ class DevicesRepository:
         existed (it survives refreshes), None when it is new."""
         values: dict[str, Any] = {
             ":token": device.token,
+            ":token_hash": token_hash(device.token),
             ":platform": device.platform,
             ":audience": device.audience,
             ":updated": iso(device.updated_at),
@@ -63,6 +72,7 @@ class DevicesRepository:
         }
         sets = [
             "#token = :token",
+            "token_hash = :token_hash",
             "platform = :platform",
             "audience = :audience",
             "updated_at = :updated",
@@ -185,3 +195,10 @@ class DevicesRepository:
             KeyConditionExpression=Key("installation_id").eq(installation_id),
         )
         return [str(item["owner"]) for item in page.get("Items", [])]
+
+    def holders_of_token(self, token: str) -> list[tuple[str, str]]:
+        """(owner, installation id) of every registration holding this FCM token."""
+        page = self._table.query(
+            IndexName=BY_TOKEN, KeyConditionExpression=Key("token_hash").eq(token_hash(token))
+        )
+        return [(str(i["owner"]), str(i["installation_id"])) for i in page.get("Items", [])]

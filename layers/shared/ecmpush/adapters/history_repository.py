@@ -1,5 +1,9 @@
 """A user's notification history: their inbox entries from the `by_recipient` index, newest
-first, each joined with its notification, that user's deliveries and their reply."""
+first, each joined with its notification, that user's deliveries and their reply.
+
+Only the caller's rows are read: the header and the reply by key, the deliveries with
+`begins_with(sk, "d#<owner>#")`. A broadcast's item collection holds one delivery per device
+of every recipient; reading all of it for each inbox entry made one page cost seconds."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from ecmpush.adapters.deliveries_repository import HEADER, NO_DEVICE
+from ecmpush.adapters.deliveries_repository import HEADER, NO_DEVICE, delivery_key
 from ecmpush.domain.templates import render
 
 if TYPE_CHECKING:
@@ -29,8 +33,8 @@ def encode_cursor(key: dict[str, Any]) -> str:
 def decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor("cursor is not valid") from exc
+    except (ValueError, RecursionError):  # includes bad base64, non-UTF-8, crafted nesting
+        raise InvalidCursor("cursor is not valid") from None
     expected = {"notification_id", "sk", "recipient", "created_at"}
     if not isinstance(key, dict) or set(key) != expected or key.get("recipient") != owner:
         raise InvalidCursor("cursor is not valid")  # never let a cursor read another inbox
@@ -61,7 +65,14 @@ class HistoryRepository:
 
     def _entry(self, owner: str, inbox: dict[str, Any]) -> dict[str, Any]:
         nid = str(inbox["notification_id"])
-        items = self._table.query(KeyConditionExpression=Key("notification_id").eq(nid))["Items"]
+        prefix = delivery_key(owner, "")
+        items = self._table.query(
+            KeyConditionExpression=Key("notification_id").eq(nid) & Key("sk").begins_with(prefix)
+        )["Items"]
+        for sk in (HEADER, f"r#{owner}"):
+            item = self._table.get_item(Key={"notification_id": nid, "sk": sk}).get("Item")
+            if item:
+                items.append(item)
         by_sk: dict[str, dict[str, Any]] = {str(item["sk"]): dict(item) for item in items}
         header = by_sk.get(HEADER, {}).get("notification") or {}
         title, body = (
@@ -78,7 +89,7 @@ class HistoryRepository:
                 "updated_at": item.get("updated_at"),
             }
             for sk, item in sorted(by_sk.items())
-            if sk.startswith(f"d#{owner}#") and item.get("installation_id") != NO_DEVICE
+            if sk.startswith(prefix) and item.get("installation_id") != NO_DEVICE
         ]
         reply = by_sk.get(f"r#{owner}")
         return {
@@ -90,7 +101,7 @@ class HistoryRepository:
             "body": body,
             "deep_link": header.get("deep_link"),
             "deliveries": deliveries,
-            "no_device": f"d#{owner}#{NO_DEVICE}" in by_sk,
+            "no_device": delivery_key(owner, NO_DEVICE) in by_sk,
             "response": (
                 {
                     "action": reply["action"],

@@ -57,7 +57,11 @@ class SecretStore:
     def active_values(self, secret_id: str, force: bool = False) -> list[bytes]:
         """Current value first, then the previous one while it is still within rotation."""
         values = [self.text(secret_id, force).encode()]
-        if not force and self._no_previous_until.get(secret_id, 0.0) > time.monotonic():
+        if force:
+            # A forced read is how a rotation is noticed: whatever was remembered about
+            # AWSPREVIOUS before it no longer holds.
+            self._no_previous_until.pop(secret_id, None)
+        elif self._no_previous_until.get(secret_id, 0.0) > time.monotonic():
             return values
         try:
             previous = self._previous.get(

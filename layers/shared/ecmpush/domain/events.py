@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 
+from ecmpush.domain.user_ids import InternalUserId
+
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
 Text = Annotated[str, StringConstraints(max_length=4000)]
@@ -40,7 +42,9 @@ class Model(BaseModel):
 
 
 class UserRef(Model):
-    user_id: Id
+    """An ECM user; never an external stakeholder (see `domain/user_ids.py`)."""
+
+    user_id: InternalUserId
 
 
 class TaskRef(Model):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecmpush.domain.user_ids import EXTERNAL_PREFIX, internal_user_id
+
 
 class Unauthenticated(Exception):
     """The bearer token is missing, malformed, expired or not signed for this project (401)."""
@@ -21,10 +23,18 @@ class Principal:
     ecm_user: str | None
     external_id: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.ecm_user:
+            # A claim spelled like an external recipient would read an external inbox.
+            try:
+                internal_user_id(self.ecm_user)
+            except ValueError as exc:
+                raise Unauthenticated(f"ecm_user claim refused: {exc}") from None
+
     @property
     def owner(self) -> str:
         if self.ecm_user:
             return self.ecm_user
         if self.external_id:
-            return f"ext:{self.external_id}"
+            return f"{EXTERNAL_PREFIX}{self.external_id}"
         raise Unauthenticated("token carries neither an ECM user nor an external id claim")

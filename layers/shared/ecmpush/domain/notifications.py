@@ -39,6 +39,9 @@ class Notification(BaseModel):
     severity: str | None = None
     task: TaskRef | None = None
     created_at: datetime
+    # Who it is for: internal ECM users (their own devices) or external stakeholders (devices
+    # registered under their verified external id). Set by routing, never read from a recipient.
+    audience: Literal["internal", "external"] = "internal"
 
     @model_validator(mode="after")
     def _buttons_need_a_task(self) -> Notification:

@@ -3,16 +3,50 @@ it leaves in the Content Server workflow."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from ecmpush.domain.action_token import ActionClaims
 from ecmpush.domain.devices import INSTALLATION_ID_PATTERN
 from ecmpush.domain.notifications import ReplyAction
+
+MAX_COMMENT_CHARS = 1000
+
+# Bidi embeddings/overrides/isolates and marks, zero-width characters, the BOM: invisible, yet
+# they can make an audit line read differently from what it says.
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_SYSTEM_TEXT = (
+    (re.compile(r"via\s+ecmpush", re.IGNORECASE), "must not contain ecmpush's own trailer"),
+    (re.compile(r"^\W*on\s+behalf\s+of\b", re.IGNORECASE), 'must not start with "On behalf of"'),
+    (re.compile(r"<\s*[A-Za-z/!?]"), "must not contain HTML or XML markup"),
+)
+
+
+def clean_comment(value: str) -> str:
+    """The user's words as they may enter the Content Server audit trail: control characters
+    (CR/LF and NUL included) become spaces, invisible bidi and zero-width characters go, and
+    text that would pass for what ecmpush itself writes (its "— via ecmpush …" trailer, the
+    service account's "On behalf of …" prefix, markup) is refused rather than rewritten."""
+    text = _INVISIBLE.sub("", value)
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    text = " ".join(text.split())
+    for pattern, refusal in _SYSTEM_TEXT:
+        if pattern.search(text):
+            raise ValueError(f"comment {refusal}")
+    if len(text) > MAX_COMMENT_CHARS:
+        raise ValueError(f"comment longer than {MAX_COMMENT_CHARS} characters")
+    return text
+
+
+Comment = Annotated[
+    str, StringConstraints(max_length=4 * MAX_COMMENT_CHARS), AfterValidator(clean_comment)
+]
 
 
 class ReplyRequest(BaseModel):
@@ -23,7 +57,7 @@ class ReplyRequest(BaseModel):
 
     action_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     action: ReplyAction
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    comment: Comment | None = None
     installation_id: Annotated[str, StringConstraints(pattern=INSTALLATION_ID_PATTERN)] | None = (
         None
     )
@@ -60,7 +94,8 @@ def audit_comment(
 ) -> str:
     """What lands in the step's comment (the workflow audit trail): the user's words, then how
     and when they were given. The timestamp also makes each reply's comment unique, which is how
-    the ECM client recognises a retry whose first attempt already went through."""
+    the ECM client recognises a retry whose first attempt already went through. `comment` was
+    cleaned by `clean_comment`, so the only trailer and prefix in the result are ecmpush's."""
     stamp = replied_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     trailer = f"via ecmpush from {platform or 'app'} at {stamp}"
     body = (comment or "").strip()

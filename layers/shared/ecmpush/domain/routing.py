@@ -21,6 +21,7 @@ from ecmpush.domain.events import (
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.reply_actions import BY_STAGE, INFO
 from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.user_ids import EXTERNAL_PREFIX
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,6 @@ class RoutingContext:
     now: datetime
     # Read only by routes that name roles or teams, so other events never need the document.
     routing: Callable[[], RoutingConfig] = RoutingConfig
-
-
-EXTERNAL_PREFIX = "ext:"
 
 
 def external_recipient(external_id: str) -> str:
@@ -125,6 +123,7 @@ def _document_published(event: DocumentPublished, ctx: RoutingContext) -> list[N
         ctx,
         recipients,
         category="publication",
+        audience="external",
         template=f"document.published.{event.data.kind}",
         params={"document_name": document.name},
         deep_link=document_link(ctx.app_base_url, document),

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ecmpush.domain.user_ids import InternalUserId
+
 Role = Literal["records_manager", "compliance_officer", "administrator", "legal", "account_manager"]
-UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 TeamId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-Members = Annotated[list[UserId], Field(min_length=1, max_length=1000)]
+Members = Annotated[list[InternalUserId], Field(min_length=1, max_length=1000)]
 GovernanceKind = Literal[
     "metadata_validation_failed", "unauthorized_access", "missing_approval", "retention_exception"
 ]

@@ -78,10 +78,10 @@ def parse_body(body: bytes) -> ParsedBody:
     """Parse an authenticated body (its size already checked)."""
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BodyError(400, f"body is not valid JSON: {exc}") from None
     except RecursionError:
         raise BodyError(400, "body is nested too deeply") from None
+    except ValueError as exc:  # not UTF-8, not JSON, or beyond Python's integer digit limit
+        raise BodyError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
     if isinstance(document, dict) and "events" in document and "type" not in document:
         events = document["events"]
         extra = sorted(set(document) - {"events"})

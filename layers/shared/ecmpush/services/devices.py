@@ -1,6 +1,14 @@
-"""Device registration use case (contract §2). The owner always comes from the verified token;
-an installation that changes hands (a shared tablet, a reinstall under another login) leaves its
-previous owner, so pushes for one person never reach another's screen."""
+"""Device registration use case (contract §2). The owner always comes from the verified token.
+
+Who may register what, so that one user can neither take over another's device nor put their own
+pushes on another's screen:
+- an installation registered by another user moves to the caller only when the request carries
+  the FCM token that installation holds (the shared tablet someone else logged into); knowing
+  or guessing an installation id is not enough;
+- an FCM token belongs to one owner: registering a token another user holds is refused;
+- each user has at most `max_devices` installations; a new one beyond that replaces the one
+  refreshed least recently (a reinstall leaves its old installation behind).
+Every check runs before anything is deleted or written, so a refusal changes nothing."""
 
 from __future__ import annotations
 
@@ -11,21 +19,38 @@ from typing import Protocol
 from ecmpush.domain.devices import Device, DeviceRegistration
 from ecmpush.domain.identity import Principal
 
+DEFAULT_MAX_DEVICES = 10
+
 
 class Forbidden(Exception):
     """Authenticated, but not allowed to do this (403)."""
 
 
+class DeviceConflict(Exception):
+    """The installation or the FCM token is registered to another user (409)."""
+
+
 class DeviceStore(Protocol):
     def upsert(self, device: Device) -> datetime | None: ...
     def delete(self, owner: str, installation_id: str) -> bool: ...
+    def get(self, owner: str, installation_id: str) -> Device | None: ...
     def owners_of(self, installation_id: str) -> list[str]: ...
+    def holders_of_token(self, token: str) -> list[tuple[str, str]]: ...
+    def for_owner(self, owner: str) -> list[Device]: ...
 
 
 class DevicesService:
-    def __init__(self, store: DeviceStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: DeviceStore,
+        clock: Callable[[], datetime],
+        max_devices: int = DEFAULT_MAX_DEVICES,
+    ) -> None:
+        if max_devices < 1:
+            raise ValueError("max_devices must be at least 1")
         self._store = store
         self._clock = clock
+        self._max_devices = max_devices
 
     def register(
         self, principal: Principal, installation_id: str, registration: DeviceRegistration
@@ -33,14 +58,20 @@ class DevicesService:
         if registration.audience == "external" and not principal.external_id:
             raise Forbidden("external registration needs the external id claim in the ID token")
         owner = principal.owner
-        for previous in self._store.owners_of(installation_id):
-            if previous != owner:
-                self._store.delete(previous, installation_id)
+        token = registration.token
+        moving_from = self._previous_owners(owner, installation_id, token)
+        duplicates = self._own_duplicates(owner, installation_id, token)
+        for previous in moving_from:
+            self._store.delete(previous, installation_id)
+        for duplicate in duplicates:  # the same phone under an older installation id
+            self._store.delete(owner, duplicate)
+        if self._store.get(owner, installation_id) is None:
+            self._make_room(owner)
         now = self._clock()
         device = Device(
             owner=owner,
             installation_id=installation_id,
-            token=registration.token,
+            token=token,
             platform=registration.platform,
             locale=registration.locale,
             timezone=registration.timezone,
@@ -54,6 +85,33 @@ class DevicesService:
         if first_registered is None:
             return device, True
         return device.model_copy(update={"created_at": first_registered}), False
+
+    def _previous_owners(self, owner: str, installation_id: str, token: str) -> list[str]:
+        """Other owners of this installation, refused unless the caller proves it is the same
+        device by presenting the token it holds."""
+        others = [o for o in self._store.owners_of(installation_id) if o != owner]
+        for other in others:
+            held = self._store.get(other, installation_id)
+            if held is not None and held.token != token:
+                raise DeviceConflict("this installation is registered to another user")
+        return others
+
+    def _own_duplicates(self, owner: str, installation_id: str, token: str) -> list[str]:
+        """The caller's other installations with this token; refused if another user holds it."""
+        duplicates = []
+        for holder, held_installation in self._store.holders_of_token(token):
+            if holder == owner:
+                if held_installation != installation_id:
+                    duplicates.append(held_installation)
+            elif held_installation != installation_id:
+                raise DeviceConflict("this push token is registered to another user")
+        return duplicates
+
+    def _make_room(self, owner: str) -> None:
+        """Keep a new installation within the cap by retiring the least recently refreshed."""
+        devices = sorted(self._store.for_owner(owner), key=lambda d: d.updated_at)
+        for stale in devices[: max(0, len(devices) - self._max_devices + 1)]:
+            self._store.delete(owner, stale.installation_id)
 
     def unregister(self, principal: Principal, installation_id: str) -> bool:
         """False when the caller owns no such installation (404, whoever else may own it)."""

@@ -30,9 +30,10 @@ from ecmpush.domain.notifications import Notification
 from ecmpush.domain.preferences import Preferences as UserPreferences
 from ecmpush.domain.push import Push
 from ecmpush.domain.render import PayloadTooLarge, render_push
-from ecmpush.domain.routing import EXTERNAL_PREFIX, RoutingContext, route
+from ecmpush.domain.routing import RoutingContext, route
 from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.tasks import TrackedTask, from_assigned
+from ecmpush.domain.user_ids import EXTERNAL_PREFIX, is_external
 from ecmpush.ports import PushSender
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.record_intake import RecordIntake
@@ -228,10 +229,18 @@ class DispatchService:
     def _devices_of(
         self, notification: Notification, recipient: str, now: datetime
     ) -> list[Device]:
-        """An internal user's devices; for an external stakeholder, only devices registered for
-        the external audience under their verified external id, on approved channels."""
+        """An internal user's internal devices; for an external stakeholder, only devices
+        registered for the external audience under their verified external id, on approved
+        channels. The notification's audience decides, never the spelling of the recipient: an
+        internal notification never reaches an external device, nor the other way round."""
+        if notification.audience == "internal":
+            if is_external(recipient):
+                self._deliveries.record_policy(notification, recipient, "wrong_audience", now)
+                return []
+            return [d for d in self._devices.for_owner(recipient) if d.audience == "internal"]
         if not recipient.startswith(EXTERNAL_PREFIX):
-            return self._devices.for_owner(recipient)
+            self._deliveries.record_policy(notification, recipient, "wrong_audience", now)
+            return []
         registered = self._devices.for_external(recipient.removeprefix(EXTERNAL_PREFIX))
         approved = set(self._routing().external_channels)
         devices = [d for d in registered if d.platform in approved]
