@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from devstack.demo import approval_event
-from devstack.ecm_client_side import post_event
 from devstack.web_static import DIST_DIR
+from senders.relay.webhook import post_event
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import RunningStack, devstack
 
