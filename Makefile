@@ -9,7 +9,8 @@ SAM_STAMP := $(SAM_VENV)/.installed
 
 .PHONY: run test lint typecheck unit integration e2e template-lint build lock bench clean
 
-$(STAMP): requirements/dev.txt requirements/constraints.txt layers/shared/requirements.txt
+$(STAMP): requirements/dev.txt requirements/constraints.txt layers/shared/requirements.in \
+		layers/shared/requirements-nodeps.in
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
