@@ -54,7 +54,7 @@ FUNCTIONS = (
     "WebhookSecretRotationFunction",
 )
 # Targets of issue 11: init (`import app`) over bare `import boto3`.
-TARGETS = {name: 1.3 for name in FUNCTIONS} | {"DispatchFunction": 2.0, "DevicesFunction": 2.0}
+TARGETS = dict.fromkeys(FUNCTIONS, 1.3) | {"DispatchFunction": 2.0, "DevicesFunction": 2.0}
 TRACING_MODES = ("lambda", "sdk")
 WORK_ROOT = Path(tempfile.gettempdir()) / "ecmpush-bench"
 # Libraries whose presence after init / after the first call the result lists.

@@ -51,7 +51,7 @@ for statement in statements:
         exec(statement, {})
     except ImportError as exc:
         failures.append({"statement": statement, "error": repr(exc)})
-print(json.dumps({"failures": failures, "modules": at_import}))
+print(json.dumps({"failures": failures, "modules": at_import, "after": sorted(sys.modules)}))
 """
 
 
