@@ -91,8 +91,8 @@ def import_statements(source: str) -> list[str]:
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
+            for statement_node in node.orelse:
+                visit(statement_node)
             return
         if isinstance(node, ast.Import | ast.ImportFrom):
             statement = _statement(node)

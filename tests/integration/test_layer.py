@@ -8,12 +8,11 @@ each handler's import graph is asserted on what really reached `sys.modules`."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
-import pytest
-
 import layer_check
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "shared"
@@ -34,7 +33,8 @@ def _locked() -> dict[str, str]:
 
 def test_the_lock_holds_no_heavy_dependency_firebase_admin_declares() -> None:
     locked = _locked()
-    assert "firebase-admin" in locked and "google-auth" in locked
+    assert "firebase-admin" in locked
+    assert "google-auth" in locked
     assert not [name for name in FORBIDDEN if name in locked]
 
 
@@ -62,10 +62,10 @@ def test_import_statements_skip_type_checking_and_runtime_provided_modules() -> 
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("layer") / "python"
     layer_check.install(LOCK, target)
-    yield target
+    return target
 
 
 def test_every_import_of_ecmpush_and_the_handlers_resolves_with_the_lock_only(site: Path) -> None:
@@ -79,12 +79,13 @@ def test_the_check_names_what_the_lock_lacks(site: Path, tmp_path: Path) -> None
     app.parent.mkdir()
     app.write_text("from google.cloud import firestore\n")
     problems = layer_check.check(LOCK, LAYER / "ecmpush", tmp_path, site)
-    assert problems and all("google.cloud" in p for p in problems)
+    assert problems
+    assert all("google.cloud" in p for p in problems)
 
 
 def _modules(site: Path, function: str, tracing: str) -> set[str]:
     result = layer_check.probe(
-        layer_check.sys.executable, site, "app", [], FUNCTIONS / function,
+        sys.executable, site, "app", [], FUNCTIONS / function,
         {"ECMPUSH_TRACING": tracing},
     )  # fmt: skip
     assert result["failures"] == []
@@ -113,7 +114,7 @@ def test_webhook_intake_needs_no_firebase_on_any_path(site: Path) -> None:
 
     _, first_call = lazy_imports((FUNCTIONS / "webhook_intake" / "app.py").read_text(), site)
     result = layer_check.probe(
-        layer_check.sys.executable, site, "app", first_call, FUNCTIONS / "webhook_intake"
+        sys.executable, site, "app", first_call, FUNCTIONS / "webhook_intake"
     )
     assert result["failures"] == []
     assert "firebase_admin" not in result["after"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from ecmpush.components import component
 
 
 @pytest.fixture
-def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[Any]]]:
+def runtime(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     """A stand-in for the Lambda runtime's snapshot_restore_py that records the hooks."""
     hooks: dict[str, list[Any]] = {"before": [], "after": []}
     module = types.ModuleType("snapshot_restore_py")
@@ -29,7 +29,7 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[Any]]]:
     module.register_before_snapshot = before  # type: ignore[attr-defined]
     module.register_after_restore = after  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", module)
-    yield hooks
+    return hooks
 
 
 def test_without_the_runtime_library_nothing_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
