@@ -21,19 +21,16 @@ from __future__ import annotations
 
 import importlib
 
-from ecmpush import bootstrap
-from ecmpush.observability import logger
-
 
 def _warm(modules: tuple[str, ...]) -> None:
     for name in modules:
         importlib.import_module(name)
-    logger.debug("snapshot: modules imported", extra={"modules": list(modules)})
 
 
 def _restored() -> None:
+    from ecmpush import bootstrap  # imported by every handler already; lazy only for tests
+
     bootstrap.reset()
-    logger.debug("restored from snapshot: components, clients and secrets dropped")
 
 
 def prepare_snapshot(*warm: str) -> bool:
