@@ -1,129 +1,95 @@
-"""cold_import: what a cold start pays to import each handler's module graph, with and without
-byte-compiled (.pyc) files in the layer.
+"""cold_import: what each of the nine functions pays at cold start to import its code, measured
+on the real `sam build` artifact (`.aws-sam/build/`), against bare `import boto3` from the same
+layer in the same run.
 
-What is imported, per handler (read from the code, not listed by hand, so it follows changes):
+What is measured, per function and per run, in a fresh python3.13 (one subprocess per sample):
 
-- init: the handler module itself (functions/<fn>/app.py, imported as `app` like Lambda's
-  `app.lambda_handler`), i.e. everything it and `ecmpush.bootstrap` import at module level;
-- first call: the imports that `ecmpush.bootstrap`'s factories run lazily, for the factories
-  the handler reaches (found with `ast`: `bootstrap.<factory>` in app.py or in the ecmpush
-  modules it imports, then through bootstrap.py itself), executed as the same
-  `from X import Y` statements;
-- boto3 clients: the first `boto3.client("secretsmanager")`, `boto3.resource("dynamodb")` and
-  `boto3.client("sqs")` (no network): first-call work the .pyc files do not change.
+- init: `import app` from `.aws-sam/build/<Function>/` with the built layer on the path (Lambda's
+  init phase: the handler module and everything it imports at module level);
+- first call: the imports the first invocation adds, i.e. the lazy imports of the
+  `ecmpush.bootstrap` factories the handler reaches (found with `ast` in the built code; see
+  `lazy_imports`), executed as the same `from X import Y` statements;
+- baseline: `import boto3` alone, from the same layer tree, interleaved with the functions so
+  drift on a noisy machine hits both. Ratios are medians over medians.
 
-How "without .pyc" is forced: the layer is rebuilt like `layers/shared/Makefile` does it, as a
-`pip install --target --no-compile` tree plus the ecmpush package, with no `__pycache__`
-anywhere, and imported with PYTHONDONTWRITEBYTECODE=1 so it stays that way: every module of the
-layer (and the handler's app.py) is compiled from source on every run, as on Lambda's read-only
-/opt. The interpreter's own stdlib keeps its .pyc, as the Lambda runtime image does. (A
-`-X pycache_prefix` pointing at an empty dir would also recompile the stdlib, which Lambda never
-does, and overstate the cost.) "With .pyc" is a copy of that tree compiled exactly as the
-Makefile does (`compileall --invalidation-mode unchecked-hash`). The benchmark checks that the
-no-.pyc tree still has zero .pyc files after the runs.
+The layer runs here as built: the artifact's `SharedLayer/python` tree with its `.pyc` files
+(`layers/shared/Makefile` byte-compiles it), copied, and only the distributions whose wheels are
+platform specific (pydantic-core, cryptography, ...) replaced by the same versions' wheels for
+this host (the artifact's are arm64), then byte-compiled the same way. The function directory is
+copied without `__pycache__` and PYTHONDONTWRITEBYTECODE=1 is set: Lambda's disk is read-only,
+so `app.py` is compiled on every cold start there too.
 
-Times are measured inside a fresh interpreter per run (subprocess), from just before `import app`,
-so interpreter start-up (the same in both variants) is not included."""
+Tracing: the build's functions are measured with the environment each tracing mode of
+template.yaml gives them (`ECMPUSH_TRACING`); `lambda` is the template default (Lambda records
+the segments, no SDK in the function), `sdk` is Powertools Tracer with the X-Ray SDK.
+
+`ECMPUSH_BENCH_BUILD` points at another build than this checkout's;
+`ECMPUSH_BENCH_BEFORE=/path/to/other/.aws-sam/build` adds a second build (e.g. main before a
+change) to the same run, measured the same way, for a before/after table."""
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench._common import LAYER_DIR, REPO, Json, Row, Spec, ratio, stats
+from bench._common import REPO, Json, Row, Spec, ratio, stats
 
 NAME = "cold_import"
-HANDLERS = ("WebhookIntakeFunction", "DispatchFunction", "DevicesFunction")
-VARIANTS = ("with_pyc", "without_pyc")
+BUILD = REPO / ".aws-sam" / "build"
+FUNCTIONS = (
+    "WebhookIntakeFunction",
+    "DevicesFunction",
+    "DispatchFunction",
+    "ResponseCallbackFunction",
+    "WriteBackFunction",
+    "ExpirySweepFunction",
+    "SlaSweepFunction",
+    "DevicePruneFunction",
+    "WebhookSecretRotationFunction",
+)
+# Targets of issue 11: init (`import app`) over bare `import boto3`.
+TARGETS = dict.fromkeys(FUNCTIONS, 1.3) | {"DispatchFunction": 2.0, "DevicesFunction": 2.0}
+TRACING_MODES = ("lambda", "sdk")
 WORK_ROOT = Path(tempfile.gettempdir()) / "ecmpush-bench"
-# Libraries whose presence after each phase the result lists (the "combination" a handler pays).
+# Libraries whose presence after init / after the first call the result lists.
 TRACKED = (
-    "boto3",
     "pydantic",
     "aws_xray_sdk",
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.utilities.parameters",
+    "ecmpush.app_api",
     "firebase_admin",
-    "firebase_admin.messaging",
-    "firebase_admin.auth",
+    "grpc",
+    "google.cloud",
+    "requests",
 )
-_GROUPS: dict[str, str] = {
-    **dict.fromkeys(("boto3", "botocore", "s3transfer", "jmespath", "dateutil"), "boto3/botocore"),
-    **dict.fromkeys(
-        ("pydantic", "pydantic_core", "annotated_types", "typing_extensions", "typing_inspection"),
-        "pydantic",
-    ),
-    **dict.fromkeys(("aws_lambda_powertools",), "powertools"),
-    **dict.fromkeys(("aws_xray_sdk", "wrapt"), "aws-xray-sdk"),
-    **dict.fromkeys(
-        (
-            "firebase_admin",
-            "google",
-            "googleapiclient",
-            "google_auth_httplib2",
-            "httplib2",
-            "uritemplate",
-            "cachecontrol",
-            "msgpack",
-            "proto",
-            "grpc",
-            "pyasn1",
-            "pyasn1_modules",
-            "rsa",
-            "cachetools",
-            "jwt",
-            "h2",
-            "hpack",
-            "hyperframe",
-            "httpx",
-            "httpcore",
-            "anyio",
-            "sniffio",
-            "h11",
-        ),
-        "firebase-admin + google",
-    ),
-    **dict.fromkeys(("cryptography", "cffi", "_cffi_backend"), "cryptography"),
-    **dict.fromkeys(
-        ("requests", "urllib3", "charset_normalizer", "idna", "certifi"), "requests/urllib3"
-    ),
-    **dict.fromkeys(("ecmpush", "app"), "ecmpush + handler"),
-}
 
-# Runs in the measured interpreter. argv[1]: JSON [handler module, lazy statements, tracked].
+# Runs in the measured interpreter. argv[1]: JSON [module or null, lazy statements, tracked].
 _CHILD = r"""
 import importlib, json, sys, time
 module, lazy, tracked = json.loads(sys.argv[1])
-present = lambda: [m for m in tracked if m in sys.modules]
-sys.stderr.write("#BENCH-START\n"); sys.stderr.flush()
 t0 = time.perf_counter()
-importlib.import_module(module)
+importlib.import_module(module or "boto3")
 t1 = time.perf_counter()
-at_init = present()
+at_init = [m for m in tracked if m in sys.modules]
 for statement in lazy:
     exec(statement, {})
 t2 = time.perf_counter()
-sys.stderr.write("#BENCH-END\n"); sys.stderr.flush()
-import boto3
-boto3.client("secretsmanager"); boto3.resource("dynamodb"); boto3.client("sqs")
-t3 = time.perf_counter()
-print(json.dumps({"init_s": t1 - t0, "first_call_s": t2 - t1, "clients_s": t3 - t2,
-                  "modules": len(sys.modules), "at_init": at_init, "after_first_call": present()}))
+print(json.dumps({"init_s": t1 - t0, "first_call_s": t2 - t1, "modules": len(sys.modules),
+                  "at_init": at_init,
+                  "after_first_call": [m for m in tracked if m in sys.modules]}))
 """
 
 
-# -- what each handler imports -----------------------------------------------------------------
+# -- what each handler's first call imports ----------------------------------------------------
 
 
 def _statement(node: ast.Import | ast.ImportFrom) -> str:
@@ -203,7 +169,7 @@ def lazy_imports(app_source: str, layer: Path) -> tuple[list[str], list[str]]:
     return sorted(used), statements
 
 
-# -- the layer trees ---------------------------------------------------------------------------
+# -- the built layer, runnable on this host ----------------------------------------------------
 
 
 def _capture(
@@ -223,17 +189,15 @@ def _python_version(python: str) -> str | None:
     return done.stdout.strip() or None
 
 
-def find_python313() -> tuple[str, str, bool]:
-    """(interpreter, version, is_fallback): $ECMPUSH_BENCH_PYTHON, python3.13 on PATH, pyenv's
-    newest 3.13 (as layers/shared/Makefile looks for it), else this interpreter."""
+def find_python313() -> tuple[str, str]:
+    """(interpreter, version): $ECMPUSH_BENCH_PYTHON, python3.13 on PATH, or pyenv's newest
+    3.13 (as layers/shared/Makefile looks for it). The layer's .pyc are 3.13's: no fallback."""
     candidates: list[str] = []
     if os.environ.get("ECMPUSH_BENCH_PYTHON"):
         candidates.append(os.environ["ECMPUSH_BENCH_PYTHON"])
-    which = shutil.which("python3.13")
-    if which:
+    if which := shutil.which("python3.13"):
         candidates.append(which)
-    pyenv = shutil.which("pyenv")
-    if pyenv:
+    if pyenv := shutil.which("pyenv"):
         try:
             root = _capture([pyenv, "root"], 30).stdout.strip()
             latest = _capture([pyenv, "latest", "3.13"], 30).stdout.strip()
@@ -243,234 +207,220 @@ def find_python313() -> tuple[str, str, bool]:
     for candidate in candidates:
         version = _python_version(candidate)
         if version and version.startswith("3.13."):
-            real = _capture(
-                [candidate, "-c", "import sys; print(sys.executable)"], 30
-            ).stdout.strip()
-            return real, version, False
-    return sys.executable, _python_version(sys.executable) or "?", True
+            return candidate, version
+    raise RuntimeError("python3.13 not found: set ECMPUSH_BENCH_PYTHON or PYENV_VERSION")
 
 
-def _count(tree: Path, suffix: str) -> int:
-    return sum(1 for _ in tree.rglob(f"*{suffix}"))
+def _platform_wheels(tree: Path) -> dict[str, list[Path]]:
+    """`name==version` → installed files, for every distribution whose wheel is not pure."""
+    found: dict[str, list[Path]] = {}
+    for dist in sorted(tree.glob("*.dist-info")):
+        tags = [ln for ln in (dist / "WHEEL").read_text().splitlines() if ln.startswith("Tag:")]
+        if all(tag.endswith("-none-any") for tag in tags):
+            continue
+        meta = dict(
+            line.split(": ", 1)
+            for line in (dist / "METADATA").read_text().splitlines()
+            if line.startswith(("Name: ", "Version: "))
+        )
+        record = (dist / "RECORD").read_text().splitlines()
+        files = [tree / ln.split(",")[0] for ln in record if ln and not ln.startswith("..")]
+        found[f"{meta['Name']}=={meta['Version']}"] = files
+    return found
 
 
-def _compile(python: str, target: Path) -> None:
-    _capture(
-        [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-         str(target)],
-        600,
-    )  # fmt: skip
-
-
-def build_layers(python: str, version: str) -> tuple[Path, Path, Json]:
-    """The layer without and with .pyc. Dependencies are installed once per requirements,
-    constraints and interpreter (cached under the temp dir); ecmpush is copied fresh each run."""
-    requirements = LAYER_DIR / "requirements.txt"
-    constraints = REPO / "requirements" / "constraints.txt"
-    key = hashlib.sha256()
-    for path in (requirements, constraints):
-        key.update(path.read_bytes())
-    key.update(version.encode())
-    root = WORK_ROOT / f"layer-{version}-{key.hexdigest()[:12]}"
-    bare, compiled = root / "without_pyc", root / "with_pyc"
-    info: Json = {"cache_dir": str(root), "built_now": False}
-    if not (root / ".complete").exists():
-        started = time.monotonic()
-        shutil.rmtree(root, ignore_errors=True)
-        bare.mkdir(parents=True)
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+def host_layer(build: Path, label: str, python: str) -> tuple[Path, Json]:
+    """A copy of `build/SharedLayer/python` whose platform-specific wheels are this host's."""
+    source = build / "SharedLayer" / "python"
+    if not source.is_dir():
+        raise RuntimeError(f"{source} is missing: run `make build` first")
+    tree, overlay = WORK_ROOT / f"layer-{label}", WORK_ROOT / f"overlay-{label}"
+    for scratch in (tree, overlay):
+        shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(source, tree, symlinks=True)
+    native = _platform_wheels(tree)
+    for files in native.values():
+        for file in files:
+            file.unlink(missing_ok=True)
+    if native:
         done = _capture(
-            [python, "-m", "pip", "install", "--quiet", "--no-compile",
-             "--disable-pip-version-check", "--no-input", "--target", str(bare),
-             "--requirement", str(requirements), "--constraint", str(constraints)],
+            [python, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:",
+             "--no-compile", "--disable-pip-version-check", "--no-input", "--target",
+             str(overlay), *native],
             900,
-            env=env,
             check=False,
         )  # fmt: skip
         if done.returncode != 0:
-            raise RuntimeError(f"pip install of the layer failed:\n{done.stderr[-3000:]}")
-        # As the Makefile: no console scripts, test suites or stray caches.
-        shutil.rmtree(bare / "bin", ignore_errors=True)
-        for directory in sorted(bare.rglob("*"), reverse=True):
-            if directory.is_dir() and directory.name in ("__pycache__", "tests"):
-                shutil.rmtree(directory)
-        for stray in [*bare.rglob("*.pyc"), *bare.rglob("*.pyo")]:
-            stray.unlink()
-        shutil.copytree(bare, compiled)
-        _compile(python, compiled)
-        (root / ".complete").write_text(version + "\n")
-        info.update(built_now=True, build_s=round(time.monotonic() - started, 1))
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for tree in (bare, compiled):
-        shutil.rmtree(tree / "ecmpush", ignore_errors=True)
-        shutil.copytree(LAYER_DIR / "ecmpush", tree / "ecmpush", ignore=ignore)
-    _compile(python, compiled / "ecmpush")
-    info.update(
-        py_files=_count(bare, ".py"),
-        pyc_files_with=_count(compiled, ".pyc"),
-        pyc_files_without=_count(bare, ".pyc"),
-    )
-    return bare, compiled, info
+            raise RuntimeError(f"pip install of the host wheels failed:\n{done.stderr[-3000:]}")
+        shutil.rmtree(overlay / "bin", ignore_errors=True)
+        _capture(
+            [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
+             "unchecked-hash", "-s", str(overlay), "-p", str(tree), str(overlay)],
+            600,
+        )  # fmt: skip
+        shutil.copytree(overlay, tree, symlinks=True, dirs_exist_ok=True)
+    return tree, {
+        "artifact": str(source),
+        "unzipped_mb": round(_size(source) / 2**20, 1),
+        "host_wheels": sorted(native),
+        "distributions": sorted(
+            d.name.removesuffix(".dist-info") for d in source.glob("*.dist-info")
+        ),
+    }
+
+
+def _size(tree: Path) -> int:
+    return sum(p.stat().st_size for p in tree.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 # -- measuring ---------------------------------------------------------------------------------
 
-_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
-
-def _group(module: str) -> str:
-    top = module.split(".")[0]
-    if top in _GROUPS:
-        return _GROUPS[top]
-    if top in sys.stdlib_module_names or top.startswith("_"):
-        return "stdlib"
-    return "other"
-
-
-def importtime_breakdown(stderr: str) -> dict[str, float]:
-    """Self time (ms) per library group between the child's start and end markers."""
-    totals: dict[str, float] = {}
-    inside = False
-    for line in stderr.splitlines():
-        if line == "#BENCH-START":
-            inside = True
-        elif line == "#BENCH-END":
-            break
-        elif inside and (match := _IMPORTTIME.match(line)):
-            group = _group(match.group(4))
-            totals[group] = totals.get(group, 0.0) + int(match.group(1)) / 1000
-    return dict(sorted(((k, round(v, 1)) for k, v in totals.items()), key=lambda kv: -kv[1]))
-
-
-def _run_child(
-    python: str, layer: Path, task: Path, payload: str, importtime: bool
-) -> tuple[Json, str]:
-    env = {
+def _child_env(layer: Path, task: Path | None, function: str, tracing: str) -> dict[str, str]:
+    """What Lambda's python3.13 runtime and template.yaml's Globals give a function."""
+    path = f"{task}{os.pathsep}{layer}" if task else str(layer)
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": f"{task}{os.pathsep}{layer}",
+        "PYTHONPATH": path,
         "PYTHONDONTWRITEBYTECODE": "1",
-        "AWS_DEFAULT_REGION": "eu-central-1",
-        "POWERTOOLS_SERVICE_NAME": "ecmpush",
         "LANG": "C.UTF-8",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_REGION": "eu-central-1",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "POWERTOOLS_SERVICE_NAME": "ecmpush",
+        "POWERTOOLS_METRICS_NAMESPACE": "Ecmpush",
+        "ECMPUSH_TRACING": tracing,
     }
-    command = [python, "-s", *(["-X", "importtime"] if importtime else []), "-c", _CHILD, payload]
-    done = _capture(command, 120, env=env, check=False)
+
+
+def _run_child(python: str, env: dict[str, str], payload: str) -> Json:
+    done = _capture([python, "-s", "-c", _CHILD, payload], 120, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"import child failed ({done.returncode}):\n{done.stderr[-3000:]}")
     measured: Json = json.loads(done.stdout.strip().splitlines()[-1])
-    return measured, done.stderr
+    return measured
+
+
+def _builds() -> dict[str, Path]:
+    builds = {"after": Path(os.environ.get("ECMPUSH_BENCH_BUILD") or BUILD)}
+    if before := os.environ.get("ECMPUSH_BENCH_BEFORE"):
+        builds = {"before": Path(before), **builds}
+    return builds
 
 
 def run(quick: bool) -> Json:
-    from devstack import template as cfn
+    reps = 1 if quick else 7
+    python, version = find_python313()
+    builds = _builds()
+    layers: dict[str, Path] = {}
+    layer_info: dict[str, Json] = {}
+    for label, build in builds.items():
+        layers[label], layer_info[label] = host_layer(build, label, python)
 
-    reps = 1 if quick else 5
-    python, version, fallback = find_python313()
-    bare, compiled, layer_info = build_layers(python, version)
-    layers = {"with_pyc": compiled, "without_pyc": bare}
-    specs = cfn.functions(cfn.load())
-    tasks = WORK_ROOT / f"task-{version}"
-    shutil.rmtree(tasks, ignore_errors=True)
+    # (build, tracing) cases: a "before" build is measured as it was (its own tracing).
+    cases = [("before", "lambda")] if "before" in builds else []
+    cases += [("after", mode) for mode in TRACING_MODES]
+    plans: dict[tuple[str, str], Json] = {}
+    for label, build in builds.items():
+        for function in FUNCTIONS:
+            source = build / function / "app.py"
+            task = WORK_ROOT / f"task-{label}" / function
+            shutil.rmtree(task, ignore_errors=True)
+            task.mkdir(parents=True)
+            shutil.copy2(source, task / "app.py")
+            factories, statements = lazy_imports(source.read_text(), layers[label])
+            plans[(label, function)] = {
+                "task": task,
+                "payload": json.dumps(["app", statements, list(TRACKED)]),
+                "factories": factories,
+            }
 
-    plans: dict[str, Json] = {}
-    for logical_id in HANDLERS:
-        spec = specs[logical_id]
-        module = spec.handler.rpartition(".")[0]
-        source_file = spec.code_uri / f"{module.replace('.', '/')}.py"
-        task = tasks / logical_id
-        task.mkdir(parents=True)
-        shutil.copy2(source_file, task / source_file.name)
-        factories, statements = lazy_imports(source_file.read_text(), LAYER_DIR)
-        plans[logical_id] = {
-            "task": task,
-            "payload": json.dumps([module, statements, list(TRACKED)]),
-            "factories": factories,
-            "statements": statements,
-        }
-
-    samples: dict[str, dict[str, dict[str, list[float]]]] = {
-        h: {v: {"init_s": [], "first_call_s": [], "total_s": [], "clients_s": []} for v in VARIANTS}
-        for h in HANDLERS
-    }
-    facts: dict[str, Json] = {}
+    keys = ["baseline"] + [f"{function}" for function in FUNCTIONS]
+    samples: dict[str, dict[str, dict[str, list[float]]]] = {}
+    facts: dict[str, dict[str, Json]] = {}
+    baseline_payload = json.dumps([None, [], []])
     for rep in range(reps):
-        for logical_id in HANDLERS:
-            plan = plans[logical_id]
-            # Alternate the order so drift on a noisy machine does not favour one variant.
-            for variant in VARIANTS if rep % 2 == 0 else tuple(reversed(VARIANTS)):
-                measured, _ = _run_child(
-                    python, layers[variant], plan["task"], plan["payload"], False
-                )
-                bucket = samples[logical_id][variant]
-                bucket["init_s"].append(measured["init_s"])
-                bucket["first_call_s"].append(measured["first_call_s"])
-                bucket["total_s"].append(measured["init_s"] + measured["first_call_s"])
-                bucket["clients_s"].append(measured["clients_s"])
-                facts[logical_id] = measured
+        for label, mode in cases if rep % 2 == 0 else list(reversed(cases)):
+            case = f"{label}/tracing={mode}"
+            bucket = samples.setdefault(case, {})
+            for key in keys:
+                function = key if key != "baseline" else "boto3"
+                if key == "baseline":
+                    env = _child_env(layers[label], None, function, mode)
+                    measured = _run_child(python, env, baseline_payload)
+                else:
+                    plan = plans[(label, key)]
+                    env = _child_env(layers[label], plan["task"], function, mode)
+                    measured = _run_child(python, env, plan["payload"])
+                    facts.setdefault(case, {})[key] = measured
+                series = bucket.setdefault(key, {"init_s": [], "first_call_s": [], "total_s": []})
+                series["init_s"].append(measured["init_s"])
+                series["first_call_s"].append(measured["first_call_s"])
+                series["total_s"].append(measured["init_s"] + measured["first_call_s"])
 
-    breakdown: dict[str, dict[str, dict[str, float]]] = {}
-    if not quick:
-        for logical_id in HANDLERS:
-            plan = plans[logical_id]
-            breakdown[logical_id] = {}
-            for variant in VARIANTS:
-                _, stderr = _run_child(python, layers[variant], plan["task"], plan["payload"], True)
-                breakdown[logical_id][variant] = importtime_breakdown(stderr)
-
-    leaked = _count(bare, ".pyc") + _count(tasks, ".pyc")
+    leaked = sum(1 for _ in WORK_ROOT.glob("task-*/*/__pycache__"))
     if leaked:
-        raise RuntimeError(f"{leaked} .pyc files appeared in the no-.pyc tree: not a cold import")
+        raise RuntimeError("app.py was byte-compiled to disk: not a cold import")
 
-    handlers: Json = {}
-    for logical_id in HANDLERS:
-        plan = plans[logical_id]
-        entry: Json = {
-            "bootstrap_factories": plan["factories"],
-            "first_call_imports": plan["statements"],
-            "libraries_at_init": facts[logical_id]["at_init"],
-            "libraries_after_first_call": facts[logical_id]["after_first_call"],
-            "modules_loaded": facts[logical_id]["modules"],
-        }
-        for variant in VARIANTS:
-            entry[variant] = {k: stats(v, 4) for k, v in samples[logical_id][variant].items()}
-        with_total = entry["with_pyc"]["total_s"]["median"]
-        without_total = entry["without_pyc"]["total_s"]["median"]
-        entry["ratio_without_over_with"] = ratio(without_total, with_total)
-        entry["saved_by_pyc_s"] = round(without_total - with_total, 3)
-        if logical_id in breakdown:
-            entry["importtime_self_ms"] = breakdown[logical_id]
-        handlers[logical_id] = entry
+    results: Json = {}
+    for case, bucket in samples.items():
+        label = case.split("/")[0]
+        boto3_s = stats(bucket["baseline"]["init_s"], 4)
+        entries: Json = {}
+        for function in FUNCTIONS:
+            series = bucket[function]
+            init, total = stats(series["init_s"], 4), stats(series["total_s"], 4)
+            fact = facts[case][function]
+            entries[function] = {
+                "init_s": init,
+                "first_call_s": stats(series["first_call_s"], 4),
+                "total_s": total,
+                "init_over_boto3": ratio(init["median"], boto3_s["median"]),
+                "total_over_boto3": ratio(total["median"], boto3_s["median"]),
+                "target_init_over_boto3": TARGETS[function],
+                "bootstrap_factories": plans[(label, function)]["factories"],
+                "libraries_at_init": fact["at_init"],
+                "libraries_after_first_call": fact["after_first_call"],
+                "modules_loaded": fact["modules"],
+            }
+        results[case] = {"boto3_s": boto3_s, "functions": entries}
 
     return {
-        "parameters": {"repetitions": reps, "handlers": list(HANDLERS)},
-        "interpreter": {"path": python, "version": version, "fallback_to_runner": fallback},
+        "parameters": {"repetitions": reps, "functions": list(FUNCTIONS)},
+        "interpreter": {"path": python, "version": version},
+        "builds": {label: str(path) for label, path in builds.items()},
         "method": (
-            "fresh interpreter per run; layer = pip --target --no-compile tree + ecmpush; "
-            "without_pyc: no __pycache__ anywhere in the layer and PYTHONDONTWRITEBYTECODE=1 "
-            "(stdlib .pyc kept, as in the Lambda runtime); with_pyc: the same tree after "
-            "compileall --invalidation-mode unchecked-hash (layers/shared/Makefile). "
-            "total = init (import app) + first-call lazy imports; clients = first boto3 "
-            "clients, not counted in total. importtime_self_ms: one -X importtime run per "
-            "variant, self time per library group (inflated by -X importtime itself)."
+            "fresh python3.13 per sample; the sam build artifact's layer (its .pyc kept, "
+            "platform wheels swapped for this host's and compiled the same way) and function "
+            "dir; init = import app; first call = the bootstrap factories' lazy imports; "
+            "baseline = import boto3 from the same layer, interleaved; medians."
         ),
-        "layer": layer_info,
-        "handlers": handlers,
+        "layers": layer_info,
+        "cases": results,
     }
 
 
 def headline(result: Json) -> list[Row]:
     rows: list[Row] = [("interpreter", f"python {result['interpreter']['version']}")]
-    for logical_id, entry in result["handlers"].items():
-        with_pyc = entry["with_pyc"]["total_s"]["median"]
-        without = entry["without_pyc"]["total_s"]["median"]
-        rows.append(
-            (
-                f"{logical_id} imports",
-                f"{with_pyc * 1000:.0f} ms with .pyc, {without * 1000:.0f} ms without "
-                f"(x{entry['ratio_without_over_with']})",
+    for label, info in result["layers"].items():
+        rows.append((f"layer {label}", f"{info['unzipped_mb']} MB unzipped"))
+    for case, entry in result["cases"].items():
+        rows.append((f"{case} import boto3", f"{entry['boto3_s']['median'] * 1000:.0f} ms"))
+        for function, fn in entry["functions"].items():
+            rows.append(
+                (
+                    f"{case} {function}",
+                    f"{fn['init_s']['median'] * 1000:.0f} ms init (x{fn['init_over_boto3']}), "
+                    f"{fn['total_s']['median'] * 1000:.0f} ms with first call "
+                    f"(x{fn['total_over_boto3']})",
+                )
             )
-        )
     return rows
 
 
-SPEC = Spec(NAME, "import cost of each handler's module graph, with vs without .pyc", run, headline)
+SPEC = Spec(NAME, "cold-start imports of the nine functions from .aws-sam/build", run, headline)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m bench cold_import` is the entry
+    sys.exit("run it as: python -m bench cold_import")

@@ -18,8 +18,11 @@ from ecmpush.domain.preferences import Preferences
 from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.services.devices import DeviceConflict, Forbidden
+from ecmpush.snapstart import prepare_snapshot
 
 app = app_resolver((Forbidden, 403), (DeviceConflict, 409), (InvalidCursor, 400))
+# SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
+prepare_snapshot("ecmpush.adapters.id_token_verifier")
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
 

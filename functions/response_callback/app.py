@@ -16,8 +16,11 @@ from ecmpush.domain.action_token import ActionTokenExpired, ActionTokenInvalid
 from ecmpush.domain.replies import ReplyRefused, ReplyRequest
 from ecmpush.http import json_response
 from ecmpush.observability import logger, metrics, tracer
+from ecmpush.snapstart import prepare_snapshot
 
 app = app_resolver((ActionTokenInvalid, 401), (ActionTokenExpired, 410), (ReplyRefused, 409))
+# SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
+prepare_snapshot("ecmpush.adapters.id_token_verifier", "ecmpush.adapters.ecm_client")
 
 
 @app.post("/responses")

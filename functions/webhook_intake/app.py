@@ -24,8 +24,11 @@ from ecmpush.domain import webhook_signature
 from ecmpush.domain.webhook_body import BodyError, ParsedItem, check_size, parse_body
 from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
+from ecmpush.snapstart import prepare_snapshot
 
 app = APIGatewayRestResolver()
+# SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
+prepare_snapshot("aws_lambda_powertools.utilities.idempotency")
 
 # HTTP status of a single-event answer; a batch answers 207 with one status per event.
 STATUS_CODES = {

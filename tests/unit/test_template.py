@@ -94,7 +94,8 @@ def test_every_function_is_arm64_python313_through_globals(template):
     glob = template["Globals"]["Function"]
     assert glob["Runtime"] == "python3.13"
     assert glob["Architectures"] == ["arm64"]
-    assert glob["Tracing"] == "Active"
+    assert glob["Tracing"] == {"Fn::If": ["TracingOff", "PassThrough", "Active"]}
+    assert glob["Environment"]["Variables"]["ECMPUSH_TRACING"] == {"Ref": "TracingMode"}
     assert {"Ref": "SharedLayer"} in glob["Layers"]
     functions = resources_of(template, "AWS::Serverless::Function")
     assert len(functions) == 9
@@ -178,7 +179,7 @@ def test_api_routes_match_the_spec(template, spec):
                 assert e["Properties"]["RestApiId"] == {"Ref": "EcmpushApi"}
     api = template["Resources"]["EcmpushApi"]
     assert api["Type"] == "AWS::Serverless::Api"
-    assert template["Globals"]["Api"]["TracingEnabled"] is True
+    assert template["Globals"]["Api"]["TracingEnabled"] == {"Fn::If": ["TracingOff", False, True]}
     (settings,) = api["Properties"]["MethodSettings"]
     assert "ThrottlingRateLimit" in settings
     assert "ThrottlingBurstLimit" in settings
@@ -972,3 +973,15 @@ def test_scheduled_functions_send_failed_runs_to_the_sweep_dlq(template):
             "Type": "SQS",
             "Destination": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]},
         }, name
+
+
+def test_snapstart_is_on_the_api_functions_only_through_a_published_alias(template):
+    functions = resources_of(template, "AWS::Serverless::Function")
+    snap = {n for n, fn in functions.items() if "SnapStart" in fn["Properties"]}
+    assert snap == {"WebhookIntakeFunction", "DevicesFunction", "ResponseCallbackFunction"}
+    for name in snap:
+        props = functions[name]["Properties"]
+        assert props["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+        assert props["AutoPublishAlias"] == "live"
+        app = (ROOT / props["CodeUri"] / "app.py").read_text()
+        assert "prepare_snapshot(" in app, name

@@ -1,0 +1,57 @@
+"""SnapStart hooks: the first request's imports go into the snapshot, and everything built from
+configuration (clients, secrets, settings) is dropped after a restore."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ecmpush import snapstart
+from ecmpush.components import component
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
+    """A stand-in for the Lambda runtime's snapshot_restore_py that records the hooks."""
+    hooks: dict[str, list[Any]] = {"before": [], "after": []}
+    module = types.ModuleType("snapshot_restore_py")
+
+    def before(func: Callable[..., None], *args: Any) -> None:
+        hooks["before"].append((func, args))
+
+    def after(func: Callable[..., None], *args: Any) -> None:
+        hooks["after"].append((func, args))
+
+    module.register_before_snapshot = before  # type: ignore[attr-defined]
+    module.register_after_restore = after  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", module)
+    return hooks
+
+
+def test_without_the_runtime_library_nothing_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)
+    assert snapstart.prepare_snapshot("json") is False
+
+
+def test_before_snapshot_imports_the_first_requests_modules(
+    runtime: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, "ecmpush.domain.sla", raising=False)
+    assert snapstart.prepare_snapshot("ecmpush.domain.sla") is True
+    ((func, args),) = runtime["before"]
+    func(*args)
+    assert "ecmpush.domain.sla" in sys.modules
+
+
+def test_after_restore_drops_every_cached_component(runtime: dict[str, list[Any]]) -> None:
+    built = component(object)
+    first = built()
+    assert built() is first
+    snapstart.prepare_snapshot()
+    ((func, args),) = runtime["after"]
+    func(*args)
+    assert built() is not first
