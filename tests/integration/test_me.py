@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.conftest import sample_event
 from tests.integration.harness import Harness, Reply
@@ -20,9 +22,17 @@ def test_preferences_default_then_saved(harness: Harness) -> None:
         "muted_categories": [],
         "quiet_hours": None,
     }
+    # Quiet hours that cannot contain the wall-clock time this test runs at (the push below
+    # must go out now): they start six hours from now, in the user's zone.
+    berlin = datetime.now(ZoneInfo("Europe/Berlin"))
+    start, end = berlin + timedelta(hours=6), berlin + timedelta(hours=7)
     prefs = {
         "muted_categories": ["expiry"],
-        "quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"},
+        "quiet_hours": {
+            "start": start.strftime("%H:00"),
+            "end": end.strftime("%H:00"),
+            "timezone": "Europe/Berlin",
+        },
     }
     assert _me(harness, "PUT", "/me/preferences", "asmith", prefs).status == 200
     assert _me(harness, "GET", "/me/preferences", "asmith").body == prefs
