@@ -577,7 +577,10 @@ class EcmStandIn:
     def _issue_ticket(self, login: str, via: str) -> str:
         ticket = secrets.token_urlsafe(32)
         with self._lock:
-            self._tickets[ticket] = (login, self._clock() + self.ticket_lifetime_s)
+            now = self._clock()
+            if len(self._tickets) > 1000:  # every answer refreshes: drop the expired ones
+                self._tickets = {t: v for t, v in self._tickets.items() if v[1] > now}
+            self._tickets[ticket] = (login, now + self.ticket_lifetime_s)
             if via != "refresh":
                 self._logins.append({"via": via, "user": login, "at": _utc_now()})
         return ticket

@@ -59,9 +59,14 @@ def deliver(
         except requests.RequestException as exc:
             outcome.update({str(e["id"]): f"failed:{type(exc).__name__}" for e in batch})
             continue
-        if response.status_code != 207:
+        try:
+            results = response.json()["results"] if response.status_code == 207 else None
+        except (ValueError, KeyError, TypeError):
+            results = None
+        if not isinstance(results, list):
             outcome.update({str(e["id"]): f"failed:{response.status_code}" for e in batch})
             continue
-        for result in response.json().get("results", []):
-            outcome[str(result.get("id"))] = str(result.get("status"))
+        for result in results:
+            if isinstance(result, dict):
+                outcome[str(result.get("id"))] = str(result.get("status"))
     return outcome

@@ -105,3 +105,18 @@ def test_a_step_no_longer_running_is_completed_once(tmp_path: Path) -> None:
 )
 def test_due_dates_as_content_server_writes_them(raw: str, expected: str | None) -> None:
     assert due_at(raw) == expected
+
+
+@pytest.mark.parametrize("body", [b"<html>gateway</html>", b'{"results": "x"}', b"[1]"])
+def test_a_malformed_batch_answer_leaves_the_events_pending(
+    monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    import requests
+
+    from senders.relay import webhook
+
+    answer = requests.Response()
+    answer.status_code, answer._content = 207, body
+    monkeypatch.setattr(webhook, "post_body", lambda *args, **kwargs: answer)
+    outcome = webhook.deliver("http://127.0.0.1:1", "s", [{"id": "e-1"}, {"id": "e-2"}])
+    assert outcome == {"e-1": "failed:207", "e-2": "failed:207"}

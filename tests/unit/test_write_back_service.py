@@ -40,6 +40,7 @@ class FakeContentServer:
     actions: tuple[str, ...] = ("SendOn", "SendForReview", "Delegate")
     custom: tuple[str, ...] = ("Approve", "Reject")
     member_accept: bool = False
+    lose_handover_answer: bool = False  # the Delegate goes through, its answer is lost
     history: list[Activity] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -93,6 +94,8 @@ class FakeContentServer:
         self.history.append(Activity(key, comment, "now", user_id=IDS.get(as_user or "")))
         if key == "Delegate":
             self.holder = next(name for name, uid in IDS.items() if uid == assignee)
+            if self.lose_handover_answer:  # as the client reports the retry that met it moved
+                raise EcmNotAssignee(f"{ref} is not {as_user}'s")
         else:
             self.open = False
         kind = DispositionKind.ACTION if action else DispositionKind.CUSTOM_ACTION
@@ -168,6 +171,13 @@ def test_a_supervisor_takes_the_step_over_then_decides() -> None:
         ("complete", ("Approve", "bjones", None)),
     ]
     assert ecm.history[0].comment.startswith("Handed over to bjones after an SLA escalation")
+
+
+def test_a_handover_whose_answer_was_lost_goes_on_to_the_decision() -> None:
+    ecm = FakeContentServer(lose_handover_answer=True)
+    outcome = service(ecm, WriteBackRecorder(TRACKED)).apply(reply(user="bjones"), 5)
+    assert outcome is ReplyStatus.APPLIED
+    assert [c[1][0] for c in ecm.calls] == ["Delegate", "Approve"]
 
 
 def test_without_a_handover_action_the_supervisor_is_refused_and_nothing_changes() -> None:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from ecmpush.clock import rfc3339
 from ecmpush.domain.delivery import (
     WRONG_PROJECT_CODES,
     Claim,
@@ -39,10 +40,6 @@ from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.record_intake import RecordIntake
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
-
-
-def iso_z(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 STATE_ONLY = (TaskCompleted, RecordExpiryScheduled)  # change tracked state; the sweeps notify
@@ -266,7 +263,7 @@ class DispatchService:
             return False
         if decision.verdict is Verdict.DEFER:
             assert decision.until is not None
-            until = iso_z(decision.until)
+            until = rfc3339(decision.until)
             self._deliveries.record_policy(notification, owner, "deferred", now, until)
             only_this_owner = notification.model_copy(update={"recipients": [owner]})
             self._wait(

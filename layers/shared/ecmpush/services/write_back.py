@@ -152,14 +152,20 @@ class WriteBackService:
                 f"task {ref} belongs to {holder} and offers no action to hand it over "
                 f"({', '.join(HANDOVER_ACTIONS)}); {reply.ecm_user} cannot act on it"
             )
-        ecm.complete_task(
-            ref,
-            action=delegate,
-            comment=handover_comment(reply.ecm_user, reply.replied_at),
-            as_user=holder,
-            assignee=ecm.user_id(reply.ecm_user, budget_s=budget.left()),
-            budget_s=budget.left(),
-        )
+        try:
+            ecm.complete_task(
+                ref,
+                action=delegate,
+                comment=handover_comment(reply.ecm_user, reply.replied_at),
+                as_user=holder,
+                assignee=ecm.user_id(reply.ecm_user, budget_s=budget.left()),
+                budget_s=budget.left(),
+            )
+        except EcmNotAssignee:
+            # A lost answer whose retry met the step already moved: ours if it is now theirs.
+            now = ecm.workflow_status(ref.process_id, budget_s=budget.left()).current_step(ref)
+            if now is None or not now.assigned_to(reply.ecm_user):
+                raise
 
     @staticmethod
     def _applied_earlier_or_closed(
