@@ -15,6 +15,7 @@ from bench._common import Spec, execute, print_table
 BENCHMARKS = {
     "cold_import": "bench.cold_import",
     "dispatch_throughput": "bench.dispatch_throughput",
+    "fanout": "bench.fanout",
     "render_fit": "bench.render_fit",
     "webhook_intake": "bench.webhook_intake",
 }

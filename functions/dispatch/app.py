@@ -2,7 +2,10 @@
 
 A record that raises is returned in `batchItemFailures`, so only it comes back; a transient FCM
 answer with Retry-After stretches that record's visibility to honour it; a record that never
-succeeds reaches the DLQ through the queue's redrive policy."""
+succeeds reaches the DLQ through the queue's redrive policy. Records run one after another:
+each is a delivery batch of a few hundred recipients that Dispatch already sends in parallel,
+and the invocation's remaining time is its deadline (what it cannot reach goes back as that
+record's failure, never killed half-written)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from pydantic import ValidationError
 
 from ecmpush import bootstrap
 from ecmpush.adapters.sqs_visibility import delay_record
+from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.messages import dispatch_message_adapter
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.services.dispatch import DispatchReport, RetryLater
@@ -36,7 +40,7 @@ class PoisonMessage(Exception):
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     try:
         message = dispatch_message_adapter.validate_json(record.body)
     except ValidationError as exc:
@@ -50,7 +54,7 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
         raise PoisonMessage(record.message_id) from None
     try:
-        report = bootstrap.dispatch_service().handle(message)
+        report = bootstrap.dispatch_service().handle(message, _deadline(lambda_context))
     except RetryLater as exc:
         metrics.add_metric(name="DispatchRetries", unit=MetricUnit.Count, value=1)
         if exc.report is not None:
@@ -72,6 +76,13 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("dispatched", extra={"message_id": record.message_id, "report": vars(report)})
 
 
+def _deadline(context: LambdaContext | None) -> Deadline:
+    """The invocation's end: Dispatch stops starting sends before Lambda would kill it."""
+    if context is None:
+        return NO_DEADLINE
+    return Deadline(context.get_remaining_time_in_millis() / 1000)
+
+
 def _count(report: DispatchReport) -> None:
     if report.credentials_suspect:
         logger.error("FCM answered 'another project' for most tokens: check the service account")
@@ -82,6 +93,8 @@ def _count(report: DispatchReport) -> None:
         ("RecipientsWithoutDevice", report.no_device),
         ("FcmPlatformAuthErrors", report.platform_auth),
         ("FcmCredentialsSuspect", int(report.credentials_suspect)),
+        ("DeliveryBatchesQueued", report.batches),
+        ("DeliveriesUnreached", report.unreached),
     ):
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -129,9 +129,20 @@ class Harness:
         return [item for item in items if str(item["sk"]).startswith("d#")]
 
     def devices_of(self, owner: str) -> list[dict[str, Any]]:
-        return list(
-            self.table("DevicesTable").query(KeyConditionExpression=Key("owner").eq(owner))["Items"]
+        """The owner's items in DevicesTable, but the roster (an index of the others)."""
+        from ecmpush.adapters.devices_repository import ROSTER_KEY  # not at collection time
+
+        items = self.table("DevicesTable").query(KeyConditionExpression=Key("owner").eq(owner))
+        return [i for i in items["Items"] if i["installation_id"] != ROSTER_KEY]
+
+    def roster_of(self, owner: str) -> dict[str, Any] | None:
+        """The devices Dispatch reads for `owner`, by installation id (None: no roster yet)."""
+        from ecmpush.adapters.devices_repository import ROSTER_KEY
+
+        item = self.table("DevicesTable").get_item(
+            Key={"owner": owner, "installation_id": ROSTER_KEY}, ConsistentRead=True
         )
+        return dict(item["Item"]["devices"]) if "Item" in item else None
 
     # -- webhook ---------------------------------------------------------------------------------
     def post_raw(self, body: bytes, headers: dict[str, str]) -> Reply:

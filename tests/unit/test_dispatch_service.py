@@ -12,8 +12,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.action_token import verify
-from ecmpush.domain.delivery import Claim, DeliveryStatus, SendResult
+from ecmpush.domain.delivery import (
+    NO_DEVICE_ID,
+    Claim,
+    DeliveryOutcome,
+    DeliveryStatus,
+    DeliveryTarget,
+    PolicyOutcome,
+    SendResult,
+)
 from ecmpush.domain.devices import Device, Platform
 from ecmpush.domain.events import Record as EcmRecord
 from ecmpush.domain.events import TaskRef, event_adapter
@@ -21,6 +30,7 @@ from ecmpush.domain.messages import EventMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.preferences import Preferences, QuietHours
 from ecmpush.domain.push import Push
+from ecmpush.domain.recipient import Recipient
 from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
@@ -38,17 +48,34 @@ FINAL = {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.TOKEN_REMOVE
 # --- fakes --------------------------------------------------------------------------------------
 
 
+class FakePreferences:
+    def __init__(self) -> None:
+        self.by_owner: dict[str, Preferences] = {}
+
+
 class FakeDevices:
+    """The `Recipients` port: devices by owner, preferences from `preferences`."""
+
     def __init__(self, devices: Sequence[Device] = ()) -> None:
         self.by_owner: dict[str, list[Device]] = {}
         for device in devices:
             self.by_owner.setdefault(device.owner, []).append(device)
+        self.preferences = FakePreferences()
         self.lookups: list[str] = []
+        self.calls = 0  # recipients() calls: Dispatch reads a batch's audience at once
         self.deletes: list[tuple[str, str, str]] = []
 
-    def for_owner(self, owner: str) -> list[Device]:
-        self.lookups.append(owner)
-        return list(self.by_owner.get(owner, []))
+    def recipients(self, owners: Sequence[str]) -> dict[str, Recipient]:
+        self.calls += 1
+        self.lookups.extend(owners)
+        return {
+            owner: Recipient(
+                owner,
+                tuple(self.by_owner.get(owner, [])),
+                self.preferences.by_owner.get(owner, Preferences()),
+            )
+            for owner in owners
+        }
 
     def for_external(self, external_id: str) -> list[Device]:
         every = [d for devices in self.by_owner.values() for d in devices]
@@ -82,25 +109,33 @@ class FakeDeliveries:
     def __init__(self) -> None:
         self.policies: list[tuple[str, str, str, str | None]] = []
         self.saved: list[Notification] = []
+        self.inbox: list[tuple[str, str]] = []
         self.records: list[Record] = []
         self.no_device: list[tuple[str, str]] = []
         self.claims: list[tuple[str, str, str, str, int]] = []
+        self.claim_calls = 0
         self.preset: dict[tuple[str, str], Claim] = {}  # (owner, installation_id) -> claim
         self._state: dict[tuple[str, str, str], DeliveryStatus] = {}
 
-    def save_notification(self, notification: Notification, now: datetime) -> None:
+    def save_notification(
+        self, notification: Notification, recipients: Sequence[str], now: datetime
+    ) -> None:
         self.saved.append(notification)
+        self.inbox.extend((notification.id, r) for r in recipients)
 
     def claim(
         self,
         notification: Notification,
-        owner: str,
-        installation_id: str,
-        platform: str,
+        targets: Sequence[DeliveryTarget],
         now: datetime,
         lease_seconds: int,
-    ) -> Claim:
-        self.claims.append((notification.id, owner, installation_id, platform, lease_seconds))
+    ) -> list[Claim]:
+        self.claim_calls += 1
+        return [self._claim(notification, t, lease_seconds) for t in targets]
+
+    def _claim(self, notification: Notification, target: DeliveryTarget, lease: int) -> Claim:
+        owner, installation_id = target.owner, target.installation_id
+        self.claims.append((notification.id, owner, installation_id, target.platform, lease))
         if (owner, installation_id) in self.preset:
             return self.preset[(owner, installation_id)]
         key = (notification.id, owner, installation_id)
@@ -114,41 +149,29 @@ class FakeDeliveries:
 
     def record(
         self,
-        notification_id: str,
-        owner: str,
-        installation_id: str,
-        status: DeliveryStatus,
-        now: datetime,
-        *,
-        message_id: str | None = None,
-        error_code: str | None = None,
-        error_message: str | None = None,
-    ) -> None:
-        self._state[(notification_id, owner, installation_id)] = status
-        self.records.append(
-            Record(
-                notification_id,
-                owner,
-                installation_id,
-                status,
-                message_id,
-                error_code,
-                error_message,
-            )
-        )
-
-    def record_no_device(self, notification: Notification, owner: str, now: datetime) -> None:
-        self.no_device.append((notification.id, owner))
-
-    def record_policy(
-        self,
         notification: Notification,
-        owner: str,
-        outcome: str,
         now: datetime,
-        detail: str | None = None,
+        deliveries: Sequence[DeliveryOutcome] = (),
+        policies: Sequence[PolicyOutcome] = (),
     ) -> None:
-        self.policies.append((notification.id, owner, outcome, detail))
+        for outcome in deliveries:
+            target = outcome.target
+            if target.installation_id == NO_DEVICE_ID:
+                self.no_device.append((notification.id, target.owner))
+                continue
+            self._state[(notification.id, target.owner, target.installation_id)] = outcome.status
+            self.records.append(
+                Record(
+                    notification.id,
+                    target.owner,
+                    target.installation_id,
+                    outcome.status,
+                    outcome.message_id,
+                    outcome.error_code,
+                    outcome.error_message,
+                )
+            )
+        self.policies.extend((notification.id, p.owner, p.outcome, p.detail) for p in policies)
 
     def status_of(self, installation_id: str) -> DeliveryStatus:
         [record] = [r for r in self.records if r.installation_id == installation_id]
@@ -194,14 +217,6 @@ class FakeRecords:
         return "created"
 
 
-class FakePreferences:
-    def __init__(self) -> None:
-        self.by_owner: dict[str, Preferences] = {}
-
-    def get(self, owner: str) -> Preferences:
-        return self.by_owner.get(owner, Preferences())
-
-
 class FakePublisher:
     def __init__(self) -> None:
         self.published: list[tuple[Any, int]] = []
@@ -209,6 +224,25 @@ class FakePublisher:
     def publish(self, message: Any, delay_seconds: int = 0) -> str:
         self.published.append((message, delay_seconds))
         return f"m-{len(self.published)}"
+
+    def publish_all(self, messages: Sequence[Any]) -> int:
+        self.published.extend((m, 0) for m in messages)
+        return -(-len(messages) // 10)
+
+
+class FakePause:
+    """The shared FCM pause: `until` as stored, every `pause` asked for."""
+
+    def __init__(self) -> None:
+        self.held_until: datetime | None = None
+        self.asked: list[datetime] = []
+
+    def until(self) -> datetime | None:
+        return self.held_until
+
+    def pause(self, until: datetime) -> None:
+        self.asked.append(until)
+        self.held_until = max(until, self.held_until or until)
 
 
 class FakeSender:
@@ -266,32 +300,40 @@ class World:
     deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
     events: FakeEvents = field(default_factory=FakeEvents)
     tasks: FakeTasks = field(default_factory=FakeTasks)
-    preferences: FakePreferences = field(default_factory=FakePreferences)
     publisher: FakePublisher = field(default_factory=FakePublisher)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     records: FakeRecords = field(default_factory=lambda: FakeRecords())
     sender: FakeSender = field(default_factory=FakeSender)
+    pause: FakePause = field(default_factory=FakePause)
+    options: dict[str, Any] = field(default_factory=dict)  # batch_size, send_chunk, reserve
+
+    @property
+    def preferences(self) -> FakePreferences:
+        return self.devices.preferences
 
     @property
     def service(self) -> DispatchService:
         return DispatchService(
-            devices=self.devices,
+            recipients=self.devices,
             deliveries=self.deliveries,
             events=self.events,
             tasks=self.tasks,
-            preferences=self.preferences,
             publisher=self.publisher,
             routing=lambda: self.routing,
             records=RecordIntake(self.records),
             sender=self.sender,
+            pause=self.pause,
             signer=ActionTokenSigner(lambda: KEY, TTL),
             app_base_url="https://app.example.com",
             clock=lambda: NOW,
             lease_seconds=LEASE,
+            **self.options,
         )
 
-    def send(self, message: NotificationMessage | EventMessage) -> DispatchReport:
-        return self.service.handle(message)
+    def send(
+        self, message: NotificationMessage | EventMessage, deadline: Deadline = NO_DEADLINE
+    ) -> DispatchReport:
+        return self.service.handle(message, deadline)
 
 
 def world(*devices: Device, answers: dict[str, SendResult] | None = None) -> World:
@@ -745,3 +787,117 @@ def test_external_notification_for_an_internal_recipient_sends_nothing() -> None
     w.send(NotificationMessage(notification=info))
     assert w.sender.pushes == []
     assert ("n-1", "asmith", "wrong_audience", None) in w.deliveries.policies
+
+
+# --- delivery batches and the deadline ----------------------------------------------------------
+
+
+def _crowd(count: int) -> list[Device]:
+    return [device(f"user-{n:02}", f"inst-{n:02}") for n in range(count)]
+
+
+def test_an_audience_larger_than_a_batch_is_queued_as_batches_then_each_sent_once() -> None:
+    w = world(*_crowd(5))
+    w.options = {"batch_size": 2}
+    owners = [f"user-{n:02}" for n in range(5)]
+    report = w.send(message(notification(owners)))
+    assert report.batches == 3
+    assert report.sent == 0
+    assert w.sender.pushes == []
+    assert w.deliveries.saved == []
+    batches = [m for m, _ in w.publisher.published]
+    assert [b.notification.recipients for b in batches] == [owners[:2], owners[2:4], owners[4:]]
+    assert {b.notification.id for b in batches} == {"n-1"}
+    for batch in batches + batches:  # every batch delivered twice, as SQS may
+        w.send(batch)
+    assert sorted(p.token for p in w.sender.pushes) == [f"tok-inst-{n:02}" for n in range(5)]
+    assert sorted(r for _, r in w.deliveries.inbox) == sorted(owners + owners)  # same entries
+
+
+def test_a_batch_reads_its_audience_at_once_and_claims_in_one_call() -> None:
+    w = world(device("alice", "a1"), device("alice", "a2"), device("bob", "b1"))
+    w.send(message(notification(["alice", "bob", "carol"])))
+    assert w.devices.calls == 1
+    assert w.deliveries.claim_calls == 1
+    assert len(w.sender.batches) == 1
+
+
+class Ticking:
+    """A monotonic clock that each send moves on by `per_send` seconds."""
+
+    def __init__(self, per_send: float) -> None:
+        self.now = 0.0
+        self.per_send = per_send
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_near_the_deadline_no_new_send_starts_and_the_rest_is_retried_unclaimed() -> None:
+    w = world(*_crowd(5))
+    w.options = {"send_chunk": 2, "reserve_seconds": 5.0}
+    ticking = Ticking(per_send=10.0)
+    real_send = w.sender.send
+
+    def slow_send(pushes: Sequence[Push]) -> list[SendResult]:
+        ticking.now += ticking.per_send
+        return real_send(pushes)
+
+    w.sender.send = slow_send  # type: ignore[method-assign]
+    owners = [f"user-{n:02}" for n in range(5)]
+    with pytest.raises(RetryLater) as raised:
+        w.send(message(notification(owners)), Deadline(22.0, clock=ticking))
+    report = raised.value.report
+    assert report is not None
+    assert (report.sent, report.unreached) == (4, 1)  # 22 s: two sends of 10 s, then 2 s < 5 s
+    assert len(w.deliveries.claims) == 4  # the unreached device was never claimed
+    assert [r.status for r in w.deliveries.records] == [DeliveryStatus.SENT] * 4
+    w.send(message(notification(owners)))  # the record comes back: only the rest goes out
+    assert sorted(p.token for p in w.sender.pushes) == [f"tok-inst-{n:02}" for n in range(5)]
+
+
+def test_an_answer_that_cannot_be_written_fails_the_message() -> None:
+    w = world(device("alice", "a1"))
+
+    def unwritable(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("DynamoDB unreachable")
+
+    w.deliveries.record = unwritable  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="unreachable"):
+        w.send(message(notification(["alice"])))
+
+
+def test_quota_exceeded_with_retry_after_pauses_the_project_and_holds_the_rest() -> None:
+    w = world(*_crowd(4), answers={"tok-inst-00": SendResult(
+        error_code="QUOTA_EXCEEDED", retry_after_seconds=30.0
+    )})  # fmt: skip
+    w.options = {"send_chunk": 2}
+    owners = [f"user-{n:02}" for n in range(4)]
+    with pytest.raises(RetryLater) as raised:
+        w.send(message(notification(owners)))
+    assert w.pause.asked == [NOW + timedelta(seconds=30)]
+    assert raised.value.retry_after_seconds == 30.0
+    report = raised.value.report
+    assert report is not None
+    assert (report.sent, report.retrying, report.held) == (1, 1, 2)
+    assert len(w.sender.batches) == 1  # the second chunk was never sent, nor claimed
+    assert len(w.deliveries.claims) == 2
+
+
+def test_a_batch_arriving_during_a_pause_sends_nothing_and_waits_it_out() -> None:
+    w = world(device("alice", "a1"))
+    w.pause.held_until = NOW + timedelta(seconds=45)
+    with pytest.raises(RetryLater) as raised:
+        w.send(message(notification(["alice"])))
+    assert raised.value.retry_after_seconds == 45.0
+    assert w.sender.batches == []
+    assert w.deliveries.claims == []
+    w.pause.held_until = NOW - timedelta(seconds=1)  # over
+    assert w.send(message(notification(["alice"]))).sent == 1
+
+
+def test_quota_exceeded_without_retry_after_retries_only_that_record() -> None:
+    w = world(device("alice", "a1"), answers={"tok-a1": SendResult(error_code="QUOTA_EXCEEDED")})
+    with pytest.raises(RetryLater):
+        w.send(message(notification(["alice"])))
+    assert w.pause.asked == []

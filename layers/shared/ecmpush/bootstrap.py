@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -68,6 +69,7 @@ def firebase_app() -> firebase_admin.App:
         fcm_base_url=config.fcm_base_url,
         certs_url=config.firebase_certs_url,
         pool_size=config.fcm_chunk_size,
+        http_timeout=config.fcm_timeout_seconds,
     )
 
 
@@ -147,30 +149,42 @@ def accept_event_once() -> Callable[..., dict[str, str]]:
 
 
 @component
+def dispatch_pool() -> ThreadPoolExecutor:
+    """Dispatch's worker threads, kept for the container's life (DynamoDB writes overlapping the
+    next send; boto3 clients are thread-safe)."""
+    return ThreadPoolExecutor(settings().dispatch_threads, thread_name_prefix="dispatch")
+
+
+@component
 def dispatch_service() -> DispatchService:
     from ecmpush.adapters.deliveries_repository import DeliveriesRepository
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.events_repository import EventsRepository
+    from ecmpush.adapters.fcm_pause_store import FcmPauseStore
     from ecmpush.adapters.sqs_publisher import SqsPublisher
     from ecmpush.services.action_tokens import ActionTokenSigner
-    from ecmpush.services.dispatch import DispatchService
+    from ecmpush.services.dispatch import RECORDING_SECONDS, DispatchService
     from ecmpush.sweeps_expiry import record_intake
 
     config = settings()
     return DispatchService(
-        devices=DevicesRepository(table(config.devices_table)),
+        recipients=DevicesRepository(table(config.devices_table)),
         deliveries=DeliveriesRepository(table(config.deliveries_table), config.retention_days),
         events=EventsRepository(table(config.events_table), config.retention_days),
         tasks=tasks_repository(),
-        preferences=preferences_repository(),
         publisher=SqsPublisher(config.dispatch_queue_url),
         routing=routing_config,
         records=record_intake(),
         sender=push_sender(),
+        pause=FcmPauseStore(table(config.deliveries_table)),
         signer=ActionTokenSigner(action_token_key, timedelta(hours=config.action_token_ttl_hours)),
         app_base_url=config.app_base_url,
         clock=utc_now,
+        batch_size=config.delivery_batch_size,
+        send_chunk=config.fcm_chunk_size,
+        reserve_seconds=config.fcm_timeout_seconds + RECORDING_SECONDS,
+        pool=dispatch_pool(),
     )
 
 
@@ -305,5 +319,7 @@ def routing_config() -> RoutingConfig:
 
 def reset() -> None:
     """Forget every cached object (tests and the local stack after changing the environment)."""
+    if dispatch_pool.cache_info().currsize:
+        dispatch_pool().shutdown(wait=False)  # its threads would outlive it, idle, otherwise
     settings.cache_clear()
     reset_components()

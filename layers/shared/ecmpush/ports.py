@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from ecmpush.domain.delivery import SendResult
+from ecmpush.domain.delivery import (
+    Claim,
+    DeliveryOutcome,
+    DeliveryTarget,
+    PolicyOutcome,
+    SendResult,
+)
+from ecmpush.domain.devices import Device
 from ecmpush.domain.ecm import (
     Activity,
     CompletionResult,
@@ -17,7 +24,9 @@ from ecmpush.domain.ecm import (
 from ecmpush.domain.ecm import TaskRef as EcmTaskRef
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.messages import DispatchMessage
+from ecmpush.domain.notifications import Notification
 from ecmpush.domain.push import Push
+from ecmpush.domain.recipient import Recipient
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
@@ -99,6 +108,64 @@ class Publisher(Protocol):
     def publish(self, message: DispatchMessage) -> str:
         """Put one message on the dispatch queue; returns its message id."""
         ...
+
+
+class DispatchQueue(Protocol):
+    """The dispatch queue as Dispatch itself uses it: delayed messages (quiet hours) and
+    delivery batches queued many to a call."""
+
+    def publish(self, message: DispatchMessage, delay_seconds: int = 0) -> str: ...
+
+    def publish_all(self, messages: Sequence[DispatchMessage]) -> int:
+        """Queue all `messages` in as few calls as SQS allows; returns the number of calls.
+        Raises if any message could not be queued."""
+        ...
+
+
+class Recipients(Protocol):
+    """Where Dispatch finds the people it pushes to, and forgets dead tokens."""
+
+    def recipients(self, owners: Sequence[str]) -> Mapping[str, Recipient]: ...
+    def for_external(self, external_id: str) -> list[Device]: ...
+    def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool: ...
+
+
+class Deliveries(Protocol):
+    """One item collection per notification: its header, inbox entries, claims and answers."""
+
+    def save_notification(
+        self, notification: Notification, recipients: Sequence[str], now: datetime
+    ) -> None: ...
+    def claim(
+        self,
+        notification: Notification,
+        targets: Sequence[DeliveryTarget],
+        now: datetime,
+        lease_seconds: int,
+    ) -> list[Claim]: ...
+    def record(
+        self,
+        notification: Notification,
+        now: datetime,
+        deliveries: Sequence[DeliveryOutcome] = (),
+        policies: Sequence[PolicyOutcome] = (),
+    ) -> None: ...
+
+
+class FcmPause(Protocol):
+    """The project-wide hold FCM asked for (domain/pacing.py), shared by every container."""
+
+    def until(self) -> datetime | None: ...
+    def pause(self, until: datetime) -> None: ...
+
+
+class EventLog(Protocol):
+    def mark(self, event_id: str, status: str, now: datetime, notifications: int = 0) -> None: ...
+
+
+class TaskTracker(Protocol):
+    def open(self, task: TrackedTask) -> None: ...
+    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
 
 
 class ReplyRecorder(Protocol):

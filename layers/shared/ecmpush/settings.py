@@ -62,6 +62,11 @@ class Settings:
     secrets_max_age: int = 300
     idempotency_days: int = 7
     fcm_chunk_size: int = 100
+    # Per-request FCM timeout; Dispatch keeps this plus time to record answers back from its
+    # deadline, so a send started is a send recorded.
+    fcm_timeout_seconds: int = 5
+    delivery_batch_size: int = 250
+    dispatch_threads: int = 16
     action_token_ttl_hours: int = 168
     device_stale_days: int = 60
     max_devices_per_user: int = 10
@@ -100,6 +105,9 @@ class Settings:
             secrets_max_age=_int("ECMPUSH_SECRETS_MAX_AGE", 300),
             idempotency_days=_int("ECMPUSH_IDEMPOTENCY_DAYS", 7),
             fcm_chunk_size=_int("ECMPUSH_FCM_CHUNK_SIZE", 100),
+            fcm_timeout_seconds=_int("ECMPUSH_FCM_TIMEOUT_SECONDS", 5),
+            delivery_batch_size=_int("ECMPUSH_DELIVERY_BATCH_SIZE", 250),
+            dispatch_threads=_int("ECMPUSH_DISPATCH_THREADS", 16),
             action_token_ttl_hours=_int("ECMPUSH_ACTION_TOKEN_TTL_HOURS", 168),
             device_stale_days=_int("ECMPUSH_DEVICE_STALE_DAYS", 60),
             max_devices_per_user=_int("ECMPUSH_MAX_DEVICES_PER_USER", 10),

@@ -3,26 +3,42 @@
 
 A delivery is claimed with a conditional write before the push goes out, so a redelivered SQS
 message (or a second consumer) never sends twice to a device already served; a claim left by a
-crashed attempt can be taken over once its lease has passed."""
+crashed attempt can be taken over once its lease has passed. Claims go 100 to a transaction and
+answers 25 to a batch write, so a broadcast costs a few calls per hundred devices, not three per
+device."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import is_conditional_failure, iso
-from ecmpush.domain.delivery import Claim, DeliveryStatus
+from ecmpush.adapters.dynamo import iso
+from ecmpush.adapters.dynamo_batch import (
+    MAX_TRANSACT,
+    TransactionConflict,
+    batch_put,
+    transact,
+)
+from ecmpush.chunks import chunks
+from ecmpush.domain.delivery import (
+    NO_DEVICE_ID,
+    Claim,
+    DeliveryOutcome,
+    DeliveryStatus,
+    DeliveryTarget,
+    PolicyOutcome,
+)
 from ecmpush.domain.notifications import Notification
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 HEADER = "#notification"
-
-NO_DEVICE = "-"
+_CONFLICT_PATIENCE = 5  # transaction conflicts (another attempt on the same items) in a row
 
 
 def policy_key(owner: str) -> str:
@@ -45,158 +61,177 @@ class DeliveriesRepository:
     def _expires(self, now: datetime) -> int:
         return int((now + self._retention).timestamp())
 
-    def save_notification(self, notification: Notification, now: datetime) -> None:
-        """Write the header, and one inbox entry per recipient (the only items in the
-        `by_recipient` index: a user's history is one entry per notification), each once; a
-        redelivery keeps the first copies."""
+    def save_notification(
+        self, notification: Notification, recipients: Sequence[str], now: datetime
+    ) -> None:
+        """Write the header, and one inbox entry for each of `recipients` (the only items in
+        the `by_recipient` index: a user's history is one entry per notification). Repeating
+        it writes the same items again: a redelivery changes nothing a reader sees. The header
+        keeps what was sent, not to whom: an audience of 100,000 would not fit in one item."""
         header: dict[str, Any] = {
             "notification_id": notification.id,
             "sk": HEADER,
-            "notification": notification.model_dump(mode="json"),
+            "notification": notification.model_dump(mode="json", exclude={"recipients"}),
             "created_at": iso(notification.created_at),
             "expires_at": self._expires(now),
         }
-        self._put_once(header)
-        for recipient in dict.fromkeys(notification.recipients):
-            self._put_once(
-                {
-                    "notification_id": notification.id,
-                    "sk": inbox_key(recipient),
-                    "recipient": recipient,
-                    "type": notification.type,
-                    "category": notification.category,
-                    "created_at": iso(notification.created_at),
-                    "expires_at": self._expires(now),
-                }
-            )
-
-    def _put_once(self, item: dict[str, Any]) -> None:
-        try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sk)")
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
+        inbox = [
+            {
+                "notification_id": notification.id,
+                "sk": inbox_key(recipient),
+                "recipient": recipient,
+                "type": notification.type,
+                "category": notification.category,
+                "created_at": iso(notification.created_at),
+                "expires_at": self._expires(now),
+            }
+            for recipient in dict.fromkeys(recipients)
+        ]
+        batch_put(self._table, [header, *inbox])
 
     def claim(
         self,
         notification: Notification,
-        owner: str,
-        installation_id: str,
-        platform: str,
+        targets: Sequence[DeliveryTarget],
         now: datetime,
         lease_seconds: int,
-    ) -> Claim:
-        """Take the right to send to this device now, or say who has it."""
-        try:
-            self._table.update_item(
-                Key={
+    ) -> list[Claim]:
+        """Take the right to send to each target now, or say who has it; one answer per
+        target, in order. Claims go 100 to a transaction: a refused claim cancels its
+        transaction, which is then repeated without it (the refusal says why: answered, or
+        held by another attempt whose lease is fresh)."""
+        answers: list[Claim] = []
+        for chunk in chunks(targets, MAX_TRANSACT):
+            answers.extend(self._claim_chunk(notification, chunk, now, lease_seconds))
+        return answers
+
+    def _claim_chunk(
+        self,
+        notification: Notification,
+        targets: Sequence[DeliveryTarget],
+        now: datetime,
+        lease_seconds: int,
+    ) -> list[Claim]:
+        answers: dict[int, Claim] = {}
+        open_ = list(range(len(targets)))
+        conflicts = 0
+        while open_:
+            actions = [
+                self._claim_action(notification, targets[i], now, lease_seconds) for i in open_
+            ]
+            try:
+                refused = transact(self._table, actions)
+            except TransactionConflict:
+                conflicts += 1
+                if conflicts > _CONFLICT_PATIENCE:
+                    raise
+                time.sleep(0.05 * conflicts)
+                continue
+            if not refused:
+                answers.update(dict.fromkeys(open_, Claim.CLAIMED))
+                break
+            for refusal in refused:
+                index = open_[refusal.index]
+                current = refusal.current or {}
+                in_flight = current.get("status") == DeliveryStatus.SENDING.value
+                answers[index] = Claim.IN_FLIGHT if in_flight else Claim.DONE
+            open_ = [i for i in open_ if i not in answers]
+        return [answers[i] for i in range(len(targets))]
+
+    def _claim_action(
+        self,
+        notification: Notification,
+        target: DeliveryTarget,
+        now: datetime,
+        lease_seconds: int,
+    ) -> dict[str, Any]:
+        return {
+            "Update": {
+                "Key": {
                     "notification_id": notification.id,
-                    "sk": delivery_key(owner, installation_id),
+                    "sk": delivery_key(target.owner, target.installation_id),
                 },
-                UpdateExpression=(
+                "UpdateExpression": (
                     "SET #status = :sending, claimed_at = :now, updated_at = :now, "
                     "#owner = :owner, installation_id = :iid, platform = :platform, "
                     "notification_type = :type, created_at = if_not_exists(created_at, :now), "
-                    "expires_at = :expires ADD attempts :one"
+                    "expires_at = :expires"
                 ),
-                ConditionExpression=(
+                "ConditionExpression": (
                     "attribute_not_exists(sk) OR #status = :retrying "
                     "OR (#status = :sending AND claimed_at < :stale)"
                 ),
-                ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
-                ExpressionAttributeValues={
+                "ExpressionAttributeNames": {"#status": "status", "#owner": "owner"},
+                "ExpressionAttributeValues": {
                     ":sending": DeliveryStatus.SENDING.value,
                     ":retrying": DeliveryStatus.RETRYING.value,
                     ":now": iso(now),
                     ":stale": iso(now - timedelta(seconds=lease_seconds)),
-                    ":owner": owner,
-                    ":iid": installation_id,
-                    ":platform": platform,
+                    ":owner": target.owner,
+                    ":iid": target.installation_id,
+                    ":platform": target.platform,
                     ":type": notification.type,
                     ":expires": self._expires(now),
-                    ":one": 1,
                 },
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
-            current = self._table.get_item(
-                Key={
-                    "notification_id": notification.id,
-                    "sk": delivery_key(owner, installation_id),
-                },
-                ConsistentRead=True,
-            ).get("Item", {})
-            in_flight = current.get("status") == DeliveryStatus.SENDING.value
-            return Claim.IN_FLIGHT if in_flight else Claim.DONE
-        return Claim.CLAIMED
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def record(
         self,
-        notification_id: str,
-        owner: str,
-        installation_id: str,
-        status: DeliveryStatus,
-        now: datetime,
-        *,
-        message_id: str | None = None,
-        error_code: str | None = None,
-        error_message: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {":status": status.value, ":now": iso(now)}
-        sets = ["#status = :status", "updated_at = :now"]
-        for name, value in (
-            ("fcm_message_id", message_id),
-            ("error_code", error_code),
-            ("error_message", error_message[:500] if error_message else None),
-        ):
-            if value is not None:
-                sets.append(f"{name} = :{name}")
-                values[f":{name}"] = value
-        self._table.update_item(
-            Key={"notification_id": notification_id, "sk": delivery_key(owner, installation_id)},
-            UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=values,
-        )
-
-    def record_no_device(self, notification: Notification, owner: str, now: datetime) -> None:
-        """A recipient without a device is a fact worth keeping, not a silent drop."""
-        self._put_once(
-            {
-                "notification_id": notification.id,
-                "sk": delivery_key(owner, NO_DEVICE),
-                "owner": owner,
-                "installation_id": NO_DEVICE,
-                "notification_type": notification.type,
-                "status": DeliveryStatus.NO_DEVICE.value,
-                "created_at": iso(now),
-                "updated_at": iso(now),
-                "expires_at": self._expires(now),
-            }
-        )
-
-    def record_policy(
-        self,
         notification: Notification,
-        owner: str,
-        outcome: str,
         now: datetime,
-        detail: str | None = None,
+        deliveries: Sequence[DeliveryOutcome] = (),
+        policies: Sequence[PolicyOutcome] = (),
     ) -> None:
-        """What the recipient's preferences did to this notification: muted, deferred (until
-        `detail`), or bypassed (which preference an urgent push went through). Latest wins."""
+        """Write what became of deliveries and what preferences did, 25 items to a call. Each
+        item is written whole (BatchWriteItem cannot update), so it carries everything the
+        claim wrote as well; writing it twice writes the same facts."""
+        items = [self._delivery_item(notification, o, now) for o in deliveries]
+        items += [self._policy_item(notification, p, now) for p in policies]
+        if items:
+            batch_put(self._table, items)
+
+    def _delivery_item(
+        self, notification: Notification, outcome: DeliveryOutcome, now: datetime
+    ) -> dict[str, Any]:
+        target = outcome.target
         item: dict[str, Any] = {
             "notification_id": notification.id,
-            "sk": policy_key(owner),
-            "owner": owner,
-            "outcome": outcome,
+            "sk": delivery_key(target.owner, target.installation_id),
+            "owner": target.owner,
+            "installation_id": target.installation_id,
+            "notification_type": notification.type,
+            "status": outcome.status.value,
+            "created_at": iso(now),
             "updated_at": iso(now),
             "expires_at": self._expires(now),
         }
-        if detail:
-            item["detail"] = detail
-        self._table.put_item(Item=item)
+        if target.installation_id != NO_DEVICE_ID:
+            item["platform"] = target.platform
+        for name, value in (
+            ("fcm_message_id", outcome.message_id),
+            ("error_code", outcome.error_code),
+            ("error_message", outcome.error_message[:500] if outcome.error_message else None),
+        ):
+            if value is not None:
+                item[name] = value
+        return item
+
+    def _policy_item(
+        self, notification: Notification, policy: PolicyOutcome, now: datetime
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "notification_id": notification.id,
+            "sk": policy_key(policy.owner),
+            "owner": policy.owner,
+            "outcome": policy.outcome,
+            "updated_at": iso(now),
+            "expires_at": self._expires(now),
+        }
+        if policy.detail:
+            item["detail"] = policy.detail
+        return item
 
     def deliveries(self, notification_id: str) -> list[dict[str, Any]]:
         page = self._table.query(

@@ -9,15 +9,19 @@ device prune sweep find devices not refreshed since a cutoff without a Scan. `to
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import is_conditional_failure, iso
+from ecmpush.adapters.dynamo import iso
+from ecmpush.adapters.dynamo_batch import TransactionConflict, batch_get, transact
+from ecmpush.adapters.preferences_repository import PREFERENCES_KEY, preferences_of
 from ecmpush.domain.devices import Device
+from ecmpush.domain.preferences import Preferences
+from ecmpush.domain.recipient import Recipient
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -26,6 +30,19 @@ BY_INSTALLATION = "by_installation"
 BY_EXTERNAL_ID = "by_external_id"
 BY_REFRESH = "by_refresh"
 BY_TOKEN = "by_token"  # noqa: S105 (an index name)
+# Every device of one owner in one item, kept in step with the device items by transactions,
+# so Dispatch reads a whole audience with BatchGetItem instead of a Query per user.
+ROSTER_KEY = "#roster"
+_COMMIT_ATTEMPTS = 4
+_ROSTER_FIELDS = (
+    "owner", "installation_id", "token", "platform", "locale", "timezone", "app_version",
+    "audience", "external_id", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _roster_entry(item: dict[str, Any]) -> dict[str, Any]:
+    """What Dispatch needs of a device (not its index keys)."""
+    return {k: item[k] for k in _ROSTER_FIELDS if item.get(k) is not None}
 
 
 def token_hash(token: str) -> str:
@@ -61,65 +78,182 @@ class DevicesRepository:
     def upsert(self, device: Device) -> datetime | None:
         """Create or refresh a registration; returns the first registration time when it already
         existed (it survives refreshes), None when it is new."""
-        values: dict[str, Any] = {
-            ":token": device.token,
-            ":token_hash": token_hash(device.token),
-            ":platform": device.platform,
-            ":audience": device.audience,
-            ":updated": iso(device.updated_at),
-            ":bucket": refresh_bucket(device.updated_at),
-            ":created": iso(device.created_at),
-        }
-        sets = [
-            "#token = :token",
-            "token_hash = :token_hash",
-            "platform = :platform",
-            "audience = :audience",
-            "updated_at = :updated",
-            "refresh_bucket = :bucket",
-            "created_at = if_not_exists(created_at, :created)",
-        ]
-        names = {"#token": "token"}
-        removes = []
-        for name in ("locale", "timezone", "app_version", "external_id"):
-            names[f"#{name}"] = name  # `timezone` is a DynamoDB reserved word
-            value = getattr(device, name)
-            if value is None:
-                removes.append(f"#{name}")
-            else:
-                sets.append(f"#{name} = :{name}")
-                values[f":{name}"] = value
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        response = self._table.update_item(
+        previous = self._table.get_item(
             Key={"owner": device.owner, "installation_id": device.installation_id},
-            UpdateExpression=expression,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_OLD",
-        )
-        previous = response.get("Attributes", {}).get("created_at")
-        return datetime.fromisoformat(str(previous)) if previous else None
+            ConsistentRead=True,
+        ).get("Item")
+        first = datetime.fromisoformat(str(previous["created_at"])) if previous else None
+        stored = device.model_copy(update={"created_at": first or device.created_at})
+        item = {
+            **stored.model_dump(mode="json", exclude_none=True),
+            "token_hash": token_hash(device.token),
+            "refresh_bucket": refresh_bucket(device.updated_at),
+            "created_at": iso(stored.created_at),
+            "updated_at": iso(stored.updated_at),
+        }
+        self._commit(device.owner, device.installation_id, {"Put": {"Item": item}}, item)
+        return first
 
     def delete(self, owner: str, installation_id: str) -> bool:
-        response = self._table.delete_item(
-            Key={"owner": owner, "installation_id": installation_id}, ReturnValues="ALL_OLD"
-        )
-        return bool(response.get("Attributes"))
+        return self._commit(owner, installation_id, self._delete(owner, installation_id), None)
 
     def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool:
         """Remove a dead token, unless the app re-registered a fresh one meanwhile."""
-        try:
-            self._table.delete_item(
-                Key={"owner": owner, "installation_id": installation_id},
-                ConditionExpression="#token = :token",
-                ExpressionAttributeNames={"#token": "token"},
-                ExpressionAttributeValues={":token": token},
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
+        action = self._delete(
+            owner, installation_id, "#token = :token", {"#token": "token"}, {":token": token}
+        )
+        return self._commit(owner, installation_id, action, None)
+
+    def delete_if_not_refreshed(self, owner: str, installation_id: str, updated_at: str) -> bool:
+        """Remove a stale device, unless it was refreshed (or removed) since `updated_at` was
+        read: False then, and the device stays as it is."""
+        action = self._delete(
+            owner, installation_id, "updated_at = :read", {}, {":read": updated_at}
+        )
+        return self._commit(owner, installation_id, action, None)
+
+    @staticmethod
+    def _delete(
+        owner: str,
+        installation_id: str,
+        condition: str = "attribute_exists(installation_id)",
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "Key": {"owner": owner, "installation_id": installation_id},
+            "ConditionExpression": condition,
+        }
+        if names:
+            body["ExpressionAttributeNames"] = names
+        if values:
+            body["ExpressionAttributeValues"] = values
+        return {"Delete": body}
+
+    def _commit(
+        self,
+        owner: str,
+        installation_id: str,
+        action: dict[str, Any],
+        entry: dict[str, Any] | None,
+    ) -> bool:
+        """Apply one write to a device (`entry` is its new item, None for a removal) and keep the
+        owner's roster in step in the same transaction. False when the write's own condition
+        failed (nothing changed).
+
+        The roster exists only once it was built from a consistent read of every device and
+        has been kept in step since, so Dispatch may trust it; without one, Dispatch queries.
+        A roster is built by the first registration that finds none, with a check that no
+        device read for it changed before it commits."""
+        roster_key = {"owner": owner, "installation_id": ROSTER_KEY}
+        names = {"#iid": installation_id, "#owner": "owner"}
+        for _ in range(_COMMIT_ATTEMPTS):
+            keep = {
+                "Key": roster_key,
+                "ConditionExpression": "attribute_exists(#owner)",
+                "ExpressionAttributeNames": names,
+            }
+            if entry is None:
+                keep["UpdateExpression"] = "REMOVE devices.#iid"
+            else:
+                keep["UpdateExpression"] = "SET devices.#iid = :entry"
+                keep["ExpressionAttributeValues"] = {":entry": _roster_entry(entry)}
+            refused = transact(self._table, [action, {"Update": keep}])
+            if not refused:
+                return True
+            if any(r.index == 0 for r in refused):
                 return False
-            raise
-        return True
+            # No roster yet.
+            if entry is None:
+                absent = {
+                    "Key": roster_key,
+                    "ConditionExpression": "attribute_not_exists(#owner)",
+                    "ExpressionAttributeNames": {"#owner": "owner"},
+                }
+                refused = transact(self._table, [action, {"ConditionCheck": absent}])
+            else:
+                refused = transact(self._table, [action, *self._build_roster(owner, entry)])
+            if not refused:
+                return True
+            if any(r.index == 0 for r in refused):
+                return False
+        raise TransactionConflict(f"devices of {owner!r} kept changing; try again")
+
+    def _build_roster(self, owner: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
+        """Transaction items that create the roster from the devices as they are now, plus
+        `entry`, guarded by one check per device read (unchanged since) and by the roster's
+        absence."""
+        others = [
+            item
+            for item in self._owner_items(owner, consistent=True)
+            if item["installation_id"] != entry["installation_id"]
+        ]
+        roster = {
+            "owner": owner,
+            "installation_id": ROSTER_KEY,
+            "devices": {
+                str(item["installation_id"]): _roster_entry(item) for item in [*others, entry]
+            },
+        }
+        put = {
+            "Item": roster,
+            "ConditionExpression": "attribute_not_exists(#owner)",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+        }
+        checks = [
+            {
+                "ConditionCheck": {
+                    "Key": {"owner": owner, "installation_id": item["installation_id"]},
+                    "ConditionExpression": "updated_at = :read",
+                    "ExpressionAttributeValues": {":read": item["updated_at"]},
+                }
+            }
+            for item in others
+        ]
+        return [{"Put": put}, *checks]
+
+    def _owner_items(self, owner: str, *, consistent: bool = False) -> list[dict[str, Any]]:
+        """The owner's device items (not preferences or roster: their keys start with '#')."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("owner").eq(owner),
+            "ConsistentRead": consistent,
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [dict(i) for i in items if not str(i["installation_id"]).startswith("#")]
+
+    def recipients(self, owners: Sequence[str]) -> dict[str, Recipient]:
+        """Devices and preferences of many users in few calls: their rosters and preferences
+        items by `BatchGetItem` (50 users per call); a user without a roster (never
+        registered, or registered before rosters existed) is read with a Query instead."""
+        unique = list(dict.fromkeys(owners))
+        keys = [
+            {"owner": owner, "installation_id": sk}
+            for owner in unique
+            for sk in (ROSTER_KEY, PREFERENCES_KEY)
+        ]
+        rosters: dict[str, list[Device]] = {}
+        preferences: dict[str, Preferences] = {}
+        for item in batch_get(self._table, keys):
+            owner = str(item["owner"])
+            if item["installation_id"] == ROSTER_KEY:
+                rosters[owner] = [
+                    Device.model_validate(d) for d in dict(item.get("devices") or {}).values()
+                ]
+            else:
+                preferences[owner] = preferences_of(item)
+        for owner in unique:
+            if owner not in rosters:
+                rosters[owner] = [Device.model_validate(i) for i in self._owner_items(owner)]
+        return {
+            owner: Recipient(owner, tuple(rosters[owner]), preferences.get(owner, Preferences()))
+            for owner in unique
+        }
 
     def not_refreshed_since(
         self,
@@ -146,34 +280,8 @@ class DevicesRepository:
         ]
         return RefreshPage(entries, page.get("LastEvaluatedKey"))
 
-    def delete_if_not_refreshed(self, owner: str, installation_id: str, updated_at: str) -> bool:
-        """Remove a stale device, unless it was refreshed (or removed) since `updated_at` was
-        read: False then, and the device stays as it is."""
-        try:
-            self._table.delete_item(
-                Key={"owner": owner, "installation_id": installation_id},
-                ConditionExpression="updated_at = :read",
-                ExpressionAttributeValues={":read": updated_at},
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
-
     def for_owner(self, owner: str) -> list[Device]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("owner").eq(owner)}
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        # The owner's partition also holds their preferences ("#..." keys): not devices.
-        return [
-            Device.model_validate(i) for i in items if not str(i["installation_id"]).startswith("#")
-        ]
+        return [Device.model_validate(i) for i in self._owner_items(owner)]
 
     def for_external(self, external_id: str) -> list[Device]:
         """Devices registered for the external audience by this external stakeholder."""

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from ecmpush.adapters.deliveries_repository import HEADER, NO_DEVICE, delivery_key
+from ecmpush.adapters.deliveries_repository import HEADER, delivery_key
+from ecmpush.domain.delivery import NO_DEVICE_ID
 from ecmpush.domain.templates import render
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class HistoryRepository:
                 "updated_at": item.get("updated_at"),
             }
             for sk, item in sorted(by_sk.items())
-            if sk.startswith(prefix) and item.get("installation_id") != NO_DEVICE
+            if sk.startswith(prefix) and item.get("installation_id") != NO_DEVICE_ID
         ]
         reply = by_sk.get(f"r#{owner}")
         return {
@@ -101,7 +102,7 @@ class HistoryRepository:
             "body": body,
             "deep_link": header.get("deep_link"),
             "deliveries": deliveries,
-            "no_device": delivery_key(owner, NO_DEVICE) in by_sk,
+            "no_device": delivery_key(owner, NO_DEVICE_ID) in by_sk,
             "response": (
                 {
                     "action": reply["action"],

@@ -3,8 +3,9 @@ a value no real installation id can take), so one Query reads all a user's deliv
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ecmpush.adapters.dynamo import iso
 from ecmpush.domain.preferences import Preferences
@@ -15,6 +16,11 @@ if TYPE_CHECKING:
 PREFERENCES_KEY = "#preferences"
 
 
+def preferences_of(item: Mapping[str, Any] | None) -> Preferences:
+    """A stored preferences item (or none) as the domain's preferences: defaults when absent."""
+    return Preferences.model_validate((item or {}).get("preferences") or {})
+
+
 class PreferencesRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -23,9 +29,7 @@ class PreferencesRepository:
         item = self._table.get_item(Key={"owner": owner, "installation_id": PREFERENCES_KEY}).get(
             "Item"
         )
-        if not item:
-            return Preferences()
-        return Preferences.model_validate(item.get("preferences") or {})
+        return preferences_of(item)
 
     def put(self, owner: str, preferences: Preferences, now: datetime) -> None:
         self._table.put_item(

@@ -1,9 +1,15 @@
 """Puts messages on a queue: one JSON document each, with `kind` and `type` attributes so a DLQ
-can be triaged without parsing bodies."""
+can be triaged without parsing bodies.
+
+`publish_all` packs messages into `SendMessageBatch` calls of at most 10 entries and 256 KiB
+(the limit counts bodies and attributes of the whole call), and resends what a call reports as
+failed: a fan-out that silently dropped a batch would lose a part of the audience."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from pydantic import BaseModel
@@ -12,6 +18,22 @@ from ecmpush.domain.messages import EventMessage, NotificationMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
+
+MAX_BATCH_ENTRIES = 10
+MAX_BATCH_BYTES = 256 * 1024
+_PATIENCE = 5
+
+
+class NotQueued(Exception):
+    """SQS kept refusing some entries of a batch; the caller's unit of work is retried."""
+
+
+def encoded_size(message: BaseModel) -> int:
+    """Bytes a message counts against SQS's limit: body plus attribute names, types, values."""
+    size = len(message.model_dump_json().encode())
+    for name, value in _attributes(message).items():
+        size += len(name.encode()) + len(b"String") + len(value.encode())
+    return size
 
 
 def _attributes(message: BaseModel) -> dict[str, str]:
@@ -32,9 +54,59 @@ class SqsPublisher:
             QueueUrl=self._queue_url,
             DelaySeconds=delay_seconds,
             MessageBody=message.model_dump_json(),
-            MessageAttributes={
-                name: {"DataType": "String", "StringValue": value}
-                for name, value in _attributes(message).items()
-            },
+            MessageAttributes=_wire_attributes(message),
         )
         return response["MessageId"]
+
+    def publish_all(self, messages: Sequence[BaseModel]) -> int:
+        calls = 0
+        for batch in _packed(messages):
+            entries = {
+                str(i): {
+                    "Id": str(i),
+                    "MessageBody": m.model_dump_json(),
+                    "MessageAttributes": _wire_attributes(m),
+                }
+                for i, m in enumerate(batch)
+            }
+            for attempt in range(_PATIENCE + 1):
+                calls += 1
+                answer = self._client.send_message_batch(
+                    QueueUrl=self._queue_url,
+                    Entries=list(entries.values()),  # type: ignore[arg-type]
+                )
+                failed = answer.get("Failed") or []
+                if not failed:
+                    break
+                if attempt == _PATIENCE or any(f.get("SenderFault") for f in failed):
+                    codes = sorted({str(f.get("Code")) for f in failed})
+                    raise NotQueued(f"{len(failed)} messages not queued: {', '.join(codes)}")
+                entries = {f["Id"]: entries[f["Id"]] for f in failed}
+                time.sleep(0.05 * 2**attempt)
+        return calls
+
+
+def _wire_attributes(message: BaseModel) -> dict[str, Any]:
+    return {
+        name: {"DataType": "String", "StringValue": value}
+        for name, value in _attributes(message).items()
+    }
+
+
+def _packed(messages: Sequence[BaseModel]) -> list[list[BaseModel]]:
+    """Consecutive groups within SendMessageBatch's entry and size limits."""
+    batches: list[list[BaseModel]] = []
+    current: list[BaseModel] = []
+    size = 0
+    for message in messages:
+        message_size = encoded_size(message)
+        if message_size > MAX_BATCH_BYTES:
+            raise ValueError(f"a {message_size}-byte message exceeds SQS's limit")
+        if current and (len(current) == MAX_BATCH_ENTRIES or size + message_size > MAX_BATCH_BYTES):
+            batches.append(current)
+            current, size = [], 0
+        current.append(message)
+        size += message_size
+    if current:
+        batches.append(current)
+    return batches

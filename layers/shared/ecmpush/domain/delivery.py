@@ -102,3 +102,37 @@ def suspect_credentials(results: Sequence[SendResult]) -> bool:
     is the wrong one, and pruning would delete every device ecmpush knows."""
     wrong = sum(1 for r in results if r.error_code in WRONG_PROJECT_CODES)
     return wrong > 0 and wrong >= WRONG_PROJECT_SHARE * len(results)
+
+
+@dataclass(frozen=True)
+class DeliveryTarget:
+    """One device of one recipient for one notification: what a claim is taken on."""
+
+    owner: str
+    installation_id: str
+    platform: str
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What became of one delivery (or, with `installation_id = NO_DEVICE_ID`, of a recipient
+    without any device): the item Dispatch writes once the answer is known."""
+
+    target: DeliveryTarget
+    status: DeliveryStatus
+    message_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What a recipient's preferences did to a notification: muted, deferred (until `detail`)
+    or bypassed (which preference an urgent push went through), or a routing refusal."""
+
+    owner: str
+    outcome: str
+    detail: str | None = None
+
+
+NO_DEVICE_ID = "-"  # the installation id of a "this recipient has no device" outcome

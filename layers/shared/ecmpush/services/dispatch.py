@@ -1,24 +1,41 @@
-"""Dispatch use case: message → notifications → recipients → devices → pushes → FCM → one
-delivery record per device.
+"""Dispatch use case: message → notifications → delivery batches → recipients → devices → pushes
+→ FCM → one delivery record per device.
 
-Retries are per SQS item: a transient FCM answer for any device raises `RetryLater`, and the
-retry skips devices already served because each delivery is claimed before it is sent."""
+Why batches: a notification for more people than one batch holds (`batch_size`) is not sent
+here but split into batch messages on the dispatch queue, which Dispatch invocations send in
+parallel; a 10,000-device team is then many short invocations, never one that outlives its
+timeout. Each batch is idempotent on its own: every delivery is claimed before it is sent, so a
+redelivered batch (or the fan-out repeated) skips the devices already served.
+
+Why so few round trips: a batch reads its recipients' rosters and preferences with a few
+BatchGetItem calls, writes header and inbox entries with BatchWriteItem while it reads, claims
+100 devices per transaction and records answers 25 per batch write, in parallel with the next
+send. A `task.assigned` for one user with two devices costs four sequential AWS calls: open the
+task; save and read (together); claim; record and mark the event (together).
+
+Why a deadline: a Lambda killed at its timeout would leave claims in SENDING that a later
+attempt sends again once their lease passes. Dispatch stops starting sends while it still has
+time to record them; what it did not reach goes back to the queue (`RetryLater`)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
 
-from pydantic import BaseModel
-
-from ecmpush.clock import rfc3339
+from ecmpush.chunks import chunks
+from ecmpush.clock import NO_DEADLINE, Deadline, rfc3339
 from ecmpush.domain.delivery import (
+    NO_DEVICE_ID,
     WRONG_PROJECT_CODES,
     Claim,
+    DeliveryOutcome,
     DeliveryStatus,
+    DeliveryTarget,
     FcmOutcome,
+    PolicyOutcome,
     SendResult,
     classify,
     suspect_credentials,
@@ -28,19 +45,34 @@ from ecmpush.domain.devices import Device
 from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled, TaskAssigned, TaskCompleted
 from ecmpush.domain.messages import DispatchMessage, EventMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
-from ecmpush.domain.preferences import Preferences as UserPreferences
+from ecmpush.domain.pacing import pause_after
+from ecmpush.domain.preferences import Preferences
 from ecmpush.domain.push import Push
+from ecmpush.domain.recipient import Recipient
 from ecmpush.domain.render import PayloadTooLarge, render_push
 from ecmpush.domain.routing import RoutingContext, route
 from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.tasks import TrackedTask, from_assigned
+from ecmpush.domain.tasks import from_assigned
 from ecmpush.domain.user_ids import EXTERNAL_PREFIX, is_external
-from ecmpush.ports import PushSender
+from ecmpush.ports import (
+    Deliveries,
+    DispatchQueue,
+    EventLog,
+    FcmPause,
+    PushSender,
+    Recipients,
+    TaskTracker,
+)
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.record_intake import RecordIntake
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
-
+BATCH_SIZE = 250  # recipients per delivery batch
+SEND_CHUNK = 500  # pushes per send (firebase-admin's send_each limit)
+# Time kept back from the deadline before a send starts: the send's own timeout (bootstrap adds
+# the sender's) plus recording its answers and what was not reached.
+RECORDING_SECONDS = 3.0
+DEFAULT_RESERVE_SECONDS = 10.0 + RECORDING_SECONDS
 
 STATE_ONLY = (TaskCompleted, RecordExpiryScheduled)  # change tracked state; the sweeps notify
 
@@ -52,8 +84,8 @@ def _outcome(event: EcmEvent, notifications: list[Notification]) -> str:
 
 
 class RetryLater(Exception):
-    """Some devices of this message got a transient answer; retry the SQS item (only those).
-    `report` says what the attempt did meanwhile (for metrics)."""
+    """Some devices of this message got a transient answer, or were not reached before the
+    deadline; retry the SQS item (only those). `report` says what the attempt did meanwhile."""
 
     def __init__(
         self,
@@ -66,63 +98,6 @@ class RetryLater(Exception):
         self.report = report
 
 
-class Devices(Protocol):
-    def for_owner(self, owner: str) -> list[Device]: ...
-    def for_external(self, external_id: str) -> list[Device]: ...
-    def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool: ...
-
-
-class Deliveries(Protocol):
-    def save_notification(self, notification: Notification, now: datetime) -> None: ...
-    def claim(
-        self,
-        notification: Notification,
-        owner: str,
-        installation_id: str,
-        platform: str,
-        now: datetime,
-        lease_seconds: int,
-    ) -> Claim: ...
-    def record(
-        self,
-        notification_id: str,
-        owner: str,
-        installation_id: str,
-        status: DeliveryStatus,
-        now: datetime,
-        *,
-        message_id: str | None = None,
-        error_code: str | None = None,
-        error_message: str | None = None,
-    ) -> None: ...
-    def record_no_device(self, notification: Notification, owner: str, now: datetime) -> None: ...
-    def record_policy(
-        self,
-        notification: Notification,
-        owner: str,
-        outcome: str,
-        now: datetime,
-        detail: str | None = None,
-    ) -> None: ...
-
-
-class Preferences(Protocol):
-    def get(self, owner: str) -> UserPreferences: ...
-
-
-class Publisher(Protocol):
-    def publish(self, message: BaseModel, delay_seconds: int = 0) -> str: ...
-
-
-class Events(Protocol):
-    def mark(self, event_id: str, status: str, now: datetime, notifications: int = 0) -> None: ...
-
-
-class Tasks(Protocol):
-    def open(self, task: TrackedTask) -> None: ...
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
-
-
 @dataclass
 class DispatchReport:
     sent: int = 0
@@ -133,6 +108,9 @@ class DispatchReport:
     retrying: int = 0
     muted: int = 0
     deferred: int = 0
+    batches: int = 0  # delivery batches queued by a fan-out
+    unreached: int = 0  # devices left for the retry because the deadline came near
+    held: int = 0  # devices left for the retry because FCM asked the project to pause
     platform_auth: int = 0  # APNs/web-push credential errors (alarmed, never pruned)
     credentials_suspect: bool = False  # "wrong project" for most tokens: nothing pruned, alarmed
     retry_after: list[float] = field(default_factory=list)
@@ -140,45 +118,76 @@ class DispatchReport:
 
 @dataclass(frozen=True)
 class _Pending:
-    notification: Notification
-    owner: str
+    target: DeliveryTarget
     device: Device
     push: Push
+
+
+@dataclass
+class _Plan:
+    """What one batch decided before sending: pushes to claim and send, facts to record."""
+
+    pending: list[_Pending] = field(default_factory=list)
+    outcomes: list[DeliveryOutcome] = field(default_factory=list)
+    policies: list[PolicyOutcome] = field(default_factory=list)
+    deferred: dict[datetime, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+
+class _Inline(Executor):
+    """Runs submitted work at once in the caller's thread (tests, and a pool of one)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        future: Future[object] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
 
 
 class DispatchService:
     def __init__(
         self,
         *,
-        devices: Devices,
+        recipients: Recipients,
         deliveries: Deliveries,
-        events: Events,
-        tasks: Tasks,
-        preferences: Preferences,
-        publisher: Publisher,
+        events: EventLog,
+        tasks: TaskTracker,
+        publisher: DispatchQueue,
         routing: Callable[[], RoutingConfig],
         records: RecordIntake,
         sender: PushSender,
+        pause: FcmPause,
         signer: ActionTokenSigner,
         app_base_url: str,
         clock: Callable[[], datetime],
         lease_seconds: int = 90,
+        batch_size: int = BATCH_SIZE,
+        send_chunk: int = SEND_CHUNK,
+        reserve_seconds: float = DEFAULT_RESERVE_SECONDS,
+        pool: Executor | None = None,
     ) -> None:
-        self._devices = devices
+        if batch_size < 1 or send_chunk < 1:
+            raise ValueError("batch_size and send_chunk must be positive")
+        self._recipients = recipients
         self._deliveries = deliveries
         self._events = events
         self._tasks = tasks
-        self._preferences = preferences
         self._publisher = publisher
         self._routing = routing
         self._records = records
         self._sender = sender
+        self._pause = pause
         self._signer = signer
         self._base_url = app_base_url
         self._clock = clock
         self._lease = lease_seconds
+        self._batch_size = batch_size
+        self._send_chunk = send_chunk
+        self._reserve = reserve_seconds
+        self._pool = pool or _Inline()
 
-    def handle(self, message: DispatchMessage) -> DispatchReport:
+    def handle(self, message: DispatchMessage, deadline: Deadline = NO_DEADLINE) -> DispatchReport:
         now = self._clock()
         if isinstance(message, EventMessage):
             context = RoutingContext(self._base_url, now, self._routing)
@@ -189,14 +198,19 @@ class DispatchService:
             return DispatchReport(deferred=1)
         else:
             notifications = [message.notification]
-        report = self.deliver(notifications, now)
+        report, background = self._deliver(notifications, now, deadline)
         if isinstance(message, EventMessage):
-            self._events.mark(
-                message.event.id, _outcome(message.event, notifications), now, len(notifications)
+            outcome = _outcome(message.event, notifications)
+            background.append(
+                self._pool.submit(
+                    self._events.mark, message.event.id, outcome, now, len(notifications)
+                )
             )
-        if report.retrying:
+        _wait_all(background)
+        if report.retrying or report.unreached or report.held:
             delay = max(report.retry_after) if report.retry_after else None
-            raise RetryLater(f"{report.retrying} deliveries need a retry", delay, report)
+            waiting = report.retrying + report.unreached + report.held
+            raise RetryLater(f"{waiting} deliveries need a retry", delay, report)
         return report
 
     def _track(self, event: EcmEvent, notifications: list[Notification], now: datetime) -> None:
@@ -208,42 +222,194 @@ class DispatchService:
         elif isinstance(event, TaskCompleted):
             self._tasks.close(event.data.task.key, event.data.outcome, now)
 
-    def deliver(self, notifications: Sequence[Notification], now: datetime) -> DispatchReport:
-        report = DispatchReport()
-        pending: list[_Pending] = []
-        for notification in notifications:
-            self._deliveries.save_notification(notification, now)
-            for owner in dict.fromkeys(notification.recipients):
-                pending.extend(self._prepare(notification, owner, now, report))
-        results = self._sender.send([p.push for p in pending]) if pending else []
-        # Most tokens "of another project" means this service account is of another project:
-        # pruning would empty the devices table, so nothing is pruned and the batch retries.
-        report.credentials_suspect = suspect_credentials(results)
-        for item, result in zip(pending, results, strict=True):
-            self._apply(item, result, report)
+    def deliver(
+        self,
+        notifications: Sequence[Notification],
+        now: datetime,
+        deadline: Deadline = NO_DEADLINE,
+    ) -> DispatchReport:
+        """Send `notifications` now (the sweeps' entry point); returns once all is recorded."""
+        report, background = self._deliver(notifications, now, deadline)
+        _wait_all(background)
         return report
 
-    def _devices_of(
-        self, notification: Notification, recipient: str, now: datetime
-    ) -> list[Device]:
-        """An internal user's internal devices; for an external stakeholder, only devices
-        registered for the external audience under their verified external id, on approved
-        channels. The notification's audience decides, never the spelling of the recipient: an
-        internal notification never reaches an external device, nor the other way round."""
+    def _deliver(
+        self, notifications: Sequence[Notification], now: datetime, deadline: Deadline
+    ) -> tuple[DispatchReport, list[Future[object]]]:
+        """Send, and hand back the writes still running (answers, pruned tokens) so the caller
+        can overlap its own last write with them."""
+        report = DispatchReport()
+        background: list[Future[object]] = []
+        for notification in notifications:
+            owners = list(dict.fromkeys(notification.recipients))
+            if len(owners) > self._batch_size:
+                self._fan_out(notification, owners, report)
+            else:
+                self._deliver_batch(notification, owners, now, deadline, report, background)
+        return report, background
+
+    def _fan_out(
+        self, notification: Notification, owners: list[str], report: DispatchReport
+    ) -> None:
+        """Queue the audience as delivery batches; each is sent by its own invocation."""
+        batches = [
+            NotificationMessage(
+                notification=notification.model_copy(update={"recipients": list(chunk)})
+            )
+            for chunk in chunks(owners, self._batch_size)
+        ]
+        self._publisher.publish_all(batches)
+        report.batches += len(batches)
+
+    def _deliver_batch(
+        self,
+        notification: Notification,
+        owners: list[str],
+        now: datetime,
+        deadline: Deadline,
+        report: DispatchReport,
+        background: list[Future[object]],
+    ) -> None:
+        saved = self._pool.submit(self._deliveries.save_notification, notification, owners, now)
+        paused = self._pool.submit(self._pause.until)
+        plan = self._plan(notification, self._reach(notification, owners), now, report)
+        saved.result()  # the inbox entries exist before the first push can be tapped
+        for until, waiting in plan.deferred.items():
+            self._defer(notification, waiting, until, now)
+        if plan.outcomes or plan.policies:
+            background.append(
+                self._pool.submit(
+                    self._deliveries.record, notification, now, plan.outcomes, plan.policies
+                )
+            )
+        sends = list(chunks(plan.pending, self._send_chunk))
+        held_until = paused.result()
+        for index, chunk in enumerate(sends):
+            rest = sum(len(c) for c in sends[index:])
+            if held_until is not None and held_until > self._clock():
+                report.held += rest
+                report.retry_after.append((held_until - self._clock()).total_seconds())
+                break
+            if deadline.remaining() < self._reserve:
+                report.unreached += rest
+                break
+            outcomes, pause = self._send(notification, chunk, now, report, background)
+            if outcomes:
+                background.append(
+                    self._pool.submit(
+                        self._deliveries.record, notification, self._clock(), outcomes
+                    )
+                )
+            if pause is not None:  # every batch of every fan-out holds off, this one too
+                held_until = self._clock() + timedelta(seconds=pause)
+                self._pause.pause(held_until)
+
+    def _reach(self, notification: Notification, owners: list[str]) -> dict[str, Recipient]:
+        """Each recipient with the devices of the notification's audience. The audience
+        decides, never the spelling of the recipient: an internal notification never reaches
+        an external device, nor the other way round (those recipients are left out, and
+        `_plan` records them as `wrong_audience`)."""
         if notification.audience == "internal":
-            if is_external(recipient):
-                self._deliveries.record_policy(notification, recipient, "wrong_audience", now)
-                return []
-            return [d for d in self._devices.for_owner(recipient) if d.audience == "internal"]
-        if not recipient.startswith(EXTERNAL_PREFIX):
-            self._deliveries.record_policy(notification, recipient, "wrong_audience", now)
-            return []
-        registered = self._devices.for_external(recipient.removeprefix(EXTERNAL_PREFIX))
-        approved = set(self._routing().external_channels)
-        devices = [d for d in registered if d.platform in approved]
-        if registered and not devices:
-            self._deliveries.record_policy(notification, recipient, "no_approved_channel", now)
-        return devices
+            internal = [o for o in owners if not is_external(o)]
+            found = self._recipients.recipients(internal) if internal else {}
+            return {
+                owner: Recipient(
+                    owner,
+                    tuple(d for d in found[owner].devices if d.audience == "internal"),
+                    found[owner].preferences,
+                )
+                for owner in internal
+            }
+        lookups = {
+            owner: self._pool.submit(
+                self._recipients.for_external, owner.removeprefix(EXTERNAL_PREFIX)
+            )
+            for owner in owners
+            if owner.startswith(EXTERNAL_PREFIX)
+        }
+        # External stakeholders keep no preferences with ecmpush: the defaults apply.
+        return {
+            owner: Recipient(owner, tuple(lookup.result()), Preferences())
+            for owner, lookup in lookups.items()
+        }
+
+    def _plan(
+        self,
+        notification: Notification,
+        reach: dict[str, Recipient],
+        now: datetime,
+        report: DispatchReport,
+    ) -> _Plan:
+        plan = _Plan()
+        approved = (
+            set(self._routing().external_channels) if notification.audience == "external" else None
+        )
+        for owner in dict.fromkeys(notification.recipients):
+            recipient = reach.get(owner)
+            if recipient is None:
+                plan.policies.append(PolicyOutcome(owner, "wrong_audience"))
+                continue
+            if not self._allowed_now(notification, recipient, now, plan, report):
+                continue
+            devices = list(recipient.devices)
+            if approved is not None:
+                devices = [d for d in recipient.devices if d.platform in approved]
+                if recipient.devices and not devices:
+                    plan.policies.append(PolicyOutcome(owner, "no_approved_channel"))
+            if not devices:
+                target = DeliveryTarget(owner, NO_DEVICE_ID, "")
+                plan.outcomes.append(DeliveryOutcome(target, DeliveryStatus.NO_DEVICE))
+                report.no_device += 1
+                continue
+            token = self._signer.for_recipient(notification, owner, now)
+            for device in devices:
+                target = DeliveryTarget(owner, device.installation_id, device.platform)
+                try:
+                    push = render_push(notification, device, token)
+                except PayloadTooLarge as exc:
+                    plan.outcomes.append(
+                        DeliveryOutcome(
+                            target, DeliveryStatus.FAILED,
+                            error_code="PAYLOAD_TOO_LARGE", error_message=str(exc),
+                        )
+                    )  # fmt: skip
+                    report.failed += 1
+                    continue
+                plan.pending.append(_Pending(target, device, push))
+        return plan
+
+    def _allowed_now(
+        self,
+        notification: Notification,
+        recipient: Recipient,
+        now: datetime,
+        plan: _Plan,
+        report: DispatchReport,
+    ) -> bool:
+        """True when the push goes out now; muted and deferred ones are recorded (deferred ones
+        re-enqueued, grouped by when their quiet period ends)."""
+        decision = decide(notification, recipient.preferences, now)
+        owner = recipient.owner
+        if decision.verdict is Verdict.MUTED:
+            plan.policies.append(PolicyOutcome(owner, "muted"))
+            report.muted += 1
+            return False
+        if decision.verdict is Verdict.DEFER:
+            assert decision.until is not None
+            plan.policies.append(PolicyOutcome(owner, "deferred", rfc3339(decision.until)))
+            plan.deferred[decision.until].append(owner)
+            report.deferred += 1
+            return False
+        if decision.bypassed:
+            plan.policies.append(PolicyOutcome(owner, "bypassed", decision.bypassed))
+        return True
+
+    def _defer(
+        self, notification: Notification, owners: list[str], until: datetime, now: datetime
+    ) -> None:
+        for chunk in chunks(owners, self._batch_size):
+            only_these = notification.model_copy(update={"recipients": list(chunk)})
+            self._wait(NotificationMessage(notification=only_these, not_before=until), now)
 
     def _wait(self, message: NotificationMessage, now: datetime) -> None:
         """SQS delays at most 15 minutes: a longer quiet period is waited out in hops."""
@@ -251,80 +417,71 @@ class DispatchService:
         seconds = (message.not_before - now).total_seconds()
         self._publisher.publish(message, delay_seconds=int(min(max(seconds, 1), MAX_DELAY_SECONDS)))
 
-    def _apply_preferences(
-        self, notification: Notification, owner: str, now: datetime, report: DispatchReport
-    ) -> bool:
-        """True when the push goes out now; muted and deferred ones are recorded (and deferred
-        ones re-enqueued for this recipient alone, due when their quiet period ends)."""
-        decision = decide(notification, self._preferences.get(owner), now)
-        if decision.verdict is Verdict.MUTED:
-            self._deliveries.record_policy(notification, owner, "muted", now)
-            report.muted += 1
-            return False
-        if decision.verdict is Verdict.DEFER:
-            assert decision.until is not None
-            until = rfc3339(decision.until)
-            self._deliveries.record_policy(notification, owner, "deferred", now, until)
-            only_this_owner = notification.model_copy(update={"recipients": [owner]})
-            self._wait(
-                NotificationMessage(notification=only_this_owner, not_before=decision.until), now
-            )
-            report.deferred += 1
-            return False
-        if decision.bypassed:
-            self._deliveries.record_policy(notification, owner, "bypassed", now, decision.bypassed)
-        return True
-
-    def _prepare(
-        self, notification: Notification, owner: str, now: datetime, report: DispatchReport
-    ) -> list[_Pending]:
-        if not self._apply_preferences(notification, owner, now, report):
-            return []
-        devices = self._devices_of(notification, owner, now)
-        if not devices:
-            self._deliveries.record_no_device(notification, owner, now)
-            report.no_device += 1
-            return []
-        token = self._signer.for_recipient(notification, owner, now)
-        pending = []
-        for device in devices:
-            claim = self._deliveries.claim(
-                notification, owner, device.installation_id, device.platform, now, self._lease
-            )
+    def _send(
+        self,
+        notification: Notification,
+        chunk: Sequence[_Pending],
+        now: datetime,
+        report: DispatchReport,
+        background: list[Future[object]],
+    ) -> tuple[list[DeliveryOutcome], float | None]:
+        """Claim a chunk's deliveries, send the claimed ones, and say what became of each, and
+        how long FCM asked the project to pause (None: it did not)."""
+        claims = self._claim(notification, [p.target for p in chunk], now)
+        claimed: list[_Pending] = []
+        for item, claim in zip(chunk, claims, strict=True):
             if claim is Claim.DONE:
                 report.skipped += 1
-                continue
-            if claim is Claim.IN_FLIGHT:
+            elif claim is Claim.IN_FLIGHT:
                 report.retrying += 1  # another attempt holds it; check again after its lease
                 report.retry_after.append(float(self._lease))
-                continue
-            try:
-                push = render_push(notification, device, token)
-            except PayloadTooLarge as exc:
-                self._deliveries.record(
-                    notification.id, owner, device.installation_id, DeliveryStatus.FAILED, now,
-                    error_code="PAYLOAD_TOO_LARGE", error_message=str(exc),
-                )  # fmt: skip
-                report.failed += 1
-                continue
-            pending.append(_Pending(notification, owner, device, push))
-        return pending
+            else:
+                claimed.append(item)
+        if not claimed:
+            return [], None
+        results = self._sender.send([p.push for p in claimed])
+        # Most tokens "of another project" means this service account is of another project:
+        # pruning would empty the devices table, so nothing is pruned and the batch retries.
+        suspect = suspect_credentials(results)
+        report.credentials_suspect |= suspect
+        outcomes = [
+            self._apply(item, result, suspect, report, background)
+            for item, result in zip(claimed, results, strict=True)
+        ]
+        return outcomes, pause_after(results)
 
-    def _apply(self, item: _Pending, result: SendResult, report: DispatchReport) -> None:
-        now = self._clock()
+    def _claim(
+        self, notification: Notification, targets: list[DeliveryTarget], now: datetime
+    ) -> list[Claim]:
+        """Claims of one send chunk, a transaction's worth per thread."""
+        parts = list(chunks(targets, _CLAIMS_PER_CALL))
+        futures = [
+            self._pool.submit(self._deliveries.claim, notification, part, now, self._lease)
+            for part in parts
+        ]
+        return [claim for future in futures for claim in future.result()]
+
+    def _apply(
+        self,
+        item: _Pending,
+        result: SendResult,
+        suspect: bool,
+        report: DispatchReport,
+        background: list[Future[object]],
+    ) -> DeliveryOutcome:
         outcome = classify(result)
-        if report.credentials_suspect and result.error_code in WRONG_PROJECT_CODES:
+        if suspect and result.error_code in WRONG_PROJECT_CODES:
             outcome = FcmOutcome.RETRY
-        status = {
-            FcmOutcome.SENT: DeliveryStatus.SENT,
-            FcmOutcome.REMOVE_TOKEN: DeliveryStatus.TOKEN_REMOVED,
-            FcmOutcome.RETRY: DeliveryStatus.RETRYING,
-            FcmOutcome.PERMANENT: DeliveryStatus.FAILED,
-            FcmOutcome.PLATFORM_AUTH: DeliveryStatus.FAILED,
-        }[outcome]
+        status = _STATUS[outcome]
         if outcome is FcmOutcome.REMOVE_TOKEN:
-            self._devices.delete_if_token(
-                item.owner, item.device.installation_id, item.device.token
+            target = item.target
+            background.append(
+                self._pool.submit(
+                    self._recipients.delete_if_token,
+                    target.owner,
+                    target.installation_id,
+                    item.device.token,
+                )
             )
             report.removed += 1
         elif outcome is FcmOutcome.RETRY:
@@ -338,13 +495,28 @@ class DispatchService:
             report.platform_auth += 1
         else:
             report.sent += 1
-        self._deliveries.record(
-            item.notification.id,
-            item.owner,
-            item.device.installation_id,
+        return DeliveryOutcome(
+            item.target,
             status,
-            now,
             message_id=result.message_id,
             error_code=result.error_code,
             error_message=result.error_message,
         )
+
+
+def _wait_all(futures: Sequence[Future[object]]) -> None:
+    """Wait for every write, then raise the first failure: a lost answer must fail the record."""
+    errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+
+
+_CLAIMS_PER_CALL = 100  # one DynamoDB transaction
+_STATUS = {
+    FcmOutcome.SENT: DeliveryStatus.SENT,
+    FcmOutcome.REMOVE_TOKEN: DeliveryStatus.TOKEN_REMOVED,
+    FcmOutcome.RETRY: DeliveryStatus.RETRYING,
+    FcmOutcome.PERMANENT: DeliveryStatus.FAILED,
+    FcmOutcome.PLATFORM_AUTH: DeliveryStatus.FAILED,
+}

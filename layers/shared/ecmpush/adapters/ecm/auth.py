@@ -26,7 +26,8 @@ from typing import Any
 
 from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
 from ecmpush.adapters.ecm.parsing import error_text
-from ecmpush.adapters.ecm.transport import Answer, Deadline, Transport
+from ecmpush.adapters.ecm.transport import Answer, Transport
+from ecmpush.clock import Deadline
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmError, EcmProtocolError, EcmUnavailable
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,8 @@ import requests
 from ecmpush.adapters.ecm import parsing
 from ecmpush.adapters.ecm.auth import Actor, Authenticator
 from ecmpush.adapters.ecm.config import EcmConfig
-from ecmpush.adapters.ecm.transport import Answer, Deadline, FormData, Transport
+from ecmpush.adapters.ecm.transport import Answer, FormData, Transport
+from ecmpush.clock import Deadline
 from ecmpush.domain.dispositions import Disposition, DispositionKind
 from ecmpush.domain.ecm import (
     ActiveWorkflow,

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 
 from ecmpush.adapters.ecm.config import EcmConfig
+from ecmpush.clock import Deadline
 from ecmpush.domain.ecm_errors import EcmUnavailable
 
 log = logging.getLogger(__name__)
@@ -45,17 +46,6 @@ class Answer:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
-
-
-class Deadline:
-    """An absolute end on a monotonic clock, built from a budget in seconds."""
-
-    def __init__(self, budget_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._end = clock() + budget_s
-
-    def remaining(self) -> float:
-        return self._end - self._clock()
 
 
 def _decode(response: requests.Response) -> Any:

@@ -1,0 +1,43 @@
+"""The project-wide FCM pause (domain/pacing.py) as one item of DeliveriesTable, so every
+Dispatch container sees it: `notification_id = #fcm`, `sk = #pause`, `until` (ISO 8601 UTC).
+Keys starting with '#' are never notification ids. A pause only ever grows: two invocations
+that both hit the quota keep the later end."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from ecmpush.adapters.dynamo import is_conditional_failure, iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+_KEY = {"notification_id": "#fcm", "sk": "#pause"}
+
+
+class FcmPauseStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def until(self) -> datetime | None:
+        item = self._table.get_item(Key=_KEY).get("Item")
+        return datetime.fromisoformat(str(item["until"])) if item else None
+
+    def pause(self, until: datetime) -> None:
+        try:
+            self._table.put_item(
+                Item={
+                    **_KEY,
+                    "until": iso(until),
+                    "expires_at": int((until + timedelta(days=1)).timestamp()),
+                },
+                ConditionExpression="attribute_not_exists(#until) OR #until < :until",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={":until": iso(until)},
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
