@@ -17,6 +17,7 @@ BENCHMARKS = {
     "dispatch_throughput": "bench.dispatch_throughput",
     "fanout": "bench.fanout",
     "render_fit": "bench.render_fit",
+    "send_async": "bench.send_async",
     "webhook_intake": "bench.webhook_intake",
 }
 

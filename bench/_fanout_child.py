@@ -127,6 +127,19 @@ def _seed(provisioned: Any, users: list[str]) -> None:
                 )
 
 
+def _depth(sqs: Any, queue: str) -> int:
+    """Messages visible, in flight or delayed: zero only when the fan-out is over."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
 def _fcm_messages(url: str) -> list[dict[str, Any]]:
     with urllib.request.urlopen(url + "/_inspect/messages", timeout=60) as answer:  # noqa: S310
         return list(json.loads(answer.read())["messages"])
@@ -207,37 +220,67 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
 
         sqs = boto3.client("sqs")
         calls: Counter[str] = Counter()
+        seconds: dict[str, float] = {}
         real_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
         def counted(client: Any, operation: str, api_params: dict[str, Any]) -> Any:
-            calls[f"{client.meta.service_model.service_name}.{operation}"] += 1
-            return real_call(client, operation, api_params)
+            name = f"{client.meta.service_model.service_name}.{operation}"
+            calls[name] += 1
+            started = time.perf_counter()
+            try:
+                return real_call(client, operation, api_params)
+            finally:
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
 
+        from devstack.lambda_runtime import InvocationTimedOut
+
+        timed_out = retried = 0
+        real_invoke = function.invoke
+
+        def invoke(lambda_event: dict[str, Any]) -> Any:
+            """Count what Lambda would report: invocations killed at the Timeout, and records
+            handed back as partial batch failures (the deadline, a transient FCM answer)."""
+            nonlocal timed_out, retried
+            try:
+                result = real_invoke(lambda_event)
+            except InvocationTimedOut:
+                timed_out += 1
+                raise
+            retried += len((result or {}).get("batchItemFailures", []))
+            return result
+
+        function.invoke = invoke  # type: ignore[method-assign,assignment]
+        # A record handed back returns after its visibility timeout, as on AWS; here that is
+        # just past Dispatch's Timeout, so a retried record is seen within the measurement.
+        sqs.set_queue_attributes(
+            QueueUrl=queue, Attributes={"VisibilityTimeout": str(int(function.timeout_s) + 5)}
+        )
         # A warm container: the FCM OAuth token, secrets and clients exist before timing.
         bootstrap.dispatch_service()
-        invocations = killed = 0
+        invocations = 0
         with patch.object(botocore.client.BaseClient, "_make_api_call", counted):
             sqs.send_message(
                 QueueUrl=queue, MessageBody=json.dumps({"kind": "event", "event": event})
             )
             cpu0, started = _cpu(), time.perf_counter()
-            idle = 0
-            while idle < 3:
-                try:
-                    received = poller.poll_once(wait_seconds=1)
-                except Exception:
-                    killed += 1
-                    continue
-                if received:
+            finished = started
+            deadline = started + float(params.get("max_wait_s", 900))
+            while time.perf_counter() < deadline:
+                if poller.poll_once(wait_seconds=1):
                     invocations += 1
-                    idle = 0
-                else:
-                    idle += 1
-            wall = time.perf_counter() - started - 3 * 1.0  # the three empty 1-s polls
+                    finished = time.perf_counter()
+                elif _depth(sqs, queue) == 0:
+                    break
+            wall = finished - started
             cpu = _cpu() - cpu0
         messages = _fcm_messages(fcm_url)
         tokens = [m["message"]["token"] for m in messages]
-        poll_calls = {"sqs.ReceiveMessage", "sqs.DeleteMessageBatch", "sqs.SendMessage"}
+        poll_calls = {
+            "sqs.ReceiveMessage",
+            "sqs.DeleteMessageBatch",
+            "sqs.SendMessage",
+            "sqs.GetQueueAttributes",
+        }  # the poller's and this driver's, not Dispatch's
         aws = {k: v for k, v in calls.items() if k not in poll_calls}
         dynamo = sum(v for k, v in aws.items() if k.startswith("dynamodb."))
         return {
@@ -250,8 +293,10 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
             "cpu_ms_per_push": round(1000 * cpu / max(len(tokens), 1), 3),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "invocations": invocations,
-            "failed_polls": killed,
+            "timed_out": timed_out,
+            "records_retried": retried,
             "aws_calls": dict(sorted(aws.items())),
+            "aws_seconds": {k: round(seconds.get(k, 0.0), 3) for k in sorted(aws)},
             "dynamodb_calls_per_push": round(dynamo / max(len(tokens), 1), 4),
         }
     finally:

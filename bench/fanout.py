@@ -49,7 +49,13 @@ def _tree_at(commit: str, into: Path) -> Path:
 
 def _measure(tree: Path, devices: int, timeout_s: float | None) -> Json:
     env = {**os.environ, "PYTHONPATH": f"{tree / 'layers' / 'shared'}:{tree}"}
-    params = {"tree": str(tree), "repo": str(REPO), "devices": devices, "timeout_s": timeout_s}
+    params = {
+        "tree": str(tree),
+        "repo": str(REPO),
+        "devices": devices,
+        "timeout_s": timeout_s,
+        "max_wait_s": 3600,
+    }
     done = subprocess.run(  # noqa: S603 - our own script, JSON argument
         [sys.executable, str(CHILD), json.dumps(params)],
         cwd=tree,

@@ -95,6 +95,7 @@ def _count(report: DispatchReport) -> None:
         ("FcmCredentialsSuspect", int(report.credentials_suspect)),
         ("DeliveryBatchesQueued", report.batches),
         ("DeliveriesUnreached", report.unreached),
+        ("DeliveriesHeldForFcmPause", report.held),
     ):
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

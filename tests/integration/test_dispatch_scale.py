@@ -194,3 +194,30 @@ def test_a_task_for_one_user_with_two_devices_costs_four_sequential_aws_round_tr
     ]
     assert len(waves) <= 4, waves
     assert sum(len(w) for w in waves) >= 5  # open task, save, read, claim, record, mark
+
+
+def test_quota_exceeded_with_retry_after_holds_every_batch_and_loses_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = _crowd(harness, 6)
+    _settings(monkeypatch, ECMPUSH_DELIVERY_BATCH_SIZE="2")
+    harness.sqs.set_queue_attributes(
+        QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
+    )
+    harness.fcm.add_fault("QUOTA_EXCEEDED", times=1, retry_after=2)  # the first push sent
+    assert harness.post_event(_bulletin(users)).status == 202
+    harness.drain()
+    nid = notification_id("evt-scale-1", "document.available")
+    statuses = sorted(d["status"] for d in harness.deliveries(nid))
+    assert statuses == ["retrying", "sent"]  # the first batch; the other two never claimed
+    pause = harness.table("DeliveriesTable").get_item(
+        Key={"notification_id": "#fcm", "sk": "#pause"}
+    )
+    assert "Item" in pause  # every container holds off until then
+    assert harness.queue_depth() == 3  # three batches waiting, none lost
+    time.sleep(2.2)
+    harness.drain()
+    assert {d["status"] for d in harness.deliveries(nid)} == {"sent"}
+    assert len(harness.deliveries(nid)) == len(users)
+    delivered = [m["target"] for m in harness.fcm.messages() if m["answer"]["status"] == 200]
+    assert sorted(delivered) == sorted(f"fcm-token-{u}-{n:04}" for n, u in enumerate(users))

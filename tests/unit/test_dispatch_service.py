@@ -118,9 +118,15 @@ class FakeDeliveries:
         self._state: dict[tuple[str, str, str], DeliveryStatus] = {}
 
     def save_notification(
-        self, notification: Notification, recipients: Sequence[str], now: datetime
+        self,
+        notification: Notification,
+        recipients: Sequence[str],
+        now: datetime,
+        *,
+        header: bool = True,
     ) -> None:
-        self.saved.append(notification)
+        if header:
+            self.saved.append(notification)
         self.inbox.extend((notification.id, r) for r in recipients)
 
     def claim(

@@ -134,7 +134,12 @@ class Deliveries(Protocol):
     """One item collection per notification: its header, inbox entries, claims and answers."""
 
     def save_notification(
-        self, notification: Notification, recipients: Sequence[str], now: datetime
+        self,
+        notification: Notification,
+        recipients: Sequence[str],
+        now: datetime,
+        *,
+        header: bool = True,
     ) -> None: ...
     def claim(
         self,

@@ -11,11 +11,15 @@ Why so few round trips: a batch reads its recipients' rosters and preferences wi
 BatchGetItem calls, writes header and inbox entries with BatchWriteItem while it reads, claims
 100 devices per transaction and records answers 25 per batch write, in parallel with the next
 send. A `task.assigned` for one user with two devices costs four sequential AWS calls: open the
-task; save and read (together); claim; record and mark the event (together).
+task; save, read and check the FCM pause (together); claim; record and mark the event
+(together).
 
 Why a deadline: a Lambda killed at its timeout would leave claims in SENDING that a later
 attempt sends again once their lease passes. Dispatch stops starting sends while it still has
-time to record them; what it did not reach goes back to the queue (`RetryLater`)."""
+time to record them; what it did not reach goes back to the queue (`RetryLater`).
+
+Why a shared pause: FCM's quota is the project's, so QUOTA_EXCEEDED with Retry-After holds back
+every batch of every invocation until then (domain/pacing.py), not just the record that met it."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ecmpush.chunks import chunks
 from ecmpush.clock import NO_DEADLINE, Deadline, rfc3339
@@ -222,22 +227,11 @@ class DispatchService:
         elif isinstance(event, TaskCompleted):
             self._tasks.close(event.data.task.key, event.data.outcome, now)
 
-    def deliver(
-        self,
-        notifications: Sequence[Notification],
-        now: datetime,
-        deadline: Deadline = NO_DEADLINE,
-    ) -> DispatchReport:
-        """Send `notifications` now (the sweeps' entry point); returns once all is recorded."""
-        report, background = self._deliver(notifications, now, deadline)
-        _wait_all(background)
-        return report
-
     def _deliver(
         self, notifications: Sequence[Notification], now: datetime, deadline: Deadline
     ) -> tuple[DispatchReport, list[Future[object]]]:
-        """Send, and hand back the writes still running (answers, pruned tokens) so the caller
-        can overlap its own last write with them."""
+        """Send (or fan out), and hand back the writes still running (answers, pruned tokens),
+        so `handle` overlaps its own last write with them."""
         report = DispatchReport()
         background: list[Future[object]] = []
         for notification in notifications:
@@ -270,10 +264,15 @@ class DispatchService:
         report: DispatchReport,
         background: list[Future[object]],
     ) -> None:
-        saved = self._pool.submit(self._deliveries.save_notification, notification, owners, now)
+        saves = [
+            self._pool.submit(
+                self._deliveries.save_notification, notification, part, now, header=index == 0
+            )
+            for index, part in enumerate(chunks(owners, _INBOX_PER_CALL))
+        ]
         paused = self._pool.submit(self._pause.until)
         plan = self._plan(notification, self._reach(notification, owners), now, report)
-        saved.result()  # the inbox entries exist before the first push can be tapped
+        _wait_all(saves)  # the inbox entries exist before the first push can be tapped
         for until, waiting in plan.deferred.items():
             self._defer(notification, waiting, until, now)
         if plan.outcomes or plan.policies:
@@ -294,12 +293,10 @@ class DispatchService:
                 report.unreached += rest
                 break
             outcomes, pause = self._send(notification, chunk, now, report, background)
-            if outcomes:
-                background.append(
-                    self._pool.submit(
-                        self._deliveries.record, notification, self._clock(), outcomes
-                    )
-                )
+            background.extend(
+                self._pool.submit(self._deliveries.record, notification, self._clock(), part)
+                for part in chunks(outcomes, _RECORDS_PER_CALL)
+            )
             if pause is not None:  # every batch of every fan-out holds off, this one too
                 held_until = self._clock() + timedelta(seconds=pause)
                 self._pause.pause(held_until)
@@ -311,7 +308,13 @@ class DispatchService:
         `_plan` records them as `wrong_audience`)."""
         if notification.audience == "internal":
             internal = [o for o in owners if not is_external(o)]
-            found = self._recipients.recipients(internal) if internal else {}
+            parts = [
+                self._pool.submit(self._recipients.recipients, part)
+                for part in chunks(internal, _ROSTERS_PER_CALL)
+            ]
+            found: dict[str, Recipient] = {}
+            for part in parts:
+                found.update(part.result())
             return {
                 owner: Recipient(
                     owner,
@@ -504,7 +507,7 @@ class DispatchService:
         )
 
 
-def _wait_all(futures: Sequence[Future[object]]) -> None:
+def _wait_all(futures: Sequence[Future[Any]]) -> None:
     """Wait for every write, then raise the first failure: a lost answer must fail the record."""
     errors = [f.exception() for f in futures]
     for error in errors:
@@ -512,7 +515,11 @@ def _wait_all(futures: Sequence[Future[object]]) -> None:
             raise error
 
 
-_CLAIMS_PER_CALL = 100  # one DynamoDB transaction
+# One DynamoDB call each, run side by side on the pool.
+_CLAIMS_PER_CALL = 100  # a transaction
+_ROSTERS_PER_CALL = 50  # a BatchGetItem: roster and preferences of each
+_INBOX_PER_CALL = 24  # a BatchWriteItem, with the header in the first
+_RECORDS_PER_CALL = 25  # a BatchWriteItem
 _STATUS = {
     FcmOutcome.SENT: DeliveryStatus.SENT,
     FcmOutcome.REMOVE_TOKEN: DeliveryStatus.TOKEN_REMOVED,
