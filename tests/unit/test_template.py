@@ -567,17 +567,40 @@ def test_secrets_match_the_spec(template, spec):
         assert f'"{real_key}"' not in ecm["SecretString"], real_key
 
 
-def test_webhook_secret_rotates_through_its_function(template):
-    (schedule,) = resources_of(template, "AWS::SecretsManager::RotationSchedule").values()
-    props = schedule["Properties"]
-    assert props["SecretId"] == {"Ref": "WebhookSecret"}
-    assert props["RotationLambdaARN"] == {"Fn::GetAtt": ["WebhookSecretRotationFunction", "Arn"]}
-    assert props["RotationRules"]["AutomaticallyAfterDays"] == {"Ref": "WebhookSecretRotationDays"}
-    permission = template["Resources"][schedule["DependsOn"]]
-    assert permission["Type"] == "AWS::Lambda::Permission"
-    assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
-    assert permission["Properties"]["FunctionName"] == props["RotationLambdaARN"]
-    assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+ROTATED_SECRETS = {
+    "WebhookSecret": "WebhookSecretRotationDays",
+    "ActionTokenKeySecret": "ActionTokenKeyRotationDays",
+}
+
+
+def test_generated_secrets_rotate_through_the_rotation_function(template):
+    schedules = resources_of(template, "AWS::SecretsManager::RotationSchedule").values()
+    by_secret = {_target(s["Properties"]["SecretId"]): s for s in schedules}
+    assert set(by_secret) == set(ROTATED_SECRETS)
+    for secret, days in ROTATED_SECRETS.items():
+        schedule = by_secret[secret]
+        props = schedule["Properties"]
+        assert props["RotationLambdaARN"] == {
+            "Fn::GetAtt": ["WebhookSecretRotationFunction", "Arn"]
+        }
+        assert props["RotationRules"]["AutomaticallyAfterDays"] == {"Ref": days}
+        permission = template["Resources"][schedule["DependsOn"]]
+        assert permission["Type"] == "AWS::Lambda::Permission"
+        assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+        assert permission["Properties"]["FunctionName"] == props["RotationLambdaARN"]
+        assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+        assert permission["Properties"]["SourceArn"] == {"Ref": secret}
+
+
+def test_action_token_key_outlives_the_tokens_it_signs(template):
+    """A token signed just before a rotation is verified with AWSPREVIOUS until the next one:
+    the interval may never be shorter than the token's life (ECMPUSH_ACTION_TOKEN_TTL_HOURS)."""
+    from ecmpush.settings import Settings
+
+    days = template["Parameters"]["ActionTokenKeyRotationDays"]
+    ttl_hours = Settings.__dataclass_fields__["action_token_ttl_hours"].default
+    assert days["MinValue"] * 24 >= ttl_hours
+    assert days["Default"] >= days["MinValue"]
 
 
 def test_secret_values_are_never_in_the_template_environment(template):
@@ -865,12 +888,12 @@ def test_no_iam_statement_grants_star_resources(template):
             assert (owner, action) in STAR_RESOURCE_ALLOWED, (owner, action)
 
 
-def test_rotation_function_may_only_touch_the_webhook_secret(template):
+def test_rotation_function_may_only_touch_the_secrets_it_rotates(template):
     statements = {
         s["Sid"]: s for o, s in _statements(template) if o == "WebhookSecretRotationFunction"
     }
-    rotate = statements["RotateWebhookSecret"]
-    assert rotate["Resource"] == {"Ref": "WebhookSecret"}
+    rotate = statements["RotateGeneratedSecrets"]
+    assert rotate["Resource"] == [{"Ref": "WebhookSecret"}, {"Ref": "ActionTokenKeySecret"}]
     assert set(rotate["Action"]) == {
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",

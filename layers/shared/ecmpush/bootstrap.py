@@ -41,20 +41,36 @@ def secret_store() -> SecretStore:
     return SecretStore(max_age=settings().secrets_max_age)
 
 
-def webhook_secrets() -> list[bytes]:
-    return secret_store().active_values(settings().webhook_secret_id)
-
-
-def refreshed_webhook_secrets() -> list[bytes] | None:
-    """Re-read the active webhook secrets now; None when a re-read happened too recently."""
-    store, secret_id = secret_store(), settings().webhook_secret_id
+def _refreshed(secret_id: str) -> list[bytes] | None:
+    """Re-read a rotating secret's active values now; None when a re-read happened too
+    recently (a flood of bad signatures must not become a flood of Secrets Manager calls)."""
+    store = secret_store()
     if not store.may_refresh(secret_id):
         return None
     return store.active_values(secret_id, force=True)
 
 
+def webhook_secrets() -> list[bytes]:
+    return secret_store().active_values(settings().webhook_secret_id)
+
+
+def refreshed_webhook_secrets() -> list[bytes] | None:
+    return _refreshed(settings().webhook_secret_id)
+
+
 def action_token_key() -> bytes:
+    """The signing key: AWSCURRENT only, so new tokens always carry the newest key."""
     return secret_store().text(settings().action_token_secret_id).encode()
+
+
+def action_token_keys() -> list[bytes]:
+    """The verifying keys: AWSCURRENT and AWSPREVIOUS, so a token signed just before a rotation
+    stays good until the rotation after next (ActionTokenKeyRotationDays >= the token TTL)."""
+    return secret_store().active_values(settings().action_token_secret_id)
+
+
+def refreshed_action_token_keys() -> list[bytes] | None:
+    return _refreshed(settings().action_token_secret_id)
 
 
 @component
@@ -232,7 +248,8 @@ def reply_service() -> ReplyService:
 
     config = settings()
     return ReplyService(
-        action_token_keys=lambda: [action_token_key()],
+        action_token_keys=action_token_keys,
+        refreshed_action_token_keys=refreshed_action_token_keys,
         replies=ResponsesRepository(table(config.deliveries_table), config.retention_days),
         tasks=tasks_repository(),
         devices=DevicesRepository(table(config.devices_table)),
