@@ -166,6 +166,7 @@ class Stack:
                 "AppBaseUrl": config.app_base_url,
                 "EcmBaseUrl": ecm_server.url,
                 "LogLevel": config.log_level,
+                "FirebaseProjectId": self.identity.project_id,
             },
         )
         self._export_environment(template, fcm_server.url)

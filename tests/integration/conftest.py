@@ -18,6 +18,7 @@ from devstack.moto_atomic import make_dynamodb_writes_atomic
 from devstack.resources import REGION, provision
 from devstack.stack import function_environment, local_ecm_credentials
 from ecmpush import bootstrap
+from tests.iam import enforce_iam
 from tests.integration.harness import ACTION_TOKEN_KEY, WEBHOOK_SECRET, Harness
 
 
@@ -72,10 +73,18 @@ def harness(
                 "ActionTokenKeySecret": ACTION_TOKEN_KEY,
                 "EcmCredentialsSecret": json.dumps(local_ecm_credentials(ecm_url)),
             },
-            parameters={"AppBaseUrl": "https://app.test", "EcmBaseUrl": ecm_url},
+            parameters={
+                "AppBaseUrl": "https://app.test",
+                "EcmBaseUrl": ecm_url,
+                "FirebaseProjectId": local_identity.project_id,
+            },
         )
         for key, value in function_environment(template, provisioned, fcm_standin.url).items():
             monkeypatch.setenv(key, value)
         bootstrap.reset()
-        yield Harness(provisioned, local_identity, fcm_standin, ecm_standin)
+        # Every handler call is held to its function's Policies in template.yaml (tests/iam.py).
+        with enforce_iam(template, provisioned) as iam:
+            harness = Harness(provisioned, local_identity, fcm_standin, ecm_standin)
+            harness.iam = iam
+            yield harness
     bootstrap.reset()

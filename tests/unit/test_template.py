@@ -671,66 +671,6 @@ def test_local_only_variables_stay_out_of_the_template(spec):
 
 # ---- IAM -----------------------------------------------------------------------------------------
 
-# Per function: which SAM policy template may point at which resource (docs/resources.md +
-# contract). Anything else in Policies fails the test.
-EXPECTED_POLICIES = {
-    "WebhookIntakeFunction": {
-        ("DynamoDBCrudPolicy", "IdempotencyTable"),
-        ("DynamoDBCrudPolicy", "EventsTable"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "WebhookSecret"),
-    },
-    "DevicesFunction": {
-        ("DynamoDBCrudPolicy", "DevicesTable"),
-        ("DynamoDBReadPolicy", "DeliveriesTable"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
-    },
-    "DispatchFunction": {
-        ("DynamoDBCrudPolicy", "DevicesTable"),
-        ("DynamoDBCrudPolicy", "DeliveriesTable"),
-        ("DynamoDBCrudPolicy", "EventsTable"),
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("DynamoDBCrudPolicy", "RecordsTable"),
-        ("SSMParameterReadPolicy", "RoutingParameterName"),
-        ("SQSPollerPolicy", "DispatchQueue"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "ActionTokenKeySecret"),
-    },
-    "ResponseCallbackFunction": {
-        ("DynamoDBCrudPolicy", "DeliveriesTable"),
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("DynamoDBReadPolicy", "DevicesTable"),
-        ("SQSSendMessagePolicy", "WriteBackQueue"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "ActionTokenKeySecret"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
-    },
-    "WriteBackFunction": {
-        ("DynamoDBCrudPolicy", "DeliveriesTable"),
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("SQSPollerPolicy", "WriteBackQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
-    },
-    "ExpirySweepFunction": {
-        ("DynamoDBCrudPolicy", "RecordsTable"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
-        ("SSMParameterReadPolicy", "RoutingParameterName"),
-    },
-    "SlaSweepFunction": {
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
-    },
-    "DevicePruneFunction": {
-        ("DynamoDBCrudPolicy", "DevicesTable"),
-    },
-    "WebhookSecretRotationFunction": set(),
-}
-
 
 def _target(value: Any) -> str:
     """Logical id a policy-template argument points at: Ref or GetAtt, or the one parameter an
@@ -780,72 +720,7 @@ def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def test_functions_use_only_the_scoped_policy_templates_they_need(template):
-    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
-        policies = fn["Properties"].get("Policies", [])
-        assert "Role" not in fn["Properties"], name
-        templates = set()
-        for policy in policies:
-            assert isinstance(policy, dict), f"{name}: managed policy {policy!r}"
-            if "Statement" in policy:
-                continue
-            ((kind, args),) = policy.items()
-            ((_, target),) = args.items()
-            templates.add((kind, _target(target)))
-        assert templates == EXPECTED_POLICIES[name], name
-
-
-_SPEC_GRANTS = {
-    ("Table", "CRUD"): "DynamoDBCrudPolicy",
-    ("Table", "read"): "DynamoDBReadPolicy",
-    ("Queue", "send"): "SQSSendMessagePolicy",
-    ("Queue", "poller"): "SQSPollerPolicy",
-    ("Secret", "read"): "AWSSecretsManagerGetSecretValuePolicy",
-}
-
-
-def _spec_grants(bullet: str) -> set[tuple[str, str]]:
-    """Policy-template pairs of a spec bullet ("DeliveriesTable CRUD, ..., secrets A + B read,
-    SSM parameter read of `P`.")."""
-    grants = set()
-    for item in re.sub(r"\([^)]*\)", "", bullet).rstrip(". ").split(", "):
-        ssm = re.fullmatch(r"SSM (?:parameter )?read of `(\w+)`", item.strip())
-        if ssm:
-            grants.add(("SSMParameterReadPolicy", ssm[1]))
-            continue
-        *targets, verb = item.removeprefix("secrets ").replace(" + ", " ").split()
-        for target in targets:
-            kind = re.search(r"(Table|Queue|Secret)$", target)
-            assert kind, f"cannot read {item!r}"
-            grants.add((_SPEC_GRANTS[(kind[1], verb)], target))
-    return grants
-
-
-def test_policies_of_the_additions_are_the_ones_the_spec_lists(spec):
-    listed: list[set[str]] = []
-    dispatch_extra: set[tuple[str, str]] = set()
-    for addition in additions(spec):
-        iam = re.split(r"IAM[^\n]*:\n", addition, maxsplit=1)[1].split("\n### ", 1)[0]
-        bullets = re.findall(r"^- `(\w+)`( additionally)?: (.*)$", iam, re.M)
-        listed.append({name for name, _, _ in bullets})
-        for name, extra, bullet in bullets:
-            if extra:
-                dispatch_extra |= _spec_grants(bullet)
-            else:
-                assert _spec_grants(bullet) == EXPECTED_POLICIES[name], name
-    assert listed == [
-        {"ResponseCallbackFunction", "WriteBackFunction", "DispatchFunction"},
-        {"ExpirySweepFunction", "SlaSweepFunction", "DispatchFunction"},
-        {"DispatchFunction"},
-        {"DevicePruneFunction"},
-    ]
-    assert dispatch_extra == {
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("DynamoDBCrudPolicy", "RecordsTable"),
-        ("SSMParameterReadPolicy", "RoutingParameterName"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-    }
-    assert dispatch_extra < EXPECTED_POLICIES["DispatchFunction"]
+# Which function may do what: tests/unit/test_template_policies.py.
 
 
 def test_ssm_reads_are_scoped_to_the_routing_parameter(template):

@@ -95,12 +95,22 @@ def push_sender() -> PushSender:
 
 
 @component
+def verifier_app() -> firebase_admin.App:
+    """ID-token verification needs the project id, never the service-account key: the API
+    functions' roles cannot read FirebaseServiceAccountSecret (issue 9)."""
+    from ecmpush.adapters.firebase_app import get_verifier_app
+
+    config = settings()
+    return get_verifier_app(config.firebase_project_id, certs_url=config.firebase_certs_url)
+
+
+@component
 def id_token_verifier() -> IdTokenVerifier:
     from ecmpush.adapters.id_token_verifier import FirebaseIdTokenVerifier
 
     config = settings()
     return FirebaseIdTokenVerifier(
-        firebase_app(),
+        verifier_app(),
         ecm_user_claim=config.ecm_user_claim,
         external_id_claim=config.external_id_claim,
     )

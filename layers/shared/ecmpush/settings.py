@@ -50,6 +50,8 @@ class Settings:
     ecm_secret_id: str
     ecm_base_url: str
     records_table: str
+    # Optional for the functions that do not verify ID tokens; get_verifier_app refuses it empty.
+    firebase_project_id: str = ""
     disposition_map: str = ""
     routing_parameter: str = "/ecmpush/routing"
     expiry_windows: str = "90,30,7,1,0"
@@ -87,6 +89,7 @@ class Settings:
             ecm_secret_id=_required("ECMPUSH_ECM_SECRET_ID"),
             ecm_base_url=_required("ECMPUSH_ECM_BASE_URL").rstrip("/"),
             records_table=_required("ECMPUSH_RECORDS_TABLE"),
+            firebase_project_id=_optional("ECMPUSH_FIREBASE_PROJECT_ID") or "",
             disposition_map=_optional("ECMPUSH_DISPOSITION_MAP") or "",
             routing_parameter=_optional("ECMPUSH_ROUTING_PARAMETER") or "/ecmpush/routing",
             expiry_windows=_optional("ECMPUSH_EXPIRY_WINDOWS") or "90,30,7,1,0",

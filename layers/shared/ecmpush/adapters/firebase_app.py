@@ -1,4 +1,9 @@
-"""The firebase-admin `App` every Firebase adapter shares, created once per warm Lambda.
+"""The firebase-admin `App`s of the Firebase adapters, created once per warm Lambda.
+
+Two kinds, so that only the function that sends pushes ever holds the service-account key
+(issue 9, least privilege): `get_firebase_app` (the service account from Secrets Manager: FCM,
+Dispatch) and `get_verifier_app` (the project id only: ID-token verification in the API
+functions, whose roles cannot read the service-account secret at all).
 
 `initialize_app` refuses a second app with the same name, and Lambda reuses module state across
 invocations, so apps are named after what configures them (project, service account key, local
@@ -25,6 +30,7 @@ import threading
 from typing import Any
 
 import firebase_admin
+import google.auth.credentials
 import requests.adapters
 from firebase_admin import _http_client, auth, credentials, messaging
 
@@ -40,6 +46,62 @@ _lock = threading.Lock()
 
 class FirebaseSdkChanged(RuntimeError):
     """A private attribute we configure is not where the pinned firebase-admin keeps it."""
+
+
+class _NoGoogleCredentials(google.auth.credentials.Credentials):
+    """What a verify-only App holds: checking an ID token needs Google's public certificates and
+    the project id, no credential. Anything that would call a Google API with it fails here,
+    by name, instead of finding Application Default Credentials nobody meant to use."""
+
+    def refresh(self, request: Any) -> None:
+        raise RuntimeError(
+            "this firebase-admin App verifies ID tokens only and holds no Google credential"
+        )
+
+
+class VerifyOnlyCredential(credentials.Base):  # type: ignore[misc]
+    def get_credential(self) -> google.auth.credentials.Credentials:
+        return _NoGoogleCredentials()  # type: ignore[no-untyped-call]
+
+
+def get_verifier_app(
+    project_id: str,
+    *,
+    credential: credentials.Base | None = None,
+    certs_url: str | None = None,
+    http_timeout: float = 10,
+) -> firebase_admin.App:
+    """An App that verifies the ID tokens of `project_id`, created on first call. Without
+    `credential` it can do nothing else; with one (the revocation check's read-only
+    credential) it can also look users up."""
+    if not project_id:
+        raise ValueError("the Firebase project id is required to verify ID tokens")
+    identity = ["verify", project_id, certs_url, http_timeout, _credential_id(credential)]
+    digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+    with _lock:
+        try:
+            return firebase_admin.get_app(f"ecmpush-verify-{project_id}-{digest}")
+        except ValueError:
+            pass  # not initialized in this process yet
+        app = firebase_admin.initialize_app(
+            credential or VerifyOnlyCredential(),
+            {"projectId": project_id, "httpTimeout": http_timeout},
+            name=f"ecmpush-verify-{project_id}-{digest}",
+        )
+        try:
+            if certs_url is not None:
+                _configure_id_token_certs(app, certs_url)
+        except BaseException:
+            firebase_admin.delete_app(app)
+            raise
+        return app
+
+
+def _credential_id(credential: credentials.Base | None) -> str | None:
+    """Names a credential without its secret."""
+    if credential is None:
+        return None
+    return str(getattr(credential, "service_account_email", type(credential).__name__))
 
 
 def get_firebase_app(
