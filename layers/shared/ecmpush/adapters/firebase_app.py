@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import firebase_admin
@@ -78,19 +79,35 @@ def get_verifier_app(
         raise ValueError("the Firebase project id is required to verify ID tokens")
     identity = ["verify", project_id, certs_url, http_timeout, _credential_id(credential)]
     digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+
+    def configure(app: firebase_admin.App) -> None:
+        if certs_url is not None:
+            _configure_id_token_certs(app, certs_url)
+
+    return _get_or_create(
+        f"ecmpush-verify-{project_id}-{digest}",
+        credential or VerifyOnlyCredential(),
+        {"projectId": project_id, "httpTimeout": http_timeout},
+        configure,
+    )
+
+
+def _get_or_create(
+    name: str,
+    credential: credentials.Base,
+    options: dict[str, Any],
+    configure: Callable[[firebase_admin.App], None],
+) -> firebase_admin.App:
+    """The App called `name`, or a new one configured by `configure` (deleted again if that
+    fails, so a retry starts clean)."""
     with _lock:
         try:
-            return firebase_admin.get_app(f"ecmpush-verify-{project_id}-{digest}")
+            return firebase_admin.get_app(name)
         except ValueError:
             pass  # not initialized in this process yet
-        app = firebase_admin.initialize_app(
-            credential or VerifyOnlyCredential(),
-            {"projectId": project_id, "httpTimeout": http_timeout},
-            name=f"ecmpush-verify-{project_id}-{digest}",
-        )
+        app = firebase_admin.initialize_app(credential, options, name=name)
         try:
-            if certs_url is not None:
-                _configure_id_token_certs(app, certs_url)
+            configure(app)
         except BaseException:
             firebase_admin.delete_app(app)
             raise
@@ -124,24 +141,18 @@ def get_firebase_app(
     if pool_size < 1:
         raise ValueError("pool_size must be positive")
     name = _app_name(service_account, fcm_base_url, certs_url, pool_size, http_timeout)
-    with _lock:
-        try:
-            return firebase_admin.get_app(name)
-        except ValueError:
-            pass  # not initialized in this process yet
-        app = firebase_admin.initialize_app(
-            credentials.Certificate(service_account),
-            {"projectId": project_id, "httpTimeout": http_timeout},
-            name=name,
-        )
-        try:
-            _configure_messaging(app, project_id, fcm_base_url, pool_size)
-            if certs_url is not None:
-                _configure_id_token_certs(app, certs_url)
-        except BaseException:
-            firebase_admin.delete_app(app)
-            raise
-        return app
+
+    def configure(app: firebase_admin.App) -> None:
+        _configure_messaging(app, project_id, fcm_base_url, pool_size)
+        if certs_url is not None:
+            _configure_id_token_certs(app, certs_url)
+
+    return _get_or_create(
+        name,
+        credentials.Certificate(service_account),
+        {"projectId": project_id, "httpTimeout": http_timeout},
+        configure,
+    )
 
 
 def _app_name(
