@@ -35,7 +35,7 @@ def put_device(
     device, created = bootstrap.devices_service().register(principal, installation_id, registration)
     logger.info(
         "device registered",
-        extra={"installation_id": installation_id, "created": created, "platform": device.platform},
+        extra={"installation_id": installation_id, "new": created, "platform": device.platform},
     )
     body = device.model_dump(mode="json", exclude={"token"})
     return json_response(201 if created else 200, body)

@@ -28,6 +28,7 @@ from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
 from ecmpush.adapters.ecm.parsing import error_text
 from ecmpush.adapters.ecm.transport import Answer, Deadline, Transport
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmError, EcmProtocolError, EcmUnavailable
+from ecmpush.privacy import who
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,11 @@ class Authenticator:
         with self._lock:
             self._tickets[actor.cache_key] = ticket
             self.logins += 1
-        log.info("ECM ticket obtained for %s", self.name_of(actor))
+        # A user's login is personal data: logs name its pseudonym (ecmpush/privacy.py).
+        log.info(
+            "ECM ticket obtained for %s",
+            who(actor.user) if actor.user is not None else "the service account",
+        )
         return ticket
 
     def user_id(self, actor: Actor) -> int | None:
