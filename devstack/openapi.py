@@ -50,6 +50,7 @@ ANSWERS: dict[tuple[str, str], dict[str, str]] = {
         "207": "a batch `{events: [...]}`: one result per event, in order",
         "400": "not JSON",
         "401": "missing, malformed or wrong X-Ecmpush-Signature, or a stale timestamp",
+        "403": "no valid x-api-key (API Gateway, before ecmpush runs)",
         "409": "same id with different content, or still being accepted",
         "413": "body over 256 KiB",
         "415": "Content-Type is not application/json",
@@ -89,6 +90,13 @@ SECURITY_SCHEMES = {
         "name": "X-Ecmpush-Signature",
         "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.<raw body>')>",
     },
+    "ecmSenderApiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "the ECM sender's API key (stack output WebhookApiKeyId, usage plan "
+        "WebhookUsagePlan); API Gateway answers 403 without it",
+    },
 }
 
 
@@ -114,7 +122,9 @@ def build() -> dict[str, Any]:
     for (method, path), answers in ANSWERS.items():
         operation = document["paths"][path][method]
         operation["security"] = [
-            {"ecmSignature": []} if path == "/ecm/events" else {"firebaseIdToken": []}
+            {"ecmSignature": [], "ecmSenderApiKey": []}
+            if path == "/ecm/events"
+            else {"firebaseIdToken": []}
         ]
         responses = operation.setdefault("responses", {})
         if "200" not in answers and method != "get":

@@ -118,13 +118,21 @@ def test_unregistered_token_is_removed_over_http(
         ({"Content-Type": "application/json"}, b"{}", 401),
         ({"Content-Type": "text/plain"}, b"{}", 415),
         ({"Content-Type": "application/json"}, b"x" * (256 * 1024 + 1), 413),
+        # Without the ECM sender's API key API Gateway answers before the function runs.
+        ({"Content-Type": "application/json", "x-api-key": None}, b"{}", 403),
+        ({"Content-Type": "application/json", "x-api-key": "not-the-key"}, b"{}", 403),
     ],
 )
 def test_webhook_refusals_over_http(
-    running_stack: RunningStack, headers: dict[str, str], body: bytes, status: int
+    running_stack: RunningStack, headers: dict[str, str | None], body: bytes, status: int
 ) -> None:
+    key = (running_stack.state_dir / "webhook_api_key").read_text().strip()
+    sent = {"x-api-key": key, **headers}
     response = requests.post(
-        f"{running_stack.api}/ecm/events", data=body, headers=headers, timeout=10
+        f"{running_stack.api}/ecm/events",
+        data=body,
+        headers={k: v for k, v in sent.items() if v is not None},
+        timeout=10,
     )
     assert response.status_code == status
     assert "message" in response.json()
