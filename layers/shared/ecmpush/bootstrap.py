@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ecmpush.adapters.preferences_repository import PreferencesRepository
     from ecmpush.adapters.tasks_repository import TasksRepository
     from ecmpush.domain.events import EcmEvent
+    from ecmpush.domain.recipient_caps import RecipientCaps
     from ecmpush.domain.routing_config import RoutingConfig
     from ecmpush.domain.sla import SlaPolicy
     from ecmpush.ports import IdTokenVerifier, PushSender
@@ -114,6 +115,23 @@ def id_token_verifier() -> IdTokenVerifier:
         ecm_user_claim=config.ecm_user_claim,
         external_id_claim=config.external_id_claim,
     )
+
+
+@component
+def recipient_caps() -> RecipientCaps:
+    """Checked at cold start: a per-request cap below the per-event one would refuse every
+    request that uses the per-event allowance."""
+    from ecmpush.domain.recipient_caps import RecipientCaps
+
+    config = settings()
+    try:
+        return RecipientCaps(
+            config.max_users_per_event,
+            config.max_groups_per_event,
+            config.max_recipients_per_request,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"recipient caps (ECMPUSH_MAX_*): {exc}") from exc
 
 
 @component

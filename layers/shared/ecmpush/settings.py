@@ -67,6 +67,9 @@ class Settings:
     action_token_ttl_hours: int = 168
     device_stale_days: int = 60
     max_devices_per_user: int = 10
+    max_users_per_event: int = 250
+    max_groups_per_event: int = 25
+    max_recipients_per_request: int = 2500
     # Local stack only: never set by template.yaml.
     routing_file: str | None = None
     fcm_base_url: str | None = None
@@ -106,6 +109,9 @@ class Settings:
             action_token_ttl_hours=_int("ECMPUSH_ACTION_TOKEN_TTL_HOURS", 168),
             device_stale_days=_int("ECMPUSH_DEVICE_STALE_DAYS", 60),
             max_devices_per_user=_int("ECMPUSH_MAX_DEVICES_PER_USER", 10),
+            max_users_per_event=_int("ECMPUSH_MAX_USERS_PER_EVENT", 250),
+            max_groups_per_event=_int("ECMPUSH_MAX_GROUPS_PER_EVENT", 25),
+            max_recipients_per_request=_int("ECMPUSH_MAX_RECIPIENTS_PER_REQUEST", 2500),
             fcm_base_url=_optional("ECMPUSH_FCM_BASE_URL"),
             firebase_certs_url=_optional("ECMPUSH_FIREBASE_CERTS_URL"),
         )
