@@ -139,7 +139,7 @@ class Stack:
         self.fcm = create_fcm_standin(self.identity)
         self.webpush = WebPushChannel()
         self.fcm.delivery_listeners.append(self.webpush.deliver)
-        auth = AuthStandIn(self.identity)
+        auth = AuthStandIn(self.identity, access_token_valid=self.fcm.access_token_valid)
         google = DispatcherMiddleware(
             self.fcm,
             {

@@ -103,7 +103,34 @@ class _Resolver:
 
     def __init__(self, template: dict[str, Any], provisioned: Provisioned) -> None:
         self._types = {k: v["Type"] for k, v in template["Resources"].items()}
+        self._conditions = template.get("Conditions", {})
         self._provisioned = provisioned
+
+    def condition(self, node: Any) -> bool:
+        """A template condition (by name) or condition expression, for the local parameters."""
+        if isinstance(node, str):
+            return self.condition(self._conditions[node])
+        ((fn, arg),) = node.items()
+        if fn == "Fn::Equals":
+            left, right = (str(self.value(a)) for a in arg)
+            return left == right
+        if fn == "Fn::Not":
+            return not self.condition(arg[0])
+        if fn == "Fn::And":
+            return all(self.condition(a) for a in arg)
+        if fn == "Fn::Or":
+            return any(self.condition(a) for a in arg)
+        if fn == "Condition":
+            return self.condition(arg)
+        raise AssertionError(f"cannot evaluate condition {fn}")
+
+    def chosen(self, node: Any) -> Any:
+        """`Fn::If` resolved (None for AWS::NoValue); anything else as is."""
+        if isinstance(node, dict) and set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            branch = yes if self.condition(name) else no
+            return None if branch == {"Ref": "AWS::NoValue"} else self.chosen(branch)
+        return node
 
     def ref(self, name: str) -> str:
         if self._types.get(name) == "AWS::SecretsManager::Secret":
@@ -170,7 +197,9 @@ def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         grants: list[Grant] = []
-        for policy in resource["Properties"].get("Policies", []):
+        for policy in (resolver.chosen(p) for p in resource["Properties"].get("Policies", [])):
+            if policy is None:
+                continue
             if "Statement" in policy:
                 grants += _grants(policy["Statement"], resolver.value)
                 continue

@@ -615,11 +615,19 @@ def test_secret_values_are_never_in_the_template_environment(template):
         "ECMPUSH_FIREBASE_SECRET_ID",
         "ECMPUSH_ACTION_TOKEN_SECRET_ID",
         "ECMPUSH_ECM_SECRET_ID",
+        "ECMPUSH_FIREBASE_AUTH_SECRET_ID",
         "ECMPUSH_SECRETS_MAX_AGE",
     }
+    # The operator's own secret (revocation checks): an ARN parameter, never a value.
+    operator_secrets = {"FirebaseAuthSecretArn"}
     for name, value in secret_vars.items():
         if name.endswith("_SECRET_ID"):
-            assert value.get("Ref") in secrets, name  # the secret's ARN, not its value
+            ref = value.get("Ref")
+            assert ref in secrets or ref in operator_secrets, name  # an ARN, not a value
+    pattern = template["Parameters"]["FirebaseAuthSecretArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "")
+    assert re.fullmatch(pattern, "arn:aws:secretsmanager:eu-central-1:123456789012:secret:v-1a")
+    assert not re.fullmatch(pattern, '{"private_key": "..."}')
 
 
 # ---- environment ---------------------------------------------------------------------------------

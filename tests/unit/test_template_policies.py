@@ -263,3 +263,20 @@ def _normalized(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {"Effect": s["Effect"], "Action": sorted(one(s["Action"])), "Resource": one(s["Resource"])}
         for s in statements
     ]
+
+
+def test_revocation_checks_add_only_the_viewer_secret_to_the_api_functions(template):
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:firebase-auth-viewer-AbCdEf"
+    provisioned = _provisioned(template)
+    provisioned.parameters["FirebaseAuthSecretArn"] = arn
+    on = {
+        function: {(r, a) for g in grants for a in g.actions for r in g.resources}
+        for function, grants in function_grants(template, provisioned).items()
+    }
+    viewer = (arn, "secretsmanager:GetSecretValue")
+    for function in ("DevicesFunction", "ResponseCallbackFunction"):
+        labelled = {(_label(r), a) for r, a in on[function] if (r, a) != viewer}
+        assert viewer in on[function], function
+        assert labelled == EXPECTED[function], function
+    assert not any(viewer in grants for f, grants in on.items() if f not in (
+        "DevicesFunction", "ResponseCallbackFunction"))  # fmt: skip

@@ -99,10 +99,23 @@ def push_sender() -> PushSender:
 def verifier_app() -> firebase_admin.App:
     """ID-token verification needs the project id, never the service-account key: the API
     functions' roles cannot read FirebaseServiceAccountSecret (issue 9)."""
+    from firebase_admin import credentials
+
     from ecmpush.adapters.firebase_app import get_verifier_app
 
     config = settings()
-    return get_verifier_app(config.firebase_project_id, certs_url=config.firebase_certs_url)
+    credential = None
+    if config.firebase_auth_secret_id:
+        # Revocation checks: a service account that may only read users (Firebase
+        # Authentication Viewer), never the FCM sender's key.
+        viewer = secret_store().json(config.firebase_auth_secret_id)
+        credential = credentials.Certificate(viewer)
+    return get_verifier_app(
+        config.firebase_project_id,
+        credential=credential,
+        certs_url=config.firebase_certs_url,
+        identity_toolkit_url=config.identity_toolkit_url,
+    )
 
 
 @component
@@ -114,6 +127,9 @@ def id_token_verifier() -> IdTokenVerifier:
         verifier_app(),
         ecm_user_claim=config.ecm_user_claim,
         external_id_claim=config.external_id_claim,
+        revocation_cache_seconds=(
+            config.revocation_cache_seconds if config.firebase_auth_secret_id else None
+        ),
     )
 
 

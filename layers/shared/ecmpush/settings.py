@@ -70,7 +70,11 @@ class Settings:
     max_users_per_event: int = 250
     max_groups_per_event: int = 25
     max_recipients_per_request: int = 2500
+    # Revocation checks of ID tokens (issue 9): on when a Firebase Auth viewer secret is set.
+    firebase_auth_secret_id: str | None = None
+    revocation_cache_seconds: int = 60
     # Local stack only: never set by template.yaml.
+    identity_toolkit_url: str | None = None
     routing_file: str | None = None
     fcm_base_url: str | None = None
     firebase_certs_url: str | None = None
@@ -112,6 +116,9 @@ class Settings:
             max_users_per_event=_int("ECMPUSH_MAX_USERS_PER_EVENT", 250),
             max_groups_per_event=_int("ECMPUSH_MAX_GROUPS_PER_EVENT", 25),
             max_recipients_per_request=_int("ECMPUSH_MAX_RECIPIENTS_PER_REQUEST", 2500),
+            firebase_auth_secret_id=_optional("ECMPUSH_FIREBASE_AUTH_SECRET_ID"),
+            revocation_cache_seconds=_int("ECMPUSH_REVOCATION_CACHE_SECONDS", 60),
+            identity_toolkit_url=_optional("ECMPUSH_IDENTITY_TOOLKIT_URL"),
             fcm_base_url=_optional("ECMPUSH_FCM_BASE_URL"),
             firebase_certs_url=_optional("ECMPUSH_FIREBASE_CERTS_URL"),
         )

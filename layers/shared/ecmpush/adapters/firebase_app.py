@@ -33,7 +33,7 @@ from typing import Any
 import firebase_admin
 import google.auth.credentials
 import requests.adapters
-from firebase_admin import _http_client, auth, credentials, messaging
+from firebase_admin import _http_client, _user_mgt, auth, credentials, messaging
 
 PINNED_SDK_VERSION = "7.7.0"
 FCM_PRODUCTION_BASE = "https://fcm.googleapis.com"
@@ -70,19 +70,24 @@ def get_verifier_app(
     *,
     credential: credentials.Base | None = None,
     certs_url: str | None = None,
+    identity_toolkit_url: str | None = None,
     http_timeout: float = 10,
 ) -> firebase_admin.App:
     """An App that verifies the ID tokens of `project_id`, created on first call. Without
     `credential` it can do nothing else; with one (the revocation check's read-only
-    credential) it can also look users up."""
+    credential) it can also look users up. `certs_url` and `identity_toolkit_url` are for the
+    local stack only."""
     if not project_id:
         raise ValueError("the Firebase project id is required to verify ID tokens")
-    identity = ["verify", project_id, certs_url, http_timeout, _credential_id(credential)]
+    identity = ["verify", project_id, certs_url, identity_toolkit_url, http_timeout]
+    identity.append(_credential_id(credential))
     digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
     def configure(app: firebase_admin.App) -> None:
         if certs_url is not None:
             _configure_id_token_certs(app, certs_url)
+        if identity_toolkit_url is not None:
+            _configure_identity_toolkit(app, project_id, identity_toolkit_url)
 
     return _get_or_create(
         f"ecmpush-verify-{project_id}-{digest}",
@@ -207,6 +212,19 @@ def _configure_messaging(
         max_retries=_http_client.DEFAULT_RETRY_CONFIG.new(respect_retry_after_header=False),
     )
     session.mount(base, adapter)  # type: ignore[union-attr]
+
+
+def _configure_identity_toolkit(app: firebase_admin.App, project_id: str, base_url: str) -> None:
+    """`auth._get_client(app)._user_manager.base_url` (local stack only): user lookups go to the
+    Identity Toolkit stand-in. The emulator variable is no substitute (see the module doc)."""
+    manager = getattr(auth._get_client(app), "_user_manager", None)
+    default = f"{_user_mgt.UserManager.ID_TOOLKIT_URL}/projects/{project_id}"
+    if getattr(manager, "base_url", None) != default:
+        raise FirebaseSdkChanged(
+            f"firebase-admin {firebase_admin.__version__}: auth client's _user_manager.base_url "
+            f"is not {default!r} as in {PINNED_SDK_VERSION}; review firebase_app.py"
+        )
+    manager.base_url = f"{base_url.rstrip('/')}/projects/{project_id}"  # type: ignore[union-attr]
 
 
 def _configure_id_token_certs(app: firebase_admin.App, certs_url: str) -> None:
