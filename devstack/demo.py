@@ -24,7 +24,7 @@ USER = "asmith"
 EVENTS = REPO_ROOT / "events" / "ecm"
 DEVICES = (
     (
-        "demo-pixel-8",
+        "demo-pixel-8-5f3a9c1e",
         {
             "token": "fcm-demo-asmith-android-0001",
             "platform": "android",
@@ -34,7 +34,7 @@ DEVICES = (
         },
     ),
     (
-        "demo-browser",
+        "demo-browser-7d2b6e4a",
         {
             "token": "fcm-demo-asmith-web-0002",
             "platform": "web",
@@ -141,7 +141,7 @@ def _register(stack: Stack, user: str, platform: str = "android", **claims: str)
     if claims:
         body["audience"] = "external"
     requests.put(
-        f"{stack.urls['api']}/devices/demo-{user or 'ext'}-{platform}",
+        f"{stack.urls['api']}/devices/demo-{user or 'ext'}-{platform}-7d2b6e4a",
         json=body,
         headers={"Authorization": f"Bearer {id_token}"},
         timeout=10,

@@ -93,7 +93,7 @@ def _stored(harness: Harness, event_id: str) -> dict[str, Any] | None:
 def test_a_new_step_is_relayed_once_and_reaches_the_assignee(
     harness: Harness, webhook: str, ecm_url: str, tmp_path: Path
 ) -> None:
-    harness.register("asmith", "asmith-phone", "fcm-asmith-relay", "android")
+    harness.register("asmith", "asmith-phone-4b7e1c9a", "fcm-asmith-relay", "android")
     harness.ecm.seed({"tasks": [RELAYED]})
     config = _config(tmp_path, webhook, ecm_url)
 
