@@ -76,10 +76,11 @@ def _post(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir)
     urls = json.loads((state_dir / "stack.json").read_text())["urls"]
     secret = (state_dir / "webhook_secret").read_text().strip()
+    api_key = (state_dir / "webhook_api_key").read_text().strip()
     event = json.loads(Path(args.file).read_text())
     if "body" in event and "httpMethod" in event:  # an API Gateway sample event: post its body
         event = json.loads(event["body"])
-    response = post_event(urls["api"], secret, event)
+    response = post_event(urls["api"], secret, event, api_key=api_key)
     print(response.status_code, response.text)
     return 0 if response.ok else 1
 

@@ -24,9 +24,18 @@ def _pattern(path: str) -> re.Pattern[str]:
 
 
 class ApiRouter:
-    def __init__(self, routes: list[tuple[ApiRoute, LocalFunction]], stage: str = "local") -> None:
+    """`api_keys`: the keys of the stage's usage plans. A route that requires one answers 403
+    without a valid `x-api-key`, before its function runs, as API Gateway does."""
+
+    def __init__(
+        self,
+        routes: list[tuple[ApiRoute, LocalFunction]],
+        stage: str = "local",
+        api_keys: frozenset[str] = frozenset(),
+    ) -> None:
         self._routes = [(route, _pattern(route.path), fn) for route, fn in routes]
         self._stage = stage
+        self._api_keys = api_keys
         # (route path, status) → count, for `python -m devstack status` (webhook 4xx / 5xx).
         self.answers: Counter[tuple[str, int]] = Counter()
 
@@ -47,6 +56,9 @@ class ApiRouter:
                 return Response(
                     '{"message":"Request Too Long"}', 413, content_type="application/json"
                 )
+            if route.api_key_required and request.headers.get("x-api-key") not in self._api_keys:
+                self.answers[(route.path, 403)] += 1
+                return Response('{"message":"Forbidden"}', 403, content_type="application/json")
             result = function.invoke(self._event(request, route, match.groupdict()))
             response = self._response(result)
             self.answers[(route.path, response.status_code)] += 1

@@ -13,15 +13,26 @@ Endpoints (paths as the SDK builds them in emulator mode, `?key=<apiKey>` requir
   the ID token, as Firebase does.
 - `POST /identitytoolkit.googleapis.com/v1/accounts:lookup` `{idToken}`: the user record.
 - `POST /securetoken.googleapis.com/v1/token` (form `grant_type=refresh_token`): a fresh ID
-  token for a refresh token this stand-in issued."""
+  token for a refresh token this stand-in issued.
+
+Admin endpoints (what firebase-admin's `auth.get_user`, `revoke_refresh_tokens` and
+`update_user(disabled=...)` call, `_user_mgt.UserManager`; OAuth bearer token from the FCM
+stand-in's token endpoint required, no API key):
+- `POST /identitytoolkit.googleapis.com/v1/projects/{p}/accounts:lookup` `{localId: [uid]}` →
+  `{users: [{localId, disabled, validSince (epoch seconds, a string), createdAt, lastLoginAt}]}`.
+  Every uid exists here (the local identity mints tokens for any name) unless deleted.
+- `POST …/projects/{p}/accounts:update` `{localId, validSince?, disableUser?}` → `{localId}`:
+  revoking a user's tokens (validSince = now) or disabling them.
+- `POST …/projects/{p}/accounts:delete` `{localId}`: the user is gone (lookup answers no users)."""
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +56,25 @@ _SDK_HEADERS = "Content-Type, X-Client-Version, X-Firebase-gmpid, X-Firebase-Cli
 _SDK_HEADERS += "X-Firebase-AppCheck, X-Firebase-Locale"
 
 
+@dataclass
+class _User:
+    valid_since: int = 0  # epoch seconds; tokens issued before are revoked
+    disabled: bool = False
+    deleted: bool = False
+
+
 @dataclass(frozen=True)
 class _Session:
     uid: str
     claims: dict[str, Any]
+
+
+_ADMIN_PATH = re.compile(r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts:\w+)")
+
+
+def _google_error(code: int, status: str, message: str) -> dict[str, Any]:
+    """Google APIs' error shape, which firebase-admin reads (`error.status`, `error.message`)."""
+    return {"error": {"code": code, "message": message, "status": status}}
 
 
 class _AuthError(Exception):
@@ -64,11 +90,23 @@ class AuthStandIn:
     """WSGI app; mount it at both `/identitytoolkit.googleapis.com` and
     `/securetoken.googleapis.com` (it reads the full path, mount point included)."""
 
-    def __init__(self, identity: LocalIdentity, api_key: str = LOCAL_API_KEY) -> None:
+    def __init__(
+        self,
+        identity: LocalIdentity,
+        api_key: str = LOCAL_API_KEY,
+        access_token_valid: Callable[[str], bool] = lambda _: False,
+    ) -> None:
         self.identity = identity
         self.api_key = api_key
+        self._access_token_valid = access_token_valid  # the FCM stand-in's OAuth tokens
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}  # refresh token → who signed in
+        self._users: dict[str, _User] = {}
+        self._admin = {
+            "accounts:lookup": self._admin_lookup,
+            "accounts:update": self._admin_update,
+            "accounts:delete": self._admin_delete,
+        }
         self._routes = {
             "/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken": self._sign_in,
             "/identitytoolkit.googleapis.com/v1/accounts:lookup": self._lookup,
@@ -89,6 +127,11 @@ class AuthStandIn:
         return result
 
     def _answer(self, request: Request, path: str) -> Response:
+        admin = re.fullmatch(
+            r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts:\w+)", path
+        )
+        if admin and request.method == "POST" and admin[2] in self._admin:
+            return self._admin_answer(request, admin[1], admin[2])
         handler = self._routes.get(path)
         try:
             if handler is None or request.method != "POST":
@@ -156,6 +199,72 @@ class AuthStandIn:
                 }
             ],
         }
+
+    # -- admin (firebase-admin's UserManager) -------------------------------------------------
+
+    def _admin_answer(self, request: Request, project: str, name: str) -> Response:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not self._access_token_valid(token.strip()):
+            return _json(
+                _google_error(401, "UNAUTHENTICATED", "Request had invalid credentials."), 401
+            )
+        if project != self.identity.project_id:
+            return _json(_google_error(403, "PERMISSION_DENIED", "CONFIGURATION_NOT_FOUND"), 403)
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _json(_google_error(400, "INVALID_ARGUMENT", "INVALID_JSON"), 400)
+        try:
+            return _json(self._admin[name](body))
+        except _AuthError as exc:
+            return _json(_google_error(exc.status, "INVALID_ARGUMENT", exc.message), exc.status)
+
+    def _user(self, uid: Any) -> tuple[str, _User]:
+        if not isinstance(uid, str) or not 1 <= len(uid) <= 128:
+            raise _AuthError("INVALID_LOCAL_ID")
+        with self._lock:
+            return uid, self._users.setdefault(uid, _User())
+
+    def _admin_lookup(self, body: dict[str, Any]) -> dict[str, Any]:
+        ids = body.get("localId")
+        if not isinstance(ids, list) or not ids:
+            raise _AuthError("MISSING_LOCAL_ID")
+        users = []
+        for raw in ids:
+            uid, user = self._user(raw)
+            if user.deleted:
+                continue
+            users.append(
+                {
+                    "localId": uid,
+                    "disabled": user.disabled,
+                    "validSince": str(user.valid_since),
+                    "createdAt": "0",
+                    "lastLoginAt": str(int(time.time() * 1000)),
+                    "customAuth": True,
+                }
+            )
+        return (
+            {"kind": "identitytoolkit#GetAccountInfoResponse", "users": users}
+            if users
+            else {"kind": "identitytoolkit#GetAccountInfoResponse"}
+        )
+
+    def _admin_update(self, body: dict[str, Any]) -> dict[str, Any]:
+        uid, user = self._user(body.get("localId"))
+        with self._lock:
+            if user.deleted:
+                raise _AuthError("USER_NOT_FOUND")
+            if "validSince" in body:
+                user.valid_since = int(body["validSince"])
+            if "disableUser" in body:
+                user.disabled = bool(body["disableUser"])
+        return {"kind": "identitytoolkit#SetAccountInfoResponse", "localId": uid}
+
+    def _admin_delete(self, body: dict[str, Any]) -> dict[str, Any]:
+        _, user = self._user(body.get("localId"))
+        with self._lock:
+            user.deleted = True
+        return {"kind": "identitytoolkit#DeleteAccountResponse"}
 
     def _refresh(self, request: Request) -> dict[str, Any]:
         if request.form.get("grant_type") != "refresh_token":

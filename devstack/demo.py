@@ -24,7 +24,7 @@ USER = "asmith"
 EVENTS = REPO_ROOT / "events" / "ecm"
 DEVICES = (
     (
-        "demo-pixel-8",
+        "demo-pixel-8-5f3a9c1e",
         {
             "token": "fcm-demo-asmith-android-0001",
             "platform": "android",
@@ -34,7 +34,7 @@ DEVICES = (
         },
     ),
     (
-        "demo-browser",
+        "demo-browser-7d2b6e4a",
         {
             "token": "fcm-demo-asmith-web-0002",
             "platform": "web",
@@ -44,6 +44,11 @@ DEVICES = (
         },
     ),
 )
+
+
+def _post(stack: Stack, event: dict[str, Any]) -> requests.Response:
+    """Sign and post as an ECM sender would: the webhook secret and the sender's API key."""
+    return post_event(stack.urls["api"], stack.webhook_secret, event, api_key=stack.webhook_api_key)
 
 
 def approval_event(event_id: str = "evt-demo-0001") -> dict[str, Any]:
@@ -102,7 +107,7 @@ def run_demo(stack: Stack) -> bool:
         _say(f"PUT /devices/{installation_id} ({body['platform']}) → {response.status_code}")
 
     event = approval_event()
-    response = post_event(api, stack.webhook_secret, event)
+    response = _post(stack, event)
     _say(f"POST /ecm/events {event['id']} (task.assigned) → {response.status_code} {response.text}")
 
     tokens = [body["token"] for _, body in DEVICES]
@@ -114,7 +119,7 @@ def run_demo(stack: Stack) -> bool:
         _show_deliveries(stack, stack.fcm.messages(token=tokens[0])[0]["message"]["data"])
 
     before = len(stack.fcm.messages())
-    response = post_event(api, stack.webhook_secret, event)
+    response = _post(stack, event)
     time.sleep(2)
     after = len(stack.fcm.messages())
     _say(f"\nResent {event['id']} → {response.status_code} {response.text}")
@@ -136,7 +141,7 @@ def _register(stack: Stack, user: str, platform: str = "android", **claims: str)
     if claims:
         body["audience"] = "external"
     requests.put(
-        f"{stack.urls['api']}/devices/demo-{user or 'ext'}-{platform}",
+        f"{stack.urls['api']}/devices/demo-{user or 'ext'}-{platform}-7d2b6e4a",
         json=body,
         headers={"Authorization": f"Bearer {id_token}"},
         timeout=10,
@@ -182,7 +187,7 @@ def _expiring_contract(stack: Stack) -> bool:
             "notify_roles": ["legal"],
         },
     }
-    response = post_event(stack.urls["api"], stack.webhook_secret, event)
+    response = _post(stack, event)
     _say(f"POST /ecm/events record.expiry_scheduled ({expires.date()}) → {response.status_code}")
     wait_for(lambda: _event_status(stack, event["id"]) == "tracked")  # Dispatch stored it
     report = _sweep(stack, "expiry", datetime.now(UTC))
@@ -216,7 +221,7 @@ def _overdue_task(stack: Stack) -> bool:
             "supervisor": {"user_id": "bjones"},
         },
     }
-    post_event(stack.urls["api"], stack.webhook_secret, event)
+    _post(stack, event)
     assignee = DEVICES[0][1]["token"]
     _await(stack, assignee, "task.assigned")
     _say(f"task.assigned due {due:%H:%M} UTC; the clock moves on (local override only):")
@@ -240,7 +245,7 @@ def _audiences(stack: Stack) -> bool:
     external = _register(stack, "", "ios", external_id="cust-globex-001")
     for name in ("document_available", "document_published", "governance_alert"):
         event = json.loads((EVENTS / f"{name}.json").read_text())
-        response = post_event(stack.urls["api"], stack.webhook_secret, event)
+        response = _post(stack, event)
         _say(f"POST /ecm/events {event['type']} → {response.status_code}")
     results = {
         "cwu (field team)": _await(stack, field, "document.available"),
@@ -325,6 +330,7 @@ def print_howto(stack: Stack) -> None:
     _say(f"  FCM stand-in        {urls['fcm']}   GET /_inspect/messages")
     _say(f"  ECM stand-in        {urls['ecm']}   GET /_inspect/tasks/4711/4711/1")
     _say(f"  webhook secret      {stack.config.state_dir / 'webhook_secret'}")
+    _say(f"  webhook API key     {stack.config.state_dir / 'webhook_api_key'}  (x-api-key)")
     _say("  ID token            .venv/bin/python -m devstack token asmith")
     _say("  signed event        .venv/bin/python -m devstack post events/ecm/task_assigned.json")
     _say("  figures             .venv/bin/python -m devstack status")

@@ -328,9 +328,7 @@ class FcmStandIn:
                 "token, login cookie or other valid authentication credential."
             )
         else:
-            with self._lock:
-                expiry = self._access_tokens.get(token.strip())
-            if scheme.lower() == "bearer" and expiry is not None and expiry > time.time():
+            if scheme.lower() == "bearer" and self.access_token_valid(token.strip()):
                 return
             text = (
                 "Request had invalid authentication credentials. Expected OAuth 2 access token, "
@@ -339,6 +337,13 @@ class FcmStandIn:
         response = _rpc_error(401, "UNAUTHENTICATED", text)
         response.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
         raise _Answer(response)
+
+    def access_token_valid(self, token: str) -> bool:
+        """An OAuth access token this stand-in issued and that has not expired (the Identity
+        Toolkit stand-in, devstack/auth_standin.py, accepts the same tokens)."""
+        with self._lock:
+            expiry = self._access_tokens.get(token)
+        return expiry is not None and expiry > time.time()
 
     def _take_fault(self, target: str | None) -> Fault | None:
         with self._lock:

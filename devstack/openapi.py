@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ ANSWERS: dict[tuple[str, str], dict[str, str]] = {
         "207": "a batch `{events: [...]}`: one result per event, in order",
         "400": "not JSON",
         "401": "missing, malformed or wrong X-Ecmpush-Signature, or a stale timestamp",
+        "403": "no valid x-api-key (API Gateway, before ecmpush runs)",
         "409": "same id with different content, or still being accepted",
         "413": "body over 256 KiB",
         "415": "Content-Type is not application/json",
@@ -89,11 +91,31 @@ SECURITY_SCHEMES = {
         "name": "X-Ecmpush-Signature",
         "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.<raw body>')>",
     },
+    "ecmSenderApiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "the ECM sender's API key (stack output WebhookApiKeyId, usage plan "
+        "WebhookUsagePlan); API Gateway answers 403 without it",
+    },
 }
+
+
+def _handler_environment() -> None:
+    """Handler modules set up Logger and Metrics when imported: give them the template's plain
+    POWERTOOLS_* values first, as Lambda would. Otherwise a process that builds the document
+    (a unit test) keeps a Metrics without namespace for every handler it runs later."""
+    from devstack import template as cfn
+
+    variables = cfn.load()["Globals"]["Function"]["Environment"]["Variables"]
+    for name, value in variables.items():
+        if name.startswith("POWERTOOLS_") and isinstance(value, str):
+            os.environ.setdefault(name, value)
 
 
 def build() -> dict[str, Any]:
     """The merged document (see the module docstring)."""
+    _handler_environment()
     document: dict[str, Any] = {}
     for module_name in RESOLVERS:
         app = importlib.import_module(module_name).app
@@ -114,7 +136,9 @@ def build() -> dict[str, Any]:
     for (method, path), answers in ANSWERS.items():
         operation = document["paths"][path][method]
         operation["security"] = [
-            {"ecmSignature": []} if path == "/ecm/events" else {"firebaseIdToken": []}
+            {"ecmSignature": [], "ecmSenderApiKey": []}
+            if path == "/ecm/events"
+            else {"firebaseIdToken": []}
         ]
         responses = operation.setdefault("responses", {})
         if "200" not in answers and method != "get":

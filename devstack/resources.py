@@ -45,6 +45,7 @@ class Provisioned:
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
             "AWS::StackName": "ecmpush-local",
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ecmpush-local/local",
             "AWS::Partition": "aws",
         }
         if name in pseudo:

@@ -124,6 +124,7 @@ class Stack:
     pollers: list[SqsPoller] = field(default_factory=list)
     provisioned: Provisioned = field(init=False)
     webhook_secret: str = ""
+    webhook_api_key: str = ""  # what API Gateway's usage plan would hand the ECM sender
     _servers: list[BackgroundServer] = field(default_factory=list)
     _moto: ThreadedMotoServer | None = None
     scheduler: LocalScheduler | None = None
@@ -138,7 +139,7 @@ class Stack:
         self.fcm = create_fcm_standin(self.identity)
         self.webpush = WebPushChannel()
         self.fcm.delivery_listeners.append(self.webpush.deliver)
-        auth = AuthStandIn(self.identity)
+        auth = AuthStandIn(self.identity, access_token_valid=self.fcm.access_token_valid)
         google = DispatcherMiddleware(
             self.fcm,
             {
@@ -153,6 +154,7 @@ class Stack:
 
         template = cfn.load()
         self.webhook_secret = _persistent_secret(config.state_dir / "webhook_secret")
+        self.webhook_api_key = _persistent_secret(config.state_dir / "webhook_api_key")
         service_account = self.identity.service_account_info(token_uri_for(fcm_server.url))
         self.provisioned = provision(
             template,
@@ -166,6 +168,7 @@ class Stack:
                 "AppBaseUrl": config.app_base_url,
                 "EcmBaseUrl": ecm_server.url,
                 "LogLevel": config.log_level,
+                "FirebaseProjectId": self.identity.project_id,
             },
         )
         self._export_environment(template, fcm_server.url)
@@ -190,7 +193,7 @@ class Stack:
                 )
                 jobs.append((function, expression, zone or "UTC"))
         client_config = local_client_config(fcm_server.url, self.identity.project_id, LOCAL_API_KEY)
-        router = ApiRouter(routes)
+        router = ApiRouter(routes, api_keys=frozenset({self.webhook_api_key}))
 
         def status() -> dict[str, Any]:
             return collect(template, self.provisioned, router.answers, LAST_RUNS)

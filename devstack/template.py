@@ -43,6 +43,7 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
 class ApiRoute:
     method: str
     path: str  # API Gateway form: /devices/{installation_id}
+    api_key_required: bool = False  # the event's Auth.ApiKeyRequired (x-api-key, usage plan)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,11 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
             event_props = event.get("Properties", {})
             if event.get("Type") == "Api":
                 spec.routes.append(
-                    ApiRoute(str(event_props["Method"]).upper(), str(event_props["Path"]))
+                    ApiRoute(
+                        str(event_props["Method"]).upper(),
+                        str(event_props["Path"]),
+                        event_props.get("Auth", {}).get("ApiKeyRequired") is True,
+                    )
                 )
             elif event.get("Type") == "SQS":
                 queue = _ref_name(event_props.get("Queue"))

@@ -13,7 +13,12 @@ from ecmpush import bootstrap
 from ecmpush.adapters.history_repository import InvalidCursor
 from ecmpush.app_api import app_resolver, authenticated
 from ecmpush.clock import utc_now
-from ecmpush.domain.devices import INSTALLATION_ID_PATTERN, DeviceRegistration
+from ecmpush.domain.devices import (
+    INSTALLATION_ID_PATTERN,
+    NEW_INSTALLATION_ID_PATTERN,
+    DeviceRegistration,
+    weak_installation_id,
+)
 from ecmpush.domain.preferences import Preferences
 from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
@@ -25,21 +30,25 @@ app = app_resolver((Forbidden, 403), (DeviceConflict, 409), (InvalidCursor, 400)
 prepare_snapshot("ecmpush.adapters.id_token_verifier")
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
+# A new registration: random-looking ids only (issue 9); the distinct-character rule is below.
+NewInstallationId = Annotated[str, Path(pattern=NEW_INSTALLATION_ID_PATTERN)]
 
 
 @app.put("/devices/<installation_id>")
 def put_device(
-    installation_id: InstallationId, registration: Annotated[DeviceRegistration, Body()]
+    installation_id: NewInstallationId, registration: Annotated[DeviceRegistration, Body()]
 ) -> Response[str]:
     principal = authenticated(app)
+    weak = weak_installation_id(installation_id)
+    if weak is not None:
+        # Nothing is stored: an id of this shape could be guessed (issue 9).
+        return error_response(
+            422, "request does not match the schema", [{"path": "installation_id", "message": weak}]
+        )
     device, created = bootstrap.devices_service().register(principal, installation_id, registration)
     logger.info(
         "device registered",
-        extra={
-            "installation_id": installation_id,
-            "new_registration": created,
-            "platform": device.platform,
-        },
+        extra={"installation_id": installation_id, "new": created, "platform": device.platform},
     )
     body = device.model_dump(mode="json", exclude={"token"})
     return json_response(201 if created else 200, body)

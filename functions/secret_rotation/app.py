@@ -1,4 +1,8 @@
-"""Secrets Manager rotation of `WebhookSecret`, the HMAC key ECM senders sign webhooks with.
+"""Secrets Manager rotation of the two HMAC keys ecmpush generates: `WebhookSecret` (ECM senders
+sign webhooks with it) and `ActionTokenKeySecret` (Dispatch signs the action tokens of pushes).
+Both are random letters-and-digits strings, and both are verified against AWSCURRENT and
+AWSPREVIOUS, so one function rotates either; a new value keeps the length of the current one
+(48 for the webhook secret, 64 for the action-token key, at least `MIN_LENGTH`).
 
 Secrets Manager calls this function four times per rotation, with the same
 `ClientRequestToken` (the id of the new version):
@@ -8,8 +12,9 @@ createSecret  put a fresh random value into that version, labelled AWSPENDING (s
 setSecret     nothing to push: ECM senders read the key from Secrets Manager themselves.
 testSecret    the pending value is well formed (length, alphabet) and differs from AWSCURRENT.
 finishSecret  move AWSCURRENT to the new version. Secrets Manager then labels the old version
-              AWSPREVIOUS, which the webhook keeps accepting: senders have until the next
-              rotation to pick up the new value.
+              AWSPREVIOUS, which the webhook and POST /responses keep accepting: senders have
+              until the next rotation to pick up the new value, and action tokens signed with
+              the old key stay good until then.
 
 Secret values are never logged.
 """
@@ -28,10 +33,12 @@ if TYPE_CHECKING:
 
 logger = Logger()
 
-SECRET_LENGTH = 48
-# What createSecret generates: letters and digits only (as WebhookSecret's own
+SECRET_LENGTH = 48  # when the current value says nothing usable about its length
+MIN_LENGTH = 32  # 190 bits of letters and digits: never rotate down to a weaker key
+MAX_LENGTH = 4096  # GetRandomPassword's limit
+# What createSecret generates: letters and digits only (as the secrets' own
 # GenerateSecretString in template.yaml), so senders can paste it anywhere unquoted.
-_WELL_FORMED = re.compile(rf"[A-Za-z0-9]{{{SECRET_LENGTH}}}")
+_ALPHABET = re.compile(r"[A-Za-z0-9]+")
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
@@ -86,9 +93,20 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
         raise RotationError(f"unknown rotation step {step!r}")
 
 
+def secret_length(current: str) -> int:
+    """The length a new value gets: the current one's, within [MIN_LENGTH, MAX_LENGTH]."""
+    return min(max(len(current), MIN_LENGTH), MAX_LENGTH) if current else SECRET_LENGTH
+
+
+def _current_value(client: SecretsManagerClient, secret_id: str) -> str:
+    # AWSCURRENT must exist: a rotation is never the first value of a secret.
+    return str(
+        client.get_secret_value(SecretId=secret_id, VersionStage=CURRENT).get("SecretString", "")
+    )
+
+
 def create_secret(client: SecretsManagerClient, secret_id: str, token: str) -> None:
-    # AWSCURRENT must exist: a rotation is never the first value of this secret.
-    client.get_secret_value(SecretId=secret_id, VersionStage=CURRENT)
+    length = secret_length(_current_value(client, secret_id))
     try:
         client.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage=PENDING)
     except client.exceptions.ResourceNotFoundException:
@@ -97,7 +115,7 @@ def create_secret(client: SecretsManagerClient, secret_id: str, token: str) -> N
         logger.info("pending value already exists; keeping it")
         return
     value = client.get_random_password(
-        PasswordLength=SECRET_LENGTH,
+        PasswordLength=length,
         ExcludePunctuation=True,
         IncludeSpace=False,
         RequireEachIncludedType=True,
@@ -112,21 +130,20 @@ def create_secret(client: SecretsManagerClient, secret_id: str, token: str) -> N
 
 
 def set_secret(client: SecretsManagerClient, secret_id: str, token: str) -> None:
-    # There is no downstream system to update: the webhook and every ECM sender read the key
-    # from Secrets Manager (the webhook caches it for ECMPUSH_SECRETS_MAX_AGE seconds and
-    # accepts AWSCURRENT and AWSPREVIOUS), so a new version needs no push anywhere.
+    # There is no downstream system to update: the webhook, every ECM sender, Dispatch and
+    # POST /responses read the key from Secrets Manager (cached for ECMPUSH_SECRETS_MAX_AGE
+    # seconds; verifiers accept AWSCURRENT and AWSPREVIOUS), so a new version needs no push.
     logger.info("setSecret: nothing to push; senders fetch the new value from Secrets Manager")
 
 
 def test_secret(client: SecretsManagerClient, secret_id: str, token: str) -> None:
     pending = client.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage=PENDING)
     value = pending.get("SecretString", "")
-    if not _WELL_FORMED.fullmatch(value):
-        raise RotationError(
-            f"pending value of {secret_id} is not {SECRET_LENGTH} letters and digits"
-        )
-    current = client.get_secret_value(SecretId=secret_id, VersionStage=CURRENT)
-    if current.get("SecretString") == value:
+    current = _current_value(client, secret_id)
+    length = secret_length(current)
+    if len(value) != length or not _ALPHABET.fullmatch(value):
+        raise RotationError(f"pending value of {secret_id} is not {length} letters and digits")
+    if current == value:
         raise RotationError(f"pending value of {secret_id} equals the current one")
     logger.info("pending value is well formed")
 

@@ -106,7 +106,7 @@ def receive_events() -> Response[str]:
     except BodyError as exc:
         return error_response(exc.status, exc.message, exc.errors)
     try:
-        parsed = parse_body(body)
+        parsed = parse_body(body, bootstrap.recipient_caps())
     except BodyError as exc:
         return error_response(exc.status, exc.message, exc.errors)
     results = [_handle(item) for item in parsed.items]

@@ -26,7 +26,9 @@ def _poll(args: argparse.Namespace) -> int:
         report = poll(
             config,
             client,
-            lambda events: deliver(config.webhook_url, config.webhook_secret, events),
+            lambda events: deliver(
+                config.webhook_url, config.webhook_secret, events, api_key=config.webhook_api_key
+            ),
         )
         print(json.dumps(asdict(report)), flush=True)
         if not args.every:

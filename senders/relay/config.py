@@ -4,6 +4,7 @@
 {
   "webhook_url": "https://abc.execute-api.eu-central-1.amazonaws.com/prod",
   "webhook_secret_env": "ECMPUSH_WEBHOOK_SECRET",
+  "webhook_api_key_env": "ECMPUSH_WEBHOOK_API_KEY",
   "tenant": "acme",
   "ecm_base_url": "https://otcs.example.com/otcs/cs.exe",
   "ecm_secret_file": "/etc/ecmpush/ecm-secret.json",
@@ -17,7 +18,9 @@
 
 `maps` lists the workflow maps to watch (by map object id) and what their steps are to ecmpush
 (stage, supervisor/backup for the SLA ladder, priority); an empty `maps` watches every running
-workflow the service account manages, as `default_stage`.
+workflow the service account manages, as `default_stage`. `webhook_api_key_env` names the
+variable holding the API key API Gateway requires on /ecm/events (stack output
+`WebhookApiKeyId`, docs/deploy.md); the relay sends it as `x-api-key`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ _KEYS = frozenset(
     {
         "webhook_url",
         "webhook_secret_env",
+        "webhook_api_key_env",
         "tenant",
         "ecm_base_url",
         "ecm_secret_file",
@@ -73,6 +77,7 @@ class RelayConfig:
     default_stage: str = "task"
     app_base_url: str | None = None
     forward_token: str | None = field(default=None, repr=False)
+    webhook_api_key: str | None = field(default=None, repr=False)
 
     def rule(self, map_id: int | None) -> MapRule:
         if map_id is not None and map_id in self.maps:
@@ -115,6 +120,10 @@ def load(path: Path, environ: Mapping[str, str] = os.environ) -> RelayConfig:
     if default_stage not in STAGES:
         raise RelayConfigError(f"default_stage must be one of {sorted(STAGES)}")
     token_env = raw.get("forward_token_env")
+    key_env = raw.get("webhook_api_key_env")
+    api_key = environ.get(key_env, "") if key_env else None
+    if key_env and not api_key:
+        raise RelayConfigError(f"the webhook API key is read from ${key_env}, which is empty")
     return RelayConfig(
         webhook_url=raw["webhook_url"],
         webhook_secret=secret,
@@ -126,4 +135,5 @@ def load(path: Path, environ: Mapping[str, str] = os.environ) -> RelayConfig:
         default_stage=default_stage,
         app_base_url=raw.get("app_base_url"),
         forward_token=environ.get(token_env) if token_env else None,
+        webhook_api_key=api_key,
     )

@@ -61,7 +61,9 @@ def forward_app(config: RelayConfig) -> Callable[[dict[str, Any], StartResponse]
         except ValueError:
             return _answer(start_response, 400, {"error": "body is not JSON"})
         try:
-            response = post_body(config.webhook_url, config.webhook_secret, body)
+            response = post_body(
+                config.webhook_url, config.webhook_secret, body, api_key=config.webhook_api_key
+            )
         except requests.RequestException as exc:
             log.warning("webhook unreachable: %s", exc)
             return _answer(start_response, 503, {"error": "ecmpush webhook unreachable; retry"})

@@ -19,25 +19,37 @@ REFUSED = frozenset({"invalid", "conflict"})  # will never be accepted as is: lo
 
 
 def post_body(
-    api_url: str, secret: str, body: bytes, *, session: Any = requests, timeout: float = 10
+    api_url: str,
+    secret: str,
+    body: bytes,
+    *,
+    api_key: str | None = None,
+    session: Any = requests,
+    timeout: float = 10,
 ) -> requests.Response:
-    """POST one raw JSON body, signed now."""
+    """POST one raw JSON body, signed now; with the sender's API key (`x-api-key`, which API
+    Gateway requires on /ecm/events and counts against the sender's usage plan) when given."""
+    headers = {
+        "Content-Type": "application/json",
+        "X-Ecmpush-Signature": sign(secret.encode(), int(time.time()), body),
+    }
+    if api_key:
+        headers["x-api-key"] = api_key
     return session.post(  # type: ignore[no-any-return]
-        f"{api_url.rstrip('/')}/ecm/events",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Ecmpush-Signature": sign(secret.encode(), int(time.time()), body),
-        },
-        timeout=timeout,
+        f"{api_url.rstrip('/')}/ecm/events", data=body, headers=headers, timeout=timeout
     )
 
 
 def post_event(
-    api_url: str, secret: str, event: Mapping[str, Any], timeout: float = 10
+    api_url: str,
+    secret: str,
+    event: Mapping[str, Any],
+    timeout: float = 10,
+    *,
+    api_key: str | None = None,
 ) -> requests.Response:
     body = json.dumps(event, separators=(",", ":")).encode()
-    return post_body(api_url, secret, body, timeout=timeout)
+    return post_body(api_url, secret, body, api_key=api_key, timeout=timeout)
 
 
 def _batches(events: Sequence[Mapping[str, Any]]) -> Iterator[Sequence[Mapping[str, Any]]]:
@@ -46,7 +58,12 @@ def _batches(events: Sequence[Mapping[str, Any]]) -> Iterator[Sequence[Mapping[s
 
 
 def deliver(
-    api_url: str, secret: str, events: Sequence[Mapping[str, Any]], timeout: float = 10
+    api_url: str,
+    secret: str,
+    events: Sequence[Mapping[str, Any]],
+    timeout: float = 10,
+    *,
+    api_key: str | None = None,
 ) -> dict[str, str]:
     """Send `events` in batches; returns each event id's status (`accepted`, `duplicate`,
     `in_progress`, `unavailable`, `invalid`, `conflict`, or `failed:<reason>` when a whole request
@@ -55,7 +72,7 @@ def deliver(
     for batch in _batches(events):
         body = json.dumps({"events": list(batch)}, separators=(",", ":")).encode()
         try:
-            response = post_body(api_url, secret, body, timeout=timeout)
+            response = post_body(api_url, secret, body, api_key=api_key, timeout=timeout)
         except requests.RequestException as exc:
             outcome.update({str(e["id"]): f"failed:{type(exc).__name__}" for e in batch})
             continue

@@ -66,7 +66,7 @@ def test_make_run_demo_passes(tmp_path: Path) -> None:
 
 
 def test_approval_push_over_http(running_stack: RunningStack, tmp_path: Path) -> None:
-    _register(running_stack, "e2e-user-1", "e2e-phone-1", "fcm-e2e-token-phone-0001")
+    _register(running_stack, "e2e-user-1", "e2e-phone-1-9f2c6a", "fcm-e2e-token-phone-0001")
     event = sample_event("task_assigned")
     event["id"] = "evt-e2e-approval"
     event["data"]["assignee"]["user_id"] = "e2e-user-1"
@@ -90,7 +90,7 @@ def test_unregistered_token_is_removed_over_http(
     running_stack: RunningStack, tmp_path: Path
 ) -> None:
     token = "fcm-e2e-token-dead-0002"
-    _register(running_stack, "e2e-user-2", "e2e-phone-2", token)
+    _register(running_stack, "e2e-user-2", "e2e-phone-2-9f2c6a", token)
     fault = {"match_token": token, "error": "UNREGISTERED"}
     requests.post(
         f"{running_stack.urls['fcm']}/_inspect/faults", json=fault, timeout=5
@@ -104,7 +104,7 @@ def test_unregistered_token_is_removed_over_http(
     gone = wait_for(
         lambda: (
             requests.delete(
-                f"{running_stack.api}/devices/e2e-phone-2", headers=bearer, timeout=5
+                f"{running_stack.api}/devices/e2e-phone-2-9f2c6a", headers=bearer, timeout=5
             ).status_code
             == 404
         )
@@ -118,13 +118,21 @@ def test_unregistered_token_is_removed_over_http(
         ({"Content-Type": "application/json"}, b"{}", 401),
         ({"Content-Type": "text/plain"}, b"{}", 415),
         ({"Content-Type": "application/json"}, b"x" * (256 * 1024 + 1), 413),
+        # Without the ECM sender's API key API Gateway answers before the function runs.
+        ({"Content-Type": "application/json", "x-api-key": None}, b"{}", 403),
+        ({"Content-Type": "application/json", "x-api-key": "not-the-key"}, b"{}", 403),
     ],
 )
 def test_webhook_refusals_over_http(
-    running_stack: RunningStack, headers: dict[str, str], body: bytes, status: int
+    running_stack: RunningStack, headers: dict[str, str | None], body: bytes, status: int
 ) -> None:
+    key = (running_stack.state_dir / "webhook_api_key").read_text().strip()
+    sent = {"x-api-key": key, **headers}
     response = requests.post(
-        f"{running_stack.api}/ecm/events", data=body, headers=headers, timeout=10
+        f"{running_stack.api}/ecm/events",
+        data=body,
+        headers={k: v for k, v in sent.items() if v is not None},
+        timeout=10,
     )
     assert response.status_code == status
     assert "message" in response.json()

@@ -115,7 +115,10 @@ def test_sign_in_register_receive_approve(running_stack: RunningStack, browser: 
         page.screenshot(path=IMAGES / "web-2-registered.png")
 
         secret = (running_stack.state_dir / "webhook_secret").read_text().strip()
-        accepted = post_event(running_stack.api, secret, _approval("evt-web-client-0001"))
+        api_key = (running_stack.state_dir / "webhook_api_key").read_text().strip()
+        accepted = post_event(
+            running_stack.api, secret, _approval("evt-web-client-0001"), api_key=api_key
+        )
         assert accepted.status_code == 202, accepted.text
         card = page.locator("[data-testid=push][data-type='task.assigned']")
         card.wait_for()

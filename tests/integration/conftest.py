@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from devstack import template as cfn
+from devstack.auth_standin import AuthStandIn
 from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.fcm_standin import RunningFcmStandIn
 from devstack.http_server import BackgroundServer
@@ -18,6 +20,7 @@ from devstack.moto_atomic import make_dynamodb_writes_atomic
 from devstack.resources import REGION, provision
 from devstack.stack import function_environment, local_ecm_credentials
 from ecmpush import bootstrap
+from tests.iam import enforce_iam
 from tests.integration.harness import ACTION_TOKEN_KEY, WEBHOOK_SECRET, Harness
 
 
@@ -41,8 +44,22 @@ def ecm(ecm_standin: EcmStandIn, ecm_server: tuple[EcmStandIn, str]) -> tuple[Ec
     return ecm_standin, ecm_server[1]
 
 
+@pytest.fixture(scope="session")
+def identity_toolkit(
+    local_identity: LocalIdentity, fcm_standin_session: RunningFcmStandIn
+) -> Iterator[tuple[AuthStandIn, str]]:
+    """The Identity Toolkit stand-in (user records, revocation), taking the FCM stand-in's
+    OAuth tokens like Google takes one service account's token for both APIs."""
+    standin = AuthStandIn(
+        local_identity, access_token_valid=fcm_standin_session.standin.access_token_valid
+    )
+    with BackgroundServer(standin) as server:
+        yield standin, f"{server.url}/identitytoolkit.googleapis.com/v1"
+
+
 @pytest.fixture
 def harness(
+    request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
     local_identity: LocalIdentity,
     fcm_standin: RunningFcmStandIn,
@@ -62,6 +79,16 @@ def harness(
     make_dynamodb_writes_atomic()
     with mock_aws():
         template = cfn.load()
+        extra: dict[str, str] = {}
+        if request.node.get_closest_marker("revocation_check"):
+            # The operator's own secret: a service account that may only read users.
+            viewer = json.dumps(local_identity.service_account_info(fcm_standin.token_uri))
+            arn = boto3.client("secretsmanager").create_secret(
+                Name="firebase-auth-viewer", SecretString=viewer
+            )["ARN"]
+            extra["FirebaseAuthSecretArn"] = arn
+            _, toolkit_url = request.getfixturevalue("identity_toolkit")
+            monkeypatch.setenv("ECMPUSH_IDENTITY_TOOLKIT_URL", toolkit_url)
         provisioned = provision(
             template,
             secret_values={
@@ -72,10 +99,19 @@ def harness(
                 "ActionTokenKeySecret": ACTION_TOKEN_KEY,
                 "EcmCredentialsSecret": json.dumps(local_ecm_credentials(ecm_url)),
             },
-            parameters={"AppBaseUrl": "https://app.test", "EcmBaseUrl": ecm_url},
+            parameters={
+                "AppBaseUrl": "https://app.test",
+                "EcmBaseUrl": ecm_url,
+                "FirebaseProjectId": local_identity.project_id,
+                **extra,
+            },
         )
         for key, value in function_environment(template, provisioned, fcm_standin.url).items():
             monkeypatch.setenv(key, value)
         bootstrap.reset()
-        yield Harness(provisioned, local_identity, fcm_standin, ecm_standin)
+        # Every handler call is held to its function's Policies in template.yaml (tests/iam.py).
+        with enforce_iam(template, provisioned) as iam:
+            harness = Harness(provisioned, local_identity, fcm_standin, ecm_standin)
+            harness.iam = iam
+            yield harness
     bootstrap.reset()

@@ -26,6 +26,7 @@ from devstack.lambda_runtime import LocalFunction
 from devstack.resources import Provisioned
 from devstack.sqs_poller import SqsPoller
 from ecmpush.domain.webhook_signature import sign
+from tests.iam import IamEnforcer
 
 WEBHOOK_SECRET = "test-webhook-secret-current"
 ACTION_TOKEN_KEY = "test-action-token-key"
@@ -94,6 +95,7 @@ class Harness:
         self._scheduled: dict[str, LocalFunction] = {}
         self.sqs = boto3.client("sqs")
         self.dynamodb = boto3.resource("dynamodb")
+        self.iam: IamEnforcer | None = None  # set by the fixture: the template's IAM, enforced
 
     # -- AWS resources -------------------------------------------------------------------------
     @property

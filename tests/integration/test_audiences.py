@@ -33,7 +33,7 @@ def _policy(h: Harness, sample: str, owner: str) -> dict[str, Any] | None:
 
 def test_field_team_members_and_named_users_each_get_it_once(harness: Harness) -> None:
     for user in ("cwu", "dlee", "bjones"):  # field-north = cwu, dlee (devstack/routing.json)
-        harness.register(user, f"{user}-phone", f"fcm-{user}-0001")
+        harness.register(user, f"{user}-phone-4b7e1c9a", f"fcm-{user}-0001")
     assert harness.post_event(sample_event("document_available")).status == 202
     harness.drain()
     for user in ("cwu", "dlee"):
@@ -48,14 +48,14 @@ def test_field_team_members_and_named_users_each_get_it_once(harness: Harness) -
 
 def test_external_stakeholders_only_on_approved_channels_never_internal(harness: Harness) -> None:
     external = harness.identity.mint_id_token(None, external_id="cust-globex-001")
-    for installation_id, platform in (("ext-ios", "ios"), ("ext-web", "web")):
+    for installation_id, platform in (("ext-ios-7d2b6e4a9c", "ios"), ("ext-web-7d2b6e4a9c", "web")):
         body = {
-            "token": f"fcm-{installation_id}-0001",
+            "token": f"fcm-{installation_id.removesuffix('-7d2b6e4a9c')}-0001",
             "platform": platform,
             "audience": "external",
         }
         assert harness.device_call("PUT", installation_id, body, bearer=external).status == 201
-    harness.register("asmith", "asmith-phone", "fcm-asmith-0001")  # an internal device
+    harness.register("asmith", "asmith-phone-4b7e1c9a", "fcm-asmith-0001")  # an internal device
     assert harness.post_event(sample_event("document_published")).status == 202
     harness.drain()
     [data] = _pushes(harness, "fcm-ext-ios-0001")  # ios is approved (devstack/routing.json)
@@ -78,7 +78,7 @@ def test_critical_governance_alert_bypasses_quiet_hours_and_mutes_and_records_it
     harness: Harness,
 ) -> None:
     for user in ("cwu", "dlee"):  # compliance officers; dlee is also the administrator
-        harness.register(user, f"{user}-phone", f"fcm-{user}-0001")
+        harness.register(user, f"{user}-phone-4b7e1c9a", f"fcm-{user}-0001")
     _set_preferences(
         harness, "cwu", {"muted_categories": ["governance"], "quiet_hours": QUIET_ALL_DAY}
     )
@@ -94,7 +94,7 @@ def test_critical_governance_alert_bypasses_quiet_hours_and_mutes_and_records_it
 
 
 def test_quiet_hours_defer_a_warning_and_it_is_delivered_when_they_end(harness: Harness) -> None:
-    harness.register("cwu", "cwu-phone", "fcm-cwu-0001")
+    harness.register("cwu", "cwu-phone-4b7e1c9a", "fcm-cwu-0001")
     _set_preferences(harness, "cwu", {"quiet_hours": QUIET_ALL_DAY})
     event = sample_event("governance_alert")
     event["data"]["severity"] = "warning"
@@ -112,7 +112,7 @@ def test_quiet_hours_defer_a_warning_and_it_is_delivered_when_they_end(harness: 
 
 
 def test_muted_category_is_not_sent_but_recorded(harness: Harness) -> None:
-    harness.register("cwu", "cwu-phone", "fcm-cwu-0001")
+    harness.register("cwu", "cwu-phone-4b7e1c9a", "fcm-cwu-0001")
     _set_preferences(harness, "cwu", {"muted_categories": ["field"]})
     harness.post_event(sample_event("document_available"))
     harness.drain()
@@ -128,7 +128,7 @@ def test_governance_personal_data_never_reaches_the_logs(
     import logging
 
     caplog.set_level(logging.DEBUG)
-    harness.register("cwu", "cwu-phone", "fcm-cwu-0001")
+    harness.register("cwu", "cwu-phone-4b7e1c9a", "fcm-cwu-0001")
     event = sample_event("governance_alert")
     event["data"]["actor"] = {"user_id": "actor-7f3a-secret"}
     event["data"]["details"] = {"ip_address": "203.0.113.77"}

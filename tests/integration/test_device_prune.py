@@ -96,18 +96,18 @@ class BudgetUntil(LambdaContext):
 def test_registration_sets_the_refresh_month_and_preferences_never_get_one(
     harness: Harness,
 ) -> None:
-    _register(harness, "asmith", "asmith-phone")
+    _register(harness, "asmith", "asmith-phone-4b7e1c9a")
     _put_preferences(harness, "asmith")
-    device = _item(harness, "asmith", "asmith-phone")
+    device = _item(harness, "asmith", "asmith-phone-4b7e1c9a")
     assert device is not None
     assert device["refresh_bucket"] == str(device["updated_at"])[:7]
     preferences = _item(harness, "asmith", "#preferences")
     assert preferences is not None
     assert "refresh_bucket" not in preferences
 
-    _age(harness, "asmith", "asmith-phone", 90)
-    _register(harness, "asmith", "asmith-phone")  # the app refreshes its registration
-    refreshed = _item(harness, "asmith", "asmith-phone")
+    _age(harness, "asmith", "asmith-phone-4b7e1c9a", 90)
+    _register(harness, "asmith", "asmith-phone-4b7e1c9a")  # the app refreshes its registration
+    refreshed = _item(harness, "asmith", "asmith-phone-4b7e1c9a")
     assert refreshed is not None
     assert refreshed["refresh_bucket"] == str(refreshed["updated_at"])[:7]
     assert refreshed["updated_at"] > iso(NOW - timedelta(days=1))
@@ -119,20 +119,22 @@ def test_registration_sets_the_refresh_month_and_preferences_never_get_one(
 def test_stale_devices_go_fresh_ones_and_preferences_stay(harness: Harness) -> None:
     for user, installation_id in (
         ("asmith", "asmith-old-phone"),
-        ("asmith", "asmith-phone"),
-        ("bjones", "bjones-tablet"),
-        ("bjones", "bjones-phone"),
-        ("cwu", "cwu-phone"),
-        ("dlee", "dlee-phone"),
+        ("asmith", "asmith-phone-4b7e1c9a"),
+        ("bjones", "bjones-tablet-5c1e9a"),
+        ("bjones", "bjones-phone-4b7e1c9a"),
+        ("cwu", "cwu-phone-4b7e1c9a"),
+        ("dlee", "dlee-phone-4b7e1c9a"),
     ):
         _register(harness, user, installation_id)
     _put_preferences(harness, "asmith")
     _put_preferences(harness, "cwu")
     _age(harness, "asmith", "asmith-old-phone", 90)
-    _age(harness, "bjones", "bjones-tablet", 60.01)
-    _age(harness, "bjones", "bjones-phone", 59.9)  # not yet
-    _age(harness, "cwu", "cwu-phone", 200)  # cwu keeps only the preferences
-    _age(harness, "dlee", "dlee-phone", 60 + 500)  # before the 13 months read: left to FCM errors
+    _age(harness, "bjones", "bjones-tablet-5c1e9a", 60.01)
+    _age(harness, "bjones", "bjones-phone-4b7e1c9a", 59.9)  # not yet
+    _age(harness, "cwu", "cwu-phone-4b7e1c9a", 200)  # cwu keeps only the preferences
+    _age(
+        harness, "dlee", "dlee-phone-4b7e1c9a", 60 + 500
+    )  # before the 13 months read: left to FCM errors
     # Preferences are old too, but never in the index.
     harness.table("DevicesTable").update_item(
         Key={"owner": "asmith", "installation_id": "#preferences"},
@@ -146,10 +148,10 @@ def test_stale_devices_go_fresh_ones_and_preferences_stay(harness: Harness) -> N
     assert report["cutoff"] == iso(NOW - timedelta(days=60))
     assert (report["complete"], report["stopped"]) == (True, None)
     assert report["now"] == iso(NOW)
-    assert _installations(harness, "asmith") == ["#preferences", "asmith-phone"]
-    assert _installations(harness, "bjones") == ["bjones-phone"]
+    assert _installations(harness, "asmith") == ["#preferences", "asmith-phone-4b7e1c9a"]
+    assert _installations(harness, "bjones") == ["bjones-phone-4b7e1c9a"]
     assert _installations(harness, "cwu") == ["#preferences"]
-    assert _installations(harness, "dlee") == ["dlee-phone"]
+    assert _installations(harness, "dlee") == ["dlee-phone-4b7e1c9a"]
     preferences = _item(harness, "cwu", "#preferences")
     assert preferences is not None
     assert preferences["preferences"]["muted_categories"] == ["expiry"]
@@ -160,7 +162,7 @@ def test_stale_devices_go_fresh_ones_and_preferences_stay(harness: Harness) -> N
     assert harness.post_event(sample_event("task_assigned")).status == 202  # for asmith
     harness.drain()
     assert [m["message"]["token"] for m in harness.fcm.messages()] == [
-        _token("asmith", "asmith-phone")
+        _token("asmith", "asmith-phone-4b7e1c9a")
     ]
 
 
@@ -168,14 +170,16 @@ def test_a_device_refreshed_while_the_sweep_runs_survives(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for user in ("asmith", "bjones"):
-        _register(harness, user, f"{user}-phone")
-        _age(harness, user, f"{user}-phone", 75)
+        _register(harness, user, f"{user}-phone-4b7e1c9a")
+        _age(harness, user, f"{user}-phone-4b7e1c9a", 75)
     query = DevicesRepository.not_refreshed_since
 
     def read_then_app_refreshes(self: DevicesRepository, *args: Any, **kwargs: Any) -> RefreshPage:
         page = query(self, *args, **kwargs)
         if any(e.owner == "asmith" for e in page.entries):
-            _register(harness, "asmith", "asmith-phone")  # between the index read and the delete
+            _register(
+                harness, "asmith", "asmith-phone-4b7e1c9a"
+            )  # between the index read and the delete
         return page
 
     monkeypatch.setattr(DevicesRepository, "not_refreshed_since", read_then_app_refreshes)
@@ -184,7 +188,7 @@ def test_a_device_refreshed_while_the_sweep_runs_survives(
 
     assert _counts(report) == (2, 1, 1)
     assert report["complete"] is True
-    assert _installations(harness, "asmith") == ["asmith-phone"]
+    assert _installations(harness, "asmith") == ["asmith-phone-4b7e1c9a"]
     assert _installations(harness, "bjones") == []
     monkeypatch.undo()
     assert _counts(_prune(harness)) == (0, 0, 0)  # refreshed: out of the stale window
@@ -193,18 +197,18 @@ def test_a_device_refreshed_while_the_sweep_runs_survives(
 def test_a_run_stops_before_its_time_budget_and_the_next_one_finishes(harness: Harness) -> None:
     users = ["user1", "user2", "user3", "user4", "user5"]
     for n, user in enumerate(users):
-        _register(harness, user, f"{user}-phone")
-        _age(harness, user, f"{user}-phone", 70 + 40 * n)  # several month buckets
+        _register(harness, user, f"{user}-phone-4b7e1c9a")
+        _age(harness, user, f"{user}-phone-4b7e1c9a", 70 + 40 * n)  # several month buckets
 
     def gone() -> int:
-        return sum(_item(harness, user, f"{user}-phone") is None for user in users)
+        return sum(_item(harness, user, f"{user}-phone-4b7e1c9a") is None for user in users)
 
     context = BudgetUntil(PRUNE, 300, short=lambda: gone() >= 2)
     first = _prune(harness, context=context)
     assert _counts(first) == (2, 2, 0)
     assert (first["complete"], first["stopped"]) == (False, "time_budget")
     # Oldest first: the two longest unrefreshed devices went.
-    assert [user for user in users if _item(harness, user, f"{user}-phone") is None] == [
+    assert [user for user in users if _item(harness, user, f"{user}-phone-4b7e1c9a") is None] == [
         "user4",
         "user5",
     ]
@@ -218,8 +222,8 @@ def test_a_run_stops_before_its_time_budget_and_the_next_one_finishes(harness: H
 def test_stale_days_come_from_the_environment(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _register(harness, "asmith", "asmith-phone")
-    _age(harness, "asmith", "asmith-phone", 45)
+    _register(harness, "asmith", "asmith-phone-4b7e1c9a")
+    _age(harness, "asmith", "asmith-phone-4b7e1c9a", 45)
     assert _counts(_prune(harness)) == (0, 0, 0)  # default 60 days
 
     monkeypatch.setenv("ECMPUSH_DEVICE_STALE_DAYS", "30")

@@ -29,8 +29,10 @@ def _nid(event_id: str = "evt-dispatch-1") -> str:
 
 
 def _two_devices(h: Harness) -> None:
-    h.register("asmith", "phone-1", PHONE, "android", locale="en-GB")
-    h.register("asmith", "browser-1", BROWSER, "web", locale="de-DE", timezone="Europe/Berlin")
+    h.register("asmith", "phone-1-8d3f1a6c2e", PHONE, "android", locale="en-GB")
+    h.register(
+        "asmith", "browser-1-2a9e7c4d", BROWSER, "web", locale="de-DE", timezone="Europe/Berlin"
+    )
 
 
 def _statuses(h: Harness, event_id: str = "evt-dispatch-1") -> dict[str, str]:
@@ -79,8 +81,8 @@ def test_approval_push_reaches_every_device_with_contract_payload(harness: Harne
 
     deliveries = harness.deliveries(_nid())
     assert {d["installation_id"]: d["status"] for d in deliveries} == {
-        "phone-1": "sent",
-        "browser-1": "sent",
+        "phone-1-8d3f1a6c2e": "sent",
+        "browser-1-2a9e7c4d": "sent",
     }
     assert all(d["fcm_message_id"].startswith("projects/") for d in deliveries)
     assert all(d["owner"] == "asmith" for d in deliveries)
@@ -111,10 +113,15 @@ def test_dead_token_removes_that_device_only(harness: Harness, error: str) -> No
     harness.fcm.add_fault(error, match_token=PHONE)
     harness.post_event(_assigned())
     harness.drain()
-    assert _statuses(harness) == {"phone-1": "token_removed", "browser-1": "sent"}
-    phone = next(d for d in harness.deliveries(_nid()) if d["installation_id"] == "phone-1")
+    assert _statuses(harness) == {
+        "phone-1-8d3f1a6c2e": "token_removed",
+        "browser-1-2a9e7c4d": "sent",
+    }
+    phone = next(
+        d for d in harness.deliveries(_nid()) if d["installation_id"] == "phone-1-8d3f1a6c2e"
+    )
     assert phone["error_code"] == error
-    assert [d["installation_id"] for d in harness.devices_of("asmith")] == ["browser-1"]
+    assert [d["installation_id"] for d in harness.devices_of("asmith")] == ["browser-1-2a9e7c4d"]
     assert harness.queue_depth() == 0
 
 
@@ -134,14 +141,17 @@ def test_a_wrong_service_account_deletes_no_device_and_keeps_the_message(
     result = harness.invoke_dispatch([body])
     assert len(result["batchItemFailures"]) == 1
     assert len(harness.devices_of("asmith")) == 2
-    assert _statuses(harness) == {"phone-1": "retrying", "browser-1": "retrying"}
+    assert _statuses(harness) == {
+        "phone-1-8d3f1a6c2e": "retrying",
+        "browser-1-2a9e7c4d": "retrying",
+    }
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     assert any(
         m.get("FcmCredentialsSuspect") == [1.0] and m["service"] == "ecmpush" for m in emitted
     ), emitted  # the metric and dimension FcmCredentialsAlarm watches
     harness.fcm.reset()  # the service account is fixed; the retry goes out
     harness.invoke_dispatch([body])
-    assert _statuses(harness) == {"phone-1": "sent", "browser-1": "sent"}
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "sent", "browser-1-2a9e7c4d": "sent"}
 
 
 def test_permanent_error_is_recorded_and_not_retried(harness: Harness) -> None:
@@ -149,7 +159,7 @@ def test_permanent_error_is_recorded_and_not_retried(harness: Harness) -> None:
     harness.fcm.add_fault("THIRD_PARTY_AUTH_ERROR", match_token=PHONE)
     harness.post_event(_assigned())
     harness.drain()
-    assert _statuses(harness) == {"phone-1": "failed", "browser-1": "sent"}
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "failed", "browser-1-2a9e7c4d": "sent"}
     assert len(harness.devices_of("asmith")) == 2
     assert harness.queue_depth() == 0
 
@@ -160,14 +170,16 @@ def _retry_once_then_succeed(harness: Harness, error: str, times: int) -> None:
     body = json.dumps({"kind": "event", "event": _assigned()})
     result = harness.invoke_dispatch([body])
     assert len(result["batchItemFailures"]) == 1
-    assert _statuses(harness) == {"phone-1": "retrying", "browser-1": "sent"}
-    phone = next(d for d in harness.deliveries(_nid()) if d["installation_id"] == "phone-1")
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "retrying", "browser-1-2a9e7c4d": "sent"}
+    phone = next(
+        d for d in harness.deliveries(_nid()) if d["installation_id"] == "phone-1-8d3f1a6c2e"
+    )
     assert phone["error_code"] == error
 
     # The SQS retry (the same body again): only the phone is sent to again.
     result = harness.invoke_dispatch([body])
     assert result == {"batchItemFailures": []}
-    assert _statuses(harness) == {"phone-1": "sent", "browser-1": "sent"}
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "sent", "browser-1-2a9e7c4d": "sent"}
     assert len(harness.fcm.messages(token=BROWSER)) == 1
     assert [m["answer"]["status"] for m in harness.fcm.messages(token=PHONE)][-1] == 200
 
@@ -198,7 +210,7 @@ def test_retry_after_stretches_the_visibility_of_that_record(harness: Harness) -
     assert harness.sqs.receive_message(QueueUrl=harness.queue_url).get("Messages") is None
     time.sleep(1.2)
     assert harness.drain() == 1
-    assert _statuses(harness) == {"phone-1": "sent", "browser-1": "sent"}
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "sent", "browser-1-2a9e7c4d": "sent"}
 
 
 def test_a_message_that_keeps_failing_lands_in_the_dlq(harness: Harness) -> None:
@@ -228,7 +240,7 @@ def test_in_flight_delivery_is_retried_not_sent(harness: Harness) -> None:
     harness.table("DeliveriesTable").put_item(
         Item={
             "notification_id": _nid(),
-            "sk": "d#asmith#phone-1",
+            "sk": "d#asmith#phone-1-8d3f1a6c2e",
             "status": "sending",
             "claimed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }

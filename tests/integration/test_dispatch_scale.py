@@ -21,6 +21,10 @@ from ecmpush.domain.notifications import notification_id
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 
+PHONE = "asmith-phone-7Kq2xR9m"  # installation ids of enough entropy (issue 9)
+BROWSER = "asmith-web-3Vt8nL5p"
+SECOND_PHONE = "asmith-phone-Jw4cZ6hY"
+
 
 def _tokens(harness: Harness) -> list[str]:
     return [m["target"] for m in harness.fcm.messages()]
@@ -47,24 +51,24 @@ def _settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
 
 
 def test_the_roster_follows_every_registration_change(harness: Harness) -> None:
-    harness.register("asmith", "phone-1", "fcm-token-asmith-phone-0001")
-    harness.register("asmith", "browser-1", "fcm-token-asmith-browser-001", "web")
+    harness.register("asmith", PHONE, "fcm-token-asmith-phone-0001")
+    harness.register("asmith", BROWSER, "fcm-token-asmith-browser-001", "web")
     roster = harness.roster_of("asmith")
     assert roster is not None
     assert {i: d["token"] for i, d in roster.items()} == {
-        "phone-1": "fcm-token-asmith-phone-0001",
-        "browser-1": "fcm-token-asmith-browser-001",
+        PHONE: "fcm-token-asmith-phone-0001",
+        BROWSER: "fcm-token-asmith-browser-001",
     }
-    harness.register("asmith", "phone-1", "fcm-token-asmith-phone-0002")  # a refreshed token
+    harness.register("asmith", PHONE, "fcm-token-asmith-phone-0002")  # a refreshed token
     assert (
         harness.device_call(
-            "DELETE", "browser-1", bearer=harness.identity.mint_id_token("asmith")
+            "DELETE", BROWSER, bearer=harness.identity.mint_id_token("asmith")
         ).status
         == 204
     )
     roster = harness.roster_of("asmith")
     assert roster is not None
-    assert {i: d["token"] for i, d in roster.items()} == {"phone-1": "fcm-token-asmith-phone-0002"}
+    assert {i: d["token"] for i, d in roster.items()} == {PHONE: "fcm-token-asmith-phone-0002"}
     # FCM says the token is dead: the device and its roster entry go together.
     harness.fcm.add_fault("UNREGISTERED", match_token="fcm-token-asmith-phone-0002")
     assert harness.post_event(sample_event("task_assigned")).status == 202
@@ -79,7 +83,7 @@ def test_a_device_stored_before_rosters_existed_is_still_reached_then_joins_one(
     harness.table("DevicesTable").put_item(
         Item={
             "owner": "asmith",
-            "installation_id": "old-phone-1",
+            "installation_id": "asmith-legacy-8a2F",
             "token": "fcm-token-asmith-legacy-001",
             "platform": "android",
             "audience": "internal",
@@ -91,10 +95,12 @@ def test_a_device_stored_before_rosters_existed_is_still_reached_then_joins_one(
     assert harness.post_event(sample_event("task_assigned")).status == 202
     harness.drain()
     assert _tokens(harness) == ["fcm-token-asmith-legacy-001"]
-    harness.register("asmith", "phone-2", "fcm-token-asmith-phone-0002")
+    harness.register("asmith", SECOND_PHONE, "fcm-token-asmith-phone-0002")
     roster = harness.roster_of("asmith")
     assert roster is not None
-    assert sorted(roster) == ["old-phone-1", "phone-2"]  # built from every device there is
+    assert sorted(roster) == sorted(
+        ["asmith-legacy-8a2F", SECOND_PHONE]
+    )  # built from every device there is
 
 
 def test_an_audience_beyond_one_batch_is_sent_in_batches_each_device_once(
@@ -177,8 +183,8 @@ def _round_trips(latency_s: float) -> Iterator[list[list[str]]]:
 def test_a_task_for_one_user_with_two_devices_costs_four_sequential_aws_round_trips(
     harness: Harness,
 ) -> None:
-    harness.register("asmith", "phone-1", "fcm-token-asmith-phone-0001")
-    harness.register("asmith", "browser-1", "fcm-token-asmith-browser-001", "web")
+    harness.register("asmith", PHONE, "fcm-token-asmith-phone-0001")
+    harness.register("asmith", BROWSER, "fcm-token-asmith-browser-001", "web")
     body = json.dumps({"kind": "event", "event": sample_event("task_assigned")})
     harness.sqs.send_message(QueueUrl=harness.queue_url, MessageBody=body)
     [received] = harness.sqs.receive_message(QueueUrl=harness.queue_url)["Messages"]

@@ -38,7 +38,7 @@ def _token(user: str) -> str:
 
 def _register(h: Harness, *users: str) -> None:
     for user in users or ("asmith", "bjones", "cwu", "dlee"):
-        h.register(user, f"{user}-phone", _token(user), "android")
+        h.register(user, f"{user}-phone-4b7e1c9a", _token(user), "android")
 
 
 def _event(
@@ -196,7 +196,9 @@ def test_digest_per_recipient_and_window_reaches_the_devices(harness: Harness) -
     assert bjones["title"] == "Contract expires in 30 days: Delta NDA.pdf"
     assert _pushes(harness, "cwu") == []
     delivered = harness.deliveries(asmith["notification_id"])
-    assert [(d["installation_id"], d["status"]) for d in delivered] == [("asmith-phone", "sent")]
+    assert [(d["installation_id"], d["status"]) for d in delivered] == [
+        ("asmith-phone-4b7e1c9a", "sent")
+    ]
 
 
 def test_renewal_starts_the_windows_afresh(harness: Harness) -> None:

@@ -159,3 +159,20 @@ def test_refuses_to_run_with_the_auth_emulator_variable(
     monkeypatch.setenv(EMULATOR_ENV, "127.0.0.1:9099")
     with pytest.raises(RuntimeError, match="Auth emulator"):
         verifier.verify(local_identity.mint_id_token("alice"))
+
+
+def test_verify_only_app_checks_tokens_without_any_credential(
+    local_identity: LocalIdentity, fcm_standin: RunningFcmStandIn
+) -> None:
+    """What the API functions use (issue 9): the project id and Google's certificates, no
+    service account; anything that would need a credential fails by name."""
+    from firebase_admin import auth
+
+    from ecmpush.adapters.firebase_app import get_verifier_app
+
+    app = get_verifier_app(local_identity.project_id, certs_url=fcm_standin.certs_url)
+    verifier = FirebaseIdTokenVerifier(app)
+    assert verifier.verify(local_identity.mint_id_token("alice")).ecm_user == "alice"
+    with pytest.raises(Exception, match="holds no Google credential"):
+        auth.get_user("local-alice", app=app)
+    assert get_verifier_app(local_identity.project_id, certs_url=fcm_standin.certs_url) is app

@@ -8,6 +8,7 @@ each handler's import graph is asserted on what really reached `sys.modules`."""
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -65,6 +66,11 @@ def test_import_statements_skip_type_checking_and_runtime_provided_modules() -> 
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("layer") / "python"
     layer_check.install(LOCK, target)
+    # The package too, as the layer build puts it: each xdist worker has its own copy of this
+    # module fixture, and not every worker runs the test whose `check` would copy it.
+    shutil.copytree(
+        LAYER / "ecmpush", target / "ecmpush", ignore=shutil.ignore_patterns("__pycache__")
+    )
     return target
 
 

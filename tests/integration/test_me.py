@@ -38,10 +38,10 @@ def test_preferences_default_then_saved(harness: Harness) -> None:
     assert _me(harness, "GET", "/me/preferences", "asmith").body == prefs
     assert _me(harness, "GET", "/me/preferences", "bjones").body["muted_categories"] == []
     # Preferences share the user's partition with devices but are never taken for a device.
-    harness.register("asmith", "phone-1", "fcm-token-asmith-0001")
+    harness.register("asmith", "phone-1-8d3f1a6c2e", "fcm-token-asmith-0001")
     assert [d["installation_id"] for d in harness.devices_of("asmith")] == [
         "#preferences",
-        "phone-1",
+        "phone-1-8d3f1a6c2e",
     ]
     harness.post_event(sample_event("task_assigned"))
     harness.drain()
@@ -57,7 +57,7 @@ def test_preferences_are_validated_and_authenticated(harness: Harness) -> None:
 
 
 def test_history_newest_first_with_deliveries_and_replies(harness: Harness) -> None:
-    harness.register("asmith", "phone-1", "fcm-token-asmith-0001")
+    harness.register("asmith", "phone-1-8d3f1a6c2e", "fcm-token-asmith-0001")
     for n in range(3):
         event = sample_event("task_assigned")
         event["id"] = f"evt-history-{n}"
@@ -72,7 +72,7 @@ def test_history_newest_first_with_deliveries_and_replies(harness: Harness) -> N
     entry = first.body["notifications"][0]
     assert entry["deliveries"] == [
         {
-            "installation_id": "phone-1",
+            "installation_id": "phone-1-8d3f1a6c2e",
             "platform": "android",
             "status": "sent",
             "error_code": None,
@@ -91,12 +91,16 @@ def test_history_newest_first_with_deliveries_and_replies(harness: Harness) -> N
 
 
 def test_history_shows_the_reply(harness: Harness) -> None:
-    harness.register("asmith", "phone-1", "fcm-token-asmith-0001")
+    harness.register("asmith", "phone-1-8d3f1a6c2e", "fcm-token-asmith-0001")
     harness.post_event(sample_event("task_assigned"))
     harness.drain()
     data = harness.fcm.messages(token="fcm-token-asmith-0001")[0]["message"]["data"]
     reply = harness.reply(
-        {"action_token": data["action_token"], "action": "approve", "installation_id": "phone-1"},
+        {
+            "action_token": data["action_token"],
+            "action": "approve",
+            "installation_id": "phone-1-8d3f1a6c2e",
+        },
         bearer=harness.identity.mint_id_token("asmith"),
     )
     assert reply.status == 202
@@ -109,7 +113,7 @@ def test_history_shows_the_reply(harness: Harness) -> None:
 
 
 def test_bad_or_foreign_cursor_is_400(harness: Harness) -> None:
-    harness.register("asmith", "phone-1", "fcm-token-asmith-0001")
+    harness.register("asmith", "phone-1-8d3f1a6c2e", "fcm-token-asmith-0001")
     for n in range(2):
         event = sample_event("task_assigned")
         event["id"] = f"evt-cursor-{n}"

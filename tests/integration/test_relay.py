@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import requests
 
+from devstack import template as cfn
 from devstack.api_router import ApiRouter
 from devstack.http_server import BackgroundServer
 from devstack.stack import local_ecm_credentials
-from devstack.template import ApiRoute
 from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import EcmConfig
 from senders.relay import state
@@ -27,6 +27,7 @@ from senders.relay.webhook import deliver
 from tests.integration.harness import WEBHOOK_SECRET, Harness
 
 WATCHED_MAP = 39000
+API_KEY = "relay-test-api-key"
 REPORTVIEW = Path(__file__).resolve().parents[2] / "senders/webreport/task_assigned.reportview.txt"
 RELAYED = {
     "process_id": 4900,
@@ -50,12 +51,15 @@ def ecm_url(ecm_server: tuple[Any, str]) -> str:
 @pytest.fixture
 def webhook(harness: Harness) -> Iterator[str]:
     """The webhook handler behind an HTTP server, as API Gateway would put it."""
-    router = ApiRouter([(ApiRoute("POST", "/ecm/events"), harness.webhook)])
+    (route,) = cfn.functions(cfn.load())["WebhookIntakeFunction"].routes
+    assert route.api_key_required  # template.yaml: the ECM sender's key is required
+    router = ApiRouter([(route, harness.webhook)], api_keys=frozenset({API_KEY}))
     with BackgroundServer(router) as server:
         yield server.url
 
 
 def _config(tmp_path: Path, webhook_url: str, ecm_url: str, **extra: Any) -> RelayConfig:
+    extra.setdefault("webhook_api_key", API_KEY)
     return RelayConfig(
         webhook_url=webhook_url,
         webhook_secret=WEBHOOK_SECRET,
@@ -71,7 +75,11 @@ def _config(tmp_path: Path, webhook_url: str, ecm_url: str, **extra: Any) -> Rel
 def _relay(config: RelayConfig) -> Any:
     client = EcmClient(EcmConfig.from_secret(config.ecm_secret, base_url=config.ecm_base_url))
     return poll(
-        config, client, lambda events: deliver(config.webhook_url, config.webhook_secret, events)
+        config,
+        client,
+        lambda events: deliver(
+            config.webhook_url, config.webhook_secret, events, api_key=config.webhook_api_key
+        ),
     )
 
 
@@ -85,7 +93,7 @@ def _stored(harness: Harness, event_id: str) -> dict[str, Any] | None:
 def test_a_new_step_is_relayed_once_and_reaches_the_assignee(
     harness: Harness, webhook: str, ecm_url: str, tmp_path: Path
 ) -> None:
-    harness.register("asmith", "asmith-phone", "fcm-asmith-relay", "android")
+    harness.register("asmith", "asmith-phone-4b7e1c9a", "fcm-asmith-relay", "android")
     harness.ecm.seed({"tasks": [RELAYED]})
     config = _config(tmp_path, webhook, ecm_url)
 
@@ -139,6 +147,43 @@ def test_a_wrong_secret_is_refused_by_the_webhook_and_retried_later(
     wrong = RelayConfig(**{**config.__dict__, "webhook_secret": "not-the-secret"})
     assert _relay(wrong).pending == 1  # 401: the whole request failed, nothing recorded
     assert _stored(harness, "otcs-4900-4900-1-asmith") is None
+
+
+def test_without_the_api_key_api_gateway_refuses_and_the_relay_retries_later(
+    harness: Harness, webhook: str, ecm_url: str, tmp_path: Path
+) -> None:
+    """Issue 9: POST /ecm/events needs the ECM sender's API key (its own usage plan). A relay
+    without it gets 403 before the webhook runs; nothing is stored, the event stays pending,
+    and the relay configured with the key delivers it."""
+    harness.ecm.seed({"tasks": [RELAYED]})
+    keyless = _config(tmp_path, webhook, ecm_url, webhook_api_key=None)
+    assert _relay(keyless).pending == 1
+    assert _stored(harness, "otcs-4900-4900-1-asmith") is None
+    assert harness.queue_depth() == 0
+    assert _relay(_config(tmp_path, webhook, ecm_url)).sent == 1
+    assert _stored(harness, "otcs-4900-4900-1-asmith") is not None
+
+
+def test_the_relay_reads_its_api_key_from_the_environment(tmp_path: Path) -> None:
+    from senders.relay.config import RelayConfigError, load
+
+    secret_file = tmp_path / "ecm.json"
+    secret_file.write_text("{}")
+    raw = {
+        "webhook_url": "https://x.test/prod",
+        "tenant": "acme",
+        "ecm_base_url": "https://ecm.test/otcs/cs.exe",
+        "ecm_secret_file": str(secret_file),
+        "state_file": str(tmp_path / "state.json"),
+        "webhook_api_key_env": "KEY",
+    }
+    path = tmp_path / "relay.json"
+    path.write_text(json.dumps(raw))
+    config = load(path, {"ECMPUSH_WEBHOOK_SECRET": "s", "KEY": "the-key"})
+    assert config.webhook_api_key == "the-key"
+    assert "the-key" not in repr(config)
+    with pytest.raises(RelayConfigError, match="KEY"):
+        load(path, {"ECMPUSH_WEBHOOK_SECRET": "s"})
 
 
 def _render(reportview: str, values: dict[str, str]) -> bytes:

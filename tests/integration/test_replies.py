@@ -24,7 +24,7 @@ def _push(h: Harness, seeded: tuple[tuple[str, str, str], str, str], n: int = 1)
     """Register the assignee's phone, let ECM announce the task, return the push's data."""
     (process_id, subprocess_id, task_id), stage, user = seeded
     token = f"fcm-{user}-phone-{n:04d}"
-    h.register(user, f"{user}-phone", token, "android")
+    h.register(user, f"{user}-phone-4b7e1c9a", token, "android")
     event = sample_event("task_assigned")
     event["id"] = f"evt-{process_id}-{subprocess_id}-{task_id}"
     event["data"]["task"].update(
@@ -43,7 +43,7 @@ def _answer(
     body: dict[str, Any] = {"action_token": data["action_token"], "action": action}
     if comment is not None:
         body["comment"] = comment
-    body["installation_id"] = f"{user}-phone"
+    body["installation_id"] = f"{user}-phone-4b7e1c9a"
     return h.reply(body, bearer=h.identity.mint_id_token(user))
 
 
@@ -118,7 +118,7 @@ def test_double_tap_is_409_and_ecm_sees_one_answer(harness: Harness) -> None:
 
 def test_another_users_token_is_403(harness: Harness) -> None:
     data = _push(harness, APPROVAL)
-    harness.register("bjones", "bjones-phone", "fcm-bjones-phone-9999")
+    harness.register("bjones", "bjones-phone-4b7e1c9a", "fcm-bjones-phone-9999")
     reply = _answer(harness, data, "approve", "bjones")
     assert reply.status == 403
     assert _ecm_task(harness, APPROVAL)["status"] == "open"

@@ -42,7 +42,7 @@ def test_device_samples_register_and_remove(harness: Harness) -> None:
 
 
 def test_dispatch_sample_delivers(harness: Harness) -> None:
-    harness.register("asmith", "phone-1", "fcm-token-sample-0001")
+    harness.register("asmith", "phone-1-8d3f1a6c2e", "fcm-token-sample-0001")
     result = harness.dispatch.invoke(_sample("sqs/dispatch_task_assigned.json"))
     assert result == {"batchItemFailures": []}
     [message] = harness.fcm.messages(token="fcm-token-sample-0001")

@@ -193,3 +193,20 @@ def test_refuses_unknown_version(sm, rotation_lambda):
     }
     with pytest.raises(app.RotationError, match="has no stage"):
         app.lambda_handler(event, context())
+
+
+def test_action_token_key_keeps_its_64_characters(sm, rotation_lambda):
+    """The same function rotates ActionTokenKeySecret (GenerateSecretString 64): a new value
+    keeps the current one's length, never the webhook's 48."""
+    key = "K" * 32 + "k" * 31 + "7"
+    sm.put_secret_value(SecretId=SECRET_NAME, SecretString=key)
+    rotate(sm)
+
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", value(sm, "AWSCURRENT"))
+    assert value(sm, "AWSPREVIOUS") == key
+
+
+def test_a_short_current_value_is_never_rotated_into_a_shorter_key(sm, rotation_lambda):
+    sm.put_secret_value(SecretId=SECRET_NAME, SecretString="short")
+    rotate(sm)
+    assert len(value(sm, "AWSCURRENT")) == app.MIN_LENGTH

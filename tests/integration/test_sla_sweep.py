@@ -39,7 +39,7 @@ def _token(user: str) -> str:
 
 def _register_everyone(h: Harness) -> None:
     for user in ("asmith", "bjones", "cwu", "dlee"):
-        h.register(user, f"{user}-phone", _token(user), "android")
+        h.register(user, f"{user}-phone-4b7e1c9a", _token(user), "android")
 
 
 def _assign(

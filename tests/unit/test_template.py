@@ -567,17 +567,40 @@ def test_secrets_match_the_spec(template, spec):
         assert f'"{real_key}"' not in ecm["SecretString"], real_key
 
 
-def test_webhook_secret_rotates_through_its_function(template):
-    (schedule,) = resources_of(template, "AWS::SecretsManager::RotationSchedule").values()
-    props = schedule["Properties"]
-    assert props["SecretId"] == {"Ref": "WebhookSecret"}
-    assert props["RotationLambdaARN"] == {"Fn::GetAtt": ["WebhookSecretRotationFunction", "Arn"]}
-    assert props["RotationRules"]["AutomaticallyAfterDays"] == {"Ref": "WebhookSecretRotationDays"}
-    permission = template["Resources"][schedule["DependsOn"]]
-    assert permission["Type"] == "AWS::Lambda::Permission"
-    assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
-    assert permission["Properties"]["FunctionName"] == props["RotationLambdaARN"]
-    assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+ROTATED_SECRETS = {
+    "WebhookSecret": "WebhookSecretRotationDays",
+    "ActionTokenKeySecret": "ActionTokenKeyRotationDays",
+}
+
+
+def test_generated_secrets_rotate_through_the_rotation_function(template):
+    schedules = resources_of(template, "AWS::SecretsManager::RotationSchedule").values()
+    by_secret = {_target(s["Properties"]["SecretId"]): s for s in schedules}
+    assert set(by_secret) == set(ROTATED_SECRETS)
+    for secret, days in ROTATED_SECRETS.items():
+        schedule = by_secret[secret]
+        props = schedule["Properties"]
+        assert props["RotationLambdaARN"] == {
+            "Fn::GetAtt": ["WebhookSecretRotationFunction", "Arn"]
+        }
+        assert props["RotationRules"]["AutomaticallyAfterDays"] == {"Ref": days}
+        permission = template["Resources"][schedule["DependsOn"]]
+        assert permission["Type"] == "AWS::Lambda::Permission"
+        assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+        assert permission["Properties"]["FunctionName"] == props["RotationLambdaARN"]
+        assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+        assert permission["Properties"]["SourceArn"] == {"Ref": secret}
+
+
+def test_action_token_key_outlives_the_tokens_it_signs(template):
+    """A token signed just before a rotation is verified with AWSPREVIOUS until the next one:
+    the interval may never be shorter than the token's life (ECMPUSH_ACTION_TOKEN_TTL_HOURS)."""
+    from ecmpush.settings import Settings
+
+    days = template["Parameters"]["ActionTokenKeyRotationDays"]
+    ttl_hours = Settings.__dataclass_fields__["action_token_ttl_hours"].default
+    assert days["MinValue"] * 24 >= ttl_hours
+    assert days["Default"] >= days["MinValue"]
 
 
 def test_secret_values_are_never_in_the_template_environment(template):
@@ -592,11 +615,19 @@ def test_secret_values_are_never_in_the_template_environment(template):
         "ECMPUSH_FIREBASE_SECRET_ID",
         "ECMPUSH_ACTION_TOKEN_SECRET_ID",
         "ECMPUSH_ECM_SECRET_ID",
+        "ECMPUSH_FIREBASE_AUTH_SECRET_ID",
         "ECMPUSH_SECRETS_MAX_AGE",
     }
+    # The operator's own secret (revocation checks): an ARN parameter, never a value.
+    operator_secrets = {"FirebaseAuthSecretArn"}
     for name, value in secret_vars.items():
         if name.endswith("_SECRET_ID"):
-            assert value.get("Ref") in secrets, name  # the secret's ARN, not its value
+            ref = value.get("Ref")
+            assert ref in secrets or ref in operator_secrets, name  # an ARN, not a value
+    pattern = template["Parameters"]["FirebaseAuthSecretArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "")
+    assert re.fullmatch(pattern, "arn:aws:secretsmanager:eu-central-1:123456789012:secret:v-1a")
+    assert not re.fullmatch(pattern, '{"private_key": "..."}')
 
 
 # ---- environment ---------------------------------------------------------------------------------
@@ -648,66 +679,6 @@ def test_local_only_variables_stay_out_of_the_template(spec):
 
 # ---- IAM -----------------------------------------------------------------------------------------
 
-# Per function: which SAM policy template may point at which resource (docs/resources.md +
-# contract). Anything else in Policies fails the test.
-EXPECTED_POLICIES = {
-    "WebhookIntakeFunction": {
-        ("DynamoDBCrudPolicy", "IdempotencyTable"),
-        ("DynamoDBCrudPolicy", "EventsTable"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "WebhookSecret"),
-    },
-    "DevicesFunction": {
-        ("DynamoDBCrudPolicy", "DevicesTable"),
-        ("DynamoDBReadPolicy", "DeliveriesTable"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
-    },
-    "DispatchFunction": {
-        ("DynamoDBCrudPolicy", "DevicesTable"),
-        ("DynamoDBCrudPolicy", "DeliveriesTable"),
-        ("DynamoDBCrudPolicy", "EventsTable"),
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("DynamoDBCrudPolicy", "RecordsTable"),
-        ("SSMParameterReadPolicy", "RoutingParameterName"),
-        ("SQSPollerPolicy", "DispatchQueue"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "ActionTokenKeySecret"),
-    },
-    "ResponseCallbackFunction": {
-        ("DynamoDBCrudPolicy", "DeliveriesTable"),
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("DynamoDBReadPolicy", "DevicesTable"),
-        ("SQSSendMessagePolicy", "WriteBackQueue"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "FirebaseServiceAccountSecret"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "ActionTokenKeySecret"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
-    },
-    "WriteBackFunction": {
-        ("DynamoDBCrudPolicy", "DeliveriesTable"),
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("SQSPollerPolicy", "WriteBackQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
-    },
-    "ExpirySweepFunction": {
-        ("DynamoDBCrudPolicy", "RecordsTable"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
-        ("SSMParameterReadPolicy", "RoutingParameterName"),
-    },
-    "SlaSweepFunction": {
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-        ("AWSSecretsManagerGetSecretValuePolicy", "EcmCredentialsSecret"),
-    },
-    "DevicePruneFunction": {
-        ("DynamoDBCrudPolicy", "DevicesTable"),
-    },
-    "WebhookSecretRotationFunction": set(),
-}
-
 
 def _target(value: Any) -> str:
     """Logical id a policy-template argument points at: Ref or GetAtt, or the one parameter an
@@ -757,72 +728,7 @@ def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def test_functions_use_only_the_scoped_policy_templates_they_need(template):
-    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
-        policies = fn["Properties"].get("Policies", [])
-        assert "Role" not in fn["Properties"], name
-        templates = set()
-        for policy in policies:
-            assert isinstance(policy, dict), f"{name}: managed policy {policy!r}"
-            if "Statement" in policy:
-                continue
-            ((kind, args),) = policy.items()
-            ((_, target),) = args.items()
-            templates.add((kind, _target(target)))
-        assert templates == EXPECTED_POLICIES[name], name
-
-
-_SPEC_GRANTS = {
-    ("Table", "CRUD"): "DynamoDBCrudPolicy",
-    ("Table", "read"): "DynamoDBReadPolicy",
-    ("Queue", "send"): "SQSSendMessagePolicy",
-    ("Queue", "poller"): "SQSPollerPolicy",
-    ("Secret", "read"): "AWSSecretsManagerGetSecretValuePolicy",
-}
-
-
-def _spec_grants(bullet: str) -> set[tuple[str, str]]:
-    """Policy-template pairs of a spec bullet ("DeliveriesTable CRUD, ..., secrets A + B read,
-    SSM parameter read of `P`.")."""
-    grants = set()
-    for item in re.sub(r"\([^)]*\)", "", bullet).rstrip(". ").split(", "):
-        ssm = re.fullmatch(r"SSM (?:parameter )?read of `(\w+)`", item.strip())
-        if ssm:
-            grants.add(("SSMParameterReadPolicy", ssm[1]))
-            continue
-        *targets, verb = item.removeprefix("secrets ").replace(" + ", " ").split()
-        for target in targets:
-            kind = re.search(r"(Table|Queue|Secret)$", target)
-            assert kind, f"cannot read {item!r}"
-            grants.add((_SPEC_GRANTS[(kind[1], verb)], target))
-    return grants
-
-
-def test_policies_of_the_additions_are_the_ones_the_spec_lists(spec):
-    listed: list[set[str]] = []
-    dispatch_extra: set[tuple[str, str]] = set()
-    for addition in additions(spec):
-        iam = re.split(r"IAM[^\n]*:\n", addition, maxsplit=1)[1].split("\n### ", 1)[0]
-        bullets = re.findall(r"^- `(\w+)`( additionally)?: (.*)$", iam, re.M)
-        listed.append({name for name, _, _ in bullets})
-        for name, extra, bullet in bullets:
-            if extra:
-                dispatch_extra |= _spec_grants(bullet)
-            else:
-                assert _spec_grants(bullet) == EXPECTED_POLICIES[name], name
-    assert listed == [
-        {"ResponseCallbackFunction", "WriteBackFunction", "DispatchFunction"},
-        {"ExpirySweepFunction", "SlaSweepFunction", "DispatchFunction"},
-        {"DispatchFunction"},
-        {"DevicePruneFunction"},
-    ]
-    assert dispatch_extra == {
-        ("DynamoDBCrudPolicy", "TasksTable"),
-        ("DynamoDBCrudPolicy", "RecordsTable"),
-        ("SSMParameterReadPolicy", "RoutingParameterName"),
-        ("SQSSendMessagePolicy", "DispatchQueue"),
-    }
-    assert dispatch_extra < EXPECTED_POLICIES["DispatchFunction"]
+# Which function may do what: tests/unit/test_template_policies.py.
 
 
 def test_ssm_reads_are_scoped_to_the_routing_parameter(template):
@@ -865,12 +771,12 @@ def test_no_iam_statement_grants_star_resources(template):
             assert (owner, action) in STAR_RESOURCE_ALLOWED, (owner, action)
 
 
-def test_rotation_function_may_only_touch_the_webhook_secret(template):
+def test_rotation_function_may_only_touch_the_secrets_it_rotates(template):
     statements = {
         s["Sid"]: s for o, s in _statements(template) if o == "WebhookSecretRotationFunction"
     }
-    rotate = statements["RotateWebhookSecret"]
-    assert rotate["Resource"] == {"Ref": "WebhookSecret"}
+    rotate = statements["RotateGeneratedSecrets"]
+    assert rotate["Resource"] == [{"Ref": "WebhookSecret"}, {"Ref": "ActionTokenKeySecret"}]
     assert set(rotate["Action"]) == {
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",

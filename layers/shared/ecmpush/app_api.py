@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecmpush import bootstrap
 from ecmpush.domain.field_errors import field_errors
-from ecmpush.domain.identity import Principal, Unauthenticated
+from ecmpush.domain.identity import Principal, RevocationCheckUnavailable, Unauthenticated
 from ecmpush.http import bearer_token, error_response
 from ecmpush.observability import logger
 
@@ -41,10 +41,14 @@ class BadBody(Exception):
 
 
 def _verify_caller(app: APIGatewayRestResolver) -> Principal:
+    """Requests that change something (register or delete a device, save preferences, answer a
+    push) also check that the user was not revoked or disabled since the token was issued;
+    reads of the caller's own inbox and preferences do not pay for the lookup."""
     token = bearer_token(app.current_event.headers.get("authorization"))
     if token is None:
         raise Unauthenticated("missing bearer token")
-    return bootstrap.id_token_verifier().verify(token)
+    changes = app.current_event.http_method.upper() != "GET"
+    return bootstrap.id_token_verifier().verify(token, check_revoked=changes)
 
 
 def _raw_body(event: dict[str, Any]) -> bytes:
@@ -115,6 +119,13 @@ def app_resolver(*refusals: Refusal) -> APIGatewayRestResolver:
     def _invalid(exc: RequestValidationError) -> Response[str]:
         errors = field_errors(exc.errors(), drop_root=("body", "path", "query"))
         return error_response(422, "request does not match the schema", errors)
+
+    @app.exception_handler(RevocationCheckUnavailable)
+    def _revocation_unavailable(exc: RevocationCheckUnavailable) -> Response[str]:
+        logger.warning("revocation check unavailable: %s", exc)
+        response = error_response(503, "sign-in could not be checked right now; retry")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler([BotoCoreError, ClientError])
     def _unavailable(exc: Exception) -> Response[str]:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ecmpush.adapters.preferences_repository import PreferencesRepository
     from ecmpush.adapters.tasks_repository import TasksRepository
     from ecmpush.domain.events import EcmEvent
+    from ecmpush.domain.recipient_caps import RecipientCaps
     from ecmpush.domain.routing_config import RoutingConfig
     from ecmpush.domain.sla import SlaPolicy
     from ecmpush.ports import IdTokenVerifier, PushSender
@@ -42,20 +43,36 @@ def secret_store() -> SecretStore:
     return SecretStore(max_age=settings().secrets_max_age)
 
 
-def webhook_secrets() -> list[bytes]:
-    return secret_store().active_values(settings().webhook_secret_id)
-
-
-def refreshed_webhook_secrets() -> list[bytes] | None:
-    """Re-read the active webhook secrets now; None when a re-read happened too recently."""
-    store, secret_id = secret_store(), settings().webhook_secret_id
+def _refreshed(secret_id: str) -> list[bytes] | None:
+    """Re-read a rotating secret's active values now; None when a re-read happened too
+    recently (a flood of bad signatures must not become a flood of Secrets Manager calls)."""
+    store = secret_store()
     if not store.may_refresh(secret_id):
         return None
     return store.active_values(secret_id, force=True)
 
 
+def webhook_secrets() -> list[bytes]:
+    return secret_store().active_values(settings().webhook_secret_id)
+
+
+def refreshed_webhook_secrets() -> list[bytes] | None:
+    return _refreshed(settings().webhook_secret_id)
+
+
 def action_token_key() -> bytes:
+    """The signing key: AWSCURRENT only, so new tokens always carry the newest key."""
     return secret_store().text(settings().action_token_secret_id).encode()
+
+
+def action_token_keys() -> list[bytes]:
+    """The verifying keys: AWSCURRENT and AWSPREVIOUS, so a token signed just before a rotation
+    stays good until the rotation after next (ActionTokenKeyRotationDays >= the token TTL)."""
+    return secret_store().active_values(settings().action_token_secret_id)
+
+
+def refreshed_action_token_keys() -> list[bytes] | None:
+    return _refreshed(settings().action_token_secret_id)
 
 
 @component
@@ -81,15 +98,58 @@ def push_sender() -> PushSender:
 
 
 @component
+def verifier_app() -> firebase_admin.App:
+    """ID-token verification needs the project id, never the service-account key: the API
+    functions' roles cannot read FirebaseServiceAccountSecret (issue 9)."""
+    from firebase_admin import credentials
+
+    from ecmpush.adapters.firebase_app import get_verifier_app
+
+    config = settings()
+    credential = None
+    if config.firebase_auth_secret_id:
+        # Revocation checks: a service account that may only read users (Firebase
+        # Authentication Viewer), never the FCM sender's key.
+        viewer = secret_store().json(config.firebase_auth_secret_id)
+        credential = credentials.Certificate(viewer)
+    return get_verifier_app(
+        config.firebase_project_id,
+        credential=credential,
+        certs_url=config.firebase_certs_url,
+        identity_toolkit_url=config.identity_toolkit_url,
+    )
+
+
+@component
 def id_token_verifier() -> IdTokenVerifier:
     from ecmpush.adapters.id_token_verifier import FirebaseIdTokenVerifier
 
     config = settings()
     return FirebaseIdTokenVerifier(
-        firebase_app(),
+        verifier_app(),
         ecm_user_claim=config.ecm_user_claim,
         external_id_claim=config.external_id_claim,
+        revocation_cache_seconds=(
+            config.revocation_cache_seconds if config.firebase_auth_secret_id else None
+        ),
     )
+
+
+@component
+def recipient_caps() -> RecipientCaps:
+    """Checked at cold start: a per-request cap below the per-event one would refuse every
+    request that uses the per-event allowance."""
+    from ecmpush.domain.recipient_caps import RecipientCaps
+
+    config = settings()
+    try:
+        return RecipientCaps(
+            config.max_users_per_event,
+            config.max_groups_per_event,
+            config.max_recipients_per_request,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"recipient caps (ECMPUSH_MAX_*): {exc}") from exc
 
 
 @component
@@ -246,7 +306,8 @@ def reply_service() -> ReplyService:
 
     config = settings()
     return ReplyService(
-        action_token_keys=lambda: [action_token_key()],
+        action_token_keys=action_token_keys,
+        refreshed_action_token_keys=refreshed_action_token_keys,
         replies=ResponsesRepository(table(config.deliveries_table), config.retention_days),
         tasks=tasks_repository(),
         devices=DevicesRepository(table(config.devices_table)),

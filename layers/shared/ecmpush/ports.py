@@ -40,9 +40,11 @@ class PushSender(Protocol):
 
 
 class IdTokenVerifier(Protocol):
-    def verify(self, bearer_token: str) -> Principal:
+    def verify(self, bearer_token: str, *, check_revoked: bool = False) -> Principal:
         """Verify a Firebase ID token (signature, expiry, audience, issuer); raise
-        `Unauthenticated` for anything that is not a valid token of this project."""
+        `Unauthenticated` for anything that is not a valid token of this project. With
+        `check_revoked` (when the deployment has revocation checks) also refuse tokens of
+        revoked, disabled or deleted users, or raise `RevocationCheckUnavailable`."""
         ...
 
 

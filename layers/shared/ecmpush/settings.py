@@ -50,6 +50,8 @@ class Settings:
     ecm_secret_id: str
     ecm_base_url: str
     records_table: str
+    # Optional for the functions that do not verify ID tokens; get_verifier_app refuses it empty.
+    firebase_project_id: str = ""
     disposition_map: str = ""
     routing_parameter: str = "/ecmpush/routing"
     expiry_windows: str = "90,30,7,1,0"
@@ -70,7 +72,14 @@ class Settings:
     action_token_ttl_hours: int = 168
     device_stale_days: int = 60
     max_devices_per_user: int = 10
+    max_users_per_event: int = 250
+    max_groups_per_event: int = 25
+    max_recipients_per_request: int = 2500
+    # Revocation checks of ID tokens (issue 9): on when a Firebase Auth viewer secret is set.
+    firebase_auth_secret_id: str | None = None
+    revocation_cache_seconds: int = 60
     # Local stack only: never set by template.yaml.
+    identity_toolkit_url: str | None = None
     routing_file: str | None = None
     fcm_base_url: str | None = None
     firebase_certs_url: str | None = None
@@ -92,6 +101,7 @@ class Settings:
             ecm_secret_id=_required("ECMPUSH_ECM_SECRET_ID"),
             ecm_base_url=_required("ECMPUSH_ECM_BASE_URL").rstrip("/"),
             records_table=_required("ECMPUSH_RECORDS_TABLE"),
+            firebase_project_id=_optional("ECMPUSH_FIREBASE_PROJECT_ID") or "",
             disposition_map=_optional("ECMPUSH_DISPOSITION_MAP") or "",
             routing_parameter=_optional("ECMPUSH_ROUTING_PARAMETER") or "/ecmpush/routing",
             expiry_windows=_optional("ECMPUSH_EXPIRY_WINDOWS") or "90,30,7,1,0",
@@ -111,6 +121,12 @@ class Settings:
             action_token_ttl_hours=_int("ECMPUSH_ACTION_TOKEN_TTL_HOURS", 168),
             device_stale_days=_int("ECMPUSH_DEVICE_STALE_DAYS", 60),
             max_devices_per_user=_int("ECMPUSH_MAX_DEVICES_PER_USER", 10),
+            max_users_per_event=_int("ECMPUSH_MAX_USERS_PER_EVENT", 250),
+            max_groups_per_event=_int("ECMPUSH_MAX_GROUPS_PER_EVENT", 25),
+            max_recipients_per_request=_int("ECMPUSH_MAX_RECIPIENTS_PER_REQUEST", 2500),
+            firebase_auth_secret_id=_optional("ECMPUSH_FIREBASE_AUTH_SECRET_ID"),
+            revocation_cache_seconds=_int("ECMPUSH_REVOCATION_CACHE_SECONDS", 60),
+            identity_toolkit_url=_optional("ECMPUSH_IDENTITY_TOOLKIT_URL"),
             fcm_base_url=_optional("ECMPUSH_FCM_BASE_URL"),
             firebase_certs_url=_optional("ECMPUSH_FIREBASE_CERTS_URL"),
         )

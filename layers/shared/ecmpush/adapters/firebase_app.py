@@ -1,4 +1,9 @@
-"""The firebase-admin `App` every Firebase adapter shares, created once per warm Lambda.
+"""The firebase-admin `App`s of the Firebase adapters, created once per warm Lambda.
+
+Two kinds, so that only the function that sends pushes ever holds the service-account key
+(issue 9, least privilege): `get_firebase_app` (the service account from Secrets Manager: FCM,
+Dispatch) and `get_verifier_app` (the project id only: ID-token verification in the API
+functions, whose roles cannot read the service-account secret at all).
 
 `initialize_app` refuses a second app with the same name, and Lambda reuses module state across
 invocations, so apps are named after what configures them (project, service account key, local
@@ -22,11 +27,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import firebase_admin
+import google.auth.credentials
 import requests.adapters
-from firebase_admin import _http_client, auth, credentials, messaging
+from firebase_admin import _http_client, _user_mgt, auth, credentials, messaging
 
 PINNED_SDK_VERSION = "7.7.0"
 FCM_PRODUCTION_BASE = "https://fcm.googleapis.com"
@@ -40,6 +47,83 @@ _lock = threading.Lock()
 
 class FirebaseSdkChanged(RuntimeError):
     """A private attribute we configure is not where the pinned firebase-admin keeps it."""
+
+
+class _NoGoogleCredentials(google.auth.credentials.Credentials):
+    """What a verify-only App holds: checking an ID token needs Google's public certificates and
+    the project id, no credential. Anything that would call a Google API with it fails here,
+    by name, instead of finding Application Default Credentials nobody meant to use."""
+
+    def refresh(self, request: Any) -> None:
+        raise RuntimeError(
+            "this firebase-admin App verifies ID tokens only and holds no Google credential"
+        )
+
+
+class VerifyOnlyCredential(credentials.Base):  # type: ignore[misc]
+    def get_credential(self) -> google.auth.credentials.Credentials:
+        return _NoGoogleCredentials()  # type: ignore[no-untyped-call]
+
+
+def get_verifier_app(
+    project_id: str,
+    *,
+    credential: credentials.Base | None = None,
+    certs_url: str | None = None,
+    identity_toolkit_url: str | None = None,
+    http_timeout: float = 10,
+) -> firebase_admin.App:
+    """An App that verifies the ID tokens of `project_id`, created on first call. Without
+    `credential` it can do nothing else; with one (the revocation check's read-only
+    credential) it can also look users up. `certs_url` and `identity_toolkit_url` are for the
+    local stack only."""
+    if not project_id:
+        raise ValueError("the Firebase project id is required to verify ID tokens")
+    identity = ["verify", project_id, certs_url, identity_toolkit_url, http_timeout]
+    identity.append(_credential_id(credential))
+    digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+
+    def configure(app: firebase_admin.App) -> None:
+        if certs_url is not None:
+            _configure_id_token_certs(app, certs_url)
+        if identity_toolkit_url is not None:
+            _configure_identity_toolkit(app, project_id, identity_toolkit_url)
+
+    return _get_or_create(
+        f"ecmpush-verify-{project_id}-{digest}",
+        credential or VerifyOnlyCredential(),
+        {"projectId": project_id, "httpTimeout": http_timeout},
+        configure,
+    )
+
+
+def _get_or_create(
+    name: str,
+    credential: credentials.Base,
+    options: dict[str, Any],
+    configure: Callable[[firebase_admin.App], None],
+) -> firebase_admin.App:
+    """The App called `name`, or a new one configured by `configure` (deleted again if that
+    fails, so a retry starts clean)."""
+    with _lock:
+        try:
+            return firebase_admin.get_app(name)
+        except ValueError:
+            pass  # not initialized in this process yet
+        app = firebase_admin.initialize_app(credential, options, name=name)
+        try:
+            configure(app)
+        except BaseException:
+            firebase_admin.delete_app(app)
+            raise
+        return app
+
+
+def _credential_id(credential: credentials.Base | None) -> str | None:
+    """Names a credential without its secret."""
+    if credential is None:
+        return None
+    return str(getattr(credential, "service_account_email", type(credential).__name__))
 
 
 def get_firebase_app(
@@ -62,24 +146,18 @@ def get_firebase_app(
     if pool_size < 1:
         raise ValueError("pool_size must be positive")
     name = _app_name(service_account, fcm_base_url, certs_url, pool_size, http_timeout)
-    with _lock:
-        try:
-            return firebase_admin.get_app(name)
-        except ValueError:
-            pass  # not initialized in this process yet
-        app = firebase_admin.initialize_app(
-            credentials.Certificate(service_account),
-            {"projectId": project_id, "httpTimeout": http_timeout},
-            name=name,
-        )
-        try:
-            _configure_messaging(app, project_id, fcm_base_url, pool_size)
-            if certs_url is not None:
-                _configure_id_token_certs(app, certs_url)
-        except BaseException:
-            firebase_admin.delete_app(app)
-            raise
-        return app
+
+    def configure(app: firebase_admin.App) -> None:
+        _configure_messaging(app, project_id, fcm_base_url, pool_size)
+        if certs_url is not None:
+            _configure_id_token_certs(app, certs_url)
+
+    return _get_or_create(
+        name,
+        credentials.Certificate(service_account),
+        {"projectId": project_id, "httpTimeout": http_timeout},
+        configure,
+    )
 
 
 def _app_name(
@@ -134,6 +212,19 @@ def _configure_messaging(
         max_retries=_http_client.DEFAULT_RETRY_CONFIG.new(respect_retry_after_header=False),
     )
     session.mount(base, adapter)  # type: ignore[union-attr]
+
+
+def _configure_identity_toolkit(app: firebase_admin.App, project_id: str, base_url: str) -> None:
+    """`auth._get_client(app)._user_manager.base_url` (local stack only): user lookups go to the
+    Identity Toolkit stand-in. The emulator variable is no substitute (see the module doc)."""
+    manager = getattr(auth._get_client(app), "_user_manager", None)
+    default = f"{_user_mgt.UserManager.ID_TOOLKIT_URL}/projects/{project_id}"
+    if getattr(manager, "base_url", None) != default:
+        raise FirebaseSdkChanged(
+            f"firebase-admin {firebase_admin.__version__}: auth client's _user_manager.base_url "
+            f"is not {default!r} as in {PINNED_SDK_VERSION}; review firebase_app.py"
+        )
+    manager.base_url = f"{base_url.rstrip('/')}/projects/{project_id}"  # type: ignore[union-attr]
 
 
 def _configure_id_token_certs(app: firebase_admin.App, certs_url: str) -> None:

@@ -18,6 +18,11 @@ class ActionTokenInvalid(Exception):
     """Malformed or not signed by an active key (401)."""
 
 
+class ActionTokenUnknownKey(ActionTokenInvalid):
+    """Well formed, but signed by none of the keys given: either forged, or signed with a key
+    newer than the verifier's cached ones (a rotation it has not seen yet)."""
+
+
 class ActionTokenExpired(Exception):
     """Well signed but past its expiry (410)."""
 
@@ -95,7 +100,7 @@ def verify(token: str, keys: Sequence[bytes], now: float) -> ActionClaims:
         raise ActionTokenInvalid("action token is malformed") from exc
     # The signature is checked before the payload is parsed: nothing unsigned reaches json.
     if not any(hmac.compare_digest(_mac(key, signed), signature) for key in keys):
-        raise ActionTokenInvalid("action token signature does not match")
+        raise ActionTokenUnknownKey("action token signature does not match")
     try:
         payload = json.loads(_unb64(parts[1]))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

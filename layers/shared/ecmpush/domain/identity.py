@@ -8,7 +8,13 @@ from ecmpush.domain.user_ids import EXTERNAL_PREFIX, internal_user_id
 
 
 class Unauthenticated(Exception):
-    """The bearer token is missing, malformed, expired or not signed for this project (401)."""
+    """The bearer token is missing, malformed, expired or not signed for this project, or its
+    user was revoked, disabled or deleted (401)."""
+
+
+class RevocationCheckUnavailable(Exception):
+    """A route that checks revocation could not ask Firebase Authentication (503): it fails
+    closed, a revoked user must not slip through an outage."""
 
 
 @dataclass(frozen=True)

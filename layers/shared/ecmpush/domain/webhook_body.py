@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ecmpush.domain.events import EVENT_TYPES, EcmEvent, event_adapter
 from ecmpush.domain.field_errors import FieldError, field_errors
+from ecmpush.domain.recipient_caps import RecipientCaps, event_errors, named
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_BATCH = 50
@@ -57,15 +58,31 @@ def _event_errors(exc: ValidationError) -> list[FieldError]:
     return field_errors(exc, drop_root=EVENT_TYPES)
 
 
-def _parse_item(index: int, raw: Any) -> ParsedItem:
+def _parse_item(index: int, raw: Any, caps: RecipientCaps) -> ParsedItem:
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     event_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else None
     if not isinstance(raw, dict):
         return ParsedItem(index, None, errors=[{"path": "", "message": "event must be an object"}])
     try:
-        return ParsedItem(index, event_id, event=event_adapter.validate_python(raw))
+        event = event_adapter.validate_python(raw)
     except ValidationError as exc:
         return ParsedItem(index, event_id, errors=_event_errors(exc))
+    over = event_errors(event, caps)
+    if over:
+        return ParsedItem(index, event_id, errors=over)
+    return ParsedItem(index, event_id, event=event)
+
+
+def _check_request_total(items: list[ParsedItem], caps: RecipientCaps) -> None:
+    """Before anything is accepted, so a refused request stores and queues nothing."""
+    total = sum(named(item.event).total for item in items if item.event is not None)
+    if total > caps.max_recipients_per_request:
+        raise BodyError(
+            413,
+            f"the request names {total} recipients; at most "
+            f"{caps.max_recipients_per_request} per request (send fewer events per request)",
+            [{"path": "events", "message": f"{total} recipients named"}],
+        )
 
 
 def check_size(body: bytes) -> None:
@@ -74,8 +91,10 @@ def check_size(body: bytes) -> None:
         raise BodyError(413, f"body larger than {MAX_BODY_BYTES} bytes")
 
 
-def parse_body(body: bytes) -> ParsedBody:
-    """Parse an authenticated body (its size already checked)."""
+def parse_body(body: bytes, caps: RecipientCaps | None = None) -> ParsedBody:
+    """Parse an authenticated body (its size already checked); events over a per-event
+    recipient cap become invalid items, a request over the total is refused whole (413)."""
+    caps = caps or RecipientCaps()
     try:
         document = json.loads(body)
     except RecursionError:
@@ -103,11 +122,15 @@ def parse_body(body: bytes) -> ParsedBody:
                 f"at most {MAX_BATCH} events per request",
                 [{"path": "events", "message": f"{len(events)} events; the limit is {MAX_BATCH}"}],
             )
-        return ParsedBody(batch=True, items=[_parse_item(i, raw) for i, raw in enumerate(events)])
+        items = [_parse_item(i, raw, caps) for i, raw in enumerate(events)]
+        _check_request_total(items, caps)
+        return ParsedBody(batch=True, items=items)
     if not isinstance(document, dict):
         raise BodyError(
             422,
             'body must be an event object or {"events": [...]}',
             [{"path": "", "message": "expected an object"}],
         )
-    return ParsedBody(batch=False, items=[_parse_item(0, document)])
+    items = [_parse_item(0, document, caps)]
+    _check_request_total(items, caps)
+    return ParsedBody(batch=False, items=items)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from ecmpush.domain.action_token import verify
+from ecmpush.domain.action_token import ActionClaims, ActionTokenUnknownKey, verify
 from ecmpush.domain.devices import Device
 from ecmpush.domain.dispositions import NoMatchingDisposition
 from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
@@ -52,6 +52,7 @@ class ReplyService:
         self,
         *,
         action_token_keys: Callable[[], list[bytes]],
+        refreshed_action_token_keys: Callable[[], list[bytes] | None] = lambda: None,
         replies: ReplyClaims,
         tasks: Tasks,
         devices: Devices,
@@ -61,6 +62,7 @@ class ReplyService:
         inline_budget_s: float = 4.0,
     ) -> None:
         self._keys = action_token_keys
+        self._refreshed_keys = refreshed_action_token_keys
         self._replies = replies
         self._tasks = tasks
         self._devices = devices
@@ -73,7 +75,7 @@ class ReplyService:
         """Returns the accepted reply; raises ActionTokenInvalid (401), ActionTokenExpired (410)
         or ReplyRefused (403/409)."""
         now = self._clock()
-        claims = verify(request.action_token, self._keys(), now.timestamp())
+        claims = self._verified(request.action_token, now)
         authorize(claims, principal.ecm_user, request.action)
         if self._replies.get(claims.notification_id, claims.ecm_user) is not None:
             raise ReplyRefused(409, "this notification was already answered")
@@ -103,6 +105,18 @@ class ReplyService:
         if not self._replies.claim(reply, now):
             raise ReplyRefused(409, "this notification was already answered")
         return reply
+
+    def _verified(self, token: str, now: datetime) -> ActionClaims:
+        """Against the cached active keys (AWSCURRENT, AWSPREVIOUS); a token none of them signed
+        may come from a Dispatch container that already signs with a key rotated in after our
+        cache was filled, so the keys are re-read once (rate-limited) before refusing it."""
+        try:
+            return verify(token, self._keys(), now.timestamp())
+        except ActionTokenUnknownKey:
+            fresh = self._refreshed_keys()
+            if not fresh:
+                raise
+            return verify(token, fresh, now.timestamp())
 
     def apply_or_queue(self, reply: WriteBack) -> ReplyStatus:
         try:

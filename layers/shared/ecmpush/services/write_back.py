@@ -41,6 +41,7 @@ from ecmpush.domain.write_back import (
     handover_comment,
 )
 from ecmpush.ports import EcmWorkflows, Publisher, ReplyRecorder, TaskCloser
+from ecmpush.privacy import who
 
 
 class _Budget:
@@ -111,7 +112,7 @@ class WriteBackService:
             if step.assignees and not step.assigned_to(user):
                 if tracked is None or user not in (tracked.supervisor, tracked.backup):
                     # e.g. the assignee answering a push after the step was forwarded in ECM
-                    raise EcmNotAssignee(f"task {ref} is no longer in {user}'s inbox")
+                    raise EcmNotAssignee(f"task {ref} is no longer in the inbox of {who(user)}")
                 self._hand_over(ecm, ref, step, reply, budget)
             form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
             if form.member_accept:
@@ -149,8 +150,8 @@ class WriteBackService:
         delegate = _offered(form, HANDOVER_ACTIONS)
         if delegate is None:
             raise EcmNotAssignee(
-                f"task {ref} belongs to {holder} and offers no action to hand it over "
-                f"({', '.join(HANDOVER_ACTIONS)}); {reply.ecm_user} cannot act on it"
+                f"task {ref} belongs to {who(holder)} and offers no action to hand it over "
+                f"({', '.join(HANDOVER_ACTIONS)}); {who(reply.ecm_user)} cannot act on it"
             )
         try:
             ecm.complete_task(

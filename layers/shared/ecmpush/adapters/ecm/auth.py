@@ -29,6 +29,7 @@ from ecmpush.adapters.ecm.parsing import error_text
 from ecmpush.adapters.ecm.transport import Answer, Transport
 from ecmpush.clock import Deadline
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmError, EcmProtocolError, EcmUnavailable
+from ecmpush.privacy import who
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,11 @@ class Authenticator:
         with self._lock:
             self._tickets[actor.cache_key] = ticket
             self.logins += 1
-        log.info("ECM ticket obtained for %s", self.name_of(actor))
+        # A user's login is personal data: logs name its pseudonym (ecmpush/privacy.py).
+        log.info(
+            "ECM ticket obtained for %s",
+            who(actor.user) if actor.user is not None else "the service account",
+        )
         return ticket
 
     def user_id(self, actor: Actor) -> int | None:

@@ -64,6 +64,7 @@ from ecmpush.domain.ecm_errors import (
     EcmTaskNotOpen,
     EcmUnavailable,
 )
+from ecmpush.privacy import who
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +138,13 @@ class EcmClient:
         own ticket answer; needs impersonation."""
         actor = self._auth.actor(login)
         if actor.user is None:
-            raise EcmRejected(f"cannot look up the id of {login!r} without OTDS impersonation")
+            raise EcmRejected(f"cannot look up the id of {who(login)} without OTDS impersonation")
         known = self._auth.user_id(actor)
         if known is None:
             self._auth.ticket(actor, self._transport.deadline(budget_s))
             known = self._auth.user_id(actor)
         if known is None:
-            raise EcmProtocolError(f"GET /api/v1/auth named no user id for {login!r}")
+            raise EcmProtocolError(f"GET /api/v1/auth named no user id for {who(login)}")
         return known
 
     def close(self) -> None:

@@ -1,0 +1,298 @@
+"""The template's IAM, enforced on the handlers the integration tests run in-process.
+
+moto grants everything, so a function whose policy lacks a permission its code needs would pass
+every test here and fail in AWS with AccessDenied; and a policy wider than the code needs would
+go unnoticed. This module expands each function's `Policies` (the SAM policy templates it uses,
+copied from samtranslator's policy_templates.json, plus inline statements) into the actions and
+resource ARNs IAM would allow, maps every AWS call a handler makes to the action and resource
+IAM would check, and refuses (AccessDeniedException) what the function's role would refuse.
+
+A call belongs to a function when it runs on that function's invocation thread (`invoke-<id>`,
+devstack/lambda_runtime.py); calls of the tests themselves are not checked."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from unittest.mock import patch
+
+import botocore.client
+from botocore.exceptions import ClientError
+
+from devstack.resources import ACCOUNT, REGION, Provisioned
+
+_TABLE = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${tableName}"
+_QUEUE = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}"
+_PARAMETER = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${parameterName}"
+
+
+def _resources(pattern: str, variable: str, argument: str) -> list[Any]:
+    return [{"Fn::Sub": [pattern, {variable: {"Ref": argument}}]}]
+
+
+_DYNAMO_READ = ["GetItem", "Scan", "Query", "BatchGetItem", "DescribeTable"]
+_DYNAMO_CRUD = [*_DYNAMO_READ, "DeleteItem", "PutItem", "UpdateItem", "BatchWriteItem"]
+_DYNAMO_CRUD.append("ConditionCheckItem")
+_TABLE_AND_INDEXES = [
+    *_resources(_TABLE, "tableName", "TableName"),
+    *_resources(_TABLE + "/index/*", "tableName", "TableName"),
+]
+_POLLER = ["ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "DeleteMessage"]
+_POLLER += ["DeleteMessageBatch", "GetQueueAttributes", "ReceiveMessage"]
+
+# The SAM policy templates template.yaml uses: name -> (argument, statements). Copied from
+# samtranslator/policy_templates_data/policy_templates.json (tests/unit/test_template_policies.py
+# compares them with the installed SAM CLI's copy).
+POLICY_TEMPLATES: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "DynamoDBCrudPolicy": (
+        "TableName",
+        [{"Effect": "Allow", "Action": [f"dynamodb:{a}" for a in _DYNAMO_CRUD],
+          "Resource": _TABLE_AND_INDEXES}],
+    ),
+    "DynamoDBReadPolicy": (
+        "TableName",
+        [{"Effect": "Allow", "Action": [f"dynamodb:{a}" for a in _DYNAMO_READ],
+          "Resource": _TABLE_AND_INDEXES}],
+    ),
+    "SQSSendMessagePolicy": (
+        "QueueName",
+        [{"Effect": "Allow", "Action": ["sqs:SendMessage*"],
+          "Resource": _resources(_QUEUE, "queueName", "QueueName")[0]}],
+    ),
+    "SQSPollerPolicy": (
+        "QueueName",
+        [{"Effect": "Allow", "Action": [f"sqs:{a}" for a in _POLLER],
+          "Resource": _resources(_QUEUE, "queueName", "QueueName")[0]}],
+    ),
+    "AWSSecretsManagerGetSecretValuePolicy": (
+        "SecretArn",
+        [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+          "Resource": {"Fn::Sub": ["${secretArn}", {"secretArn": {"Ref": "SecretArn"}}]}}],
+    ),
+    "SSMParameterReadPolicy": (
+        "ParameterName",
+        [
+            {"Effect": "Allow", "Action": ["ssm:DescribeParameters"], "Resource": "*"},
+            {"Effect": "Allow",
+             "Action": ["ssm:GetParameters", "ssm:GetParameter", "ssm:GetParametersByPath"],
+             "Resource": _resources(_PARAMETER, "parameterName", "ParameterName")[0]},
+        ],
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Grant:
+    actions: tuple[str, ...]  # IAM action patterns (`*` wildcards)
+    resources: tuple[str, ...]  # ARN patterns
+
+    def allows(self, action: str, resource: str) -> bool:
+        return any(fnmatch.fnmatchcase(action, a) for a in self.actions) and any(
+            fnmatch.fnmatchcase(resource, r) for r in self.resources
+        )
+
+
+class _Resolver:
+    """CloudFormation's values of the intrinsics policies use, for the locally provisioned
+    resources (`Ref` of a secret is its ARN, of a table its name, of a queue its URL)."""
+
+    def __init__(self, template: dict[str, Any], provisioned: Provisioned) -> None:
+        self._types = {k: v["Type"] for k, v in template["Resources"].items()}
+        self._conditions = template.get("Conditions", {})
+        self._provisioned = provisioned
+
+    def condition(self, node: Any) -> bool:
+        """A template condition (by name) or condition expression, for the local parameters."""
+        if isinstance(node, str):
+            return self.condition(self._conditions[node])
+        ((fn, arg),) = node.items()
+        if fn == "Fn::Equals":
+            left, right = (str(self.value(a)) for a in arg)
+            return left == right
+        if fn == "Fn::Not":
+            return not self.condition(arg[0])
+        if fn == "Fn::And":
+            return all(self.condition(a) for a in arg)
+        if fn == "Fn::Or":
+            return any(self.condition(a) for a in arg)
+        if fn == "Condition":
+            return self.condition(arg)
+        raise AssertionError(f"cannot evaluate condition {fn}")
+
+    def chosen(self, node: Any) -> Any:
+        """`Fn::If` resolved (None for AWS::NoValue); anything else as is."""
+        if isinstance(node, dict) and set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            branch = yes if self.condition(name) else no
+            return None if branch == {"Ref": "AWS::NoValue"} else self.chosen(branch)
+        return node
+
+    def ref(self, name: str) -> str:
+        if self._types.get(name) == "AWS::SecretsManager::Secret":
+            return self._provisioned.arns[name]
+        return str(self._provisioned._ref(name))
+
+    def _variable(self, name: str, values: dict[str, Any]) -> Any:
+        if name in values:
+            return values[name]
+        if "." in name and not name.startswith("AWS::"):  # ${Resource.Attribute}
+            return self.value({"Fn::GetAtt": name.split(".", 1)})
+        return self.ref(name)
+
+    def value(self, node: Any, local: dict[str, Any] | None = None) -> Any:
+        local = local or {}
+        if isinstance(node, list):
+            return [self.value(n, local) for n in node]
+        if not isinstance(node, dict):
+            return node
+        ((fn, arg),) = node.items()
+        if fn == "Ref":
+            return self.value(local[arg], {}) if arg in local else self.ref(arg)
+        if fn == "Fn::GetAtt":
+            logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+            if attribute == "Arn":
+                return self._provisioned.arns[logical_id]
+            if attribute == "QueueName":
+                return logical_id  # devstack/resources.py names queues after their logical id
+            raise AssertionError(f"no local value for {logical_id}.{attribute}")
+        if fn == "Fn::Sub":
+            text, variables = (arg, {}) if isinstance(arg, str) else arg
+            values = {k: self.value(v, local) for k, v in variables.items()}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._variable(m[1], values)), text)
+        if fn == "Fn::Split":
+            delimiter, source = arg
+            return str(self.value(source, local)).split(delimiter)
+        if fn == "Fn::Select":
+            index, items = arg
+            return self.value(items, local)[int(index)]
+        raise AssertionError(f"cannot evaluate {fn} in a policy")
+
+
+def _grants(statements: list[dict[str, Any]], resolve: Any) -> list[Grant]:
+    grants = []
+    for statement in statements:
+        assert statement["Effect"] == "Allow", statement
+        actions = statement["Action"]
+        resources = resolve(statement["Resource"])
+        grants.append(
+            Grant(
+                tuple(actions if isinstance(actions, list) else [actions]),
+                tuple(resources if isinstance(resources, list) else [resources]),
+            )
+        )
+    return grants
+
+
+def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[str, list[Grant]]:
+    """Per function logical id: what its execution role allows (beyond the managed policies SAM
+    adds for logs, X-Ray and the SQS event source, which involve no call of our code)."""
+    resolver = _Resolver(template, provisioned)
+    out: dict[str, list[Grant]] = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        grants: list[Grant] = []
+        for policy in (resolver.chosen(p) for p in resource["Properties"].get("Policies", [])):
+            if policy is None:
+                continue
+            if "Statement" in policy:
+                grants += _grants(policy["Statement"], resolver.value)
+                continue
+            ((kind, args),) = policy.items()
+            argument, statements = POLICY_TEMPLATES[kind]
+            local = {argument: args[argument]}
+            grants += _grants(statements, lambda node, local=local: resolver.value(node, local))
+        out[name] = grants
+    return out
+
+
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def _table_arn(table: str, index: str | None = None) -> str:
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
+    return f"{arn}/index/{index}" if index else arn
+
+
+def checked_requests(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (action, resource ARN) pairs IAM authorizes for one API call."""
+    if service == "dynamodb":
+        if operation == "TransactWriteItems":
+            return [
+                (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", _table_arn(body["TableName"]))
+                for item in params["TransactItems"]
+                for kind, body in item.items()
+            ]
+        if operation in ("BatchWriteItem", "BatchGetItem"):
+            return [(f"dynamodb:{operation}", _table_arn(t)) for t in params["RequestItems"]]
+        return [(f"dynamodb:{operation}", _table_arn(params["TableName"], params.get("IndexName")))]
+    if service == "sqs":
+        name = str(params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1]
+        return [(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
+    if service == "secretsmanager":
+        return [(f"secretsmanager:{operation}", str(params["SecretId"]))]
+    if service == "ssm":
+        name = str(params["Name"]).lstrip("/")
+        return [(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{name}")]
+    return [(f"{service}:{operation}", "*")]
+
+
+@dataclass
+class IamEnforcer:
+    grants: dict[str, list[Grant]]
+    secret_arns: dict[str, str]  # secret name -> ARN (locally the env carries names)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)  # function, action, ARN
+    denied: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def check(self, function: str, service: str, operation: str, params: dict[str, Any]) -> None:
+        for action, resource in checked_requests(service, operation, params):
+            resource = self.secret_arns.get(resource, resource)
+            self.calls.append((function, action, resource))
+            if not any(g.allows(action, resource) for g in self.grants.get(function, [])):
+                self.denied.append((function, action, resource))
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": "AccessDeniedException",
+                            "Message": f"{function} is not authorized to perform {action} "
+                            f"on {resource} (template.yaml Policies)",
+                        }
+                    },
+                    operation,
+                )
+
+    def used(self, function: str) -> set[tuple[str, str]]:
+        return {(a, r) for f, a, r in self.calls if f == function}
+
+
+@contextmanager
+def enforce_iam(template: dict[str, Any], provisioned: Provisioned) -> Iterator[IamEnforcer]:
+    enforcer = IamEnforcer(
+        grants=function_grants(template, provisioned),
+        secret_arns={
+            name: arn
+            for name, arn in provisioned.arns.items()
+            if template["Resources"][name]["Type"] == "AWS::SecretsManager::Secret"
+        },
+    )
+    real_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        thread = threading.current_thread().name
+        if thread.startswith("invoke-"):
+            service = client.meta.service_model.endpoint_prefix
+            enforcer.check(thread.removeprefix("invoke-"), service, operation, params)
+        return real_call(client, operation, params)
+
+    with patch.object(botocore.client.BaseClient, "_make_api_call", call):
+        yield enforcer

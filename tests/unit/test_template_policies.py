@@ -1,0 +1,284 @@
+"""Issue 9, finding 7 (least privilege): each function's IAM role, expanded from template.yaml
+(SAM policy templates and inline statements, through tests/iam.py), is exactly what its code
+needs, as listed here and in docs/resources.md ("Least privilege"). The integration tests hold
+every handler call to the same expansion, so a grant listed here but missing from the template
+fails there as AccessDenied."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack import template as cfn
+from devstack.resources import ACCOUNT, REGION, Provisioned
+from tests.iam import POLICY_TEMPLATES, function_grants
+from tests.unit.test_template import ROOT, SPEC, TEMPLATE
+
+Grants = set[tuple[str, str]]  # (resource label, IAM action pattern)
+
+_READ = {f"dynamodb:{a}" for a in ("GetItem", "Scan", "Query", "BatchGetItem", "DescribeTable")}
+_CRUD = _READ | {
+    f"dynamodb:{a}"
+    for a in ("DeleteItem", "PutItem", "UpdateItem", "BatchWriteItem", "ConditionCheckItem")
+}
+_POLLER = {
+    f"sqs:{a}"
+    for a in (
+        "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch",
+        "DeleteMessage",
+        "DeleteMessageBatch",
+        "GetQueueAttributes",
+        "ReceiveMessage",
+    )
+}
+_ITEM_ACTIONS = {
+    "get": "GetItem",
+    "batchget": "BatchGetItem",
+    "put": "PutItem",
+    "update": "UpdateItem",
+    "delete": "DeleteItem",
+    "check": "ConditionCheckItem",
+    "query": "Query",
+}
+_ROTATE = {
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+}
+SSM_LABEL = "parameter/ecmpush/routing"  # RoutingParameterName's default
+
+
+def _table(name: str, actions: set[str], indexes: bool = True) -> Grants:
+    grants = {(name, a) for a in actions}
+    return grants | ({(f"{name}/index/*", a) for a in actions} if indexes else set())
+
+
+def _items(name: str, *actions: str) -> Grants:
+    return {(name, f"dynamodb:{_ITEM_ACTIONS[a]}") for a in actions}
+
+
+def _index(table: str, index: str) -> Grants:
+    return {(f"{table}/index/{index}", "dynamodb:Query")}
+
+
+def _send(queue: str) -> Grants:
+    return {(queue, "sqs:SendMessage*")}
+
+
+def _secret(name: str) -> Grants:
+    return {(name, "secretsmanager:GetSecretValue")}
+
+
+_SSM = {
+    (SSM_LABEL, a) for a in ("ssm:GetParameters", "ssm:GetParameter", "ssm:GetParametersByPath")
+}
+_SSM |= {("*", "ssm:DescribeParameters")}
+
+# What each function's code does (the adapters it builds in ecmpush/bootstrap.py and the calls
+# they make), nothing more.
+EXPECTED: dict[str, Grants] = {
+    "WebhookIntakeFunction": _items("IdempotencyTable", "get", "put", "update", "delete")
+    | _items("EventsTable", "put")
+    | _send("DispatchQueue")
+    | _secret("WebhookSecret"),
+    "DevicesFunction": _items("DevicesTable", "get", "put", "update", "delete", "check", "query")
+    | _index("DevicesTable", "by_installation")
+    | _index("DevicesTable", "by_token")
+    | _items("DeliveriesTable", "get", "query")
+    | _index("DeliveriesTable", "by_recipient"),
+    "DispatchFunction": _table("DevicesTable", _CRUD)
+    | _table("DeliveriesTable", _CRUD)
+    | _table("EventsTable", _CRUD)
+    | _table("TasksTable", _CRUD)
+    | _table("RecordsTable", _CRUD)
+    | _SSM
+    | {("DispatchQueue", a) for a in _POLLER}
+    | _send("DispatchQueue")
+    | _secret("FirebaseServiceAccountSecret")
+    | _secret("ActionTokenKeySecret"),
+    "ResponseCallbackFunction": _items("DeliveriesTable", "get", "put", "update", "delete")
+    | _items("TasksTable", "get", "update")
+    | _items("DevicesTable", "get")
+    | _send("WriteBackQueue")
+    | _send("DispatchQueue")
+    | _secret("ActionTokenKeySecret")
+    | _secret("EcmCredentialsSecret"),
+    "WriteBackFunction": _items("DeliveriesTable", "update")
+    | _items("TasksTable", "get", "update")
+    | _send("DispatchQueue")
+    | {("WriteBackQueue", a) for a in _POLLER}
+    | _secret("EcmCredentialsSecret"),
+    "ExpirySweepFunction": _items("RecordsTable", "get", "batchget", "put", "update", "delete")
+    | _index("RecordsTable", "notices_due")
+    | _send("DispatchQueue")
+    | _secret("EcmCredentialsSecret")
+    | _SSM,
+    "SlaSweepFunction": _items("TasksTable", "get", "update")
+    | _index("TasksTable", "sla_due")
+    | _send("DispatchQueue")
+    | _secret("EcmCredentialsSecret"),
+    "DevicePruneFunction": _index("DevicesTable", "by_refresh")
+    | _items("DevicesTable", "delete", "update", "check"),
+    "WebhookSecretRotationFunction": {("WebhookSecret", a) for a in _ROTATE}
+    | {("ActionTokenKeySecret", a) for a in _ROTATE}
+    | {("*", "secretsmanager:GetRandomPassword")},
+}
+
+
+def _label(arn: str) -> str:
+    """The part of an ARN that names the resource: `Table[/index/i]`, a queue, a secret, an
+    SSM parameter path; `*` as is."""
+    if arn == "*":
+        return arn
+    resource = arn.split(":", 5)[5]
+    for prefix in ("table/", "secret:"):
+        resource = resource.removeprefix(prefix)
+    return resource
+
+
+def _provisioned(template: dict[str, Any]) -> Provisioned:
+    """AWS-shaped physical values (names after the logical ids), as devstack provisions them."""
+    out = Provisioned(parameters=cfn.parameter_defaults(template))
+    arn = {
+        "AWS::DynamoDB::Table": "arn:aws:dynamodb:{r}:{a}:table/{n}",
+        "AWS::SQS::Queue": "arn:aws:sqs:{r}:{a}:{n}",
+        "AWS::SecretsManager::Secret": "arn:aws:secretsmanager:{r}:{a}:secret:{n}",
+    }
+    for name, resource in template["Resources"].items():
+        if resource["Type"] in arn:
+            out.refs[name] = name
+            out.arns[name] = arn[resource["Type"]].format(r=REGION, a=ACCOUNT, n=name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = cfn.load(TEMPLATE)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def granted(template: dict[str, Any]) -> dict[str, Grants]:
+    return {
+        function: {(_label(r), a) for g in grants for a in g.actions for r in g.resources}
+        for function, grants in function_grants(template, _provisioned(template)).items()
+    }
+
+
+def test_every_function_is_granted_exactly_what_its_code_needs(granted):
+    assert set(granted) == set(EXPECTED)
+    for function, expected in EXPECTED.items():
+        assert granted[function] == expected, (
+            function,
+            {"extra": granted[function] - expected, "missing": expected - granted[function]},
+        )
+
+
+def test_only_dispatch_can_read_the_firebase_service_account(granted):
+    readers = {
+        function
+        for function, grants in granted.items()
+        if ("FirebaseServiceAccountSecret", "secretsmanager:GetSecretValue") in grants
+    }
+    assert readers == {"DispatchFunction"}
+
+
+def test_no_function_but_dispatch_may_scan_or_batch_write(granted):
+    for function, grants in granted.items():
+        wide = {a for _, a in grants} & {"dynamodb:Scan", "dynamodb:BatchWriteItem"}
+        assert not wide or function == "DispatchFunction", (function, wide)
+
+
+def test_the_api_functions_verify_id_tokens_with_the_project_id_alone(template):
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["ECMPUSH_FIREBASE_PROJECT_ID"] == {"Ref": "FirebaseProjectId"}
+    param = template["Parameters"]["FirebaseProjectId"]
+    assert "Default" not in param  # required: a wrong default would refuse every token
+    for good in ("ecmpush-local", "acme-prod-123456"):
+        assert re.fullmatch(param["AllowedPattern"], good)
+    for bad in ("", "Acme", "a", "ends-with-", "has space"):
+        assert not re.fullmatch(param["AllowedPattern"], bad)
+
+
+def _doc_grants(item: str) -> Grants:
+    """One comma-separated item of a docs/resources.md "Least privilege" bullet."""
+    item = item.strip()
+    if m := re.fullmatch(r"(\w+) CRUD", item):
+        return _table(m[1], _CRUD)
+    if m := re.fullmatch(r"(\w+) read", item):
+        kind = m[1]
+        return _table(kind, _READ) if kind.endswith("Table") else _secret(kind)
+    if m := re.fullmatch(r"(\w+) items ([a-z/]+)", item):
+        return _items(m[1], *m[2].split("/"))
+    if m := re.fullmatch(r"(\w+) index (\w+) query", item):
+        return _index(m[1], m[2])
+    if m := re.fullmatch(r"(\w+) send", item):
+        return _send(m[1])
+    if m := re.fullmatch(r"(\w+) poller", item):
+        return {(m[1], a) for a in _POLLER}
+    if re.fullmatch(r"SSM read of `RoutingParameterName`", item):
+        return _SSM
+    if m := re.fullmatch(r"(\w+) rotate", item):
+        return {(m[1], a) for a in _ROTATE}
+    if item == "GetRandomPassword on `*`":
+        return {("*", "secretsmanager:GetRandomPassword")}
+    raise AssertionError(f"cannot read {item!r}")
+
+
+def test_docs_list_the_same_grants(template):
+    section = SPEC.read_text().split("\n### Least privilege\n", 1)[1].split("\n### ", 1)[0]
+    bullets = re.findall(r"^- `(\w+)`: (.*)$", section, re.M)
+    documented = {
+        name: set().union(
+            *(_doc_grants(i) for i in re.sub(r"\([^)]*\)", "", text).rstrip(". ").split(", "))
+        )
+        for name, text in bullets
+    }
+    assert documented == EXPECTED
+
+
+def test_policy_templates_match_the_sam_cli_copy():
+    """tests/iam.py copies the SAM policy templates it expands; the SAM CLI's venv has the
+    original (make template-lint installs it)."""
+    found = sorted(ROOT.glob(".venv-sam/lib/python*/site-packages/samtranslator/"
+                             "policy_templates_data/policy_templates.json"))  # fmt: skip
+    if not found:
+        pytest.skip("no .venv-sam with samtranslator (make template-lint creates it)")
+    sam = json.loads(Path(found[0]).read_text())["Templates"]
+    for name, (argument, statements) in POLICY_TEMPLATES.items():
+        original = sam[name]
+        assert list(original["Parameters"]) == [argument], name
+        assert _normalized(original["Definition"]["Statement"]) == _normalized(statements), name
+
+
+def _normalized(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def one(value: Any) -> Any:
+        return value if isinstance(value, list) else [value]
+
+    return [
+        {"Effect": s["Effect"], "Action": sorted(one(s["Action"])), "Resource": one(s["Resource"])}
+        for s in statements
+    ]
+
+
+def test_revocation_checks_add_only_the_viewer_secret_to_the_api_functions(template):
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:firebase-auth-viewer-AbCdEf"
+    provisioned = _provisioned(template)
+    provisioned.parameters["FirebaseAuthSecretArn"] = arn
+    on = {
+        function: {(r, a) for g in grants for a in g.actions for r in g.resources}
+        for function, grants in function_grants(template, provisioned).items()
+    }
+    viewer = (arn, "secretsmanager:GetSecretValue")
+    for function in ("DevicesFunction", "ResponseCallbackFunction"):
+        labelled = {(_label(r), a) for r, a in on[function] if (r, a) != viewer}
+        assert viewer in on[function], function
+        assert labelled == EXPECTED[function], function
+    assert not any(viewer in grants for f, grants in on.items() if f not in (
+        "DevicesFunction", "ResponseCallbackFunction"))  # fmt: skip
