@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 import pytest
@@ -13,10 +12,11 @@ from ecmpush.domain.devices import weak_installation_id
 @pytest.mark.parametrize(
     "value",
     [
-        str(uuid.uuid4()),
-        str(uuid.uuid4()).upper(),
-        f"web-{uuid.uuid4()}",  # what clients/web generates
-        secrets.token_urlsafe(16),  # 22 characters
+        # Fixed samples (random ones would differ between xdist workers' collections).
+        str(uuid.UUID(int=0x5F3A9C1E7D2B6E4A8C1F9A7D2E4B6C8A)),
+        str(uuid.UUID(int=0x5F3A9C1E7D2B6E4A8C1F9A7D2E4B6C8A)).upper(),
+        "web-0b6f2c1e-93a4-4d7e-8f21-6c5a9e3b7d40",  # what clients/web generates
+        "qyZuAPDI3AOQaMCibYzlQg",  # secrets.token_urlsafe(16): 22 characters
         "cX7RkM2aTqW9bLp0vN4eYs",  # the shape of a Firebase installation id
         "8f3a1c9e2b7d4a60",  # an Android id: 16 hex digits
     ],
