@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from ecmpush.domain.devices import weak_installation_id
@@ -10,11 +12,11 @@ from ecmpush.domain.devices import weak_installation_id
 @pytest.mark.parametrize(
     "value",
     [
-        # Fixed values: xdist workers must collect the same test ids.
-        "3f2b8c1e-9a4d-4e7b-b6c2-5d8e1f0a7c93",
-        "3F2B8C1E-9A4D-4E7B-B6C2-5D8E1F0A7C93",
-        "web-6a1d3e9f-2b7c-4c8a-9e5f-0b4d7a2c1e86",  # what clients/web generates
-        "Qm9yTk1lZkR3cF9YbGtz-A",  # secrets.token_urlsafe(16): 22 characters
+        # Fixed samples (random ones would differ between xdist workers' collections).
+        str(uuid.UUID(int=0x5F3A9C1E7D2B6E4A8C1F9A7D2E4B6C8A)),
+        str(uuid.UUID(int=0x5F3A9C1E7D2B6E4A8C1F9A7D2E4B6C8A)).upper(),
+        "web-0b6f2c1e-93a4-4d7e-8f21-6c5a9e3b7d40",  # what clients/web generates
+        "qyZuAPDI3AOQaMCibYzlQg",  # secrets.token_urlsafe(16): 22 characters
         "cX7RkM2aTqW9bLp0vN4eYs",  # the shape of a Firebase installation id
         "8f3a1c9e2b7d4a60",  # an Android id: 16 hex digits
     ],
