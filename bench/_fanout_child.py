@@ -182,7 +182,16 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
                 "ActionTokenKeySecret": "bench-action-token-key",
                 "EcmCredentialsSecret": json.dumps(local_ecm_credentials("http://127.0.0.1:9")),
             },
-            parameters={"AppBaseUrl": "https://app.bench", "EcmBaseUrl": "http://127.0.0.1:9"},
+            parameters={
+                "AppBaseUrl": "https://app.bench",
+                "EcmBaseUrl": "http://127.0.0.1:9",
+                # Templates since issue 9 verify ID tokens with the project id alone.
+                **(
+                    {"FirebaseProjectId": identity.project_id}
+                    if "FirebaseProjectId" in template.get("Parameters", {})
+                    else {}
+                ),
+            },
         )
         users = [f"bench-user-{n:06d}" for n in range(count)]
         teams = {
