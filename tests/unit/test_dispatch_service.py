@@ -839,7 +839,7 @@ class Ticking:
         return self.now
 
 
-def test_near_the_deadline_no_new_send_starts_and_the_rest_is_retried_unclaimed() -> None:
+def test_near_the_deadline_no_new_send_starts_and_the_rest_is_retried() -> None:
     w = world(*_crowd(5))
     w.options = {"send_chunk": 2, "reserve_seconds": 5.0}
     ticking = Ticking(per_send=10.0)
@@ -856,8 +856,13 @@ def test_near_the_deadline_no_new_send_starts_and_the_rest_is_retried_unclaimed(
     report = raised.value.report
     assert report is not None
     assert (report.sent, report.unreached) == (4, 1)  # 22 s: two sends of 10 s, then 2 s < 5 s
-    assert len(w.deliveries.claims) == 4  # the unreached device was never claimed
-    assert [r.status for r in w.deliveries.records] == [DeliveryStatus.SENT] * 4
+    # The last device was claimed ahead, during the second send, then released unsent: the
+    # retry may take it at once.
+    assert {(r.installation_id, r.status) for r in w.deliveries.records} == {
+        *((f"inst-{n:02}", DeliveryStatus.SENT) for n in range(4)),
+        ("inst-04", DeliveryStatus.RETRYING),
+    }
+    assert len(w.sender.pushes) == 4
     w.send(message(notification(owners)))  # the record comes back: only the rest goes out
     assert sorted(p.token for p in w.sender.pushes) == [f"tok-inst-{n:02}" for n in range(5)]
 
@@ -886,8 +891,9 @@ def test_quota_exceeded_with_retry_after_pauses_the_project_and_holds_the_rest()
     report = raised.value.report
     assert report is not None
     assert (report.sent, report.retrying, report.held) == (1, 1, 2)
-    assert len(w.sender.batches) == 1  # the second chunk was never sent, nor claimed
-    assert len(w.deliveries.claims) == 2
+    assert len(w.sender.batches) == 1  # the second chunk was never sent
+    released = [r.status for r in w.deliveries.records if r.owner in ("user-02", "user-03")]
+    assert released == [DeliveryStatus.RETRYING] * 2  # claimed ahead, given back at once
 
 
 def test_a_batch_arriving_during_a_pause_sends_nothing_and_waits_it_out() -> None:

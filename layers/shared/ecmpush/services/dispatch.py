@@ -283,23 +283,51 @@ class DispatchService:
             )
         sends = list(chunks(plan.pending, self._send_chunk))
         held_until = paused.result()
+        ahead: list[Future[list[Claim]]] | None = None  # the claims of `sends[index]`, if taken
         for index, chunk in enumerate(sends):
             rest = sum(len(c) for c in sends[index:])
             if held_until is not None and held_until > self._clock():
                 report.held += rest
                 report.retry_after.append((held_until - self._clock()).total_seconds())
-                break
-            if deadline.remaining() < self._reserve:
+            elif deadline.remaining() < self._reserve:
                 report.unreached += rest
-                break
-            outcomes, pause = self._send(notification, chunk, now, report, background)
-            background.extend(
-                self._pool.submit(self._deliveries.record, notification, self._clock(), part)
-                for part in chunks(outcomes, _RECORDS_PER_CALL)
-            )
-            if pause is not None:  # every batch of every fan-out holds off, this one too
-                held_until = self._clock() + timedelta(seconds=pause)
-                self._pause.pause(held_until)
+            else:
+                claims = _claims(ahead or self._claim(notification, chunk, now))
+                # The next chunk's claims travel while this chunk is with FCM.
+                ahead = None
+                if index + 1 < len(sends) and deadline.remaining() >= 2 * self._reserve:
+                    ahead = self._claim(notification, sends[index + 1], now)
+                outcomes, pause = self._send(notification, chunk, claims, report, background)
+                background.extend(
+                    self._pool.submit(self._deliveries.record, notification, self._clock(), part)
+                    for part in chunks(outcomes, _RECORDS_PER_CALL)
+                )
+                if pause is not None:  # every batch of every fan-out holds off, this one too
+                    held_until = self._clock() + timedelta(seconds=pause)
+                    self._pause.pause(held_until)
+                continue
+            if ahead is not None:
+                self._release(notification, chunk, _claims(ahead), background)
+            break
+
+    def _release(
+        self,
+        notification: Notification,
+        chunk: Sequence[_Pending],
+        claims: list[Claim],
+        background: list[Future[object]],
+    ) -> None:
+        """Claims taken ahead for a chunk that is not sent now are answered `retrying`, so the
+        retry of this record takes them at once instead of waiting out their lease."""
+        released = [
+            DeliveryOutcome(item.target, DeliveryStatus.RETRYING)
+            for item, claim in zip(chunk, claims, strict=True)
+            if claim is Claim.CLAIMED
+        ]
+        background.extend(
+            self._pool.submit(self._deliveries.record, notification, self._clock(), part)
+            for part in chunks(released, _RECORDS_PER_CALL)
+        )
 
     def _reach(self, notification: Notification, owners: list[str]) -> dict[str, Recipient]:
         """Each recipient with the devices of the notification's audience. The audience
@@ -424,13 +452,12 @@ class DispatchService:
         self,
         notification: Notification,
         chunk: Sequence[_Pending],
-        now: datetime,
+        claims: list[Claim],
         report: DispatchReport,
         background: list[Future[object]],
     ) -> tuple[list[DeliveryOutcome], float | None]:
-        """Claim a chunk's deliveries, send the claimed ones, and say what became of each, and
-        how long FCM asked the project to pause (None: it did not)."""
-        claims = self._claim(notification, [p.target for p in chunk], now)
+        """Send a chunk's claimed deliveries, and say what became of each, and how long FCM
+        asked the project to pause (None: it did not)."""
         claimed: list[_Pending] = []
         for item, claim in zip(chunk, claims, strict=True):
             if claim is Claim.DONE:
@@ -454,15 +481,15 @@ class DispatchService:
         return outcomes, pause_after(results)
 
     def _claim(
-        self, notification: Notification, targets: list[DeliveryTarget], now: datetime
-    ) -> list[Claim]:
-        """Claims of one send chunk, a transaction's worth per thread."""
-        parts = list(chunks(targets, _CLAIMS_PER_CALL))
-        futures = [
-            self._pool.submit(self._deliveries.claim, notification, part, now, self._lease)
-            for part in parts
+        self, notification: Notification, chunk: Sequence[_Pending], now: datetime
+    ) -> list[Future[list[Claim]]]:
+        """Start the claims of one send chunk, a transaction's worth per thread."""
+        return [
+            self._pool.submit(
+                self._deliveries.claim, notification, [p.target for p in part], now, self._lease
+            )
+            for part in chunks(chunk, _CLAIMS_PER_CALL)
         ]
-        return [claim for future in futures for claim in future.result()]
 
     def _apply(
         self,
@@ -505,6 +532,10 @@ class DispatchService:
             error_code=result.error_code,
             error_message=result.error_message,
         )
+
+
+def _claims(started: list[Future[list[Claim]]]) -> list[Claim]:
+    return [claim for future in started for claim in future.result()]
 
 
 def _wait_all(futures: Sequence[Future[Any]]) -> None:
