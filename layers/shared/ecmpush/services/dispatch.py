@@ -298,10 +298,7 @@ class DispatchService:
                 if index + 1 < len(sends) and deadline.remaining() >= 2 * self._reserve:
                     ahead = self._claim(notification, sends[index + 1], now)
                 outcomes, pause = self._send(notification, chunk, claims, report, background)
-                background.extend(
-                    self._pool.submit(self._deliveries.record, notification, self._clock(), part)
-                    for part in chunks(outcomes, _RECORDS_PER_CALL)
-                )
+                self._record(notification, outcomes, background)
                 if pause is not None:  # every batch of every fan-out holds off, this one too
                     held_until = self._clock() + timedelta(seconds=pause)
                     self._pause.pause(held_until)
@@ -324,9 +321,18 @@ class DispatchService:
             for item, claim in zip(chunk, claims, strict=True)
             if claim is Claim.CLAIMED
         ]
+        self._record(notification, released, background)
+
+    def _record(
+        self,
+        notification: Notification,
+        outcomes: Sequence[DeliveryOutcome],
+        background: list[Future[object]],
+    ) -> None:
+        """Write answers a batch write's worth per thread, while Dispatch goes on sending."""
         background.extend(
             self._pool.submit(self._deliveries.record, notification, self._clock(), part)
-            for part in chunks(released, _RECORDS_PER_CALL)
+            for part in chunks(outcomes, _RECORDS_PER_CALL)
         )
 
     def _reach(self, notification: Notification, owners: list[str]) -> dict[str, Recipient]:
