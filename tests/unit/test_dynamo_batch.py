@@ -120,3 +120,17 @@ def test_a_transaction_cancelled_without_a_failed_condition_is_a_conflict() -> N
 def test_more_than_a_hundred_actions_are_refused_before_calling(table: Any) -> None:
     with pytest.raises(ValueError, match="at most 100"):
         transact(table, [_claim(str(n)) for n in range(101)])
+
+
+def test_every_table_client_has_a_pool_for_dispatch_threads_and_bounded_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ecmpush.adapters.dynamo import table
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    with mock_aws():
+        config: Any = table("any").meta.client.meta.config  # botocore.config.Config
+    assert config.max_pool_connections >= 16  # Dispatch's worker threads
+    assert (config.connect_timeout, config.read_timeout) == (2, 5)
+    assert config.retries["mode"] == "standard"
+    assert config.retries["total_max_attempts"] == 3

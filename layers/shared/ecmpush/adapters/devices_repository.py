@@ -45,6 +45,17 @@ def _roster_entry(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in _ROSTER_FIELDS if item.get(k) is not None}
 
 
+def _key_equals(name: str, value: str) -> dict[str, Any]:
+    """A key condition as text. Dispatch queries from several threads at once, and boto3 builds
+    `Key(...)` conditions with one builder per client that each call resets: two threads
+    building at once can swap placeholders. Text needs no builder."""
+    return {
+        "KeyConditionExpression": "#k = :k",
+        "ExpressionAttributeNames": {"#k": name},
+        "ExpressionAttributeValues": {":k": value},
+    }
+
+
 def token_hash(token: str) -> str:
     """The `by_token` key: FCM tokens can be longer than a DynamoDB index key may be."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -216,7 +227,7 @@ class DevicesRepository:
         """The owner's device items (not preferences or roster: their keys start with '#')."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("owner").eq(owner),
+            **_key_equals("owner", owner),
             "ConsistentRead": consistent,
         }
         while True:
@@ -286,7 +297,7 @@ class DevicesRepository:
     def for_external(self, external_id: str) -> list[Device]:
         """Devices registered for the external audience by this external stakeholder."""
         page = self._table.query(
-            IndexName=BY_EXTERNAL_ID, KeyConditionExpression=Key("external_id").eq(external_id)
+            IndexName=BY_EXTERNAL_ID, **_key_equals("external_id", external_id)
         )
         devices = [Device.model_validate(item) for item in page.get("Items", [])]
         return [d for d in devices if d.audience == "external"]
