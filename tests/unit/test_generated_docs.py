@@ -4,8 +4,20 @@ without `make openapi` or `make samples` fails here."""
 from __future__ import annotations
 
 import json
+import re
 
 from devstack import openapi, push_samples
+
+# What each of the seven flows of the README pushes (flow 7 is the reply's confirmation).
+FLOW_TYPES = {
+    1: {"task.assigned"},
+    2: {"expiry.warning"},
+    3: {"sla.reminder", "sla.escalation"},
+    4: {"document.available"},
+    5: {"document.published"},
+    6: {"governance.alert"},
+    7: {"response.confirmed"},
+}
 
 
 def test_checked_in_openapi_document_is_current() -> None:
@@ -31,6 +43,31 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
 def test_push_samples_in_clients_doc_are_current() -> None:
     text = push_samples.DOC.read_text()
     assert push_samples.updated_doc(text) == text, "docs/clients.md samples are stale: make samples"
-    assert text.count("#### ") == 7
+    assert text.count("#### ") == 11
     assert '"category": "ECM_APPROVAL"' in text
     assert '"click_action": "ECM_REVIEW"' in text
+
+
+def test_every_flow_has_an_android_and_an_ios_sample() -> None:
+    """Each heading has one android and one ios payload, and together they cover every push type
+    of the seven flows: expiry warnings (single and digest), SLA reminder and escalation too."""
+    block = push_samples.render_block()
+    sections = re.split(r"^#### ", block, flags=re.MULTILINE)[1:]
+    types: set[str] = set()
+    for section in sections:
+        payloads = [
+            json.loads(body) for body in re.findall(r"```json\n(.*?)\n```", section, re.DOTALL)
+        ]
+        assert len(payloads) == 2, section
+        android, ios = (p["message"] for p in payloads)
+        assert {"android", "apns"} & set(android) == {"android"}, section
+        assert {"android", "apns"} & set(ios) == {"apns"}, section
+        assert android["data"]["type"] == ios["data"]["type"]
+        types.add(android["data"]["type"])
+    assert types == set().union(*FLOW_TYPES.values())
+    headings = [section.splitlines()[0] for section in sections]
+    assert any("digest" in h for h in headings)
+    assert any(h.startswith("expiry.warning, one record") for h in headings)
+    escalation = next(s for s in sections if s.startswith("sla.escalation"))
+    assert '"actions": "approve,reject,request_info"' in escalation  # the step's own buttons
+    assert '"action_token"' in escalation
