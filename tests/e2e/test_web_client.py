@@ -231,9 +231,10 @@ def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
         context.close()
 
 
-# Run in the service worker: the notifications it shows (title, body, buttons), newest last.
+# Run in the service worker: the notifications it shows (title, body, buttons), newest last,
+# waiting up to a minute for one titled `title` (Dispatch is slow on a loaded machine).
 SHOWN = """async (title) => {
-  for (let i = 0; i < 300; i++) {
+  for (const deadline = Date.now() + 60000; Date.now() < deadline;) {
     const shown = (await self.registration.getNotifications())
       .filter((n) => n.title.includes(title));
     if (shown.length) {
