@@ -41,9 +41,11 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || echo "make browser: chromium could not be installed; the browser test will be skipped"; }
 
-## Regenerate docs/openapi.json from the API functions' Powertools resolvers.
+## Regenerate docs/openapi.json from the API functions' Powertools resolvers, and the API
+## Gateway documentation parts in template.yaml from the same document.
 openapi: $(STAMP)
 	PYTHONPATH=layers/shared:. $(PY) -m devstack.openapi
+	PYTHONPATH=layers/shared:. $(PY) -m devstack.api_documentation
 
 ## Regenerate the sample pushes in docs/clients.md from the real renderer.
 samples: $(STAMP)

@@ -1,13 +1,14 @@
-"""Sample Android and iOS pushes for every immediate flow, produced by the real code path
-(routing → `render_push` → `to_message` → firebase-admin's own wire encoding), so the samples in
-docs/clients.md cannot drift from what FCM receives. `make samples` rewrites the block between
-the markers; a test fails when it is stale."""
+"""Sample Android and iOS pushes for every flow, produced by the real code path (routing, or the
+sweeps' own decisions for the scheduled flows → `render_push` → `to_message` → firebase-admin's
+own wire encoding), so the samples in docs/clients.md cannot drift from what FCM receives.
+`make samples` rewrites the block between the markers; a test fails when it is stale or when a
+flow has no sample."""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from firebase_admin import messaging
@@ -16,12 +17,16 @@ from devstack.template import REPO_ROOT
 from ecmpush.adapters.fcm_sender import to_message
 from ecmpush.domain.confirmations import confirmation
 from ecmpush.domain.devices import Device
-from ecmpush.domain.events import event_adapter
+from ecmpush.domain.events import RecordExpiryScheduled, TaskAssigned, event_adapter
+from ecmpush.domain.expiry import DueNotice, ExpiryPolicy, TrackedRecord, decide, recipients_of
+from ecmpush.domain.expiry import notifications_for as expiry_notifications
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.render import render_push
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.routing import RoutingContext, route
 from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.sla import ESCALATION, SlaPolicy, step_for
+from ecmpush.domain.tasks import from_assigned
 from ecmpush.domain.write_back import WriteBack
 
 DOC = REPO_ROOT / "docs" / "clients.md"
@@ -30,7 +35,13 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 BASE = "https://app.example.com"
 ACTION_TOKEN = "v1.eyJuIjoi…(claims)….(signature)"
 ROUTING = {
-    "roles": {"compliance_officer": ["cwu"], "administrator": ["dlee"], "records_manager": ["cwu"]},
+    "roles": {
+        "compliance_officer": ["cwu"],
+        "administrator": ["dlee"],
+        "records_manager": ["cwu"],
+        "legal": ["dlee"],
+        "account_manager": ["bjones"],
+    },
     "teams": {"field-north": ["cwu"]},
     "external_channels": ["android", "ios"],
 }
@@ -57,6 +68,8 @@ def _flows() -> list[tuple[str, Notification]]:
         flows.append((label, route(_event(name, **task), ctx)[0]))
     approval = flows[0][1]
     assert approval.task is not None
+    flows += _expiry_flows(config)
+    flows += _sla_flows(_event("task_assigned"), approval.id)
     reply = WriteBack(
         response_id="r-3adca368",
         notification_id=approval.id,
@@ -69,6 +82,74 @@ def _flows() -> list[tuple[str, Notification]]:
     done = confirmation(reply, ReplyStatus.APPLIED, "Approve supplier contract", BASE, NOW)
     flows.append(("response.confirmed (after a reply)", done))
     return flows
+
+
+def _tracked(event: RecordExpiryScheduled, **changes: Any) -> TrackedRecord:
+    """The record as RecordsTable keeps it after the webhook stored `event` (with `changes`)."""
+    record = event.data.record
+    return TrackedRecord(
+        record_key=record.node_id,
+        node_id=record.node_id,
+        name=record.name,
+        kind=record.kind,
+        expires_at=record.expires_at,
+        url=record.url,
+        owners=tuple(owner.user_id for owner in event.data.owners),
+        notify_roles=tuple(event.data.notify_roles or ()),
+    ).model_copy(update=changes)
+
+
+def _expiry_flows(config: RoutingConfig) -> list[tuple[str, Notification]]:
+    """The daily sweep 30 days before two contracts of different owners expire: an owner gets
+    the warning about the record, the legal team (who hears of both) one digest."""
+    event = _event("record_expiry_scheduled")
+    assert isinstance(event, RecordExpiryScheduled)
+    records = [
+        _tracked(event),
+        _tracked(
+            event,
+            record_key="77002",
+            node_id="77002",
+            name="Master Services Agreement Initech",
+            owners=("cwu",),
+            notify_roles=("legal",),
+        ),
+    ]
+    policy = ExpiryPolicy()
+    now = records[0].expires_at - timedelta(days=30) + timedelta(hours=7)  # the 07:00 sweep
+    notices = []
+    for record in records:
+        decision = decide(record, policy, now)
+        assert decision.stage == "30", decision
+        members = config.members_of_roles(list(record.notify_roles))
+        recipients = recipients_of(record.owners, members)
+        notices.append(DueNotice(record, decision.stage, decision.days_left, recipients))
+    by_recipient = {n.recipients[0]: n for n in expiry_notifications(notices, BASE, now)}
+    owner, legal = records[0].owners[0], config.members_of_roles(["legal"])[0]
+    return [
+        ("expiry.warning, one record (owner, 30 days before)", by_recipient[owner]),
+        ("expiry.warning, digest (legal, two records in the window)", by_recipient[legal]),
+    ]
+
+
+def _sla_flows(event: object, original_id: str) -> list[tuple[str, Notification]]:
+    """The SLA sweep at the task's due time (reminder to the assignee) and SlaGraceHours later
+    (escalation to the supervisor, with the step's buttons)."""
+    assert isinstance(event, TaskAssigned)
+    task = from_assigned(event, original_id, NOW)
+    assert task.due_at is not None
+    policy = SlaPolicy()
+    reminder = step_for(task, policy, BASE, task.due_at)
+    escalated = task.model_copy(update={"sla_level": ESCALATION})
+    escalation = step_for(escalated, policy, BASE, task.due_at + policy.grace)
+    assert reminder is not None
+    assert reminder.notification is not None
+    assert escalation is not None
+    assert escalation.notification is not None
+    return [
+        ("sla.reminder (assignee, at the due time)", reminder.notification),
+        ("sla.escalation (supervisor, after the grace period)", escalation.notification),
+    ]
 
 
 def _wire(notification: Notification, platform: str) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """The web client in a real browser (headless Chromium from Debian, driven by Playwright) against
 the local stack: sign in, register, receive the approval push, tap Approve, see the reply in the
 inbox and the Content Server stand-in's task sent on. Screenshots of each step go to
-docs/images/ (the README shows them)."""
+docs/images/ (the README shows them). A second run answers from the service worker's
+notification instead of the page: the page is hidden, so pushes go to firebase-messaging-sw.js,
+which shows them with their buttons; a click on a button is dispatched to the worker's own
+`notificationclick` listener (a headless browser has no notification to click)."""
 
 from __future__ import annotations
 
@@ -49,8 +52,14 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def _seed_task(stack: RunningStack) -> None:
-    process, subprocess, task = (int(part) for part in TASK)
+def _seed_task(
+    stack: RunningStack,
+    task_ids: tuple[str, str, str] = TASK,
+    title: str = "Approve budget FY27",
+    stage: str = "approval",
+) -> None:
+    process, subprocess, task = (int(part) for part in task_ids)
+    approval = stage == "approval"
     seeded = requests.post(
         f"{stack.urls['ecm']}/_inspect/seed",
         json={
@@ -59,15 +68,18 @@ def _seed_task(stack: RunningStack) -> None:
                     "process_id": process,
                     "subprocess_id": subprocess,
                     "task_id": task,
-                    "stage": "approval",
-                    "title": "Approve budget FY27",
+                    "stage": stage,
+                    "title": title,
                     "assignee": USER,
                     "initiator": "asmith",
-                    "actions": [{"key": "SendOn", "label": "Send On"}],
+                    "actions": [{"key": "SendOn", "label": "Send On"}]
+                    + ([] if approval else [{"key": "SendForReview", "label": "Send for Review"}]),
                     "custom_actions": [
                         {"key": "Approve", "label": "Approve"},
                         {"key": "Reject", "label": "Reject"},
-                    ],
+                    ]
+                    if approval
+                    else [],
                 }
             ]
         },
@@ -76,15 +88,37 @@ def _seed_task(stack: RunningStack) -> None:
     assert seeded.ok, seeded.text
 
 
-def _approval(event_id: str) -> dict[str, Any]:
+def _approval(
+    event_id: str,
+    task_ids: tuple[str, str, str] = TASK,
+    title: str = "Approve budget FY27",
+    stage: str = "approval",
+) -> dict[str, Any]:
     event = approval_event(event_id)
-    process, subprocess, task = TASK
+    process, subprocess, task = task_ids
     event["data"]["task"].update(
-        process_id=process, subprocess_id=subprocess, task_id=task, title="Approve budget FY27"
+        process_id=process, subprocess_id=subprocess, task_id=task, title=title, stage=stage
     )
     event["data"]["assignee"] = {"user_id": USER}
     event["data"].pop("supervisor")
     return event
+
+
+def _post(stack: RunningStack, event: dict[str, Any]) -> None:
+    secret = (stack.state_dir / "webhook_secret").read_text().strip()
+    api_key = (stack.state_dir / "webhook_api_key").read_text().strip()
+    accepted = post_event(stack.api, secret, event, api_key=api_key)
+    assert accepted.status_code == 202, accepted.text
+
+
+def _ecm_task(stack: RunningStack, task_ids: tuple[str, str, str]) -> dict[str, Any]:
+    process, subprocess, task = task_ids
+    answer = requests.get(
+        f"{stack.urls['ecm']}/_inspect/tasks/{process}/{subprocess}/{task}", timeout=10
+    )
+    assert answer.ok, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
 
 
 def test_sign_in_register_receive_approve(running_stack: RunningStack, browser: Any) -> None:
@@ -114,12 +148,7 @@ def test_sign_in_register_receive_approve(running_stack: RunningStack, browser: 
         )
         page.screenshot(path=IMAGES / "web-2-registered.png")
 
-        secret = (running_stack.state_dir / "webhook_secret").read_text().strip()
-        api_key = (running_stack.state_dir / "webhook_api_key").read_text().strip()
-        accepted = post_event(
-            running_stack.api, secret, _approval("evt-web-client-0001"), api_key=api_key
-        )
-        assert accepted.status_code == 202, accepted.text
+        _post(running_stack, _approval("evt-web-client-0001"))
         card = page.locator("[data-testid=push][data-type='task.assigned']")
         card.wait_for()
         assert "Approval needed: Approve budget FY27" in card.inner_text()
@@ -139,10 +168,7 @@ def test_sign_in_register_receive_approve(running_stack: RunningStack, browser: 
         context.close()
     assert errors == []
 
-    process, subprocess, task = TASK
-    ecm_task = requests.get(
-        f"{running_stack.urls['ecm']}/_inspect/tasks/{process}/{subprocess}/{task}", timeout=10
-    ).json()
+    ecm_task = _ecm_task(running_stack, TASK)
     assert ecm_task["status"] == "completed"
     assert ecm_task["disposition_taken"] == "Approve"
     assert ecm_task["acted_by"] == USER
@@ -203,3 +229,149 @@ def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
         )
     finally:
         context.close()
+
+
+# Run in the service worker: the notifications it shows (title, body, buttons), newest last,
+# waiting up to a minute for one titled `title` (Dispatch is slow on a loaded machine).
+SHOWN = """async (title) => {
+  for (const deadline = Date.now() + 60000; Date.now() < deadline;) {
+    const shown = (await self.registration.getNotifications())
+      .filter((n) => n.title.includes(title));
+    if (shown.length) {
+      return shown.map((n) => ({
+        title: n.title,
+        body: n.body,
+        tag: n.tag,
+        actions: n.actions.map((a) => [a.action, a.title]),
+        notificationId: n.data?.FCM_MSG?.data?.notification_id ?? null,
+      }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return [];
+}"""
+
+# Run in the service worker: a click on a button of the notification titled `title`, dispatched
+# to the worker's own listeners. A synthetic event may not call waitUntil, so the promises it
+# hands over are collected here and awaited: their outcome is what the browser would wait for.
+CLICK = """async ({title, action}) => {
+  const [notification] = (await self.registration.getNotifications())
+    .filter((n) => n.title === title);
+  if (!notification) return {found: false};
+  const waits = [];
+  const event = new NotificationEvent('notificationclick', {notification, action});
+  Object.defineProperty(event, 'waitUntil', {value: (promise) => { waits.push(promise); }});
+  self.dispatchEvent(event);
+  const settled = await Promise.allSettled(waits);
+  const stillShown = (await self.registration.getNotifications()).some((n) => n === notification);
+  return {
+    found: true,
+    waited: settled.length,
+    replies: settled
+      .filter((s) => s.status === 'fulfilled' && s.value && 'status' in s.value && 'ok' in s.value)
+      .map((s) => s.value),
+    stillShown,
+  };
+}"""
+
+# The page believes it is hidden (another tab in front): pushes go to the service worker.
+HIDDEN_PAGE = """
+Object.defineProperty(Document.prototype, 'visibilityState', {get: () => 'hidden'});
+Object.defineProperty(Document.prototype, 'hidden', {get: () => true});
+"""
+
+SW_APPROVAL = ("4791", "4791", "1")
+SW_REVIEW = ("4792", "4792", "1")
+
+
+def test_answers_from_the_service_worker_notification(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """While the page is hidden the service worker shows each push with its buttons. Approve on
+    the notification posts the action token to POST /responses from the worker itself (the page
+    does nothing) and the Content Server stand-in's task is sent on; Ask for info on a review
+    notification opens the page's comment box, and the comment reaches the workflow."""
+    _seed_task(running_stack, SW_APPROVAL, "Approve travel policy v3")
+    _seed_task(running_stack, SW_REVIEW, "Review safety manual", stage="review")
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    context.add_init_script(HIDDEN_PAGE)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    responses: list[str] = []
+    page.on("request", lambda r: responses.append(r.url) if r.url.endswith("/responses") else None)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        page.click("#sign-in button[type=submit]")
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        installation_id = page.evaluate("localStorage.getItem('ecmpush.installation_id')")
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
+
+        _post(running_stack, _approval("evt-web-sw-0001", SW_APPROVAL, "Approve travel policy v3"))
+        title = "Approval needed: Approve travel policy v3"
+        (shown,) = worker.evaluate(SHOWN, title)
+        assert shown["title"] == title
+        # Chrome shows at most two buttons: the first two of data.actions, labelled by the push.
+        assert shown["actions"] == [["approve", "Approve"], ["reject", "Reject"]]
+        assert shown["tag"] == shown["notificationId"]
+        # Hidden: no card in the page, the notification is the only way to answer.
+        assert page.locator("[data-testid=push]").count() == 0
+
+        clicked = worker.evaluate(CLICK, {"title": title, "action": "approve"})
+        assert clicked["found"], clicked
+        assert clicked["waited"] == 1, clicked
+        assert not clicked["stillShown"]
+        (reply,) = clicked["replies"]
+        assert (reply["ok"], reply["status"], reply["body"]["status"]) == (True, 202, "applied")
+        assert responses == [], "the page posted the reply, not the service worker"
+        ecm_task = _ecm_task(running_stack, SW_APPROVAL)
+        assert ecm_task["status"] == "completed"
+        assert ecm_task["disposition_taken"] == "Approve"
+        assert ecm_task["acted_by"] == USER
+        assert ecm_task["comments"][-1]["comment"].startswith("via ecmpush from web at ")
+        (outcome,) = worker.evaluate(SHOWN, f"Approve: {title}")
+        assert outcome["body"] == "Sent to Content Server."
+        # The worker tells the page, which reloads its inbox with the reply.
+        item = page.locator("[data-testid=inbox-item]", has_text="Approve travel policy v3")
+        item.locator("[data-testid=inbox-reply]").wait_for()
+        assert item.locator("[data-testid=inbox-reply]").inner_text() == "Reply: approve · applied"
+        # The confirmation push reaches the hidden page's worker too, without buttons.
+        (confirmation,) = worker.evaluate(SHOWN, "Recorded")
+        assert confirmation["actions"] == []
+
+        _post(
+            running_stack, _approval("evt-web-sw-0002", SW_REVIEW, "Review safety manual", "review")
+        )
+        (shown,) = worker.evaluate(SHOWN, "Review safety manual")
+        assert shown["actions"] == [
+            ["acknowledge", "Acknowledge"],
+            ["request_info", "Ask for info"],
+        ]
+        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": "request_info"})
+        assert clicked["found"], clicked
+        assert clicked["replies"] == [], clicked
+        assert _ecm_task(running_stack, SW_REVIEW)["status"] != "completed"
+        # Nothing was sent: the page opened its comment box with the push's buttons instead.
+        card = page.locator("[data-testid=push][data-type='task.assigned']")
+        card.wait_for()
+        assert card.locator("[data-testid=reply-comment]").is_visible()
+        assert responses == []
+        card.locator("[data-testid=reply-comment]").fill("Which revision of chapter 4?")
+        card.locator(".comment button").click()
+        page.wait_for_selector("[data-testid=push][data-replied]")
+        assert card.get_attribute("data-replied") == "yes", card.inner_text()
+        assert len(responses) == 1
+    finally:
+        context.close()
+    assert errors == []
+
+    review = _ecm_task(running_stack, SW_REVIEW)
+    assert review["disposition_taken"] == "SendForReview"
+    assert review["review_assignee"] == "asmith"  # the workflow's initiator
+    assert review["comments"][-1]["comment"].startswith(
+        "Which revision of chapter 4? — via ecmpush from web at "
+    )
+    assert installation_id

@@ -4,8 +4,10 @@ the WebReport reportview."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,9 @@ from devstack.http_server import BackgroundServer
 from devstack.stack import local_ecm_credentials
 from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import EcmConfig
+from ecmpush.domain import webhook_signature as signature
+from ecmpush.domain.ecm import TaskRef
+from ecmpush.domain.events import event_adapter
 from senders.relay import state
 from senders.relay.config import MapRule, RelayConfig
 from senders.relay.forward import forward_app
@@ -186,6 +191,20 @@ def test_the_relay_reads_its_api_key_from_the_environment(tmp_path: Path) -> Non
         load(path, {"ECMPUSH_WEBHOOK_SECRET": "s"})
 
 
+# The reportview's parameters of one step (the tests vary ids, assignee, title and stage).
+REPORTVIEW_VALUES = {
+    "process_id": "4911",
+    "subprocess_id": "4911",
+    "task_id": "1",
+    "assignee": "bjones",
+    "title": "Approve supplier contract",
+    "stage": "approval",
+    "due_at": "2026-12-04T17:00:00Z",
+    "tenant": "acme",
+    "occurred_at": "2026-12-02T09:00:00Z",
+}
+
+
 def _render(reportview: str, values: dict[str, str]) -> bytes:
     """What WebReports makes of `[LL_REPTAG_&name /]`: the request parameter's value."""
     return re.sub(r"\[LL_REPTAG_&(\w+) /\]", lambda m: values[m.group(1)], reportview).encode()
@@ -202,15 +221,11 @@ def test_the_webreport_event_is_signed_and_forwarded(harness: Harness, forwarder
     body = _render(
         REPORTVIEW.read_text(encoding="utf-8"),
         {
+            **REPORTVIEW_VALUES,
             "process_id": "4711",
             "subprocess_id": "4711",
-            "task_id": "1",
             "assignee": "asmith",
             "title": "Approve supplier contract ACME-2026-114",
-            "stage": "approval",
-            "due_at": "2026-12-04T17:00:00Z",
-            "tenant": "acme",
-            "occurred_at": "2026-12-02T09:00:00Z",
         },
     )
     headers = {"Content-Type": "application/json"}
@@ -239,3 +254,121 @@ def test_the_webreport_event_is_signed_and_forwarded(harness: Harness, forwarder
         timeout=10,
     )
     assert not_json.status_code == 400
+
+
+WEBREPORT_STEP = {
+    **RELAYED,
+    "process_id": 4910,
+    "subprocess_id": 4910,
+    "title": "Prüfung Lieferantenvertrag ACME-2026-114 (Anlage 2)",
+    "assignee": "bjones",
+}
+
+
+@pytest.fixture
+def recorded(harness: Harness) -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    """The webhook behind API Gateway's stand-in, recording every request it was sent (headers,
+    raw body) before the handler sees it: what a sender actually put on the wire."""
+    (route,) = cfn.functions(cfn.load())["WebhookIntakeFunction"].routes
+    router = ApiRouter([(route, harness.webhook)], api_keys=frozenset({API_KEY}))
+    seen: list[tuple[dict[str, str], bytes]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        headers = {
+            k[5:].replace("_", "-").lower(): str(v)
+            for k, v in environ.items()
+            if k.startswith("HTTP_")
+        }
+        headers["content-type"] = str(environ.get("CONTENT_TYPE", ""))
+        seen.append((headers, body))
+        environ["wsgi.input"] = io.BytesIO(body)
+        return router(environ, start_response)
+
+    with BackgroundServer(app) as server:
+        yield server.url, seen
+
+
+def test_the_webreport_fed_a_stand_in_step_sends_a_signed_contract_event(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    """The reportview filled with what Content Server (the stand-in, through its REST API) says
+    of a ready step, as the workflow event script passes it: a contract-valid `task.assigned`
+    that the forward endpoint signs unchanged, the real webhook handler verifies and accepts,
+    and Dispatch turns into the assignee's push for that very step. The event script firing
+    again is a duplicate, not a second push."""
+    webhook_url, seen = recorded
+    harness.register("bjones", "bjones-phone-9c1d2e7f", "fcm-bjones-webreport", "android")
+    harness.ecm.seed({"tasks": [WEBREPORT_STEP]})
+    client = EcmClient(EcmConfig.from_secret(local_ecm_credentials(ecm_url), base_url=ecm_url))
+    ref = TaskRef("4910", "4910", "1")
+    step = client.workflow_status("4910").current_step(ref)
+    assert step is not None
+    (assignee,) = step.assignees
+    parameters = {  # what the step's Ready event script hands to the WebReport
+        **REPORTVIEW_VALUES,
+        "process_id": step.ref.process_id,
+        "subprocess_id": step.ref.subprocess_id,
+        "task_id": step.ref.task_id,
+        "title": step.name,
+        "due_at": f"{step.due_date}Z",  # Content Server's zoneless time, the server's UTC
+        "assignee": assignee.login,
+    }
+    body = _render(REPORTVIEW.read_text(encoding="utf-8"), parameters)
+    event = event_adapter.validate_json(body)  # contract §1, before anything is sent
+    assert event.type == "task.assigned"
+    config = _config(tmp_path, webhook_url, ecm_url, forward_token="relay-token")
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer relay-token"}
+    with BackgroundServer(forward_app(config)) as forwarder:
+        answer = requests.post(f"{forwarder.url}/events", data=body, headers=headers, timeout=10)
+        again = requests.post(f"{forwarder.url}/events", data=body, headers=headers, timeout=10)
+
+    assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    (sent_headers, sent_body), _ = seen
+    assert sent_body == body  # signed unchanged
+    assert sent_headers["content-type"] == "application/json"
+    assert sent_headers["x-api-key"] == API_KEY
+    assert "authorization" not in sent_headers  # the forward token stays inside the ECM network
+    signature.verify(
+        sent_headers["x-ecmpush-signature"], body, [WEBHOOK_SECRET.encode()], time.time()
+    )
+    with pytest.raises(signature.InvalidSignature):
+        signature.verify(
+            sent_headers["x-ecmpush-signature"], body, [b"another secret"], time.time()
+        )
+
+    event_id = "otcs-4910-4910-1-bjones"
+    stored = _stored(harness, event_id)
+    assert stored is not None
+    harness.drain()
+    (push,) = harness.fcm.messages(token="fcm-bjones-webreport")
+    data = push["message"]["data"]
+    assert data["title"] == "Approval needed: Prüfung Lieferantenvertrag ACME-2026-114 (Anlage 2)"
+    assert data["deep_link"].startswith("https://app.test/tasks/4910/4910/1?")
+    assert data["actions"] == "approve,reject,request_info"
+    assert data["due_at"] == "2026-12-04T17:00:00Z"
+
+
+def test_a_webreport_title_that_breaks_the_json_is_refused_whole(
+    harness: Harness, forwarder: str
+) -> None:
+    """WebReports substitutes tags verbatim: a `"` in a title (see senders/webreport/README.md)
+    makes the output invalid JSON, which the forward endpoint refuses instead of signing
+    something the webhook would half-read; nothing is stored or sent."""
+    body = _render(
+        REPORTVIEW.read_text(encoding="utf-8"),
+        {**REPORTVIEW_VALUES, "title": 'The "final" draft', "stage": "review"},
+    )
+    answer = requests.post(
+        f"{forwarder}/events",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": "Bearer relay-token"},
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert _stored(harness, "otcs-4911-4911-1-bjones") is None
+    assert harness.queue_depth() == 0

@@ -1,11 +1,25 @@
-"""docs/openapi.json and the samples in docs/clients.md are what the code generates now: a change
-without `make openapi` or `make samples` fails here."""
+"""docs/openapi.json, the API Gateway documentation parts in template.yaml and the samples in
+docs/clients.md are what the code generates now: a change without `make openapi` or
+`make samples` fails here."""
 
 from __future__ import annotations
 
 import json
+import re
 
-from devstack import openapi, push_samples
+from devstack import api_documentation, openapi, push_samples
+from devstack import template as cfn
+
+# What each of the seven flows of the README pushes (flow 7 is the reply's confirmation).
+FLOW_TYPES = {
+    1: {"task.assigned"},
+    2: {"expiry.warning"},
+    3: {"sla.reminder", "sla.escalation"},
+    4: {"document.available"},
+    5: {"document.published"},
+    6: {"governance.alert"},
+    7: {"response.confirmed"},
+}
 
 
 def test_checked_in_openapi_document_is_current() -> None:
@@ -31,6 +45,77 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
 def test_push_samples_in_clients_doc_are_current() -> None:
     text = push_samples.DOC.read_text()
     assert push_samples.updated_doc(text) == text, "docs/clients.md samples are stale: make samples"
-    assert text.count("#### ") == 7
+    assert text.count("#### ") == 11
     assert '"category": "ECM_APPROVAL"' in text
     assert '"click_action": "ECM_REVIEW"' in text
+
+
+def test_every_flow_has_an_android_and_an_ios_sample() -> None:
+    """Each heading has one android and one ios payload, and together they cover every push type
+    of the seven flows: expiry warnings (single and digest), SLA reminder and escalation too."""
+    block = push_samples.render_block()
+    sections = re.split(r"^#### ", block, flags=re.MULTILINE)[1:]
+    types: set[str] = set()
+    for section in sections:
+        payloads = [
+            json.loads(body) for body in re.findall(r"```json\n(.*?)\n```", section, re.DOTALL)
+        ]
+        assert len(payloads) == 2, section
+        android, ios = (p["message"] for p in payloads)
+        assert {"android", "apns"} & set(android) == {"android"}, section
+        assert {"android", "apns"} & set(ios) == {"apns"}, section
+        assert android["data"]["type"] == ios["data"]["type"]
+        types.add(android["data"]["type"])
+    assert types == set().union(*FLOW_TYPES.values())
+    headings = [section.splitlines()[0] for section in sections]
+    assert any("digest" in h for h in headings)
+    assert any(h.startswith("expiry.warning, one record") for h in headings)
+    escalation = next(s for s in sections if s.startswith("sla.escalation"))
+    assert '"actions": "approve,reject,request_info"' in escalation  # the step's own buttons
+    assert '"action_token"' in escalation
+
+
+def test_template_documents_every_api_route_from_the_openapi_document() -> None:
+    """template.yaml's documentation parts are what `make openapi` makes of the document now,
+    one METHOD part per operation, each on a route SAM creates from a function's Api event
+    (never documentation of a method the API does not have), and the version snapshot
+    waits for every part and changes whenever one does."""
+    text = cfn.TEMPLATE.read_text()
+    assert api_documentation.updated_template(text) == text, (
+        "template.yaml API documentation is stale: make openapi"
+    )
+    template = cfn.load()
+    parts = cfn.resources(template, "AWS::ApiGateway::DocumentationPart")
+    assert all(p["Properties"]["RestApiId"] == {"Ref": "EcmpushApi"} for p in parts.values())
+    methods = {
+        (p["Properties"]["Location"]["Method"], p["Properties"]["Location"]["Path"]): p
+        for p in parts.values()
+        if p["Properties"]["Location"]["Type"] == "METHOD"
+    }
+    document = json.loads(openapi.OUTPUT.read_text())
+    operations = {(m.upper(), path) for path, item in document["paths"].items() for m in item}
+    routes = {
+        (route.method, route.path)
+        for spec in cfn.functions(template).values()
+        for route in spec.routes
+    }
+    assert set(methods) == operations == routes
+    reply = json.loads(methods[("POST", "/responses")]["Properties"]["Properties"])
+    assert reply["summary"] == "POST /responses"
+    assert "410 the action token has expired" in reply["description"]
+    webhook = json.loads(methods[("POST", "/ecm/events")]["Properties"]["Properties"])
+    assert "x-api-key + X-Ecmpush-Signature" in webhook["description"]
+    (api,) = (p for p in parts.values() if p["Properties"]["Location"]["Type"] == "API")
+    assert json.loads(api["Properties"]["Properties"])["info"]["title"] == "ecmpush API"
+
+    (version,) = cfn.resources(template, "AWS::ApiGateway::DocumentationVersion").values()
+    assert set(version["DependsOn"]) == set(parts)
+    assert version["Properties"]["RestApiId"] == {"Ref": "EcmpushApi"}
+    found = api_documentation.parts(document)
+    assert version["Properties"]["DocumentationVersion"] == api_documentation.version_of(found)
+    changed = json.loads(json.dumps(document))
+    changed["paths"]["/responses"]["post"]["responses"]["410"]["description"] = "gone"
+    assert (
+        api_documentation.version_of(api_documentation.parts(changed))
+        != (version["Properties"]["DocumentationVersion"])
+    )
