@@ -65,7 +65,9 @@ def test_a_revoked_token_cannot_answer_a_push(harness: Harness, admin: Any) -> N
     auth.revoke_refresh_tokens(UID, app=admin)
     bootstrap.reset()  # a container whose cached record is older than the revocation
     time.sleep(1.1)
-    stolen = harness.identity.mint_id_token("asmith", issued_at=int(time.time()) - 2)
+    # Well before the revocation: validSince has whole seconds, so a token 1-2 s older could
+    # fall into the same second and still count as issued after it.
+    stolen = harness.identity.mint_id_token("asmith", issued_at=int(time.time()) - 5)
     body = {"action_token": data["action_token"], "action": "approve"}
     reply = harness.reply(body, bearer=stolen)
     assert reply.status == 401, reply
