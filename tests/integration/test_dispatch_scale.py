@@ -129,11 +129,11 @@ def test_an_audience_beyond_one_batch_is_sent_in_batches_each_device_once(
 def test_near_its_timeout_dispatch_stops_sending_and_the_rest_goes_out_once_later(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    users = _crowd(harness, 20)
-    # Two pushes per send, each answered after 0.8 s: all of them would take 8 s, past the
-    # 7 s timeout. The deadline keeps 2 s (FCM timeout) + 3 s (recording) back.
+    users = _crowd(harness, 30)
+    # Two pushes per send, each answered after 0.8 s: all of them would take 12 s, past the
+    # 9 s timeout. The deadline keeps a whole send (2 x 2 s + 0.5 s) + 3 s (recording) back.
     _settings(monkeypatch, ECMPUSH_FCM_CHUNK_SIZE="2", ECMPUSH_FCM_TIMEOUT_SECONDS="2")
-    harness.dispatch = LocalFunction(harness.dispatch.spec, timeout_s=7.0)
+    harness.dispatch = LocalFunction(harness.dispatch.spec, timeout_s=9.0)
     harness.sqs.set_queue_attributes(
         QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
     )

@@ -222,6 +222,7 @@ def dispatch_service() -> DispatchService:
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.events_repository import EventsRepository
     from ecmpush.adapters.fcm_pause_store import FcmPauseStore
+    from ecmpush.adapters.firebase_app import send_budget
     from ecmpush.adapters.sqs_publisher import SqsPublisher
     from ecmpush.services.action_tokens import ActionTokenSigner
     from ecmpush.services.dispatch import RECORDING_SECONDS, DispatchService
@@ -243,7 +244,7 @@ def dispatch_service() -> DispatchService:
         clock=utc_now,
         batch_size=config.delivery_batch_size,
         send_chunk=config.fcm_chunk_size,
-        reserve_seconds=config.fcm_timeout_seconds + RECORDING_SECONDS,
+        reserve_seconds=send_budget(config.fcm_timeout_seconds) + RECORDING_SECONDS,
         pool=dispatch_pool(),
     )
 

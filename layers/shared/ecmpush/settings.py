@@ -64,8 +64,8 @@ class Settings:
     secrets_max_age: int = 300
     idempotency_days: int = 7
     fcm_chunk_size: int = 100
-    # Per-request FCM timeout; Dispatch keeps this plus time to record answers back from its
-    # deadline, so a send started is a send recorded.
+    # Per-request FCM timeout; Dispatch keeps a whole send (two attempts of it) plus time to
+    # record the answers back from its deadline, so a send started is a send recorded.
     fcm_timeout_seconds: int = 5
     delivery_batch_size: int = 250
     dispatch_threads: int = 16

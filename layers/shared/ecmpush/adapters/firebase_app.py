@@ -38,6 +38,16 @@ import requests.adapters
 from firebase_admin import _http_client, _user_mgt, auth, credentials, messaging
 
 PINNED_SDK_VERSION = "7.7.0"
+SEND_ATTEMPTS = 2  # per message: the first and one retry on 500/503
+_RETRY_BACKOFF_S = 0.5  # the SDK's backoff factor: the one retry waits at most this
+
+
+def send_budget(http_timeout: float) -> float:
+    """The longest one `send_each` of a chunk can take: every attempt timing out, plus the
+    backoff between them (the chunk's messages go in parallel)."""
+    return SEND_ATTEMPTS * http_timeout + _RETRY_BACKOFF_S * (SEND_ATTEMPTS - 1)
+
+
 FCM_PRODUCTION_BASE = "https://fcm.googleapis.com"
 _EXPECTED_FCM_URL = FCM_PRODUCTION_BASE + "/v1/projects/{0}/messages:send"
 _DEFAULT_ID_CERTS_URL = (
@@ -208,10 +218,14 @@ def _configure_messaging(
     # The SDK's retry policy (500/503, backoff 0.5), except that it must not sleep out a
     # Retry-After inside send_each: FCM's 60 s would hold the Lambda for minutes. A 429 then comes
     # back as QUOTA_EXCEEDED with its retry_after, and dispatch delays that SQS record instead.
+    # And one retry, not the SDK's four: a send must fit Dispatch's deadline reserve
+    # (`send_budget`), and an outage past one retry is the SQS record's to retry, later.
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=1,  # one host per mount
         pool_maxsize=pool_size,
-        max_retries=_http_client.DEFAULT_RETRY_CONFIG.new(respect_retry_after_header=False),
+        max_retries=_http_client.DEFAULT_RETRY_CONFIG.new(
+            total=SEND_ATTEMPTS - 1, respect_retry_after_header=False
+        ),
     )
     session.mount(base, adapter)  # type: ignore[union-attr]
     _read_environment_once(session)

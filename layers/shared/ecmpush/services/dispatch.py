@@ -77,7 +77,7 @@ SEND_CHUNK = 500  # pushes per send (firebase-admin's send_each limit)
 # Time kept back from the deadline before a send starts: the send's own timeout (bootstrap adds
 # the sender's) plus recording its answers and what was not reached.
 RECORDING_SECONDS = 3.0
-DEFAULT_RESERVE_SECONDS = 10.0 + RECORDING_SECONDS
+DEFAULT_RESERVE_SECONDS = 10.5 + RECORDING_SECONDS  # two attempts of 5 s, 0.5 s apart
 
 STATE_ONLY = (TaskCompleted, RecordExpiryScheduled)  # change tracked state; the sweeps notify
 
