@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -18,6 +17,8 @@ from ecmpush.components import component, reset_components
 from ecmpush.settings import ConfigurationError, settings
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     import firebase_admin
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -212,6 +213,8 @@ def accept_event_once() -> Callable[..., dict[str, str]]:
 def dispatch_pool() -> ThreadPoolExecutor:
     """Dispatch's worker threads, kept for the container's life (DynamoDB writes overlapping the
     next send; boto3 clients are thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor  # not on the other handlers' import path
+
     return ThreadPoolExecutor(settings().dispatch_threads, thread_name_prefix="dispatch")
 
 

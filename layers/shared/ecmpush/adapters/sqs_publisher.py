@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -28,12 +29,31 @@ class NotQueued(Exception):
     """SQS kept refusing some entries of a batch; the caller's unit of work is retried."""
 
 
-def encoded_size(message: BaseModel) -> int:
-    """Bytes a message counts against SQS's limit: body plus attribute names, types, values."""
-    size = len(message.model_dump_json().encode())
-    for name, value in _attributes(message).items():
-        size += len(name.encode()) + len(b"String") + len(value.encode())
-    return size
+@dataclass(frozen=True)
+class _Entry:
+    """One message as SendMessageBatch takes it, encoded once; `size` is what it counts against
+    SQS's limit: body plus attribute names, types and values."""
+
+    body: str
+    attributes: dict[str, str]
+
+    @classmethod
+    def of(cls, message: BaseModel) -> _Entry:
+        return cls(message.model_dump_json(), _attributes(message))
+
+    @property
+    def size(self) -> int:
+        return len(self.body.encode()) + sum(
+            len(name.encode()) + len(b"String") + len(value.encode())
+            for name, value in self.attributes.items()
+        )
+
+    def wire(self, entry_id: str) -> dict[str, Any]:
+        return {
+            "Id": entry_id,
+            "MessageBody": self.body,
+            "MessageAttributes": _wire(self.attributes),
+        }
 
 
 def _attributes(message: BaseModel) -> dict[str, str]:
@@ -54,21 +74,14 @@ class SqsPublisher:
             QueueUrl=self._queue_url,
             DelaySeconds=delay_seconds,
             MessageBody=message.model_dump_json(),
-            MessageAttributes=_wire_attributes(message),
+            MessageAttributes=_wire(_attributes(message)),
         )
         return response["MessageId"]
 
     def publish_all(self, messages: Sequence[BaseModel]) -> int:
         calls = 0
-        for batch in _packed(messages):
-            entries = {
-                str(i): {
-                    "Id": str(i),
-                    "MessageBody": m.model_dump_json(),
-                    "MessageAttributes": _wire_attributes(m),
-                }
-                for i, m in enumerate(batch)
-            }
+        for batch in _packed([_Entry.of(m) for m in messages]):
+            entries = {str(i): entry.wire(str(i)) for i, entry in enumerate(batch)}
             for attempt in range(_PATIENCE + 1):
                 calls += 1
                 answer = self._client.send_message_batch(
@@ -86,20 +99,19 @@ class SqsPublisher:
         return calls
 
 
-def _wire_attributes(message: BaseModel) -> dict[str, Any]:
+def _wire(attributes: dict[str, str]) -> dict[str, Any]:
     return {
-        name: {"DataType": "String", "StringValue": value}
-        for name, value in _attributes(message).items()
+        name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
     }
 
 
-def _packed(messages: Sequence[BaseModel]) -> list[list[BaseModel]]:
+def _packed(entries: Sequence[_Entry]) -> list[list[_Entry]]:
     """Consecutive groups within SendMessageBatch's entry and size limits."""
-    batches: list[list[BaseModel]] = []
-    current: list[BaseModel] = []
+    batches: list[list[_Entry]] = []
+    current: list[_Entry] = []
     size = 0
-    for message in messages:
-        message_size = encoded_size(message)
+    for message in entries:
+        message_size = message.size
         if message_size > MAX_BATCH_BYTES:
             raise ValueError(f"a {message_size}-byte message exceeds SQS's limit")
         if current and (len(current) == MAX_BATCH_ENTRIES or size + message_size > MAX_BATCH_BYTES):
