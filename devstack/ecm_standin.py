@@ -26,7 +26,6 @@ import copy
 import datetime as dt
 import itertools
 import json
-import math
 import re
 import secrets
 import threading
@@ -40,7 +39,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.ecm_groups import Group, MembersRequestError, listing, members_answer, where_type
 from devstack.ecm_lql import LqlError, matches, parse_lql, region_values
+from devstack.ecm_paging import page_bounds, paging
 
 SEED_PATH = Path(__file__).with_name("ecm_seed.json")
 DEFAULT_TICKET_LIFETIME_S = 30 * 60
@@ -373,6 +374,11 @@ class EcmStandIn:
                     methods=["POST"],
                 ),
                 Rule("/api/v2/nodes/<int(signed=True):node_id>", endpoint="node", methods=["GET"]),
+                Rule(
+                    "/api/v2/members/<int(signed=True):member_id>/members",
+                    endpoint="group_members",
+                    methods=["GET"],
+                ),
                 Rule("/api/v2/search", endpoint="search", methods=["POST"]),
                 Rule("/otdsws/oauth2/token", endpoint="otds_token", methods=["POST"]),
                 Rule("/_inspect", endpoint="inspect_summary", methods=["GET"]),
@@ -398,6 +404,9 @@ class EcmStandIn:
         with self._lock:
             self.partition = DEFAULT_PARTITION
             self.users: dict[str, User] = {}
+            self.groups: dict[int, Group] = {}
+            # Sorted member listings per (group, where_type), until the next seed changes them.
+            self._listings: dict[tuple[int, str | None], list[Mapping[str, Any]]] = {}
             self.clients: dict[str, OAuthClient] = {}
             self.tasks: dict[tuple[int, int, int], Task] = {}
             self.nodes: dict[int, Node] = {}
@@ -506,11 +515,15 @@ class EcmStandIn:
     # -- seed loading ---------------------------------------------------------------------
 
     def _load(self, data: Mapping[str, Any]) -> dict[str, int]:
+        self._listings = {}
         if data.get("partition"):
             self.partition = str(data["partition"])
         for raw in data.get("users", []):
             user = User.from_seed(raw)
             self.users[user.login] = user
+        for raw in data.get("groups", []):
+            group = Group.from_seed(raw)
+            self.groups[group.id] = group
         for raw in data.get("oauth_clients", []):
             client = OAuthClient(
                 client_id=str(raw["client_id"]),
@@ -529,6 +542,7 @@ class EcmStandIn:
             self.tasks[task.key] = task
         return {
             "users": len(self.users),
+            "groups": len(self.groups),
             "nodes": len(self.nodes),
             "tasks": len(self.tasks),
         }
@@ -872,6 +886,11 @@ class EcmStandIn:
         href = f"/api/v2/processes/{p}/subprocesses/{s}/activities"
         return _json({"links": _self_link(href, "GET"), "results": {"data": rows}})
 
+    def _user_record(self, login: str) -> dict[str, Any] | None:
+        """A user as the members routes list it, or None for an unknown login."""
+        user = self.users.get(login)
+        return user.as_member() if user else None
+
     def _member(self, login: str) -> dict[str, Any]:
         user = self.users.get(login)
         return {
@@ -1015,6 +1034,27 @@ class EcmStandIn:
         href = f"/api/v2/nodes/{node_id}"
         return _json({"links": _self_link(href, "GET"), "results": {"data": data}})
 
+    def _h_group_members(self, request: Request, entry: dict[str, Any], member_id: int) -> Response:
+        self._ticket_user(request, entry)
+        with self._lock:
+            group = self.groups.get(member_id)
+            if group is None:
+                if any(u.id == member_id for u in self.users.values()):
+                    raise _error(400, f"Member {member_id} is not a group.")
+                raise _error(404, "Could not process object, invalid ID specified.")
+            try:
+                kind = where_type(request.args)
+                members = self._listings.get((member_id, kind))
+                if members is None:
+                    members = listing(
+                        group, kind, user=self._user_record, group_by_id=self.groups.get
+                    )
+                    self._listings[(member_id, kind)] = members
+                body = members_answer(group, members, request.args)
+            except MembersRequestError as exc:
+                raise _error(400, str(exc)) from None
+        return _json(body)
+
     def _ancestors(self, node: Node) -> list[int]:
         chain: list[int] = []
         current = self.nodes.get(node.parent_id)
@@ -1054,40 +1094,13 @@ class EcmStandIn:
                         hits.append((node, ancestors))
                 except LqlError as exc:
                     raise _error(400, f"Invalid search query: {exc}") from None
-        total = len(hits)
-        page_total = math.ceil(total / limit) if total else 0
-        chunk = hits[(page - 1) * limit : page * limit]
-        results = [self._search_row(node, ancestors, wanted) for node, ancestors in chunk]
-        range_min = (page - 1) * limit + 1 if chunk else 0
-        range_max = range_min + len(chunk) - 1 if chunk else 0
-        paging: dict[str, Any] = {
-            "limit": limit,
-            "page": page,
-            "page_total": page_total,
-            "range_min": range_min,
-            "range_max": range_max,
-            "result_header_string": f"Results {range_min} to {range_max} of {total}",
-            "total_count": total,
-            "links": {},
-        }
-        if page < page_total:
-            paging["links"]["next"] = {
-                "body": "",
-                "href": "/api/v2/search",
-                "method": "POST",
-                "name": "Next",
-            }
-        if page > 1:
-            paging["links"]["previous"] = {
-                "body": "",
-                "href": "/api/v2/search",
-                "method": "POST",
-                "name": "Previous",
-            }
+        start, end = page_bounds(len(hits), page, limit)
+        results = [self._search_row(node, ancestors, wanted) for node, ancestors in hits[start:end]]
+        block = paging(len(hits), page, limit, href="/api/v2/search", method="POST")
         return _json(
             {
                 "collection": {
-                    "paging": paging,
+                    "paging": block,
                     "searching": {"result_title": "Search results"},
                     "sorting": {"sort": ["asc_OTObjectID"]},
                 },

@@ -24,18 +24,21 @@ from ecmpush.domain.delivery import (
     SendResult,
 )
 from ecmpush.domain.devices import Device, Platform
+from ecmpush.domain.ecm import MembersPage
+from ecmpush.domain.ecm_errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.events import Record as EcmRecord
 from ecmpush.domain.events import TaskRef, event_adapter
-from ecmpush.domain.messages import EventMessage, NotificationMessage
+from ecmpush.domain.messages import EventMessage, GroupPageMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.preferences import Preferences, QuietHours
 from ecmpush.domain.push import Push
 from ecmpush.domain.recipient import Recipient
-from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.routing_config import EcmGroupTeam, RoutingConfig
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.dispatch import DispatchReport, DispatchService, RetryLater
 from ecmpush.services.record_intake import RecordIntake
+from ecmpush.settings import ConfigurationError
 from tests.conftest import sample_event
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -236,6 +239,38 @@ class FakePublisher:
         return -(-len(messages) // 10)
 
 
+class FakeDirectory:
+    """Content Server groups: users and member groups per group id, served `page_size` a page
+    (like the server, which decides its page size)."""
+
+    def __init__(self, groups: dict[int, tuple[list[str], list[int]]], page_size: int = 3) -> None:
+        self.groups = groups
+        self.page_size = page_size
+        self.calls: list[tuple[int, str, int]] = []
+        self.down = False
+
+    def group_members(
+        self, group_id: int, *, member_type: str, page: int, budget_s: float | None = None
+    ) -> MembersPage:
+        self.calls.append((group_id, member_type, page))
+        if self.down:
+            raise EcmUnavailable("Content Server is restarting", status=503)
+        if group_id not in self.groups:
+            raise EcmNotFound(f"no group {group_id}", status=404)
+        users, groups = self.groups[group_id]
+        members: list[Any] = list(users) if member_type == "users" else list(groups)
+        start = (page - 1) * self.page_size
+        part = members[start : start + self.page_size]
+        return MembersPage(
+            users=tuple(part) if member_type == "users" else (),
+            groups=tuple(part) if member_type == "groups" else (),
+            page=page,
+            limit=self.page_size,
+            total_count=len(members),
+            page_total=-(-len(members) // self.page_size),
+        )
+
+
 class FakePause:
     """The shared FCM pause: `until` as stored, every `pause` asked for."""
 
@@ -312,6 +347,7 @@ class World:
     sender: FakeSender = field(default_factory=FakeSender)
     pause: FakePause = field(default_factory=FakePause)
     options: dict[str, Any] = field(default_factory=dict)  # batch_size, send_chunk, reserve
+    directory: FakeDirectory | None = None
 
     @property
     def preferences(self) -> FakePreferences:
@@ -333,11 +369,14 @@ class World:
             app_base_url="https://app.example.com",
             clock=lambda: NOW,
             lease_seconds=LEASE,
+            directory=(lambda: self.directory) if self.directory else None,  # type: ignore[arg-type,return-value]
             **self.options,
         )
 
     def send(
-        self, message: NotificationMessage | EventMessage, deadline: Deadline = NO_DEADLINE
+        self,
+        message: NotificationMessage | EventMessage | GroupPageMessage,
+        deadline: Deadline = NO_DEADLINE,
     ) -> DispatchReport:
         return self.service.handle(message, deadline)
 
@@ -913,3 +952,112 @@ def test_quota_exceeded_without_retry_after_retries_only_that_record() -> None:
     with pytest.raises(RetryLater):
         w.send(message(notification(["alice"])))
     assert w.pause.asked == []
+
+
+# --- teams kept as Content Server groups ----------------------------------------------------------
+
+
+def _group_world(groups: dict[int, tuple[list[str], list[int]]], *devices: Device) -> World:
+    w = world(*devices)
+    w.directory = FakeDirectory(groups)
+    w.routing = RoutingConfig(teams={"field-ops": EcmGroupTeam(ecm_group=100), "office": ["bob"]})
+    return w
+
+
+def _bulletin(teams: list[str], users: list[str] = ()) -> EventMessage:  # type: ignore[assignment]
+    raw = sample_event("document_available")
+    raw["data"]["audience"] = {"teams": teams, "users": [{"user_id": u} for u in users]}
+    return EventMessage(event=event_adapter.validate_python(raw))
+
+
+def _drain(w: World, times: int = 1) -> None:
+    """Deliver what Dispatch queued (pages, batches), each `times` times as SQS may, until
+    nothing new comes."""
+    handled = 0
+    while handled < len(w.publisher.published):
+        queued, _ = w.publisher.published[handled]
+        handled += 1
+        for _ in range(times):
+            w.send(queued)
+
+
+def test_a_group_team_is_read_page_by_page_and_each_member_served_once() -> None:
+    members = [f"user-{n:02}" for n in range(7)]
+    w = _group_world(
+        {100: (members, [200]), 200: (["user-01", "carol"], [100])},  # a cycle back to 100
+        *_crowd(7),
+        device("bob", "b1"),
+        device("carol", "c1"),
+    )
+    report = w.send(_bulletin(["field-ops", "office"]))
+    assert report.group_pages == 1
+    assert [p.token for p in w.sender.pushes] == ["tok-b1"]  # the listed team at once
+    _drain(w)
+    tokens = [p.token for p in w.sender.pushes]
+    assert sorted(tokens) == sorted({*(f"tok-inst-{n:02}" for n in range(7)), "tok-b1", "tok-c1"})
+    assert len(tokens) == len(set(tokens))  # user-01 is in both groups: one push
+    # Pages 1-3 of 100's users, 100's groups, 200's users, 200's groups; 100 is not re-walked.
+    walked = [(100, "users", n) for n in (1, 2, 3)]
+    walked += [(100, "groups", 1), (200, "users", 1), (200, "groups", 1)]
+    assert sorted(w.directory.calls) == sorted(walked)  # type: ignore[union-attr]
+
+
+def test_a_page_read_twice_sends_nothing_twice() -> None:
+    w = _group_world({100: ([f"user-{n:02}" for n in range(4)], [])}, *_crowd(4))
+    w.send(_bulletin(["field-ops"]))
+    _drain(w, times=2)
+    tokens = [p.token for p in w.sender.pushes]
+    assert sorted(tokens) == [f"tok-inst-{n:02}" for n in range(4)]
+    assert len(w.directory.calls) > 4  # type: ignore[union-attr]  # pages were read twice
+
+
+def test_a_group_larger_than_the_team_allows_is_refused_whole() -> None:
+    w = _group_world({100: ([f"user-{n:02}" for n in range(5)], [])}, *_crowd(5))
+    w.routing = RoutingConfig(teams={"field-ops": EcmGroupTeam(ecm_group=100, max_members=4)})
+    w.send(_bulletin(["field-ops"]))
+    page_one = w.publisher.published[0][0]
+    report = w.send(page_one)
+    assert report.groups_refused == 1
+    assert w.sender.pushes == []
+    assert len(w.publisher.published) == 1  # no further page queued
+
+
+def test_an_unknown_group_is_refused_and_content_server_down_is_retried() -> None:
+    w = _group_world({}, *_crowd(2))
+    w.send(_bulletin(["field-ops"]))
+    page_one = w.publisher.published[0][0]
+    assert w.send(page_one).groups_refused == 1
+    w.directory = FakeDirectory({100: (["user-00", "user-01"], [])})
+    w.directory.down = True
+    with pytest.raises(RetryLater) as retry:
+        w.send(page_one)
+    assert retry.value.retry_after_seconds == 30
+    assert w.sender.pushes == []
+    w.directory.down = False
+    w.send(page_one)
+    assert sorted(p.token for p in w.sender.pushes) == ["tok-inst-00", "tok-inst-01"]
+
+
+def test_a_group_team_without_content_server_settings_is_an_operator_error() -> None:
+    w = _group_world({100: (["user-00"], [])}, *_crowd(1))
+    w.directory = None
+    w.send(_bulletin(["field-ops"]))
+    with pytest.raises(ConfigurationError, match="group-backed teams need"):
+        w.send(w.publisher.published[0][0])
+
+
+def test_logins_that_cannot_be_ecmpush_user_ids_are_left_out() -> None:
+    w = _group_world({100: (["ext:cust-1", "a#b", "user-00"], [])}, *_crowd(1))
+    w.send(_bulletin(["field-ops"]))
+    _drain(w)
+    assert [p.token for p in w.sender.pushes] == ["tok-inst-00"]
+
+
+def test_a_group_page_names_one_group_and_nobody_else() -> None:
+    team = EcmGroupTeam(ecm_group=100)
+    with pytest.raises(ValidationError):
+        GroupPageMessage(notification=notification(["alice"], groups=[team]))
+    with pytest.raises(ValidationError):
+        GroupPageMessage(notification=notification([], groups=[team, EcmGroupTeam(ecm_group=2)]))
+    with pytest.raises(ValidationError):
+        notification([])  # nobody to hear it

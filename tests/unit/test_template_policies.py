@@ -101,7 +101,8 @@ EXPECTED: dict[str, Grants] = {
     | {("DispatchQueue", a) for a in _POLLER}
     | _send("DispatchQueue")
     | _secret("FirebaseServiceAccountSecret")
-    | _secret("ActionTokenKeySecret"),
+    | _secret("ActionTokenKeySecret")
+    | _secret("EcmCredentialsSecret"),  # members of teams kept as Content Server groups
     "ResponseCallbackFunction": _items("DeliveriesTable", "get", "put", "update", "delete")
     | _items("TasksTable", "get", "update")
     | _items("DevicesTable", "get")

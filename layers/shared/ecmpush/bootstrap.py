@@ -249,6 +249,7 @@ def dispatch_service() -> DispatchService:
         send_chunk=config.fcm_chunk_size,
         reserve_seconds=send_budget(config.fcm_timeout_seconds) + RECORDING_SECONDS,
         pool=dispatch_pool(),
+        directory=ecm_client,
     )
 
 

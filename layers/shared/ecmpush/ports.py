@@ -17,13 +17,14 @@ from ecmpush.domain.devices import Device
 from ecmpush.domain.ecm import (
     Activity,
     CompletionResult,
+    MembersPage,
     SearchPage,
     TaskDetails,
     WorkflowStatus,
 )
 from ecmpush.domain.ecm import TaskRef as EcmTaskRef
 from ecmpush.domain.identity import Principal
-from ecmpush.domain.messages import DispatchMessage
+from ecmpush.domain.messages import DispatchMessage, MemberType
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.push import Push
 from ecmpush.domain.recipient import Recipient
@@ -104,6 +105,22 @@ class EcmSearch(Protocol):
         limit: int = 100,
         budget_s: float | None = None,
     ) -> SearchPage: ...
+
+
+class EcmDirectory(Protocol):
+    def group_members(
+        self,
+        group_id: int,
+        *,
+        member_type: MemberType,
+        page: int,
+        budget_s: float | None = None,
+    ) -> MembersPage:
+        """One page of a group's direct members of one type, read as the service account (the
+        server decides the page size). Raises `EcmNotFound` for an unknown group, `EcmRejected`
+        when the service account may not list it, `EcmUnavailable` when Content Server cannot
+        answer now."""
+        ...
 
 
 class Publisher(Protocol):

@@ -175,6 +175,19 @@ class SearchRow:
 
 
 @dataclass(frozen=True)
+class MembersPage:
+    """One page of a Content Server group's direct members of one type
+    (`GET /api/v2/members/{id}/members?where_type=`): users by login, member groups by id."""
+
+    users: tuple[str, ...]
+    groups: tuple[int, ...]
+    page: int
+    limit: int
+    total_count: int
+    page_total: int
+
+
+@dataclass(frozen=True)
 class SearchPage:
     """One page of `POST /api/v2/search` results with `collection.paging`."""
 

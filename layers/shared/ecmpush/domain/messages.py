@@ -1,12 +1,13 @@
-"""What travels on the dispatch queue: an accepted ECM event to route, or a notification a sweep
-or a reply already decided on. One discriminated union keeps the consumer's parse strict."""
+"""What travels on the dispatch queue: an accepted ECM event to route, a notification a sweep
+or a reply already decided on, or one page of a Content Server group whose members a
+notification is for. One discriminated union keeps the consumer's parse strict."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from ecmpush.domain.events import EcmEvent
 from ecmpush.domain.notifications import Notification
@@ -25,5 +26,33 @@ class NotificationMessage(BaseModel):
     not_before: datetime | None = None  # deferred by quiet hours: deliver from then on
 
 
-DispatchMessage = Annotated[EventMessage | NotificationMessage, Field(discriminator="kind")]
+MemberType = Literal["users", "groups"]  # Content Server's where_type 0 and 1
+
+
+class GroupPageMessage(BaseModel):
+    """Page `page` of the `member_type` members of `notification.groups[0]`. `via` holds the
+    groups this one was reached through (member groups of member groups), so a cycle in
+    Content Server's groups ends instead of paging forever."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["group_page"] = "group_page"
+    notification: Notification
+    member_type: MemberType = "users"
+    page: Annotated[int, Field(ge=1)] = 1
+    via: Annotated[tuple[Annotated[int, Field(ge=1)], ...], Field(max_length=16)] = ()
+
+    @model_validator(mode="after")
+    def _one_group(self) -> GroupPageMessage:
+        if len(self.notification.groups) != 1 or self.notification.recipients:
+            raise ValueError("a group page names exactly one group and no other recipients")
+        return self
+
+    @property
+    def group_id(self) -> int:
+        return self.notification.groups[0].ecm_group
+
+
+DispatchMessage = Annotated[
+    EventMessage | NotificationMessage | GroupPageMessage, Field(discriminator="kind")
+]
 dispatch_message_adapter: TypeAdapter[DispatchMessage] = TypeAdapter(DispatchMessage)

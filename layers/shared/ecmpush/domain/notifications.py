@@ -8,9 +8,10 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from ecmpush.domain.events import TaskRef
+from ecmpush.domain.routing_config import EcmGroupTeam
 
 ReplyAction = Literal["acknowledge", "approve", "reject", "request_info"]
 
@@ -29,7 +30,10 @@ class Notification(BaseModel):
     type: str  # event type, or expiry.warning / sla.reminder / sla.escalation / response.confirmed
     category: str  # what a user mutes: approval, review, task, expiry, sla, field, ...
     source_id: str  # the event (or sweep key) this notification came from
-    recipients: list[str] = Field(min_length=1)
+    recipients: list[str] = []
+    # Content Server groups whose members hear of it too, read page by page by Dispatch
+    # (services/group_walk.py) instead of being listed here.
+    groups: list[EcmGroupTeam] = []
     template: str  # key into the message catalog (domain/templates.py)
     params: dict[str, str] = {}  # values the template fills in; never personal data beyond names
     deep_link: str
@@ -42,6 +46,12 @@ class Notification(BaseModel):
     # Who it is for: internal ECM users (their own devices) or external stakeholders (devices
     # registered under their verified external id). Set by routing, never read from a recipient.
     audience: Literal["internal", "external"] = "internal"
+
+    @model_validator(mode="after")
+    def _somebody_hears_it(self) -> Notification:
+        if not self.recipients and not self.groups:
+            raise ValueError("a notification needs recipients or member groups")
+        return self
 
     @model_validator(mode="after")
     def _buttons_need_a_task(self) -> Notification:

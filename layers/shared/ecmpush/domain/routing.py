@@ -82,7 +82,7 @@ def _info(
     event: EcmEvent, ctx: RoutingContext, recipients: list[str], **fields: Any
 ) -> list[Notification]:
     """A notification without buttons, or none when nobody is to hear of it."""
-    if not recipients:
+    if not recipients and not fields.get("groups"):
         return []
     return [
         Notification(
@@ -98,15 +98,19 @@ def _info(
 
 
 def _document_available(event: DocumentAvailable, ctx: RoutingContext) -> list[Notification]:
-    """Field teams: every member of the named teams and the named users, each once."""
+    """Field teams: every member of the named teams and the named users, each once. Members of
+    a team kept as a Content Server group are not listed here: Dispatch pages the group."""
     audience = event.data.audience
-    users = ctx.routing().members_of_teams(audience.teams) if audience.teams else []
+    routing = ctx.routing() if audience.teams else None
+    users = routing.members_of_teams(audience.teams) if routing else []
+    groups = routing.groups_of_teams(audience.teams) if routing else []
     recipients = list(dict.fromkeys([*users, *(u.user_id for u in audience.users)]))
     document = event.data.document
     return _info(
         event,
         ctx,
         recipients,
+        groups=groups,
         category="field",
         template=f"document.available.{event.data.category}",
         params={"document_name": document.name},

@@ -16,6 +16,21 @@ GovernanceKind = Literal[
     "metadata_validation_failed", "unauthorized_access", "missing_approval", "retention_exception"
 ]
 Channel = Literal["android", "ios", "web"]
+MAX_GROUP_MEMBERS = 1_000_000
+
+
+class EcmGroupTeam(BaseModel):
+    """A team whose members are a Content Server group's, read page by page when an event
+    names the team (services/group_walk.py): a 100,000-person field organisation is kept where
+    ECM administrators keep it, not copied into a parameter. Member groups count too."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ecm_group: Annotated[int, Field(ge=1)]
+    # Refuse the whole team when the group (or one of its member groups) is larger: a team
+    # pointed at "DefaultGroup" by mistake must not page the whole company.
+    max_members: Annotated[int, Field(ge=1, le=MAX_GROUP_MEMBERS)] = 100_000
+
 
 DEFAULT_GOVERNANCE_ROUTES: dict[GovernanceKind, list[Role]] = {
     "metadata_validation_failed": ["records_manager"],
@@ -29,7 +44,8 @@ class RoutingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     roles: dict[Role, Members] = {}
-    teams: dict[TeamId, Members] = {}
+    # A team is its members, or the Content Server group that holds them.
+    teams: dict[TeamId, Members | EcmGroupTeam] = {}
     # Which roles hear each governance alert kind (defaults above; a kind set here replaces them).
     governance: dict[GovernanceKind, Annotated[list[Role], Field(min_length=1)]] = {}
     # Channels approved for external stakeholders: none unless an operator approves them.
@@ -48,7 +64,19 @@ class RoutingConfig(BaseModel):
         return list(users)
 
     def members_of_teams(self, teams: list[str]) -> list[str]:
+        """Members listed in the configuration; group-backed teams are `groups_of_teams`."""
         users: dict[str, None] = {}
         for team in teams:
-            users.update(dict.fromkeys(self.teams.get(team, [])))
+            members = self.teams.get(team, [])
+            if isinstance(members, list):
+                users.update(dict.fromkeys(members))
         return list(users)
+
+    def groups_of_teams(self, teams: list[str]) -> list[EcmGroupTeam]:
+        """The Content Server groups behind `teams`, each once."""
+        groups: dict[int, EcmGroupTeam] = {}
+        for team in teams:
+            found = self.teams.get(team)
+            if isinstance(found, EcmGroupTeam):
+                groups.setdefault(found.ecm_group, found)
+        return list(groups.values())

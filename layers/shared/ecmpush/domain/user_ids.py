@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, StringConstraints
 
 EXTERNAL_PREFIX = "ext:"
+MAX_USER_ID = 128
 
 
 def is_external(recipient: str) -> bool:
@@ -31,6 +32,6 @@ def internal_user_id(value: str) -> str:
 
 InternalUserId = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_USER_ID),
     AfterValidator(internal_user_id),
 ]

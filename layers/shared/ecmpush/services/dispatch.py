@@ -18,11 +18,16 @@ Why a deadline: a Lambda killed at its timeout would leave claims in SENDING tha
 attempt sends again once their lease passes. Dispatch stops starting sends while it still has
 time to record them; what it did not reach goes back to the queue (`RetryLater`).
 
+Why group pages: a team kept as a Content Server group is read a page per message
+(domain/group_walk.py), each page a delivery batch of its own, so a 100,000-member group is
+many short invocations too, and no list of its members is ever held in one place.
+
 Why a shared pause: FCM's quota is the project's, so QUOTA_EXCEEDED with Retry-After holds back
 every batch of every invocation until then (domain/pacing.py), not just the record that met it."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
@@ -47,8 +52,15 @@ from ecmpush.domain.delivery import (
 )
 from ecmpush.domain.delivery_policy import Verdict, decide
 from ecmpush.domain.devices import Device
+from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected, EcmUnavailable
 from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled, TaskAssigned, TaskCompleted
-from ecmpush.domain.messages import DispatchMessage, EventMessage, NotificationMessage
+from ecmpush.domain.group_walk import next_step
+from ecmpush.domain.messages import (
+    DispatchMessage,
+    EventMessage,
+    GroupPageMessage,
+    NotificationMessage,
+)
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.pacing import pause_after
 from ecmpush.domain.preferences import Preferences
@@ -62,6 +74,7 @@ from ecmpush.domain.user_ids import EXTERNAL_PREFIX, is_external
 from ecmpush.ports import (
     Deliveries,
     DispatchQueue,
+    EcmDirectory,
     EventLog,
     FcmPause,
     PushSender,
@@ -70,6 +83,9 @@ from ecmpush.ports import (
 )
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.record_intake import RecordIntake
+from ecmpush.settings import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
 BATCH_SIZE = 250  # recipients per delivery batch
@@ -79,6 +95,8 @@ SEND_CHUNK = 500  # pushes per send (firebase-admin's send_each limit)
 RECORDING_SECONDS = 3.0
 DEFAULT_RESERVE_SECONDS = 10.5 + RECORDING_SECONDS  # two attempts of 5 s, 0.5 s apart
 
+GROUP_PAGE_BUDGET_SECONDS = 10.0  # reading one page of a group, retries included
+GROUP_PAGE_RETRY_SECONDS = 30.0  # a page Content Server could not answer waits this long
 STATE_ONLY = (TaskCompleted, RecordExpiryScheduled)  # change tracked state; the sweeps notify
 
 
@@ -114,6 +132,8 @@ class DispatchReport:
     muted: int = 0
     deferred: int = 0
     batches: int = 0  # delivery batches queued by a fan-out
+    group_pages: int = 0  # pages of Content Server groups queued
+    groups_refused: int = 0  # groups not sent to: unknown, not listable or too large
     unreached: int = 0  # devices left for the retry because the deadline came near
     held: int = 0  # devices left for the retry because FCM asked the project to pause
     platform_auth: int = 0  # APNs/web-push credential errors (alarmed, never pruned)
@@ -171,6 +191,7 @@ class DispatchService:
         send_chunk: int = SEND_CHUNK,
         reserve_seconds: float = DEFAULT_RESERVE_SECONDS,
         pool: Executor | None = None,
+        directory: Callable[[], EcmDirectory] | None = None,
     ) -> None:
         if batch_size < 1 or send_chunk < 1:
             raise ValueError("batch_size and send_chunk must be positive")
@@ -191,6 +212,7 @@ class DispatchService:
         self._send_chunk = send_chunk
         self._reserve = reserve_seconds
         self._pool = pool or _Inline()
+        self._directory = directory
 
     def handle(self, message: DispatchMessage, deadline: Deadline = NO_DEADLINE) -> DispatchReport:
         now = self._clock()
@@ -198,6 +220,10 @@ class DispatchService:
             context = RoutingContext(self._base_url, now, self._routing)
             notifications = route(message.event, context)
             self._track(message.event, notifications, now)
+        elif isinstance(message, GroupPageMessage):
+            notifications, refused = self._read_group_page(message, deadline)
+            if refused:
+                return DispatchReport(groups_refused=1)
         elif message.not_before is not None and message.not_before > now:
             self._wait(message, now)  # a deferred push, back early: wait another hop
             return DispatchReport(deferred=1)
@@ -235,7 +261,11 @@ class DispatchService:
         report = DispatchReport()
         background: list[Future[object]] = []
         for notification in notifications:
+            if notification.groups:
+                self._walk_groups(notification, report)
             owners = list(dict.fromkeys(notification.recipients))
+            if not owners:
+                continue
             if len(owners) > self._batch_size:
                 self._fan_out(notification, owners, report)
             else:
@@ -254,6 +284,57 @@ class DispatchService:
         ]
         self._publisher.publish_all(batches)
         report.batches += len(batches)
+
+    def _walk_groups(self, notification: Notification, report: DispatchReport) -> None:
+        """Queue the first page of each member group; those pages queue the rest."""
+        pages = [
+            GroupPageMessage(
+                notification=notification.model_copy(update={"recipients": [], "groups": [group]})
+            )
+            for group in notification.groups
+        ]
+        self._publisher.publish_all(pages)
+        report.group_pages += len(pages)
+
+    def _read_group_page(
+        self, message: GroupPageMessage, deadline: Deadline
+    ) -> tuple[list[Notification], bool]:
+        """The page's users as a delivery batch, after queueing the pages it leads to. A group
+        that is gone, not listable by the service account or larger than its team allows is
+        refused for good (logged as an error); Content Server being down sends the page back
+        to the queue for its Retry-After (or half a minute)."""
+        if self._directory is None:
+            raise ConfigurationError(
+                f"team group {message.group_id}: group-backed teams need Content Server settings "
+                "on Dispatch (ECMPUSH_ECM_BASE_URL, ECMPUSH_ECM_SECRET_ID)"
+            )
+        if deadline.remaining() < self._reserve:
+            raise RetryLater("too close to the deadline to read a group page")
+        try:
+            page = self._directory().group_members(
+                message.group_id,
+                member_type=message.member_type,
+                page=message.page,
+                budget_s=min(GROUP_PAGE_BUDGET_SECONDS, deadline.remaining() - self._reserve),
+            )
+        except (EcmNotFound, EcmRejected) as exc:
+            log.error("team group %s is not sent to: %s", message.group_id, exc)
+            return [], True
+        except EcmUnavailable as exc:
+            delay = exc.retry_after or GROUP_PAGE_RETRY_SECONDS
+            raise RetryLater(f"group {message.group_id}: {exc}", delay) from exc
+        step = next_step(message, page)
+        for reason in step.skipped:
+            log.warning("team group walk: %s", reason)
+        if step.refused:
+            log.error("team group %s is not sent to: %s", message.group_id, step.refused)
+            return [], True
+        if step.follow:
+            self._publisher.publish_all(step.follow)
+        if not step.users:
+            return [], False
+        batch = message.notification.model_copy(update={"recipients": step.users, "groups": []})
+        return [batch], False
 
     def _deliver_batch(
         self,

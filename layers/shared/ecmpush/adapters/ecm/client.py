@@ -26,6 +26,7 @@ REST calls (docs/ecm.md has the shapes and where each was checked):
 - history       GET  /api/v2/processes/{p}/subprocesses/{s}/activities
 - node          GET  /api/v2/nodes/{id}
 - search        POST /api/v2/search  (where, select, location_id1.., page, limit)
+- group members GET  /api/v2/members/{id}/members?where_type=&limit=&page=
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from ecmpush.domain.ecm import (
     ActiveWorkflow,
     Activity,
     CompletionResult,
+    MembersPage,
     Node,
     SearchPage,
     TaskDetails,
@@ -64,9 +66,13 @@ from ecmpush.domain.ecm_errors import (
     EcmTaskNotOpen,
     EcmUnavailable,
 )
+from ecmpush.domain.messages import MemberType
 from ecmpush.privacy import who
 
 log = logging.getLogger(__name__)
+
+MEMBERS_PAGE_LIMIT = 100  # members asked for per page of a group (the server may answer fewer)
+_WHERE_TYPE: dict[MemberType, str] = {"users": "0", "groups": "1"}
 
 
 def _failure(answer: Answer, what: str) -> EcmError:
@@ -328,6 +334,32 @@ class EcmClient:
             what="search",
         )
         return parsing.search_page(answer.body)
+
+    def group_members(
+        self,
+        group_id: int,
+        *,
+        member_type: MemberType,
+        page: int,
+        budget_s: float | None = None,
+    ) -> MembersPage:
+        """One page of a group's direct users or member groups, as the service account. Asks
+        for `MEMBERS_PAGE_LIMIT` a page; the answer's paging says what the server gave."""
+        if page < 1:
+            raise ValueError("pages start at 1")
+        answer = self._api(
+            "GET",
+            f"/v2/members/{integer_id('group_id', group_id)}/members",
+            Actor(None),
+            self._transport.deadline(budget_s),
+            params={
+                "where_type": _WHERE_TYPE[member_type],
+                "limit": str(MEMBERS_PAGE_LIMIT),
+                "page": str(page),
+            },
+            what="group members",
+        )
+        return parsing.members_page(answer.body)
 
     # -- internals ------------------------------------------------------------------------
 

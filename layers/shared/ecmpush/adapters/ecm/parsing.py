@@ -15,6 +15,7 @@ from ecmpush.domain.ecm import (
     ActiveWorkflow,
     Activity,
     Member,
+    MembersPage,
     Node,
     SearchPage,
     SearchRow,
@@ -259,18 +260,42 @@ def _search_row(item: Any, i: int) -> SearchRow:
     )
 
 
+def _paging(root: Mapping[str, Any]) -> dict[str, int]:
+    """`collection.paging` of a paged answer: page, limit, total_count, page_total."""
+    path = "$.collection.paging"
+    paging = _obj(_obj(root.get("collection"), "$.collection").get("paging"), path)
+    return {
+        "page": _int(paging.get("page"), f"{path}.page"),
+        "limit": _int(paging.get("limit"), f"{path}.limit"),
+        "total_count": _int(paging.get("total_count"), f"{path}.total_count"),
+        "page_total": _int(paging.get("page_total", 0), f"{path}.page_total"),
+    }
+
+
 def search_page(body: Any) -> SearchPage:
     """`{"collection": {"paging": {page, limit, total_count, page_total}}, "results": [...]}`."""
     root = _obj(body, "$")
-    paging = _obj(_obj(root.get("collection"), "$.collection").get("paging"), "$.collection.paging")
     rows = tuple(
         _search_row(item, i) for i, item in enumerate(_list(root.get("results"), "$.results"))
     )
-    path = "$.collection.paging"
-    return SearchPage(
-        rows=rows,
-        page=_int(paging.get("page"), f"{path}.page"),
-        limit=_int(paging.get("limit"), f"{path}.limit"),
-        total_count=_int(paging.get("total_count"), f"{path}.total_count"),
-        page_total=_int(paging.get("page_total", 0), f"{path}.page_total"),
-    )
+    return SearchPage(rows=rows, **_paging(root))
+
+
+def members_page(body: Any) -> MembersPage:
+    """`GET /api/v2/members/{id}/members`: the search's paging, and `results[].data.properties`
+    of users (`type` 0, by login `name`) and groups (`type` 1, by `id`); other member types
+    are not people and are left out."""
+    root = _obj(body, "$")
+    users: list[str] = []
+    groups: list[int] = []
+    for i, item in enumerate(_list(root.get("results"), "$.results")):
+        base = f"$.results[{i}].data"
+        props = _obj(
+            _obj(_obj(item, base).get("data"), base).get("properties"), f"{base}.properties"
+        )
+        kind = _int(props.get("type"), f"{base}.properties.type")
+        if kind == 0:
+            users.append(_str(props.get("name"), f"{base}.properties.name"))
+        elif kind == 1:
+            groups.append(_int(props.get("id"), f"{base}.properties.id"))
+    return MembersPage(users=tuple(users), groups=tuple(groups), **_paging(root))

@@ -1,0 +1,80 @@
+"""How a notification for a Content Server group reaches its members: page by page.
+
+A field organisation of 100,000 people is one group in Content Server; listing it in one item
+or one message is impossible (SSM parameters hold 8 KB, SQS messages 256 KiB) and reading it in
+one invocation would outlive the timeout. So each page is its own dispatch message: page 1
+learns how many pages there are and queues the others, which Dispatch invocations read and
+deliver in parallel; the users page 1 also queues the group's member groups, walked the same way.
+Each page is a delivery batch, idempotent like any other, so a page read twice sends nothing
+twice. Pure: what to deliver and what to queue follows from the message and the page alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ecmpush.domain.ecm import MembersPage
+from ecmpush.domain.messages import GroupPageMessage
+from ecmpush.domain.routing_config import EcmGroupTeam
+from ecmpush.domain.user_ids import MAX_USER_ID, internal_user_id
+
+MAX_DEPTH = 8  # member groups of member groups; deeper nesting is a mistake, not a team
+
+
+@dataclass(frozen=True)
+class WalkStep:
+    users: list[str] = field(default_factory=list)  # deliver to these now
+    follow: list[GroupPageMessage] = field(default_factory=list)  # queue these
+    refused: str | None = None  # why the whole group is not sent to
+    skipped: list[str] = field(default_factory=list)  # what was left out, and why
+
+
+def next_step(message: GroupPageMessage, page: MembersPage) -> WalkStep:
+    group = message.notification.groups[0]
+    if message.page == 1 and page.total_count > group.max_members:
+        return WalkStep(
+            refused=f"group {group.ecm_group} has {page.total_count} {message.member_type}, "
+            f"more than the team's max_members {group.max_members}"
+        )
+    follow: list[GroupPageMessage] = []
+    if message.page == 1:
+        follow += [message.model_copy(update={"page": n}) for n in range(2, page.page_total + 1)]
+        if message.member_type == "users":
+            follow.append(message.model_copy(update={"member_type": "groups"}))
+    skipped: list[str] = []
+    if message.member_type == "groups":
+        for member in page.groups:
+            reason = _not_walked(message, member)
+            if reason:
+                skipped.append(reason)
+                continue
+            team = EcmGroupTeam(ecm_group=member, max_members=group.max_members)
+            follow.append(
+                GroupPageMessage(
+                    notification=message.notification.model_copy(update={"groups": [team]}),
+                    via=(*message.via, group.ecm_group),
+                )
+            )
+    users: dict[str, None] = {}
+    for login in page.users:
+        try:
+            users[_user_id(login)] = None
+        except ValueError as exc:
+            skipped.append(f"member {login[:64]!r} of group {group.ecm_group}: {exc}")
+    return WalkStep(users=list(users), follow=follow, skipped=skipped)
+
+
+def _user_id(login: str) -> str:
+    """The rules of `InternalUserId`, for a login Content Server answered."""
+    value = login.strip()
+    if not 1 <= len(value) <= MAX_USER_ID:
+        raise ValueError(f"an ECM user id has 1 to {MAX_USER_ID} characters")
+    return internal_user_id(value)
+
+
+def _not_walked(message: GroupPageMessage, member: int) -> str | None:
+    path = (*message.via, message.group_id)
+    if member in path:
+        return f"group {member} contains itself (through {list(path)}): not walked again"
+    if len(path) >= MAX_DEPTH:
+        return f"group {member} is nested deeper than {MAX_DEPTH} groups: not walked"
+    return None
