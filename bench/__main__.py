@@ -16,6 +16,7 @@ BENCHMARKS = {
     "cold_import": "bench.cold_import",
     "dispatch_throughput": "bench.dispatch_throughput",
     "fanout": "bench.fanout",
+    "group_fanout": "bench.group_fanout",
     "render_fit": "bench.render_fit",
     "send_async": "bench.send_async",
     "webhook_intake": "bench.webhook_intake",

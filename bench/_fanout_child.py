@@ -13,7 +13,11 @@ another (one container), each with the template's Timeout unless `timeout_s` say
 Measured in this process only (the AWS and FCM sides run elsewhere): wall time from enqueue to
 an empty queue, CPU seconds, peak RSS, and every AWS call by operation (botocore's
 `_make_api_call`, so retries inside boto3 count once). Exactly-once is read back from the
-stand-in: messages received vs distinct tokens."""
+stand-in: messages received vs distinct tokens.
+
+With `group_members` (issue 10's 100,000), the audience is one team kept as a Content Server
+group of that many users instead (the first `devices` of them with a device), served by the
+Content Server stand-in in this process: Dispatch reads the group page by page."""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from typing import Any
 from unittest.mock import patch
 
 TEAM = 1000  # RoutingConfig's cap per team
+GROUP_ID = 40001
 _MOTO = """
 import sys, time
 from devstack.moto_atomic import make_dynamodb_writes_atomic
@@ -136,6 +141,26 @@ def _seed(provisioned: Any, users: list[str]) -> None:
                 )
 
 
+def _start_ecm(users: list[str]) -> tuple[Any, str]:
+    """The Content Server stand-in in this process, holding one group of all `users`."""
+    from devstack.ecm_standin import create_ecm_standin
+    from devstack.http_server import BackgroundServer
+
+    app = create_ecm_standin()
+    app.seed(
+        {
+            "users": [
+                {"login": u, "id": 100_000 + n, "password": "x"} for n, u in enumerate(users)
+            ],
+            "groups": [{"id": GROUP_ID, "name": "Field organisation", "members": users}],
+        }
+    )
+    server = BackgroundServer(app)
+    server.start()
+    app.server = server  # type: ignore[attr-defined]
+    return app, server.url
+
+
 def _depth(sqs: Any, queue: str) -> int:
     """Messages visible, in flight or delayed: zero only when the fan-out is over."""
     attributes = sqs.get_queue_attributes(
@@ -159,6 +184,11 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
     state_dir = Path(tempfile.mkdtemp(prefix="fanout-"))
     moto, moto_url = _start_moto(tree)
     fcm, fcm_url = _start_fcm(repo, state_dir)
+    members = int(params.get("group_members") or 0)
+    users = [f"bench-user-{n:06d}" for n in range(max(count, members))]
+    ecm_url, ecm_app = "http://127.0.0.1:9", None
+    if members:
+        ecm_app, ecm_url = _start_ecm(users)
     try:
         os.environ.update(
             {
@@ -189,11 +219,11 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
                     identity.service_account_info(token_uri_for(fcm_url))
                 ),
                 "ActionTokenKeySecret": "bench-action-token-key",
-                "EcmCredentialsSecret": json.dumps(local_ecm_credentials("http://127.0.0.1:9")),
+                "EcmCredentialsSecret": json.dumps(local_ecm_credentials(ecm_url)),
             },
             parameters={
                 "AppBaseUrl": "https://app.bench",
-                "EcmBaseUrl": "http://127.0.0.1:9",
+                "EcmBaseUrl": ecm_url,
                 # Templates since issue 9 verify ID tokens with the project id alone.
                 **(
                     {"FirebaseProjectId": identity.project_id}
@@ -202,10 +232,14 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
                 ),
             },
         )
-        users = [f"bench-user-{n:06d}" for n in range(count)]
-        teams = {
-            f"bench-team-{t}": users[t * TEAM : (t + 1) * TEAM] for t in range(-(-count // TEAM))
-        }
+        teams: dict[str, Any] = (
+            {"bench-group": {"ecm_group": GROUP_ID}}
+            if members
+            else {
+                f"bench-team-{t}": users[t * TEAM : (t + 1) * TEAM]
+                for t in range(-(-count // TEAM))
+            }
+        )
         routing = state_dir / "routing.json"
         routing.write_text(json.dumps({"teams": teams}))
         os.environ.update(function_environment(template, provisioned, fcm_url))
@@ -216,7 +250,7 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
         from ecmpush import bootstrap
 
         bootstrap.reset()
-        _seed(provisioned, users)
+        _seed(provisioned, users[:count])
         spec = cfn.functions(template)["DispatchFunction"]
         timeout_s = params.get("timeout_s")
         function = LocalFunction(spec, timeout_s=float(timeout_s) if timeout_s else None)
@@ -306,8 +340,11 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
         }  # the poller's and this driver's, not Dispatch's
         aws = {k: v for k, v in calls.items() if k not in poll_calls}
         dynamo = sum(v for k, v in aws.items() if k.startswith("dynamodb."))
+        ecm_reads = len(ecm_app.requests("/api/v2/members/")) if ecm_app else 0
         return {
             "devices": count,
+            "group_members": members,
+            "ecm_member_pages_read": ecm_reads,
             "messages": len(tokens),
             "distinct_tokens": len(set(tokens)),
             "wall_s": round(wall, 3),
@@ -328,6 +365,8 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
             "dynamodb_calls_per_push": round(dynamo / max(len(tokens), 1), 4),
         }
     finally:
+        if ecm_app is not None:
+            ecm_app.server.stop()
         for process in (fcm, moto):
             assert process.stdin is not None
             process.stdin.close()

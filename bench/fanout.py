@@ -23,6 +23,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench._common import REPO, Json, Row, Spec, ratio
 
@@ -47,7 +48,8 @@ def _tree_at(commit: str, into: Path) -> Path:
     return tree
 
 
-def _measure(tree: Path, devices: int, timeout_s: float | None) -> Json:
+def measure(tree: Path, devices: int, timeout_s: float | None, **extra: Any) -> Json:
+    """One run of bench/_fanout_child.py with `tree` first on the path."""
     env = {**os.environ, "PYTHONPATH": f"{tree / 'layers' / 'shared'}:{tree}"}
     params = {
         "tree": str(tree),
@@ -55,6 +57,7 @@ def _measure(tree: Path, devices: int, timeout_s: float | None) -> Json:
         "devices": devices,
         "timeout_s": timeout_s,
         "max_wait_s": 3600,
+        **extra,
     }
     done = subprocess.run(  # noqa: S603 - our own script, JSON argument
         [sys.executable, str(CHILD), json.dumps(params)],
@@ -77,9 +80,9 @@ def run(quick: bool) -> Json:
         before_tree = _tree_at(BEFORE, Path(scratch))
         runs: list[Json] = []
         for devices in sizes:
-            runs.append({"design": "batches", **_measure(REPO, devices, None)})
+            runs.append({"design": "batches", **measure(REPO, devices, None)})
             if devices <= 1000 or os.environ.get("FANOUT_BEFORE_10K") == "1":
-                runs.append({"design": "before", **_measure(before_tree, devices, 3600)})
+                runs.append({"design": "before", **measure(before_tree, devices, 3600)})
     by = {(r["design"], r["devices"]): r for r in runs}
     speedup = {
         str(n): ratio(by[("batches", n)]["pushes_per_s"], by[("before", n)]["pushes_per_s"])

@@ -118,6 +118,8 @@ class FcmStandIn:
         self._lock = threading.Lock()
         self._records: list[dict[str, Any]] = []
         self._faults: list[Fault] = []
+        self._token_outages = 0  # token requests still to answer 503, as Google's endpoint can
+        self._token_requests = 0
         self._access_tokens: dict[str, float] = {}  # token → expiry (epoch seconds)
         self._seq = itertools.count(1)
         self._fault_ids = itertools.count(1)
@@ -171,6 +173,20 @@ class FcmStandIn:
             self._faults.append(fault)
             return asdict(fault)
 
+    def fail_token_requests(self, times: int) -> None:
+        """Answer the next `times` OAuth token requests 503 `internal_failure` (a retryable
+        answer: google-auth tries three times before it gives up)."""
+        if not (_is_int(times) and times >= 0):
+            raise ValueError("times must be a non-negative integer")
+        with self._lock:
+            self._token_outages = times
+
+    @property
+    def token_requests(self) -> int:
+        """OAuth token requests received so far (answered or failed)."""
+        with self._lock:
+            return self._token_requests
+
     def faults(self) -> list[dict[str, Any]]:
         with self._lock:
             return [asdict(f) for f in self._faults]
@@ -181,6 +197,7 @@ class FcmStandIn:
         with self._lock:
             self._records.clear()
             self._faults.clear()
+            self._token_outages = 0
 
     # -- WSGI ---------------------------------------------------------------------------------
 
@@ -201,6 +218,12 @@ class FcmStandIn:
         return result
 
     def _token(self, request: Request) -> Response:
+        with self._lock:
+            self._token_requests += 1
+            failing = self._token_outages > 0
+            self._token_outages -= int(failing)
+        if failing:
+            return _json({"error": "internal_failure", "error_description": "Backend Error"}, 503)
         form = request.form
         if form.get("grant_type") != JWT_BEARER_GRANT:
             return _json(

@@ -18,6 +18,7 @@ import pytest
 from devstack.lambda_runtime import LocalFunction
 from ecmpush import bootstrap
 from ecmpush.domain.notifications import notification_id
+from ecmpush.services import dispatch
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 
@@ -227,3 +228,27 @@ def test_quota_exceeded_with_retry_after_holds_every_batch_and_loses_nothing(
     assert len(harness.deliveries(nid)) == len(users)
     delivered = [m["target"] for m in harness.fcm.messages() if m["answer"]["status"] == 200]
     assert sorted(delivered) == sorted(f"fcm-token-{u}-{n:04}" for n, u in enumerate(users))
+
+
+def test_a_failing_token_endpoint_claims_nothing_and_the_batch_goes_out_once_later(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OAuth token is fetched before any claim: were it fetched inside the send (as the
+    SDK would), a slow token endpoint could outlast the deadline with claims taken."""
+    users = _crowd(harness, 3)
+    monkeypatch.setattr(dispatch, "CREDENTIALS_RETRY_SECONDS", 1.0)
+    credential = bootstrap.firebase_app().credential.get_credential()
+    credential.token, credential.expiry = None, None  # a cold container: no token yet
+    asked_before = harness.fcm.standin.token_requests
+    harness.fcm.standin.fail_token_requests(3)  # google-auth's three attempts all fail
+    assert harness.post_event(_bulletin(users)).status == 202
+    harness.drain(rounds=1)
+    assert harness.fcm.standin.token_requests - asked_before == 3
+    assert harness.fcm.messages() == []
+    nid = notification_id("evt-scale-1", "document.available")
+    assert harness.deliveries(nid) == []  # no claim taken, none to wait out
+    time.sleep(1.2)
+    harness.drain()
+    tokens = _tokens(harness)
+    assert sorted(tokens) == sorted(f"fcm-token-{u}-{n:04}" for n, u in enumerate(users))
+    assert {d["status"] for d in harness.deliveries(nid)} == {"sent"}

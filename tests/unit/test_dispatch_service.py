@@ -292,6 +292,13 @@ class FakeSender:
     def __init__(self, answers: dict[str, SendResult] | None = None) -> None:
         self.answers = answers or {}
         self.batches: list[list[Push]] = []
+        self.authorized: list[float] = []  # valid_for_seconds of every authorize()
+        self.credentials_down = False
+
+    def authorize(self, valid_for_seconds: float) -> None:
+        self.authorized.append(valid_for_seconds)
+        if self.credentials_down:
+            raise RuntimeError("token endpoint answered 503")
 
     def send(self, pushes: Sequence[Push]) -> list[SendResult]:
         self.batches.append(list(pushes))
@@ -904,6 +911,24 @@ def test_near_the_deadline_no_new_send_starts_and_the_rest_is_retried() -> None:
     assert len(w.sender.pushes) == 4
     w.send(message(notification(owners)))  # the record comes back: only the rest goes out
     assert sorted(p.token for p in w.sender.pushes) == [f"tok-inst-{n:02}" for n in range(5)]
+
+
+def test_credentials_are_made_to_last_the_invocation_before_anything_is_claimed() -> None:
+    w = world(device("alice", "a1"), device("bob", "b1"))
+    w.sender.credentials_down = True
+    with pytest.raises(RetryLater) as raised:
+        w.send(message(notification(["alice", "bob"])), Deadline(25.0))
+    report = raised.value.report
+    assert report is not None
+    assert report.unreached == 2
+    assert raised.value.retry_after_seconds == 10
+    assert w.deliveries.claim_calls == 0  # nothing claimed: a kill now strands nothing
+    assert w.sender.pushes == []
+    assert 24 < w.sender.authorized[0] <= 25  # valid for what is left of the invocation
+    w.sender.credentials_down = False
+    w.send(message(notification(["alice", "bob"])))
+    assert sorted(p.token for p in w.sender.pushes) == ["tok-a1", "tok-b1"]
+    assert w.sender.authorized[-1] == 900  # no deadline: Lambda's longest timeout
 
 
 def test_an_answer_that_cannot_be_written_fails_the_message() -> None:

@@ -34,6 +34,12 @@ from ecmpush.domain.write_back import WriteBack
 
 
 class PushSender(Protocol):
+    def authorize(self, valid_for_seconds: float) -> None:
+        """Make sure no send in the next `valid_for_seconds` must first fetch credentials
+        (fetch them now if so); raise when they cannot be had. Called before anything is
+        claimed, so a slow credential endpoint can delay a batch but never strand a claim."""
+        ...
+
     def send(self, pushes: Sequence[Push]) -> list[SendResult]:
         """Send each push once; the result list is aligned with `pushes`. Never raises for a
         per-message FCM error: those are results. Raises only when nothing could be sent."""

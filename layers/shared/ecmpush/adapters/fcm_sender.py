@@ -28,6 +28,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import exceptions, messaging
 
+from ecmpush.adapters.firebase_app import ensure_access_token
 from ecmpush.domain.delivery import SendResult
 from ecmpush.domain.push import Push
 
@@ -55,6 +56,9 @@ class FcmSender:
             raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK}")
         self._app = app
         self._chunk_size = chunk_size
+
+    def authorize(self, valid_for_seconds: float) -> None:
+        ensure_access_token(self._app, valid_for_seconds)
 
     def send(self, pushes: Sequence[Push]) -> list[SendResult]:
         """One result per push, in order. FCM errors, pushes the SDK refuses to encode and

@@ -24,6 +24,8 @@ upgrade that moves them fails here, loudly, instead of silently sending to the w
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -33,7 +35,10 @@ from collections.abc import Callable
 from typing import Any
 
 import firebase_admin
+import google.auth._helpers
 import google.auth.credentials
+import google.auth.exceptions
+import google.auth.transport.requests
 import requests.adapters
 from firebase_admin import _http_client, _user_mgt, auth, credentials, messaging
 
@@ -48,6 +53,36 @@ def send_budget(http_timeout: float) -> float:
     return SEND_ATTEMPTS * http_timeout + _RETRY_BACKOFF_S * (SEND_ATTEMPTS - 1)
 
 
+class TokenUnavailable(RuntimeError):
+    """Google's token endpoint gave no access token for the service account."""
+
+
+def ensure_access_token(app: firebase_admin.App, valid_for_seconds: float) -> None:
+    """Fetch the App's OAuth access token now unless the one it holds stays usable for
+    `valid_for_seconds` more. Why: firebase-admin fetches a missing or stale token inside the
+    first send, and google-auth retries the token endpoint three times on 5xx, each attempt up
+    to the HTTP timeout: a send that waits on that could outlast the time Dispatch kept for it
+    and be killed with its claims taken. Fetched here, before anything is claimed, a slow
+    token endpoint costs time but never a claim. google-auth refreshes a token 3 min 45 s
+    before it expires (REFRESH_THRESHOLD); the same margin is kept here."""
+    credential = app.credential.get_credential()
+    horizon = dt.timedelta(seconds=valid_for_seconds) + google.auth._helpers.REFRESH_THRESHOLD
+    with _token_lock:
+        expiry = credential.expiry  # naive UTC, as google-auth keeps it
+        if credential.token and expiry is not None and expiry - _utcnow() > horizon:
+            return
+        timeout = app.options.get("httpTimeout", 10)
+        request = google.auth.transport.requests.Request()
+        try:
+            credential.refresh(functools.partial(request, timeout=timeout))
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise TokenUnavailable(f"no FCM access token: {exc}") from exc
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 FCM_PRODUCTION_BASE = "https://fcm.googleapis.com"
 _EXPECTED_FCM_URL = FCM_PRODUCTION_BASE + "/v1/projects/{0}/messages:send"
 _DEFAULT_ID_CERTS_URL = (
@@ -55,6 +90,7 @@ _DEFAULT_ID_CERTS_URL = (
 )
 
 _lock = threading.Lock()
+_token_lock = threading.Lock()  # one token fetch at a time; the others then find it fresh
 
 
 class FirebaseSdkChanged(RuntimeError):

@@ -95,6 +95,8 @@ SEND_CHUNK = 500  # pushes per send (firebase-admin's send_each limit)
 RECORDING_SECONDS = 3.0
 DEFAULT_RESERVE_SECONDS = 10.5 + RECORDING_SECONDS  # two attempts of 5 s, 0.5 s apart
 
+MAX_INVOCATION_SECONDS = 900.0  # Lambda's longest timeout: credentials need last no longer
+CREDENTIALS_RETRY_SECONDS = 10.0  # a batch that could not get FCM credentials waits this long
 GROUP_PAGE_BUDGET_SECONDS = 10.0  # reading one page of a group, retries included
 GROUP_PAGE_RETRY_SECONDS = 30.0  # a page Content Server could not answer waits this long
 STATE_ONLY = (TaskCompleted, RecordExpiryScheduled)  # change tracked state; the sweeps notify
@@ -352,6 +354,10 @@ class DispatchService:
             for index, part in enumerate(chunks(owners, _INBOX_PER_CALL))
         ]
         paused = self._pool.submit(self._pause.until)
+        # The sender's credentials, fetched (if they must be) before anything is claimed.
+        authorized = self._pool.submit(
+            self._sender.authorize, min(deadline.remaining(), MAX_INVOCATION_SECONDS)
+        )
         plan = self._plan(notification, self._reach(notification, owners), now, report)
         _wait_all(saves)  # the inbox entries exist before the first push can be tapped
         for until, waiting in plan.deferred.items():
@@ -364,6 +370,11 @@ class DispatchService:
             )
         sends = list(chunks(plan.pending, self._send_chunk))
         held_until = paused.result()
+        if sends and authorized.exception() is not None:
+            log.warning("FCM credentials unavailable: %s", authorized.exception())
+            report.unreached += len(plan.pending)
+            report.retry_after.append(CREDENTIALS_RETRY_SECONDS)
+            return
         ahead: list[Future[list[Claim]]] | None = None  # the claims of `sends[index]`, if taken
         for index, chunk in enumerate(sends):
             rest = sum(len(c) for c in sends[index:])
