@@ -243,12 +243,21 @@ def _audiences(stack: Stack) -> bool:
     _say("\n── Demo: field team, external stakeholder, governance ──────────────")
     field = _register(stack, "cwu")  # field-north, records manager and compliance officer
     external = _register(stack, "", "ios", external_id="cust-globex-001")
+    contractor = _register(stack, "bjones")  # in the Content Server group "Field Contractors"
     for name in ("document_available", "document_published", "governance_alert"):
         event = json.loads((EVENTS / f"{name}.json").read_text())
         response = _post(stack, event)
         _say(f"POST /ecm/events {event['type']} → {response.status_code}")
+    # The team field-ops is the Content Server group "Field Operations" (devstack/routing.json):
+    # Dispatch reads its members, and its member group's, from Content Server page by page.
+    bulletin = json.loads((EVENTS / "document_available.json").read_text())
+    bulletin["id"] += "-field-ops"
+    bulletin["data"]["audience"] = {"teams": ["field-ops"]}
+    response = _post(stack, bulletin)
+    _say(f"POST /ecm/events document.available to a group team → {response.status_code}")
     results = {
         "cwu (field team)": _await(stack, field, "document.available"),
+        "bjones (group team, member group)": _await(stack, contractor, "document.available"),
         "cust-globex-001 (external, ios)": _await(stack, external, "document.published"),
         "cwu (compliance)": _await(stack, field, "governance.alert"),
         "dlee (compliance)": _await(stack, "fcm-demo-dlee-android", "governance.alert"),
