@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.adapters.history_repository import InvalidCursor
 from ecmpush.app_api import app_resolver, authenticated
 from ecmpush.clock import utc_now
 from ecmpush.domain.devices import (
@@ -19,6 +18,7 @@ from ecmpush.domain.devices import (
     DeviceRegistration,
     weak_installation_id,
 )
+from ecmpush.domain.page import InvalidCursor
 from ecmpush.domain.preferences import Preferences
 from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
@@ -82,8 +82,8 @@ def list_notifications(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[str]:
     principal = authenticated(app)
-    entries, next_cursor = bootstrap.history_repository().page(principal.owner, limit, cursor)
-    return json_response(200, {"notifications": entries, "next_cursor": next_cursor})
+    page = bootstrap.history_repository().page(principal.owner, limit, cursor)
+    return json_response(200, {"notifications": list(page.items), "next_cursor": page.cursor})
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

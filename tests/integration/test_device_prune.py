@@ -15,8 +15,10 @@ import pytest
 
 from devstack.lambda_runtime import LambdaContext
 from ecmpush import bootstrap
-from ecmpush.adapters.devices_repository import DevicesRepository, RefreshPage
-from ecmpush.adapters.dynamo import iso
+from ecmpush.adapters.devices_repository import DevicesRepository
+from ecmpush.clock import rfc3339
+from ecmpush.domain.devices import RefreshEntry
+from ecmpush.domain.page import Page
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 
@@ -25,7 +27,7 @@ PRUNE = "DevicePruneFunction"
 
 
 def _prune(h: Harness, now: datetime | str | None = NOW, context: Any = None) -> dict[str, Any]:
-    text = iso(now) if isinstance(now, datetime) else now
+    text = rfc3339(now) if isinstance(now, datetime) else now
     return h.scheduled(PRUNE, text, context=context)
 
 
@@ -50,9 +52,9 @@ def _age(h: Harness, owner: str, installation_id: str, days: float) -> str:
     h.table("DevicesTable").update_item(
         Key={"owner": owner, "installation_id": installation_id},
         UpdateExpression="SET updated_at = :u, refresh_bucket = :b",
-        ExpressionAttributeValues={":u": iso(updated_at), ":b": updated_at.strftime("%Y-%m")},
+        ExpressionAttributeValues={":u": rfc3339(updated_at), ":b": updated_at.strftime("%Y-%m")},
     )
-    return iso(updated_at)
+    return rfc3339(updated_at)
 
 
 def _item(h: Harness, owner: str, installation_id: str) -> dict[str, Any] | None:
@@ -110,7 +112,7 @@ def test_registration_sets_the_refresh_month_and_preferences_never_get_one(
     refreshed = _item(harness, "asmith", "asmith-phone-4b7e1c9a")
     assert refreshed is not None
     assert refreshed["refresh_bucket"] == str(refreshed["updated_at"])[:7]
-    assert refreshed["updated_at"] > iso(NOW - timedelta(days=1))
+    assert refreshed["updated_at"] > rfc3339(NOW - timedelta(days=1))
 
 
 # --- pruning ---------------------------------------------------------------------------------
@@ -139,15 +141,15 @@ def test_stale_devices_go_fresh_ones_and_preferences_stay(harness: Harness) -> N
     harness.table("DevicesTable").update_item(
         Key={"owner": "asmith", "installation_id": "#preferences"},
         UpdateExpression="SET updated_at = :u",
-        ExpressionAttributeValues={":u": iso(NOW - timedelta(days=400))},
+        ExpressionAttributeValues={":u": rfc3339(NOW - timedelta(days=400))},
     )
 
     report = _prune(harness)
 
     assert _counts(report) == (3, 3, 0)
-    assert report["cutoff"] == iso(NOW - timedelta(days=60))
+    assert report["cutoff"] == rfc3339(NOW - timedelta(days=60))
     assert (report["complete"], report["stopped"]) == (True, None)
-    assert report["now"] == iso(NOW)
+    assert report["now"] == rfc3339(NOW)
     assert _installations(harness, "asmith") == ["#preferences", "asmith-phone-4b7e1c9a"]
     assert _installations(harness, "bjones") == ["bjones-phone-4b7e1c9a"]
     assert _installations(harness, "cwu") == ["#preferences"]
@@ -174,9 +176,11 @@ def test_a_device_refreshed_while_the_sweep_runs_survives(
         _age(harness, user, f"{user}-phone-4b7e1c9a", 75)
     query = DevicesRepository.not_refreshed_since
 
-    def read_then_app_refreshes(self: DevicesRepository, *args: Any, **kwargs: Any) -> RefreshPage:
+    def read_then_app_refreshes(
+        self: DevicesRepository, *args: Any, **kwargs: Any
+    ) -> Page[RefreshEntry]:
         page = query(self, *args, **kwargs)
-        if any(e.owner == "asmith" for e in page.entries):
+        if any(e.owner == "asmith" for e in page.items):
             _register(
                 harness, "asmith", "asmith-phone-4b7e1c9a"
             )  # between the index read and the delete
@@ -230,7 +234,7 @@ def test_stale_days_come_from_the_environment(
     bootstrap.reset()
     report = _prune(harness)
     assert _counts(report) == (1, 1, 0)
-    assert report["cutoff"] == iso(NOW - timedelta(days=30))
+    assert report["cutoff"] == rfc3339(NOW - timedelta(days=30))
     assert _installations(harness, "asmith") == []
 
 
@@ -239,4 +243,4 @@ def test_the_schedule_input_must_be_rfc3339(harness: Harness) -> None:
         _prune(harness, "tomorrow")
     report = _prune(harness, None)  # a manual invoke: the wall clock
     assert report["complete"] is True
-    assert report["now"] >= iso(NOW)
+    assert report["now"] >= rfc3339(NOW)

@@ -4,14 +4,17 @@ alone, and the time budget."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from ecmpush.adapters.devices_repository import RefreshEntry, RefreshPage, refresh_bucket
+from ecmpush.adapters.devices_repository import refresh_bucket
 from ecmpush.adapters.dynamo import iso
+from ecmpush.domain.devices import RefreshEntry
+from ecmpush.domain.page import Page
 from ecmpush.services.device_prune import DevicePruneService, month_buckets
 
 NOW = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)  # cutoff at 60 days: 2025-12-31T03:30:00Z
@@ -24,32 +27,28 @@ class FakeDevices:
 
     items: dict[tuple[str, str], str] = field(default_factory=dict)
     stale_index: dict[tuple[str, str], str] | None = None
-    queries: list[tuple[str, str, int, dict[str, Any] | None]] = field(default_factory=list)
+    queries: list[tuple[str, str, int, str | None]] = field(default_factory=list)
     deletes: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, owner: str, installation_id: str, updated_at: datetime) -> None:
         self.items[(owner, installation_id)] = iso(updated_at)
 
     def not_refreshed_since(
-        self, bucket: str, before: str, limit: int, start_key: dict[str, Any] | None = None
-    ) -> RefreshPage:
-        self.queries.append((bucket, before, limit, start_key))
+        self, bucket: str, before: str, limit: int, cursor: str | None = None
+    ) -> Page[RefreshEntry]:
+        self.queries.append((bucket, before, limit, cursor))
         index = self.stale_index if self.stale_index is not None else self.items
         rows = sorted(
             (updated, owner, installation_id)
             for (owner, installation_id), updated in index.items()
             if updated[:7] == bucket and updated < before
         )
-        if start_key:
-            position = (start_key["updated_at"], start_key["owner"], start_key["installation_id"])
+        if cursor:
+            position = tuple(json.loads(cursor))
             rows = [r for r in rows if r > position]
         page = rows[:limit]
-        next_key = None
-        if len(rows) > limit:
-            updated, owner, installation_id = page[-1]
-            next_key = {"updated_at": updated, "owner": owner, "installation_id": installation_id}
-        entries = [RefreshEntry(o, i, u) for u, o, i in page]
-        return RefreshPage(entries, next_key)
+        next_cursor = json.dumps(page[-1]) if len(rows) > limit else None
+        return Page(tuple(RefreshEntry(o, i, u) for u, o, i in page), next_cursor)
 
     def delete_if_not_refreshed(self, owner: str, installation_id: str, updated_at: str) -> bool:
         self.deletes.append((owner, installation_id))

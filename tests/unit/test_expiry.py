@@ -4,6 +4,7 @@ next-notice order, renewals). Time is always passed in."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from ecmpush.domain.expiry import (
 )
 from ecmpush.domain.messages import DispatchMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
+from ecmpush.domain.page import Page
 from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.templates import render
 from ecmpush.services.expiry_sweep import ExpirySweepService, SweepReport
@@ -378,19 +380,17 @@ class FakeRecords:
         )
         return "renewed" if old else "created"
 
-    def due(
-        self, now: datetime, limit: int, start_key: dict[str, Any] | None = None
-    ) -> tuple[list[TrackedRecord], dict[str, Any] | None]:
+    def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[TrackedRecord]:
         rows = sorted(
             (index_time(r.next_notice_at), key)
             for key, r in self.items.items()
             if r.next_notice_at is not None and r.next_notice_at <= now
         )
-        if start_key:
-            rows = [row for row in rows if row > (start_key["at"], start_key["key"])]
+        if cursor:
+            rows = [row for row in rows if row > tuple(json.loads(cursor))]
         page = rows[:limit]
-        last = {"at": page[-1][0], "key": page[-1][1]} if len(page) == limit else None
-        return [self.items[key] for _, key in page], last
+        last = json.dumps(page[-1]) if len(page) == limit else None
+        return Page(tuple(self.items[key] for _, key in page), last)
 
     def mark_window(
         self,
@@ -624,7 +624,7 @@ def test_overlapping_runs_without_the_lease_record_each_stage_once() -> None:
     records, publisher = FakeRecords(), FakePublisher()
     records.add(tracked("1"))
     records.add(tracked("2"))
-    stale_page, _ = records.due(at(-30), 100)
+    stale_page = records.due(at(-30), 100).items
     first = _service(records, publisher)
     first.run(at(-30), plenty)
     second = _service(records, publisher)

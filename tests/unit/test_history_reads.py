@@ -27,8 +27,8 @@ class RecordingTable:
 
 def test_an_inbox_page_reads_only_the_callers_rows() -> None:
     table = RecordingTable()
-    entries, _ = HistoryRepository(table).page("asmith", 20, None)  # type: ignore[arg-type]
-    assert [e["notification_id"] for e in entries] == ["n-1"]
+    page = HistoryRepository(table).page("asmith", 20, None)  # type: ignore[arg-type]
+    assert [e["notification_id"] for e in page.items] == ["n-1"]
     [collection_query] = [q for q in table.queries if "IndexName" not in q]
     condition = collection_query["KeyConditionExpression"].get_expression()
     assert condition["operator"] == "AND"

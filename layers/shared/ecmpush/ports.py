@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from ecmpush.domain.delivery import (
     Claim,
@@ -13,7 +13,7 @@ from ecmpush.domain.delivery import (
     PolicyOutcome,
     SendResult,
 )
-from ecmpush.domain.devices import Device
+from ecmpush.domain.devices import Device, RefreshEntry
 from ecmpush.domain.ecm import (
     Activity,
     CompletionResult,
@@ -23,9 +23,12 @@ from ecmpush.domain.ecm import (
     WorkflowStatus,
 )
 from ecmpush.domain.ecm import TaskRef as EcmTaskRef
+from ecmpush.domain.events import EcmEvent, Record
+from ecmpush.domain.expiry import TrackedRecord
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.messages import DispatchMessage, MemberType
 from ecmpush.domain.notifications import Notification
+from ecmpush.domain.page import Page
 from ecmpush.domain.push import Push
 from ecmpush.domain.recipient import Recipient
 from ecmpush.domain.replies import ReplyStatus
@@ -204,6 +207,109 @@ class ReplyRecorder(Protocol):
     ) -> None: ...
 
 
-class TaskCloser(Protocol):
+class TaskReader(Protocol):
     def get(self, key: str) -> TrackedTask | None: ...
+
+
+class TaskCloser(TaskReader, Protocol):
     def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+
+
+# -- webhook intake ----------------------------------------------------------------------------
+
+
+class EventStore(Protocol):
+    def save(self, event: EcmEvent, received_at: datetime) -> None: ...
+
+
+# -- devices API -----------------------------------------------------------------------------
+
+
+class DeviceReader(Protocol):
+    def get(self, owner: str, installation_id: str) -> Device | None: ...
+
+
+class DeviceStore(DeviceReader, Protocol):
+    def upsert(self, device: Device) -> datetime | None: ...
+    def delete(self, owner: str, installation_id: str) -> bool: ...
+    def owners_of(self, installation_id: str) -> list[str]: ...
+    def holders_of_token(self, token: str) -> list[tuple[str, str]]: ...
+    def for_owner(self, owner: str) -> list[Device]: ...
+
+
+# -- replies ---------------------------------------------------------------------------------
+
+
+class ReplyClaims(Protocol):
+    def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None: ...
+    def claim(self, reply: WriteBack, now: datetime) -> bool: ...
+    def release(self, reply: WriteBack) -> None: ...
+
+
+class WriteBackQueue(Protocol):
+    def publish(self, reply: WriteBack) -> str: ...
+
+
+# -- sweeps ----------------------------------------------------------------------------------
+
+
+class RecordStore(Protocol):
+    def upsert_from_event(
+        self,
+        record: Record,
+        owners: Sequence[str],
+        notify_roles: Sequence[str],
+        source: str,
+        now: datetime,
+    ) -> str: ...
+
+
+class SweepLease(Protocol):
+    """One sweep run at a time, and where an interrupted search resumes."""
+
+    def acquire_lease(self, name: str, holder: str, until: datetime, now: datetime) -> bool: ...
+    def release_lease(self, name: str, holder: str) -> None: ...
+    def resume_page(self, name: str, fingerprint: str) -> int: ...
+    def save_resume_page(
+        self, name: str, fingerprint: str, page: int | None, now: datetime
+    ) -> None: ...
+
+
+class ExpiryRecords(RecordStore, SweepLease, Protocol):
+    def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[TrackedRecord]: ...
+    def mark_window(
+        self,
+        record_key: str,
+        expires_at: datetime,
+        window: str,
+        next_notice_at: datetime | None,
+        *,
+        notified: bool = True,
+        passed: Sequence[str] = (),
+    ) -> bool: ...
+    def reschedule(
+        self, record_key: str, expires_at: datetime, next_notice_at: datetime | None
+    ) -> bool: ...
+
+
+class SlaTasks(TaskCloser, Protocol):
+    def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]: ...
+    def advance(
+        self,
+        task_key: str,
+        from_level: int,
+        to_level: int,
+        next_at: datetime | None,
+        *,
+        due_at: datetime,
+        step: dict[str, Any] | None = None,
+    ) -> bool: ...
+
+
+class StaleDevices(Protocol):
+    def not_refreshed_since(
+        self, bucket: str, before: str, limit: int, cursor: str | None = None
+    ) -> Page[RefreshEntry]: ...
+    def delete_if_not_refreshed(
+        self, owner: str, installation_id: str, updated_at: str
+    ) -> bool: ...

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from ecmpush.adapters.dynamo import iso
 from ecmpush.adapters.dynamo_batch import (
     MAX_TRANSACT,
     TransactionConflict,
@@ -24,6 +23,7 @@ from ecmpush.adapters.dynamo_batch import (
     transact,
 )
 from ecmpush.chunks import chunks
+from ecmpush.clock import rfc3339
 from ecmpush.domain.delivery import (
     NO_DEVICE_ID,
     Claim,
@@ -78,7 +78,7 @@ class DeliveriesRepository:
             "notification_id": notification.id,
             "sk": HEADER,
             "notification": notification.model_dump(mode="json", exclude={"recipients"}),
-            "created_at": iso(notification.created_at),
+            "created_at": rfc3339(notification.created_at),
             "expires_at": self._expires(now),
         }
         inbox = [
@@ -88,7 +88,7 @@ class DeliveriesRepository:
                 "recipient": recipient,
                 "type": notification.type,
                 "category": notification.category,
-                "created_at": iso(notification.created_at),
+                "created_at": rfc3339(notification.created_at),
                 "expires_at": self._expires(now),
             }
             for recipient in dict.fromkeys(recipients)
@@ -163,9 +163,9 @@ class DeliveriesRepository:
                     "installation_id": target.installation_id,
                     "platform": target.platform,
                     "notification_type": notification.type,
-                    "claimed_at": iso(now),
-                    "created_at": iso(now),
-                    "updated_at": iso(now),
+                    "claimed_at": rfc3339(now),
+                    "created_at": rfc3339(now),
+                    "updated_at": rfc3339(now),
                     "expires_at": self._expires(now),
                 },
                 "ConditionExpression": (
@@ -176,7 +176,7 @@ class DeliveriesRepository:
                 "ExpressionAttributeValues": {
                     ":sending": DeliveryStatus.SENDING.value,
                     ":retrying": DeliveryStatus.RETRYING.value,
-                    ":stale": iso(now - timedelta(seconds=lease_seconds)),
+                    ":stale": rfc3339(now - timedelta(seconds=lease_seconds)),
                 },
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
@@ -208,8 +208,8 @@ class DeliveriesRepository:
             "installation_id": target.installation_id,
             "notification_type": notification.type,
             "status": outcome.status.value,
-            "created_at": iso(now),
-            "updated_at": iso(now),
+            "created_at": rfc3339(now),
+            "updated_at": rfc3339(now),
             "expires_at": self._expires(now),
         }
         if target.installation_id != NO_DEVICE_ID:
@@ -231,7 +231,7 @@ class DeliveriesRepository:
             "sk": policy_key(policy.owner),
             "owner": policy.owner,
             "outcome": policy.outcome,
-            "updated_at": iso(now),
+            "updated_at": rfc3339(now),
             "expires_at": self._expires(now),
         }
         if policy.detail:

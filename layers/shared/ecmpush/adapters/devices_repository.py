@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from ecmpush.adapters.dynamo import iso
 from ecmpush.adapters.dynamo_batch import TransactionConflict, batch_get, transact
+from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.adapters.preferences_repository import PREFERENCES_KEY, preferences_of
-from ecmpush.domain.devices import Device
+from ecmpush.clock import rfc3339
+from ecmpush.domain.devices import Device, RefreshEntry
+from ecmpush.domain.page import Page
 from ecmpush.domain.preferences import Preferences
 from ecmpush.domain.recipient import Recipient
 
@@ -66,20 +67,7 @@ def refresh_bucket(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m")
 
 
-@dataclass(frozen=True)
-class RefreshEntry:
-    """A device as the `by_refresh` index (keys only) shows it; `updated_at` is the stored text,
-    exactly as a conditional delete must compare it."""
-
-    owner: str
-    installation_id: str
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class RefreshPage:
-    entries: list[RefreshEntry]
-    next_key: dict[str, Any] | None  # pass back as `start_key`; None when the query is done
+_REFRESH_KEYS = frozenset({"owner", "installation_id", "refresh_bucket", "updated_at"})
 
 
 class DevicesRepository:
@@ -99,8 +87,8 @@ class DevicesRepository:
             **stored.model_dump(mode="json", exclude_none=True),
             "token_hash": token_hash(device.token),
             "refresh_bucket": refresh_bucket(device.updated_at),
-            "created_at": iso(stored.created_at),
-            "updated_at": iso(stored.updated_at),
+            "created_at": rfc3339(stored.created_at),
+            "updated_at": rfc3339(stored.updated_at),
         }
         self._commit(device.owner, device.installation_id, {"Put": {"Item": item}}, item)
         return first
@@ -271,8 +259,8 @@ class DevicesRepository:
         bucket: str,
         before: str,
         limit: int,
-        start_key: dict[str, Any] | None = None,
-    ) -> RefreshPage:
+        cursor: str | None = None,
+    ) -> Page[RefreshEntry]:
         """One page of the devices of month `bucket` whose `updated_at` (stored text) is before
         `before`, oldest first. The index is eventually consistent: a device may since have been
         refreshed or removed, which `delete_if_not_refreshed` finds out."""
@@ -282,14 +270,15 @@ class DevicesRepository:
             & Key("updated_at").lt(before),
             "Limit": limit,
         }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
+        start = from_cursor(cursor, _REFRESH_KEYS)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
         page = self._table.query(**kwargs)
-        entries = [
+        entries = tuple(
             RefreshEntry(str(i["owner"]), str(i["installation_id"]), str(i["updated_at"]))
             for i in page.get("Items", [])
-        ]
-        return RefreshPage(entries, page.get("LastEvaluatedKey"))
+        )
+        return Page(entries, to_cursor(page.get("LastEvaluatedKey")))
 
     def for_owner(self, owner: str) -> list[Device]:
         return [Device.model_validate(i) for i in self._owner_items(owner)]

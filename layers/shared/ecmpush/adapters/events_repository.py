@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ecmpush.adapters.dynamo import iso
+from ecmpush.clock import rfc3339
 from ecmpush.domain.events import EcmEvent
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ class EventsRepository:
                 "event_id": event.id,
                 "type": event.type,
                 "tenant": event.tenant,
-                "occurred_at": iso(event.occurred_at),
-                "received_at": iso(received_at),
+                "occurred_at": rfc3339(event.occurred_at),
+                "received_at": rfc3339(received_at),
                 "status": "accepted",
                 "event": event.model_dump(mode="json", exclude_none=True),
                 "expires_at": int((received_at + self._retention).timestamp()),
@@ -36,5 +36,9 @@ class EventsRepository:
             Key={"event_id": event_id},
             UpdateExpression="SET #status = :status, routed_at = :now, notifications = :n",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":status": status, ":now": iso(now), ":n": notifications},
+            ExpressionAttributeValues={
+                ":status": status,
+                ":now": rfc3339(now),
+                ":n": notifications,
+            },
         )

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import is_conditional_failure, iso
+from ecmpush.adapters.dynamo import is_conditional_failure
+from ecmpush.clock import rfc3339
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -31,12 +32,12 @@ class FcmPauseStore:
             self._table.put_item(
                 Item={
                     **_KEY,
-                    "until": iso(until),
+                    "until": rfc3339(until),
                     "expires_at": int((until + timedelta(days=1)).timestamp()),
                 },
                 ConditionExpression="attribute_not_exists(#until) OR #until < :until",
                 ExpressionAttributeNames={"#until": "until"},
-                ExpressionAttributeValues={":until": iso(until)},
+                ExpressionAttributeValues={":until": rfc3339(until)},
             )
         except ClientError as exc:
             if not is_conditional_failure(exc):

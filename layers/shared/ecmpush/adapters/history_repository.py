@@ -7,14 +7,14 @@ of every recipient; reading all of it for each inbox entry made one page cost se
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
 from ecmpush.adapters.deliveries_repository import HEADER, delivery_key
+from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.domain.delivery import NO_DEVICE_ID
+from ecmpush.domain.page import Page
 from ecmpush.domain.templates import render
 
 if TYPE_CHECKING:
@@ -23,46 +23,26 @@ if TYPE_CHECKING:
 BY_RECIPIENT = "by_recipient"
 
 
-class InvalidCursor(ValueError):
-    """The paging cursor was not one this API handed out."""
-
-
-def encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
-
-
-def decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, RecursionError):  # includes bad base64, non-UTF-8, crafted nesting
-        raise InvalidCursor("cursor is not valid") from None
-    expected = {"notification_id", "sk", "recipient", "created_at"}
-    if not isinstance(key, dict) or set(key) != expected or key.get("recipient") != owner:
-        raise InvalidCursor("cursor is not valid")  # never let a cursor read another inbox
-    if not all(isinstance(v, str) for v in key.values()):
-        raise InvalidCursor("cursor is not valid")
-    return key
+_KEYS = frozenset({"notification_id", "sk", "recipient", "created_at"})
 
 
 class HistoryRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def page(
-        self, owner: str, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def page(self, owner: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "IndexName": BY_RECIPIENT,
             "KeyConditionExpression": Key("recipient").eq(owner),
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, owner)
+        start = from_cursor(cursor, _KEYS, {"recipient": owner})
+        if start:
+            kwargs["ExclusiveStartKey"] = start
         page = self._table.query(**kwargs)
-        entries = [self._entry(owner, item) for item in page.get("Items", [])]
-        last = page.get("LastEvaluatedKey")
-        return entries, encode_cursor(dict(last)) if last else None
+        entries = tuple(self._entry(owner, item) for item in page.get("Items", []))
+        return Page(entries, to_cursor(page.get("LastEvaluatedKey")))
 
     def _entry(self, owner: str, inbox: dict[str, Any]) -> dict[str, Any]:
         nid = str(inbox["notification_id"])

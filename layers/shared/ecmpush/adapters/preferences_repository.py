@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ecmpush.adapters.dynamo import iso
+from ecmpush.clock import rfc3339
 from ecmpush.domain.preferences import Preferences
 
 if TYPE_CHECKING:
@@ -37,6 +37,6 @@ class PreferencesRepository:
                 "owner": owner,
                 "installation_id": PREFERENCES_KEY,
                 "preferences": preferences.model_dump(mode="json"),
-                "updated_at": iso(now),
+                "updated_at": rfc3339(now),
             }
         )

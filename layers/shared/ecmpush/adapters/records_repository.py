@@ -18,15 +18,19 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import is_conditional_failure, iso
+from ecmpush.adapters.dynamo import is_conditional_failure
+from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
+from ecmpush.clock import rfc3339
 from ecmpush.domain.events import Record
 from ecmpush.domain.expiry import TrackedRecord, index_time
+from ecmpush.domain.page import Page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 INDEX = "notices_due"
 DUE_BUCKET = "due"
+_DUE_KEYS = frozenset({"record_key", "notice_bucket", "next_notice_at"})
 _CONTROL_TTL = timedelta(days=7)
 
 
@@ -97,7 +101,7 @@ class RecordsRepository:
             ":owners": list(dict.fromkeys(owners)),
             ":roles": list(dict.fromkeys(notify_roles)),
             ":source": source,
-            ":now": iso(now),
+            ":now": rfc3339(now),
         }
         update = (
             "SET #name = :name, kind = :kind, owners = :owners, notify_roles = :roles, "
@@ -140,7 +144,7 @@ class RecordsRepository:
             "owners": list(dict.fromkeys(owners)),
             "notify_roles": list(dict.fromkeys(notify_roles)),
             "source": source,
-            "updated_at": iso(now),
+            "updated_at": rfc3339(now),
             "notice_bucket": DUE_BUCKET,
             "next_notice_at": index_time(now),
             "expires_at_ttl": int((record.expires_at + self._retention).timestamp()),
@@ -164,26 +168,24 @@ class RecordsRepository:
         item = self._table.get_item(Key={"record_key": record_key}, ConsistentRead=True).get("Item")
         return _record(item) if item and not record_key.startswith("#") else None
 
-    def due(
-        self, now: datetime, limit: int, start_key: dict[str, Any] | None = None
-    ) -> tuple[list[TrackedRecord], dict[str, Any] | None]:
-        """One page of records whose next notice is at or before `now`, oldest first, and the
-        key to continue from (None at the end). The index only finds them: each record is then
-        read from the table with a consistent read, so a stage another sweep just recorded is
-        seen (index reads may lag)."""
+    def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[TrackedRecord]:
+        """One page of records whose next notice is at or before `now`, oldest first. The index
+        only finds them: each record is then read from the table with a consistent read, so a
+        stage another sweep just recorded is seen (index reads may lag)."""
         query: dict[str, Any] = {
             "IndexName": INDEX,
             "KeyConditionExpression": Key("notice_bucket").eq(DUE_BUCKET)
             & Key("next_notice_at").lte(index_time(now)),
             "Limit": limit,
         }
-        if start_key:
-            query["ExclusiveStartKey"] = start_key
+        start = from_cursor(cursor, _DUE_KEYS)
+        if start:
+            query["ExclusiveStartKey"] = start
         page = self._table.query(**query)
         keys = list(dict.fromkeys(str(item["record_key"]) for item in page.get("Items", [])))
         fresh = self._read_consistently(keys)
-        records = [_record(fresh[key]) for key in keys if key in fresh]
-        return records, page.get("LastEvaluatedKey")
+        records = tuple(_record(fresh[key]) for key in keys if key in fresh)
+        return Page(records, to_cursor(page.get("LastEvaluatedKey")))
 
     def _read_consistently(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         # The resource's client (un)marshals attribute values itself, like the Table does.
@@ -333,7 +335,7 @@ class RecordsRepository:
                 **key,
                 "fingerprint": fingerprint,
                 "next_page": page,
-                "updated_at": iso(now),
+                "updated_at": rfc3339(now),
                 "expires_at_ttl": int((now + _CONTROL_TTL).timestamp()),
             }
         )

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import is_conditional_failure, iso
+from ecmpush.adapters.dynamo import is_conditional_failure
+from ecmpush.clock import rfc3339
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.write_back import WriteBack
 
@@ -35,9 +36,9 @@ class ResponsesRepository:
             "owner": reply.ecm_user,
             "action": reply.action,
             "status": ReplyStatus.QUEUED.value,
-            "replied_at": iso(reply.replied_at),
-            "created_at": iso(now),
-            "updated_at": iso(now),
+            "replied_at": rfc3339(reply.replied_at),
+            "created_at": rfc3339(now),
+            "updated_at": rfc3339(now),
             "expires_at": int((now + self._retention).timestamp()),
         }
         for name in ("comment", "platform", "installation_id"):
@@ -71,7 +72,7 @@ class ResponsesRepository:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
                 ":status": status.value,
-                ":now": iso(now),
+                ":now": rfc3339(now),
                 ":detail": detail[:500],
             },
         )

@@ -5,14 +5,16 @@ its ladder is done, so the index only ever holds work."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import is_conditional_failure, iso
+from ecmpush.adapters.dynamo import is_conditional_failure
+from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
+from ecmpush.clock import rfc3339
+from ecmpush.domain.page import Page
 from ecmpush.domain.sla import SlaPolicy, index_time
 from ecmpush.domain.tasks import TrackedTask
 
@@ -36,10 +38,7 @@ _REFRESHED = (
 )
 
 
-@dataclass(frozen=True)
-class DuePage:
-    keys: list[str]
-    next_key: dict[str, Any] | None  # pass back as `start_key`; None when the query is done
+_DUE_KEYS = frozenset({"task_key", "sla_bucket", "sla_next_at"})
 
 
 class TasksRepository:
@@ -136,7 +135,7 @@ class TasksRepository:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
                 ":closed": "closed",
-                ":now": iso(now),
+                ":now": rfc3339(now),
                 ":outcome": outcome or "completed",
                 ":expires": int((now + self._retention).timestamp()),
             },
@@ -148,7 +147,7 @@ class TasksRepository:
             return _closed_marker(key, item) if item else None
         return TrackedTask.model_validate(item)
 
-    def due(self, now: datetime, limit: int, start_key: dict[str, Any] | None = None) -> DuePage:
+    def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]:
         """One page (at most `limit` items read) of tasks whose next SLA step is due at `now`,
         oldest step first, from the sparse index: never a Scan. The index is eventually
         consistent: callers re-read each task (`get`) before acting on it."""
@@ -158,11 +157,12 @@ class TasksRepository:
             & Key("sla_next_at").lte(index_time(now)),
             "Limit": limit,
         }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
+        start = from_cursor(cursor, _DUE_KEYS)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
         answer = self._table.query(**kwargs)
-        keys = [str(item["task_key"]) for item in answer.get("Items", [])]
-        return DuePage(keys, answer.get("LastEvaluatedKey"))
+        keys = tuple(str(item["task_key"]) for item in answer.get("Items", []))
+        return Page(keys, to_cursor(answer.get("LastEvaluatedKey")))
 
     def advance(
         self,
@@ -217,7 +217,7 @@ class TasksRepository:
 
 def _due_text(due_at: datetime) -> str:
     """Stored in UTC, so the conditions comparing it see one spelling per instant."""
-    return iso(due_at.astimezone(UTC))
+    return rfc3339(due_at.astimezone(UTC))
 
 
 def _closed_marker(key: str, item: dict[str, Any]) -> TrackedTask:

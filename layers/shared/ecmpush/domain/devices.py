@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,3 +79,13 @@ class Device(BaseModel):
     external_id: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RefreshEntry:
+    """A device as the `by_refresh` index (keys only) shows it; `updated_at` is the stored text,
+    exactly as a conditional delete must compare it."""
+
+    owner: str
+    installation_id: str
+    updated_at: str

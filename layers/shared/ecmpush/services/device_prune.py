@@ -17,39 +17,16 @@ and the next run meets it again, oldest first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from ecmpush.adapters.dynamo import iso
+from ecmpush.clock import rfc3339
+from ecmpush.domain.devices import RefreshEntry
+from ecmpush.ports import StaleDevices
 
 LOOKBACK_MONTHS = 12
-
-
-class RefreshEntryLike(Protocol):
-    @property
-    def owner(self) -> str: ...
-    @property
-    def installation_id(self) -> str: ...
-    @property
-    def updated_at(self) -> str: ...
-
-
-class RefreshPageLike(Protocol):
-    @property
-    def entries(self) -> Sequence[RefreshEntryLike]: ...
-    @property
-    def next_key(self) -> dict[str, Any] | None: ...
-
-
-class Devices(Protocol):
-    def not_refreshed_since(
-        self, bucket: str, before: str, limit: int, start_key: dict[str, Any] | None = None
-    ) -> RefreshPageLike: ...
-    def delete_if_not_refreshed(
-        self, owner: str, installation_id: str, updated_at: str
-    ) -> bool: ...
 
 
 @dataclass
@@ -79,7 +56,7 @@ class DevicePruneService:
     def __init__(
         self,
         *,
-        devices: Devices,
+        devices: StaleDevices,
         stale_days: int,
         lookback_months: int = LOOKBACK_MONTHS,
         page_size: int = 100,
@@ -100,15 +77,15 @@ class DevicePruneService:
         """Prune as of `now`. `remaining_ms` is read before each page and each device: the run
         stops while the safety margin still fits, and says so."""
         cutoff = self.cutoff(now)
-        before = iso(cutoff)
+        before = rfc3339(cutoff)
         report = DevicePruneReport(cutoff=before)
         for bucket in month_buckets(cutoff, self._lookback):
-            start_key: dict[str, Any] | None = None
+            cursor: str | None = None
             while True:
                 if remaining_ms() < self._margin_ms:
                     return _stop(report)
-                page = self._devices.not_refreshed_since(bucket, before, self._page_size, start_key)
-                for entry in page.entries:
+                page = self._devices.not_refreshed_since(bucket, before, self._page_size, cursor)
+                for entry in page.items:
                     if remaining_ms() < self._margin_ms:
                         return _stop(report)
                     report.examined += 1
@@ -116,12 +93,12 @@ class DevicePruneService:
                         report.pruned += 1
                     else:
                         report.skipped += 1
-                start_key = page.next_key
-                if not start_key:
+                if page.last:
                     break
+                cursor = page.cursor
         return report
 
-    def _prune(self, entry: RefreshEntryLike) -> bool:
+    def _prune(self, entry: RefreshEntry) -> bool:
         # Preferences ("#preferences") never carry a refresh_bucket; should anything "#..."
         # ever show up in the index, it is not a device and is left alone.
         if entry.installation_id.startswith("#"):

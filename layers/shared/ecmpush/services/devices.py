@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from ecmpush.domain.devices import Device, DeviceRegistration
 from ecmpush.domain.identity import Principal
+from ecmpush.ports import DeviceStore
 
 DEFAULT_MAX_DEVICES = 10
 
@@ -28,15 +28,6 @@ class Forbidden(Exception):
 
 class DeviceConflict(Exception):
     """The installation or the FCM token is registered to another user (409)."""
-
-
-class DeviceStore(Protocol):
-    def upsert(self, device: Device) -> datetime | None: ...
-    def delete(self, owner: str, installation_id: str) -> bool: ...
-    def get(self, owner: str, installation_id: str) -> Device | None: ...
-    def owners_of(self, installation_id: str) -> list[str]: ...
-    def holders_of_token(self, token: str) -> list[tuple[str, str]]: ...
-    def for_owner(self, owner: str) -> list[Device]: ...
 
 
 class DevicesService:

@@ -27,13 +27,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
 from ecmpush.domain.ecm import SearchRow
 from ecmpush.domain.ecm_errors import EcmError
-from ecmpush.domain.events import Record
 from ecmpush.domain.expiry import (
     DueNotice,
     ExpiryPolicy,
@@ -46,45 +45,12 @@ from ecmpush.domain.expiry import (
 )
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.ports import EcmSearch, Publisher
+from ecmpush.ports import EcmSearch, ExpiryRecords, Publisher
 
 log = logging.getLogger(__name__)
 
 LEASE = "expiry-sweep"
 SEARCH = "expiry"
-
-
-class Records(Protocol):
-    def upsert_from_event(
-        self,
-        record: Record,
-        owners: Sequence[str],
-        notify_roles: Sequence[str],
-        source: str,
-        now: datetime,
-    ) -> str: ...
-    def due(
-        self, now: datetime, limit: int, start_key: dict[str, Any] | None = None
-    ) -> tuple[list[TrackedRecord], dict[str, Any] | None]: ...
-    def mark_window(
-        self,
-        record_key: str,
-        expires_at: datetime,
-        window: str,
-        next_notice_at: datetime | None,
-        *,
-        notified: bool = True,
-        passed: Sequence[str] = (),
-    ) -> bool: ...
-    def reschedule(
-        self, record_key: str, expires_at: datetime, next_notice_at: datetime | None
-    ) -> bool: ...
-    def acquire_lease(self, name: str, holder: str, until: datetime, now: datetime) -> bool: ...
-    def release_lease(self, name: str, holder: str) -> None: ...
-    def resume_page(self, name: str, fingerprint: str) -> int: ...
-    def save_resume_page(
-        self, name: str, fingerprint: str, page: int | None, now: datetime
-    ) -> None: ...
 
 
 @dataclass
@@ -117,7 +83,7 @@ class ExpirySweepService:
     def __init__(
         self,
         *,
-        records: Records,
+        records: ExpiryRecords,
         publisher: Publisher,
         routing: Callable[[], RoutingConfig],
         policy: ExpiryPolicy,
@@ -232,18 +198,21 @@ class ExpirySweepService:
     # -- sweep -----------------------------------------------------------------------------------
 
     def _sweep(self, now: datetime, remaining_ms: Callable[[], int], report: SweepReport) -> None:
-        start_key: dict[str, Any] | None = None
+        cursor: str | None = None
         while True:
             if remaining_ms() < self._margin_ms:
                 log.warning("expiry sweep out of time; due records stay for the next run")
                 return
-            records, start_key = self._records.due(now, self._page_size, start_key)
-            self._process(records, now, report)
-            if start_key is None:
+            page = self._records.due(now, self._page_size, cursor)
+            self._process(page.items, now, report)
+            if page.last:
                 report.complete = True
                 return
+            cursor = page.cursor
 
-    def _process(self, records: list[TrackedRecord], now: datetime, report: SweepReport) -> None:
+    def _process(
+        self, records: Sequence[TrackedRecord], now: datetime, report: SweepReport
+    ) -> None:
         """One page: decide, enqueue every notification, then record the stages."""
         notices: list[DueNotice] = []
         marks: list[tuple[TrackedRecord, str, bool, tuple[str, ...], datetime | None]] = []

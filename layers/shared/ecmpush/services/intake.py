@@ -8,18 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from ecmpush.domain.events import EcmEvent
-from ecmpush.domain.messages import DispatchMessage, EventMessage
-
-
-class EventStore(Protocol):
-    def save(self, event: EcmEvent, received_at: datetime) -> None: ...
-
-
-class Publisher(Protocol):
-    def publish(self, message: DispatchMessage) -> str: ...
+from ecmpush.domain.messages import EventMessage
+from ecmpush.ports import EventStore, Publisher
 
 
 class IntakeService:

@@ -7,24 +7,12 @@ there is to do. Safe to repeat: the same event stores the same record, and an un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
 
-from ecmpush.domain.events import EcmEvent, Record, RecordExpiryScheduled
+from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled
+from ecmpush.ports import RecordStore
 
 SOURCE = "webhook"
-
-
-class RecordStore(Protocol):
-    def upsert_from_event(
-        self,
-        record: Record,
-        owners: Sequence[str],
-        notify_roles: Sequence[str],
-        source: str,
-        now: datetime,
-    ) -> str: ...
 
 
 class RecordIntake:

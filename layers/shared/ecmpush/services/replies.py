@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
 
 from ecmpush.domain.action_token import ActionClaims, ActionTokenUnknownKey, verify
-from ecmpush.domain.devices import Device
 from ecmpush.domain.dispositions import NoMatchingDisposition
 from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
 from ecmpush.domain.events import TaskRef
@@ -24,27 +22,10 @@ from ecmpush.domain.replies import (
     authorize,
     new_response_id,
 )
-from ecmpush.domain.tasks import TrackedTask, task_key
+from ecmpush.domain.tasks import task_key
 from ecmpush.domain.write_back import WriteBack
+from ecmpush.ports import DeviceReader, ReplyClaims, TaskReader, WriteBackQueue
 from ecmpush.services.write_back import WriteBackService
-
-
-class ReplyClaims(Protocol):
-    def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None: ...
-    def claim(self, reply: WriteBack, now: datetime) -> bool: ...
-    def release(self, reply: WriteBack) -> None: ...
-
-
-class Tasks(Protocol):
-    def get(self, key: str) -> TrackedTask | None: ...
-
-
-class Devices(Protocol):
-    def get(self, owner: str, installation_id: str) -> Device | None: ...
-
-
-class WriteBackQueue(Protocol):
-    def publish(self, reply: WriteBack) -> str: ...
 
 
 class ReplyService:
@@ -54,8 +35,8 @@ class ReplyService:
         action_token_keys: Callable[[], list[bytes]],
         refreshed_action_token_keys: Callable[[], list[bytes] | None] = lambda: None,
         replies: ReplyClaims,
-        tasks: Tasks,
-        devices: Devices,
+        tasks: TaskReader,
+        devices: DeviceReader,
         writer: WriteBackService,
         queue: WriteBackQueue,
         clock: Callable[[], datetime],

@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
-from ecmpush.adapters.dynamo import iso
+from ecmpush.clock import rfc3339
 from ecmpush.domain.ecm import TaskRef as EcmTaskRef
 from ecmpush.domain.ecm_errors import (
     EcmAuthError,
@@ -41,35 +41,10 @@ from ecmpush.domain.ecm_errors import (
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.sla import SlaPolicy, SlaStep, step_for
 from ecmpush.domain.tasks import TrackedTask
-from ecmpush.ports import EcmWorkflowStatus, Publisher
+from ecmpush.ports import EcmWorkflowStatus, Publisher, SlaTasks
 
 CLOSED_OUTCOME = "completed in Content Server (found by the SLA sweep)"
 MAX_PROBLEMS = 20  # per-task problems kept in the report for the log
-
-
-class DuePageLike(Protocol):
-    @property
-    def keys(self) -> list[str]: ...
-    @property
-    def next_key(self) -> dict[str, Any] | None: ...
-
-
-class Tasks(Protocol):
-    def due(
-        self, now: datetime, limit: int, start_key: dict[str, Any] | None = None
-    ) -> DuePageLike: ...
-    def get(self, key: str) -> TrackedTask | None: ...
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
-    def advance(
-        self,
-        task_key: str,
-        from_level: int,
-        to_level: int,
-        next_at: datetime | None,
-        *,
-        due_at: datetime,
-        step: dict[str, Any] | None = None,
-    ) -> bool: ...
 
 
 @dataclass
@@ -107,7 +82,7 @@ class SlaSweepService:
     def __init__(
         self,
         *,
-        tasks: Tasks,
+        tasks: SlaTasks,
         ecm: Callable[[], EcmWorkflowStatus],
         publisher: Publisher,
         policy: SlaPolicy,
@@ -133,10 +108,10 @@ class SlaSweepService:
         report = SlaSweepReport()
         seen: set[str] = set()  # a task moved further down the index this run is not met twice
         outages = 0
-        start_key: dict[str, Any] | None = None
+        cursor: str | None = None
         while True:
-            page = self._tasks.due(now, self._page_size, start_key)
-            for key in page.keys:
+            page = self._tasks.due(now, self._page_size, cursor)
+            for key in page.items:
                 if key in seen:
                     continue
                 left_s = remaining_ms() / 1000 - self._margin_s
@@ -148,9 +123,9 @@ class SlaSweepService:
                 outages = outages + 1 if check is _Check.DOWN else 0
                 if outages >= self._max_outages:
                     return self._stop(report, "ecm_unavailable")
-            start_key = page.next_key
-            if not start_key:
+            if page.last:
                 return report
+            cursor = page.cursor
 
     @staticmethod
     def _stop(report: SlaSweepReport, reason: str) -> SlaSweepReport:
@@ -221,7 +196,7 @@ def _history_entry(step: SlaStep, now: datetime) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "level": step.level,
         "kind": step.kind,
-        "at": iso(now),
+        "at": rfc3339(now),
         "recipients": list(step.recipients),
     }
     if step.notification is not None:
