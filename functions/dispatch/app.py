@@ -96,6 +96,9 @@ def _count(report: DispatchReport) -> None:
         ("DeliveryBatchesQueued", report.batches),
         ("DeliveriesUnreached", report.unreached),
         ("DeliveriesHeldForFcmPause", report.held),
+        ("DispatchRequeued", report.requeued),
+        ("GroupPagesQueued", report.group_pages),
+        ("TeamGroupsRefused", report.groups_refused),
     ):
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

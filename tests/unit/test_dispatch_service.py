@@ -897,11 +897,11 @@ def test_near_the_deadline_no_new_send_starts_and_the_rest_is_retried() -> None:
 
     w.sender.send = slow_send  # type: ignore[method-assign]
     owners = [f"user-{n:02}" for n in range(5)]
-    with pytest.raises(RetryLater) as raised:
-        w.send(message(notification(owners)), Deadline(22.0, clock=ticking))
-    report = raised.value.report
-    assert report is not None
+    report = w.send(message(notification(owners)), Deadline(22.0, clock=ticking))
     assert (report.sent, report.unreached) == (4, 1)  # 22 s: two sends of 10 s, then 2 s < 5 s
+    # Not a failure (it would climb towards the DLQ while it waits its turn): queued again.
+    assert report.requeued == 1
+    assert [(m.notification.recipients, d) for m, d in w.publisher.published] == [(owners, 0)]
     # The last device was claimed ahead, during the second send, then released unsent: the
     # retry may take it at once.
     assert {(r.installation_id, r.status) for r in w.deliveries.records} == {
@@ -909,19 +909,28 @@ def test_near_the_deadline_no_new_send_starts_and_the_rest_is_retried() -> None:
         ("inst-04", DeliveryStatus.RETRYING),
     }
     assert len(w.sender.pushes) == 4
-    w.send(message(notification(owners)))  # the record comes back: only the rest goes out
+    w.send(w.publisher.published[0][0])  # the copy comes back: only the rest goes out
     assert sorted(p.token for p in w.sender.pushes) == [f"tok-inst-{n:02}" for n in range(5)]
+
+
+def test_an_event_near_the_deadline_is_retried_not_routed_twice() -> None:
+    w = world(*_crowd(3))
+    w.options = {"reserve_seconds": 5.0}
+    raw = sample_event("document_available")
+    raw["data"]["audience"] = {"users": [{"user_id": f"user-{n:02}"} for n in range(3)]}
+    with pytest.raises(RetryLater) as raised:
+        w.send(EventMessage(event=event_adapter.validate_python(raw)), Deadline(1.0))
+    assert raised.value.report is not None
+    assert raised.value.report.unreached == 3
+    assert w.publisher.published == []  # the SQS record itself comes back
 
 
 def test_credentials_are_made_to_last_the_invocation_before_anything_is_claimed() -> None:
     w = world(device("alice", "a1"), device("bob", "b1"))
     w.sender.credentials_down = True
-    with pytest.raises(RetryLater) as raised:
-        w.send(message(notification(["alice", "bob"])), Deadline(25.0))
-    report = raised.value.report
-    assert report is not None
+    report = w.send(message(notification(["alice", "bob"])), Deadline(25.0))
     assert report.unreached == 2
-    assert raised.value.retry_after_seconds == 10
+    assert [d for _, d in w.publisher.published] == [10]  # back in 10 s
     assert w.deliveries.claim_calls == 0  # nothing claimed: a kill now strands nothing
     assert w.sender.pushes == []
     assert 24 < w.sender.authorized[0] <= 25  # valid for what is left of the invocation
@@ -963,9 +972,8 @@ def test_quota_exceeded_with_retry_after_pauses_the_project_and_holds_the_rest()
 def test_a_batch_arriving_during_a_pause_sends_nothing_and_waits_it_out() -> None:
     w = world(device("alice", "a1"))
     w.pause.held_until = NOW + timedelta(seconds=45)
-    with pytest.raises(RetryLater) as raised:
-        w.send(message(notification(["alice"])))
-    assert raised.value.retry_after_seconds == 45.0
+    assert w.send(message(notification(["alice"]))).held == 1
+    assert [d for _, d in w.publisher.published] == [45]  # queued again for the pause
     assert w.sender.batches == []
     assert w.deliveries.claims == []
     w.pause.held_until = NOW - timedelta(seconds=1)  # over
@@ -1086,3 +1094,16 @@ def test_a_group_page_names_one_group_and_nobody_else() -> None:
         GroupPageMessage(notification=notification([], groups=[team, EcmGroupTeam(ecm_group=2)]))
     with pytest.raises(ValidationError):
         notification([])  # nobody to hear it
+
+
+def test_a_group_page_too_close_to_the_deadline_is_queued_again_unread() -> None:
+    w = _group_world({100: (["user-00"], [])}, *_crowd(1))
+    w.options = {"reserve_seconds": 5.0}
+    w.send(_bulletin(["field-ops"]))
+    page_one = w.publisher.published[0][0]
+    report = w.send(page_one, Deadline(2.0))
+    assert report.requeued == 1
+    assert w.directory.calls == []  # type: ignore[union-attr]  # not read
+    assert w.publisher.published[-1] == (page_one, 0)
+    w.send(page_one)
+    assert [p.token for p in w.sender.pushes] == ["tok-inst-00"]

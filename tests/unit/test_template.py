@@ -814,7 +814,7 @@ def test_alarms_cover_the_dlq_and_every_function(template, spec):
     for fn in resources_of(template, "AWS::Serverless::Function"):
         assert ("Errors", fn) in dimensions, fn
     # The FCM answers that must reach a person (functions/dispatch/app.py emits them).
-    for metric in ("FcmCredentialsSuspect", "FcmPlatformAuthErrors"):
+    for metric in ("FcmCredentialsSuspect", "FcmPlatformAuthErrors", "TeamGroupsRefused"):
         assert (metric, "ecmpush") in dimensions, metric
     for alarm in alarms:
         props = alarm["Properties"]

@@ -138,6 +138,7 @@ class DispatchReport:
     groups_refused: int = 0  # groups not sent to: unknown, not listable or too large
     unreached: int = 0  # devices left for the retry because the deadline came near
     held: int = 0  # devices left for the retry because FCM asked the project to pause
+    requeued: int = 0  # the message queued again for what was unreached or held
     platform_auth: int = 0  # APNs/web-push credential errors (alarmed, never pruned)
     credentials_suspect: bool = False  # "wrong project" for most tokens: nothing pruned, alarmed
     retry_after: list[float] = field(default_factory=list)
@@ -223,9 +224,12 @@ class DispatchService:
             notifications = route(message.event, context)
             self._track(message.event, notifications, now)
         elif isinstance(message, GroupPageMessage):
-            notifications, refused = self._read_group_page(message, deadline)
-            if refused:
+            if deadline.remaining() < self._reserve:
+                return self._requeue(message, DispatchReport(), delay=0)  # not started
+            read = self._read_group_page(message, deadline)
+            if read is None:
                 return DispatchReport(groups_refused=1)
+            notifications = read
         elif message.not_before is not None and message.not_before > now:
             self._wait(message, now)  # a deferred push, back early: wait another hop
             return DispatchReport(deferred=1)
@@ -240,10 +244,24 @@ class DispatchService:
                 )
             )
         _wait_all(background)
-        if report.retrying or report.unreached or report.held:
-            delay = max(report.retry_after) if report.retry_after else None
-            waiting = report.retrying + report.unreached + report.held
+        waiting = report.retrying + report.unreached + report.held
+        delay = max(report.retry_after) if report.retry_after else None
+        if waiting and not report.retrying and not isinstance(message, EventMessage):
+            return self._requeue(message, report, delay=delay or 0)
+        if waiting:
             raise RetryLater(f"{waiting} deliveries need a retry", delay, report)
+        return report
+
+    def _requeue(
+        self, message: NotificationMessage | GroupPageMessage, report: DispatchReport, delay: float
+    ) -> DispatchReport:
+        """Queue the message again instead of failing it, when what is left was only not
+        reached in time or held by FCM's pause: those are no faults, and a record failed for
+        them would climb towards the DLQ (five receives) while it waits its turn, losing its
+        recipients on a busy day. Sent again, it is idempotent: claimed devices are skipped.
+        Events are not requeued (routing them twice would re-open their task): they retry."""
+        self._publisher.publish(message, delay_seconds=int(min(max(delay, 0), MAX_DELAY_SECONDS)))
+        report.requeued += 1
         return report
 
     def _track(self, event: EcmEvent, notifications: list[Notification], now: datetime) -> None:
@@ -300,18 +318,16 @@ class DispatchService:
 
     def _read_group_page(
         self, message: GroupPageMessage, deadline: Deadline
-    ) -> tuple[list[Notification], bool]:
-        """The page's users as a delivery batch, after queueing the pages it leads to. A group
-        that is gone, not listable by the service account or larger than its team allows is
-        refused for good (logged as an error); Content Server being down sends the page back
-        to the queue for its Retry-After (or half a minute)."""
+    ) -> list[Notification] | None:
+        """The page's users as a delivery batch, after queueing the pages it leads to; None
+        when the group is refused for good (gone, not listable by the service account, larger
+        than its team allows: logged as an error). Content Server being down sends the page
+        back to the queue for its Retry-After (or half a minute)."""
         if self._directory is None:
             raise ConfigurationError(
                 f"team group {message.group_id}: group-backed teams need Content Server settings "
                 "on Dispatch (ECMPUSH_ECM_BASE_URL, ECMPUSH_ECM_SECRET_ID)"
             )
-        if deadline.remaining() < self._reserve:
-            raise RetryLater("too close to the deadline to read a group page")
         try:
             page = self._directory().group_members(
                 message.group_id,
@@ -321,7 +337,7 @@ class DispatchService:
             )
         except (EcmNotFound, EcmRejected) as exc:
             log.error("team group %s is not sent to: %s", message.group_id, exc)
-            return [], True
+            return None
         except EcmUnavailable as exc:
             delay = exc.retry_after or GROUP_PAGE_RETRY_SECONDS
             raise RetryLater(f"group {message.group_id}: {exc}", delay) from exc
@@ -330,13 +346,12 @@ class DispatchService:
             log.warning("team group walk: %s", reason)
         if step.refused:
             log.error("team group %s is not sent to: %s", message.group_id, step.refused)
-            return [], True
+            return None
         if step.follow:
             self._publisher.publish_all(step.follow)
         if not step.users:
-            return [], False
-        batch = message.notification.model_copy(update={"recipients": step.users, "groups": []})
-        return [batch], False
+            return []
+        return [message.notification.model_copy(update={"recipients": step.users, "groups": []})]
 
     def _deliver_batch(
         self,
