@@ -928,9 +928,11 @@ def test_an_event_near_the_deadline_is_retried_not_routed_twice() -> None:
 def test_credentials_are_made_to_last_the_invocation_before_anything_is_claimed() -> None:
     w = world(device("alice", "a1"), device("bob", "b1"))
     w.sender.credentials_down = True
-    report = w.send(message(notification(["alice", "bob"])), Deadline(25.0))
-    assert report.unreached == 2
-    assert [d for _, d in w.publisher.published] == [10]  # back in 10 s
+    with pytest.raises(RetryLater) as raised:  # a fault: it counts towards the DLQ
+        w.send(message(notification(["alice", "bob"])), Deadline(25.0))
+    assert raised.value.report is not None
+    assert raised.value.report.retrying == 2
+    assert raised.value.retry_after_seconds == 10
     assert w.deliveries.claim_calls == 0  # nothing claimed: a kill now strands nothing
     assert w.sender.pushes == []
     assert 24 < w.sender.authorized[0] <= 25  # valid for what is left of the invocation

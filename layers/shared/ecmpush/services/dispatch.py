@@ -386,8 +386,10 @@ class DispatchService:
         sends = list(chunks(plan.pending, self._send_chunk))
         held_until = paused.result()
         if sends and authorized.exception() is not None:
+            # A fault, unlike the deadline: retried as a failure, so a broken service account
+            # ends in the DLQ (alarmed) instead of being queued again for ever.
             log.warning("FCM credentials unavailable: %s", authorized.exception())
-            report.unreached += len(plan.pending)
+            report.retrying += len(plan.pending)
             report.retry_after.append(CREDENTIALS_RETRY_SECONDS)
             return
         ahead: list[Future[list[Claim]]] | None = None  # the claims of `sends[index]`, if taken
