@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from ecmpush.clock import rfc3339
 
@@ -38,6 +40,24 @@ def ttl(now: datetime, days: int) -> int:
 
 
 iso = rfc3339  # the stored time format is the contract's
+
+
+def conditional(write: Callable[..., Any], /, **request: Any) -> dict[str, Any] | None:
+    """One conditional write (`table.put_item`, `update_item`, `delete_item` and its keyword
+    arguments): DynamoDB's answer when it was applied, None when its condition did not hold.
+    Every other failure raises: a lost write must never read as "someone else got there"."""
+    try:
+        answer: dict[str, Any] = write(**request)
+    except ClientError as exc:
+        if is_conditional_failure(exc):
+            return None
+        raise
+    return answer
+
+
+def applied(write: Callable[..., Any], /, **request: Any) -> bool:
+    """`conditional`, when only whether it was applied matters."""
+    return conditional(write, **request) is not None
 
 
 def is_conditional_failure(exc: Exception) -> bool:

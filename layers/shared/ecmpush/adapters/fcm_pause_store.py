@@ -8,9 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from ecmpush.adapters.dynamo import is_conditional_failure
+from ecmpush.adapters.dynamo import conditional
 from ecmpush.clock import rfc3339
 
 if TYPE_CHECKING:
@@ -28,17 +26,14 @@ class FcmPauseStore:
         return datetime.fromisoformat(str(item["until"])) if item else None
 
     def pause(self, until: datetime) -> None:
-        try:
-            self._table.put_item(
-                Item={
-                    **_KEY,
-                    "until": rfc3339(until),
-                    "expires_at": int((until + timedelta(days=1)).timestamp()),
-                },
-                ConditionExpression="attribute_not_exists(#until) OR #until < :until",
-                ExpressionAttributeNames={"#until": "until"},
-                ExpressionAttributeValues={":until": rfc3339(until)},
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
+        conditional(
+            self._table.put_item,
+            Item={
+                **_KEY,
+                "until": rfc3339(until),
+                "expires_at": int((until + timedelta(days=1)).timestamp()),
+            },
+            ConditionExpression="attribute_not_exists(#until) OR #until < :until",
+            ExpressionAttributeNames={"#until": "until"},
+            ExpressionAttributeValues={":until": rfc3339(until)},
+        )

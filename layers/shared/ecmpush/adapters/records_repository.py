@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import is_conditional_failure
+from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.clock import rfc3339
 from ecmpush.domain.events import Record
@@ -112,19 +111,14 @@ class RecordsRepository:
             values[":url"] = record.url
         else:
             update += " REMOVE #url"
-        try:
-            self._table.update_item(
-                Key={"record_key": record.node_id},
-                UpdateExpression=update,
-                ConditionExpression="expires_at = :e",
-                ExpressionAttributeNames={"#name": "name", "#source": "source", "#url": "url"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return applied(
+            self._table.update_item,
+            Key={"record_key": record.node_id},
+            UpdateExpression=update,
+            ConditionExpression="expires_at = :e",
+            ExpressionAttributeNames={"#name": "name", "#source": "source", "#url": "url"},
+            ExpressionAttributeValues=values,
+        )
 
     def _replace(
         self,
@@ -151,17 +145,16 @@ class RecordsRepository:
         }
         if record.url:
             item["url"] = record.url
-        try:
-            old = self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(record_key) OR expires_at <> :e",
-                ExpressionAttributeValues={":e": expires_at},
-                ReturnValues="ALL_OLD",
-            ).get("Attributes")
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return None  # someone stored this very expires_at meanwhile: refresh instead
-            raise
+        answer = conditional(
+            self._table.put_item,
+            Item=item,
+            ConditionExpression="attribute_not_exists(record_key) OR expires_at <> :e",
+            ExpressionAttributeValues={":e": expires_at},
+            ReturnValues="ALL_OLD",
+        )
+        if answer is None:
+            return None  # someone stored this very expires_at meanwhile: refresh instead
+        old = answer.get("Attributes")
         return "renewed" if old else "created"
 
     def get(self, record_key: str) -> TrackedRecord | None:
@@ -240,21 +233,16 @@ class RecordsRepository:
         else:
             update += " SET next_notice_at = :next"
             values[":next"] = index_time(next_notice_at)
-        try:
-            self._table.update_item(
-                Key={"record_key": record_key},
-                UpdateExpression=update,
-                ConditionExpression=(
-                    "expires_at = :e AND NOT contains(#sent, :w) AND NOT contains(#passed, :w)"
-                ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return applied(
+            self._table.update_item,
+            Key={"record_key": record_key},
+            UpdateExpression=update,
+            ConditionExpression=(
+                "expires_at = :e AND NOT contains(#sent, :w) AND NOT contains(#passed, :w)"
+            ),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def reschedule(
         self, record_key: str, expires_at: datetime, next_notice_at: datetime | None
@@ -267,52 +255,39 @@ class RecordsRepository:
         else:
             update = "SET next_notice_at = :next"
             values[":next"] = index_time(next_notice_at)
-        try:
-            self._table.update_item(
-                Key={"record_key": record_key},
-                UpdateExpression=update,
-                ConditionExpression="expires_at = :e AND attribute_exists(notice_bucket)",
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return applied(
+            self._table.update_item,
+            Key={"record_key": record_key},
+            UpdateExpression=update,
+            ConditionExpression="expires_at = :e AND attribute_exists(notice_bucket)",
+            ExpressionAttributeValues=values,
+        )
 
     # -- control items ---------------------------------------------------------------------------
 
     def acquire_lease(self, name: str, holder: str, until: datetime, now: datetime) -> bool:
         """Take the named lease until `until` unless another holder's lease is still running."""
-        try:
-            self._table.put_item(
-                Item={
-                    "record_key": f"#lease:{name}",
-                    "holder": holder,
-                    "lease_until": _stamp(until),
-                    "expires_at_ttl": int((until + _CONTROL_TTL).timestamp()),
-                },
-                ConditionExpression=(
-                    "attribute_not_exists(record_key) OR lease_until < :now OR holder = :holder"
-                ),
-                ExpressionAttributeValues={":now": _stamp(now), ":holder": holder},
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return applied(
+            self._table.put_item,
+            Item={
+                "record_key": f"#lease:{name}",
+                "holder": holder,
+                "lease_until": _stamp(until),
+                "expires_at_ttl": int((until + _CONTROL_TTL).timestamp()),
+            },
+            ConditionExpression=(
+                "attribute_not_exists(record_key) OR lease_until < :now OR holder = :holder"
+            ),
+            ExpressionAttributeValues={":now": _stamp(now), ":holder": holder},
+        )
 
     def release_lease(self, name: str, holder: str) -> None:
-        try:
-            self._table.delete_item(
-                Key={"record_key": f"#lease:{name}"},
-                ConditionExpression="holder = :holder",
-                ExpressionAttributeValues={":holder": holder},
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
+        conditional(
+            self._table.delete_item,
+            Key={"record_key": f"#lease:{name}"},
+            ConditionExpression="holder = :holder",
+            ExpressionAttributeValues={":holder": holder},
+        )
 
     def resume_page(self, name: str, fingerprint: str) -> int:
         """The page a search stopped before (1 when it completed or its query changed)."""

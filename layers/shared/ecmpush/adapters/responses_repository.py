@@ -7,9 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from ecmpush.adapters.dynamo import is_conditional_failure
+from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.clock import rfc3339
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.write_back import WriteBack
@@ -45,25 +43,18 @@ class ResponsesRepository:
             value = getattr(reply, name)
             if value:
                 item[name] = value
-        try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sk)")
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return applied(
+            self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(sk)"
+        )
 
     def release(self, reply: WriteBack) -> None:
         """Undo a claim whose reply could be neither applied nor queued, so the user may retry."""
-        try:
-            self._table.delete_item(
-                Key={"notification_id": reply.notification_id, "sk": reply_key(reply.ecm_user)},
-                ConditionExpression="response_id = :id",
-                ExpressionAttributeValues={":id": reply.response_id},
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
+        conditional(
+            self._table.delete_item,
+            Key={"notification_id": reply.notification_id, "sk": reply_key(reply.ecm_user)},
+            ConditionExpression="response_id = :id",
+            ExpressionAttributeValues={":id": reply.response_id},
+        )
 
     def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
         self._table.update_item(

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo import is_conditional_failure
+from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.clock import rfc3339
 from ecmpush.domain.page import Page
@@ -93,13 +92,7 @@ class TasksRepository:
             kwargs["ExpressionAttributeNames"] = names
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        try:
-            self._table.put_item(**kwargs)
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
-            return False
-        return True
+        return applied(self._table.put_item, **kwargs)
 
     def _refresh(self, item: dict[str, Any]) -> None:
         sets = [f"#{n} = :{n}" for n in _REFRESHED if n in item]
@@ -107,21 +100,18 @@ class TasksRepository:
         expression = "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        try:
-            self._table.update_item(
-                Key={"task_key": item["task_key"]},
-                UpdateExpression=expression,
-                ConditionExpression="#status = :open",
-                ExpressionAttributeNames={"#status": "status", **{f"#{n}": n for n in _REFRESHED}},
-                ExpressionAttributeValues={
-                    ":open": "open",
-                    **{f":{n}": item[n] for n in _REFRESHED if n in item},
-                },
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
-            # closed meanwhile: it stays closed
+        conditional(
+            self._table.update_item,
+            Key={"task_key": item["task_key"]},
+            UpdateExpression=expression,
+            ConditionExpression="#status = :open",
+            ExpressionAttributeNames={"#status": "status", **{f"#{n}": n for n in _REFRESHED}},
+            ExpressionAttributeValues={
+                ":open": "open",
+                **{f":{n}": item[n] for n in _REFRESHED if n in item},
+            },
+        )
+        # (not applied when the task was closed meanwhile: it stays closed)
 
     def close(self, key: str, outcome: str | None, now: datetime) -> None:
         """Close (creating a closed marker when the task was never seen open); the task leaves
@@ -200,19 +190,14 @@ class TasksRepository:
         at_level = "sla_level = :from"
         if from_level == 0:  # tasks tracked before the SLA ladder existed have no level yet
             at_level = "(attribute_not_exists(sla_level) OR sla_level = :from)"
-        try:
-            self._table.update_item(
-                Key={"task_key": task_key},
-                UpdateExpression=expression,
-                ConditionExpression=f"#status = :open AND due_at = :due AND {at_level}",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise
-            return False
-        return True
+        return applied(
+            self._table.update_item,
+            Key={"task_key": task_key},
+            UpdateExpression=expression,
+            ConditionExpression=f"#status = :open AND due_at = :due AND {at_level}",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
 
 def _due_text(due_at: datetime) -> str:
