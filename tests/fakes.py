@@ -4,11 +4,14 @@ and the contract suite (`tests/contract`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from ecmpush.domain.messages import DispatchMessage
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
+
+T = TypeVar("T")
 
 
 class WriteBackRecorder:
@@ -31,5 +34,55 @@ class WriteBackRecorder:
         self.closed.append(key)
 
     def publish(self, message: DispatchMessage) -> str:
+        self.published.append(message)
+        return f"message-{len(self.published)}"
+
+
+class ReplyLedger:
+    """`ReplyClaims`: one reply per (notification, user), as ResponsesRepository keeps them."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], WriteBack] = {}
+        self.released: list[str] = []
+
+    def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None:
+        reply = self.items.get((notification_id, ecm_user))
+        return {"response_id": reply.response_id} if reply else None
+
+    def claim(self, reply: WriteBack, now: datetime) -> bool:
+        key = (reply.notification_id, reply.ecm_user)
+        if key in self.items:
+            return False
+        self.items[key] = reply
+        return True
+
+    def release(self, reply: WriteBack) -> None:
+        key = (reply.notification_id, reply.ecm_user)
+        if key in self.items and self.items[key].response_id == reply.response_id:
+            del self.items[key]
+            self.released.append(reply.response_id)
+
+
+class Shelf(Generic[T]):
+    """A store that `get`s what was put on it: `TaskReader` (by task key), `DeviceReader`
+    (by owner and installation id)."""
+
+    def __init__(self, items: dict[Any, T] | None = None) -> None:
+        self.items = dict(items or {})
+
+    def get(self, *key: str) -> T | None:
+        return self.items.get(key[0] if len(key) == 1 else key)
+
+
+class Queue(Generic[T]):
+    """A queue's `publish`: kept in order; `fail` makes the next publish raise."""
+
+    def __init__(self) -> None:
+        self.published: list[T] = []
+        self.fail: Exception | None = None
+
+    def publish(self, message: T) -> str:
+        if self.fail is not None:
+            raise self.fail
         self.published.append(message)
         return f"message-{len(self.published)}"

@@ -250,6 +250,13 @@ class WriteBackQueue(Protocol):
     def publish(self, reply: WriteBack) -> str: ...
 
 
+class ReplyWriter(Protocol):
+    def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
+        """Apply the reply in Content Server within `budget_s`: the outcome, or raise
+        `EcmError` / `NoMatchingDisposition` when Content Server could not take it."""
+        ...
+
+
 # -- sweeps ----------------------------------------------------------------------------------
 
 

@@ -37,10 +37,6 @@ class TrackedTask(BaseModel):
     outcome: str | None = None
 
 
-def task_key(process_id: str, subprocess_id: str, task_id: str) -> str:
-    return f"{process_id}/{subprocess_id}/{task_id}"
-
-
 def from_assigned(event: TaskAssigned, notification_id: str | None, now: datetime) -> TrackedTask:
     task, data = event.data.task, event.data
     return TrackedTask(

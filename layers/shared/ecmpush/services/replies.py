@@ -22,10 +22,8 @@ from ecmpush.domain.replies import (
     authorize,
     new_response_id,
 )
-from ecmpush.domain.tasks import task_key
 from ecmpush.domain.write_back import WriteBack
-from ecmpush.ports import DeviceReader, ReplyClaims, TaskReader, WriteBackQueue
-from ecmpush.services.write_back import WriteBackService
+from ecmpush.ports import DeviceReader, ReplyClaims, ReplyWriter, TaskReader, WriteBackQueue
 
 
 class ReplyService:
@@ -37,7 +35,7 @@ class ReplyService:
         replies: ReplyClaims,
         tasks: TaskReader,
         devices: DeviceReader,
-        writer: WriteBackService,
+        writer: ReplyWriter,
         queue: WriteBackQueue,
         clock: Callable[[], datetime],
         inline_budget_s: float = 4.0,
@@ -60,7 +58,12 @@ class ReplyService:
         authorize(claims, principal.ecm_user, request.action)
         if self._replies.get(claims.notification_id, claims.ecm_user) is not None:
             raise ReplyRefused(409, "this notification was already answered")
-        tracked = self._tasks.get(task_key(claims.process_id, claims.subprocess_id, claims.task_id))
+        task = TaskRef(
+            process_id=claims.process_id,
+            subprocess_id=claims.subprocess_id,
+            task_id=claims.task_id,
+        )
+        tracked = self._tasks.get(task.key)
         if tracked is not None and tracked.status == "closed":
             raise ReplyRefused(409, "this task is no longer open")
         device = (
@@ -72,11 +75,7 @@ class ReplyService:
             response_id=new_response_id(),
             notification_id=claims.notification_id,
             ecm_user=claims.ecm_user,
-            task=TaskRef(
-                process_id=claims.process_id,
-                subprocess_id=claims.subprocess_id,
-                task_id=claims.task_id,
-            ),
+            task=task,
             action=request.action,
             comment=request.comment or None,
             platform=device.platform if device else None,
