@@ -90,12 +90,12 @@ def recorded(harness: Harness) -> Iterator[tuple[str, list[tuple[dict[str, str],
 
 def _config(tmp_path: Path, webhook_url: str, ecm_url: str, **extra: Any) -> RelayConfig:
     extra.setdefault("webhook_api_key", API_KEY)
+    extra.setdefault("ecm_secret", local_ecm_credentials(ecm_url))
     return RelayConfig(
         webhook_url=webhook_url,
         webhook_secret=WEBHOOK_SECRET,
         tenant="acme",
         ecm_base_url=ecm_url,
-        ecm_secret=local_ecm_credentials(ecm_url),
         state_file=tmp_path / "relay-state.json",
         maps={WATCHED_MAP: MapRule(stage="approval", supervisor="bjones")},
         **extra,
@@ -448,6 +448,38 @@ def test_a_step_that_is_not_current_or_not_watched_sends_nothing(
     assert recorded[1] == []
     assert not config.state_file.exists()
     assert harness.queue_depth() == 0
+
+
+def test_a_relay_account_without_rights_on_the_workflow_is_a_502_and_sends_nothing(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    """The relay configured with an account that may not see the workflow's status (not a
+    workflow manager, not involved): Content Server answers 400, the caller is told the relay
+    was refused (an administrator's job, not a retry), nothing is sent or recorded."""
+    bjones = {"auth_mode": "password", "username": "bjones", "password": "bjones-local"}
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN, ecm_secret=bjones)
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    with BackgroundServer(forward_app(config)) as server:
+        reply = _announce(server.url, _form(ANNOUNCED_IDS))
+    assert (reply.status_code, reply.json()["status"]) == (502, "ecm_refused")
+    assert "Retry-After" not in reply.headers
+    assert recorded[1] == []
+    assert not config.state_file.exists()
+
+
+def test_a_current_step_naming_nobody_is_a_409_and_sends_nothing(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    url, _ = listener
+    harness.ecm.seed({"tasks": [{**ANNOUNCED, "assignee": ""}]})
+    reply = _announce(url, _form(ANNOUNCED_IDS))
+    assert (reply.status_code, reply.json()["status"]) == (409, "no_holder")
+    assert recorded[1] == []
 
 
 def test_bad_tokens_and_malformed_ids_are_refused_before_anything_is_read(
