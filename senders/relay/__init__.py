@@ -1,7 +1,9 @@
 """The ecmpush relay: an ECM-side sender that needs no OScript.
 
 `poll` reads Content Server's REST API (running workflows and their current steps, as the
-service account) and posts signed `task.assigned` / `task.completed` events for what changed;
-`forward` accepts unsigned events from scripts inside the ECM network that can make an HTTP POST
-but cannot compute HMAC-SHA256 (a WebReport, a workflow event script), signs and forwards them.
+service account) and posts signed `task.assigned` / `task.completed` events for what changed.
+`forward` listens for scripts inside the ECM network that can make an HTTP POST but cannot
+compute HMAC-SHA256 (a WebReport, a workflow event script): `POST /steps` takes a step's ids,
+reads the step as `poll` does and posts the same events `poll` would; `POST /events` signs and
+forwards a script's own event JSON.
 """

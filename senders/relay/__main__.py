@@ -1,5 +1,6 @@
 """`python -m senders.relay poll --config relay.json [--every SECONDS]` or
-`python -m senders.relay forward --config relay.json [--listen 127.0.0.1:8787]`."""
+`python -m senders.relay forward --config relay.json [--listen 127.0.0.1:8787]` (serves
+`POST /steps`, the announce endpoint, and `POST /events`, the raw forward)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from dataclasses import asdict
 from pathlib import Path
 from wsgiref.simple_server import make_server
 
-from ecmpush.adapters.ecm.client import EcmClient
-from ecmpush.adapters.ecm.config import EcmConfig
 from senders.relay import config as relay_config
 from senders.relay.forward import forward_app
 from senders.relay.poller import poll
@@ -21,7 +20,7 @@ from senders.relay.webhook import deliver
 
 def _poll(args: argparse.Namespace) -> int:
     config = relay_config.load(Path(args.config))
-    client = EcmClient(EcmConfig.from_secret(config.ecm_secret, base_url=config.ecm_base_url))
+    client = relay_config.ecm_client(config)
     while True:
         report = poll(
             config,
@@ -40,7 +39,8 @@ def _forward(args: argparse.Namespace) -> int:
     config = relay_config.load(Path(args.config))
     host, _, port = args.listen.rpartition(":")
     with make_server(host, int(port), forward_app(config)) as server:
-        print(f"forwarding http://{host}:{server.server_port}/events", flush=True)
+        base = f"http://{host}:{server.server_port}"
+        print(f"announcing {base}/steps, forwarding {base}/events", flush=True)
         server.serve_forever()
     return 0
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     polling.add_argument("--config", required=True)
     polling.add_argument("--every", type=float, default=0, help="seconds between polls (0: once)")
     polling.set_defaults(run=_poll)
-    forwarding = commands.add_parser("forward", help="sign and forward events of ECM scripts")
+    forwarding = commands.add_parser("forward", help="announce steps, forward events (ECM scripts)")
     forwarding.add_argument("--config", required=True)
     forwarding.add_argument("--listen", default="127.0.0.1:8787")
     forwarding.set_defaults(run=_forward)

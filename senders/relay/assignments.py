@@ -3,9 +3,10 @@ reads Content Server and keeps the state; this decides.
 
 A step is announced once to each of its holders (`task.assigned`; a group step to each member,
 a forwarded step to its new assignee); a step that left the running steps is announced
-`task.completed` once. Event ids are derived
-from the step and assignee, so a relay that crashed after posting and posts again is answered
-`duplicate` by the webhook, never a second push."""
+`task.completed` once. Event ids are derived from the step and assignee and `occurred_at` is
+fixed in the state the first time an event is built (`state.py`), so a relay that crashed after
+posting and posts again, or the announce endpoint and a poll announcing the same step, post the
+very same event: the webhook answers the second `duplicate`, never a second push."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStatus, WorkflowStep
+from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStep
 from senders.relay.config import RelayConfig
 
 TITLE_MAX = 512
@@ -25,7 +26,8 @@ def step_key(step: WorkflowStep) -> str:
     return str(step.ref)
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """`occurred_at` as the relay writes it: UTC, whole seconds."""
     return rfc3339(moment.astimezone(UTC).replace(microsecond=0))
 
 
@@ -38,7 +40,7 @@ def due_at(raw: str) -> str | None:
         moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return _iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _title(workflow: ActiveWorkflow, step: WorkflowStep) -> str:
@@ -49,8 +51,20 @@ def _title(workflow: ActiveWorkflow, step: WorkflowStep) -> str:
     return title[:TITLE_MAX]
 
 
+def event_id(key: str, assignee: str | None) -> str:
+    """The webhook event id of a step's announcement to `assignee` (`None`: its completion):
+    the same from every sender and every run, so a repeat is a `duplicate`."""
+    process_id, subprocess_id, task_id = key.split("/")
+    suffix = "completed" if assignee is None else assignee
+    return f"otcs-{process_id}-{subprocess_id}-{task_id}-{suffix}"[:128]
+
+
 def assigned_event(
-    config: RelayConfig, workflow: ActiveWorkflow, step: WorkflowStep, assignee: str, now: datetime
+    config: RelayConfig,
+    workflow: ActiveWorkflow,
+    step: WorkflowStep,
+    assignee: str,
+    occurred_at: str,
 ) -> dict[str, Any]:
     rule = config.rule(workflow.map_id)
     task: dict[str, Any] = {
@@ -70,22 +84,20 @@ def assigned_event(
         if person and person != assignee:
             data[role] = {"user_id": person}
     return {
-        "id": f"otcs-{step.ref.process_id}-{step.ref.subprocess_id}-{step.ref.task_id}-{assignee}"[
-            :128
-        ],
+        "id": event_id(step_key(step), assignee),
         "type": "task.assigned",
-        "occurred_at": _iso(now),
+        "occurred_at": occurred_at,
         "tenant": config.tenant,
         "data": data,
     }
 
 
-def completed_event(config: RelayConfig, key: str, now: datetime) -> dict[str, Any]:
+def completed_event(config: RelayConfig, key: str, occurred_at: str) -> dict[str, Any]:
     process_id, subprocess_id, task_id = key.split("/")
     return {
-        "id": f"otcs-{process_id}-{subprocess_id}-{task_id}-completed",
+        "id": event_id(key, None),
         "type": "task.completed",
-        "occurred_at": _iso(now),
+        "occurred_at": occurred_at,
         "tenant": config.tenant,
         "data": {
             "task": {"process_id": process_id, "subprocess_id": subprocess_id, "task_id": task_id}
@@ -95,13 +107,27 @@ def completed_event(config: RelayConfig, key: str, now: datetime) -> dict[str, A
 
 @dataclass(frozen=True)
 class Change:
-    """One event to post. `assignee` is whom a `task.assigned` announces (None for
-    `task.completed`), `holders` the step's holders now."""
+    """One event to post: a step's announcement to `assignee` (with the workflow row and the
+    step it is built from), or the step's completion (`assignee` None). `holders` are the
+    step's holders now. The event itself is built once its `occurred_at` is fixed (`event`)."""
 
-    event: dict[str, Any]
     key: str
     assignee: str | None = None
     holders: frozenset[str] = frozenset()
+    workflow: ActiveWorkflow | None = None
+    step: WorkflowStep | None = None
+
+    @property
+    def event_id(self) -> str:
+        return event_id(self.key, self.assignee)
+
+    def event(self, config: RelayConfig, occurred_at: datetime | str) -> dict[str, Any]:
+        when = occurred_at if isinstance(occurred_at, str) else iso(occurred_at)
+        if self.assignee is None:
+            return completed_event(config, self.key, when)
+        if self.workflow is None or self.step is None:
+            raise ValueError(f"announcement of {self.key} without its workflow and step")
+        return assigned_event(config, self.workflow, self.step, self.assignee, when)
 
     def applied(self, known: dict[str, frozenset[str]]) -> None:
         """Record in `known` that the webhook has this event."""
@@ -111,24 +137,38 @@ class Change:
             known[self.key] = (known.get(self.key, frozenset()) & self.holders) | {self.assignee}
 
 
-def changes(
-    config: RelayConfig,
-    known: Mapping[str, frozenset[str]],
-    running: Iterable[tuple[ActiveWorkflow, WorkflowStatus]],
-    now: datetime,
+def holders_of(step: WorkflowStep) -> frozenset[str]:
+    return frozenset(m.login for m in step.assignees if m.login.strip())
+
+
+def announcements(
+    known: Mapping[str, frozenset[str]], workflow: ActiveWorkflow, step: WorkflowStep
 ) -> list[Change]:
-    """Events for the holders of running steps that were not announced to them yet, and for the
-    steps in `known` that are no longer running."""
+    """The step's holders it was not announced to yet, one change each (a group step: each
+    member; a forwarded step: its new holder)."""
+    key = step_key(step)
+    holders = holders_of(step)
+    return [
+        Change(key, assignee, holders, workflow, step)
+        for assignee in sorted(holders - known.get(key, frozenset()))
+    ]
+
+
+def changes(
+    known: Mapping[str, frozenset[str]],
+    running: Iterable[tuple[ActiveWorkflow, WorkflowStep]],
+    unreadable: Iterable[str] = (),
+) -> list[Change]:
+    """Announcements for the running steps' holders not announced to yet, and completions for
+    the steps in `known` that are no longer running (except those of workflows that could not be
+    read now: nothing is concluded about them)."""
     out: list[Change] = []
     current: set[str] = set()
-    for workflow, status in running:
-        for step in status.current:
-            key = step_key(step)
-            current.add(key)
-            holders = frozenset(m.login for m in step.assignees if m.login.strip())
-            for assignee in sorted(holders - known.get(key, frozenset())):
-                event = assigned_event(config, workflow, step, assignee, now)
-                out.append(Change(event, key, assignee, holders))
+    for workflow, step in running:
+        current.add(step_key(step))
+        out.extend(announcements(known, workflow, step))
+    skip = set(unreadable)
     for key in sorted(set(known) - current):
-        out.append(Change(completed_event(config, key, now), key))
+        if key.split("/")[0] not in skip:
+            out.append(Change(key))
     return out

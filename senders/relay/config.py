@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecmpush.adapters.ecm.client import EcmClient
+from ecmpush.adapters.ecm.config import EcmConfig
+
 STAGES = frozenset({"approval", "review", "task"})
 PRIORITIES = frozenset({"low", "normal", "high"})
 _KEYS = frozenset(
@@ -137,3 +140,9 @@ def load(path: Path, environ: Mapping[str, str] = os.environ) -> RelayConfig:
         forward_token=environ.get(token_env) if token_env else None,
         webhook_api_key=api_key,
     )
+
+
+def ecm_client(config: RelayConfig) -> EcmClient:
+    """The relay's Content Server client (its own service account, `ecm_secret_file`), for
+    `poll` and the announce endpoint alike."""
+    return EcmClient(EcmConfig.from_secret(config.ecm_secret, base_url=config.ecm_base_url))

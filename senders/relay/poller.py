@@ -1,21 +1,32 @@
-"""One poll: read the running workflows of the watched maps and their current steps from
-Content Server, post what changed, remember what the webhook took.
+"""Reading Content Server and posting what it says, for both ways the relay learns of a step:
 
-The state only moves for events the webhook answered `accepted`/`duplicate` (or refused for good),
-so an outage of either side loses nothing: the next poll computes the same events again."""
+- `poll`: every running workflow of the watched maps and its current steps;
+- `announce`: one step named by its ids (`POST /steps` of the `forward` listener, called by a
+  WebReport or a workflow event script when the step becomes ready).
+
+Both read the same REST routes (`GET /api/v2/workflows/status/active?mapObjId=` for the
+workflow's row, `GET /api/v2/workflows/status/processes/{id}` for its steps), decide with the
+same functions (`assignments.py`) and go through one path (`_send`) that fixes each event's
+`occurred_at` in the shared state before posting and records the webhook's answers after, so
+whichever of the two posts a step second posts the same bytes and is answered `duplicate`.
+
+The state only records an event as delivered once the webhook answered `accepted`/`duplicate`
+(or refused it for good), so an outage of either side loses nothing: the next poll, or the event
+script's retry, sends the same event again."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStatus
+from ecmpush.domain.ecm import ActiveWorkflow, TaskRef, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm_errors import EcmError, EcmNotFound
 from senders.relay import state
-from senders.relay.assignments import changes
+from senders.relay.assignments import Change, announcements, changes, event_id, iso, step_key
 from senders.relay.config import RelayConfig
 from senders.relay.webhook import DONE, REFUSED
 
@@ -33,6 +44,11 @@ class RunningWorkflows(Protocol):
 
 
 Deliver = Callable[[Sequence[Mapping[str, Any]]], dict[str, str]]
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -44,42 +60,183 @@ class PollReport:
     unreadable: list[str] = field(default_factory=list)
 
 
+def _watched(config: RelayConfig) -> list[int | None]:
+    return list(config.maps) or [None]
+
+
+def _row_for(rows: Sequence[ActiveWorkflow], step: WorkflowStep) -> ActiveWorkflow:
+    """The active-workflows row a step belongs to: its subprocess's, else the process's own."""
+    for wanted in (step.ref.subprocess_id, step.ref.process_id):
+        for row in rows:
+            if row.subprocess_id == wanted:
+                return row
+    return rows[0]
+
+
+def _steps(
+    rows: Sequence[ActiveWorkflow], status: WorkflowStatus
+) -> list[tuple[ActiveWorkflow, WorkflowStep]]:
+    return [(_row_for(rows, step), step) for step in status.current]
+
+
+def _send(
+    config: RelayConfig,
+    pick: Callable[[Mapping[str, frozenset[str]]], list[Change]],
+    deliver: Deliver,
+    now: datetime,
+    *,
+    forget: Callable[[str, str], bool] = lambda _id, _at: False,
+) -> tuple[list[Change], dict[str, str]]:
+    """The one way events leave the relay. Under the state's lock: `pick` the changes not yet
+    delivered and fix each event's `occurred_at` (the one already in `seen`, else `now`). Then
+    post, unlocked. Then, locked again, record what the webhook took on the state as it is now
+    (the other sender may have moved it meanwhile) and drop the `seen` entries `forget` names
+    (by event id and `occurred_at`; never one of these changes').
+    Returns the changes and each one's answer."""
+    with state.locked(config.state_file):
+        current = state.load(config.state_file)
+        pending = pick(current.known)
+        stamp = {c.event_id: current.seen.setdefault(c.event_id, iso(now)) for c in pending}
+        if pending:
+            state.save(config.state_file, current)
+    events = [c.event(config, stamp[c.event_id]) for c in pending]
+    outcome = deliver(events) if events else {}
+    with state.locked(config.state_file):
+        current = state.load(config.state_file)
+        for change in pending:
+            if outcome.get(change.event_id, "missing") in DONE | REFUSED:
+                change.applied(current.known)
+                current.seen.pop(change.event_id, None)
+        for stale in [k for k, at in current.seen.items() if k not in stamp and forget(k, at)]:
+            del current.seen[stale]
+        state.save(config.state_file, current)
+    return pending, outcome
+
+
 def poll(
     config: RelayConfig,
     ecm: RunningWorkflows,
     deliver: Deliver,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Clock = _utcnow,
 ) -> PollReport:
     report = PollReport()
-    known = state.load(config.state_file)
-    map_ids: list[int | None] = list(config.maps) or [None]
-    running: list[tuple[ActiveWorkflow, WorkflowStatus]] = []
-    for map_id in map_ids:
+    started = now()
+    rows: dict[str, list[ActiveWorkflow]] = defaultdict(list)
+    for map_id in _watched(config):
         for workflow in ecm.active_workflows(map_id=map_id):
-            try:
-                running.append((workflow, ecm.workflow_status(workflow.process_id)))
-            except EcmNotFound:
-                continue  # finished between the two calls: its steps count as done
-            except EcmError as exc:
-                # Not readable now: keep what we know of it, announce nothing for it.
-                log.warning("workflow %s not readable: %s", workflow.process_id, exc)
-                report.unreadable.append(workflow.process_id)
-    report.workflows = len(running)
+            rows[workflow.process_id].append(workflow)  # a row per running (sub)process
+    running: list[tuple[ActiveWorkflow, WorkflowStep]] = []
+    for process_id, process_rows in rows.items():
+        try:
+            running.extend(_steps(process_rows, ecm.workflow_status(process_id)))
+            report.workflows += 1
+        except EcmNotFound:
+            continue  # finished between the two calls: its steps count as done
+        except EcmError as exc:
+            # Not readable now: keep what we know of it, announce nothing for it.
+            log.warning("workflow %s not readable: %s", process_id, exc)
+            report.unreadable.append(process_id)
+    current = {event_id(step_key(step), m) for _, step in running for m in _logins(step)}
     unreadable = set(report.unreadable)
-    pending = [
-        c for c in changes(config, known, running, now()) if c.key.split("/")[0] not in unreadable
-    ]
-    outcome = deliver([c.event for c in pending]) if pending else {}
+
+    since = iso(started)
+
+    def forget(seen_id: str, occurred_at: str) -> bool:
+        """An event fixed before this poll read Content Server whose step this poll did not find
+        current for that holder (finished, or handed on, before the webhook took it), unless its
+        workflow could not be read. Newer ones may be an announce's that this poll missed."""
+        process_id = seen_id.split("-")[1] if seen_id.count("-") >= 4 else ""
+        return occurred_at < since and seen_id not in current and process_id not in unreadable
+
+    pending, outcome = _send(
+        config,
+        lambda known: changes(known, running, unreadable),
+        deliver,
+        started,
+        forget=forget,
+    )
     for change in pending:
-        status = outcome.get(change.event["id"], "missing")
-        if status in DONE or status in REFUSED:
-            if status in REFUSED:
-                report.refused += 1
-                log.error("webhook refused %s (%s)", change.event["id"], status)
-            else:
-                report.sent += 1
-            change.applied(known)
+        status = outcome.get(change.event_id, "missing")
+        if status in REFUSED:
+            report.refused += 1
+            log.error("webhook refused %s (%s)", change.event_id, status)
+        elif status in DONE:
+            report.sent += 1
         else:
             report.pending += 1
-    state.save(config.state_file, known)
     return report
+
+
+def _logins(step: WorkflowStep) -> list[str]:
+    return [m.login for m in step.assignees if m.login.strip()]
+
+
+# -- announce: one step by its ids -----------------------------------------------------------
+
+ANNOUNCE_BUDGET_S = 8.0  # the caller (an event script, a WebReport) waits for the answer
+
+
+@dataclass
+class Announcement:
+    """What announcing one step did. `status`: `accepted` (at least one holder's event is new),
+    `duplicate` (every holder had it: from the state, or the webhook said so), `pending` (the
+    webhook did not take it now: retry), `refused` (the webhook refused it for good),
+    `not_current` (the step is done), `unknown_step` (Content Server knows no such step, or it
+    is not ready yet), `not_watched` (its workflow map is not in the relay's `maps`),
+    `no_holder` (the step is current but names nobody)."""
+
+    status: str
+    step: str
+    events: list[dict[str, str]] = field(default_factory=list)
+
+
+def _overall(statuses: Iterable[str]) -> str:
+    seen = set(statuses)
+    if seen - DONE - REFUSED:
+        return "pending"
+    if seen & REFUSED:
+        return "refused"
+    return "accepted" if "accepted" in seen else "duplicate"
+
+
+def announce(
+    config: RelayConfig,
+    ecm: RunningWorkflows,
+    ref: TaskRef,
+    deliver: Deliver,
+    now: Clock = _utcnow,
+) -> Announcement:
+    """Read the step from Content Server as `poll` reads it and post its announcements.
+    `EcmError`s other than an unknown process propagate: nothing was recorded, the caller may
+    retry. A step `known` to the state is answered `duplicate` without posting."""
+    key = str(ref)
+    try:
+        status = ecm.workflow_status(ref.process_id, budget_s=ANNOUNCE_BUDGET_S)
+    except EcmNotFound:
+        return Announcement("unknown_step", key)
+    step = status.current_step(ref)
+    if step is None:
+        done = any(s.ref == ref for s in status.completed)
+        return Announcement("not_current" if done else "unknown_step", key)
+    rows = [
+        row
+        for map_id in _watched(config)
+        for row in ecm.active_workflows(map_id=map_id, budget_s=ANNOUNCE_BUDGET_S)
+        if row.process_id == ref.process_id
+    ]
+    if not rows:
+        return Announcement("not_watched", key)
+    workflow = _row_for(rows, step)
+    holders = _logins(step)
+    if not holders:
+        return Announcement("no_holder", key)
+    pending, outcome = _send(
+        config, lambda known: announcements(known, workflow, step), deliver, now()
+    )
+    statuses = dict.fromkeys(holders, "duplicate")  # already delivered, per the state
+    statuses.update({c.assignee or "": outcome.get(c.event_id, "missing") for c in pending})
+    events = [
+        {"id": event_id(key, login), "assignee": login, "status": statuses[login]}
+        for login in sorted(statuses)
+    ]
+    return Announcement(_overall(statuses.values()), key, events)

@@ -1,6 +1,7 @@
 """The ECM-side senders against the Content Server stand-in and the real webhook handler over
-HTTP (API Gateway emulated by the devstack router): the relay's poll, its forward endpoint and
-the WebReport reportview."""
+HTTP (API Gateway emulated by the devstack router): the relay's poll, its announce endpoint
+(`POST /steps`, what the WebReport reportview and the OScript event script call) and its raw
+forward (`POST /events`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +24,17 @@ from devstack.stack import local_ecm_credentials
 from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.domain import webhook_signature as signature
-from ecmpush.domain.ecm import TaskRef
 from ecmpush.domain.events import event_adapter
 from senders.relay import state
 from senders.relay.config import MapRule, RelayConfig
 from senders.relay.forward import forward_app
 from senders.relay.poller import poll
 from senders.relay.webhook import deliver
+from tests.integration.ecm_steps import GROUP_TASK
 from tests.integration.harness import WEBHOOK_SECRET, Harness
 
 WATCHED_MAP = 39000
 API_KEY = "relay-test-api-key"
-REPORTVIEW = Path(__file__).resolve().parents[2] / "senders/webreport/task_assigned.reportview.txt"
 RELAYED = {
     "process_id": 4900,
     "subprocess_id": 4900,
@@ -63,21 +64,47 @@ def webhook(harness: Harness) -> Iterator[str]:
         yield server.url
 
 
+@pytest.fixture
+def recorded(harness: Harness) -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    """The webhook behind API Gateway's stand-in, recording every request it was sent (headers,
+    raw body) before the handler sees it: what a sender actually put on the wire."""
+    (route,) = cfn.functions(cfn.load())["WebhookIntakeFunction"].routes
+    router = ApiRouter([(route, harness.webhook)], api_keys=frozenset({API_KEY}))
+    seen: list[tuple[dict[str, str], bytes]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        headers = {
+            k[5:].replace("_", "-").lower(): str(v)
+            for k, v in environ.items()
+            if k.startswith("HTTP_")
+        }
+        headers["content-type"] = str(environ.get("CONTENT_TYPE", ""))
+        seen.append((headers, body))
+        environ["wsgi.input"] = io.BytesIO(body)
+        return router(environ, start_response)
+
+    with BackgroundServer(app) as server:
+        yield server.url, seen
+
+
 def _config(tmp_path: Path, webhook_url: str, ecm_url: str, **extra: Any) -> RelayConfig:
     extra.setdefault("webhook_api_key", API_KEY)
+    extra.setdefault("ecm_secret", local_ecm_credentials(ecm_url))
     return RelayConfig(
         webhook_url=webhook_url,
         webhook_secret=WEBHOOK_SECRET,
         tenant="acme",
         ecm_base_url=ecm_url,
-        ecm_secret=local_ecm_credentials(ecm_url),
         state_file=tmp_path / "relay-state.json",
         maps={WATCHED_MAP: MapRule(stage="approval", supervisor="bjones")},
         **extra,
     )
 
 
-def _relay(config: RelayConfig) -> Any:
+def _relay(config: RelayConfig, now: datetime | None = None) -> Any:
+    """One poll; `now` fixes its clock (an hour ago, say, so that an event it builds itself
+    cannot share `occurred_at` with another sender's by landing in the same second)."""
     client = EcmClient(EcmConfig.from_secret(config.ecm_secret, base_url=config.ecm_base_url))
     return poll(
         config,
@@ -85,6 +112,7 @@ def _relay(config: RelayConfig) -> Any:
         lambda events: deliver(
             config.webhook_url, config.webhook_secret, events, api_key=config.webhook_api_key
         ),
+        **({} if now is None else {"now": lambda: now}),
     )
 
 
@@ -110,7 +138,7 @@ def test_a_new_step_is_relayed_once_and_reaches_the_assignee(
     harness.drain()
     [push] = harness.fcm.messages(token="fcm-asmith-relay")
     assert "Approve safety form SF-12" in json.dumps(push)
-    assert state.load(config.state_file) == {"4900/4900/1": frozenset({"asmith"})}
+    assert state.load(config.state_file).known == {"4900/4900/1": frozenset({"asmith"})}
 
     assert _relay(config).sent == 0  # nothing changed: nothing sent
     harness.drain()
@@ -120,7 +148,7 @@ def test_a_new_step_is_relayed_once_and_reaches_the_assignee(
         harness.ecm.tasks[(4900, 4900, 1)].status = "completed"
     assert _relay(config).sent == 1
     assert _stored(harness, "otcs-4900-4900-1-completed") is not None
-    assert state.load(config.state_file) == {}
+    assert state.load(config.state_file).known == {}
 
 
 def test_unwatched_maps_are_not_relayed(
@@ -138,7 +166,7 @@ def test_webhook_down_loses_nothing(
     down = _config(tmp_path, "http://127.0.0.1:9", ecm_url)  # nothing listens there
     report = _relay(down)
     assert (report.sent, report.pending) == (0, 1)
-    assert state.load(down.state_file) == {}
+    assert state.load(down.state_file).known == {}
     up = _config(tmp_path, webhook, ecm_url)
     assert _relay(up).sent == 1
     assert _stored(harness, "otcs-4900-4900-1-asmith") is not None
@@ -191,184 +219,461 @@ def test_the_relay_reads_its_api_key_from_the_environment(tmp_path: Path) -> Non
         load(path, {"ECMPUSH_WEBHOOK_SECRET": "s"})
 
 
-# The reportview's parameters of one step (the tests vary ids, assignee, title and stage).
-REPORTVIEW_VALUES = {
-    "process_id": "4911",
-    "subprocess_id": "4911",
-    "task_id": "1",
-    "assignee": "bjones",
-    "title": "Approve supplier contract",
-    "stage": "approval",
-    "due_at": "2026-12-04T17:00:00Z",
-    "tenant": "acme",
-    "occurred_at": "2026-12-02T09:00:00Z",
-}
+# -- the announce endpoint (POST /steps) and what calls it -----------------------------------
+
+SENDERS = Path(__file__).resolve().parents[2] / "senders"
+REPORTVIEW = SENDERS / "webreport/announce_step.reportview.txt"
+EVENT_SCRIPT = SENDERS / "oscript/AnnounceToEcmpush.os"
+FORWARD_TOKEN = "relay-token"
+FORM = "application/x-www-form-urlencoded"
+ANNOUNCED = {**RELAYED, "process_id": 4920, "subprocess_id": 4920, "title": 'The "final" C:\\draft'}
+ANNOUNCED_IDS = {"process_id": "4920", "subprocess_id": "4920", "task_id": "1"}
+AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
 
 
-def _render(reportview: str, values: dict[str, str]) -> bytes:
-    """What WebReports makes of `[LL_REPTAG_&name /]`: the request parameter's value."""
-    return re.sub(r"\[LL_REPTAG_&(\w+) /\]", lambda m: values[m.group(1)], reportview).encode()
+def _wire(recorded: list[tuple[dict[str, str], bytes]]) -> list[dict[str, Any]]:
+    """Every event that reached the webhook, in order (each request is a signed batch)."""
+    return [event for _, body in recorded for event in json.loads(body)["events"]]
 
 
 @pytest.fixture
-def forwarder(harness: Harness, webhook: str, ecm_url: str, tmp_path: Path) -> Iterator[str]:
-    config = _config(tmp_path, webhook, ecm_url, forward_token="relay-token")
+def listener(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> Iterator[tuple[str, RelayConfig]]:
+    """The relay's `forward` listener (announce and raw forward) in front of the recorded
+    webhook, reading Content Server as its service account; its config shares the state file
+    with `_relay` polls."""
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN)
     with BackgroundServer(forward_app(config)) as server:
-        yield server.url
+        yield server.url, config
 
 
-def test_the_webreport_event_is_signed_and_forwarded(harness: Harness, forwarder: str) -> None:
-    body = _render(
-        REPORTVIEW.read_text(encoding="utf-8"),
-        {
-            **REPORTVIEW_VALUES,
-            "process_id": "4711",
-            "subprocess_id": "4711",
-            "assignee": "asmith",
-            "title": "Approve supplier contract ACME-2026-114",
-        },
+def _announce(url: str, body: bytes | str, *, content_type: str = FORM, **headers: str) -> Any:
+    headers.setdefault("Authorization", f"Bearer {FORWARD_TOKEN}")
+    data = body.encode() if isinstance(body, str) else body
+    return requests.post(
+        f"{url}/steps", data=data, headers={"Content-Type": content_type, **headers}, timeout=30
     )
-    headers = {"Content-Type": "application/json"}
-    refused = requests.post(f"{forwarder}/events", data=body, headers=headers, timeout=10)
-    assert refused.status_code == 401
-    wrong = requests.post(
-        f"{forwarder}/events",
-        data=body,
-        headers={**headers, "Authorization": "Bearer nope"},
-        timeout=10,
+
+
+def _form(ids: dict[str, str]) -> str:
+    return "&".join(f"{name}={value}" for name, value in ids.items())
+
+
+def test_an_announced_step_reaches_its_assignee_with_its_title_intact(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    """The ids are all the caller sends; the title (with `"` and `\\`, which broke the old
+    JSON reportview) comes from Content Server through the REST API, so nothing is escaped by
+    hand anywhere. The event on the wire is signed with the webhook secret, carries the API key
+    and never the forward token."""
+    url, config = listener
+    harness.register("asmith", "asmith-phone-5c2e8d1f", "fcm-asmith-announce", "android")
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+
+    answer = _announce(url, _form(ANNOUNCED_IDS))
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {
+        "status": "accepted",
+        "step": "4920/4920/1",
+        "events": [{"id": "otcs-4920-4920-1-asmith", "assignee": "asmith", "status": "accepted"}],
+    }
+    ((sent_headers, sent_body),) = recorded[1]
+    assert sent_headers["x-api-key"] == API_KEY
+    assert "authorization" not in sent_headers
+    signature.verify(
+        sent_headers["x-ecmpush-signature"], sent_body, [WEBHOOK_SECRET.encode()], time.time()
     )
-    assert wrong.status_code == 401
-    assert _stored(harness, "otcs-4711-4711-1-asmith") is None
-    answer = requests.post(
-        f"{forwarder}/events",
-        data=body,
-        headers={**headers, "Authorization": "Bearer relay-token"},
-        timeout=10,
-    )
-    assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
-    assert _stored(harness, "otcs-4711-4711-1-asmith") is not None
-    not_json = requests.post(
-        f"{forwarder}/events",
-        data=b"{",
-        headers={**headers, "Authorization": "Bearer relay-token"},
-        timeout=10,
-    )
-    assert not_json.status_code == 400
+    (event,) = _wire(recorded[1])
+    assert event["data"]["task"]["title"] == 'The "final" C:\\draft'
+    assert event_adapter.validate_python(event).type == "task.assigned"
+    assert state.load(config.state_file).known == {"4920/4920/1": frozenset({"asmith"})}
+    assert state.load(config.state_file).seen == {}  # delivered: nothing left to fix
+    harness.drain()
+    (push,) = harness.fcm.messages(token="fcm-asmith-announce")
+    data = push["message"]["data"]
+    assert data["title"] == 'Approval needed: The "final" C:\\draft'
+    assert data["deep_link"].startswith("https://app.test/tasks/4920/4920/1?")
+    assert data["due_at"] == "2026-12-04T17:00:00Z"
 
 
-WEBREPORT_STEP = {
-    **RELAYED,
-    "process_id": 4910,
-    "subprocess_id": 4910,
-    "title": "Prüfung Lieferantenvertrag ACME-2026-114 (Anlage 2)",
-    "assignee": "bjones",
-}
+@pytest.mark.parametrize("announce_first", [True, False], ids=["announce-poll", "poll-announce"])
+def test_announce_and_poll_one_after_the_other_are_one_push(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+    announce_first: bool,
+) -> None:
+    """Whichever comes second finds the step in the shared state: the poll sends nothing, the
+    announce (and the event script firing again) is answered `duplicate` without posting."""
+    url, config = listener
+    harness.register("asmith", "asmith-phone-5c2e8d1f", "fcm-asmith-announce", "android")
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    if announce_first:
+        assert _announce(url, _form(ANNOUNCED_IDS)).status_code == 202
+        report = _relay(config)
+        assert (report.sent, report.pending, report.refused) == (0, 0, 0)
+    else:
+        assert _relay(config).sent == 1
+    again = _announce(url, _form(ANNOUNCED_IDS))
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert again.json()["events"] == [
+        {"id": "otcs-4920-4920-1-asmith", "assignee": "asmith", "status": "duplicate"}
+    ]
+    assert len(_wire(recorded[1])) == 1
+    harness.drain()
+    assert len(harness.fcm.messages(token="fcm-asmith-announce")) == 1
 
 
-@pytest.fixture
-def recorded(harness: Harness) -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
-    """The webhook behind API Gateway's stand-in, recording every request it was sent (headers,
-    raw body) before the handler sees it: what a sender actually put on the wire."""
-    (route,) = cfn.functions(cfn.load())["WebhookIntakeFunction"].routes
-    router = ApiRouter([(route, harness.webhook)], api_keys=frozenset({API_KEY}))
-    seen: list[tuple[dict[str, str], bytes]] = []
+def test_poll_and_announce_racing_post_the_same_bytes_and_the_second_is_a_duplicate(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    """Both read the step before either recorded it (the announce lands while the poll is
+    posting): both post, and the webhook answers the second `duplicate` because the two events
+    are identical, `occurred_at` included (fixed in the shared state by whoever built it
+    first), not `conflict`."""
+    url, config = listener
+    harness.register("asmith", "asmith-phone-5c2e8d1f", "fcm-asmith-announce", "android")
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    announced: list[Any] = []
 
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        headers = {
-            k[5:].replace("_", "-").lower(): str(v)
-            for k, v in environ.items()
-            if k.startswith("HTTP_")
-        }
-        headers["content-type"] = str(environ.get("CONTENT_TYPE", ""))
-        seen.append((headers, body))
-        environ["wsgi.input"] = io.BytesIO(body)
-        return router(environ, start_response)
+    def poll_posting(events: Any) -> dict[str, str]:
+        announced.append(_announce(url, _form(ANNOUNCED_IDS)))  # lands first
+        return deliver(config.webhook_url, config.webhook_secret, events, api_key=API_KEY)
 
-    with BackgroundServer(app) as server:
-        yield server.url, seen
+    client = EcmClient(EcmConfig.from_secret(config.ecm_secret, base_url=config.ecm_base_url))
+    report = poll(config, client, poll_posting, now=lambda: AN_HOUR_AGO)
+
+    ((first,),) = (answer.json()["events"] for answer in announced)
+    assert first["status"] == "accepted"
+    assert report.sent == 1  # the webhook answered the poll's post `duplicate`
+    polled, announced_event = _wire(recorded[1])[::-1]
+    assert polled == announced_event
+    stored = _stored(harness, "otcs-4920-4920-1-asmith")
+    assert stored is not None
+    harness.drain()
+    assert len(harness.fcm.messages(token="fcm-asmith-announce")) == 1
+    assert state.load(config.state_file).known == {"4920/4920/1": frozenset({"asmith"})}
 
 
-def test_the_webreport_fed_a_stand_in_step_sends_a_signed_contract_event(
+def test_announce_racing_a_poll_is_answered_duplicate_by_the_webhook(
     harness: Harness,
     recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
     ecm_url: str,
     tmp_path: Path,
 ) -> None:
-    """The reportview filled with what Content Server (the stand-in, through its REST API) says
-    of a ready step, as the workflow event script passes it: a contract-valid `task.assigned`
-    that the forward endpoint signs unchanged, the real webhook handler verifies and accepts,
-    and Dispatch turns into the assignee's push for that very step. The event script firing
-    again is a duplicate, not a second push."""
-    webhook_url, seen = recorded
-    harness.register("bjones", "bjones-phone-9c1d2e7f", "fcm-bjones-webreport", "android")
-    harness.ecm.seed({"tasks": [WEBREPORT_STEP]})
-    client = EcmClient(EcmConfig.from_secret(local_ecm_credentials(ecm_url), base_url=ecm_url))
-    ref = TaskRef("4910", "4910", "1")
-    step = client.workflow_status("4910").current_step(ref)
-    assert step is not None
-    (assignee,) = step.assignees
-    parameters = {  # what the step's Ready event script hands to the WebReport
-        **REPORTVIEW_VALUES,
-        "process_id": step.ref.process_id,
-        "subprocess_id": step.ref.subprocess_id,
-        "task_id": step.ref.task_id,
-        "title": step.name,
-        "due_at": f"{step.due_date}Z",  # Content Server's zoneless time, the server's UTC
-        "assignee": assignee.login,
-    }
-    body = _render(REPORTVIEW.read_text(encoding="utf-8"), parameters)
-    event = event_adapter.validate_json(body)  # contract §1, before anything is sent
-    assert event.type == "task.assigned"
-    config = _config(tmp_path, webhook_url, ecm_url, forward_token="relay-token")
-    headers = {"Content-Type": "application/json", "Authorization": "Bearer relay-token"}
-    with BackgroundServer(forward_app(config)) as forwarder:
-        answer = requests.post(f"{forwarder.url}/events", data=body, headers=headers, timeout=10)
-        again = requests.post(f"{forwarder.url}/events", data=body, headers=headers, timeout=10)
+    """The other order: a poll lands while the announce is posting; the announce's own post
+    is then the webhook's `duplicate`, and the caller is told so (200)."""
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN)
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    polled: list[Any] = []
+
+    def announce_posting(events: Any) -> dict[str, str]:
+        polled.append(_relay(config, AN_HOUR_AGO))  # lands first
+        return deliver(config.webhook_url, config.webhook_secret, events, api_key=API_KEY)
+
+    with BackgroundServer(forward_app(config, deliver=announce_posting)) as server:
+        answer = _announce(server.url, _form(ANNOUNCED_IDS))
+
+    assert [report.sent for report in polled] == [1]
+    assert (answer.status_code, answer.json()["status"]) == (200, "duplicate")
+    first, second = _wire(recorded[1])
+    assert first == second
+
+
+def test_a_group_step_is_announced_to_each_member(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    url, config = listener
+    harness.register("asmith", "asmith-phone-5c2e8d1f", "fcm-asmith-group", "android")
+    harness.register("cwu", "cwu-phone-7a3b9e2c4d", "fcm-cwu-group", "android")
+    harness.ecm.seed({"tasks": [{**GROUP_TASK, "map_id": WATCHED_MAP}]})
+
+    answer = _announce(
+        url,
+        json.dumps({"process_id": 4800, "subprocess_id": 4800, "task_id": 1}),
+        content_type="application/json",
+    )
+
+    assert answer.status_code == 202, answer.text
+    assert [(e["assignee"], e["status"]) for e in answer.json()["events"]] == [
+        ("asmith", "accepted"),
+        ("cwu", "accepted"),
+    ]
+    assert [e["id"] for e in _wire(recorded[1])] == [
+        "otcs-4800-4800-1-asmith",
+        "otcs-4800-4800-1-cwu",
+    ]
+    assert _relay(config).sent == 0  # what poll would have sent, per member, is sent
+    harness.drain()
+    assert len(harness.fcm.messages(token="fcm-asmith-group")) == 1
+    assert len(harness.fcm.messages(token="fcm-cwu-group")) == 1
+
+
+@pytest.mark.parametrize(
+    ("ids", "status", "answer"),
+    [
+        ({"process_id": "4710", "subprocess_id": "4710", "task_id": "1"}, 409, "not_current"),
+        ({"process_id": "4999", "subprocess_id": "4999", "task_id": "1"}, 404, "unknown_step"),
+        ({"process_id": "4920", "subprocess_id": "4920", "task_id": "7"}, 404, "unknown_step"),
+        ({"process_id": "4711", "subprocess_id": "4711", "task_id": "1"}, 422, "not_watched"),
+    ],
+)
+def test_a_step_that_is_not_current_or_not_watched_sends_nothing(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+    ids: dict[str, str],
+    status: int,
+    answer: str,
+) -> None:
+    """4710: a finished step of the seed; 4999: no such workflow; task 7: no such step of a
+    running one; 4711: a current step of a map the relay does not watch."""
+    url, config = listener
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    with harness.ecm._lock:
+        harness.ecm.tasks[(4710, 4710, 1)].map_id = WATCHED_MAP
+    reply = _announce(url, _form(ids))
+    assert (reply.status_code, reply.json()["status"]) == (status, answer)
+    assert recorded[1] == []
+    assert not config.state_file.exists()
+    assert harness.queue_depth() == 0
+
+
+def test_a_relay_account_without_rights_on_the_workflow_is_a_502_and_sends_nothing(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    """The relay configured with an account that may not see the workflow's status (not a
+    workflow manager, not involved): Content Server answers 400, the caller is told the relay
+    was refused (an administrator's job, not a retry), nothing is sent or recorded."""
+    bjones = {"auth_mode": "password", "username": "bjones", "password": "bjones-local"}
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN, ecm_secret=bjones)
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    with BackgroundServer(forward_app(config)) as server:
+        reply = _announce(server.url, _form(ANNOUNCED_IDS))
+    assert (reply.status_code, reply.json()["status"]) == (502, "ecm_refused")
+    assert "Retry-After" not in reply.headers
+    assert recorded[1] == []
+    assert not config.state_file.exists()
+
+
+def test_a_current_step_naming_nobody_is_a_409_and_sends_nothing(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    url, _ = listener
+    harness.ecm.seed({"tasks": [{**ANNOUNCED, "assignee": ""}]})
+    reply = _announce(url, _form(ANNOUNCED_IDS))
+    assert (reply.status_code, reply.json()["status"]) == (409, "no_holder")
+    assert recorded[1] == []
+
+
+def test_bad_tokens_and_malformed_ids_are_refused_before_anything_is_read(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    """Over HTTP; every other malformed request: tests/unit/test_relay_announce_requests.py."""
+    url, config = listener
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    for authorization in ("Bearer nope", f"Bearer {FORWARD_TOKEN}x"):
+        reply = _announce(url, _form(ANNOUNCED_IDS), Authorization=authorization)
+        assert reply.status_code == 401
+    anonymous = requests.post(
+        f"{url}/steps", data=_form(ANNOUNCED_IDS), headers={"Content-Type": FORM}, timeout=10
+    )
+    assert anonymous.status_code == 401
+    malformed = _announce(url, "process_id=4920&subprocess_id=4920&task_id=-1")
+    assert (malformed.status_code, malformed.json()["fields"]) == (400, ["task_id"])
+    assert recorded[1] == []
+    assert harness.ecm.requests("/api/v2/workflows") == []  # not even read
+    assert not config.state_file.exists()
+
+
+def test_content_server_unreachable_records_nothing_and_a_retry_works(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN)
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    impatient = EcmClient(
+        EcmConfig.from_secret(config.ecm_secret, base_url=config.ecm_base_url, max_attempts=1)
+    )
+    with BackgroundServer(forward_app(config, impatient)) as server:
+        harness.ecm.outage(60)
+        down = _announce(server.url, _form(ANNOUNCED_IDS))
+        harness.ecm.outage(0)
+        retried = _announce(server.url, _form(ANNOUNCED_IDS))
+
+    assert down.status_code == 503
+    assert down.headers["Retry-After"] == "30"
+    assert down.json()["status"] == "ecm_unavailable"
+    assert (retried.status_code, retried.json()["status"]) == (202, "accepted")
+    assert len(_wire(recorded[1])) == 1
+
+
+def test_content_server_unreachable_leaves_no_state_file(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    tmp_path: Path,
+) -> None:
+    config = _config(tmp_path, recorded[0], "http://127.0.0.1:9", forward_token=FORWARD_TOKEN)
+    impatient = EcmClient(
+        EcmConfig.from_secret(
+            local_ecm_credentials("http://127.0.0.1:9"),
+            base_url="http://127.0.0.1:9",
+            max_attempts=1,
+        )
+    )
+    with BackgroundServer(forward_app(config, impatient)) as server:
+        reply = _announce(server.url, _form(ANNOUNCED_IDS))
+    assert reply.status_code == 503
+    assert list(tmp_path.iterdir()) == []  # no state file, no lock file
+    assert recorded[1] == []
+
+
+def test_webhook_down_the_announce_is_pending_and_the_retry_posts_the_same_event(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    down = _config(tmp_path, "http://127.0.0.1:9", ecm_url, forward_token=FORWARD_TOKEN)
+    with BackgroundServer(forward_app(down)) as server:
+        pending = _announce(server.url, _form(ANNOUNCED_IDS))
+    assert (pending.status_code, pending.json()["status"]) == (503, "pending")
+    assert pending.headers["Retry-After"] == "30"
+    kept = state.load(down.state_file)
+    assert kept.known == {}
+    fixed = kept.seen["otcs-4920-4920-1-asmith"]
+
+    report = _relay(_config(tmp_path, recorded[0], ecm_url), AN_HOUR_AGO)  # the next poll
+    assert report.sent == 1
+    (event,) = _wire(recorded[1])
+    assert event["occurred_at"] == fixed
+
+
+def test_the_webreport_output_announces_the_step(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    """The reportview filled with a ready step's ids (what the event script hands the
+    WebReport) is a form body the announce endpoint takes as is, newline and all."""
+    url, _ = listener
+    harness.register("asmith", "asmith-phone-5c2e8d1f", "fcm-asmith-webreport", "android")
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    reportview = REPORTVIEW.read_text(encoding="utf-8")
+    body = re.sub(r"\[LL_REPTAG_&(\w+) /\]", lambda m: ANNOUNCED_IDS[m.group(1)], reportview)
+    assert set(re.findall(r"\[LL_REPTAG_&(\w+) /\]", reportview)) == set(ANNOUNCED_IDS)
+
+    answer = _announce(url, body)
+
+    assert answer.status_code == 202, answer.text
+    harness.drain()
+    (push,) = harness.fcm.messages(token="fcm-asmith-webreport")
+    assert push["message"]["data"]["title"] == 'Approval needed: The "final" C:\\draft'
+
+
+def _event_script_request(ids: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The request senders/oscript/AnnounceToEcmpush.os is written to send, read from its
+    text: the body from its `Str.Format` (workID, subWorkID, taskID for %1..%3) and the headers
+    from its Assoc, with the token for `.fRelayToken`."""
+    script = EVENT_SCRIPT.read_text(encoding="utf-8")
+    (template,) = re.findall(r'Str\.Format\( "([^"]+)", workID, subWorkID, taskID \)', script)
+    body = template
+    for n, name in enumerate(("process_id", "subprocess_id", "task_id"), start=1):
+        body = body.replace(f"%{n}", ids[name])
+    headers = dict(re.findall(r'headers\.\( "([^"]+)" \) = "([^"]*)"', script))
+    assert re.search(r'headers\.\( "Authorization" \) = "Bearer " \+ token', script)
+    headers["Authorization"] = f"Bearer {FORWARD_TOKEN}"
+    return body, headers
+
+
+def test_the_event_scripts_request_reaches_the_assignee(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    url, _ = listener
+    harness.register("asmith", "asmith-phone-5c2e8d1f", "fcm-asmith-oscript", "android")
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    body, headers = _event_script_request(ANNOUNCED_IDS)
+    assert headers["Content-Type"] == FORM
+    assert body == "process_id=4920&subprocess_id=4920&task_id=1"
+
+    answer = requests.post(f"{url}/steps", data=body.encode(), headers=headers, timeout=30)
 
     assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
+    harness.drain()
+    (push,) = harness.fcm.messages(token="fcm-asmith-oscript")
+    assert push["message"]["data"]["deep_link"].startswith("https://app.test/tasks/4920/4920/1?")
+
+
+# -- the raw forward (POST /events), for other event types -----------------------------------
+
+
+def test_a_raw_event_is_signed_unchanged_and_forwarded(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
+) -> None:
+    url, _ = listener
+    body = (Path(__file__).resolve().parents[2] / "events/ecm/document_available.json").read_bytes()
+    headers = {"Content-Type": "application/json"}
+    for refused in ({}, {"Authorization": "Bearer nope"}):
+        reply = requests.post(
+            f"{url}/events", data=body, headers={**headers, **refused}, timeout=10
+        )
+        assert reply.status_code == 401
+    assert recorded[1] == []
+    auth = {**headers, "Authorization": f"Bearer {FORWARD_TOKEN}"}
+    answer = requests.post(f"{url}/events", data=body, headers=auth, timeout=10)
+    again = requests.post(f"{url}/events", data=body, headers=auth, timeout=10)
+    assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")
-    (sent_headers, sent_body), _ = seen
-    assert sent_body == body  # signed unchanged
-    assert sent_headers["content-type"] == "application/json"
-    assert sent_headers["x-api-key"] == API_KEY
-    assert "authorization" not in sent_headers  # the forward token stays inside the ECM network
+    (sent_headers, sent_body), _ = recorded[1]
+    assert sent_body == body
+    assert "authorization" not in sent_headers
     signature.verify(
         sent_headers["x-ecmpush-signature"], body, [WEBHOOK_SECRET.encode()], time.time()
     )
     with pytest.raises(signature.InvalidSignature):
-        signature.verify(
-            sent_headers["x-ecmpush-signature"], body, [b"another secret"], time.time()
-        )
-
-    event_id = "otcs-4910-4910-1-bjones"
-    stored = _stored(harness, event_id)
-    assert stored is not None
-    harness.drain()
-    (push,) = harness.fcm.messages(token="fcm-bjones-webreport")
-    data = push["message"]["data"]
-    assert data["title"] == "Approval needed: Prüfung Lieferantenvertrag ACME-2026-114 (Anlage 2)"
-    assert data["deep_link"].startswith("https://app.test/tasks/4910/4910/1?")
-    assert data["actions"] == "approve,reject,request_info"
-    assert data["due_at"] == "2026-12-04T17:00:00Z"
+        signature.verify(sent_headers["x-ecmpush-signature"], body, [b"another"], time.time())
 
 
-def test_a_webreport_title_that_breaks_the_json_is_refused_whole(
-    harness: Harness, forwarder: str
+def test_a_raw_event_broken_by_an_unescaped_value_is_refused_whole(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    listener: tuple[str, RelayConfig],
 ) -> None:
-    """WebReports substitutes tags verbatim: a `"` in a title (see senders/webreport/README.md)
-    makes the output invalid JSON, which the forward endpoint refuses instead of signing
-    something the webhook would half-read; nothing is stored or sent."""
-    body = _render(
-        REPORTVIEW.read_text(encoding="utf-8"),
-        {**REPORTVIEW_VALUES, "title": 'The "final" draft', "stage": "review"},
-    )
-    answer = requests.post(
-        f"{forwarder}/events",
+    """The caveat of `/events`: a script that substitutes a `"` into its JSON unescaped gets
+    400 and nothing is signed or stored (which is why steps go through `/steps`)."""
+    url, _ = listener
+    body = b'{"id": "evt-1", "type": "document.available", "data": {"document": {"name": "a "b""}}}'
+    reply = requests.post(
+        f"{url}/events",
         data=body,
-        headers={"Content-Type": "application/json", "Authorization": "Bearer relay-token"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {FORWARD_TOKEN}"},
         timeout=10,
     )
-    assert answer.status_code == 400
-    assert _stored(harness, "otcs-4911-4911-1-bjones") is None
+    assert reply.status_code == 400
+    assert recorded[1] == []
     assert harness.queue_depth() == 0

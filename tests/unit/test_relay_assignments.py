@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +31,9 @@ def _config(tmp_path: Path) -> RelayConfig:
     )
 
 
-def _status(*holders: str, due: str = "2026-12-04T17:00:00") -> WorkflowStatus:
+def _running(
+    *holders: str, due: str = "2026-12-04T17:00:00"
+) -> list[tuple[ActiveWorkflow, WorkflowStep]]:
     step = WorkflowStep(
         ref=TaskRef(4711, 4711, 1),
         name="Approver",
@@ -37,12 +41,12 @@ def _status(*holders: str, due: str = "2026-12-04T17:00:00") -> WorkflowStatus:
         assignees=tuple(Member(1000 + i, login) for i, login in enumerate(holders)),
         due_date=due,
     )
-    return WorkflowStatus("4711", "ontime", Member(1002, "bjones"), current=(step,))
+    return [(WORKFLOW, step)]
 
 
 def test_a_new_step_is_announced_as_a_valid_event(tmp_path: Path) -> None:
-    [change] = changes(_config(tmp_path), {}, [(WORKFLOW, _status("asmith"))], NOW)
-    event = change.event
+    [change] = changes({}, _running("asmith"))
+    event = change.event(_config(tmp_path), NOW)
     assert event["id"] == "otcs-4711-4711-1-asmith"
     assert event["data"]["task"] == {
         "process_id": "4711",
@@ -60,13 +64,13 @@ def test_a_new_step_is_announced_as_a_valid_event(tmp_path: Path) -> None:
 
 def test_announced_steps_are_not_announced_again(tmp_path: Path) -> None:
     known = {"4711/4711/1": frozenset({"asmith"})}
-    assert changes(_config(tmp_path), known, [(WORKFLOW, _status("asmith"))], NOW) == []
+    assert changes(known, _running("asmith")) == []
 
 
 def test_a_forwarded_step_is_announced_to_its_new_holder(tmp_path: Path) -> None:
     known: dict[str, frozenset[str]] = {"4711/4711/1": frozenset({"asmith"})}
-    [change] = changes(_config(tmp_path), known, [(WORKFLOW, _status("cwu"))], NOW)
-    assert change.event["data"]["assignee"] == {"user_id": "cwu"}
+    [change] = changes(known, _running("cwu"))
+    assert change.event(_config(tmp_path), NOW)["data"]["assignee"] == {"user_id": "cwu"}
     change.applied(known)
     assert known == {"4711/4711/1": frozenset({"cwu"})}
 
@@ -75,17 +79,18 @@ def test_a_group_step_is_announced_to_each_member_and_remembered_per_member(
     tmp_path: Path,
 ) -> None:
     known: dict[str, frozenset[str]] = {}
-    first, second = changes(_config(tmp_path), known, [(WORKFLOW, _status("asmith", "cwu"))], NOW)
+    first, second = changes(known, _running("asmith", "cwu"))
     second.applied(known)  # only the second reached the webhook
     assert known == {"4711/4711/1": frozenset({"cwu"})}
-    [again] = changes(_config(tmp_path), known, [(WORKFLOW, _status("asmith", "cwu"))], NOW)
-    assert again.event["id"] == first.event["id"]
+    [again] = changes(known, _running("asmith", "cwu"))
+    assert again.event_id == first.event_id == "otcs-4711-4711-1-asmith"
 
 
 def test_a_step_no_longer_running_is_completed_once(tmp_path: Path) -> None:
     known: dict[str, frozenset[str]] = {"4711/4711/1": frozenset({"asmith"})}
-    [change] = changes(_config(tmp_path), known, [], NOW)
-    assert (change.event["type"], change.event["id"]) == (
+    [change] = changes(known, [])
+    event = change.event(_config(tmp_path), NOW)
+    assert (event["type"], event["id"]) == (
         "task.completed",
         "otcs-4711-4711-1-completed",
     )
@@ -120,3 +125,94 @@ def test_a_malformed_batch_answer_leaves_the_events_pending(
     monkeypatch.setattr(webhook, "post_body", lambda *args, **kwargs: answer)
     outcome = webhook.deliver("http://127.0.0.1:1", "s", [{"id": "e-1"}, {"id": "e-2"}])
     assert outcome == {"e-1": "failed:207", "e-2": "failed:207"}
+
+
+class _Ecm:
+    """Content Server as the poll reads it: active rows per map, a status per process."""
+
+    def __init__(self, rows: list[ActiveWorkflow], steps: list[WorkflowStep]) -> None:
+        self.rows, self.steps = rows, steps
+        self.status_calls: list[str] = []
+
+    def active_workflows(
+        self, *, map_id: int | str | None = None, budget_s: float | None = None
+    ) -> list[ActiveWorkflow]:
+        return [r for r in self.rows if map_id is None or r.map_id == map_id]
+
+    def workflow_status(
+        self, process_id: str | int, *, budget_s: float | None = None
+    ) -> WorkflowStatus:
+        self.status_calls.append(str(process_id))
+        current = tuple(s for s in self.steps if s.ref.process_id == str(process_id))
+        return WorkflowStatus(str(process_id), "ontime", None, current)
+
+
+def _step(p: int, s: int, t: int, name: str, *holders: str) -> WorkflowStep:
+    members = tuple(Member(1000 + i, login) for i, login in enumerate(holders))
+    return WorkflowStep(TaskRef(p, s, t), name, "ontime", members)
+
+
+def test_a_process_with_subprocesses_is_read_once_and_each_step_titled_by_its_own_row(
+    tmp_path: Path,
+) -> None:
+    """The active list has a row per running (sub)process: the process's status is read once
+    and each current step is announced once, under its subprocess's title."""
+    from senders.relay.poller import poll
+
+    ecm = _Ecm(
+        [
+            ActiveWorkflow("4711", "4711", "Contract approval", map_id=30000),
+            ActiveWorkflow("4711", "4712", "Legal review", map_id=30000),
+        ],
+        [_step(4711, 4711, 1, "Approver", "asmith"), _step(4711, 4712, 2, "Lawyer", "cwu")],
+    )
+    posted: list[Mapping[str, Any]] = []
+
+    def deliver(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        posted.extend(events)
+        return {str(e["id"]): "accepted" for e in posted}
+
+    report = poll(_config(tmp_path), ecm, deliver, now=lambda: NOW)
+    assert ecm.status_calls == ["4711"]
+    assert (report.workflows, report.sent) == (1, 2)
+    titles = {e["id"]: e["data"]["task"]["title"] for e in posted}
+    assert titles == {
+        "otcs-4711-4711-1-asmith": "Contract approval: Approver",
+        "otcs-4711-4712-2-cwu": "Legal review: Lawyer",
+    }
+
+
+def test_a_version_1_state_file_is_read_and_written_back_as_version_2(tmp_path: Path) -> None:
+    from senders.relay import state
+
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 1, "steps": {"4711/4711/1": ["asmith"]}}))
+    loaded = state.load(path)
+    assert (loaded.known, loaded.seen) == ({"4711/4711/1": frozenset({"asmith"})}, {})
+    state.save(path, loaded)
+    assert json.loads(path.read_text())["version"] == 2
+    path.write_text(json.dumps({"version": 3, "steps": {}}))
+    with pytest.raises(ValueError, match="version"):
+        state.load(path)
+
+
+def test_poll_forgets_the_fixed_time_of_an_event_whose_step_went_away_undelivered(
+    tmp_path: Path,
+) -> None:
+    """A time fixed before this poll for a step it no longer finds current goes; one fixed
+    after the poll started (an announce the poll could not have seen) stays."""
+    from senders.relay import state
+    from senders.relay.poller import poll
+
+    config = _config(tmp_path)
+    state.save(
+        config.state_file,
+        state.RelayState(
+            seen={
+                "otcs-4800-4800-1-asmith": "2026-12-02T08:00:00Z",  # gone before delivery
+                "otcs-4801-4801-1-cwu": "2026-12-02T09:00:05Z",  # an announce's, after NOW
+            }
+        ),
+    )
+    poll(config, _Ecm([], []), lambda events: {}, now=lambda: NOW)
+    assert state.load(config.state_file).seen == {"otcs-4801-4801-1-cwu": "2026-12-02T09:00:05Z"}
