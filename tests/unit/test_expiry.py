@@ -523,6 +523,7 @@ def _service(
 ) -> ExpirySweepService:
     return ExpirySweepService(
         records=records,
+        lease=records,  # the fake keeps the lease and resume page too
         publisher=publisher,
         routing=lambda: ROUTING,
         policy=policy,

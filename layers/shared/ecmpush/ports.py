@@ -282,7 +282,7 @@ class SweepLease(Protocol):
     ) -> None: ...
 
 
-class ExpiryRecords(RecordStore, SweepLease, Protocol):
+class ExpiryRecords(RecordStore, Protocol):
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[TrackedRecord]: ...
     def mark_window(
         self,

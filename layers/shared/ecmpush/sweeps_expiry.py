@@ -18,7 +18,10 @@ from ecmpush.domain.expiry import (
 from ecmpush.settings import ConfigurationError, settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
     from ecmpush.adapters.records_repository import RecordsRepository
+    from ecmpush.adapters.sweep_lease_store import SweepLeaseStore
     from ecmpush.services.expiry_sweep import ExpirySweepService
     from ecmpush.services.record_intake import RecordIntake
 
@@ -39,15 +42,27 @@ def expiry_search() -> SearchConfig | None:
         raise ConfigurationError(f"ECMPUSH_EXPIRY_SEARCH: {exc}") from exc
 
 
+def _records_table() -> Table:
+    from ecmpush.adapters.dynamo import table
+
+    name = settings().records_table
+    if not name:
+        raise ConfigurationError("environment variable ECMPUSH_RECORDS_TABLE is required")
+    return table(name)
+
+
 @component
 def records_repository() -> RecordsRepository:
-    from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.records_repository import RecordsRepository
 
-    config = settings()
-    if not config.records_table:
-        raise ConfigurationError("environment variable ECMPUSH_RECORDS_TABLE is required")
-    return RecordsRepository(table(config.records_table), config.retention_days)
+    return RecordsRepository(_records_table(), settings().retention_days)
+
+
+@component
+def sweep_lease_store() -> SweepLeaseStore:
+    from ecmpush.adapters.sweep_lease_store import SweepLeaseStore
+
+    return SweepLeaseStore(_records_table())
 
 
 @component
@@ -67,6 +82,7 @@ def expiry_sweep_service() -> ExpirySweepService:
     config = settings()
     return ExpirySweepService(
         records=records_repository(),
+        lease=sweep_lease_store(),
         publisher=SqsPublisher(config.dispatch_queue_url),
         routing=bootstrap.routing_config,
         policy=expiry_policy(),

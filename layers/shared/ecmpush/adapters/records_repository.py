@@ -6,13 +6,13 @@ sweep queries (never a Scan); the last stage removes both. `windows_sent` / `win
 (string sets) hold the stages done for the stored `expires_at`; TTL `expires_at_ttl` is the
 expiry plus the retention days.
 
-Two control items live beside the records (keys starting with `#`, never in the index): the
-sweep's lease and the Content Server search's resume page."""
+The sweep's lease and the search's resume page are items of this table too, kept by
+`adapters/sweep_lease_store.py` (keys starting with `#`, never in the index)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -30,17 +30,11 @@ if TYPE_CHECKING:
 INDEX = "notices_due"
 DUE_BUCKET = "due"
 _DUE_KEYS = frozenset({"record_key", "notice_bucket", "next_notice_at"})
-_CONTROL_TTL = timedelta(days=7)
 
 
 def _expires(moment: datetime) -> str:
     """`expires_at` as stored and compared: UTC, fixed width (renewal = a different string)."""
     return index_time(moment)
-
-
-def _stamp(moment: datetime) -> str:
-    """Lease times: fixed width with microseconds, so string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _record(item: dict[str, Any]) -> TrackedRecord:
@@ -261,56 +255,4 @@ class RecordsRepository:
             UpdateExpression=update,
             ConditionExpression="expires_at = :e AND attribute_exists(notice_bucket)",
             ExpressionAttributeValues=values,
-        )
-
-    # -- control items ---------------------------------------------------------------------------
-
-    def acquire_lease(self, name: str, holder: str, until: datetime, now: datetime) -> bool:
-        """Take the named lease until `until` unless another holder's lease is still running."""
-        return applied(
-            self._table.put_item,
-            Item={
-                "record_key": f"#lease:{name}",
-                "holder": holder,
-                "lease_until": _stamp(until),
-                "expires_at_ttl": int((until + _CONTROL_TTL).timestamp()),
-            },
-            ConditionExpression=(
-                "attribute_not_exists(record_key) OR lease_until < :now OR holder = :holder"
-            ),
-            ExpressionAttributeValues={":now": _stamp(now), ":holder": holder},
-        )
-
-    def release_lease(self, name: str, holder: str) -> None:
-        conditional(
-            self._table.delete_item,
-            Key={"record_key": f"#lease:{name}"},
-            ConditionExpression="holder = :holder",
-            ExpressionAttributeValues={":holder": holder},
-        )
-
-    def resume_page(self, name: str, fingerprint: str) -> int:
-        """The page a search stopped before (1 when it completed or its query changed)."""
-        item = self._table.get_item(Key={"record_key": f"#search:{name}"}, ConsistentRead=True)
-        found = item.get("Item")
-        if not found or found.get("fingerprint") != fingerprint:
-            return 1
-        return max(int(str(found.get("next_page", 1))), 1)
-
-    def save_resume_page(
-        self, name: str, fingerprint: str, page: int | None, now: datetime
-    ) -> None:
-        """Remember where the search continues next run; None: it completed, start over."""
-        key = {"record_key": f"#search:{name}"}
-        if page is None:
-            self._table.delete_item(Key=key)
-            return
-        self._table.put_item(
-            Item={
-                **key,
-                "fingerprint": fingerprint,
-                "next_page": page,
-                "updated_at": rfc3339(now),
-                "expires_at_ttl": int((now + _CONTROL_TTL).timestamp()),
-            }
         )

@@ -45,7 +45,7 @@ from ecmpush.domain.expiry import (
 )
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.ports import EcmSearch, ExpiryRecords, Publisher
+from ecmpush.ports import EcmSearch, ExpiryRecords, Publisher, SweepLease
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class ExpirySweepService:
         self,
         *,
         records: ExpiryRecords,
+        lease: SweepLease,
         publisher: Publisher,
         routing: Callable[[], RoutingConfig],
         policy: ExpiryPolicy,
@@ -99,6 +100,7 @@ class ExpirySweepService:
         if search is not None and ecm is None:
             raise ValueError("a search configuration needs an ECM client")
         self._records = records
+        self._lease = lease
         self._publisher = publisher
         self._routing = routing  # read only when a record names roles
         self._policy = policy
@@ -117,7 +119,7 @@ class ExpirySweepService:
         started = self._clock()
         holder = uuid.uuid4().hex
         until = started + timedelta(milliseconds=max(remaining_ms(), 0))
-        if not self._records.acquire_lease(LEASE, holder, until, started):
+        if not self._lease.acquire_lease(LEASE, holder, until, started):
             log.warning("another expiry sweep holds the lease; leaving it to that run")
             report.busy = True
             return report
@@ -126,7 +128,7 @@ class ExpirySweepService:
                 self._ingest(self._search, now, remaining_ms, report)
             self._sweep(now, remaining_ms, report)
         finally:
-            self._records.release_lease(LEASE, holder)
+            self._lease.release_lease(LEASE, holder)
         return report
 
     # -- search ----------------------------------------------------------------------------------
@@ -142,7 +144,7 @@ class ExpirySweepService:
         floor_ms = max(self._margin_ms, remaining_ms() * (1 - self._search_share))
         fingerprint = config.fingerprint
         query = config.query(now, self._policy)
-        page = self._records.resume_page(SEARCH, fingerprint)
+        page = self._lease.resume_page(SEARCH, fingerprint)
         try:
             client = self._ecm()
             while True:
@@ -164,11 +166,11 @@ class ExpirySweepService:
                 for row in result.rows:
                     self._ingest_row(row, config, now, report)
                 if not result.has_more:
-                    self._records.save_resume_page(SEARCH, fingerprint, None, now)
+                    self._lease.save_resume_page(SEARCH, fingerprint, None, now)
                     report.search = "done"
                     return
                 page += 1
-                self._records.save_resume_page(SEARCH, fingerprint, page, now)
+                self._lease.save_resume_page(SEARCH, fingerprint, page, now)
         except EcmError as exc:
             log.warning("Content Server search unavailable (page %s): %s", page, exc)
             report.search = "unavailable"
