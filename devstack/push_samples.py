@@ -18,8 +18,9 @@ from ecmpush.adapters.fcm_sender import to_message
 from ecmpush.domain.confirmations import confirmation
 from ecmpush.domain.devices import Device
 from ecmpush.domain.events import RecordExpiryScheduled, TaskAssigned, event_adapter
-from ecmpush.domain.expiry import DueNotice, ExpiryPolicy, TrackedRecord, decide, recipients_of
-from ecmpush.domain.expiry import notifications_for as expiry_notifications
+from ecmpush.domain.expiry import ExpiryPolicy, TrackedRecord, decide
+from ecmpush.domain.expiry_notices import DueNotice, recipients_of
+from ecmpush.domain.expiry_notices import notifications_for as expiry_notifications
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.render import render_push
 from ecmpush.domain.replies import ReplyStatus

@@ -13,7 +13,7 @@ import pytest
 
 from ecmpush.domain.ecm import TaskRef
 from ecmpush.domain.events import TaskRef as EventTaskRef
-from ecmpush.domain.expiry import parse_ecm_date, parse_search_config
+from ecmpush.domain.expiry_search import parse_ecm_date, parse_search_config
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.services.write_back import WriteBackService

@@ -17,19 +17,15 @@ from ecmpush.domain.ecm_errors import EcmUnavailable
 from ecmpush.domain.events import Record, event_adapter
 from ecmpush.domain.expiry import (
     EXPIRED,
-    DueNotice,
     ExpiryConfigError,
     ExpiryPolicy,
     TrackedRecord,
     decide,
-    expiry_notification_id,
     index_time,
-    notifications_for,
-    parse_ecm_date,
-    parse_search_config,
     parse_windows,
-    record_from_search,
 )
+from ecmpush.domain.expiry_notices import DueNotice, expiry_notification_id, notifications_for
+from ecmpush.domain.expiry_search import parse_ecm_date, parse_search_config, record_from_search
 from ecmpush.domain.messages import DispatchMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.page import Page

@@ -9,12 +9,8 @@ from typing import TYPE_CHECKING
 
 from ecmpush.clock import utc_now
 from ecmpush.components import component
-from ecmpush.domain.expiry import (
-    ExpiryConfigError,
-    ExpiryPolicy,
-    SearchConfig,
-    parse_search_config,
-)
+from ecmpush.domain.expiry import ExpiryConfigError, ExpiryPolicy
+from ecmpush.domain.expiry_search import SearchConfig, parse_search_config
 from ecmpush.settings import ConfigurationError, settings
 
 if TYPE_CHECKING:

@@ -33,16 +33,9 @@ from pydantic import ValidationError
 
 from ecmpush.domain.ecm import SearchRow
 from ecmpush.domain.ecm_errors import EcmError
-from ecmpush.domain.expiry import (
-    DueNotice,
-    ExpiryPolicy,
-    SearchConfig,
-    TrackedRecord,
-    decide,
-    notifications_for,
-    recipients_of,
-    record_from_search,
-)
+from ecmpush.domain.expiry import ExpiryPolicy, TrackedRecord, decide
+from ecmpush.domain.expiry_notices import DueNotice, notifications_for, recipients_of
+from ecmpush.domain.expiry_search import SearchConfig, record_from_search
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.ports import EcmSearch, ExpiryRecords, Publisher, SweepLease
