@@ -31,7 +31,7 @@ EN: Catalog = {
     "sla.escalation.title": "Escalation: {task_title} is overdue with {assignee}",
 }
 
-# Expiry warnings (domain/expiry.py): a single record, or a digest per recipient and window.
+# Expiry warnings (domain/expiry_notices.py): a single record, or a digest per recipient and window.
 EN.update(
     {
         "expiry.warning.single.days.title": "{kind_label} expires in {days} days: {record_name}",
