@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.adapters.history_repository import InvalidCursor
+from ecmpush.adapters.history_cursor import InvalidCursor
 from ecmpush.app_api import app_resolver, authenticated
 from ecmpush.clock import utc_now
 from ecmpush.domain.devices import (
@@ -27,7 +27,12 @@ from ecmpush.snapstart import prepare_snapshot
 
 app = app_resolver((Forbidden, 403), (DeviceConflict, 409), (InvalidCursor, 400))
 # SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
-prepare_snapshot("ecmpush.adapters.id_token_verifier")
+prepare_snapshot(
+    "ecmpush.adapters.id_token_verifier",
+    "ecmpush.adapters.secrets",
+    "ecmpush.adapters.devices_repository",
+    "ecmpush.services.devices",
+)
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
 # A new registration: random-looking ids only (issue 9); the distinct-character rule is below.

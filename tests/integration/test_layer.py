@@ -108,6 +108,47 @@ def test_no_handler_imports_the_xray_sdk_unless_tracing_asks_for_it(
         assert "aws_xray_sdk.core" in _modules(site, function, "sdk")
 
 
+# What no handler's init (`import app`, tracing `lambda`) may load: each is its first request's
+# cost or a rare path's (bench/cold_import, docs/benchmarks.md §1). boto3 comes with the first AWS
+# call (bootstrap's factories, sqs_visibility's client); the rotation function is the exception,
+# it is boto3 and little else.
+NOT_AT_INIT = (
+    "boto3",
+    "botocore.client",
+    "aws_lambda_powertools.utilities.parameters",
+    "aws_lambda_powertools.utilities.idempotency",
+    "firebase_admin",
+    "google.auth",
+    "cryptography",
+    "requests",
+    "aws_xray_sdk",
+)
+NOT_AT_INIT_OF = {
+    # The notification history (boto3's condition builder, the deliveries repository and its
+    # models) is for GET /me/notifications only; its cursor error lives in history_cursor.
+    "devices": ("ecmpush.adapters.history_repository", "ecmpush.adapters.deliveries_repository"),
+    "webhook_intake": ("ecmpush.app_api",),
+}
+
+
+@pytest.mark.parametrize(
+    "function",
+    sorted(p.parent.name for p in FUNCTIONS.glob("*/app.py") if p.parent.name != "secret_rotation"),
+)
+def test_no_handler_init_imports_what_only_its_first_call_needs(site: Path, function: str) -> None:
+    modules = _modules(site, function, "lambda")
+    loaded = [name for name in (*NOT_AT_INIT, *NOT_AT_INIT_OF.get(function, ())) if name in modules]
+    assert loaded == []
+
+
+def test_webhook_intake_init_imports_neither_firebase_nor_google_auth_nor_cryptography(
+    site: Path,
+) -> None:
+    modules = _modules(site, "webhook_intake", "lambda")
+    assert not {"firebase_admin", "google.auth", "cryptography", "boto3"} & modules
+    assert "aws_lambda_powertools.event_handler" in modules  # the resolver is built at init
+
+
 @pytest.mark.parametrize("function", SWEEPS)
 def test_sweeps_do_not_import_the_api_layer(site: Path, function: str) -> None:
     modules = _modules(site, function, "lambda")

@@ -7,13 +7,12 @@ of every recipient; reading all of it for each inbox entry made one page cost se
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
 from ecmpush.adapters.deliveries_repository import HEADER, delivery_key
+from ecmpush.adapters.history_cursor import decode_cursor, encode_cursor
 from ecmpush.domain.delivery import NO_DEVICE_ID
 from ecmpush.domain.templates import render
 
@@ -21,27 +20,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 BY_RECIPIENT = "by_recipient"
-
-
-class InvalidCursor(ValueError):
-    """The paging cursor was not one this API handed out."""
-
-
-def encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
-
-
-def decode_cursor(cursor: str, owner: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, RecursionError):  # includes bad base64, non-UTF-8, crafted nesting
-        raise InvalidCursor("cursor is not valid") from None
-    expected = {"notification_id", "sk", "recipient", "created_at"}
-    if not isinstance(key, dict) or set(key) != expected or key.get("recipient") != owner:
-        raise InvalidCursor("cursor is not valid")  # never let a cursor read another inbox
-    if not all(isinstance(v, str) for v in key.values()):
-        raise InvalidCursor("cursor is not valid")
-    return key
 
 
 class HistoryRepository:

@@ -26,4 +26,7 @@ class NotificationMessage(BaseModel):
 
 
 DispatchMessage = Annotated[EventMessage | NotificationMessage, Field(discriminator="kind")]
-dispatch_message_adapter: TypeAdapter[DispatchMessage] = TypeAdapter(DispatchMessage)
+# Built on the first validate call, like the event models (domain/events.py).
+dispatch_message_adapter: TypeAdapter[DispatchMessage] = TypeAdapter(
+    DispatchMessage, config=ConfigDict(defer_build=True)
+)
