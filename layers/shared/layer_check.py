@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -310,55 +311,71 @@ def check(
     unless given already populated in `site` (SharedLayer's) / `sites` (tests reuse one
     install). Without `template` every function is checked with every layer."""
     scratch = Path(tempfile.mkdtemp(prefix="ecmpush-layer-check-"))
-    trees: dict[str, Path] = dict(sites or {})
-    if site is not None:
-        trees[SHARED] = site
-    for name, lock in {SHARED: requirements, **(layers or {})}.items():
-        if name not in trees:
-            trees[name] = scratch / name / "python"
-            install(lock, trees[name])
     try:
-        shared = trees[SHARED]
-        if not (shared / "ecmpush").exists():
-            ignore = shutil.ignore_patterns("__pycache__")
-            shutil.copytree(ecmpush, shared / "ecmpush", ignore=ignore)
-        problems: list[str] = []
-        names = sorted(trees)
-        for i, first in enumerate(names):
-            for other in names[i + 1 :]:
-                for dist in sorted(_distributions(trees[first]) & _distributions(trees[other])):
-                    problems.append(f"{dist} is installed by both {first} and {other}")
-        order = [SHARED, *(n for n in names if n != SHARED)]
-        everything = [trees[n] for n in order]
-        sources = sorted(ecmpush.rglob("*.py"))
-        apps = sorted(functions.glob("*/app.py")) if functions else []
-        statements: list[str] = []
-        for path in [*sources, *apps]:
-            statements.extend(s for s in import_statements(path.read_text()) if s not in statements)
-        problems.extend(
-            f"{failure['statement']}: {failure['error']}"
-            for failure in probe(sys.executable, everything, None, statements)["failures"]
-        )
-        attached = function_layers(template.read_text()) if template else {}
-        for app in apps:
-            layer_names = attached.get(app.parent.name, order)
-            unknown = [n for n in layer_names if n not in trees]
-            if unknown:
-                problems.append(f"{app.parent.name}: no lock given for layer(s) {unknown}")
-                continue
-            layer_trees = [trees[n] for n in layer_names]
-            label = f"{app.parent.name} ({'+'.join(layer_names)}"
-            _, first_call = first_call_imports(app.read_text(), shared)
-            for mode in TRACING_MODES:
-                env = {"ECMPUSH_TRACING": mode}
-                result = probe(sys.executable, layer_trees, "app", first_call, app.parent, env)
-                for failure in result["failures"]:
-                    problems.append(
-                        f"{label}, tracing {mode}): {failure['statement']}: {failure['error']}"
-                    )
-        return problems
+        trees: dict[str, Path] = dict(sites or {})
+        if site is not None:
+            trees[SHARED] = site
+        missing = {
+            name: lock
+            for name, lock in {SHARED: requirements, **(layers or {})}.items()
+            if name not in trees
+        }
+        trees.update({name: scratch / name / "python" for name in missing})
+        # Each check is a pip or python subprocess: run them side by side (results in order).
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            list(pool.map(lambda item: install(item[1], trees[item[0]]), missing.items()))
+            return _check_trees(pool, trees, ecmpush, functions, template)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_trees(
+    pool: ThreadPoolExecutor,
+    trees: dict[str, Path],
+    ecmpush: Path,
+    functions: Path | None,
+    template: Path | None,
+) -> list[str]:
+    shared = trees[SHARED]
+    if not (shared / "ecmpush").exists():
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ecmpush, shared / "ecmpush", ignore=ignore)
+    problems: list[str] = []
+    names = sorted(trees)
+    for i, first in enumerate(names):
+        for other in names[i + 1 :]:
+            for dist in sorted(_distributions(trees[first]) & _distributions(trees[other])):
+                problems.append(f"{dist} is installed by both {first} and {other}")
+    order = [SHARED, *(n for n in names if n != SHARED)]
+    sources = sorted(ecmpush.rglob("*.py"))
+    apps = sorted(functions.glob("*/app.py")) if functions else []
+    statements: list[str] = []
+    for path in [*sources, *apps]:
+        statements.extend(s for s in import_statements(path.read_text()) if s not in statements)
+    everything = [trees[n] for n in order]
+    jobs = [("", pool.submit(probe, sys.executable, everything, None, statements))]
+    attached = function_layers(template.read_text()) if template else {}
+    for app in apps:
+        layer_names = attached.get(app.parent.name, order)
+        unknown = [n for n in layer_names if n not in trees]
+        if unknown:
+            problems.append(f"{app.parent.name}: no lock given for layer(s) {unknown}")
+            continue
+        layer_trees = [trees[n] for n in layer_names]
+        _, first_call = first_call_imports(app.read_text(), shared)
+        for mode in TRACING_MODES:
+            label = f"{app.parent.name} ({'+'.join(layer_names)}, tracing {mode}): "
+            env = {"ECMPUSH_TRACING": mode}
+            job = pool.submit(
+                probe, sys.executable, layer_trees, "app", first_call, app.parent, env
+            )
+            jobs.append((label, job))
+    for label, job in jobs:
+        problems.extend(
+            f"{label}{failure['statement']}: {failure['error']}"
+            for failure in job.result()["failures"]
+        )
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
