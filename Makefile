@@ -13,7 +13,7 @@ WEB_DEPS := $(WEB)/node_modules/.installed
 WEB_BUILD := $(WEB)/dist/index.html
 
 $(STAMP): requirements/dev.txt requirements/constraints.txt layers/shared/requirements.in \
-		layers/shared/requirements-nodeps.in
+		layers/firebase/requirements.in layers/firebase/requirements-nodeps.in
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt

@@ -4,20 +4,24 @@ layer in the same run.
 
 What is measured, per function and per run, in a fresh python3.13 (one subprocess per sample):
 
-- init: `import app` from `.aws-sam/build/<Function>/` with the built layer on the path (Lambda's
-  init phase: the handler module and everything it imports at module level);
+- init: `import app` from `.aws-sam/build/<Function>/` with the built layers the function is
+  attached to on the path, in the template's order (Lambda's init phase: the handler module and
+  everything it imports at module level);
 - first call: the imports the first invocation adds, i.e. the lazy imports of the
-  `ecmpush.bootstrap` factories the handler reaches (found with `ast` in the built code; see
-  `lazy_imports`), executed as the same `from X import Y` statements;
+  `ecmpush.bootstrap` factories the handler reaches (found with `ast` in the built code by
+  layer_check.first_call_imports, the same statements the layer build checks), executed as the
+  same `from X import Y` statements;
 - baseline: `import boto3` alone, from the same layer tree, interleaved with the functions so
   drift on a noisy machine hits both. Ratios are medians over medians.
 
-The layer runs here as built: the artifact's `SharedLayer/python` tree with its `.pyc` files
-(`layers/shared/Makefile` byte-compiles it), copied, and only the distributions whose wheels are
-platform specific (pydantic-core, cryptography, ...) replaced by the same versions' wheels for
-this host (the artifact's are arm64), then byte-compiled the same way. The function directory is
-copied without `__pycache__` and PYTHONDONTWRITEBYTECODE=1 is set: Lambda's disk is read-only,
-so `app.py` is compiled on every cold start there too.
+The layers run here as built: each artifact `<Name>Layer/python` tree (SharedLayer, and
+FirebaseLayer where the build has it) with its `.pyc` files (`layers/shared/layer.mk`
+byte-compiles them), copied, and only the distributions whose wheels are platform specific
+(pydantic-core, cryptography, ...) replaced by the same versions' wheels for this host (the
+artifact's are arm64), then byte-compiled the same way. Which layers a function gets is read
+from the build's own template.yaml (Globals' `Layers`, then the function's). The function
+directory is copied without `__pycache__` and PYTHONDONTWRITEBYTECODE=1 is set: Lambda's disk
+is read-only, so `app.py` is compiled on every cold start there too.
 
 Tracing: the build's functions are measured with the environment each tracing mode of
 template.yaml gives them (`ECMPUSH_TRACING`); `lambda` is the template default (Lambda records
@@ -29,7 +33,6 @@ change) to the same run, measured the same way, for a before/after table."""
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -37,6 +40,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
+from layer_check import first_call_imports
 
 from bench._common import REPO, Json, Row, Spec, ratio, stats
 
@@ -87,86 +93,6 @@ print(json.dumps({"init_s": t1 - t0, "first_call_s": t2 - t1, "modules": len(sys
                   "at_init": at_init,
                   "after_first_call": [m for m in tracked if m in sys.modules]}))
 """
-
-
-# -- what each handler's first call imports ----------------------------------------------------
-
-
-def _statement(node: ast.Import | ast.ImportFrom) -> str:
-    names = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in node.names)
-    if isinstance(node, ast.Import):
-        return f"import {names}"
-    return f"from {'.' * node.level}{node.module or ''} import {names}"
-
-
-def _module_file(name: str, layer: Path) -> Path | None:
-    base = layer.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _ecmpush_imports(tree: ast.AST) -> set[str]:
-    """Names of the ecmpush modules a module imports (anywhere in it), submodules included."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names if a.name.startswith("ecmpush"))
-        elif (
-            isinstance(node, ast.ImportFrom)
-            and node.level == 0
-            and (node.module or "").split(".")[0] == "ecmpush"
-        ):
-            module = node.module or ""
-            names.add(module)
-            names.update(f"{module}.{a.name}" for a in node.names)
-    return names
-
-
-def lazy_imports(app_source: str, layer: Path) -> tuple[list[str], list[str]]:
-    """(factories, import statements) of `ecmpush.bootstrap` a handler's first call runs: the
-    factories named as `bootstrap.<factory>` in app.py or in any ecmpush module it imports
-    (e.g. `ecmpush.app_api.authenticated` for the ID-token verifier), plus the factories those
-    reference, transitively. An over-approximation where a shared module names a factory the
-    handler never reaches; the result lists the factories, so that is visible."""
-    bootstrap = ast.parse((layer / "ecmpush" / "bootstrap.py").read_text())
-    functions = {n.name: n for n in bootstrap.body if isinstance(n, ast.FunctionDef)}
-    trees = [ast.parse(app_source)]
-    seen = {"ecmpush.bootstrap"}
-    todo = sorted(_ecmpush_imports(trees[0]))
-    while todo:
-        name = todo.pop()
-        path = _module_file(name, layer)
-        if name in seen or path is None:
-            continue
-        seen.add(name)
-        tree = ast.parse(path.read_text())
-        trees.append(tree)
-        todo.extend(sorted(_ecmpush_imports(tree) - seen))
-    used = {
-        node.attr
-        for tree in trees
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "bootstrap"
-        and node.attr in functions
-    }
-    pending = sorted(used)
-    while pending:
-        for node in ast.walk(functions[pending.pop()]):
-            if isinstance(node, ast.Name) and node.id in functions and node.id not in used:
-                used.add(node.id)
-                pending.append(node.id)
-    statements: list[str] = []
-    for name in sorted(used):
-        for node in ast.walk(functions[name]):
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                statement = _statement(node)
-                if statement not in statements:
-                    statements.append(statement)
-    return sorted(used), statements
 
 
 # -- the built layer, runnable on this host ----------------------------------------------------
@@ -229,14 +155,12 @@ def _platform_wheels(tree: Path) -> dict[str, list[Path]]:
     return found
 
 
-def host_layer(build: Path, label: str, python: str) -> tuple[Path, Json]:
-    """A copy of `build/SharedLayer/python` whose platform-specific wheels are this host's."""
-    source = build / "SharedLayer" / "python"
-    if not source.is_dir():
-        raise RuntimeError(f"{source} is missing: run `make build` first")
-    tree, overlay = WORK_ROOT / f"layer-{label}", WORK_ROOT / f"overlay-{label}"
-    for scratch in (tree, overlay):
-        shutil.rmtree(scratch, ignore_errors=True)
+def host_layer(source: Path, scratch: str, python: str) -> tuple[Path, Json]:
+    """A copy of one built layer tree (`<build>/<Name>Layer/python`) whose platform-specific
+    wheels are this host's."""
+    tree, overlay = WORK_ROOT / f"layer-{scratch}", WORK_ROOT / f"overlay-{scratch}"
+    for directory in (tree, overlay):
+        shutil.rmtree(directory, ignore_errors=True)
     shutil.copytree(source, tree, symlinks=True)
     native = _platform_wheels(tree)
     for files in native.values():
@@ -269,6 +193,33 @@ def host_layer(build: Path, label: str, python: str) -> tuple[Path, Json]:
     }
 
 
+def host_layers(build: Path, label: str, python: str) -> tuple[dict[str, Path], dict[str, Json]]:
+    """Every layer of a build ({logical id: host tree}, {logical id: facts})."""
+    if not (build / "SharedLayer" / "python").is_dir():
+        raise RuntimeError(f"{build}/SharedLayer/python is missing: run `make build` first")
+    trees: dict[str, Path] = {}
+    info: dict[str, Json] = {}
+    for source in sorted(build.glob("*Layer/python")):
+        name = source.parent.name
+        trees[name], info[name] = host_layer(source, f"{label}-{name}", python)
+    return trees, info
+
+
+def attached_layers(build: Path, layers: list[str]) -> dict[str, list[str]]:
+    """{function: its layers in /opt order} from the build's template.yaml (sam build writes
+    plain YAML there: `Ref:` mappings, no tags)."""
+    template = yaml.safe_load((build / "template.yaml").read_text())
+    shared = [ref["Ref"] for ref in template["Globals"]["Function"].get("Layers", [])]
+    found: dict[str, list[str]] = {}
+    for function in FUNCTIONS:
+        own = template["Resources"][function]["Properties"].get("Layers", [])
+        found[function] = [*shared, *(ref["Ref"] for ref in own)]
+        missing = [name for name in found[function] if name not in layers]
+        if missing:
+            raise RuntimeError(f"{function}: layer(s) {missing} not in {build}")
+    return found
+
+
 def _size(tree: Path) -> int:
     return sum(p.stat().st_size for p in tree.rglob("*") if p.is_file() and not p.is_symlink())
 
@@ -276,9 +227,11 @@ def _size(tree: Path) -> int:
 # -- measuring ---------------------------------------------------------------------------------
 
 
-def _child_env(layer: Path, task: Path | None, function: str, tracing: str) -> dict[str, str]:
+def _child_env(
+    layers: list[Path], task: Path | None, function: str, tracing: str
+) -> dict[str, str]:
     """What Lambda's python3.13 runtime and template.yaml's Globals give a function."""
-    path = f"{task}{os.pathsep}{layer}" if task else str(layer)
+    path = os.pathsep.join(str(p) for p in (task, *layers) if p)
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": path,
@@ -313,10 +266,12 @@ def run(quick: bool) -> Json:
     reps = 1 if quick else 7
     python, version = find_python313()
     builds = _builds()
-    layers: dict[str, Path] = {}
-    layer_info: dict[str, Json] = {}
+    layers: dict[str, dict[str, Path]] = {}
+    layer_info: dict[str, dict[str, Json]] = {}
+    attached: dict[str, dict[str, list[str]]] = {}
     for label, build in builds.items():
-        layers[label], layer_info[label] = host_layer(build, label, python)
+        layers[label], layer_info[label] = host_layers(build, label, python)
+        attached[label] = attached_layers(build, list(layers[label]))
 
     # (build, tracing) cases: a "before" build is measured as it was (its own tracing).
     cases = [("before", "lambda")] if "before" in builds else []
@@ -329,9 +284,16 @@ def run(quick: bool) -> Json:
             shutil.rmtree(task, ignore_errors=True)
             task.mkdir(parents=True)
             shutil.copy2(source, task / "app.py")
-            factories, statements = lazy_imports(source.read_text(), layers[label])
+            shared = layers[label]["SharedLayer"]
+            factories, statements = first_call_imports(source.read_text(), shared)
+            names = attached[label][function]
             plans[(label, function)] = {
                 "task": task,
+                "layers": [layers[label][name] for name in names],
+                "layer_names": names,
+                "layers_unzipped_mb": round(
+                    sum(layer_info[label][name]["unzipped_mb"] for name in names), 1
+                ),
                 "payload": json.dumps(["app", statements, list(TRACKED)]),
                 "factories": factories,
             }
@@ -347,11 +309,11 @@ def run(quick: bool) -> Json:
             for key in keys:
                 function = key if key != "baseline" else "boto3"
                 if key == "baseline":
-                    env = _child_env(layers[label], None, function, mode)
+                    env = _child_env([layers[label]["SharedLayer"]], None, function, mode)
                     measured = _run_child(python, env, baseline_payload)
                 else:
                     plan = plans[(label, key)]
-                    env = _child_env(layers[label], plan["task"], function, mode)
+                    env = _child_env(plan["layers"], plan["task"], function, mode)
                     measured = _run_child(python, env, plan["payload"])
                     facts.setdefault(case, {})[key] = measured
                 series = bucket.setdefault(key, {"init_s": [], "first_call_s": [], "total_s": []})
@@ -380,6 +342,8 @@ def run(quick: bool) -> Json:
                 "total_over_boto3": ratio(total["median"], boto3_s["median"]),
                 "target_init_over_boto3": TARGETS[function],
                 "bootstrap_factories": plans[(label, function)]["factories"],
+                "layers": plans[(label, function)]["layer_names"],
+                "layers_unzipped_mb": plans[(label, function)]["layers_unzipped_mb"],
                 "libraries_at_init": fact["at_init"],
                 "libraries_after_first_call": fact["after_first_call"],
                 "modules_loaded": fact["modules"],
@@ -391,10 +355,11 @@ def run(quick: bool) -> Json:
         "interpreter": {"path": python, "version": version},
         "builds": {label: str(path) for label, path in builds.items()},
         "method": (
-            "fresh python3.13 per sample; the sam build artifact's layer (its .pyc kept, "
-            "platform wheels swapped for this host's and compiled the same way) and function "
-            "dir; init = import app; first call = the bootstrap factories' lazy imports; "
-            "baseline = import boto3 from the same layer, interleaved; medians."
+            "fresh python3.13 per sample; the sam build artifact's layers attached to the "
+            "function (their .pyc kept, platform wheels swapped for this host's and compiled "
+            "the same way) and function dir; init = import app; first call = the bootstrap "
+            "factories' lazy imports; baseline = import boto3 from the same build's "
+            "SharedLayer, interleaved; medians."
         ),
         "layers": layer_info,
         "cases": results,
@@ -404,7 +369,8 @@ def run(quick: bool) -> Json:
 def headline(result: Json) -> list[Row]:
     rows: list[Row] = [("interpreter", f"python {result['interpreter']['version']}")]
     for label, info in result["layers"].items():
-        rows.append((f"layer {label}", f"{info['unzipped_mb']} MB unzipped"))
+        for name, layer in info.items():
+            rows.append((f"{label} {name}", f"{layer['unzipped_mb']} MiB unzipped"))
     for case, entry in result["cases"].items():
         rows.append((f"{case} import boto3", f"{entry['boto3_s']['median'] * 1000:.0f} ms"))
         for function, fn in entry["functions"].items():
@@ -413,7 +379,7 @@ def headline(result: Json) -> list[Row]:
                     f"{case} {function}",
                     f"{fn['init_s']['median'] * 1000:.0f} ms init (x{fn['init_over_boto3']}), "
                     f"{fn['total_s']['median'] * 1000:.0f} ms with first call "
-                    f"(x{fn['total_over_boto3']})",
+                    f"(x{fn['total_over_boto3']}), layers {fn['layers_unzipped_mb']} MiB",
                 )
             )
     return rows

@@ -27,7 +27,12 @@ from ecmpush.snapstart import prepare_snapshot
 
 app = app_resolver((Forbidden, 403), (DeviceConflict, 409), (InvalidCursor, 400))
 # SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
-prepare_snapshot("ecmpush.adapters.id_token_verifier")
+prepare_snapshot(
+    "ecmpush.adapters.id_token_verifier",
+    "ecmpush.adapters.secrets",
+    "ecmpush.adapters.devices_repository",
+    "ecmpush.services.devices",
+)
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
 # A new registration: random-looking ids only (issue 9); the distinct-character rule is below.

@@ -20,7 +20,14 @@ from ecmpush.snapstart import prepare_snapshot
 
 app = app_resolver((ActionTokenInvalid, 401), (ActionTokenExpired, 410), (ReplyRefused, 409))
 # SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
-prepare_snapshot("ecmpush.adapters.id_token_verifier", "ecmpush.adapters.ecm_client")
+prepare_snapshot(
+    "ecmpush.adapters.id_token_verifier",
+    "ecmpush.adapters.ecm.client",
+    "ecmpush.adapters.secrets",
+    "ecmpush.adapters.devices_repository",
+    "ecmpush.adapters.responses_repository",
+    "ecmpush.services.replies",
+)
 
 
 @app.post("/responses")

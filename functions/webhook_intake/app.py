@@ -11,13 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
 from ecmpush import bootstrap
 from ecmpush.domain import webhook_signature
@@ -28,7 +22,13 @@ from ecmpush.snapstart import prepare_snapshot
 
 app = APIGatewayRestResolver()
 # SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
-prepare_snapshot("aws_lambda_powertools.utilities.idempotency")
+prepare_snapshot(
+    "aws_lambda_powertools.utilities.idempotency",
+    "ecmpush.adapters.secrets",
+    "ecmpush.adapters.events_repository",
+    "ecmpush.adapters.sqs_publisher",
+    "ecmpush.services.intake",
+)
 
 # HTTP status of a single-event answer; a batch answers 207 with one status per event.
 STATUS_CODES = {
@@ -51,25 +51,43 @@ def _raw_body() -> bytes:
     return str(raw).encode("utf-8", "surrogatepass")
 
 
+def _not_accepted(item: ParsedItem, exc: Exception) -> dict[str, Any]:
+    """The answer for an event the idempotent accept raised on; anything else is re-raised.
+
+    The exception classes are imported here, not at module level: importing Powertools'
+    idempotency package loads its DynamoDB persistence layer and with it boto3, which is the
+    first request's cost (bootstrap.accept_event_once imports both anyway), not init's."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, IdempotencyValidationError):
+        return {
+            "id": item.id,
+            "status": "conflict",
+            "errors": [{"path": "id", "message": "id was already used for a different event"}],
+        }
+    if isinstance(exc, IdempotencyAlreadyInProgressError):
+        return {"id": item.id, "status": "in_progress"}
+    if isinstance(exc, BotoCoreError | ClientError | IdempotencyPersistenceLayerError):
+        # Nothing was acknowledged: Powertools dropped its in-progress record, so the sender's
+        # retry runs the whole acceptance again (the event put is an overwrite of the same item).
+        logger.exception("event not accepted", extra={"event_id": item.id})
+        return {"id": item.id, "status": "unavailable", "message": "temporarily unavailable; retry"}
+    raise exc
+
+
 def _handle(item: ParsedItem) -> dict[str, Any]:
     if item.event is None:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         return {"id": item.id, "status": "invalid", "errors": item.errors}
     try:
         result: dict[str, Any] = bootstrap.accept_event_once()(event=item.event)
-    except IdempotencyValidationError:
-        return {
-            "id": item.id,
-            "status": "conflict",
-            "errors": [{"path": "id", "message": "id was already used for a different event"}],
-        }
-    except IdempotencyAlreadyInProgressError:
-        return {"id": item.id, "status": "in_progress"}
-    except (BotoCoreError, ClientError, IdempotencyPersistenceLayerError):
-        # Nothing was acknowledged: Powertools dropped its in-progress record, so the sender's
-        # retry runs the whole acceptance again (the event put is an overwrite of the same item).
-        logger.exception("event not accepted", extra={"event_id": item.id})
-        return {"id": item.id, "status": "unavailable", "message": "temporarily unavailable; retry"}
+    except Exception as exc:  # classified by _not_accepted; anything else is re-raised
+        return _not_accepted(item, exc)
     metrics.add_metric(
         name="EventsAccepted" if result["status"] == "accepted" else "EventsDuplicate",
         unit=MetricUnit.Count,

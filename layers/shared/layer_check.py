@@ -1,20 +1,29 @@
-"""Build-time check that the layer's locked set (requirements.txt) is enough for the code.
+"""Build-time check that the layers' locked sets are enough for the code, function by function.
 
-requirements.txt is installed with `--no-deps`, so nothing but this check notices when a
-handler starts importing something the lock does not hold (or when firebase-admin, whose
-declared dependencies are skipped, starts needing one of them). It installs the same locked,
-hashed set for *this* interpreter (the arm64 layer cannot be imported on an x86 build host),
-adds the ecmpush package, and then, in fresh interpreters started with `-S` (no site-packages:
-only the stdlib and that tree):
+Each lock (layers/shared/requirements.txt for SharedLayer, layers/firebase/requirements.txt for
+FirebaseLayer) is installed with `--no-deps`, so nothing but this check notices when a handler
+starts importing something no lock holds, when firebase-admin (whose declared dependencies are
+skipped) starts needing one of them, or when a function imports firebase-admin without having
+FirebaseLayer attached. It installs the same locked, hashed sets for *this* interpreter (the
+arm64 layers cannot be imported on an x86 build host), one directory per layer, adds the ecmpush
+package to the shared one, and then, in fresh interpreters started with `-S` (no site-packages:
+only the stdlib and those trees):
 
-- imports every function's `app.py` as Lambda does (`import app`), once per tracing mode;
-- executes every import statement in ecmpush and the handlers, including the lazy ones inside
-  functions that only a first call or a rare path reaches (those under `if TYPE_CHECKING:`
-  excepted: they never run).
+- executes every import statement in ecmpush and the handlers with every layer on the path,
+  including the lazy ones inside functions that only a first call or a rare path reaches (those
+  under `if TYPE_CHECKING:` excepted: they never run);
+- for each function, with only the layers template.yaml attaches to it (Globals' and its own
+  `Layers`): imports its `app.py` as Lambda does (`import app`), once per tracing mode, and
+  runs the imports of the `ecmpush.bootstrap` factories its first call reaches
+  (`first_call_imports`, also what bench/cold_import times as "first call");
+- refuses a package that two locks both install (layers are merged into one /opt/python: the
+  later one would silently replace the other's files).
 
-Any ImportError fails the build with the module and the statement that needed it. Run by
-layers/shared/Makefile (`build-SharedLayer`, `check`) and by tests/integration/test_layer.py.
-Standard library only: it runs under the build's python3.13 before anything is installed."""
+Any ImportError fails the build with the function, the statement that needed it and the layers
+it had. Run by layers/shared/Makefile (`build-SharedLayer`, `check`) and by
+tests/integration/test_layer.py. Standard library only: it runs under the build's python3.13
+before anything is installed, which is also why template.yaml is read by `function_layers`, a
+scanner of its block layout, and not by a YAML parser (tests compare the two)."""
 
 from __future__ import annotations
 
@@ -22,10 +31,12 @@ import argparse
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +45,8 @@ from typing import Any
 RUNTIME_PROVIDED = ("snapshot_restore_py",)
 # Each handler is imported once per tracing mode (observability.py): `sdk` adds aws-xray-sdk.
 TRACING_MODES = ("lambda", "sdk")
+# The layer that holds the ecmpush package (and the lock given as --requirements).
+SHARED = "SharedLayer"
 
 # Runs in the probed interpreter. argv[1]: JSON [module or null, [statements]].
 _PROBE = r"""
@@ -107,17 +120,19 @@ def import_statements(source: str) -> list[str]:
 
 def probe(
     python: str,
-    site: Path,
+    site: Path | list[Path],
     module: str | None,
     statements: list[str],
     task: Path | None = None,
     environment: dict[str, str] | None = None,
 ) -> dict[str, list[Any]]:
-    """Import `module` (from `task`, then `site`) and run `statements` in a fresh `-S`
-    interpreter; the failures and the modules loaded by the import itself."""
+    """Import `module` (from `task`, then `site`: one layer tree or several, in /opt/python's
+    order) and run `statements` in a fresh `-S` interpreter; the failures and the modules loaded
+    by the import itself."""
+    sites = site if isinstance(site, list) else [site]
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": os.pathsep.join(str(p) for p in (task, site) if p),
+        "PYTHONPATH": os.pathsep.join(str(p) for p in (task, *sites) if p),
         "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "eu-central-1",
         "POWERTOOLS_SERVICE_NAME": "ecmpush",
@@ -137,40 +152,230 @@ def probe(
     return result
 
 
+# -- which layers each function gets (template.yaml) -------------------------------------------
+
+_REF = re.compile(r"^-\s*!Ref\s+([A-Za-z0-9]+)\s*$")
+
+
+def function_layers(template: str) -> dict[str, list[str]]:
+    """{function code directory name: layer logical ids}, from template.yaml's Globals
+    `Function.Layers` (every function's) followed by each `AWS::Serverless::Function`'s own
+    `Layers` (SAM appends those). Only `- !Ref Name` items are understood; anything else in a
+    Layers list raises, so a template this scanner misreads fails the build instead of passing."""
+    functions: dict[str, list[str]] = {}
+    global_layers: list[str] = []
+    section = resource = ""
+    kind = code = ""
+    own: list[str] = []
+    collecting: list[str] | None = None
+    collect_indent = 0
+
+    def finish() -> None:
+        if kind == "AWS::Serverless::Function" and code:
+            functions[code] = own
+
+    for raw in template.splitlines():
+        line = raw.split(" #")[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        text = line.strip()
+        if collecting is not None:
+            if indent > collect_indent and text.startswith("-"):
+                match = _REF.match(text)
+                if match is None:
+                    raise ValueError(f"template.yaml: Layers item not understood: {text!r}")
+                collecting.append(match.group(1))
+                continue
+            collecting = None
+        if indent == 0:
+            if section == "Resources":
+                finish()
+            section, resource, kind, code, own = text.rstrip(":"), "", "", "", []
+            continue
+        if section == "Globals" and indent == 4 and text == "Layers:":
+            collecting, collect_indent = global_layers, indent
+        elif section == "Resources" and indent == 2 and text.endswith(":"):
+            finish()
+            resource, kind, code, own = text[:-1], "", "", []
+        elif section == "Resources" and resource and indent == 4 and text.startswith("Type:"):
+            kind = text.split(":", 1)[1].strip()
+        elif section == "Resources" and resource and indent == 6 and text.startswith("CodeUri:"):
+            code = text.split(":", 1)[1].strip().rstrip("/").split("/")[-1]
+        elif section == "Resources" and resource and indent == 6 and text == "Layers:":
+            collecting, collect_indent = own, indent
+    if section == "Resources":
+        finish()
+    return {name: [*global_layers, *layers] for name, layers in functions.items()}
+
+
+# -- what a handler's first call imports --------------------------------------------------------
+
+
+def _from_statement(node: ast.Import | ast.ImportFrom) -> str:
+    names = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in node.names)
+    if isinstance(node, ast.Import):
+        return f"import {names}"
+    return f"from {'.' * node.level}{node.module or ''} import {names}"
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _ecmpush_imports(tree: ast.AST) -> set[str]:
+    """Names of the ecmpush modules a module imports (anywhere in it), submodules included."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("ecmpush"))
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").split(".")[0] == "ecmpush"
+        ):
+            module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{a.name}" for a in node.names)
+    return names
+
+
+def first_call_imports(app_source: str, root: Path) -> tuple[list[str], list[str]]:
+    """(factories, import statements) of `ecmpush.bootstrap` a handler's first call runs, with
+    `root` the directory holding the ecmpush package: the factories named as
+    `bootstrap.<factory>` in app.py or in any ecmpush module it imports (e.g.
+    `ecmpush.app_api.authenticated` for the ID-token verifier), plus the factories those
+    reference, transitively. An over-approximation where a shared module names a factory the
+    handler never reaches; the factories are returned, so that is visible."""
+    bootstrap = ast.parse((root / "ecmpush" / "bootstrap.py").read_text())
+    functions = {n.name: n for n in bootstrap.body if isinstance(n, ast.FunctionDef)}
+    trees = [ast.parse(app_source)]
+    seen = {"ecmpush.bootstrap"}
+    todo = sorted(_ecmpush_imports(trees[0]))
+    while todo:
+        name = todo.pop()
+        path = _module_file(name, root)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        tree = ast.parse(path.read_text())
+        trees.append(tree)
+        todo.extend(sorted(_ecmpush_imports(tree) - seen))
+    used = {
+        node.attr
+        for tree in trees
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "bootstrap"
+        and node.attr in functions
+    }
+    pending = sorted(used)
+    while pending:
+        for node in ast.walk(functions[pending.pop()]):
+            if isinstance(node, ast.Name) and node.id in functions and node.id not in used:
+                used.add(node.id)
+                pending.append(node.id)
+    statements: list[str] = []
+    for name in sorted(used):
+        for node in ast.walk(functions[name]):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                statement = _from_statement(node)
+                if statement not in statements:
+                    statements.append(statement)
+    return sorted(used), statements
+
+
+# -- the check -----------------------------------------------------------------------------------
+
+
+def _distributions(site: Path) -> set[str]:
+    return {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+
+
 def check(
-    requirements: Path, ecmpush: Path, functions: Path | None, site: Path | None = None
+    requirements: Path,
+    ecmpush: Path,
+    functions: Path | None,
+    site: Path | None = None,
+    layers: dict[str, Path] | None = None,
+    template: Path | None = None,
+    sites: dict[str, Path] | None = None,
 ) -> list[str]:
-    """Problems found (empty when the lock suffices). Installs into `site` unless it is given
-    already populated (tests reuse one install)."""
-    scratch = None
-    if site is None:
-        scratch = Path(tempfile.mkdtemp(prefix="ecmpush-layer-check-"))
-        site = scratch / "python"
-        install(requirements, site)
+    """Problems found (empty when the locks suffice). `requirements` is SharedLayer's lock,
+    `layers` the other layers' ({logical id: lock}); each is installed into a scratch tree
+    unless given already populated in `site` (SharedLayer's) / `sites` (tests reuse one
+    install). Without `template` every function is checked with every layer."""
+    scratch = Path(tempfile.mkdtemp(prefix="ecmpush-layer-check-"))
     try:
-        if not (site / "ecmpush").exists():
-            shutil.copytree(ecmpush, site / "ecmpush", ignore=shutil.ignore_patterns("__pycache__"))
-        sources = sorted(ecmpush.rglob("*.py"))
-        apps = sorted(functions.glob("*/app.py")) if functions else []
-        statements: list[str] = []
-        for path in [*sources, *apps]:
-            statements.extend(s for s in import_statements(path.read_text()) if s not in statements)
-        problems = [
-            f"{failure['statement']}: {failure['error']}"
-            for failure in probe(sys.executable, site, None, statements)["failures"]
-        ]
-        for app in apps:
-            for mode in TRACING_MODES:
-                env = {"ECMPUSH_TRACING": mode}
-                for failure in probe(sys.executable, site, "app", [], app.parent, env)["failures"]:
-                    problems.append(
-                        f"{app.parent.name} (tracing {mode}): {failure['statement']}: "
-                        f"{failure['error']}"
-                    )
-        return problems
+        trees: dict[str, Path] = dict(sites or {})
+        if site is not None:
+            trees[SHARED] = site
+        missing = {
+            name: lock
+            for name, lock in {SHARED: requirements, **(layers or {})}.items()
+            if name not in trees
+        }
+        trees.update({name: scratch / name / "python" for name in missing})
+        # Each check is a pip or python subprocess: run them side by side (results in order).
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            list(pool.map(lambda item: install(item[1], trees[item[0]]), missing.items()))
+            return _check_trees(pool, trees, ecmpush, functions, template)
     finally:
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_trees(
+    pool: ThreadPoolExecutor,
+    trees: dict[str, Path],
+    ecmpush: Path,
+    functions: Path | None,
+    template: Path | None,
+) -> list[str]:
+    shared = trees[SHARED]
+    if not (shared / "ecmpush").exists():
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ecmpush, shared / "ecmpush", ignore=ignore)
+    problems: list[str] = []
+    names = sorted(trees)
+    for i, first in enumerate(names):
+        for other in names[i + 1 :]:
+            for dist in sorted(_distributions(trees[first]) & _distributions(trees[other])):
+                problems.append(f"{dist} is installed by both {first} and {other}")
+    order = [SHARED, *(n for n in names if n != SHARED)]
+    sources = sorted(ecmpush.rglob("*.py"))
+    apps = sorted(functions.glob("*/app.py")) if functions else []
+    statements: list[str] = []
+    for path in [*sources, *apps]:
+        statements.extend(s for s in import_statements(path.read_text()) if s not in statements)
+    everything = [trees[n] for n in order]
+    jobs = [("", pool.submit(probe, sys.executable, everything, None, statements))]
+    attached = function_layers(template.read_text()) if template else {}
+    for app in apps:
+        layer_names = attached.get(app.parent.name, order)
+        unknown = [n for n in layer_names if n not in trees]
+        if unknown:
+            problems.append(f"{app.parent.name}: no lock given for layer(s) {unknown}")
+            continue
+        layer_trees = [trees[n] for n in layer_names]
+        _, first_call = first_call_imports(app.read_text(), shared)
+        for mode in TRACING_MODES:
+            label = f"{app.parent.name} ({'+'.join(layer_names)}, tracing {mode}): "
+            env = {"ECMPUSH_TRACING": mode}
+            job = pool.submit(
+                probe, sys.executable, layer_trees, "app", first_call, app.parent, env
+            )
+            jobs.append((label, job))
+    for label, job in jobs:
+        problems.extend(
+            f"{label}{failure['statement']}: {failure['error']}"
+            for failure in job.result()["failures"]
+        )
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,18 +383,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requirements", type=Path, required=True)
     parser.add_argument("--ecmpush", type=Path, required=True)
     parser.add_argument("--functions", type=Path)
+    parser.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="NAME=LOCK",
+        help="another layer's logical id and lock (repeatable); SharedLayer is --requirements",
+    )
+    parser.add_argument("--template", type=Path, help="template.yaml: each function's layers")
     args = parser.parse_args(argv)
-    problems = check(args.requirements, args.ecmpush, args.functions)
+    layers = dict(item.split("=", 1) for item in args.layer)
+    problems = check(
+        args.requirements,
+        args.ecmpush,
+        args.functions,
+        layers={name: Path(lock) for name, lock in layers.items()},
+        template=args.template,
+    )
     for problem in problems:
         print(f"layer_check: {problem}", file=sys.stderr)
     if problems:
         print(
-            f"layer_check: {len(problems)} import(s) the locked set cannot satisfy: add the "
-            "distribution to requirements.in and run `make -C layers/shared lock`",
+            f"layer_check: {len(problems)} problem(s): add the distribution to the layer's "
+            "requirements.in and run `make -C layers/shared lock`, or attach the layer to the "
+            "function in template.yaml",
             file=sys.stderr,
         )
         return 1
-    print(f"layer_check: every import of ecmpush and {args.functions or 'no functions'} resolves")
+    where = args.functions or "no functions"
+    print(f"layer_check: every import of ecmpush and {where} resolves with its layers")
     return 0
 
 

@@ -1,9 +1,11 @@
-"""The layer's locked set (layers/shared/requirements.txt) is lean and enough for the code.
+"""The layers' locked sets (layers/shared and layers/firebase requirements.txt) are lean and
+enough for the code, each function with the layers template.yaml attaches to it.
 
-The lock is installed for this interpreter exactly as the layer build installs it for Lambda
-(`--no-deps --require-hashes`), and every handler is imported in a fresh `-S` interpreter with
-only that tree on the path (layers/shared/layer_check.py): a missing dependency fails here, and
-each handler's import graph is asserted on what really reached `sys.modules`."""
+The locks are installed for this interpreter exactly as the layer builds install them for
+Lambda (`--no-deps --require-hashes`), and every handler is imported in a fresh `-S`
+interpreter with only its layers' trees on the path (layers/shared/layer_check.py): a missing
+dependency or a missing layer fails here, and each handler's import graph is asserted on what
+really reached `sys.modules`."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "shared"
 LOCK = LAYER / "requirements.txt"
+FIREBASE_LOCK = ROOT / "layers" / "firebase" / "requirements.txt"
 FUNCTIONS = ROOT / "functions"
+TEMPLATE = ROOT / "template.yaml"
 FORBIDDEN = ("grpcio", "grpcio-status", "google-cloud-firestore", "google-cloud-storage",
              "google-api-core", "google-cloud-core", "protobuf", "proto-plus")  # fmt: skip
 HTTP_APIS = ("webhook_intake", "devices", "response_callback")
@@ -27,22 +31,33 @@ SWEEPS = ("expiry_sweep", "sla_sweep", "device_prune")
 pytestmark = pytest.mark.timeout(900)
 
 
-def _locked() -> dict[str, str]:
-    pins = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", LOCK.read_text(), flags=re.MULTILINE)
+def _locked(lock: Path = LOCK) -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", lock.read_text(), flags=re.MULTILINE)
     return {name.lower().replace("_", "-"): version for name, version in pins}
 
 
-def test_the_lock_holds_no_heavy_dependency_firebase_admin_declares() -> None:
-    locked = _locked()
-    assert "firebase-admin" in locked
-    assert "google-auth" in locked
-    assert not [name for name in FORBIDDEN if name in locked]
+def test_no_lock_holds_a_heavy_dependency_firebase_admin_declares() -> None:
+    firebase = _locked(FIREBASE_LOCK)
+    assert "firebase-admin" in firebase
+    assert "google-auth" in firebase
+    for lock in (LOCK, FIREBASE_LOCK):
+        assert not [name for name in FORBIDDEN if name in _locked(lock)]
 
 
-def test_every_locked_requirement_is_pinned_and_hashed() -> None:
-    entries = re.split(r"\n(?=[A-Za-z0-9])", LOCK.read_text().split("\n", 3)[3])
+def test_the_shared_layer_holds_nothing_of_firebase_and_the_locks_do_not_overlap() -> None:
+    shared, firebase = _locked(LOCK), _locked(FIREBASE_LOCK)
+    assert not {"firebase-admin", "google-auth", "cryptography", "cachecontrol", "httpx"} & set(
+        shared
+    )
+    assert set(shared) & set(firebase) == set()
+
+
+@pytest.mark.parametrize("lock", [LOCK, FIREBASE_LOCK], ids=["shared", "firebase"])
+def test_every_locked_requirement_is_pinned_and_hashed(lock: Path) -> None:
+    text = "\n".join(ln for ln in lock.read_text().splitlines() if not ln.startswith("# "))
+    entries = re.split(r"\n(?=[A-Za-z0-9])", text)
     requirements = [e for e in entries if e.strip() and not e.startswith("#")]
-    assert len(requirements) == len(_locked())
+    assert len(requirements) == len(_locked(lock))
     for entry in requirements:
         assert "==" in entry.split("\\")[0], entry
         assert "--hash=sha256:" in entry, entry
@@ -63,6 +78,13 @@ def test_import_statements_skip_type_checking_and_runtime_provided_modules() -> 
 
 
 @pytest.fixture(scope="module")
+def firebase_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("firebase-layer") / "python"
+    layer_check.install(FIREBASE_LOCK, target)
+    return target
+
+
+@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("layer") / "python"
     layer_check.install(LOCK, target)
@@ -74,19 +96,52 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_every_import_of_ecmpush_and_the_handlers_resolves_with_the_lock_only(site: Path) -> None:
-    assert layer_check.check(LOCK, LAYER / "ecmpush", FUNCTIONS, site) == []
-    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+def _check(site: Path, firebase_site: Path, functions: Path, template: Path | None) -> list[str]:
+    return layer_check.check(
+        LOCK,
+        LAYER / "ecmpush",
+        functions,
+        site,
+        layers={"FirebaseLayer": FIREBASE_LOCK},
+        template=template,
+        sites={"FirebaseLayer": firebase_site},
+    )
+
+
+def test_every_function_imports_with_exactly_the_layers_the_template_attaches(
+    site: Path, firebase_site: Path
+) -> None:
+    assert _check(site, firebase_site, FUNCTIONS, TEMPLATE) == []
+    dists = [*site.glob("*.dist-info"), *firebase_site.glob("*.dist-info")]
+    installed = {p.name.split("-")[0].lower() for p in dists}
     assert not {"grpcio", "google_cloud_firestore", "google_cloud_storage"} & installed
 
 
-def test_the_check_names_what_the_lock_lacks(site: Path, tmp_path: Path) -> None:
+def test_the_check_names_what_the_locks_lack(
+    site: Path, firebase_site: Path, tmp_path: Path
+) -> None:
     app = tmp_path / "fn" / "app.py"
     app.parent.mkdir()
     app.write_text("from google.cloud import firestore\n")
-    problems = layer_check.check(LOCK, LAYER / "ecmpush", tmp_path, site)
+    problems = _check(site, firebase_site, tmp_path, None)
     assert problems
     assert all("google.cloud" in p for p in problems)
+
+
+def test_a_function_that_needs_firebase_without_its_layer_fails_the_check(
+    site: Path, firebase_site: Path, tmp_path: Path
+) -> None:
+    """Dispatch's first call sends through firebase-admin: without FirebaseLayer attached, the
+    build must stop (here: the template with Dispatch's own Layers removed)."""
+    template = TEMPLATE.read_text()
+    start = template.index("  DispatchFunction:\n")
+    attach = "      Layers:\n        - !Ref FirebaseLayer\n"
+    at = template.index(attach, start)
+    (tmp_path / "template.yaml").write_text(template[:at] + template[at + len(attach) :])
+    problems = _check(site, firebase_site, FUNCTIONS, tmp_path / "template.yaml")
+    assert problems
+    assert all(p.startswith("dispatch (SharedLayer, tracing") for p in problems), problems
+    assert any("firebase_admin" in p for p in problems)
 
 
 def _modules(site: Path, function: str, tracing: str) -> set[str]:
@@ -108,6 +163,47 @@ def test_no_handler_imports_the_xray_sdk_unless_tracing_asks_for_it(
         assert "aws_xray_sdk.core" in _modules(site, function, "sdk")
 
 
+# What no handler's init (`import app`, tracing `lambda`) may load: each is its first request's
+# cost or a rare path's (bench/cold_import, docs/benchmarks.md §1). boto3 comes with the first AWS
+# call (bootstrap's factories, sqs_visibility's client); the rotation function is the exception,
+# it is boto3 and little else.
+NOT_AT_INIT = (
+    "boto3",
+    "botocore.client",
+    "aws_lambda_powertools.utilities.parameters",
+    "aws_lambda_powertools.utilities.idempotency",
+    "firebase_admin",
+    "google.auth",
+    "cryptography",
+    "requests",
+    "aws_xray_sdk",
+)
+NOT_AT_INIT_OF = {
+    # The notification history (boto3's condition builder, the deliveries repository and its
+    # models) is for GET /me/notifications only; its cursor error lives in domain/page.py.
+    "devices": ("ecmpush.adapters.history_repository", "ecmpush.adapters.deliveries_repository"),
+    "webhook_intake": ("ecmpush.app_api",),
+}
+
+
+@pytest.mark.parametrize(
+    "function",
+    sorted(p.parent.name for p in FUNCTIONS.glob("*/app.py") if p.parent.name != "secret_rotation"),
+)
+def test_no_handler_init_imports_what_only_its_first_call_needs(site: Path, function: str) -> None:
+    modules = _modules(site, function, "lambda")
+    loaded = [name for name in (*NOT_AT_INIT, *NOT_AT_INIT_OF.get(function, ())) if name in modules]
+    assert loaded == []
+
+
+def test_webhook_intake_init_imports_neither_firebase_nor_google_auth_nor_cryptography(
+    site: Path,
+) -> None:
+    modules = _modules(site, "webhook_intake", "lambda")
+    assert not {"firebase_admin", "google.auth", "cryptography", "boto3"} & modules
+    assert "aws_lambda_powertools.event_handler" in modules  # the resolver is built at init
+
+
 @pytest.mark.parametrize("function", SWEEPS)
 def test_sweeps_do_not_import_the_api_layer(site: Path, function: str) -> None:
     modules = _modules(site, function, "lambda")
@@ -116,9 +212,8 @@ def test_sweeps_do_not_import_the_api_layer(site: Path, function: str) -> None:
 
 
 def test_webhook_intake_needs_no_firebase_on_any_path(site: Path) -> None:
-    from bench.cold_import import lazy_imports
-
-    _, first_call = lazy_imports((FUNCTIONS / "webhook_intake" / "app.py").read_text(), site)
+    source = (FUNCTIONS / "webhook_intake" / "app.py").read_text()
+    _, first_call = layer_check.first_call_imports(source, site)
     result = layer_check.probe(
         sys.executable, site, "app", first_call, FUNCTIONS / "webhook_intake"
     )

@@ -55,3 +55,33 @@ def test_after_restore_drops_every_cached_component(runtime: dict[str, list[Any]
     ((func, args),) = runtime["after"]
     func(*args)
     assert built() is not first
+
+
+def _warm_lists() -> dict[str, list[str]]:
+    """The module names each handler passes to prepare_snapshot, read from its source."""
+    import ast
+    from pathlib import Path
+
+    found: dict[str, list[str]] = {}
+    for app in sorted((Path(__file__).resolve().parents[2] / "functions").glob("*/app.py")):
+        for node in ast.walk(ast.parse(app.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "prepare_snapshot"
+            ):
+                found[app.parent.name] = [ast.literal_eval(arg) for arg in node.args]
+    return found
+
+
+def test_the_api_functions_warm_their_first_requests_modules() -> None:
+    assert set(_warm_lists()) == {"webhook_intake", "devices", "response_callback"}
+
+
+@pytest.mark.parametrize("function", ["webhook_intake", "devices", "response_callback"])
+def test_every_module_a_handler_warms_exists(function: str) -> None:
+    """A misspelt name would make the before-snapshot hook raise, and publishing fail."""
+    import importlib.util
+
+    missing = [m for m in _warm_lists()[function] if importlib.util.find_spec(m) is None]
+    assert missing == []

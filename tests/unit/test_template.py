@@ -96,26 +96,55 @@ def test_every_function_is_arm64_python313_through_globals(template):
     assert glob["Architectures"] == ["arm64"]
     assert glob["Tracing"] == {"Fn::If": ["TracingOff", "PassThrough", "Active"]}
     assert glob["Environment"]["Variables"]["ECMPUSH_TRACING"] == {"Ref": "TracingMode"}
-    assert {"Ref": "SharedLayer"} in glob["Layers"]
+    assert glob["Layers"] == [{"Ref": "SharedLayer"}]
     functions = resources_of(template, "AWS::Serverless::Function")
     assert len(functions) == 9
     for name, fn in functions.items():
         props = fn["Properties"]
-        for key in ("Runtime", "Architectures", "Layers", "Environment"):
+        for key in ("Runtime", "Architectures", "Environment"):
             assert key not in props, f"{name} overrides Globals {key}"
 
 
-def test_shared_layer_is_built_by_its_makefile_for_arm64(template):
-    layer = template["Resources"]["SharedLayer"]
+FIREBASE_FUNCTIONS = {"DispatchFunction", "DevicesFunction", "ResponseCallbackFunction"}
+
+
+def test_only_the_functions_that_send_or_verify_get_the_firebase_layer(template):
+    functions = resources_of(template, "AWS::Serverless::Function")
+    own = {name: fn["Properties"].get("Layers") for name, fn in functions.items()}
+    assert {name for name, layers in own.items() if layers} == FIREBASE_FUNCTIONS
+    for name in FIREBASE_FUNCTIONS:
+        assert own[name] == [{"Ref": "FirebaseLayer"}]
+
+
+def test_the_build_reads_each_functions_layers_as_the_template_says(template):
+    """layer_check.py scans template.yaml without a YAML parser (the build's python3.13 has only
+    the stdlib): its reading must equal the real one, Globals' layers first."""
+    import layer_check
+
+    expected = {}
+    for fn in resources_of(template, "AWS::Serverless::Function").values():
+        props = fn["Properties"]
+        layers = [*template["Globals"]["Function"]["Layers"], *props.get("Layers", [])]
+        expected[props["CodeUri"].rstrip("/").split("/")[-1]] = [ref["Ref"] for ref in layers]
+    assert layer_check.function_layers((ROOT / "template.yaml").read_text()) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "directory"), [("SharedLayer", "shared"), ("FirebaseLayer", "firebase")]
+)
+def test_each_layer_is_built_by_its_makefile_for_arm64(template, name, directory):
+    layer = template["Resources"][name]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Properties"]["ContentUri"] == "layers/shared"
+    assert layer["Properties"]["ContentUri"] == f"layers/{directory}"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     assert layer["Metadata"]["BuildMethod"] == "makefile"
-    makefile = (ROOT / "layers" / "shared" / "Makefile").read_text()
-    assert "build-SharedLayer:" in makefile
-    assert "manylinux2014_aarch64" in makefile
-    assert "--invalidation-mode unchecked-hash" in makefile
+    makefile = (ROOT / "layers" / directory / "Makefile").read_text()
+    assert f"build-{name}:" in makefile
+    common = (ROOT / "layers" / "shared" / "layer.mk").read_text()
+    assert "include $(HERE)/" in makefile
+    assert "manylinux2014_aarch64" in common
+    assert "--invalidation-mode unchecked-hash" in common
 
 
 def test_json_logs_do_not_override_the_log_level_parameter(template):

@@ -1,8 +1,10 @@
 """Composition root: builds each adapter and service once per warm container, from settings.
 
-Handlers import only these factories; nothing here runs at import time, so a cold start pays
-for firebase-admin only in the functions that send or verify, and tests can `reset()` between
-cases after changing the environment."""
+Handlers import only these factories; nothing here runs at import time and every adapter is
+imported inside its factory, so a handler's init (`import app`) loads neither boto3 (Powertools
+parameters, the DynamoDB and SQS adapters) nor firebase-admin: the first request that needs one
+imports it, and only the functions that send or verify ever import firebase-admin. Tests can
+`reset()` between cases after changing the environment."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from ecmpush.adapters.secrets import SecretStore
 from ecmpush.clock import utc_now
 from ecmpush.components import component, reset_components
 from ecmpush.settings import ConfigurationError, settings
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ecmpush.adapters.ecm.client import EcmClient
     from ecmpush.adapters.history_repository import HistoryRepository
     from ecmpush.adapters.preferences_repository import PreferencesRepository
+    from ecmpush.adapters.secrets import SecretStore
     from ecmpush.adapters.tasks_repository import TasksRepository
     from ecmpush.domain.events import EcmEvent
     from ecmpush.domain.recipient_caps import RecipientCaps
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
 
 @component
 def secret_store() -> SecretStore:
+    # Powertools parameters imports boto3 and all its providers: a first-call cost, not init's.
+    from ecmpush.adapters.secrets import SecretStore
+
     return SecretStore(max_age=settings().secrets_max_age)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import boto3
-
 from ecmpush.components import component
 
 if TYPE_CHECKING:
@@ -17,6 +15,10 @@ MAX_VISIBILITY_SECONDS = 12 * 60 * 60  # SQS's limit
 
 @component
 def _client() -> SQSClient:
+    # boto3 on first use: Dispatch and WriteBack import this module at init, and only a record
+    # that is held back needs the client (their other AWS calls import boto3 on first use too).
+    import boto3
+
     return boto3.client("sqs")
 
 

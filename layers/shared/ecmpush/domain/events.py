@@ -38,7 +38,10 @@ Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, not when the class is made.
+    # Most handlers import these models only as field types of their own (a reply, a
+    # notification) and never validate the union; only intake and Dispatch pay for all six.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class UserRef(Model):
@@ -193,4 +196,5 @@ EVENT_TYPES: tuple[str, ...] = (
     "governance.alert",
 )
 
-event_adapter: TypeAdapter[EcmEvent] = TypeAdapter(EcmEvent)
+# Built on the first validate call (see Model): importing this module builds no schema.
+event_adapter: TypeAdapter[EcmEvent] = TypeAdapter(EcmEvent, config=ConfigDict(defer_build=True))

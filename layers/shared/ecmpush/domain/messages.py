@@ -55,4 +55,7 @@ class GroupPageMessage(BaseModel):
 DispatchMessage = Annotated[
     EventMessage | NotificationMessage | GroupPageMessage, Field(discriminator="kind")
 ]
-dispatch_message_adapter: TypeAdapter[DispatchMessage] = TypeAdapter(DispatchMessage)
+# Built on the first validate call, like the event models (domain/events.py).
+dispatch_message_adapter: TypeAdapter[DispatchMessage] = TypeAdapter(
+    DispatchMessage, config=ConfigDict(defer_build=True)
+)
