@@ -104,6 +104,35 @@ def test_a_device_stored_before_rosters_existed_is_still_reached_then_joins_one(
     )  # built from every device there is
 
 
+def test_a_member_without_devices_costs_a_query_once_then_registers_as_usual(
+    harness: Harness,
+) -> None:
+    users = _crowd(harness, 2)
+    event = _bulletin([*users, "nodevice01", "nodevice02"])
+    assert harness.post_event(event).status == 202
+    harness.drain()
+    assert harness.roster_of("nodevice01") == {}  # sealed: nobody's phone is missed later
+    real_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+    queries: list[str] = []
+
+    def counting(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "Query" and params.get("TableName", "").endswith("DevicesTable"):
+            queries.append(str(params))
+        return real_call(client, operation, params)
+
+    with patch.object(botocore.client.BaseClient, "_make_api_call", counting):
+        again = _bulletin([*users, "nodevice01", "nodevice02"], event_id="evt-scale-2")
+        assert harness.post_event(again).status == 202
+        harness.drain()
+    assert queries == []  # every roster read in one BatchGetItem, none by Query
+    harness.register("nodevice01", "nodevice01-phone-4f9a2c7e", "fcm-token-nodevice01")
+    assert list(harness.roster_of("nodevice01") or {}) == ["nodevice01-phone-4f9a2c7e"]
+    harness.fcm.reset()
+    assert harness.post_event(_bulletin(["nodevice01"], event_id="evt-scale-3")).status == 202
+    harness.drain()
+    assert _tokens(harness) == ["fcm-token-nodevice01"]
+
+
 def test_an_audience_beyond_one_batch_is_sent_in_batches_each_device_once(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

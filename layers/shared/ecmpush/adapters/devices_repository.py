@@ -9,15 +9,18 @@ device prune sweep find devices not refreshed since a cutoff without a Scan. `to
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
-from ecmpush.adapters.dynamo_batch import TransactionConflict, batch_get, transact
+from ecmpush.adapters.dynamo_batch import MAX_TRANSACT, TransactionConflict, batch_get, transact
 from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.adapters.preferences_repository import PREFERENCES_KEY, preferences_of
+from ecmpush.chunks import chunks
 from ecmpush.clock import rfc3339
 from ecmpush.domain.devices import Device, RefreshEntry
 from ecmpush.domain.page import Page
@@ -33,6 +36,8 @@ BY_REFRESH = "by_refresh"
 BY_TOKEN = "by_token"  # noqa: S105 (an index name)
 # Every device of one owner in one item, kept in step with the device items by transactions,
 # so Dispatch reads a whole audience with BatchGetItem instead of a Query per user.
+log = logging.getLogger(__name__)
+
 ROSTER_KEY = "#roster"
 _COMMIT_ATTEMPTS = 4
 _ROSTER_FIELDS = (
@@ -211,6 +216,31 @@ class DevicesRepository:
         ]
         return [{"Put": put}, *checks]
 
+    def _seal_empty(self, owners: Sequence[str]) -> None:
+        """Empty rosters for `owners`, who a consistent read just showed to have no device.
+        Safe beside a registration: every device write since rosters exist goes through
+        `_commit`, so a device never appears without the roster learning of it; each roster is
+        put only where none exists (a registration that got there first wins), and one that
+        cannot be put now is simply read with a Query again next time."""
+        for part in chunks(owners, MAX_TRANSACT):
+            puts = [
+                {
+                    "Put": {
+                        "Item": {"owner": owner, "installation_id": ROSTER_KEY, "devices": {}},
+                        "ConditionExpression": "attribute_not_exists(#owner)",
+                        "ExpressionAttributeNames": {"#owner": "owner"},
+                    }
+                }
+                for owner in part
+            ]
+            try:
+                refused = {r.index for r in transact(self._table, puts)}
+                rest = [put for i, put in enumerate(puts) if i not in refused]
+                if refused and rest:  # those a registration got to first are theirs
+                    transact(self._table, rest)
+            except (TransactionConflict, ClientError) as exc:
+                log.info("empty rosters not written now (%s); they are read again next time", exc)
+
     def _owner_items(self, owner: str, *, consistent: bool = False) -> list[dict[str, Any]]:
         """The owner's device items (not preferences or roster: their keys start with '#')."""
         items: list[dict[str, Any]] = []
@@ -229,7 +259,10 @@ class DevicesRepository:
     def recipients(self, owners: Sequence[str]) -> dict[str, Recipient]:
         """Devices and preferences of many users in few calls: their rosters and preferences
         items by `BatchGetItem` (50 users per call); a user without a roster (never
-        registered, or registered before rosters existed) is read with a Query instead."""
+        registered, or registered before rosters existed) is read with a Query instead, and
+        one found with no device at all is given an empty roster: a 100,000-member group
+        of whom most never installed the app would otherwise cost a Query per member on every
+        broadcast."""
         unique = list(dict.fromkeys(owners))
         keys = [
             {"owner": owner, "installation_id": sk}
@@ -238,9 +271,11 @@ class DevicesRepository:
         ]
         rosters: dict[str, list[Device]] = {}
         preferences: dict[str, Preferences] = {}
+        found: set[str] = set()  # owners whose roster item exists
         for item in batch_get(self._table, keys):
             owner = str(item["owner"])
             if item["installation_id"] == ROSTER_KEY:
+                found.add(owner)
                 rosters[owner] = [
                     Device.model_validate(d) for d in dict(item.get("devices") or {}).values()
                 ]
@@ -248,7 +283,9 @@ class DevicesRepository:
                 preferences[owner] = preferences_of(item)
         for owner in unique:
             if owner not in rosters:
-                rosters[owner] = [Device.model_validate(i) for i in self._owner_items(owner)]
+                items = self._owner_items(owner, consistent=True)
+                rosters[owner] = [Device.model_validate(i) for i in items]
+        self._seal_empty([o for o in unique if o not in found and not rosters[o]])
         return {
             owner: Recipient(owner, tuple(rosters[owner]), preferences.get(owner, Preferences()))
             for owner in unique
