@@ -26,7 +26,7 @@ prepare_snapshot(
     "ecmpush.adapters.secrets",
     "ecmpush.adapters.devices_repository",
     "ecmpush.adapters.responses_repository",
-    "ecmpush.services.replies",
+    "ecmpush.services.response_callback",
 )
 
 

@@ -27,7 +27,7 @@ prepare_snapshot(
     "ecmpush.adapters.secrets",
     "ecmpush.adapters.events_repository",
     "ecmpush.adapters.sqs_publisher",
-    "ecmpush.services.intake",
+    "ecmpush.services.webhook_intake",
 )
 
 # HTTP status of a single-event answer; a batch answers 207 with one status per event.

@@ -18,7 +18,7 @@ from devstack.lambda_runtime import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.adapters.records_repository import RecordsRepository
 from ecmpush.domain.events import event_adapter
-from ecmpush.sweeps_expiry import expiry_sweep_service, record_intake, records_repository
+from ecmpush.sweeps_expiry import expiry_sweep_service, record_tracker, records_repository
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 
@@ -66,9 +66,9 @@ def _event(
 
 
 def _store(h: Harness, *events: dict[str, Any]) -> None:
-    """What Dispatch does with `record.expiry_scheduled` (services/record_intake.py)."""
+    """What Dispatch does with `record.expiry_scheduled` (services/record_tracking.py)."""
     for event in events:
-        record_intake().track(event_adapter.validate_python(event), RECEIVED)
+        record_tracker().track(event_adapter.validate_python(event), RECEIVED)
 
 
 def _pushes(h: Harness, user: str) -> list[dict[str, str]]:

@@ -37,7 +37,7 @@ from ecmpush.domain.routing_config import EcmGroupTeam, RoutingConfig
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.dispatch import DispatchReport, DispatchService, RetryLater
-from ecmpush.services.record_intake import RecordIntake
+from ecmpush.services.record_tracking import RecordTracker
 from ecmpush.settings import ConfigurationError
 from tests.conftest import sample_event
 
@@ -369,7 +369,7 @@ class World:
             tasks=self.tasks,
             publisher=self.publisher,
             routing=lambda: self.routing,
-            records=RecordIntake(self.records),
+            records=RecordTracker(self.records),
             sender=self.sender,
             pause=self.pause,
             signer=ActionTokenSigner(lambda: KEY, TTL),

@@ -32,7 +32,7 @@ from ecmpush.domain.page import Page
 from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.templates import render
 from ecmpush.services.expiry_sweep import ExpirySweepService, SweepReport
-from ecmpush.services.record_intake import RecordIntake
+from ecmpush.services.record_tracking import RecordTracker
 from tests.conftest import sample_event
 
 BASE = "https://app.test"
@@ -722,7 +722,7 @@ def test_search_uses_at_most_half_the_budget() -> None:
 
 def test_record_events_are_stored_and_renewals_reset() -> None:
     records = FakeRecords()
-    intake = RecordIntake(records)
+    intake = RecordTracker(records)
     event = event_adapter.validate_python(sample_event("record_expiry_scheduled"))
     now = datetime(2026, 11, 28, 10, tzinfo=UTC)
     assert intake.track(event, now) == "created"

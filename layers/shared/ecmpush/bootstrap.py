@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from ecmpush.ports import IdTokenVerifier, PushSender
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.dispatch import DispatchService
-    from ecmpush.services.intake import IntakeService
-    from ecmpush.services.replies import ReplyService
+    from ecmpush.services.response_callback import ResponseCallbackService
+    from ecmpush.services.webhook_intake import WebhookIntakeService
     from ecmpush.services.write_back import WriteBackService
 
 
@@ -159,14 +159,14 @@ def recipient_caps() -> RecipientCaps:
 
 
 @component
-def intake_service() -> IntakeService:
+def intake_service() -> WebhookIntakeService:
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.events_repository import EventsRepository
     from ecmpush.adapters.sqs_publisher import SqsPublisher
-    from ecmpush.services.intake import IntakeService
+    from ecmpush.services.webhook_intake import WebhookIntakeService
 
     config = settings()
-    return IntakeService(
+    return WebhookIntakeService(
         EventsRepository(table(config.events_table), config.retention_days),
         SqsPublisher(config.dispatch_queue_url),
         utc_now,
@@ -192,8 +192,8 @@ def intake_idempotency_config() -> IdempotencyConfig:
 
 @component
 def accept_event_once() -> Callable[..., dict[str, str]]:
-    """`IntakeService.accept` behind Powertools idempotency keyed on the event id; a repeat with
-    a different payload raises IdempotencyValidationError, a concurrent one
+    """`WebhookIntakeService.accept` behind Powertools idempotency keyed on the event id; a
+    repeat with a different payload raises IdempotencyValidationError, a concurrent one
     IdempotencyAlreadyInProgressError."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
@@ -234,7 +234,7 @@ def dispatch_service() -> DispatchService:
     from ecmpush.adapters.sqs_publisher import SqsPublisher
     from ecmpush.services.action_tokens import ActionTokenSigner
     from ecmpush.services.dispatch import RECORDING_SECONDS, DispatchService
-    from ecmpush.sweeps_expiry import record_intake
+    from ecmpush.sweeps_expiry import record_tracker
 
     config = settings()
     return DispatchService(
@@ -244,7 +244,7 @@ def dispatch_service() -> DispatchService:
         tasks=tasks_repository(),
         publisher=SqsPublisher(config.dispatch_queue_url),
         routing=routing_config,
-        records=record_intake(),
+        records=record_tracker(),
         sender=push_sender(),
         pause=FcmPauseStore(table(config.deliveries_table)),
         signer=ActionTokenSigner(action_token_key, timedelta(hours=config.action_token_ttl_hours)),
@@ -307,15 +307,15 @@ def write_back_service() -> WriteBackService:
 
 
 @component
-def reply_service() -> ReplyService:
+def reply_service() -> ResponseCallbackService:
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.responses_repository import ResponsesRepository
     from ecmpush.adapters.sqs_publisher import SqsPublisher
-    from ecmpush.services.replies import ReplyService
+    from ecmpush.services.response_callback import ResponseCallbackService
 
     config = settings()
-    return ReplyService(
+    return ResponseCallbackService(
         action_token_keys=action_token_keys,
         refreshed_action_token_keys=refreshed_action_token_keys,
         replies=ResponsesRepository(table(config.deliveries_table), config.retention_days),

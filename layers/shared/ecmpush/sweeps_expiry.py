@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ecmpush.adapters.records_repository import RecordsRepository
     from ecmpush.adapters.sweep_lease_store import SweepLeaseStore
     from ecmpush.services.expiry_sweep import ExpirySweepService
-    from ecmpush.services.record_intake import RecordIntake
+    from ecmpush.services.record_tracking import RecordTracker
 
 
 @component
@@ -62,11 +62,11 @@ def sweep_lease_store() -> SweepLeaseStore:
 
 
 @component
-def record_intake() -> RecordIntake:
+def record_tracker() -> RecordTracker:
     """What Dispatch calls to store `record.expiry_scheduled` events."""
-    from ecmpush.services.record_intake import RecordIntake
+    from ecmpush.services.record_tracking import RecordTracker
 
-    return RecordIntake(records_repository())
+    return RecordTracker(records_repository())
 
 
 @component

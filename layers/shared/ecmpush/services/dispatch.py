@@ -82,7 +82,7 @@ from ecmpush.ports import (
     TaskTracker,
 )
 from ecmpush.services.action_tokens import ActionTokenSigner
-from ecmpush.services.record_intake import RecordIntake
+from ecmpush.services.record_tracking import RecordTracker
 from ecmpush.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class DispatchService:
         tasks: TaskTracker,
         publisher: DispatchQueue,
         routing: Callable[[], RoutingConfig],
-        records: RecordIntake,
+        records: RecordTracker,
         sender: PushSender,
         pause: FcmPause,
         signer: ActionTokenSigner,

@@ -26,7 +26,7 @@ from ecmpush.domain.write_back import WriteBack
 from ecmpush.ports import DeviceReader, ReplyClaims, ReplyWriter, TaskReader, WriteBackQueue
 
 
-class ReplyService:
+class ResponseCallbackService:
     def __init__(
         self,
         *,

@@ -1,6 +1,6 @@
-"""ReplyService with in-memory fakes: a reply is accepted only from the token's recipient, for
-a button it was sent with, once, for a task still open; then it is applied at once, refused
-for good (its single use given back), or queued, and never lost in between."""
+"""ResponseCallbackService with in-memory fakes: a reply is accepted only from the token's
+recipient, for a button it was sent with, once, for a task still open; then it is applied at
+once, refused for good (its single use given back), or queued, and never lost in between."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from ecmpush.domain.identity import Principal
 from ecmpush.domain.replies import ReplyRefused, ReplyRequest, ReplyStatus
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
-from ecmpush.services.replies import ReplyService
+from ecmpush.services.response_callback import ResponseCallbackService
 from tests.fakes import Queue, ReplyLedger, Shelf
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -75,7 +75,7 @@ class World:
         self.devices: Shelf[Device] = Shelf()
         self.writer = Writer()
         self.queue: Queue[WriteBack] = Queue()
-        self.service = ReplyService(
+        self.service = ResponseCallbackService(
             action_token_keys=lambda: self.keys,
             refreshed_action_token_keys=lambda: self.refreshed,
             replies=self.replies,

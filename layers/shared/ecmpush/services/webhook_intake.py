@@ -14,7 +14,7 @@ from ecmpush.domain.messages import EventMessage
 from ecmpush.ports import EventStore, Publisher
 
 
-class IntakeService:
+class WebhookIntakeService:
     def __init__(self, events: EventStore, publisher: Publisher, clock: Callable[[], datetime]):
         self._events = events
         self._publisher = publisher

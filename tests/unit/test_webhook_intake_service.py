@@ -1,6 +1,7 @@
-"""IntakeService with fakes: the event is stored before it is queued, so a crash between the two
-is repaired by the webhook's retry (same event, same id), and a queue failure is the caller's
-to see (the webhook answers 5xx and ECM retries), never an accepted event left unqueued."""
+"""WebhookIntakeService with fakes: the event is stored before it is queued, so a crash between
+the two is repaired by the webhook's retry (same event, same id), and a queue failure is the
+caller's to see (the webhook answers 5xx and ECM retries), never an accepted event left
+unqueued."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from ecmpush.domain.events import EcmEvent, event_adapter
 from ecmpush.domain.messages import DispatchMessage, EventMessage
-from ecmpush.services.intake import IntakeService
+from ecmpush.services.webhook_intake import WebhookIntakeService
 from tests.conftest import sample_event
 from tests.fakes import Queue
 
@@ -41,7 +42,7 @@ def test_an_event_is_stored_then_queued_and_answered_accepted() -> None:
     steps: list[str] = []
     events, queue = Events(steps), OrderedQueue(steps)
     event = event_adapter.validate_python(sample_event("task_assigned"))
-    answer = IntakeService(events, queue, lambda: NOW).accept(event)
+    answer = WebhookIntakeService(events, queue, lambda: NOW).accept(event)
     assert answer == {"id": event.id, "status": "accepted"}
     assert steps == ["save", "publish"]
     assert events.saved == [(event, NOW)]
@@ -54,5 +55,5 @@ def test_a_queue_failure_reaches_the_caller() -> None:
     queue.fail = RuntimeError("SQS unreachable")
     event = event_adapter.validate_python(sample_event("task_assigned"))
     with pytest.raises(RuntimeError):
-        IntakeService(Events(steps), queue, lambda: NOW).accept(event)
+        WebhookIntakeService(Events(steps), queue, lambda: NOW).accept(event)
     assert steps == ["save", "publish"]

@@ -15,7 +15,7 @@ from ecmpush.ports import RecordStore
 SOURCE = "webhook"
 
 
-class RecordIntake:
+class RecordTracker:
     def __init__(self, records: RecordStore) -> None:
         self._records = records
 
