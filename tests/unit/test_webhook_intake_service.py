@@ -1,17 +1,23 @@
-"""WebhookIntakeService with fakes: the event is stored before it is queued, so a crash between
-the two is repaired by the webhook's retry (same event, same id), and a queue failure is the
-caller's to see (the webhook answers 5xx and ECM retries), never an accepted event left
-unqueued."""
+"""The webhook intake with fakes: a request is read only once its signature holds (the secret
+re-read once when it may have rotated), each event is answered on its own (accepted, duplicate,
+invalid, conflict, in progress, unavailable), and an event is stored before it is queued, so a
+crash between the two is repaired by the webhook's retry (same event, same id) and a queue
+failure is the caller's to see, never an accepted event left unqueued."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from ecmpush.domain.events import EcmEvent, event_adapter
+from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
 from ecmpush.domain.messages import DispatchMessage, EventMessage
-from ecmpush.services.webhook_intake import WebhookIntakeService
+from ecmpush.domain.recipient_caps import RecipientCaps
+from ecmpush.domain.webhook_body import MAX_BODY_BYTES, BodyError
+from ecmpush.domain.webhook_signature import InvalidSignature, SignatureMismatch, sign
+from ecmpush.services.webhook_intake import EventAcceptor, IntakeAnswer, WebhookIntakeService
 from tests.conftest import sample_event
 from tests.fakes import Queue
 
@@ -42,7 +48,7 @@ def test_an_event_is_stored_then_queued_and_answered_accepted() -> None:
     steps: list[str] = []
     events, queue = Events(steps), OrderedQueue(steps)
     event = event_adapter.validate_python(sample_event("task_assigned"))
-    answer = WebhookIntakeService(events, queue, lambda: NOW).accept(event)
+    answer = EventAcceptor(events, queue, lambda: NOW).accept(event)
     assert answer == {"id": event.id, "status": "accepted"}
     assert steps == ["save", "publish"]
     assert events.saved == [(event, NOW)]
@@ -55,5 +61,97 @@ def test_a_queue_failure_reaches_the_caller() -> None:
     queue.fail = RuntimeError("SQS unreachable")
     event = event_adapter.validate_python(sample_event("task_assigned"))
     with pytest.raises(RuntimeError):
-        WebhookIntakeService(Events(steps), queue, lambda: NOW).accept(event)
+        EventAcceptor(Events(steps), queue, lambda: NOW).accept(event)
     assert steps == ["save", "publish"]
+
+
+# --- the request: signature, body, one answer per event --------------------------------------
+
+SECRET, ROTATED = b"s" * 32, b"r" * 32
+
+
+def _body(*events: dict[str, object]) -> bytes:
+    payload: object = events[0] if len(events) == 1 else {"events": list(events)}
+    return json.dumps(payload).encode()
+
+
+class Intake:
+    def __init__(self) -> None:
+        self.secrets = [SECRET]
+        self.fresh: list[bytes] | None = None
+        self.accepted: list[EcmEvent] = []
+        self.refusals: dict[str, Exception] = {}  # event id -> what accepting it raises
+        self.service = WebhookIntakeService(
+            secrets=lambda: self.secrets,
+            refreshed_secrets=lambda: self.fresh,
+            accept_once=lambda: self._accept,
+            caps=RecipientCaps(),
+            clock=lambda: NOW.timestamp(),
+        )
+
+    def _accept(self, event: EcmEvent) -> dict[str, str]:
+        if event.id in self.refusals:
+            raise self.refusals[event.id]
+        self.accepted.append(event)
+        return {"id": event.id, "status": "accepted"}
+
+    def receive(self, body: bytes, key: bytes = SECRET) -> IntakeAnswer:
+        return self.service.receive(sign(key, int(NOW.timestamp()), body), body)
+
+
+def test_a_signed_event_is_accepted_and_answered() -> None:
+    intake = Intake()
+    answer = intake.receive(_body(sample_event("task_assigned")))
+    assert (answer.batch, [r["status"] for r in answer.results]) == (False, ["accepted"])
+    assert [e.id for e in intake.accepted] == [sample_event("task_assigned")["id"]]
+
+
+def test_a_secret_rotated_in_since_is_found_by_one_re_read_and_a_forgery_is_not() -> None:
+    intake = Intake()
+    body = _body(sample_event("task_assigned"))
+    with pytest.raises(SignatureMismatch):
+        intake.receive(body, key=ROTATED)  # nothing fresher to read
+    intake.fresh = [ROTATED, SECRET]
+    assert intake.receive(body, key=ROTATED).results[0]["status"] == "accepted"
+    with pytest.raises(InvalidSignature):
+        intake.receive(body, key=b"f" * 32)
+    assert len(intake.accepted) == 1
+
+
+def test_nothing_is_parsed_before_the_signature_and_size_hold() -> None:
+    intake = Intake()
+    with pytest.raises(InvalidSignature):
+        intake.service.receive(None, b"{not json")
+    with pytest.raises(BodyError) as too_big:
+        intake.receive(b" " * (MAX_BODY_BYTES + 1))
+    assert too_big.value.status == 413
+    with pytest.raises(BodyError) as not_json:
+        intake.receive(b"{not json")
+    assert not_json.value.status == 400
+    assert intake.accepted == []
+
+
+def test_each_event_of_a_batch_gets_its_own_answer() -> None:
+    intake = Intake()
+    events = [dict(sample_event("task_assigned"), id=f"evt-{n}") for n in range(5)]
+    events[1]["type"] = "no.such.type"
+    intake.refusals = {
+        "evt-2": EventIdReused("id was already used for a different event"),
+        "evt-3": EventInProgress("being accepted"),
+        "evt-4": EventStoreUnavailable("DynamoDB unreachable"),
+    }
+    answer = intake.receive(_body(*events))
+    assert answer.batch
+    assert [(r["id"], r["status"]) for r in answer.results] == [
+        ("evt-0", "accepted"),
+        ("evt-1", "invalid"),
+        ("evt-2", "conflict"),
+        ("evt-3", "in_progress"),
+        ("evt-4", "unavailable"),
+    ]
+    assert answer.results[1]["errors"]
+    assert answer.results[2]["errors"] == [
+        {"path": "id", "message": "id was already used for a different event"}
+    ]
+    assert answer.results[4]["message"] == "temporarily unavailable; retry"
+    assert [e.id for e in intake.accepted] == ["evt-0"]

@@ -9,6 +9,7 @@ imports it, and only the functions that send or verify ever import firebase-admi
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.dispatch import DispatchService
     from ecmpush.services.response_callback import ResponseCallbackService
-    from ecmpush.services.webhook_intake import WebhookIntakeService
+    from ecmpush.services.webhook_intake import EventAcceptor, WebhookIntakeService
     from ecmpush.services.write_back import WriteBackService
 
 
@@ -159,14 +160,14 @@ def recipient_caps() -> RecipientCaps:
 
 
 @component
-def intake_service() -> WebhookIntakeService:
+def event_acceptor() -> EventAcceptor:
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.events_repository import EventsRepository
     from ecmpush.adapters.sqs_publisher import SqsPublisher
-    from ecmpush.services.webhook_intake import WebhookIntakeService
+    from ecmpush.services.webhook_intake import EventAcceptor
 
     config = settings()
-    return WebhookIntakeService(
+    return EventAcceptor(
         EventsRepository(table(config.events_table), config.retention_days),
         SqsPublisher(config.dispatch_queue_url),
         utc_now,
@@ -191,27 +192,26 @@ def intake_idempotency_config() -> IdempotencyConfig:
 
 
 @component
-def accept_event_once() -> Callable[..., dict[str, str]]:
-    """`WebhookIntakeService.accept` behind Powertools idempotency keyed on the event id; a
-    repeat with a different payload raises IdempotencyValidationError, a concurrent one
-    IdempotencyAlreadyInProgressError."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        idempotent_function,
+def accept_event_once() -> Callable[[EcmEvent], dict[str, str]]:
+    """`EventAcceptor.accept` behind Powertools idempotency keyed on the event id."""
+    from ecmpush.adapters.idempotent_acceptance import accept_once
+
+    return accept_once(
+        event_acceptor().accept, settings().idempotency_table, intake_idempotency_config()
     )
 
-    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
-    service = intake_service()
 
-    def accept(event: EcmEvent) -> dict[str, str]:
-        return service.accept(event)
+@component
+def webhook_intake_service() -> WebhookIntakeService:
+    from ecmpush.services.webhook_intake import WebhookIntakeService
 
-    guarded = idempotent_function(
-        data_keyword_argument="event",
-        config=intake_idempotency_config(),
-        persistence_store=persistence,
-    )(accept)
-    return cast("Callable[..., dict[str, str]]", guarded)
+    return WebhookIntakeService(
+        secrets=webhook_secrets,
+        refreshed_secrets=refreshed_webhook_secrets,
+        accept_once=accept_event_once,
+        caps=recipient_caps(),
+        clock=time.time,
+    )
 
 
 @component

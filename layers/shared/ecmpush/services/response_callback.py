@@ -24,6 +24,7 @@ from ecmpush.domain.replies import (
 )
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.ports import DeviceReader, ReplyClaims, ReplyWriter, TaskReader, WriteBackQueue
+from ecmpush.services.rotating_keys import verify_with_rotation
 
 
 class ResponseCallbackService:
@@ -87,16 +88,15 @@ class ResponseCallbackService:
         return reply
 
     def _verified(self, token: str, now: datetime) -> ActionClaims:
-        """Against the cached active keys (AWSCURRENT, AWSPREVIOUS); a token none of them signed
-        may come from a Dispatch container that already signs with a key rotated in after our
-        cache was filled, so the keys are re-read once (rate-limited) before refusing it."""
-        try:
-            return verify(token, self._keys(), now.timestamp())
-        except ActionTokenUnknownKey:
-            fresh = self._refreshed_keys()
-            if not fresh:
-                raise
-            return verify(token, fresh, now.timestamp())
+        """Against the cached active keys (AWSCURRENT, AWSPREVIOUS), then once against keys
+        read fresh: a Dispatch container may already sign with a key rotated in after our
+        cache was filled."""
+        return verify_with_rotation(
+            lambda keys: verify(token, keys, now.timestamp()),
+            self._keys,
+            self._refreshed_keys,
+            ActionTokenUnknownKey,
+        )
 
     def apply_or_queue(self, reply: WriteBack) -> ReplyStatus:
         try:

@@ -1,20 +1,36 @@
-"""Webhook intake use case: store the event, then hand it to dispatch through the queue.
+"""`POST /ecm/events` use case: authenticate the ECM sender, validate each event, accept each
+exactly once, and say per event what happened.
 
-Runs inside Powertools idempotency keyed on the event id: a retried webhook after a crash between
-the two steps re-runs both (the put is an overwrite of the same event, and dispatch claims each
-device before sending), so an event is never lost and never pushed twice."""
+Checks run cheapest-first and never parse an unauthenticated body: size, signature (with the
+webhook secret re-read once when it may have rotated), JSON, schema per event. Accepting an
+event is storing it, then handing it to Dispatch through the queue (`EventAcceptor`), inside
+idempotency keyed on the event id: a retried webhook after a crash between the two steps re-runs
+both (the put overwrites the same event, and Dispatch claims each device before sending), so
+an event is never lost and never pushed twice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from ecmpush.domain import webhook_signature
 from ecmpush.domain.events import EcmEvent
+from ecmpush.domain.intake_outcomes import EventNotAccepted
 from ecmpush.domain.messages import EventMessage
+from ecmpush.domain.recipient_caps import RecipientCaps
+from ecmpush.domain.webhook_body import ParsedItem, check_size, parse_body
 from ecmpush.ports import EventStore, Publisher
+from ecmpush.services.rotating_keys import verify_with_rotation
+
+log = logging.getLogger(__name__)
 
 
-class WebhookIntakeService:
+class EventAcceptor:
+    """Store the event, then queue it for Dispatch (what runs once per event id)."""
+
     def __init__(self, events: EventStore, publisher: Publisher, clock: Callable[[], datetime]):
         self._events = events
         self._publisher = publisher
@@ -24,3 +40,53 @@ class WebhookIntakeService:
         self._events.save(event, self._clock())
         self._publisher.publish(EventMessage(event=event))
         return {"id": event.id, "status": "accepted"}
+
+
+@dataclass(frozen=True)
+class IntakeAnswer:
+    batch: bool
+    results: list[dict[str, Any]]  # one per event, in order: id, status, errors or message
+
+
+class WebhookIntakeService:
+    def __init__(
+        self,
+        *,
+        secrets: Callable[[], Sequence[bytes]],
+        refreshed_secrets: Callable[[], Sequence[bytes] | None],
+        accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]],
+        caps: RecipientCaps,
+        clock: Callable[[], float],
+    ) -> None:
+        self._secrets = secrets
+        self._refreshed = refreshed_secrets
+        self._accept_once = accept_once  # built lazily: the idempotency layer loads boto3
+        self._caps = caps
+        self._clock = clock
+
+    def receive(self, signature: str | None, body: bytes) -> IntakeAnswer:
+        """Raises `BodyError` (413, 400) or `InvalidSignature` for the request as a whole."""
+        check_size(body)
+        verify_with_rotation(
+            lambda keys: webhook_signature.verify(signature, body, keys, now=self._clock()),
+            self._secrets,
+            self._refreshed,
+            webhook_signature.SignatureMismatch,
+        )
+        parsed = parse_body(body, self._caps)
+        return IntakeAnswer(parsed.batch, [self._accept(item) for item in parsed.items])
+
+    def _accept(self, item: ParsedItem) -> dict[str, Any]:
+        if item.event is None:
+            return {"id": item.id, "status": "invalid", "errors": item.errors}
+        try:
+            return self._accept_once()(item.event)
+        except EventNotAccepted as exc:
+            if exc.status == "unavailable":
+                log.error("event %s not accepted", item.id, exc_info=exc)
+            answer: dict[str, Any] = {"id": item.id, "status": exc.status}
+            if exc.status == "conflict":
+                answer["errors"] = [{"path": "id", "message": str(exc)}]
+            elif exc.status == "unavailable":
+                answer["message"] = "temporarily unavailable; retry"
+            return answer

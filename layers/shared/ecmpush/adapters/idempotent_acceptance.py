@@ -1,0 +1,54 @@
+"""Accepting an event exactly once: Powertools idempotency (DynamoDB, keyed on the event id,
+the payload checked) around the intake's store-and-queue, its exceptions translated into the
+intake's outcomes (domain/intake_outcomes.py) so no Powertools or botocore type passes this
+adapter. Imported on the first request only: the idempotency package loads boto3."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecmpush.domain.events import EcmEvent
+from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
+
+Answer = dict[str, str]
+
+
+def accept_once(
+    accept: Callable[[EcmEvent], Answer], table_name: str, config: IdempotencyConfig
+) -> Callable[[EcmEvent], Answer]:
+    persistence = DynamoDBPersistenceLayer(table_name=table_name)
+
+    def store_and_queue(event: EcmEvent) -> Answer:
+        return accept(event)
+
+    guarded: Callable[..., Any] = idempotent_function(
+        data_keyword_argument="event", config=config, persistence_store=persistence
+    )(store_and_queue)
+
+    def once(event: EcmEvent) -> Answer:
+        try:
+            answer: Answer = guarded(event=event)
+        except IdempotencyValidationError as exc:
+            raise EventIdReused("id was already used for a different event") from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            raise EventInProgress("the same event is being accepted right now") from exc
+        except (BotoCoreError, ClientError, IdempotencyPersistenceLayerError) as exc:
+            # Nothing acknowledged: Powertools dropped its in-progress record, so the retry
+            # runs the whole acceptance again (the event put overwrites the same item).
+            raise EventStoreUnavailable(str(exc)) from exc
+        return answer
+
+    return once
