@@ -13,12 +13,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.app_api import app_resolver, authenticated
 from ecmpush.domain.action_token import ActionTokenExpired, ActionTokenInvalid
-from ecmpush.domain.replies import ReplyRefused, ReplyRequest
+from ecmpush.domain.replies import ReplyConflict, ReplyForbidden, ReplyRequest
 from ecmpush.http import json_response
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.snapstart import prepare_snapshot
 
-app = app_resolver((ActionTokenInvalid, 401), (ActionTokenExpired, 410), (ReplyRefused, 409))
+# How each refusal is answered: this API's one table (contract §3).
+app = app_resolver(
+    (ActionTokenInvalid, 401),
+    (ActionTokenExpired, 410),
+    (ReplyForbidden, 403),
+    (ReplyConflict, 409),
+)
 # SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
 prepare_snapshot(
     "ecmpush.adapters.id_token_verifier",

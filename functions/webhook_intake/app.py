@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
 from ecmpush.domain import webhook_signature
-from ecmpush.domain.webhook_body import BodyError
+from ecmpush.domain.webhook_body import BodyError, BodyShapeInvalid, BodyTooLarge, BodyUnreadable
 from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.snapstart import prepare_snapshot
@@ -39,6 +39,11 @@ STATUS_CODES = {
     "in_progress": 409,
     "unavailable": 503,
 }
+BODY_STATUS: dict[type[BodyError], int] = {
+    BodyTooLarge: 413,
+    BodyUnreadable: 400,
+    BodyShapeInvalid: 422,
+}
 COUNTED = {
     "accepted": "EventsAccepted",
     "duplicate": "EventsDuplicate",
@@ -52,7 +57,7 @@ def _raw_body() -> bytes:
         try:
             return base64.b64decode(str(raw), validate=True)
         except ValueError:  # binascii.Error
-            raise BodyError(400, "body is not valid base64") from None
+            raise BodyUnreadable("body is not valid base64") from None
     return str(raw).encode("utf-8", "surrogatepass")
 
 
@@ -68,7 +73,7 @@ def receive_events() -> Response[str]:
         logger.warning("webhook signature refused: %s", exc)
         return error_response(401, str(exc))
     except BodyError as exc:
-        return error_response(exc.status, exc.message, exc.errors)
+        return error_response(BODY_STATUS[type(exc)], exc.message, exc.errors)
     for result in answer.results:
         _log(result)
     if answer.batch:

@@ -20,7 +20,7 @@ from ecmpush.domain.devices import Device
 from ecmpush.domain.dispositions import NoMatchingDisposition
 from ecmpush.domain.ecm_errors import EcmRejected, EcmUnavailable
 from ecmpush.domain.identity import Principal
-from ecmpush.domain.replies import ReplyRefused, ReplyRequest, ReplyStatus
+from ecmpush.domain.replies import ReplyConflict, ReplyForbidden, ReplyRequest, ReplyStatus
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.services.response_callback import ResponseCallbackService
@@ -116,35 +116,32 @@ def test_a_valid_reply_is_claimed_once_for_its_task_with_the_device_platform() -
     assert (reply.task.key, reply.action, reply.comment) == ("4711/4711/1", "approve", "Looks fine")
     assert (reply.platform, reply.replied_at) == ("ios", NOW)
     assert w.replies.items[("n-1", "asmith")] is reply
-    with pytest.raises(ReplyRefused) as again:
+    with pytest.raises(ReplyConflict):
         w.service.accept(ASMITH, request("reject"))
-    assert again.value.status == 409
 
 
 @pytest.mark.parametrize(
-    ("principal", "action", "status"),
+    ("principal", "action"),
     [
-        pytest.param(Principal(uid="u2", ecm_user="bjones"), "approve", 403, id="another-user"),
-        pytest.param(Principal(uid="u3", ecm_user=None), "approve", 403, id="no-ecm-user"),
-        pytest.param(ASMITH, "acknowledge", 403, id="button-not-offered"),
+        pytest.param(Principal(uid="u2", ecm_user="bjones"), "approve", id="another-user"),
+        pytest.param(Principal(uid="u3", ecm_user=None), "approve", id="no-ecm-user"),
+        pytest.param(ASMITH, "acknowledge", id="button-not-offered"),
     ],
 )
 def test_only_the_recipient_may_answer_with_a_button_they_were_sent(
-    principal: Principal, action: str, status: int
+    principal: Principal, action: str
 ) -> None:
     w = World()
-    with pytest.raises(ReplyRefused) as refused:
+    with pytest.raises(ReplyForbidden):
         w.service.accept(principal, request(action))
-    assert refused.value.status == status
     assert w.replies.items == {}
 
 
 def test_a_reply_to_a_closed_task_is_refused_before_anything_is_claimed() -> None:
     w = World()
     w.tasks.items["4711/4711/1"] = _tracked("closed")
-    with pytest.raises(ReplyRefused) as refused:
+    with pytest.raises(ReplyConflict):
         w.service.accept(ASMITH, request())
-    assert refused.value.status == 409
     assert w.replies.items == {}
     w.tasks.items["4711/4711/1"] = _tracked("open")
     assert w.service.accept(ASMITH, request()).action == "approve"
@@ -194,9 +191,8 @@ def test_a_reply_content_server_refuses_on_its_merits_is_409_and_its_use_given_b
     w = World()
     reply = w.service.accept(ASMITH, request())
     w.writer.error = error
-    with pytest.raises(ReplyRefused) as refused:
+    with pytest.raises(ReplyConflict):
         w.service.apply_or_queue(reply)
-    assert refused.value.status == 409
     assert w.replies.released == [reply.response_id]
     assert w.queue.published == []
     assert w.service.accept(ASMITH, request("reject")).action == "reject"  # may answer again
@@ -221,6 +217,5 @@ def test_content_server_down_queues_the_reply_and_a_failed_queue_gives_its_use_b
 def test_a_task_finished_by_someone_else_in_content_server_is_409() -> None:
     w = World()
     w.writer.outcome = ReplyStatus.TASK_CLOSED
-    with pytest.raises(ReplyRefused) as refused:
+    with pytest.raises(ReplyConflict):
         w.service.apply_or_queue(w.service.accept(ASMITH, request()))
-    assert refused.value.status == 409

@@ -1,5 +1,6 @@
 """Webhook body (contract §1): one event or {"events": [...]} of at most 50, each answered on its
-own; whole-body problems are BodyError with the HTTP status; per-event problems name JSON paths."""
+own; whole-body problems are BodyError (too large, unreadable, wrong shape); per-event
+problems name JSON paths."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from ecmpush.domain.webhook_body import (
     MAX_BATCH,
     MAX_BODY_BYTES,
     BodyError,
+    BodyShapeInvalid,
+    BodyTooLarge,
+    BodyUnreadable,
     check_size,
     parse_body,
 )
@@ -86,7 +90,7 @@ def test_batch_of_one_is_still_a_batch() -> None:
 )
 def test_batch_with_extra_top_level_keys_is_refused(extra: dict[str, Any]) -> None:
     error = body_error(encode({"events": [completed("evt-a")], **extra}))
-    assert error.status == 422
+    assert isinstance(error, BodyShapeInvalid)
     assert [e["path"] for e in error.errors] == sorted(extra)
 
 
@@ -102,7 +106,7 @@ def test_body_with_events_and_type_is_read_as_one_event_that_has_an_unexpected_f
 @pytest.mark.parametrize("events", [[], {}, None, "evt-a", 3, {"0": completed("evt-a")}])
 def test_events_must_be_a_non_empty_list(events: object) -> None:
     error = body_error(encode({"events": events}))
-    assert error.status == 422
+    assert isinstance(error, BodyShapeInvalid)
     assert [e["path"] for e in error.errors] == ["events"]
 
 
@@ -118,7 +122,7 @@ def test_fifty_events_are_accepted() -> None:
 def test_fifty_one_events_are_refused_as_a_whole() -> None:
     events = [completed(f"evt-{i}") for i in range(MAX_BATCH + 1)]
     error = body_error(encode({"events": events}))
-    assert error.status == 422
+    assert isinstance(error, BodyShapeInvalid)
     assert error.errors == [{"path": "events", "message": "51 events; the limit is 50"}]
 
 
@@ -136,7 +140,7 @@ def test_non_object_items_are_refused_individually(raw: object) -> None:
 @pytest.mark.parametrize("document", [[completed("evt-a")], "event", 42, None, True])
 def test_top_level_must_be_an_object(document: object) -> None:
     error = body_error(encode(document))
-    assert error.status == 422
+    assert isinstance(error, BodyShapeInvalid)
     assert error.errors == [{"path": "", "message": "expected an object"}]
 
 
@@ -244,7 +248,7 @@ def test_check_size_accepts_exactly_256_kib() -> None:
 def test_check_size_refuses_one_byte_more_with_413() -> None:
     with pytest.raises(BodyError) as info:
         check_size(b"x" * 262_145)
-    assert info.value.status == 413
+    assert isinstance(info.value, BodyTooLarge)
 
 
 def test_check_size_counts_bytes_not_characters() -> None:
@@ -262,7 +266,7 @@ def test_check_size_counts_bytes_not_characters() -> None:
 )
 def test_invalid_utf8_is_400(body: bytes) -> None:
     error = body_error(body)
-    assert error.status == 400
+    assert isinstance(error, BodyUnreadable)
 
 
 @pytest.mark.parametrize(
@@ -281,7 +285,7 @@ def test_lone_surrogates_never_become_an_event(id_json: bytes) -> None:
 @pytest.mark.parametrize("body", [b"", b"   ", b"{", b"not json", b'{"id": "a",}', b"{'id': 1}"])
 def test_not_json_is_400(body: bytes) -> None:
     error = body_error(body)
-    assert error.status == 400
+    assert isinstance(error, BodyUnreadable)
     assert "not valid JSON" in error.message
 
 

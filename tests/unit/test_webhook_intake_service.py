@@ -15,7 +15,7 @@ from ecmpush.domain.events import EcmEvent, event_adapter
 from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
 from ecmpush.domain.messages import DispatchMessage, EventMessage
 from ecmpush.domain.recipient_caps import RecipientCaps
-from ecmpush.domain.webhook_body import MAX_BODY_BYTES, BodyError
+from ecmpush.domain.webhook_body import MAX_BODY_BYTES, BodyError, BodyTooLarge, BodyUnreadable
 from ecmpush.domain.webhook_signature import InvalidSignature, SignatureMismatch, sign
 from ecmpush.services.webhook_intake import EventAcceptor, IntakeAnswer, WebhookIntakeService
 from tests.conftest import sample_event
@@ -124,10 +124,10 @@ def test_nothing_is_parsed_before_the_signature_and_size_hold() -> None:
         intake.service.receive(None, b"{not json")
     with pytest.raises(BodyError) as too_big:
         intake.receive(b" " * (MAX_BODY_BYTES + 1))
-    assert too_big.value.status == 413
+    assert isinstance(too_big.value, BodyTooLarge)
     with pytest.raises(BodyError) as not_json:
         intake.receive(b"{not json")
-    assert not_json.value.status == 400
+    assert isinstance(not_json.value, BodyUnreadable)
     assert intake.accepted == []
 
 

@@ -135,7 +135,10 @@ def app_resolver(*refusals: Refusal) -> APIGatewayRestResolver:
         response.headers["Retry-After"] = "5"
         return response
 
-    app.exception_handler(BadBody)(_refusal(400))
+    @app.exception_handler(BadBody)
+    def _bad_body(exc: BadBody) -> Response[str]:
+        return error_response(exc.status, str(exc))
+
     for exception, status in refusals:
         app.exception_handler(exception)(_refusal(status))
     return app
@@ -144,6 +147,6 @@ def app_resolver(*refusals: Refusal) -> APIGatewayRestResolver:
 def _refusal(status: int) -> Callable[[Exception], Response[str]]:
     def handle(exc: Exception) -> Response[str]:
         logger.info("refused %s: %s", status, exc)
-        return error_response(getattr(exc, "status", status), str(exc))
+        return error_response(status, str(exc))
 
     return handle

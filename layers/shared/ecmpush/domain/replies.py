@@ -64,11 +64,16 @@ class ReplyRequest(BaseModel):
 
 
 class ReplyRefused(Exception):
-    """The reply cannot be accepted; `status` is the HTTP answer (403, 409)."""
+    """The reply cannot be accepted (the entrypoint decides how to say so)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+
+class ReplyForbidden(ReplyRefused):
+    """Not this caller's to give: the token names another user, or the button was not sent."""
+
+
+class ReplyConflict(ReplyRefused):
+    """Cannot be taken now: already answered, or the task is closed (here or in ECM), or
+    Content Server refuses this reply on this step."""
 
 
 class ReplyStatus(StrEnum):
@@ -80,9 +85,9 @@ class ReplyStatus(StrEnum):
 def authorize(claims: ActionClaims, ecm_user: str | None, action: str) -> None:
     """The token names one recipient and the buttons it was sent with; nobody else, nothing else."""
     if ecm_user is None or claims.ecm_user != ecm_user:
-        raise ReplyRefused(403, "this action token belongs to another user")
+        raise ReplyForbidden("this action token belongs to another user")
     if action not in claims.actions:
-        raise ReplyRefused(403, f"action {action!r} was not offered for this task")
+        raise ReplyForbidden(f"action {action!r} was not offered for this task")
 
 
 def new_response_id() -> str:

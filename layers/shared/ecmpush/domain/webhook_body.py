@@ -20,13 +20,24 @@ MAX_BATCH = 50
 
 
 class BodyError(Exception):
-    """The whole request is unusable; `status` is the HTTP answer."""
+    """The whole request is unusable (the entrypoint decides how to say so)."""
 
-    def __init__(self, status: int, message: str, errors: list[FieldError] | None = None):
+    def __init__(self, message: str, errors: list[FieldError] | None = None):
         super().__init__(message)
-        self.status = status
         self.message = message
         self.errors = errors or []
+
+
+class BodyTooLarge(BodyError):
+    """Over the size limit, or naming more recipients than one request may."""
+
+
+class BodyUnreadable(BodyError):
+    """Not JSON (or not UTF-8, or nested beyond reason)."""
+
+
+class BodyShapeInvalid(BodyError):
+    """JSON, but neither an event nor a batch of events."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,7 @@ def _check_request_total(items: list[ParsedItem], caps: RecipientCaps) -> None:
     """Before anything is accepted, so a refused request stores and queues nothing."""
     total = sum(named(item.event).total for item in items if item.event is not None)
     if total > caps.max_recipients_per_request:
-        raise BodyError(
-            413,
+        raise BodyTooLarge(
             f"the request names {total} recipients; at most "
             f"{caps.max_recipients_per_request} per request (send fewer events per request)",
             [{"path": "events", "message": f"{total} recipients named"}],
@@ -88,7 +98,7 @@ def _check_request_total(items: list[ParsedItem], caps: RecipientCaps) -> None:
 def check_size(body: bytes) -> None:
     """Checked before the signature, so an oversized body is never hashed or parsed."""
     if len(body) > MAX_BODY_BYTES:
-        raise BodyError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        raise BodyTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
 
 
 def parse_body(body: bytes, caps: RecipientCaps | None = None) -> ParsedBody:
@@ -98,27 +108,24 @@ def parse_body(body: bytes, caps: RecipientCaps | None = None) -> ParsedBody:
     try:
         document = json.loads(body)
     except RecursionError:
-        raise BodyError(400, "body is nested too deeply") from None
+        raise BodyUnreadable("body is nested too deeply") from None
     except ValueError as exc:  # not UTF-8, not JSON, or beyond Python's integer digit limit
-        raise BodyError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
+        raise BodyUnreadable(f"body is not valid JSON: {str(exc)[:200]}") from None
     if isinstance(document, dict) and "events" in document and "type" not in document:
         events = document["events"]
         extra = sorted(set(document) - {"events"})
         if extra:
-            raise BodyError(
-                422,
+            raise BodyShapeInvalid(
                 "batch body takes only 'events'",
                 [{"path": k, "message": "unexpected field"} for k in extra],
             )
         if not isinstance(events, list) or not events:
-            raise BodyError(
-                422,
+            raise BodyShapeInvalid(
                 "'events' must be a non-empty list",
                 [{"path": "events", "message": "expected a non-empty list"}],
             )
         if len(events) > MAX_BATCH:
-            raise BodyError(
-                422,
+            raise BodyShapeInvalid(
                 f"at most {MAX_BATCH} events per request",
                 [{"path": "events", "message": f"{len(events)} events; the limit is {MAX_BATCH}"}],
             )
@@ -126,8 +133,7 @@ def parse_body(body: bytes, caps: RecipientCaps | None = None) -> ParsedBody:
         _check_request_total(items, caps)
         return ParsedBody(batch=True, items=items)
     if not isinstance(document, dict):
-        raise BodyError(
-            422,
+        raise BodyShapeInvalid(
             'body must be an event object or {"events": [...]}',
             [{"path": "", "message": "expected an object"}],
         )

@@ -16,7 +16,7 @@ from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
 from ecmpush.domain.events import TaskRef
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.replies import (
-    ReplyRefused,
+    ReplyConflict,
     ReplyRequest,
     ReplyStatus,
     authorize,
@@ -52,13 +52,13 @@ class ResponseCallbackService:
         self._inline_budget = inline_budget_s
 
     def accept(self, principal: Principal, request: ReplyRequest) -> WriteBack:
-        """Returns the accepted reply; raises ActionTokenInvalid (401), ActionTokenExpired (410)
-        or ReplyRefused (403/409)."""
+        """Returns the accepted reply; raises ActionTokenInvalid, ActionTokenExpired,
+        ReplyForbidden or ReplyConflict."""
         now = self._clock()
         claims = self._verified(request.action_token, now)
         authorize(claims, principal.ecm_user, request.action)
         if self._replies.get(claims.notification_id, claims.ecm_user) is not None:
-            raise ReplyRefused(409, "this notification was already answered")
+            raise ReplyConflict("this notification was already answered")
         task = TaskRef(
             process_id=claims.process_id,
             subprocess_id=claims.subprocess_id,
@@ -66,7 +66,7 @@ class ResponseCallbackService:
         )
         tracked = self._tasks.get(task.key)
         if tracked is not None and tracked.status == "closed":
-            raise ReplyRefused(409, "this task is no longer open")
+            raise ReplyConflict("this task is no longer open")
         device = (
             self._devices.get(principal.owner, request.installation_id)
             if request.installation_id
@@ -84,7 +84,7 @@ class ResponseCallbackService:
             replied_at=now,
         )
         if not self._replies.claim(reply, now):
-            raise ReplyRefused(409, "this notification was already answered")
+            raise ReplyConflict("this notification was already answered")
         return reply
 
     def _verified(self, token: str, now: datetime) -> ActionClaims:
@@ -106,8 +106,8 @@ class ResponseCallbackService:
             # to hand it over, a disposition the step does not offer): a retry cannot help, so
             # say so now instead of queueing it for the DLQ.
             self._replies.release(reply)
-            raise ReplyRefused(
-                409, "Content Server cannot take this reply here; open the task in ECM"
+            raise ReplyConflict(
+                "Content Server cannot take this reply here; open the task in ECM"
             ) from exc
         except Exception:
             # ECM down, slow or misconfigured, or our own bookkeeping failed after ECM took it:
@@ -120,5 +120,5 @@ class ResponseCallbackService:
                 raise
             return ReplyStatus.QUEUED
         if outcome is ReplyStatus.TASK_CLOSED:
-            raise ReplyRefused(409, "this task is no longer open in ECM")
+            raise ReplyConflict("this task is no longer open in ECM")
         return outcome

@@ -65,7 +65,7 @@ class WebhookIntakeService:
         self._clock = clock
 
     def receive(self, signature: str | None, body: bytes) -> IntakeAnswer:
-        """Raises `BodyError` (413, 400) or `InvalidSignature` for the request as a whole."""
+        """Raises `BodyError` or `InvalidSignature` for the request as a whole."""
         check_size(body)
         verify_with_rotation(
             lambda keys: webhook_signature.verify(signature, body, keys, now=self._clock()),
