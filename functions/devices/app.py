@@ -11,20 +11,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
 from ecmpush.app_api import app_resolver, authenticated
-from ecmpush.clock import utc_now
 from ecmpush.domain.devices import (
     INSTALLATION_ID_PATTERN,
     NEW_INSTALLATION_ID_PATTERN,
     DeviceRegistration,
-    weak_installation_id,
 )
 from ecmpush.domain.page import InvalidCursor
 from ecmpush.domain.preferences import Preferences
 from ecmpush.http import error_response, json_response
 from ecmpush.observability import logger, metrics, tracer
-from ecmpush.services.devices import DeviceConflict, Forbidden
+from ecmpush.services.devices import DeviceConflict, Forbidden, WeakInstallationId
 from ecmpush.snapstart import prepare_snapshot
 
+# How each refusal is answered: this API's one table (contract §2).
 app = app_resolver((Forbidden, 403), (DeviceConflict, 409), (InvalidCursor, 400))
 # SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
 prepare_snapshot(
@@ -32,6 +31,7 @@ prepare_snapshot(
     "ecmpush.adapters.secrets",
     "ecmpush.adapters.devices_repository",
     "ecmpush.services.devices",
+    "ecmpush.services.me",
 )
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
@@ -44,12 +44,6 @@ def put_device(
     installation_id: NewInstallationId, registration: Annotated[DeviceRegistration, Body()]
 ) -> Response[str]:
     principal = authenticated(app)
-    weak = weak_installation_id(installation_id)
-    if weak is not None:
-        # Nothing is stored: an id of this shape could be guessed (issue 9).
-        return error_response(
-            422, "request does not match the schema", [{"path": "installation_id", "message": weak}]
-        )
     device, created = bootstrap.devices_service().register(principal, installation_id, registration)
     logger.info(
         "device registered",
@@ -67,18 +61,23 @@ def delete_device(installation_id: InstallationId) -> Response[str]:
     return Response(status_code=204, content_type="application/json", body="")
 
 
+@app.exception_handler(WeakInstallationId)
+def _weak_installation_id(exc: WeakInstallationId) -> Response[str]:
+    # Said like a schema error: the id is part of the request's shape (issue 9).
+    errors = [{"path": "installation_id", "message": str(exc)}]
+    return error_response(422, "request does not match the schema", errors)
+
+
 @app.get("/me/preferences")
 def get_preferences() -> Response[str]:
-    principal = authenticated(app)
-    preferences = bootstrap.preferences_repository().get(principal.owner)
+    preferences = bootstrap.me_service().preferences(authenticated(app))
     return json_response(200, preferences.model_dump(mode="json"))
 
 
 @app.put("/me/preferences")
 def put_preferences(preferences: Annotated[Preferences, Body()]) -> Response[str]:
-    principal = authenticated(app)
-    bootstrap.preferences_repository().put(principal.owner, preferences, utc_now())
-    return json_response(200, preferences.model_dump(mode="json"))
+    saved = bootstrap.me_service().set_preferences(authenticated(app), preferences)
+    return json_response(200, saved.model_dump(mode="json"))
 
 
 @app.get("/me/notifications")
@@ -86,8 +85,7 @@ def list_notifications(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[str]:
-    principal = authenticated(app)
-    page = bootstrap.history_repository().page(principal.owner, limit, cursor)
+    page = bootstrap.me_service().notifications(authenticated(app), limit, cursor)
     return json_response(200, {"notifications": list(page.items), "next_cursor": page.cursor})
 
 

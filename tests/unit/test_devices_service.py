@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ecmpush.domain.devices import Device, DeviceRegistration
 from ecmpush.domain.identity import Principal, Unauthenticated
-from ecmpush.services.devices import DeviceConflict, DevicesService, Forbidden
+from ecmpush.services.devices import DeviceConflict, DevicesService, Forbidden, WeakInstallationId
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -79,6 +79,13 @@ def service(store: FakeStore, clock: Clock) -> DevicesService:
 
 
 ALICE = Principal(uid="fb-alice", ecm_user="alice")
+
+
+def iid(name: str) -> str:
+    """An installation id of the entropy a new registration needs (issue 9), named `name`."""
+    return f"{name}-7Kq2xR9mZw4"
+
+
 BOB = Principal(uid="fb-bob", ecm_user="bob")
 CUSTOMER = Principal(uid="fb-cust", ecm_user=None, external_id="cust-1")
 
@@ -94,10 +101,10 @@ def registration(**changes: Any) -> DeviceRegistration:
 
 def test_first_registration_is_created(service: DevicesService, store: FakeStore) -> None:
     reg = registration(locale="de-AT", timezone="Europe/Vienna", app_version="1.2.3")
-    device, created = service.register(ALICE, "inst-1", reg)
+    device, created = service.register(ALICE, iid("inst-1"), reg)
     assert created is True
     assert device.owner == "alice"
-    assert device.installation_id == "inst-1"
+    assert device.installation_id == iid("inst-1")
     assert (device.token, device.platform) == ("fcm-token-0001", "android")
     assert (device.locale, device.timezone, device.app_version) == (
         "de-AT",
@@ -107,32 +114,32 @@ def test_first_registration_is_created(service: DevicesService, store: FakeStore
     assert device.audience == "internal"
     assert device.external_id is None
     assert device.created_at == device.updated_at == T0
-    assert store.items[("alice", "inst-1")] == device
+    assert store.items[("alice", iid("inst-1"))] == device
 
 
 def test_refresh_keeps_created_at_and_updates_the_rest(
     service: DevicesService, store: FakeStore, clock: Clock
 ) -> None:
-    service.register(ALICE, "inst-1", registration())
+    service.register(ALICE, iid("inst-1"), registration())
     clock.advance(days=2)
-    device, created = service.register(ALICE, "inst-1", registration(token="fcm-token-0002"))
+    device, created = service.register(ALICE, iid("inst-1"), registration(token="fcm-token-0002"))
     assert created is False
     assert device.created_at == T0
     assert device.updated_at == T0 + timedelta(days=2)
     assert device.token == "fcm-token-0002"
-    assert store.items[("alice", "inst-1")].token == "fcm-token-0002"
+    assert store.items[("alice", iid("inst-1"))].token == "fcm-token-0002"
     assert store.deletes == []
 
 
 def test_two_installations_of_one_owner_are_independent(
     service: DevicesService, store: FakeStore
 ) -> None:
-    _, first = service.register(ALICE, "phone", registration())
+    _, first = service.register(ALICE, iid("phone"), registration())
     _, second = service.register(
-        ALICE, "tablet", registration(platform="ios", token="fcm-token-0002")
+        ALICE, iid("tablet"), registration(platform="ios", token="fcm-token-0002")
     )
     assert (first, second) == (True, True)
-    assert set(store.items) == {("alice", "phone"), ("alice", "tablet")}
+    assert set(store.items) == {("alice", iid("phone")), ("alice", iid("tablet"))}
 
 
 # --- installations changing hands ---------------------------------------------------------------
@@ -141,47 +148,51 @@ def test_two_installations_of_one_owner_are_independent(
 def test_installation_moving_to_another_owner_leaves_the_previous_one(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(ALICE, "shared-tablet", registration())
-    device, created = service.register(BOB, "shared-tablet", registration())  # same token
+    service.register(ALICE, iid("shared-tablet"), registration())
+    device, created = service.register(BOB, iid("shared-tablet"), registration())  # same token
     assert created is True
     assert device.owner == "bob"
-    assert store.deletes == [("alice", "shared-tablet")]
-    assert set(store.items) == {("bob", "shared-tablet")}
-    assert store.owners_of("shared-tablet") == ["bob"]
+    assert store.deletes == [("alice", iid("shared-tablet"))]
+    assert set(store.items) == {("bob", iid("shared-tablet"))}
+    assert store.owners_of(iid("shared-tablet")) == ["bob"]
 
 
 def test_moving_back_removes_the_intermediate_owner(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(ALICE, "inst", registration())
-    service.register(BOB, "inst", registration())
-    _, created = service.register(ALICE, "inst", registration())
+    service.register(ALICE, iid("inst"), registration())
+    service.register(BOB, iid("inst"), registration())
+    _, created = service.register(ALICE, iid("inst"), registration())
     assert created is True  # the old row was deleted when Bob took over
-    assert set(store.items) == {("alice", "inst")}
+    assert set(store.items) == {("alice", iid("inst"))}
 
 
 def test_every_other_owner_is_removed(service: DevicesService, store: FakeStore) -> None:
     for owner in ("x", "y", "z"):
-        store.items[(owner, "inst")] = Device(
+        store.items[(owner, iid("inst"))] = Device(
             owner=owner,
-            installation_id="inst",
+            installation_id=iid("inst"),
             token="fcm-token-0001",
             platform="web",
             created_at=T0,
             updated_at=T0,
         )
-    service.register(ALICE, "inst", registration())
-    assert sorted(store.deletes) == [("x", "inst"), ("y", "inst"), ("z", "inst")]
-    assert set(store.items) == {("alice", "inst")}
+    service.register(ALICE, iid("inst"), registration())
+    assert sorted(store.deletes) == [
+        ("x", iid("inst")),
+        ("y", iid("inst")),
+        ("z", iid("inst")),
+    ]
+    assert set(store.items) == {("alice", iid("inst"))}
 
 
 def test_other_installations_of_the_previous_owner_stay(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(ALICE, "inst", registration())
-    service.register(ALICE, "alice-phone", registration(token="fcm-token-0002"))
-    service.register(BOB, "inst", registration())
-    assert ("alice", "alice-phone") in store.items
+    service.register(ALICE, iid("inst"), registration())
+    service.register(ALICE, iid("alice-phone"), registration(token="fcm-token-0002"))
+    service.register(BOB, iid("inst"), registration())
+    assert ("alice", iid("alice-phone")) in store.items
 
 
 # --- external audience --------------------------------------------------------------------------
@@ -195,24 +206,24 @@ def test_external_registration_needs_the_external_id_claim(
     service: DevicesService, store: FakeStore, principal: Principal
 ) -> None:
     with pytest.raises(Forbidden):
-        service.register(principal, "inst", registration(audience="external"))
+        service.register(principal, iid("inst"), registration(audience="external"))
 
 
 def test_refused_external_registration_changes_nothing(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(BOB, "inst", registration())
+    service.register(BOB, iid("inst"), registration())
     store.deletes.clear()
     store.upserts.clear()
     with pytest.raises(Forbidden):
-        service.register(ALICE, "inst", registration(audience="external"))
+        service.register(ALICE, iid("inst"), registration(audience="external"))
     assert store.deletes == []
     assert store.upserts == []
-    assert set(store.items) == {("bob", "inst")}
+    assert set(store.items) == {("bob", iid("inst"))}
 
 
 def test_external_only_principal_owns_as_ext_id(service: DevicesService) -> None:
-    device, created = service.register(CUSTOMER, "inst", registration(audience="external"))
+    device, created = service.register(CUSTOMER, iid("inst"), registration(audience="external"))
     assert created is True
     assert device.owner == "ext:cust-1"
     assert device.audience == "external"
@@ -221,14 +232,14 @@ def test_external_only_principal_owns_as_ext_id(service: DevicesService) -> None
 
 def test_external_id_comes_from_the_claim_for_a_user_with_both(service: DevicesService) -> None:
     both = Principal(uid="fb-a", ecm_user="alice", external_id="partner-9")
-    device, _ = service.register(both, "inst", registration(audience="external"))
+    device, _ = service.register(both, iid("inst"), registration(audience="external"))
     assert device.owner == "alice"
     assert device.external_id == "partner-9"
 
 
 def test_internal_registration_never_stores_the_external_id(service: DevicesService) -> None:
     both = Principal(uid="fb-a", ecm_user="alice", external_id="partner-9")
-    device, _ = service.register(both, "inst", registration())
+    device, _ = service.register(both, iid("inst"), registration())
     assert device.audience == "internal"
     assert device.external_id is None
 
@@ -263,10 +274,10 @@ def test_principal_with_neither_claim_is_unauthenticated(
 def test_register_without_claims_is_unauthenticated_and_deletes_nothing(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(ALICE, "inst", registration())
+    service.register(ALICE, iid("inst"), registration())
     with pytest.raises(Unauthenticated):
-        service.register(Principal(uid="fb-nobody", ecm_user=None), "inst", registration())
-    assert set(store.items) == {("alice", "inst")}
+        service.register(Principal(uid="fb-nobody", ecm_user=None), iid("inst"), registration())
+    assert set(store.items) == {("alice", iid("inst"))}
     assert store.deletes == []
 
 
@@ -274,26 +285,26 @@ def test_register_without_claims_is_unauthenticated_and_deletes_nothing(
 
 
 def test_unregister_own_device(service: DevicesService, store: FakeStore) -> None:
-    service.register(ALICE, "inst", registration())
-    assert service.unregister(ALICE, "inst") is True
+    service.register(ALICE, iid("inst"), registration())
+    assert service.unregister(ALICE, iid("inst")) is True
     assert store.items == {}
 
 
 def test_unregister_someone_elses_device_is_not_found_and_keeps_it(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(ALICE, "inst", registration())
-    assert service.unregister(BOB, "inst") is False
-    assert set(store.items) == {("alice", "inst")}
+    service.register(ALICE, iid("inst"), registration())
+    assert service.unregister(BOB, iid("inst")) is False
+    assert set(store.items) == {("alice", iid("inst"))}
 
 
 def test_unregister_unknown_installation(service: DevicesService) -> None:
-    assert service.unregister(ALICE, "nope") is False
+    assert service.unregister(ALICE, iid("nope")) is False
 
 
 def test_unregister_without_claims_is_unauthenticated(service: DevicesService) -> None:
     with pytest.raises(Unauthenticated):
-        service.unregister(Principal(uid="fb-nobody", ecm_user=None), "inst")
+        service.unregister(Principal(uid="fb-nobody", ecm_user=None), iid("inst"))
 
 
 # --- the registration body ----------------------------------------------------------------------
@@ -341,43 +352,49 @@ def test_valid_locale_and_timezone(locale: str, timezone: str) -> None:
 def test_taking_over_an_installation_without_its_token_is_refused_and_deletes_nothing(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(ALICE, "inst", registration())
+    service.register(ALICE, iid("inst"), registration())
     with pytest.raises(DeviceConflict, match="installation is registered to another user"):
-        service.register(BOB, "inst", registration(token="fcm-token-attacker"))
+        service.register(BOB, iid("inst"), registration(token="fcm-token-attacker"))
     assert store.deletes == []
-    assert set(store.items) == {("alice", "inst")}
-    assert store.items[("alice", "inst")].token == "fcm-token-0001"
+    assert set(store.items) == {("alice", iid("inst"))}
+    assert store.items[("alice", iid("inst"))].token == "fcm-token-0001"
 
 
 def test_registering_another_users_token_is_refused(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(ALICE, "alice-phone", registration())
+    service.register(ALICE, iid("alice-phone"), registration())
     with pytest.raises(DeviceConflict, match="push token is registered to another user"):
-        service.register(BOB, "bob-inst", registration())  # Alice's token, Bob's account
-    assert set(store.items) == {("alice", "alice-phone")}
+        service.register(BOB, iid("bob-inst"), registration())  # Alice's token, Bob's account
+    assert set(store.items) == {("alice", iid("alice-phone"))}
     assert store.deletes == []
 
 
 def test_the_same_token_under_a_new_installation_id_replaces_the_old_one(
     service: DevicesService, store: FakeStore
 ) -> None:
-    service.register(ALICE, "old-inst", registration())
-    service.register(ALICE, "new-inst", registration())
-    assert set(store.items) == {("alice", "new-inst")}  # one phone, one push
+    service.register(ALICE, iid("old-inst"), registration())
+    service.register(ALICE, iid("new-inst"), registration())
+    assert set(store.items) == {("alice", iid("new-inst"))}  # one phone, one push
 
 
 def test_device_cap_retires_the_least_recently_refreshed(store: FakeStore, clock: Clock) -> None:
     service = DevicesService(store, clock, max_devices=3)
     for n in range(3):
-        service.register(ALICE, f"inst-{n}", registration(token=f"fcm-token-{n:04}"))
+        service.register(ALICE, iid(f"inst-{n}"), registration(token=f"fcm-token-{n:04}"))
         clock.advance(minutes=1)
-    service.register(ALICE, "inst-0", registration(token="fcm-token-0000"))  # refreshed: newest
-    clock.advance(minutes=1)
-    service.register(ALICE, "inst-3", registration(token="fcm-token-0003"))
-    assert {inst for _, inst in store.items} == {"inst-0", "inst-2", "inst-3"}
     service.register(
-        ALICE, "inst-3", registration(token="fcm-token-0003")
+        ALICE, iid("inst-0"), registration(token="fcm-token-0000")
+    )  # refreshed: newest
+    clock.advance(minutes=1)
+    service.register(ALICE, iid("inst-3"), registration(token="fcm-token-0003"))
+    assert {inst for _, inst in store.items} == {
+        iid("inst-0"),
+        iid("inst-2"),
+        iid("inst-3"),
+    }
+    service.register(
+        ALICE, iid("inst-3"), registration(token="fcm-token-0003")
     )  # a refresh: no eviction
     assert len(store.items) == 3
 
@@ -385,3 +402,12 @@ def test_device_cap_retires_the_least_recently_refreshed(store: FakeStore, clock
 def test_device_cap_must_be_positive(store: FakeStore, clock: Clock) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         DevicesService(store, clock, max_devices=0)
+
+
+@pytest.mark.parametrize("weak", ["inst-1", "a" * 20, "abc" * 6])
+def test_a_guessable_new_installation_id_is_refused_and_nothing_stored(
+    service: DevicesService, store: FakeStore, weak: str
+) -> None:
+    with pytest.raises(WeakInstallationId):
+        service.register(ALICE, weak, registration())
+    assert store.items == {}

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ecmpush.ports import IdTokenVerifier, PushSender
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.dispatch import DispatchService
+    from ecmpush.services.me import MeService
     from ecmpush.services.response_callback import ResponseCallbackService
     from ecmpush.services.webhook_intake import EventAcceptor, WebhookIntakeService
     from ecmpush.services.write_back import WriteBackService
@@ -338,6 +339,13 @@ def devices_service() -> DevicesService:
         utc_now,
         max_devices=settings().max_devices_per_user,
     )
+
+
+@component
+def me_service() -> MeService:
+    from ecmpush.services.me import MeService
+
+    return MeService(preferences=preferences_repository(), inbox=history_repository, clock=utc_now)
 
 
 @component

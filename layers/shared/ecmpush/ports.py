@@ -29,6 +29,7 @@ from ecmpush.domain.identity import Principal
 from ecmpush.domain.messages import DispatchMessage, MemberType
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.page import Page
+from ecmpush.domain.preferences import Preferences
 from ecmpush.domain.push import Push
 from ecmpush.domain.recipient import Recipient
 from ecmpush.domain.replies import ReplyStatus
@@ -235,6 +236,17 @@ class DeviceStore(DeviceReader, Protocol):
     def owners_of(self, installation_id: str) -> list[str]: ...
     def holders_of_token(self, token: str) -> list[tuple[str, str]]: ...
     def for_owner(self, owner: str) -> list[Device]: ...
+
+
+class PreferenceStore(Protocol):
+    def get(self, owner: str) -> Preferences: ...
+    def put(self, owner: str, preferences: Preferences, now: datetime) -> None: ...
+
+
+class Inbox(Protocol):
+    def page(self, owner: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
+        """One page of the owner's notifications, newest first; raises `InvalidCursor`."""
+        ...
 
 
 # -- replies ---------------------------------------------------------------------------------

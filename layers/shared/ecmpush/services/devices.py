@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ecmpush.domain.devices import Device, DeviceRegistration
+from ecmpush.domain.devices import Device, DeviceRegistration, weak_installation_id
 from ecmpush.domain.identity import Principal
 from ecmpush.ports import DeviceStore
 
@@ -28,6 +28,10 @@ class Forbidden(Exception):
 
 class DeviceConflict(Exception):
     """The installation or the FCM token is registered to another user (409)."""
+
+
+class WeakInstallationId(ValueError):
+    """A new installation id of a shape that could be guessed (issue 9): nothing is stored."""
 
 
 class DevicesService:
@@ -46,6 +50,9 @@ class DevicesService:
     def register(
         self, principal: Principal, installation_id: str, registration: DeviceRegistration
     ) -> tuple[Device, bool]:
+        weak = weak_installation_id(installation_id)
+        if weak is not None:
+            raise WeakInstallationId(weak)
         if registration.audience == "external" and not principal.external_id:
             raise Forbidden("external registration needs the external id claim in the ID token")
         owner = principal.owner

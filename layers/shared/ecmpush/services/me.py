@@ -1,0 +1,39 @@
+"""`/me`: what a signed-in user reads and sets about themself: their preferences (mutes, quiet
+hours) and their notification history, newest first, a page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ecmpush.domain.identity import Principal
+from ecmpush.domain.page import Page
+from ecmpush.domain.preferences import Preferences
+from ecmpush.ports import Inbox, PreferenceStore
+
+
+class MeService:
+    def __init__(
+        self,
+        *,
+        preferences: PreferenceStore,
+        inbox: Callable[[], Inbox],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._preferences = preferences
+        self._inbox = inbox  # built on the first history read (its repository loads boto3)
+        self._clock = clock
+
+    def preferences(self, principal: Principal) -> Preferences:
+        return self._preferences.get(principal.owner)
+
+    def set_preferences(self, principal: Principal, preferences: Preferences) -> Preferences:
+        self._preferences.put(principal.owner, preferences, self._clock())
+        return preferences
+
+    def notifications(
+        self, principal: Principal, limit: int, cursor: str | None
+    ) -> Page[dict[str, Any]]:
+        """Raises `InvalidCursor` for a cursor this user was not handed."""
+        return self._inbox().page(principal.owner, limit, cursor)
