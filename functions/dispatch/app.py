@@ -23,7 +23,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ecmpush import bootstrap
-from ecmpush.adapters.sqs_visibility import delay_record
 from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.messages import dispatch_message_adapter
 from ecmpush.observability import logger, metrics, tracer
@@ -60,7 +59,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         if exc.report is not None:
             _count(exc.report)
         if exc.retry_after_seconds:
-            delay_record(
+            bootstrap.hold_back_record(
                 settings().dispatch_queue_url, record.receipt_handle, exc.retry_after_seconds
             )
         logger.warning(

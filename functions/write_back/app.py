@@ -17,24 +17,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.adapters.sqs_visibility import delay_record
 from ecmpush.domain.ecm_errors import EcmUnavailable
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.write_back import WriteBack, backoff_seconds
 from ecmpush.observability import logger, metrics, tracer
 from ecmpush.settings import settings
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-SAFETY_MARGIN_S = 5.0
-BACKOFF_BASE_S = 30
-BACKOFF_MAX_S = 900
-
-
-def backoff_seconds(receive_count: int, retry_after: float | None) -> int:
-    """ECM's own hint when it gave one, else 30 s doubling per attempt, at most 15 min."""
-    if retry_after:
-        return int(min(max(retry_after, 1), BACKOFF_MAX_S))
-    return int(min(BACKOFF_BASE_S * 2 ** max(receive_count - 1, 0), BACKOFF_MAX_S))
+SAFETY_MARGIN_S = 5.0  # kept back from the invocation's time to record the outcome
 
 
 @tracer.capture_method
@@ -45,7 +35,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         outcome = bootstrap.write_back_service().apply(reply, max(budget, 1.0))
     except EcmUnavailable as exc:
         attempts = int(record.attributes.approximate_receive_count or 1)
-        delay_record(
+        bootstrap.hold_back_record(
             settings().writeback_queue_url,
             record.receipt_handle,
             backoff_seconds(attempts, exc.retry_after),

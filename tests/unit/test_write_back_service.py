@@ -23,7 +23,7 @@ from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmTaskNotOp
 from ecmpush.domain.events import TaskRef as EventTaskRef
 from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.tasks import TrackedTask
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.write_back import WriteBack, backoff_seconds
 from ecmpush.services.write_back import WriteBackService
 from tests.fakes import WriteBackRecorder
 
@@ -224,3 +224,20 @@ def test_without_impersonation_nothing_is_sent_and_the_operator_is_told() -> Non
     with pytest.raises(EcmAuthError, match="impersonation"):
         service(ecm, recorder).apply(reply(), 5)
     assert (ecm.calls, recorder.marked) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("receive_count", "retry_after", "seconds"),
+    [
+        pytest.param(1, None, 30, id="first-retry"),
+        pytest.param(3, None, 120, id="doubling"),
+        pytest.param(9, None, 900, id="at-most-15-min"),
+        pytest.param(2, 7.5, 7, id="ecm-hint"),
+        pytest.param(2, 0.2, 1, id="hint-at-least-1s"),
+        pytest.param(2, 86_400, 900, id="hint-at-most-15-min"),
+    ],
+)
+def test_a_reply_content_server_could_not_take_waits_its_hint_or_a_doubling_backoff(
+    receive_count: int, retry_after: float | None, seconds: int
+) -> None:
+    assert backoff_seconds(receive_count, retry_after) == seconds

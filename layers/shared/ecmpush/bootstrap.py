@@ -83,6 +83,14 @@ def refreshed_action_token_keys() -> list[bytes] | None:
     return _refreshed(settings().action_token_secret_id)
 
 
+def hold_back_record(queue_url: str, receipt_handle: str, seconds: float) -> None:
+    """Keep a received SQS record invisible for `seconds` (a Retry-After, a backoff) instead of
+    the queue's fixed visibility timeout."""
+    from ecmpush.adapters.sqs_visibility import delay_record
+
+    delay_record(queue_url, receipt_handle, seconds)
+
+
 @component
 def firebase_app() -> firebase_admin.App:
     from ecmpush.adapters.firebase_app import get_firebase_app

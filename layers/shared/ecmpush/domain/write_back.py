@@ -38,3 +38,16 @@ def handover_comment(to_user: str, at: datetime) -> str:
     the audit trail says why the step moved and nobody's words are put in the assignee's name."""
     stamp = at.strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"Handed over to {to_user} after an SLA escalation — via ecmpush at {stamp}"
+
+
+BACKOFF_BASE_S = 30
+BACKOFF_MAX_S = 900
+
+
+def backoff_seconds(receive_count: int, retry_after: float | None) -> int:
+    """How long a reply waits after Content Server could not take it: ECM's own hint when it
+    gave one, else 30 s doubling per attempt, at most 15 minutes (the write-back queue's DLQ
+    takes what never succeeds, after its redrive count)."""
+    if retry_after:
+        return int(min(max(retry_after, 1), BACKOFF_MAX_S))
+    return int(min(BACKOFF_BASE_S * 2 ** max(receive_count - 1, 0), BACKOFF_MAX_S))
