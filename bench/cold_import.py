@@ -71,7 +71,7 @@ TRACKED = (
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.utilities.parameters",
-    "ecmpush.app_api",
+    "ecmpush.entrypoints.app_api",
     "firebase_admin",
     "grpc",
     "google.cloud",

@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.app_api import app_resolver, authenticated
 from ecmpush.domain.devices import (
     INSTALLATION_ID_PATTERN,
     NEW_INSTALLATION_ID_PATTERN,
@@ -18,14 +17,15 @@ from ecmpush.domain.devices import (
 )
 from ecmpush.domain.page import InvalidCursor
 from ecmpush.domain.preferences import Preferences
-from ecmpush.http import error_response, json_response
-from ecmpush.observability import logger, metrics, tracer
+from ecmpush.entrypoints.app_api import app_resolver, authenticated
+from ecmpush.entrypoints.http import error_response, json_response
+from ecmpush.entrypoints.observability import logger, metrics, tracer
+from ecmpush.entrypoints.snapstart import prepare_snapshot
 from ecmpush.services.devices import DeviceConflict, Forbidden, WeakInstallationId
-from ecmpush.snapstart import prepare_snapshot
 
 # How each refusal is answered: this API's one table (contract §2).
 app = app_resolver((Forbidden, 403), (DeviceConflict, 409), (InvalidCursor, 400))
-# SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
+# SnapStart: the first request's lazy imports go into the snapshot (entrypoints/snapstart.py).
 prepare_snapshot(
     "ecmpush.adapters.id_token_verifier",
     "ecmpush.adapters.secrets",

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from ecmpush import bootstrap
 from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.messages import dispatch_message_adapter
-from ecmpush.observability import logger, metrics, tracer
+from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.services.dispatch import DispatchReport, RetryLater
 from ecmpush.settings import settings
 

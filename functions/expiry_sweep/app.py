@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecmpush.observability import logger, metrics, tracer
-from ecmpush.scheduled import report_run, scheduled_time
+from ecmpush.entrypoints.observability import logger, metrics, tracer
+from ecmpush.entrypoints.scheduled import report_run, scheduled_time
 from ecmpush.sweeps_expiry import expiry_sweep_service
 
 

@@ -11,12 +11,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.app_api import app_resolver, authenticated
 from ecmpush.domain.action_token import ActionTokenExpired, ActionTokenInvalid
 from ecmpush.domain.replies import ReplyConflict, ReplyForbidden, ReplyRequest
-from ecmpush.http import json_response
-from ecmpush.observability import logger, metrics, tracer
-from ecmpush.snapstart import prepare_snapshot
+from ecmpush.entrypoints.app_api import app_resolver, authenticated
+from ecmpush.entrypoints.http import json_response
+from ecmpush.entrypoints.observability import logger, metrics, tracer
+from ecmpush.entrypoints.snapstart import prepare_snapshot
 
 # How each refusal is answered: this API's one table (contract §3).
 app = app_resolver(
@@ -25,7 +25,7 @@ app = app_resolver(
     (ReplyForbidden, 403),
     (ReplyConflict, 409),
 )
-# SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
+# SnapStart: the first request's lazy imports go into the snapshot (entrypoints/snapstart.py).
 prepare_snapshot(
     "ecmpush.adapters.id_token_verifier",
     "ecmpush.adapters.ecm.client",

@@ -15,12 +15,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.domain import webhook_signature
 from ecmpush.domain.webhook_body import BodyError, BodyShapeInvalid, BodyTooLarge, BodyUnreadable
-from ecmpush.http import error_response, json_response
-from ecmpush.observability import logger, metrics, tracer
-from ecmpush.snapstart import prepare_snapshot
+from ecmpush.entrypoints.http import error_response, json_response
+from ecmpush.entrypoints.observability import logger, metrics, tracer
+from ecmpush.entrypoints.snapstart import prepare_snapshot
 
 app = APIGatewayRestResolver()
-# SnapStart: the first request's lazy imports go into the snapshot (ecmpush/snapstart.py).
+# SnapStart: the first request's lazy imports go into the snapshot (entrypoints/snapstart.py).
 prepare_snapshot(
     "aws_lambda_powertools.utilities.idempotency",
     "ecmpush.adapters.idempotent_acceptance",

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.domain.ecm_errors import EcmUnavailable
 from ecmpush.domain.write_back import WriteBack, backoff_seconds
-from ecmpush.observability import logger, metrics, tracer
+from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.settings import settings
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

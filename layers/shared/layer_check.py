@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-# Provided by Lambda's managed Python runtime itself, never by a layer (ecmpush/snapstart.py
+# Provided by Lambda's managed Python runtime itself, never by a layer (entrypoints/snapstart.py
 # imports it inside `try`/`except ImportError`).
 RUNTIME_PROVIDED = ("snapshot_restore_py",)
 # Each handler is imported once per tracing mode (observability.py): `sdk` adds aws-xray-sdk.
@@ -248,7 +248,7 @@ def first_call_imports(app_source: str, root: Path) -> tuple[list[str], list[str
     """(factories, import statements) of `ecmpush.bootstrap` a handler's first call runs, with
     `root` the directory holding the ecmpush package: the factories named as
     `bootstrap.<factory>` in app.py or in any ecmpush module it imports (e.g.
-    `ecmpush.app_api.authenticated` for the ID-token verifier), plus the factories those
+    `ecmpush.entrypoints.app_api.authenticated` for the ID-token verifier), plus the factories those
     reference, transitively. An over-approximation where a shared module names a factory the
     handler never reaches; the factories are returned, so that is visible."""
     bootstrap = ast.parse((root / "ecmpush" / "bootstrap.py").read_text())

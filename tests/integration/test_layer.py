@@ -182,7 +182,7 @@ NOT_AT_INIT_OF = {
     # The notification history (boto3's condition builder, the deliveries repository and its
     # models) is for GET /me/notifications only; its cursor error lives in domain/page.py.
     "devices": ("ecmpush.adapters.history_repository", "ecmpush.adapters.deliveries_repository"),
-    "webhook_intake": ("ecmpush.app_api",),
+    "webhook_intake": ("ecmpush.entrypoints.app_api",),
 }
 
 
@@ -207,7 +207,7 @@ def test_webhook_intake_init_imports_neither_firebase_nor_google_auth_nor_crypto
 @pytest.mark.parametrize("function", SWEEPS)
 def test_sweeps_do_not_import_the_api_layer(site: Path, function: str) -> None:
     modules = _modules(site, function, "lambda")
-    assert "ecmpush.app_api" not in modules
+    assert "ecmpush.entrypoints.app_api" not in modules
     assert "aws_lambda_powertools.event_handler" not in modules
 
 

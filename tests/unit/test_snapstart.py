@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ecmpush import snapstart
 from ecmpush.components import component
+from ecmpush.entrypoints import snapstart
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from ecmpush.clock import utc_now
 from ecmpush.domain.events import Timestamp
-from ecmpush.observability import logger, metrics
+from ecmpush.entrypoints.observability import logger, metrics
 
 _timestamp: TypeAdapter[datetime] = TypeAdapter(Timestamp)
 

@@ -24,8 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecmpush import bootstrap
 from ecmpush.domain.field_errors import field_errors
 from ecmpush.domain.identity import Principal, RevocationCheckUnavailable, Unauthenticated
-from ecmpush.http import bearer_token, error_response
-from ecmpush.observability import logger
+from ecmpush.entrypoints.http import bearer_token, error_response
+from ecmpush.entrypoints.observability import logger
 
 Refusal = tuple[type[Exception], int]
 
