@@ -8,9 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ecmpush import bootstrap
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.scheduled import report_run, scheduled_time
-from ecmpush.sweeps_devices import device_prune_service
 
 
 @logger.inject_lambda_context
@@ -18,6 +18,6 @@ from ecmpush.sweeps_devices import device_prune_service
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = scheduled_time(event)
-    report = device_prune_service().run(now, context.get_remaining_time_in_millis)
+    report = bootstrap.device_prune_service().run(now, context.get_remaining_time_in_millis)
     counts = {"Examined": report.examined, "Pruned": report.pruned, "Skipped": report.skipped}
     return report_run("StaleDevices", now, counts, report.complete, report.as_dict())

@@ -7,9 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ecmpush import bootstrap
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.scheduled import report_run, scheduled_time
-from ecmpush.sweeps_expiry import expiry_sweep_service
 
 
 @logger.inject_lambda_context
@@ -17,7 +17,7 @@ from ecmpush.sweeps_expiry import expiry_sweep_service
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = scheduled_time(event)
-    report = expiry_sweep_service().run(now, context.get_remaining_time_in_millis)
+    report = bootstrap.expiry_sweep_service().run(now, context.get_remaining_time_in_millis)
     counts = {
         "RecordsExamined": report.examined,
         "RecordsNotified": report.notified,

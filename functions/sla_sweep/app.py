@@ -7,9 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ecmpush import bootstrap
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.scheduled import report_run, scheduled_time
-from ecmpush.sweeps_sla import sla_sweep_service
 
 COUNTS = ("examined", "notified", "skipped", "unchecked", "closed")
 
@@ -19,7 +19,7 @@ COUNTS = ("examined", "notified", "skipped", "unchecked", "closed")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = scheduled_time(event)
-    report = sla_sweep_service().run(now, context.get_remaining_time_in_millis)
+    report = bootstrap.sla_sweep_service().run(now, context.get_remaining_time_in_millis)
     counts = {name.capitalize(): getattr(report, name) for name in COUNTS}
     result = report_run("SlaSweep", now, counts, report.complete, report.as_dict())
     if report.problems:

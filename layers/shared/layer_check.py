@@ -245,16 +245,21 @@ def _ecmpush_imports(tree: ast.AST) -> set[str]:
 
 
 def first_call_imports(app_source: str, root: Path) -> tuple[list[str], list[str]]:
-    """(factories, import statements) of `ecmpush.bootstrap` a handler's first call runs, with
-    `root` the directory holding the ecmpush package: the factories named as
-    `bootstrap.<factory>` in app.py or in any ecmpush module it imports (e.g.
-    `ecmpush.entrypoints.app_api.authenticated` for the ID-token verifier), plus the factories those
-    reference, transitively. An over-approximation where a shared module names a factory the
+    """(factories, import statements) of `ecmpush.bootstrap` (all its modules) a handler's
+    first call runs, with `root` the directory holding the ecmpush package: the factories
+    named as `bootstrap.<factory>` in app.py or in any ecmpush module it imports (e.g.
+    `ecmpush.entrypoints.app_api.authenticated` for the ID-token verifier), plus the factories
+    those reference, transitively. An over-approximation where a shared module names a factory the
     handler never reaches; the factories are returned, so that is visible."""
-    bootstrap = ast.parse((root / "ecmpush" / "bootstrap.py").read_text())
-    functions = {n.name: n for n in bootstrap.body if isinstance(n, ast.FunctionDef)}
+    package = sorted((root / "ecmpush" / "bootstrap").glob("*.py"))
+    functions = {
+        n.name: n
+        for path in package
+        for n in ast.parse(path.read_text()).body
+        if isinstance(n, ast.FunctionDef)
+    }
     trees = [ast.parse(app_source)]
-    seen = {"ecmpush.bootstrap"}
+    seen = {"ecmpush.bootstrap", *(f"ecmpush.bootstrap.{p.stem}" for p in package)}
     todo = sorted(_ecmpush_imports(trees[0]))
     while todo:
         name = todo.pop()

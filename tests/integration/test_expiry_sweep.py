@@ -17,8 +17,8 @@ import pytest
 from devstack.lambda_runtime import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.adapters.records_repository import RecordsRepository
+from ecmpush.bootstrap import expiry_sweep_service, record_tracker, records_repository
 from ecmpush.domain.events import event_adapter
-from ecmpush.sweeps_expiry import expiry_sweep_service, record_tracker, records_repository
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 

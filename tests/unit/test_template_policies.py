@@ -80,7 +80,7 @@ _SSM = {
 }
 _SSM |= {("*", "ssm:DescribeParameters")}
 
-# What each function's code does (the adapters it builds in ecmpush/bootstrap.py and the calls
+# What each function's code does (the adapters it builds in ecmpush/bootstrap/ and the calls
 # they make), nothing more.
 EXPECTED: dict[str, Grants] = {
     "WebhookIntakeFunction": _items("IdempotencyTable", "get", "put", "update", "delete")
