@@ -16,6 +16,14 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def sortable(moment: datetime, *, micro: bool = False) -> str:
+    """A time as a DynamoDB sort key: UTC, fixed width (`2026-11-28T10:00:00Z`, with `micro`
+    `2026-11-28T10:00:00.000000Z`), so string order is time order. ISO strings with and without
+    fractions or offsets do not sort correctly, which is why keys never use `rfc3339`."""
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ"
+    return moment.astimezone(UTC).strftime(pattern)
+
+
 class Deadline:
     """An absolute end on a monotonic clock, built from a budget in seconds."""
 

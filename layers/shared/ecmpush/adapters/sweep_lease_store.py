@@ -4,11 +4,11 @@ Content Server search stopped before, so an interrupted search resumes there nex
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ecmpush.adapters.dynamo import applied, conditional
-from ecmpush.clock import rfc3339
+from ecmpush.clock import rfc3339, sortable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -17,8 +17,8 @@ _CONTROL_TTL = timedelta(days=7)
 
 
 def _stamp(moment: datetime) -> str:
-    """Lease times: fixed width with microseconds, so string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Lease times: to the microsecond, two runs a moment apart must not tie."""
+    return sortable(moment, micro=True)
 
 
 class SweepLeaseStore:

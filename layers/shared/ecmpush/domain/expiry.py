@@ -29,6 +29,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
+from ecmpush.clock import sortable
+
 TYPE: Final = "expiry.warning"
 CATEGORY: Final = "expiry"
 EXPIRED: Final = "expired"  # the final stage's label; windows are labelled by their days
@@ -52,9 +54,8 @@ class ExpiryConfigError(ValueError):
 
 
 def index_time(moment: datetime) -> str:
-    """Sort key of the `notices_due` index: UTC, fixed width, whole seconds, so string order is
-    time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The sort key of this index (clock.sortable: string order is time order)."""
+    return sortable(moment)
 
 
 def utc_day(moment: datetime) -> date:

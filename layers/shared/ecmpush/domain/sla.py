@@ -19,9 +19,10 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
+from ecmpush.clock import sortable
 from ecmpush.domain.events import TaskRef
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.reply_actions import BY_STAGE
@@ -127,9 +128,8 @@ class SlaPolicy:
 
 
 def index_time(moment: datetime) -> str:
-    """The sort key of the `sla_due` index: UTC, fixed width, whole seconds, so string order is
-    time order (ISO strings with and without fractions or offsets do not sort correctly)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The sort key of this index (clock.sortable: string order is time order)."""
+    return sortable(moment)
 
 
 def sla_notification_id(task_key: str, due_at: datetime, level: int) -> str:
