@@ -34,7 +34,7 @@ from ecmpush.bootstrap.intake import (
 )
 from ecmpush.bootstrap.response_callback import (
     disposition_mapping,
-    reply_service,
+    response_callback_service,
     write_back_service,
 )
 from ecmpush.bootstrap.secrets import (
@@ -103,8 +103,8 @@ __all__ = [
     "records_repository",
     "refreshed_action_token_keys",
     "refreshed_webhook_secrets",
-    "reply_service",
     "reset",
+    "response_callback_service",
     "routing_config",
     "secret_store",
     "sla_policy",

@@ -56,7 +56,7 @@ def write_back_service() -> WriteBackService:
 
 
 @component
-def reply_service() -> ResponseCallbackService:
+def response_callback_service() -> ResponseCallbackService:
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.dynamo import table
     from ecmpush.adapters.responses_repository import ResponsesRepository
