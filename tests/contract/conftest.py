@@ -9,6 +9,8 @@ For a real server (docs/ecm.md, "Checking your Content Server"):
   (keys approve, reject, acknowledge, request_info; each step is sent on: use a test workflow)
 - `ECMPUSH_OTCS_SEARCH`  optional: the expiry search configuration (as `ECMPUSH_EXPIRY_SEARCH`)
   whose query should find at least one record
+- `ECMPUSH_OTCS_GROUP`   optional: the id of a group with users (ideally more than 100, and a
+  member group), as a team kept as a Content Server group would name it
 """
 
 from __future__ import annotations
@@ -45,12 +47,16 @@ STANDIN_SEARCH = json.dumps(
 )
 
 
+STANDIN_GROUP = 20001  # "Field Operations": two users and a member group
+
+
 @dataclass(frozen=True)
 class Target:
     name: str  # "stand-in" or the real server's URL
     client: EcmClient
     tasks: dict[str, dict[str, Any]]
     search: str | None
+    group: int | None = None  # a group whose members the routing could page
 
 
 def _real() -> Target | None:
@@ -66,7 +72,9 @@ def _real() -> Target | None:
     secret = json.loads(Path(secret_path).read_text(encoding="utf-8"))
     tasks = json.loads(Path(tasks_path).read_text(encoding="utf-8"))
     client = EcmClient(EcmConfig.from_secret(secret, base_url=url))
-    return Target(url, client, tasks, os.environ.get("ECMPUSH_OTCS_SEARCH") or None)
+    group = os.environ.get("ECMPUSH_OTCS_GROUP")
+    search = os.environ.get("ECMPUSH_OTCS_SEARCH") or None
+    return Target(url, client, tasks, search, int(group) if group else None)
 
 
 @pytest.fixture
@@ -80,5 +88,5 @@ def otcs() -> Iterator[Target]:
     with BackgroundServer(standin) as server:
         secret = local_ecm_credentials(server.url)
         client = EcmClient(EcmConfig.from_secret(secret, base_url=server.url))
-        yield Target("stand-in", client, STANDIN_TASKS, STANDIN_SEARCH)
+        yield Target("stand-in", client, STANDIN_TASKS, STANDIN_SEARCH, STANDIN_GROUP)
         client.close()

@@ -117,3 +117,21 @@ def test_search_with_select_returns_category_values(otcs: Target) -> None:
     assert page.rows, "the expiry search found nothing: check `where` and the locations"
     dates = [parse_ecm_date(row.categories.get(config.date_attribute)) for row in page.rows]
     assert all(dates), f"hits without a readable {config.date_attribute}: is `select` honoured?"
+
+
+def test_a_group_pages_through_its_users_and_lists_its_member_groups(otcs: Target) -> None:
+    """What Dispatch relies on for a team kept as a group: `where_type` separates users from
+    member groups, pages follow `page_total` whatever page size the server chose, and every
+    user page names logins."""
+    if otcs.group is None:
+        pytest.skip("ECMPUSH_OTCS_GROUP not set: no group to page")
+    first = otcs.client.group_members(otcs.group, member_type="users", page=1)
+    assert first.users, "the group lists no users: is it the right id, visible to the account?"
+    assert first.groups == ()  # where_type=0 answers users only
+    logins = list(first.users)
+    for page in range(2, first.page_total + 1):
+        logins += otcs.client.group_members(otcs.group, member_type="users", page=page).users
+    assert len(logins) == first.total_count
+    assert len(set(logins)) == len(logins)  # no member on two pages
+    groups = otcs.client.group_members(otcs.group, member_type="groups", page=1)
+    assert groups.users == ()  # where_type=1 answers groups only
