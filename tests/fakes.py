@@ -3,7 +3,7 @@ and the contract suite (`tests/contract`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from ecmpush.domain.messages import DispatchMessage
@@ -86,3 +86,23 @@ class Queue(Generic[T]):
             raise self.fail
         self.published.append(message)
         return f"message-{len(self.published)}"
+
+
+# --- builders ----------------------------------------------------------------------------------
+
+
+def tracked_task(process_id: str = "4711", **changes: Any) -> TrackedTask:
+    """A task as Dispatch tracks it after `task.assigned`: step `<process_id>/<process_id>/1`,
+    an approval for asmith with bjones as supervisor; `changes` override any field."""
+    values: dict[str, Any] = {
+        "task_key": f"{process_id}/{process_id}/1",
+        "process_id": process_id,
+        "subprocess_id": process_id,
+        "task_id": "1",
+        "title": "Approve supplier contract",
+        "stage": "approval",
+        "assignee": "asmith",
+        "supervisor": "bjones",
+        "opened_at": datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+    }
+    return TrackedTask(**{**values, **changes})

@@ -24,7 +24,7 @@ from ecmpush.domain.replies import ReplyConflict, ReplyForbidden, ReplyRequest, 
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.services.response_callback import ResponseCallbackService
-from tests.fakes import Queue, ReplyLedger, Shelf
+from tests.fakes import Queue, ReplyLedger, Shelf, tracked_task
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 KEY, OLD_KEY, NEW_KEY = b"k" * 32, b"o" * 32, b"n" * 32
@@ -89,17 +89,7 @@ class World:
 
 
 def _tracked(status: str) -> TrackedTask:
-    return TrackedTask(
-        task_key="4711/4711/1",
-        process_id="4711",
-        subprocess_id="4711",
-        task_id="1",
-        title="Approve supplier contract",
-        stage="approval",
-        assignee="asmith",
-        status=status,
-        opened_at=NOW - timedelta(hours=1),
-    )
+    return tracked_task(status=status, opened_at=NOW - timedelta(hours=1))
 
 
 def test_a_valid_reply_is_claimed_once_for_its_task_with_the_device_platform() -> None:

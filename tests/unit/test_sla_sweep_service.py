@@ -18,7 +18,7 @@ from ecmpush.domain.page import Page
 from ecmpush.domain.sla import SlaPolicy, step_for
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.sla_sweep import SlaSweepService
-from tests.fakes import Queue
+from tests.fakes import Queue, tracked_task
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 POLICY = SlaPolicy(grace=timedelta(hours=24))
@@ -93,15 +93,9 @@ class Ecm:
 
 
 def task(n: int, *, overdue: timedelta = timedelta(hours=1), level: int = 0) -> TrackedTask:
-    return TrackedTask(
-        task_key=f"{n}/{n}/1",
-        process_id=str(n),
-        subprocess_id=str(n),
-        task_id="1",
+    return tracked_task(
+        str(n),
         title=f"Task {n}",
-        stage="approval",
-        assignee="asmith",
-        supervisor="bjones",
         due_at=NOW - overdue,
         opened_at=NOW - timedelta(days=5),
         sla_level=level,

@@ -22,10 +22,9 @@ from ecmpush.domain.ecm import (
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmTaskNotOpen
 from ecmpush.domain.events import TaskRef as EventTaskRef
 from ecmpush.domain.replies import ReplyStatus, audit_comment
-from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack, backoff_seconds
 from ecmpush.services.write_back import WriteBackService
-from tests.fakes import WriteBackRecorder
+from tests.fakes import WriteBackRecorder, tracked_task
 
 REF = TaskRef(4711, 4711, 1)
 IDS = {"asmith": 1001, "bjones": 1002, "cwu": 1003}
@@ -108,17 +107,7 @@ class FakeContentServer:
         return IDS[login]
 
 
-TRACKED = TrackedTask(
-    task_key="4711/4711/1",
-    process_id="4711",
-    subprocess_id="4711",
-    task_id="1",
-    title="Approve contract",
-    stage="approval",
-    assignee="asmith",
-    supervisor="bjones",
-    opened_at=NOW,
-)
+TRACKED = tracked_task(title="Approve contract", opened_at=NOW)
 
 
 def reply(action: str = "approve", user: str = "asmith", comment: str | None = "ok") -> WriteBack:
