@@ -119,6 +119,7 @@ class FcmStandIn:
         self._records: list[dict[str, Any]] = []
         self._faults: list[Fault] = []
         self._token_outages = 0  # token requests still to answer 503, as Google's endpoint can
+        self._token_delays: list[float] = []  # seconds to hold each next token answer back
         self._token_requests = 0
         self._access_tokens: dict[str, float] = {}  # token → expiry (epoch seconds)
         self._seq = itertools.count(1)
@@ -181,6 +182,14 @@ class FcmStandIn:
         with self._lock:
             self._token_outages = times
 
+    def slow_token_requests(self, times: int, seconds: float) -> None:
+        """Hold the next `times` OAuth token answers back for `seconds` each (a slow or
+        overloaded token endpoint)."""
+        if not (_is_int(times) and times >= 0) or seconds < 0:
+            raise ValueError("times must be a non-negative integer and seconds >= 0")
+        with self._lock:
+            self._token_delays = [float(seconds)] * times
+
     @property
     def token_requests(self) -> int:
         """OAuth token requests received so far (answered or failed)."""
@@ -198,6 +207,7 @@ class FcmStandIn:
             self._records.clear()
             self._faults.clear()
             self._token_outages = 0
+            self._token_delays = []
 
     # -- WSGI ---------------------------------------------------------------------------------
 
@@ -222,6 +232,9 @@ class FcmStandIn:
             self._token_requests += 1
             failing = self._token_outages > 0
             self._token_outages -= int(failing)
+            delay = self._token_delays.pop(0) if self._token_delays else 0.0
+        if delay:
+            time.sleep(delay)
         if failing:
             return _json({"error": "internal_failure", "error_description": "Backend Error"}, 503)
         form = request.form

@@ -15,7 +15,7 @@ from unittest.mock import patch
 import botocore.client
 import pytest
 
-from devstack.lambda_runtime import LocalFunction
+from devstack.lambda_runtime import InvocationTimedOut, LocalFunction
 from ecmpush import bootstrap
 from ecmpush.domain.notifications import notification_id
 from ecmpush.services import dispatch
@@ -278,6 +278,33 @@ def test_a_failing_token_endpoint_claims_nothing_and_the_batch_goes_out_once_lat
     nid = notification_id("evt-scale-1", "document.available")
     assert harness.deliveries(nid) == []  # no claim taken, none to wait out
     time.sleep(1.2)
+    harness.drain()
+    tokens = _tokens(harness)
+    assert sorted(tokens) == sorted(f"fcm-token-{u}-{n:04}" for n, u in enumerate(users))
+    assert {d["status"] for d in harness.deliveries(nid)} == {"sent"}
+
+
+def test_an_invocation_killed_while_fetching_credentials_leaves_no_claim_and_no_duplicate(
+    harness: Harness,
+) -> None:
+    """Lambda kills an invocation at its Timeout wherever it is. Fetching the FCM token happens
+    before anything is claimed, so a kill there strands nothing: the retry sends each device
+    exactly once, without waiting out any lease."""
+    users = _crowd(harness, 3)
+    credential = bootstrap.firebase_app().credential.get_credential()
+    credential.token, credential.expiry = None, None  # a cold container: no token yet
+    harness.fcm.standin.slow_token_requests(1, 4.0)  # longer than the 2 s timeout below
+    harness.dispatch = LocalFunction(harness.dispatch.spec, timeout_s=2.0)
+    harness.sqs.set_queue_attributes(
+        QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
+    )
+    with pytest.raises(InvocationTimedOut):
+        harness.invoke_dispatch([json.dumps({"kind": "event", "event": _bulletin(users)})])
+    nid = notification_id("evt-scale-1", "document.available")
+    assert harness.deliveries(nid) == []  # killed before any claim
+    assert harness.fcm.messages() == []
+    time.sleep(4.2)  # the slow token answer arrives meanwhile, on the pool's thread
+    harness.dispatch = LocalFunction(harness.dispatch.spec)
     harness.drain()
     tokens = _tokens(harness)
     assert sorted(tokens) == sorted(f"fcm-token-{u}-{n:04}" for n, u in enumerate(users))
