@@ -1109,3 +1109,23 @@ def test_a_group_page_too_close_to_the_deadline_is_queued_again_unread() -> None
     assert w.publisher.published[-1] == (page_one, 0)
     w.send(page_one)
     assert [p.token for p in w.sender.pushes] == ["tok-inst-00"]
+
+
+def test_a_read_group_page_that_cannot_finish_goes_on_as_a_batch_not_as_the_page() -> None:
+    members = [f"user-{n:02}" for n in range(3)]
+    w = _group_world({100: (members, [])}, *_crowd(3))
+    w.sender.answers = {"tok-inst-01": SendResult(error_code="UNAVAILABLE")}
+    w.send(_bulletin(["field-ops"]))
+    page_one = w.publisher.published[0][0]
+    w.publisher.published.clear()
+    report = w.send(page_one)  # no RetryLater: the page itself is done
+    assert report.requeued == 1
+    queued = [m for m, _ in w.publisher.published]
+    assert [type(m).__name__ for m in queued] == ["GroupPageMessage", "NotificationMessage"]
+    assert queued[0].member_type == "groups"  # the follow-up, queued once
+    assert queued[1].notification.recipients == members
+    w.sender.answers = {}
+    w.send(queued[1])
+    tokens = [p.token for p in w.sender.pushes]
+    assert sorted(tokens) == ["tok-inst-00", "tok-inst-01", "tok-inst-01", "tok-inst-02"]
+    assert len(w.directory.calls) == 1  # type: ignore[union-attr]  # the page read once

@@ -225,7 +225,7 @@ class DispatchService:
             self._track(message.event, notifications, now)
         elif isinstance(message, GroupPageMessage):
             if deadline.remaining() < self._reserve:
-                return self._requeue(message, DispatchReport(), delay=0)  # not started
+                return self._requeue([message], DispatchReport(), delay=0)  # not started
             read = self._read_group_page(message, deadline)
             if read is None:
                 return DispatchReport(groups_refused=1)
@@ -246,22 +246,30 @@ class DispatchService:
         _wait_all(background)
         waiting = report.retrying + report.unreached + report.held
         delay = max(report.retry_after) if report.retry_after else None
-        if waiting and not report.retrying and not isinstance(message, EventMessage):
-            return self._requeue(message, report, delay=delay or 0)
+        if waiting and isinstance(message, GroupPageMessage):
+            # The page is read and what it leads to is queued: what it could not finish goes
+            # on as an ordinary delivery batch (the page again would be read and queue its
+            # follow-ups again). A transient answer's retries then count against that batch.
+            batches = [NotificationMessage(notification=n) for n in notifications]
+            return self._requeue(batches, report, delay=delay or 0)
+        if waiting and not report.retrying and isinstance(message, NotificationMessage):
+            return self._requeue([message], report, delay=delay or 0)
         if waiting:
             raise RetryLater(f"{waiting} deliveries need a retry", delay, report)
         return report
 
     def _requeue(
-        self, message: NotificationMessage | GroupPageMessage, report: DispatchReport, delay: float
+        self, messages: Sequence[DispatchMessage], report: DispatchReport, delay: float
     ) -> DispatchReport:
-        """Queue the message again instead of failing it, when what is left was only not
-        reached in time or held by FCM's pause: those are no faults, and a record failed for
-        them would climb towards the DLQ (five receives) while it waits its turn, losing its
+        """Queue again instead of failing the record, when what is left was only not reached
+        in time or held by FCM's pause: those are no faults, and a record failed for them
+        would climb towards the DLQ (five receives) while it waits its turn, losing its
         recipients on a busy day. Sent again, it is idempotent: claimed devices are skipped.
         Events are not requeued (routing them twice would re-open their task): they retry."""
-        self._publisher.publish(message, delay_seconds=int(min(max(delay, 0), MAX_DELAY_SECONDS)))
-        report.requeued += 1
+        seconds = int(min(max(delay, 0), MAX_DELAY_SECONDS))
+        for message in messages:
+            self._publisher.publish(message, delay_seconds=seconds)
+        report.requeued += len(messages)
         return report
 
     def _track(self, event: EcmEvent, notifications: list[Notification], now: datetime) -> None:
