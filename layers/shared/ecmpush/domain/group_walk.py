@@ -3,8 +3,10 @@
 A field organisation of 100,000 people is one group in Content Server; listing it in one item
 or one message is impossible (SSM parameters hold 8 KB, SQS messages 256 KiB) and reading it in
 one invocation would outlive the timeout. So each page is its own dispatch message: page 1
-learns how many pages there are and queues the others, which Dispatch invocations read and
-deliver in parallel; the users page 1 also queues the group's member groups, walked the same way.
+learns how many pages there are and queues the next 99 and page 101, which queues the 99 after
+it and page 201, and so on, so no message queues more than 100 and Dispatch invocations read
+and deliver the pages in parallel; the users page 1 also queues the group's member groups,
+walked the same way.
 Each page is a delivery batch, idempotent like any other, so a page read twice sends nothing
 twice. Pure: what to deliver and what to queue follows from the message and the page alone."""
 
@@ -18,6 +20,9 @@ from ecmpush.domain.routing_config import EcmGroupTeam
 from ecmpush.domain.user_ids import MAX_USER_ID, internal_user_id
 
 MAX_DEPTH = 8  # member groups of member groups; deeper nesting is a mistake, not a team
+# A page queues at most this many more: a million-member group is 10,000 pages, and queueing
+# them all from page 1 would outlast the invocation (and be queued again by every retry).
+PAGES_PER_LEADER = 100
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,14 @@ def next_step(message: GroupPageMessage, page: MembersPage) -> WalkStep:
             f"more than the team's max_members {group.max_members}"
         )
     follow: list[GroupPageMessage] = []
-    if message.page == 1:
-        follow += [message.model_copy(update={"page": n}) for n in range(2, page.page_total + 1)]
-        if message.member_type == "users":
-            follow.append(message.model_copy(update={"member_type": "groups"}))
+    if (message.page - 1) % PAGES_PER_LEADER == 0:  # pages 1, 101, 201, ...: a window's first
+        last = min(message.page + PAGES_PER_LEADER - 1, page.page_total)
+        pages = range(message.page + 1, last + 1)
+        follow += [message.model_copy(update={"page": n}) for n in pages]
+        if last < page.page_total:  # the next window's first page queues the next window
+            follow.append(message.model_copy(update={"page": last + 1}))
+    if message.page == 1 and message.member_type == "users":
+        follow.append(message.model_copy(update={"member_type": "groups"}))
     skipped: list[str] = []
     if message.member_type == "groups":
         for member in page.groups:
