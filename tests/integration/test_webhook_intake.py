@@ -46,6 +46,15 @@ def test_resent_event_is_a_duplicate_and_enqueued_once(harness: Harness) -> None
     assert harness.queue_depth() == 1
 
 
+def test_idempotency_records_keep_the_names_earlier_releases_wrote(harness: Harness) -> None:
+    """A deploy must still recognise events accepted before it: the records' keys are named
+    after the guarded function, which refactors must not rename."""
+    assert harness.post_event(sample_event("task_assigned")).status == 202
+    [record] = harness.table("IdempotencyTable").scan()["Items"]
+    name, _, _digest = str(record["id"]).partition("#")
+    assert name.endswith(".ecmpush.bootstrap.accept_event_once.<locals>.accept")
+
+
 def test_same_id_with_different_payload_is_a_conflict(harness: Harness) -> None:
     event = sample_event("task_assigned")
     assert harness.post_event(event).status == 202

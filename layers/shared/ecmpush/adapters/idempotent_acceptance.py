@@ -24,6 +24,11 @@ from ecmpush.domain.events import EcmEvent
 from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
 
 Answer = dict[str, str]
+# Powertools names each idempotency record after the guarded function's module and qualname.
+# These are the names the records were written under before this adapter existed (the
+# function lived in bootstrap.py): a deploy that renamed them would forget which events it
+# had accepted, and a resent event would be accepted again.
+RECORDS_NAMED_AFTER = ("ecmpush.bootstrap", "accept_event_once.<locals>.accept")
 
 
 def accept_once(
@@ -33,6 +38,8 @@ def accept_once(
 
     def store_and_queue(event: EcmEvent) -> Answer:
         return accept(event)
+
+    store_and_queue.__module__, store_and_queue.__qualname__ = RECORDS_NAMED_AFTER
 
     guarded: Callable[..., Any] = idempotent_function(
         data_keyword_argument="event", config=config, persistence_store=persistence
