@@ -66,3 +66,12 @@ def test_a_group_over_its_cap_is_refused_before_anything_is_queued() -> None:
     step = next_step(GroupPageMessage(notification=small), _page(1, 2))
     assert step.refused is not None
     assert (step.follow, step.users) == ([], [])
+
+
+def test_member_groups_that_cannot_be_walked_are_left_out_with_a_reason() -> None:
+    message = GroupPageMessage(notification=NOTIFICATION, member_type="groups", via=(7,))
+    page = MembersPage((), (0, -3, 7, 100, 200), 1, 100, 5, 1)
+    step = next_step(message, page)
+    assert [m.group_id for m in step.follow] == [200]
+    assert [m.via for m in step.follow] == [(7, 100)]
+    assert len(step.skipped) == 4  # two non-ids, a cycle back to 7, the group itself

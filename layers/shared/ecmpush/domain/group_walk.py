@@ -81,6 +81,8 @@ def _user_id(login: str) -> str:
 
 
 def _not_walked(message: GroupPageMessage, member: int) -> str | None:
+    if member < 1:
+        return f"member group id {member} of group {message.group_id} is not an id: not walked"
     path = (*message.via, message.group_id)
     if member in path:
         return f"group {member} contains itself (through {list(path)}): not walked again"
