@@ -31,8 +31,8 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from ecmpush.domain.ecm import TaskRef
 from ecmpush.domain.ecm_errors import EcmError, EcmUnavailable
+from ecmpush.domain.task_ref import TASK_ID_FIELDS, TaskRef
 from senders.relay.config import RelayConfig, ecm_client
 from senders.relay.poller import Announcement, Deliver, RunningWorkflows, announce
 from senders.relay.webhook import deliver as post_events
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024  # the webhook's own limit (contract §1)
 MAX_ANNOUNCE = 1024  # three ids and their names fit many times over
 RETRY_AFTER_S = "30"
-STEP_FIELDS = ("process_id", "subprocess_id", "task_id")
+STEP_FIELDS = TASK_ID_FIELDS
 MAX_FIELDS = 10  # enough to name what is wrong; more is refused unread
 _ID = re.compile(r"[1-9][0-9]{0,17}")  # a positive integer Content Server can hold (< 10^18)
 _FORM = "application/x-www-form-urlencoded"
@@ -165,7 +165,7 @@ def step_ref(body: bytes, media: str) -> TaskRef:
     wrong = [name for name in STEP_FIELDS if not _is_id(values[name])]
     if wrong:
         raise BadRequest(400, "ids must be positive integers", wrong)
-    return TaskRef(*(str(values[name]) for name in STEP_FIELDS))
+    return TaskRef.model_validate({name: values[name] for name in STEP_FIELDS})
 
 
 def _is_id(value: Any) -> bool:

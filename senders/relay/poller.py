@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ecmpush.domain.ecm import ActiveWorkflow, TaskRef, WorkflowStatus, WorkflowStep
+from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm_errors import EcmError, EcmNotFound
+from ecmpush.domain.task_ref import TaskRef
 from senders.relay import state
 from senders.relay.assignments import Change, announcements, changes, event_id, iso, step_key
 from senders.relay.config import RelayConfig

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.ecm import TaskRef
-from ecmpush.domain.events import TaskRef as EventTaskRef
 from ecmpush.domain.expiry_search import parse_ecm_date, parse_search_config
 from ecmpush.domain.replies import ReplyStatus
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.services.write_back import WriteBackService
 from tests.contract.conftest import Target
@@ -25,7 +24,9 @@ ACTIONS = ("approve", "reject", "acknowledge", "request_info")
 
 
 def _ref(step: dict[str, Any]) -> TaskRef:
-    return TaskRef(step["process_id"], step["subprocess_id"], step["task_id"])
+    return TaskRef(
+        process_id=step["process_id"], subprocess_id=step["subprocess_id"], task_id=step["task_id"]
+    )
 
 
 def _reply(step: dict[str, Any], action: str, response_id: str, second: int) -> WriteBack:
@@ -33,7 +34,7 @@ def _reply(step: dict[str, Any], action: str, response_id: str, second: int) -> 
         response_id=response_id,
         notification_id=f"contract-{action}",
         ecm_user=step["assignee"],
-        task=EventTaskRef(
+        task=TaskRef(
             process_id=str(step["process_id"]),
             subprocess_id=str(step["subprocess_id"]),
             task_id=str(step["task_id"]),

@@ -17,7 +17,6 @@ from devstack.http_server import BackgroundServer
 from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
 from ecmpush.domain.dispositions import DispositionKind, choose_disposition
-from ecmpush.domain.ecm import TaskRef
 from ecmpush.domain.ecm_errors import (
     EcmAuthError,
     EcmNotAssignee,
@@ -27,12 +26,17 @@ from ecmpush.domain.ecm_errors import (
     EcmTaskNotOpen,
     EcmUnavailable,
 )
+from ecmpush.domain.task_ref import TaskRef
 from tests.integration.ecm_steps import GROUP_TASK
 
-CONTRACT = TaskRef(4711, 4711, 1)  # approval, asmith, custom Approve/Reject
-REPORT = TaskRef(4712, "4712", "1")  # review, cwu, actions only
-POLICY = TaskRef("4714", 4714, 1)  # acknowledge, asmith, SendOn only
-DONE = TaskRef(4710, 4710, 1)  # completed in the seed
+CONTRACT = TaskRef(
+    process_id=4711, subprocess_id=4711, task_id=1
+)  # approval, asmith, custom Approve/Reject
+REPORT = TaskRef(process_id=4712, subprocess_id="4712", task_id="1")  # review, cwu, actions only
+POLICY = TaskRef(
+    process_id="4714", subprocess_id=4714, task_id=1
+)  # acknowledge, asmith, SendOn only
+DONE = TaskRef(process_id=4710, subprocess_id=4710, task_id=1)  # completed in the seed
 
 FAST = {
     "connect_timeout_s": 0.5,
@@ -358,7 +362,9 @@ def test_approve_via_custom_action_chosen_from_the_task(ecm: tuple[EcmStandIn, s
 def test_mapped_keys_differ_per_workflow(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
     client = otds_client(url)
-    ref = TaskRef(4713, 4713, 2)  # offers custom "Approved"/"Rejected" and action "Review"
+    ref = TaskRef(
+        process_id=4713, subprocess_id=4713, task_id=2
+    )  # offers custom "Approved"/"Rejected" and action "Review"
     disposition = choose_disposition(client.get_task(ref, as_user="bjones"), "reject")
     client.apply_disposition(ref, disposition, comment="Over budget", as_user="bjones")
     assert app.task(4713, 4713, 2)["disposition_taken"] == "Rejected"
@@ -452,7 +458,7 @@ def test_group_step_is_accepted_then_sent_on(ecm: tuple[EcmStandIn, str]) -> Non
     app, url = ecm
     app.seed({"tasks": [GROUP_TASK]})
     client = otds_client(url)
-    ref = TaskRef(4800, 4800, 1)
+    ref = TaskRef(process_id=4800, subprocess_id=4800, task_id=1)
     assert client.get_task(ref, as_user="cwu").member_accept
     client.accept_task(ref, as_user="cwu")
     assert not client.get_task(ref, as_user="cwu").member_accept
@@ -504,9 +510,14 @@ def test_unknown_task_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
     _, url = ecm
     client = otds_client(url)
     with pytest.raises(EcmNotFound):
-        client.get_task(TaskRef(9999, 9999, 1), as_user="asmith")
+        client.get_task(TaskRef(process_id=9999, subprocess_id=9999, task_id=1), as_user="asmith")
     with pytest.raises(EcmNotFound):
-        client.complete_task(TaskRef(9999, 9999, 1), action="SendOn", comment="x", as_user="asmith")
+        client.complete_task(
+            TaskRef(process_id=9999, subprocess_id=9999, task_id=1),
+            action="SendOn",
+            comment="x",
+            as_user="asmith",
+        )
     with pytest.raises(EcmNotFound):
         client.workflow_status(9999)
 
@@ -646,10 +657,3 @@ def test_config_refuses_bad_secrets(secret: dict[str, Any], reason: str) -> None
     with pytest.raises(ValueError, match=reason) as caught:
         EcmConfig.from_secret(secret, base_url="https://ecm.example.com/cs")
     assert "typo" not in str(caught.value)
-
-
-def test_task_ref_accepts_ints_and_digit_strings() -> None:
-    assert TaskRef("0004711", 4711, " 1 ") == TaskRef(4711, "4711", 1)
-    assert str(TaskRef(4711, 4712, 3)) == "4711/4712/3"
-    with pytest.raises(ValueError, match="integer id"):
-        TaskRef("47a", 1, 1)

@@ -27,13 +27,14 @@ from ecmpush.domain.devices import Device, Platform
 from ecmpush.domain.ecm import MembersPage
 from ecmpush.domain.ecm_errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.events import Record as EcmRecord
-from ecmpush.domain.events import TaskRef, event_adapter
+from ecmpush.domain.events import event_adapter
 from ecmpush.domain.messages import EventMessage, GroupPageMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.preferences import Preferences, QuietHours
 from ecmpush.domain.push import Push
 from ecmpush.domain.recipient import Recipient
 from ecmpush.domain.routing_config import EcmGroupTeam, RoutingConfig
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.dispatch import DispatchReport, DispatchService, RetryLater

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from ecmpush.adapters.ecm import parsing
-from ecmpush.domain.ecm import Member, TaskRef
+from ecmpush.domain.ecm import Member
 from ecmpush.domain.ecm_errors import EcmProtocolError
+from ecmpush.domain.task_ref import TaskRef
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otcs"
 
@@ -24,7 +25,7 @@ def fixture(name: str) -> Any:
 
 
 def test_task_form() -> None:
-    ref = TaskRef(115295, 115295, 1)
+    ref = TaskRef(process_id=115295, subprocess_id=115295, task_id=1)
     task = parsing.task_details(fixture("task_form.json"), ref)
     assert task.title == "Approver"
     assert [(a.key, a.label) for a in task.actions] == [("Delegate", "Forward")]
@@ -41,15 +42,15 @@ def test_closed_task_form_error_text() -> None:
 def test_workflow_status() -> None:
     status = parsing.workflow_status(fixture("workflow_status.json"), "159314")
     (step,) = status.current
-    assert step.ref == TaskRef(159314, 159314, 10)
+    assert step.ref == TaskRef(process_id=159314, subprocess_id=159314, task_id=10)
     assert (step.name, step.status) == ("set Item Status = pending approval", "ontime")
     assert step.assignees == (Member(user_id=1000, login="Admin"),)
     assert step.assigned_to("admin")
     assert step.assigned_to("1000")
     assert not step.assigned_to("pwilliams")
     assert status.initiator == Member(user_id=15235, login="pwilliams")
-    assert status.is_open(TaskRef(159314, 159314, 10))
-    assert not status.is_open(TaskRef(159314, 159314, 11))
+    assert status.is_open(TaskRef(process_id=159314, subprocess_id=159314, task_id=10))
+    assert not status.is_open(TaskRef(process_id=159314, subprocess_id=159314, task_id=11))
     assert status.completed == ()
 
 
@@ -97,8 +98,23 @@ def test_node() -> None:
             {"results": {"step_list": {"current": [{"process_id": "x"}]}}},
             "process_id",
         ),
+        (
+            lambda b: parsing.workflow_status(b, "1"),
+            {
+                "results": {
+                    "step_list": {"current": [{"process_id": -4, "subprocess_id": 4, "task_id": 1}]}
+                }
+            },
+            "Content Server ids",
+        ),
     ],
-    ids=["old-activities-shape", "activities-not-a-list", "status-no-steps", "status-bad-id"],
+    ids=[
+        "old-activities-shape",
+        "activities-not-a-list",
+        "status-no-steps",
+        "status-bad-id",
+        "status-negative-id",
+    ],
 )
 def test_unknown_shapes_are_protocol_errors(parser: Any, body: Any, where: str) -> None:
     with pytest.raises(EcmProtocolError, match=where.replace("$", r"\$").replace(".", r"\.")):

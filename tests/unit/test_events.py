@@ -21,7 +21,6 @@ from ecmpush.domain.events import (
     RecordExpiryScheduled,
     TaskAssigned,
     TaskCompleted,
-    TaskRef,
     event_adapter,
 )
 from tests.conftest import EVENTS, sample_event
@@ -104,11 +103,6 @@ def test_events_are_immutable() -> None:
     event = validate(sample_event("task_completed"))
     with pytest.raises(ValidationError):
         event.id = "other"  # type: ignore[misc]
-
-
-def test_task_ref_key_joins_the_three_ids() -> None:
-    ref = TaskRef(process_id="4711", subprocess_id="4712", task_id="3")
-    assert ref.key == "4711/4712/3"
 
 
 def test_task_key_uses_the_stripped_ids() -> None:
@@ -215,7 +209,7 @@ def _set(raw: dict[str, Any], path: tuple[str, ...], value: object) -> dict[str,
     [
         ("task_assigned", ("id",), 128),
         ("task_assigned", ("tenant",), 128),
-        ("task_assigned", ("data", "task", "task_id"), 128),
+        ("task_assigned", ("data", "document", "node_id"), 128),
         ("task_assigned", ("data", "task", "title"), 512),
         ("task_assigned", ("data", "document", "name"), 512),
         ("task_assigned", ("data", "task", "instructions"), 4000),

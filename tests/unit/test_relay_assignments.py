@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.ecm import ActiveWorkflow, Member, TaskRef, WorkflowStatus, WorkflowStep
+from ecmpush.domain.ecm import ActiveWorkflow, Member, WorkflowStatus, WorkflowStep
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.webhook_body import parse_body
 from senders.relay.assignments import changes, due_at
 from senders.relay.config import MapRule, RelayConfig
@@ -35,7 +36,7 @@ def _running(
     *holders: str, due: str = "2026-12-04T17:00:00"
 ) -> list[tuple[ActiveWorkflow, WorkflowStep]]:
     step = WorkflowStep(
-        ref=TaskRef(4711, 4711, 1),
+        ref=TaskRef(process_id=4711, subprocess_id=4711, task_id=1),
         name="Approver",
         status="ontime",
         assignees=tuple(Member(1000 + i, login) for i, login in enumerate(holders)),
@@ -149,7 +150,7 @@ class _Ecm:
 
 def _step(p: int, s: int, t: int, name: str, *holders: str) -> WorkflowStep:
     members = tuple(Member(1000 + i, login) for i, login in enumerate(holders))
-    return WorkflowStep(TaskRef(p, s, t), name, "ontime", members)
+    return WorkflowStep(TaskRef(process_id=p, subprocess_id=s, task_id=t), name, "ontime", members)
 
 
 def test_a_process_with_subprocesses_is_read_once_and_each_step_titled_by_its_own_row(

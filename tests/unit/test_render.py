@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from ecmpush.domain import templates
 from ecmpush.domain.devices import Device
-from ecmpush.domain.events import TaskAssigned, TaskRef, event_adapter
+from ecmpush.domain.events import TaskAssigned, event_adapter
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.push import Push, WebAction
 from ecmpush.domain.render import (
@@ -25,6 +26,7 @@ from ecmpush.domain.render import (
     render_push,
 )
 from ecmpush.domain.routing import RoutingContext, route
+from ecmpush.domain.task_ref import TaskRef
 from tests.conftest import sample_event
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -118,10 +120,13 @@ def test_state_only_events_yield_no_notifications(name: str) -> None:
     assert route(event_adapter.validate_python(sample_event(name)), CTX) == []
 
 
-def test_deep_link_escapes_task_ids() -> None:
-    notification = notification_for(process_id="a/b", task_id="1?n=x#y")
-    assert notification.deep_link == (
-        f"https://app.example.com/tasks/a%2Fb/4711/1%3Fn%3Dx%23y?n={notification.id}"
+@pytest.mark.parametrize("task_id", ["a/b", "1?n=x#y", "../1"])
+def test_task_ids_cannot_change_the_deep_link(task_id: str) -> None:
+    with pytest.raises(ValidationError, match="Content Server id"):
+        notification_for(task_id=task_id)
+    notification = notification_for(process_id=" 04711 ", task_id=2)
+    assert (
+        notification.deep_link == f"https://app.example.com/tasks/4711/4711/2?n={notification.id}"
     )
 
 
@@ -444,7 +449,7 @@ def test_every_push_about_one_task_replaces_the_earlier_one_on_screen() -> None:
 
 def test_collapse_keys_stay_within_64_bytes() -> None:
     long_ids = notification_for().model_copy(
-        update={"task": TaskRef(process_id="9" * 100, subprocess_id="8" * 100, task_id="7" * 100)}
+        update={"task": TaskRef(process_id="9" * 19, subprocess_id="8" * 19, task_id="7" * 19)}
     )
     key = collapse_key(long_ids)
     assert key is not None

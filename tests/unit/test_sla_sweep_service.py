@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.ecm import Member, TaskRef, WorkflowStatus, WorkflowStep
+from ecmpush.domain.ecm import Member, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm_errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.page import Page
 from ecmpush.domain.sla import SlaPolicy, step_for
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.tasks import TrackedTask
-from ecmpush.services.sla_sweep import SlaSweepService
+from ecmpush.services.sla_sweep import NOT_ECM_OUTCOME, SlaSweepService
 from tests.fakes import Queue, tracked_task
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -33,12 +34,13 @@ class Tasks:
         self.items = {t.task_key: t for t in tasks}
         self.events: list[tuple[str, str]] = []  # ("advance" | "close", key), in order
         self.lose_advance = False
+        self.outcomes: dict[str, str | None] = {}
 
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]:
         rows = sorted(
             (str(POLICY.step_at(t.sla_level, t.due_at)), k)
             for k, t in self.items.items()
-            if t.status == "open" and t.due_at and step_for(t, POLICY, "x", now)
+            if t.status == "open" and t.due_at and _due(t, now)
         )
         if cursor:  # after the last row handed out, as ExclusiveStartKey reads on
             rows = [row for row in rows if row > tuple(json.loads(cursor))]
@@ -51,6 +53,7 @@ class Tasks:
 
     def close(self, key: str, outcome: str | None, now: datetime) -> None:
         self.events.append(("close", key))
+        self.outcomes[key] = outcome
         self.items[key] = self.items[key].model_copy(update={"status": "closed"})
 
     def advance(
@@ -73,6 +76,14 @@ class Tasks:
         return True
 
 
+def _due(task: TrackedTask, now: datetime) -> bool:
+    """As the repository's index does: by the due time alone, whatever the task's ids."""
+    try:
+        return step_for(task, POLICY, "x", now) is not None
+    except ValueError:
+        return True
+
+
 class Ecm:
     """`EcmWorkflowStatus`: which steps are still in progress; `down` fails every call."""
 
@@ -87,7 +98,7 @@ class Ecm:
             raise EcmUnavailable("503", status=503)
         if str(process_id) in self.unknown:
             raise EcmNotFound("no such workflow", status=404)
-        ref = TaskRef(process_id, process_id, 1)
+        ref = TaskRef(process_id=process_id, subprocess_id=process_id, task_id=1)
         current = () if str(process_id) in self.done else (WorkflowStep(ref, "Approve", "ok"),)
         return WorkflowStatus(str(process_id), "ok", Member(1, "x"), current)
 
@@ -170,3 +181,14 @@ def test_the_time_budget_stops_before_a_task_and_the_next_run_goes_on() -> None:
     rest = sweep(tasks, ecm, queue).run(NOW, lambda: PLENTY)
     assert rest.notified == 2
     assert len({m.notification.source_id for m in queue.published}) == 4
+
+
+def test_a_task_tracked_with_ids_that_are_not_content_servers_is_closed_not_reminded() -> None:
+    """Releases before the webhook checked task ids tracked whatever an event sent."""
+    legacy = tracked_task("WF-9", due_at=NOW - timedelta(hours=1))
+    tasks, ecm, queue = world(legacy, task(1))
+    report = sweep(tasks, ecm, queue).run(NOW, lambda: PLENTY)
+    assert (report.closed, report.notified) == (1, 1)
+    assert tasks.outcomes == {"WF-9/WF-9/1": NOT_ECM_OUTCOME}
+    assert [m.notification.source_id for m in queue.published] == ["sla:1/1/1:0"]
+    assert ecm.calls == ["1"]

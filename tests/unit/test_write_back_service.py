@@ -15,18 +15,17 @@ from ecmpush.domain.ecm import (
     CompletionResult,
     Member,
     TaskDetails,
-    TaskRef,
     WorkflowStatus,
     WorkflowStep,
 )
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmTaskNotOpen
-from ecmpush.domain.events import TaskRef as EventTaskRef
 from ecmpush.domain.replies import ReplyStatus, audit_comment
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.write_back import WriteBack, backoff_seconds
 from ecmpush.services.write_back import WriteBackService
 from tests.fakes import WriteBackRecorder, tracked_task
 
-REF = TaskRef(4711, 4711, 1)
+REF = TaskRef(process_id=4711, subprocess_id=4711, task_id=1)
 IDS = {"asmith": 1001, "bjones": 1002, "cwu": 1003}
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
@@ -115,7 +114,7 @@ def reply(action: str = "approve", user: str = "asmith", comment: str | None = "
         response_id="r-1",
         notification_id="n-1",
         ecm_user=user,
-        task=EventTaskRef(process_id="4711", subprocess_id="4711", task_id="1"),
+        task=TaskRef(process_id="4711", subprocess_id="4711", task_id="1"),
         action=action,
         comment=comment,
         platform="ios",

@@ -22,7 +22,6 @@ from ecmpush.domain.ecm import (
     TaskDetails,
     WorkflowStatus,
 )
-from ecmpush.domain.ecm import TaskRef as EcmTaskRef
 from ecmpush.domain.events import EcmEvent, Record
 from ecmpush.domain.expiry import TrackedRecord
 from ecmpush.domain.identity import Principal
@@ -33,6 +32,7 @@ from ecmpush.domain.preferences import Preferences
 from ecmpush.domain.push import Push
 from ecmpush.domain.recipient import Recipient
 from ecmpush.domain.replies import ReplyStatus
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
 
@@ -74,16 +74,16 @@ class EcmWorkflows(EcmWorkflowStatus, Protocol):
     `complete_task`) run as `as_user`, the user whose inbox holds the step."""
 
     def get_task(
-        self, ref: EcmTaskRef, *, as_user: str | None = None, budget_s: float | None = None
+        self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
     ) -> TaskDetails: ...
 
     def accept_task(
-        self, ref: EcmTaskRef, *, as_user: str | None = None, budget_s: float | None = None
+        self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
     ) -> None: ...
 
     def complete_task(
         self,
-        ref: EcmTaskRef,
+        ref: TaskRef,
         *,
         action: str | None = None,
         custom_action: str | None = None,
@@ -93,9 +93,7 @@ class EcmWorkflows(EcmWorkflowStatus, Protocol):
         budget_s: float | None = None,
     ) -> CompletionResult: ...
 
-    def task_activities(
-        self, ref: EcmTaskRef, *, budget_s: float | None = None
-    ) -> list[Activity]: ...
+    def task_activities(self, ref: TaskRef, *, budget_s: float | None = None) -> list[Activity]: ...
 
     def user_id(self, login: str, *, budget_s: float | None = None) -> int: ...
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecmpush.domain.dispositions import ActionOption, DispositionKind
+from ecmpush.domain.task_ref import TaskRef
 
 
 def integer_id(name: str, value: str | int) -> str:
@@ -20,23 +21,6 @@ def integer_id(name: str, value: str | int) -> str:
     if not text.lstrip("-").isdigit():
         raise ValueError(f"{name} must be an integer id, got {value!r}")
     return str(int(text))
-
-
-@dataclass(frozen=True)
-class TaskRef:
-    """A workflow step: process (workflow instance), subprocess and task id."""
-
-    process_id: str
-    subprocess_id: str
-    task_id: str
-
-    def __init__(self, process_id: str | int, subprocess_id: str | int, task_id: str | int) -> None:
-        object.__setattr__(self, "process_id", integer_id("process_id", process_id))
-        object.__setattr__(self, "subprocess_id", integer_id("subprocess_id", subprocess_id))
-        object.__setattr__(self, "task_id", integer_id("task_id", task_id))
-
-    def __str__(self) -> str:
-        return f"{self.process_id}/{self.subprocess_id}/{self.task_id}"
 
 
 @dataclass(frozen=True)

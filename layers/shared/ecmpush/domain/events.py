@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.user_ids import InternalUserId
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -48,18 +49,6 @@ class UserRef(Model):
     """An ECM user; never an external stakeholder (see `domain/user_ids.py`)."""
 
     user_id: InternalUserId
-
-
-class TaskRef(Model):
-    """Content Server addresses a workflow step by process, subprocess and task id."""
-
-    process_id: Id
-    subprocess_id: Id
-    task_id: Id
-
-    @property
-    def key(self) -> str:
-        return f"{self.process_id}/{self.subprocess_id}/{self.task_id}"
 
 
 class Task(TaskRef):

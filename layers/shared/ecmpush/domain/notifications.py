@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ecmpush.domain.events import TaskRef
 from ecmpush.domain.routing_config import EcmGroupTeam
+from ecmpush.domain.task_ref import TaskRef
 
 ReplyAction = Literal["acknowledge", "approve", "reject", "request_info"]
 

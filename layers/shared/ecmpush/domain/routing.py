@@ -16,11 +16,11 @@ from ecmpush.domain.events import (
     EcmEvent,
     GovernanceAlert,
     TaskAssigned,
-    TaskRef,
 )
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.reply_actions import BY_STAGE, INFO
 from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.user_ids import EXTERNAL_PREFIX
 
 
@@ -42,7 +42,8 @@ def document_link(base: str, document: DocumentRef) -> str:
 
 
 def task_link(base: str, task: TaskRef, nid: str) -> str:
-    """Ids are ECM's strings: escaped, so none can change the path or forge the query."""
+    """Ids are Content Server integers (domain/task_ref.py); escaped all the same, so the link
+    could not be bent even if a looser id type crept in."""
     ids = (task.process_id, task.subprocess_id, task.task_id)
     path = "/".join(quote(part, safe="") for part in ids)
     return f"{base}/tasks/{path}?n={quote(nid, safe='')}"

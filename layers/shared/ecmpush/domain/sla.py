@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from ecmpush.clock import sortable
-from ecmpush.domain.events import TaskRef
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.reply_actions import BY_STAGE
 from ecmpush.domain.routing import task_link
@@ -189,9 +188,7 @@ def _notification(
     """The same buttons as the original push (BY_STAGE), so whoever gets it can act on it."""
     assert task.due_at is not None
     buttons = BY_STAGE.get(task.stage, BY_STAGE["task"])
-    ref = TaskRef(
-        process_id=task.process_id, subprocess_id=task.subprocess_id, task_id=task.task_id
-    )
+    ref = task.ref
     nid = sla_notification_id(task.task_key, task.due_at, level)
     params = {
         "task_title": task.title or "A workflow task",

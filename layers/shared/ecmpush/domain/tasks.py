@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ecmpush.domain.events import TaskAssigned
+from ecmpush.domain.task_ref import TaskRef
 
 
 class TrackedTask(BaseModel):
@@ -35,6 +36,13 @@ class TrackedTask(BaseModel):
     sla_level: int = 0  # the next SLA step (domain/sla.py: 0 reminder, 1 escalation, 2 done)
     closed_at: datetime | None = None
     outcome: str | None = None
+
+    @property
+    def ref(self) -> TaskRef:
+        """The Content Server step; raises ValueError for ids that are not Content Server's."""
+        return TaskRef(
+            process_id=self.process_id, subprocess_id=self.subprocess_id, task_id=self.task_id
+        )
 
 
 def from_assigned(event: TaskAssigned, notification_id: str | None, now: datetime) -> TrackedTask:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from ecmpush.domain.events import TaskRef
 from ecmpush.domain.notifications import ReplyAction
+from ecmpush.domain.task_ref import TaskRef
 
 
 class WriteBack(BaseModel):

@@ -13,7 +13,6 @@ from datetime import datetime
 from ecmpush.domain.action_token import ActionClaims, ActionTokenUnknownKey, verify
 from ecmpush.domain.dispositions import NoMatchingDisposition
 from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
-from ecmpush.domain.events import TaskRef
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.replies import (
     ReplyConflict,
@@ -22,6 +21,7 @@ from ecmpush.domain.replies import (
     authorize,
     new_response_id,
 )
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.write_back import WriteBack
 from ecmpush.ports import DeviceReader, ReplyClaims, ReplyWriter, TaskReader, WriteBackQueue
 from ecmpush.services.rotating_keys import verify_with_rotation

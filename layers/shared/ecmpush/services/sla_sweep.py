@@ -31,7 +31,6 @@ from enum import Enum
 from typing import Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.ecm import TaskRef as EcmTaskRef
 from ecmpush.domain.ecm_errors import (
     EcmAuthError,
     EcmError,
@@ -44,6 +43,9 @@ from ecmpush.domain.tasks import TrackedTask
 from ecmpush.ports import EcmWorkflowStatus, Publisher, SlaTasks
 
 CLOSED_OUTCOME = "completed in Content Server (found by the SLA sweep)"
+# Releases before the webhook checked task ids tracked whatever an event sent; such a task can
+# be neither checked nor answered in Content Server, so the sweep closes it instead of reminding.
+NOT_ECM_OUTCOME = "closed by the SLA sweep: its ids are not Content Server ids"
 MAX_PROBLEMS = 20  # per-task problems kept in the report for the log
 
 
@@ -137,6 +139,10 @@ class SlaSweepService:
         self, key: str, now: datetime, budget_s: float, report: SlaSweepReport
     ) -> _Check | None:
         task = self._tasks.get(key)
+        if task is not None and task.status == "open" and not _has_content_server_ids(task):
+            self._tasks.close(key, NOT_ECM_OUTCOME, now)
+            report.closed += 1
+            return None
         step = step_for(task, self._policy, self._base_url, now) if task else None
         if task is None or task.status != "open" or step is None:
             report.skipped += 1  # the index lags behind a close or an advance
@@ -153,10 +159,7 @@ class SlaSweepService:
 
     def _check(self, task: TrackedTask, budget_s: float, report: SlaSweepReport) -> _Check:
         """Is the step still in progress in Content Server? Asked as the service account."""
-        try:
-            ref = EcmTaskRef(task.process_id, task.subprocess_id, task.task_id)
-        except ValueError:
-            return _Check.OPEN  # not a Content Server task id: nothing to re-check against
+        ref = task.ref
         try:
             status = self._ecm().workflow_status(ref.process_id, budget_s=budget_s)
         except (EcmUnavailable, EcmAuthError, EcmProtocolError) as exc:
@@ -188,6 +191,14 @@ class SlaSweepService:
             report.unaddressed += 1
         else:
             report.notified += 1
+
+
+def _has_content_server_ids(task: TrackedTask) -> bool:
+    try:
+        task.ref  # noqa: B018 (validates the ids)
+    except ValueError:
+        return False
+    return True
 
 
 def _history_entry(step: SlaStep, now: datetime) -> dict[str, Any]:

@@ -28,11 +28,11 @@ from datetime import datetime
 from ecmpush.domain.confirmations import confirmation
 from ecmpush.domain.dispositions import DispositionKind, choose_disposition
 from ecmpush.domain.ecm import TaskDetails, WorkflowStatus, WorkflowStep
-from ecmpush.domain.ecm import TaskRef as EcmTaskRef
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmRejected, EcmTaskNotOpen
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.routing import task_link
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import (
     HANDOVER_ACTIONS,
@@ -92,7 +92,7 @@ class WriteBackService:
         self, reply: WriteBack, tracked: TrackedTask | None, budget: _Budget
     ) -> ReplyStatus:
         ecm = self._ecm()
-        ref = EcmTaskRef(reply.task.process_id, reply.task.subprocess_id, reply.task.task_id)
+        ref = reply.task
         user = reply.ecm_user
         if not ecm.impersonates(user):
             # Only the step's holder may send it on: without OTDS impersonation no reply can
@@ -141,7 +141,7 @@ class WriteBackService:
 
     @staticmethod
     def _hand_over(
-        ecm: EcmWorkflows, ref: EcmTaskRef, step: WorkflowStep, reply: WriteBack, budget: _Budget
+        ecm: EcmWorkflows, ref: TaskRef, step: WorkflowStep, reply: WriteBack, budget: _Budget
     ) -> None:
         """Move the step from its assignee's inbox to the replying supervisor or backup, through
         the step's own Delegate action run as the assignee."""
@@ -170,7 +170,7 @@ class WriteBackService:
 
     @staticmethod
     def _applied_earlier_or_closed(
-        ecm: EcmWorkflows, ref: EcmTaskRef, user: str, comment: str, budget: _Budget
+        ecm: EcmWorkflows, ref: TaskRef, user: str, comment: str, budget: _Budget
     ) -> ReplyStatus:
         """A step no longer in progress is ours when the history holds this reply's comment from
         this user (an earlier attempt went through but its answer was lost), someone else's
@@ -187,7 +187,7 @@ def _offered(form: TaskDetails, keys: Sequence[str]) -> str | None:
     return next((offered[k.casefold()] for k in keys if k.casefold() in offered), None)
 
 
-def _initiator_id(status: WorkflowStatus, ref: EcmTaskRef) -> int:
+def _initiator_id(status: WorkflowStatus, ref: TaskRef) -> int:
     """Who a "request info" goes back to: the workflow's initiator, by user id as Content Server
     wants it for Review/Delegate."""
     if status.initiator is None or status.initiator.user_id is None:

@@ -52,7 +52,6 @@ from ecmpush.domain.ecm import (
     Node,
     SearchPage,
     TaskDetails,
-    TaskRef,
     WorkflowStatus,
     integer_id,
 )
@@ -67,6 +66,7 @@ from ecmpush.domain.ecm_errors import (
     EcmUnavailable,
 )
 from ecmpush.domain.messages import MemberType
+from ecmpush.domain.task_ref import TaskRef
 from ecmpush.privacy import who
 
 log = logging.getLogger(__name__)

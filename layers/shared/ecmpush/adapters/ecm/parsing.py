@@ -20,11 +20,11 @@ from ecmpush.domain.ecm import (
     SearchPage,
     SearchRow,
     TaskDetails,
-    TaskRef,
     WorkflowStatus,
     WorkflowStep,
 )
 from ecmpush.domain.ecm_errors import EcmProtocolError
+from ecmpush.domain.task_ref import TASK_ID_FIELDS, TaskRef
 
 
 def _obj(value: Any, path: str) -> Mapping[str, Any]:
@@ -46,6 +46,14 @@ def _int(value: Any, path: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise EcmProtocolError(f"expected an integer at {path}, got {value!r}") from None
+
+
+def _task_ref(entry: Mapping[str, Any], path: str) -> TaskRef:
+    ids = {name: _int(entry.get(name), f"{path}.{name}") for name in TASK_ID_FIELDS}
+    try:
+        return TaskRef.model_validate(ids)
+    except ValueError:
+        raise EcmProtocolError(f"expected Content Server ids at {path}, got {ids}") from None
 
 
 def _opt_int(value: Any, path: str) -> int | None:
@@ -153,11 +161,7 @@ def _steps(value: Any, path: str) -> tuple[WorkflowStep, ...]:
             )
         steps.append(
             WorkflowStep(
-                ref=TaskRef(
-                    _int(entry.get("process_id"), f"{at}.process_id"),
-                    _int(entry.get("subprocess_id"), f"{at}.subprocess_id"),
-                    _int(entry.get("task_id"), f"{at}.task_id"),
-                ),
+                ref=_task_ref(entry, at),
                 name=str(entry.get("task_name") or ""),
                 status=str(entry.get("task_status") or ""),
                 assignees=members,
