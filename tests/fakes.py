@@ -15,7 +15,7 @@ T = TypeVar("T")
 
 
 class WriteBackRecorder:
-    """`ReplyRecorder`, `TaskCloser` and `Publisher` in one: what the write-back service writes
+    """`ReplyStatusLog`, `TaskCloser` and `Publisher` in one: what the write-back service writes
     beside Content Server, kept for assertions. `tracked` is the task `get` finds."""
 
     def __init__(self, tracked: TrackedTask | None = None) -> None:

@@ -59,7 +59,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         if exc.report is not None:
             _count(exc.report)
         if exc.retry_after_seconds:
-            bootstrap.hold_back_record(
+            bootstrap.hold_back_message(
                 settings().dispatch_queue_url, record.receipt_handle, exc.retry_after_seconds
             )
         logger.warning(

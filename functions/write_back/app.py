@@ -35,7 +35,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         outcome = bootstrap.write_back_service().apply(reply, max(budget, 1.0))
     except EcmUnavailable as exc:
         attempts = int(record.attributes.approximate_receive_count or 1)
-        bootstrap.hold_back_record(
+        bootstrap.hold_back_message(
             settings().writeback_queue_url,
             record.receipt_handle,
             backoff_seconds(attempts, exc.retry_after),

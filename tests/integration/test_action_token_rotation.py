@@ -14,7 +14,7 @@ import pytest
 from ecmpush import bootstrap
 from ecmpush.domain.action_token import ActionClaims, ActionTokenInvalid, sign, verify
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
-from tests.integration.test_replies import APPROVAL, _answer, _ecm_task, _push
+from tests.integration.test_response_callback import APPROVAL, _answer, _ecm_task, _push
 
 NEW_KEY = "rotated-action-token-key-" + "x" * 39
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.harness import Harness
-from tests.integration.test_replies import APPROVAL, _answer, _ecm_task, _push
+from tests.integration.test_response_callback import APPROVAL, _answer, _ecm_task, _push
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.harness import Harness
-from tests.integration.test_replies import APPROVAL, _answer, _ecm_task, _push
+from tests.integration.test_response_callback import APPROVAL, _answer, _ecm_task, _push
 
 API_FUNCTIONS = ("DevicesFunction", "ResponseCallbackFunction")
 

@@ -15,7 +15,7 @@ import pytest
 
 from ecmpush.privacy import pseudonym, who
 from tests.integration.harness import Harness
-from tests.integration.test_replies import (
+from tests.integration.test_response_callback import (
     APPROVAL,
     REVIEW,
     _answer,

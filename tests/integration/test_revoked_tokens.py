@@ -18,7 +18,7 @@ from devstack.auth_standin import AuthStandIn
 from ecmpush import bootstrap
 from ecmpush.adapters.firebase_app import get_verifier_app
 from tests.integration.harness import Harness
-from tests.integration.test_replies import APPROVAL, _ecm_task, _push
+from tests.integration.test_response_callback import APPROVAL, _ecm_task, _push
 
 pytestmark = pytest.mark.revocation_check
 

@@ -157,7 +157,7 @@ class FakeDeliveries:
         self._state[key] = DeliveryStatus.SENDING
         return Claim.CLAIMED
 
-    def record(
+    def save_outcomes(
         self,
         notification: Notification,
         now: datetime,
@@ -949,7 +949,7 @@ def test_an_answer_that_cannot_be_written_fails_the_message() -> None:
     def unwritable(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("DynamoDB unreachable")
 
-    w.deliveries.record = unwritable  # type: ignore[method-assign]
+    w.deliveries.save_outcomes = unwritable  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="unreachable"):
         w.send(message(notification(["alice"])))
 

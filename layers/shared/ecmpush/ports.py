@@ -175,7 +175,7 @@ class Deliveries(Protocol):
         now: datetime,
         lease_seconds: int,
     ) -> list[Claim]: ...
-    def record(
+    def save_outcomes(
         self,
         notification: Notification,
         now: datetime,
@@ -200,7 +200,7 @@ class TaskTracker(Protocol):
     def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
 
 
-class ReplyRecorder(Protocol):
+class ReplyStatusLog(Protocol):
     def mark(
         self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = ""
     ) -> None: ...

@@ -182,7 +182,7 @@ class DeliveriesRepository:
             }
         }
 
-    def record(
+    def save_outcomes(
         self,
         notification: Notification,
         now: datetime,

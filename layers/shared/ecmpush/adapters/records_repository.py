@@ -37,7 +37,7 @@ def _expires(moment: datetime) -> str:
     return index_time(moment)
 
 
-def _record(item: dict[str, Any]) -> TrackedRecord:
+def _tracked_record(item: dict[str, Any]) -> TrackedRecord:
     return TrackedRecord.model_validate(
         {
             **item,
@@ -153,7 +153,7 @@ class RecordsRepository:
 
     def get(self, record_key: str) -> TrackedRecord | None:
         item = self._table.get_item(Key={"record_key": record_key}, ConsistentRead=True).get("Item")
-        return _record(item) if item and not record_key.startswith("#") else None
+        return _tracked_record(item) if item and not record_key.startswith("#") else None
 
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[TrackedRecord]:
         """One page of records whose next notice is at or before `now`, oldest first. The index
@@ -171,7 +171,7 @@ class RecordsRepository:
         page = self._table.query(**query)
         keys = list(dict.fromkeys(str(item["record_key"]) for item in page.get("Items", [])))
         fresh = self._read_consistently(keys)
-        records = tuple(_record(fresh[key]) for key in keys if key in fresh)
+        records = tuple(_tracked_record(fresh[key]) for key in keys if key in fresh)
         return Page(records, to_cursor(page.get("LastEvaluatedKey")))
 
     def _read_consistently(self, keys: list[str]) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,7 @@ def _client() -> SQSClient:
     return boto3.client("sqs")
 
 
-def delay_record(queue_url: str, receipt_handle: str, seconds: float) -> None:
+def delay_message(queue_url: str, receipt_handle: str, seconds: float) -> None:
     _client().change_message_visibility(
         QueueUrl=queue_url,
         ReceiptHandle=receipt_handle,

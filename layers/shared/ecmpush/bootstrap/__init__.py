@@ -47,7 +47,7 @@ from ecmpush.bootstrap.secrets import (
 )
 from ecmpush.bootstrap.shared import (
     ecm_client,
-    hold_back_record,
+    hold_back_message,
     recipient_caps,
     routing_config,
     sla_policy,
@@ -91,7 +91,7 @@ __all__ = [
     "expiry_sweep_service",
     "firebase_app",
     "history_repository",
-    "hold_back_record",
+    "hold_back_message",
     "id_token_verifier",
     "intake_idempotency_config",
     "me_service",

@@ -39,7 +39,7 @@ def dispatch_service() -> DispatchService:
     from ecmpush.adapters.firebase_app import send_budget
     from ecmpush.adapters.sqs_publisher import SqsPublisher
     from ecmpush.services.action_tokens import ActionTokenSigner
-    from ecmpush.services.dispatch import RECORDING_SECONDS, DispatchService
+    from ecmpush.services.dispatch import OUTCOME_SAVE_SECONDS, DispatchService
 
     config = settings()
     return DispatchService(
@@ -57,7 +57,7 @@ def dispatch_service() -> DispatchService:
         clock=utc_now,
         batch_size=config.delivery_batch_size,
         send_chunk=config.fcm_chunk_size,
-        reserve_seconds=send_budget(config.fcm_timeout_seconds) + RECORDING_SECONDS,
+        reserve_seconds=send_budget(config.fcm_timeout_seconds) + OUTCOME_SAVE_SECONDS,
         pool=dispatch_pool(),
         directory=ecm_client,
     )

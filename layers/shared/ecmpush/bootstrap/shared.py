@@ -17,12 +17,12 @@ if TYPE_CHECKING:
     from ecmpush.domain.sla import SlaPolicy
 
 
-def hold_back_record(queue_url: str, receipt_handle: str, seconds: float) -> None:
+def hold_back_message(queue_url: str, receipt_handle: str, seconds: float) -> None:
     """Keep a received SQS record invisible for `seconds` (a Retry-After, a backoff) instead of
     the queue's fixed visibility timeout."""
-    from ecmpush.adapters.sqs_visibility import delay_record
+    from ecmpush.adapters.sqs_visibility import delay_message
 
-    delay_record(queue_url, receipt_handle, seconds)
+    delay_message(queue_url, receipt_handle, seconds)
 
 
 @component

@@ -92,8 +92,8 @@ BATCH_SIZE = 250  # recipients per delivery batch
 SEND_CHUNK = 500  # pushes per send (firebase-admin's send_each limit)
 # Time kept back from the deadline before a send starts: the send's own timeout (bootstrap adds
 # the sender's) plus recording its answers and what was not reached.
-RECORDING_SECONDS = 3.0
-DEFAULT_RESERVE_SECONDS = 10.5 + RECORDING_SECONDS  # two attempts of 5 s, 0.5 s apart
+OUTCOME_SAVE_SECONDS = 3.0
+DEFAULT_RESERVE_SECONDS = 10.5 + OUTCOME_SAVE_SECONDS  # two attempts of 5 s, 0.5 s apart
 
 MAX_INVOCATION_SECONDS = 900.0  # Lambda's longest timeout: credentials need last no longer
 CREDENTIALS_RETRY_SECONDS = 10.0  # a batch that could not get FCM credentials waits this long
@@ -388,7 +388,7 @@ class DispatchService:
         if plan.outcomes or plan.policies:
             background.append(
                 self._pool.submit(
-                    self._deliveries.record, notification, now, plan.outcomes, plan.policies
+                    self._deliveries.save_outcomes, notification, now, plan.outcomes, plan.policies
                 )
             )
         sends = list(chunks(plan.pending, self._send_chunk))
@@ -415,7 +415,7 @@ class DispatchService:
                 if index + 1 < len(sends) and deadline.remaining() >= 2 * self._reserve:
                     ahead = self._claim(notification, sends[index + 1], now)
                 outcomes, pause = self._send(notification, chunk, claims, report, background)
-                self._record(notification, outcomes, background)
+                self._save_outcomes(notification, outcomes, background)
                 if pause is not None:  # every batch of every fan-out holds off, this one too
                     held_until = self._clock() + timedelta(seconds=pause)
                     self._pause.pause(held_until)
@@ -438,9 +438,9 @@ class DispatchService:
             for item, claim in zip(chunk, claims, strict=True)
             if claim is Claim.CLAIMED
         ]
-        self._record(notification, released, background)
+        self._save_outcomes(notification, released, background)
 
-    def _record(
+    def _save_outcomes(
         self,
         notification: Notification,
         outcomes: Sequence[DeliveryOutcome],
@@ -448,8 +448,8 @@ class DispatchService:
     ) -> None:
         """Write answers a batch write's worth per thread, while Dispatch goes on sending."""
         background.extend(
-            self._pool.submit(self._deliveries.record, notification, self._clock(), part)
-            for part in chunks(outcomes, _RECORDS_PER_CALL)
+            self._pool.submit(self._deliveries.save_outcomes, notification, self._clock(), part)
+            for part in chunks(outcomes, _OUTCOMES_PER_WRITE)
         )
 
     def _reach(self, notification: Notification, owners: list[str]) -> dict[str, Recipient]:
@@ -673,7 +673,7 @@ def _wait_all(futures: Sequence[Future[Any]]) -> None:
 _CLAIMS_PER_CALL = 100  # a transaction
 _ROSTERS_PER_CALL = 50  # a BatchGetItem: roster and preferences of each
 _INBOX_PER_CALL = 24  # a BatchWriteItem, with the header in the first
-_RECORDS_PER_CALL = 25  # a BatchWriteItem
+_OUTCOMES_PER_WRITE = 25  # a BatchWriteItem
 _STATUS = {
     FcmOutcome.SENT: DeliveryStatus.SENT,
     FcmOutcome.REMOVE_TOKEN: DeliveryStatus.TOKEN_REMOVED,

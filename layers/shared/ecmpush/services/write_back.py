@@ -40,7 +40,7 @@ from ecmpush.domain.write_back import (
     WriteBack,
     handover_comment,
 )
-from ecmpush.ports import EcmWorkflows, Publisher, ReplyRecorder, TaskCloser
+from ecmpush.ports import EcmWorkflows, Publisher, ReplyStatusLog, TaskCloser
 from ecmpush.privacy import who
 
 
@@ -59,7 +59,7 @@ class WriteBackService:
         self,
         *,
         ecm: Callable[[], EcmWorkflows],
-        replies: ReplyRecorder,
+        replies: ReplyStatusLog,
         tasks: TaskCloser,
         publisher: Publisher,
         app_base_url: str,
