@@ -12,8 +12,15 @@ def utc_now() -> datetime:
 
 
 def rfc3339(moment: datetime) -> str:
-    """`2026-11-28T10:00:00Z`: the contract's time format (an aware UTC datetime in)."""
-    return moment.isoformat().replace("+00:00", "Z")
+    """`2026-11-28T10:00:00Z`: the contract's time format, always in UTC (an aware datetime in;
+    fractions of a second are kept when there are any)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def audit_stamp(moment: datetime) -> str:
+    """`2026-11-28 10:00:00 UTC`: how ecmpush dates what it writes into a workflow's audit trail
+    (reply comments, hand-overs), readable in the Content Server UI."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def sortable(moment: datetime, *, micro: bool = False) -> str:

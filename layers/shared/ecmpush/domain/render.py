@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 
+from ecmpush.clock import rfc3339
 from ecmpush.domain.devices import Device
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.push import Push, WebAction
@@ -143,7 +144,7 @@ def render_push(notification: Notification, device: Device, action_token: str | 
     if action_token and notification.actions:
         data["action_token"] = action_token
     if notification.due_at is not None:
-        data["due_at"] = notification.due_at.isoformat().replace("+00:00", "Z")
+        data["due_at"] = rfc3339(notification.due_at)
     if notification.severity:
         data["severity"] = notification.severity
     push = Push(

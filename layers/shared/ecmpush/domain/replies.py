@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from ecmpush.clock import audit_stamp
 from ecmpush.domain.action_token import ActionClaims
 from ecmpush.domain.devices import INSTALLATION_ID_PATTERN
 from ecmpush.domain.notifications import ReplyAction
@@ -101,7 +102,6 @@ def audit_comment(
     and when they were given. The timestamp also makes each reply's comment unique, which is how
     the ECM client recognises a retry whose first attempt already went through. `comment` was
     cleaned by `clean_comment`, so the only trailer and prefix in the result are ecmpush's."""
-    stamp = replied_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    trailer = f"via ecmpush from {platform or 'app'} at {stamp}"
+    trailer = f"via ecmpush from {platform or 'app'} at {audit_stamp(replied_at)}"
     body = (comment or "").strip()
     return f"{prefix}{body} — {trailer}" if body else f"{prefix}{trailer}"

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from ecmpush.clock import rfc3339
 from ecmpush.domain.events import (
     DocumentAvailable,
     DocumentPublished,
@@ -57,7 +58,7 @@ def _task_assigned(event: TaskAssigned, ctx: RoutingContext) -> list[Notificatio
     if event.data.document is not None:
         params["document_name"] = event.data.document.name
     if task.due_at is not None:
-        params["due_at"] = task.due_at.isoformat()
+        params["due_at"] = rfc3339(task.due_at)
     if task.instructions:
         params["instructions"] = task.instructions
     return [

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from ecmpush.clock import sortable
+from ecmpush.clock import rfc3339, sortable
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.reply_actions import BY_STAGE
 from ecmpush.domain.routing import task_link
@@ -193,7 +193,7 @@ def _notification(
     params = {
         "task_title": task.title or "A workflow task",
         "priority": task.priority,
-        "due_at": task.due_at.isoformat(),
+        "due_at": rfc3339(task.due_at),
         "assignee": task.assignee,
     }
     if task.document_name:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from ecmpush.clock import audit_stamp
 from ecmpush.domain.notifications import ReplyAction
 from ecmpush.domain.task_ref import TaskRef
 
@@ -36,8 +37,7 @@ HANDOVER_ACTIONS: tuple[str, ...] = ("Delegate",)
 def handover_comment(to_user: str, at: datetime) -> str:
     """The comment on the hand-over of a step to a supervisor or backup: system text only, so
     the audit trail says why the step moved and nobody's words are put in the assignee's name."""
-    stamp = at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"Handed over to {to_user} after an SLA escalation — via ecmpush at {stamp}"
+    return f"Handed over to {to_user} after an SLA escalation — via ecmpush at {audit_stamp(at)}"
 
 
 BACKOFF_BASE_S = 30

@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
-from ecmpush.clock import utc_now
+from ecmpush.clock import rfc3339, utc_now
 from ecmpush.domain.events import Timestamp
 from ecmpush.entrypoints.observability import logger, metrics
 
@@ -34,6 +34,6 @@ def report_run(
         metrics.add_metric(name=f"{name}{count}", unit=MetricUnit.Count, value=value)
     if not complete:
         metrics.add_metric(name=f"{name}Incomplete", unit=MetricUnit.Count, value=1)
-    result = {"now": now.isoformat().replace("+00:00", "Z"), **details}
+    result = {"now": rfc3339(now), **details}
     logger.info(name, extra={"report": result})
     return result
