@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ecmpush.clock import sortable
 from ecmpush.domain.ecm import SearchPage, SearchRow
 from ecmpush.domain.ecm_errors import EcmUnavailable
 from ecmpush.domain.events import Record, event_adapter
@@ -21,7 +22,6 @@ from ecmpush.domain.expiry import (
     ExpiryPolicy,
     TrackedRecord,
     decide,
-    index_time,
     parse_windows,
 )
 from ecmpush.domain.expiry_notices import DueNotice, expiry_notification_id, notifications_for
@@ -378,7 +378,7 @@ class FakeRecords:
 
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[TrackedRecord]:
         rows = sorted(
-            (index_time(r.next_notice_at), key)
+            (sortable(r.next_notice_at), key)
             for key, r in self.items.items()
             if r.next_notice_at is not None and r.next_notice_at <= now
         )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from ecmpush.clock import sortable
 from ecmpush.domain.devices import Device
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.render import render_push
@@ -18,7 +19,6 @@ from ecmpush.domain.sla import (
     REMINDER,
     SlaConfigError,
     SlaPolicy,
-    index_time,
     parse_sla_hours,
     sla_notification_id,
     step_for,
@@ -93,7 +93,7 @@ def test_override_is_laid_over_the_built_in_table() -> None:
     ("raw", "message"),
     [
         ("{", "not JSON"),
-        ("[1]", "object of stages"),
+        ("[1]", "SLA defaults must be a JSON object"),
         ('{"approvals": 5}', "approvals: unknown stage"),
         ('{"approval": {"urgent": 5}}', "approval.urgent: unknown priority"),
         ('{"approval": {"high": 0}}', "approval.high: hours must be > 0"),
@@ -234,14 +234,14 @@ def test_notification_ids_are_deterministic_per_task_due_and_level() -> None:
     )
 
 
-def test_index_time_sorts_like_time() -> None:
+def test_sort_keys_sort_like_time() -> None:
     moments = [
         datetime(2026, 12, 1, 17, 0, 0, 500_000, tzinfo=UTC),
         datetime(2026, 12, 1, 17, 0, 1, tzinfo=UTC),
         datetime(2026, 12, 1, 19, 0, tzinfo=timezone(timedelta(hours=1))),  # 18:00Z
         datetime(2026, 12, 2, tzinfo=UTC),
     ]
-    keys = [index_time(m) for m in moments]
+    keys = [sortable(m) for m in moments]
     assert keys == sorted(keys)
     assert keys[0] == "2026-12-01T17:00:00Z"
     assert keys[2] == "2026-12-01T18:00:00Z"

@@ -10,9 +10,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ecmpush.domain.page import InvalidCursor
+from boto3.dynamodb.conditions import Key
+
+from ecmpush.domain.page import InvalidCursor, Page
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 
 def to_cursor(last_key: Mapping[str, Any] | None) -> str | None:
@@ -39,3 +44,30 @@ def from_cursor(
     if any(key.get(name) != value for name, value in (scope or {}).items()):
         raise InvalidCursor("cursor is not valid")  # never another reader's page
     return key
+
+
+def due_page(
+    table: Table,
+    *,
+    key: str,
+    index: str,
+    bucket: tuple[str, str],
+    due: tuple[str, str],
+    limit: int,
+    cursor: str | None,
+) -> Page[dict[str, Any]]:
+    """One page of a sparse "due" index, oldest first: the items whose `bucket` attribute holds
+        the bucket value and whose `due` sort key is at or before the given one (`key`: the table's
+    partition key, which an index's LastEvaluatedKey carries too). Both sweeps keep
+        such an index (it holds only what still has a step to come, so a sweep never scans)."""
+    (bucket_name, bucket_value), (due_name, due_at) = bucket, due
+    query: dict[str, Any] = {
+        "IndexName": index,
+        "KeyConditionExpression": Key(bucket_name).eq(bucket_value) & Key(due_name).lte(due_at),
+        "Limit": limit,
+    }
+    start = from_cursor(cursor, frozenset({key, bucket_name, due_name}))  # LastEvaluatedKey's
+    if start:
+        query["ExclusiveStartKey"] = start
+    answer = table.query(**query)
+    return Page(tuple(answer.get("Items", [])), to_cursor(answer.get("LastEvaluatedKey")))

@@ -15,13 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
-
 from ecmpush.adapters.dynamo import applied, conditional
-from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
-from ecmpush.clock import rfc3339
+from ecmpush.adapters.dynamo_cursor import due_page
+from ecmpush.clock import rfc3339, sortable
 from ecmpush.domain.events import Record
-from ecmpush.domain.expiry import TrackedRecord, index_time
+from ecmpush.domain.expiry import TrackedRecord
 from ecmpush.domain.page import Page
 
 if TYPE_CHECKING:
@@ -29,12 +27,11 @@ if TYPE_CHECKING:
 
 INDEX = "notices_due"
 DUE_BUCKET = "due"
-_DUE_KEYS = frozenset({"record_key", "notice_bucket", "next_notice_at"})
 
 
 def _expires(moment: datetime) -> str:
     """`expires_at` as stored and compared: UTC, fixed width (renewal = a different string)."""
-    return index_time(moment)
+    return sortable(moment)
 
 
 def _tracked_record(item: dict[str, Any]) -> TrackedRecord:
@@ -134,7 +131,7 @@ class RecordsRepository:
             "source": source,
             "updated_at": rfc3339(now),
             "notice_bucket": DUE_BUCKET,
-            "next_notice_at": index_time(now),
+            "next_notice_at": sortable(now),
             "expires_at_ttl": int((record.expires_at + self._retention).timestamp()),
         }
         if record.url:
@@ -159,20 +156,19 @@ class RecordsRepository:
         """One page of records whose next notice is at or before `now`, oldest first. The index
         only finds them: each record is then read from the table with a consistent read, so a
         stage another sweep just recorded is seen (index reads may lag)."""
-        query: dict[str, Any] = {
-            "IndexName": INDEX,
-            "KeyConditionExpression": Key("notice_bucket").eq(DUE_BUCKET)
-            & Key("next_notice_at").lte(index_time(now)),
-            "Limit": limit,
-        }
-        start = from_cursor(cursor, _DUE_KEYS)
-        if start:
-            query["ExclusiveStartKey"] = start
-        page = self._table.query(**query)
-        keys = list(dict.fromkeys(str(item["record_key"]) for item in page.get("Items", [])))
+        page = due_page(
+            self._table,
+            key="record_key",
+            index=INDEX,
+            bucket=("notice_bucket", DUE_BUCKET),
+            due=("next_notice_at", sortable(now)),
+            limit=limit,
+            cursor=cursor,
+        )
+        keys = list(dict.fromkeys(str(item["record_key"]) for item in page.items))
         fresh = self._read_consistently(keys)
         records = tuple(_tracked_record(fresh[key]) for key in keys if key in fresh)
-        return Page(records, to_cursor(page.get("LastEvaluatedKey")))
+        return Page(records, page.cursor)
 
     def _read_consistently(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         # The resource's client (un)marshals attribute values itself, like the Table does.
@@ -226,7 +222,7 @@ class RecordsRepository:
             update += " REMOVE notice_bucket, next_notice_at"
         else:
             update += " SET next_notice_at = :next"
-            values[":next"] = index_time(next_notice_at)
+            values[":next"] = sortable(next_notice_at)
         return applied(
             self._table.update_item,
             Key={"record_key": record_key},
@@ -248,7 +244,7 @@ class RecordsRepository:
             update = "REMOVE notice_bucket, next_notice_at"
         else:
             update = "SET next_notice_at = :next"
-            values[":next"] = index_time(next_notice_at)
+            values[":next"] = sortable(next_notice_at)
         return applied(
             self._table.update_item,
             Key={"record_key": record_key},

@@ -1,5 +1,5 @@
 """Tracked workflow tasks: pk `task_key`. While a task is open and has an SLA step left, the
-sparse pair `sla_bucket` ("due") / `sla_next_at` (when that step is due, `domain.sla.index_time`)
+sparse pair `sla_bucket` ("due") / `sla_next_at` (when that step is due, `clock.sortable`)
 puts it in the `sla_due` index the SLA sweep queries; both disappear when the task closes or
 its ladder is done, so the index only ever holds work."""
 
@@ -8,13 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
-
 from ecmpush.adapters.dynamo import applied, conditional
-from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
-from ecmpush.clock import rfc3339
+from ecmpush.adapters.dynamo_cursor import due_page
+from ecmpush.clock import rfc3339, sortable
 from ecmpush.domain.page import Page
-from ecmpush.domain.sla import SlaPolicy, index_time
+from ecmpush.domain.sla import SlaPolicy
 from ecmpush.domain.tasks import TrackedTask
 
 if TYPE_CHECKING:
@@ -35,9 +33,6 @@ _REFRESHED = (
     "document_name",
     "notification_id",
 )
-
-
-_DUE_KEYS = frozenset({"task_key", "sla_bucket", "sla_next_at"})
 
 
 class TasksRepository:
@@ -69,7 +64,7 @@ class TasksRepository:
         }
         item["due_at"] = _due_text(due_at)
         item["sla_bucket"] = SLA_BUCKET
-        item["sla_next_at"] = index_time(due_at)
+        item["sla_next_at"] = sortable(due_at)
         item["expires_at"] = int((task.opened_at + self._retention).timestamp())
         if self._put(item, "attribute_not_exists(task_key)"):
             return
@@ -141,18 +136,16 @@ class TasksRepository:
         """One page (at most `limit` items read) of tasks whose next SLA step is due at `now`,
         oldest step first, from the sparse index: never a Scan. The index is eventually
         consistent: callers re-read each task (`get`) before acting on it."""
-        kwargs: dict[str, Any] = {
-            "IndexName": SLA_INDEX,
-            "KeyConditionExpression": Key("sla_bucket").eq(SLA_BUCKET)
-            & Key("sla_next_at").lte(index_time(now)),
-            "Limit": limit,
-        }
-        start = from_cursor(cursor, _DUE_KEYS)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        answer = self._table.query(**kwargs)
-        keys = tuple(str(item["task_key"]) for item in answer.get("Items", []))
-        return Page(keys, to_cursor(answer.get("LastEvaluatedKey")))
+        page = due_page(
+            self._table,
+            key="task_key",
+            index=SLA_INDEX,
+            bucket=("sla_bucket", SLA_BUCKET),
+            due=("sla_next_at", sortable(now)),
+            limit=limit,
+            cursor=cursor,
+        )
+        return Page(tuple(str(item["task_key"]) for item in page.items), page.cursor)
 
     def advance(
         self,
@@ -183,7 +176,7 @@ class TasksRepository:
         ]
         if next_at is not None:
             sets += ["sla_bucket = :bucket", "sla_next_at = :next"]
-            values |= {":bucket": SLA_BUCKET, ":next": index_time(next_at)}
+            values |= {":bucket": SLA_BUCKET, ":next": sortable(next_at)}
             expression = "SET " + ", ".join(sets)
         else:
             expression = "SET " + ", ".join(sets) + " REMOVE sla_bucket, sla_next_at"

@@ -29,8 +29,6 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from ecmpush.clock import sortable
-
 TYPE: Final = "expiry.warning"
 CATEGORY: Final = "expiry"
 EXPIRED: Final = "expired"  # the final stage's label; windows are labelled by their days
@@ -51,11 +49,6 @@ class ExpiryConfigError(ValueError):
 
 
 # -- time ----------------------------------------------------------------------------------------
-
-
-def index_time(moment: datetime) -> str:
-    """The sort key of this index (clock.sortable: string order is time order)."""
-    return sortable(moment)
 
 
 def utc_day(moment: datetime) -> date:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from ecmpush.domain.config_json import json_object
 from ecmpush.domain.events import Record
 from ecmpush.domain.expiry import (
     KINDS,
@@ -104,12 +105,7 @@ def parse_search_config(raw: str) -> SearchConfig | None:
     """None when the search is off (empty configuration)."""
     if not raw.strip():
         return None
-    try:
-        document = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ExpiryConfigError(f"expiry search is not JSON: {exc.msg}") from exc
-    if not isinstance(document, dict):
-        raise ExpiryConfigError("expiry search must be a JSON object")
+    document = json_object(raw, "expiry search", ExpiryConfigError)
     unknown = sorted(set(document) - _SEARCH_KEYS)
     if unknown:
         raise ExpiryConfigError(f"expiry search: unknown keys {', '.join(unknown)}")

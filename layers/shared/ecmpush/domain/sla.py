@@ -15,7 +15,6 @@ default SLA for its stage and priority counted from the assignment."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from ecmpush.clock import rfc3339, sortable
+from ecmpush.domain.config_json import json_object
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.reply_actions import BY_STAGE
 from ecmpush.domain.routing import task_link
@@ -70,12 +70,7 @@ def parse_sla_hours(raw: str) -> dict[str, dict[str, float]]:
     table = {stage: {p: float(h) for p, h in BUILT_IN_HOURS[stage].items()} for stage in STAGES}
     if not raw.strip():
         return table
-    try:
-        document = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise SlaConfigError(f"SLA defaults are not JSON: {exc.msg}") from exc
-    if not isinstance(document, dict):
-        raise SlaConfigError("SLA defaults must be an object of stages")
+    document = json_object(raw, "SLA defaults", SlaConfigError)
     for stage, value in document.items():
         if stage not in STAGES:
             raise SlaConfigError(f"{stage}: unknown stage (expected one of {', '.join(STAGES)})")
@@ -126,16 +121,11 @@ class SlaPolicy:
         return None
 
 
-def index_time(moment: datetime) -> str:
-    """The sort key of this index (clock.sortable: string order is time order)."""
-    return sortable(moment)
-
-
 def sla_notification_id(task_key: str, due_at: datetime, level: int) -> str:
     """One id per task, due time and level: a retried or overlapping sweep re-enqueues the same
     notification, which Dispatch serves once per device; a new due time (a fresh assignment)
     starts a new ladder with new ids."""
-    return notification_id(f"sla|{task_key}|{index_time(due_at)}", KIND[level])
+    return notification_id(f"sla|{task_key}|{sortable(due_at)}", KIND[level])
 
 
 @dataclass(frozen=True)
