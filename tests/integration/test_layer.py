@@ -5,7 +5,9 @@ The locks are installed for this interpreter exactly as the layer builds install
 Lambda (`--no-deps --require-hashes`), and every handler is imported in a fresh `-S`
 interpreter with only its layers' trees on the path (layers/shared/layer_check.py): a missing
 dependency or a missing layer fails here, and each handler's import graph is asserted on what
-really reached `sys.modules`."""
+really reached `sys.modules`. The shared tree is pruned to the AWS models aws-services.txt lists,
+as the build prunes the layer (layers/shared/aws_services.py), so all of this runs against what
+ships."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import aws_services
 import layer_check
 import pytest
 
@@ -23,6 +26,7 @@ LOCK = LAYER / "requirements.txt"
 FIREBASE_LOCK = ROOT / "layers" / "firebase" / "requirements.txt"
 FUNCTIONS = ROOT / "functions"
 TEMPLATE = ROOT / "template.yaml"
+SERVICES = sorted(aws_services.read_services(LAYER / "aws-services.txt"))
 FORBIDDEN = ("grpcio", "grpcio-status", "google-cloud-firestore", "google-cloud-storage",
              "google-api-core", "google-cloud-core", "protobuf", "proto-plus")  # fmt: skip
 HTTP_APIS = ("webhook_intake", "devices", "response_callback")
@@ -93,10 +97,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(
         LAYER / "ecmpush", target / "ecmpush", ignore=shutil.ignore_patterns("__pycache__")
     )
+    aws_services.prune(target, SERVICES)
     return target
 
 
-def _check(site: Path, firebase_site: Path, functions: Path, template: Path | None) -> list[str]:
+def _check(
+    site: Path,
+    firebase_site: Path,
+    functions: Path,
+    template: Path | None,
+    services: list[str] | None = None,
+) -> list[str]:
     return layer_check.check(
         LOCK,
         LAYER / "ecmpush",
@@ -105,6 +116,7 @@ def _check(site: Path, firebase_site: Path, functions: Path, template: Path | No
         layers={"FirebaseLayer": FIREBASE_LOCK},
         template=template,
         sites={"FirebaseLayer": firebase_site},
+        services=SERVICES if services is None else services,
     )
 
 
@@ -115,6 +127,44 @@ def test_every_function_imports_with_exactly_the_layers_the_template_attaches(
     dists = [*site.glob("*.dist-info"), *firebase_site.glob("*.dist-info")]
     installed = {p.name.split("-")[0].lower() for p in dists}
     assert not {"grpcio", "google_cloud_firestore", "google_cloud_storage"} & installed
+
+
+def test_the_pruned_layer_keeps_only_the_listed_models_and_each_makes_a_client(
+    site: Path,
+) -> None:
+    assert aws_services.shipped_services(site) == SERVICES
+    assert layer_check.probe_clients(sys.executable, site, SERVICES) == []
+    data = site / "botocore" / "data"
+    assert {"endpoints.json", "partitions.json", "_retry.json"} <= {
+        p.name for p in data.iterdir() if p.is_file()
+    }
+
+
+def test_a_listed_service_whose_model_is_missing_fails_the_check(
+    site: Path, tmp_path: Path
+) -> None:
+    """s3 was pruned from this tree: listing it (a service added to the list after the layer
+    was built, or a model deleted by hand) must fail, and so must a rule set gone missing
+    (botocore would fall back to legacy endpoints without a word)."""
+    problems = layer_check.probe_clients(sys.executable, site, ["sqs", "s3"])
+    assert len(problems) == 1
+    assert problems[0].startswith("boto3 client 's3'")
+    partial = tmp_path / "python"
+    shutil.copytree(site / "boto3", partial / "boto3")
+    shutil.copytree(site / "botocore", partial / "botocore")
+    for rule_set in (partial / "botocore" / "data" / "sqs").rglob("endpoint-rule-set-1.*"):
+        rule_set.unlink()
+    problems = layer_check.probe_clients(sys.executable, [partial, site], ["dynamodb", "sqs"])
+    assert len(problems) == 1
+    assert problems[0].startswith("boto3 client 'sqs'")
+
+
+def test_a_misspelt_service_in_the_list_fails_the_check(
+    site: Path, firebase_site: Path, tmp_path: Path
+) -> None:
+    problems = _check(site, firebase_site, tmp_path, None, [*SERVICES, "dynamo"])
+    assert problems == ["aws-services.txt: not in botocore/data (misspelt, or already pruned): "
+                        "['dynamo']"]  # fmt: skip
 
 
 def test_the_check_names_what_the_locks_lack(
