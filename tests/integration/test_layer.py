@@ -220,6 +220,7 @@ def test_no_handler_imports_the_xray_sdk_unless_tracing_asks_for_it(
 NOT_AT_INIT = (
     "boto3",
     "botocore.client",
+    "botocore.exceptions",  # the API's 503 for SDK errors finds them in sys.modules (app_api.py)
     "aws_lambda_powertools.utilities.parameters",
     "aws_lambda_powertools.utilities.idempotency",
     "firebase_admin",
@@ -233,6 +234,13 @@ NOT_AT_INIT_OF = {
     # models) is for GET /me/notifications only; its cursor error lives in domain/page.py.
     "devices": ("ecmpush.adapters.history_repository", "ecmpush.adapters.deliveries_repository"),
     "webhook_intake": ("ecmpush.entrypoints.app_api",),
+    # The reply body needs a pattern and a Literal, not the device, notification or event models
+    # (domain/installation_ids.py, domain/reply_actions.py): the service's first call builds them.
+    "response_callback": (
+        "ecmpush.domain.devices",
+        "ecmpush.domain.notifications",
+        "ecmpush.domain.events",
+    ),
 }
 
 

@@ -13,8 +13,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from ecmpush.domain.action_token import ActionClaims
-from ecmpush.domain.devices import INSTALLATION_ID_PATTERN
-from ecmpush.domain.notifications import ReplyAction
+from ecmpush.domain.installation_ids import INSTALLATION_ID_PATTERN
+from ecmpush.domain.reply_actions import ReplyAction
 
 MAX_COMMENT_CHARS = 1000
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from ecmpush.domain.events import TaskRef
-from ecmpush.domain.notifications import ReplyAction
+from ecmpush.domain.reply_actions import ReplyAction
 
 
 class WriteBack(BaseModel):
