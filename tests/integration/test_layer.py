@@ -27,6 +27,7 @@ FIREBASE_LOCK = ROOT / "layers" / "firebase" / "requirements.txt"
 FUNCTIONS = ROOT / "functions"
 TEMPLATE = ROOT / "template.yaml"
 SERVICES = sorted(aws_services.read_services(LAYER / "aws-services.txt"))
+UNUSED = ROOT / "layers" / "firebase" / "requirements-unused.in"
 FORBIDDEN = ("grpcio", "grpcio-status", "google-cloud-firestore", "google-cloud-storage",
              "google-api-core", "google-cloud-core", "protobuf", "proto-plus")  # fmt: skip
 HTTP_APIS = ("webhook_intake", "devices", "response_callback")
@@ -46,6 +47,58 @@ def test_no_lock_holds_a_heavy_dependency_firebase_admin_declares() -> None:
     assert "google-auth" in firebase
     for lock in (LOCK, FIREBASE_LOCK):
         assert not [name for name in FORBIDDEN if name in _locked(lock)]
+
+
+def _declared_unused() -> list[str]:
+    return re.findall(r"^([A-Za-z0-9._-]+)\s+#", UNUSED.read_text(), flags=re.MULTILINE)
+
+
+def test_what_the_firebase_lock_declares_unused_is_not_in_it() -> None:
+    unused = _declared_unused()
+    assert unused == ["pyasn1", "pyasn1-modules", "pycparser"]
+    assert set(unused) & set(_locked(FIREBASE_LOCK)) == set()
+
+
+# The Firebase paths the left-out packages would serve, offline: firebase-admin's service-account
+# credential signing (the FCM OAuth assertion) and google-auth's RS256 check of a token against
+# an x509 certificate (how verify_id_token checks an ID token against Google's certificates).
+_SIGN_AND_VERIFY = """
+import datetime
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from firebase_admin import credentials
+from google.auth import jwt
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption()).decode()
+info = {"type": "service_account", "project_id": "p", "private_key_id": "k1", "private_key": pem,
+        "client_email": "fcm@p.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token"}
+signer = credentials.Certificate(info).get_credential().signer
+now = datetime.datetime.now(datetime.UTC)
+claims = {"aud": "p", "iss": "x", "sub": "u1", "iat": int(now.timestamp()),
+          "exp": int(now.timestamp()) + 600}
+token = jwt.encode(signer, claims)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "k1")])
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+certs = {"k1": cert.public_bytes(serialization.Encoding.PEM).decode()}
+assert jwt.decode(token, certs=certs, audience="p")["sub"] == "u1"
+"""
+
+
+def test_firebase_signing_and_token_checks_run_without_what_the_lock_leaves_out(
+    site: Path, firebase_site: Path
+) -> None:
+    result = layer_check.probe(sys.executable, [site, firebase_site], None, [_SIGN_AND_VERIFY])
+    assert result["failures"] == []
+    modules = {name.split(".")[0] for name in result["after"]}
+    assert "cryptography" in modules
+    assert modules & {"pyasn1", "pyasn1_modules", "pycparser", "cffi"} == set()
 
 
 def test_the_shared_layer_holds_nothing_of_firebase_and_the_locks_do_not_overlap() -> None:
