@@ -285,7 +285,15 @@ NOT_AT_INIT = (
 NOT_AT_INIT_OF = {
     # The notification history (boto3's condition builder, the deliveries repository and its
     # models) is for GET /me/notifications only; its cursor error lives in domain/page.py.
-    "devices": ("ecmpush.adapters.history_repository", "ecmpush.adapters.deliveries_repository"),
+    # Nor the other flows' models: ecmpush/ports.py imports the domain for annotations only.
+    "devices": (
+        "ecmpush.adapters.history_repository",
+        "ecmpush.adapters.deliveries_repository",
+        "ecmpush.domain.notifications",
+        "ecmpush.domain.events",
+        "ecmpush.domain.ecm",
+        "ecmpush.domain.messages",
+    ),
     "webhook_intake": ("ecmpush.entrypoints.app_api",),
     # The reply body needs a pattern and a Literal, not the device, notification or event models
     # (domain/installation_ids.py, domain/reply_actions.py): the service's first call builds them.
