@@ -17,7 +17,6 @@ from devstack.api_router import proxy_event
 from devstack.lambda_runtime import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.domain.identity import Principal
-from ecmpush.entrypoints.app_api import app_resolver
 
 
 class _Verifier:
@@ -43,7 +42,14 @@ def _raising(exc: Exception) -> Any:
 
 
 @pytest.fixture
-def app() -> Iterator[APIGatewayRestResolver]:
+def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[APIGatewayRestResolver]:
+    # Imported here, with the environment template.yaml gives every function: observability.py
+    # builds Logger and Metrics from it once per process, and the integration tests that share
+    # this worker need them as a deployed function has them.
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ecmpush")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Ecmpush")
+    from ecmpush.entrypoints.app_api import app_resolver
+
     resolver = app_resolver((_Refused, 409))
     failures: dict[str, Exception] = {
         "client": _ThrottledClientError({"Error": {"Code": "Throttling"}}, "Query"),
