@@ -502,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     where = args.functions or "no functions"
     print(f"layer_check: every import of ecmpush and {where} resolves with its layers")
+    if args.services:
+        tree = args.built or "the pruned scratch tree"
+        print(f"layer_check: a client of each service in {args.services} is made from {tree}")
     return 0
 
 
