@@ -18,7 +18,9 @@ The layers run here as built: each artifact `<Name>Layer/python` tree (SharedLay
 FirebaseLayer where the build has it) with its `.pyc` files (`layers/shared/layer.mk`
 byte-compiles them), copied, and only the distributions whose wheels are platform specific
 (pydantic-core, cryptography, ...) replaced by the same versions' wheels for this host (the
-artifact's are arm64), then byte-compiled the same way. Which layers a function gets is read
+artifact's are arm64), then byte-compiled the same way. So the copy has exactly the AWS service
+models the build kept (layers/shared/aws-services.txt; botocore is pure Python and never
+swapped), listed per layer as `aws_services`. Which layers a function gets is read
 from the build's own template.yaml (Globals' `Layers`, then the function's). The function
 directory is copied without `__pycache__` and PYTHONDONTWRITEBYTECODE=1 is set: Lambda's disk
 is read-only, so `app.py` is compiled on every cold start there too.
@@ -42,6 +44,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from aws_services import shipped_services
 from layer_check import first_call_imports
 
 from bench._common import REPO, Json, Row, Spec, ratio, stats
@@ -187,6 +190,8 @@ def host_layer(source: Path, scratch: str, python: str) -> tuple[Path, Json]:
         "artifact": str(source),
         "unzipped_mb": round(_size(source) / 2**20, 1),
         "host_wheels": sorted(native),
+        # The copy keeps the build's pruning (botocore is pure Python: never swapped above).
+        "aws_services": shipped_services(tree) if (tree / "botocore").is_dir() else [],
         "distributions": sorted(
             d.name.removesuffix(".dist-info") for d in source.glob("*.dist-info")
         ),

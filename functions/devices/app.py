@@ -10,11 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.domain.devices import (
-    INSTALLATION_ID_PATTERN,
-    NEW_INSTALLATION_ID_PATTERN,
-    DeviceRegistration,
-)
+from ecmpush.domain.devices import DeviceRegistration
+from ecmpush.domain.installation_ids import INSTALLATION_ID_PATTERN, NEW_INSTALLATION_ID_PATTERN
 from ecmpush.domain.page import InvalidCursor
 from ecmpush.domain.preferences import Preferences
 from ecmpush.entrypoints.app_api import app_resolver, authenticated

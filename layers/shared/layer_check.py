@@ -17,7 +17,14 @@ only the stdlib and those trees):
   runs the imports of the `ecmpush.bootstrap` factories its first call reaches
   (`first_call_imports`, also what bench/cold_import times as "first call");
 - refuses a package that two locks both install (layers are merged into one /opt/python: the
-  later one would silently replace the other's files).
+  later one would silently replace the other's files);
+- with `--services aws-services.txt`: prunes the shared tree's botocore/boto3 service models to
+  the listed services (aws_services.prune, the build's own step, so every import above runs
+  against what ships) and creates a boto3 client, and a resource where boto3 has one, for every
+  listed service (region us-east-1, fixed dummy credentials, no network): botocore loads the
+  service's `service-2` and `endpoint-rule-set-1` then, so a listed service whose model is
+  missing fails. `--built` runs that client check on the layer tree the build just pruned (pure
+  Python, so it imports on the build host too) instead of the scratch copy.
 
 Any ImportError fails the build with the function, the statement that needed it and the layers
 it had. Run by layers/shared/Makefile (`build-SharedLayer`, `check`) and by
@@ -36,9 +43,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import aws_services
 
 # Provided by Lambda's managed Python runtime itself, never by a layer (entrypoints/snapstart.py
 # imports it inside `try`/`except ImportError`).
@@ -65,6 +75,33 @@ for statement in statements:
     except ImportError as exc:
         failures.append({"statement": statement, "error": repr(exc)})
 print(json.dumps({"failures": failures, "modules": at_import, "after": sorted(sys.modules)}))
+"""
+
+# Runs in the probed interpreter. argv[1]: JSON [services]. Offline: explicit credentials (no
+# provider chain, no instance metadata), a fixed region. The service's service-2 and
+# endpoint-rule-set-1 are loaded explicitly (a client without its rule set silently falls back
+# to legacy endpoint routing), then a client is created, and a resource where boto3 has one.
+_CLIENTS_PROBE = r"""
+import json, sys
+import boto3.session, botocore.session
+services = json.loads(sys.argv[1])
+core = botocore.session.get_session()
+loader = core.get_component("data_loader")
+session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="layer-check",
+                                aws_secret_access_key="layer-check", botocore_session=core)
+resources = set(session.get_available_resources())
+failures = []
+for name in services:
+    try:
+        for model in ("service-2", "endpoint-rule-set-1"):
+            loader.load_service_model(name, model)
+        client = session.client(name)
+        assert client.meta.service_model.operation_names, name
+        if name in resources:
+            session.resource(name)
+    except Exception as exc:
+        failures.append({"statement": f"boto3 client {name!r}", "error": repr(exc)})
+print(json.dumps({"failures": failures, "modules": [], "after": sorted(sys.modules)}))
 """
 
 
@@ -130,16 +167,37 @@ def probe(
     order) and run `statements` in a fresh `-S` interpreter; the failures and the modules loaded
     by the import itself."""
     sites = site if isinstance(site, list) else [site]
+    return _run(python, _PROBE, [module, statements], [task, *sites], environment)
+
+
+def probe_clients(python: str, site: Path | list[Path], services: list[str]) -> list[str]:
+    """Problems creating a boto3 client (and resource) for each of `services` from `site`."""
+    sites = site if isinstance(site, list) else [site]
+    result = _run(python, _CLIENTS_PROBE, services, list(sites), None)
+    return [f"{failure['statement']}: {failure['error']}" for failure in result["failures"]]
+
+
+def _run(
+    python: str,
+    script: str,
+    argument: Any,
+    path: list[Path | None],
+    environment: dict[str, str] | None,
+) -> dict[str, list[Any]]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": os.pathsep.join(str(p) for p in (task, *sites) if p),
+        "PYTHONPATH": os.pathsep.join(str(p) for p in path if p),
         "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "eu-central-1",
+        # Nothing of the build host's AWS setup: no profile files, no instance metadata.
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "ecmpush",
         **(environment or {}),
     }
     done = subprocess.run(  # noqa: S603 - fixed argument list, no shell
-        [python, "-S", "-c", _PROBE, json.dumps([module, statements])],
+        [python, "-S", "-c", script, json.dumps(argument)],
         capture_output=True,
         text=True,
         env=env,
@@ -310,11 +368,15 @@ def check(
     layers: dict[str, Path] | None = None,
     template: Path | None = None,
     sites: dict[str, Path] | None = None,
+    services: Collection[str] | None = None,
+    built: Path | None = None,
 ) -> list[str]:
     """Problems found (empty when the locks suffice). `requirements` is SharedLayer's lock,
     `layers` the other layers' ({logical id: lock}); each is installed into a scratch tree
     unless given already populated in `site` (SharedLayer's) / `sites` (tests reuse one
-    install). Without `template` every function is checked with every layer."""
+    install). Without `template` every function is checked with every layer. With `services`
+    (aws-services.txt's names) the shared tree's AWS models are pruned to them and a client is
+    created for each, from `built` (the layer tree the build pruned) if given."""
     scratch = Path(tempfile.mkdtemp(prefix="ecmpush-layer-check-"))
     try:
         trees: dict[str, Path] = dict(sites or {})
@@ -329,9 +391,28 @@ def check(
         # Each check is a pip or python subprocess: run them side by side (results in order).
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             list(pool.map(lambda item: install(item[1], trees[item[0]]), missing.items()))
-            return _check_trees(pool, trees, ecmpush, functions, template)
+            problems = _prune_services(trees[SHARED], services)
+            clients = (
+                pool.submit(probe_clients, sys.executable, built or trees[SHARED], sorted(services))
+                if services and not problems
+                else None
+            )
+            problems += _check_trees(pool, trees, ecmpush, functions, template)
+            if clients is not None:
+                problems += [f"{built or SHARED}: {p}" for p in clients.result()]
+            return problems
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _prune_services(tree: Path, services: Collection[str] | None) -> list[str]:
+    if not services:
+        return []
+    try:
+        aws_services.prune(tree, services)
+    except aws_services.ServiceListError as exc:
+        return [f"aws-services.txt: {exc}"]
+    return []
 
 
 def _check_trees(
@@ -396,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
         help="another layer's logical id and lock (repeatable); SharedLayer is --requirements",
     )
     parser.add_argument("--template", type=Path, help="template.yaml: each function's layers")
+    parser.add_argument("--services", type=Path, help="aws-services.txt: the AWS models kept")
+    parser.add_argument("--built", type=Path, help="the pruned layer tree to create clients from")
     args = parser.parse_args(argv)
     layers = dict(item.split("=", 1) for item in args.layer)
     problems = check(
@@ -404,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         args.functions,
         layers={name: Path(lock) for name, lock in layers.items()},
         template=args.template,
+        services=aws_services.read_services(args.services) if args.services else None,
+        built=args.built,
     )
     for problem in problems:
         print(f"layer_check: {problem}", file=sys.stderr)
@@ -417,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     where = args.functions or "no functions"
     print(f"layer_check: every import of ecmpush and {where} resolves with its layers")
+    if args.services:
+        tree = args.built or "the pruned scratch tree"
+        print(f"layer_check: a client of each service in {args.services} is made from {tree}")
     return 0
 
 

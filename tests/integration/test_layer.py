@@ -5,7 +5,9 @@ The locks are installed for this interpreter exactly as the layer builds install
 Lambda (`--no-deps --require-hashes`), and every handler is imported in a fresh `-S`
 interpreter with only its layers' trees on the path (layers/shared/layer_check.py): a missing
 dependency or a missing layer fails here, and each handler's import graph is asserted on what
-really reached `sys.modules`."""
+really reached `sys.modules`. The shared tree is pruned to the AWS models aws-services.txt lists,
+as the build prunes the layer (layers/shared/aws_services.py), so all of this runs against what
+ships."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import aws_services
 import layer_check
 import pytest
 
@@ -23,6 +26,8 @@ LOCK = LAYER / "requirements.txt"
 FIREBASE_LOCK = ROOT / "layers" / "firebase" / "requirements.txt"
 FUNCTIONS = ROOT / "functions"
 TEMPLATE = ROOT / "template.yaml"
+SERVICES = sorted(aws_services.read_services(LAYER / "aws-services.txt"))
+UNUSED = ROOT / "layers" / "firebase" / "requirements-unused.in"
 FORBIDDEN = ("grpcio", "grpcio-status", "google-cloud-firestore", "google-cloud-storage",
              "google-api-core", "google-cloud-core", "protobuf", "proto-plus")  # fmt: skip
 HTTP_APIS = ("webhook_intake", "devices", "response_callback")
@@ -42,6 +47,58 @@ def test_no_lock_holds_a_heavy_dependency_firebase_admin_declares() -> None:
     assert "google-auth" in firebase
     for lock in (LOCK, FIREBASE_LOCK):
         assert not [name for name in FORBIDDEN if name in _locked(lock)]
+
+
+def _declared_unused() -> list[str]:
+    return re.findall(r"^([A-Za-z0-9._-]+)\s+#", UNUSED.read_text(), flags=re.MULTILINE)
+
+
+def test_what_the_firebase_lock_declares_unused_is_not_in_it() -> None:
+    unused = _declared_unused()
+    assert unused == ["pyasn1", "pyasn1-modules", "pycparser"]
+    assert set(unused) & set(_locked(FIREBASE_LOCK)) == set()
+
+
+# The Firebase paths the left-out packages would serve, offline: firebase-admin's service-account
+# credential signing (the FCM OAuth assertion) and google-auth's RS256 check of a token against
+# an x509 certificate (how verify_id_token checks an ID token against Google's certificates).
+_SIGN_AND_VERIFY = """
+import datetime
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from firebase_admin import credentials
+from google.auth import jwt
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption()).decode()
+info = {"type": "service_account", "project_id": "p", "private_key_id": "k1", "private_key": pem,
+        "client_email": "fcm@p.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token"}
+signer = credentials.Certificate(info).get_credential().signer
+now = datetime.datetime.now(datetime.UTC)
+claims = {"aud": "p", "iss": "x", "sub": "u1", "iat": int(now.timestamp()),
+          "exp": int(now.timestamp()) + 600}
+token = jwt.encode(signer, claims)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "k1")])
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+certs = {"k1": cert.public_bytes(serialization.Encoding.PEM).decode()}
+assert jwt.decode(token, certs=certs, audience="p")["sub"] == "u1"
+"""
+
+
+def test_firebase_signing_and_token_checks_run_without_what_the_lock_leaves_out(
+    site: Path, firebase_site: Path
+) -> None:
+    result = layer_check.probe(sys.executable, [site, firebase_site], None, [_SIGN_AND_VERIFY])
+    assert result["failures"] == []
+    modules = {name.split(".")[0] for name in result["after"]}
+    assert "cryptography" in modules
+    assert modules & {"pyasn1", "pyasn1_modules", "pycparser", "cffi"} == set()
 
 
 def test_the_shared_layer_holds_nothing_of_firebase_and_the_locks_do_not_overlap() -> None:
@@ -93,10 +150,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(
         LAYER / "ecmpush", target / "ecmpush", ignore=shutil.ignore_patterns("__pycache__")
     )
+    aws_services.prune(target, SERVICES)
     return target
 
 
-def _check(site: Path, firebase_site: Path, functions: Path, template: Path | None) -> list[str]:
+def _check(
+    site: Path,
+    firebase_site: Path,
+    functions: Path,
+    template: Path | None,
+    services: list[str] | None = None,
+) -> list[str]:
     return layer_check.check(
         LOCK,
         LAYER / "ecmpush",
@@ -105,6 +169,7 @@ def _check(site: Path, firebase_site: Path, functions: Path, template: Path | No
         layers={"FirebaseLayer": FIREBASE_LOCK},
         template=template,
         sites={"FirebaseLayer": firebase_site},
+        services=SERVICES if services is None else services,
     )
 
 
@@ -115,6 +180,44 @@ def test_every_function_imports_with_exactly_the_layers_the_template_attaches(
     dists = [*site.glob("*.dist-info"), *firebase_site.glob("*.dist-info")]
     installed = {p.name.split("-")[0].lower() for p in dists}
     assert not {"grpcio", "google_cloud_firestore", "google_cloud_storage"} & installed
+
+
+def test_the_pruned_layer_keeps_only_the_listed_models_and_each_makes_a_client(
+    site: Path,
+) -> None:
+    assert aws_services.shipped_services(site) == SERVICES
+    assert layer_check.probe_clients(sys.executable, site, SERVICES) == []
+    data = site / "botocore" / "data"
+    assert {"endpoints.json", "partitions.json", "_retry.json"} <= {
+        p.name for p in data.iterdir() if p.is_file()
+    }
+
+
+def test_a_listed_service_whose_model_is_missing_fails_the_check(
+    site: Path, tmp_path: Path
+) -> None:
+    """s3 was pruned from this tree: listing it (a service added to the list after the layer
+    was built, or a model deleted by hand) must fail, and so must a rule set gone missing
+    (botocore would fall back to legacy endpoints without a word)."""
+    problems = layer_check.probe_clients(sys.executable, site, ["sqs", "s3"])
+    assert len(problems) == 1
+    assert problems[0].startswith("boto3 client 's3'")
+    partial = tmp_path / "python"
+    shutil.copytree(site / "boto3", partial / "boto3")
+    shutil.copytree(site / "botocore", partial / "botocore")
+    for rule_set in (partial / "botocore" / "data" / "sqs").rglob("endpoint-rule-set-1.*"):
+        rule_set.unlink()
+    problems = layer_check.probe_clients(sys.executable, [partial, site], ["dynamodb", "sqs"])
+    assert len(problems) == 1
+    assert problems[0].startswith("boto3 client 'sqs'")
+
+
+def test_a_misspelt_service_in_the_list_fails_the_check(
+    site: Path, firebase_site: Path, tmp_path: Path
+) -> None:
+    problems = _check(site, firebase_site, tmp_path, None, [*SERVICES, "dynamo"])
+    assert problems == ["aws-services.txt: not in botocore/data (misspelt, or already pruned): "
+                        "['dynamo']"]  # fmt: skip
 
 
 def test_the_check_names_what_the_locks_lack(
@@ -170,6 +273,7 @@ def test_no_handler_imports_the_xray_sdk_unless_tracing_asks_for_it(
 NOT_AT_INIT = (
     "boto3",
     "botocore.client",
+    "botocore.exceptions",  # the API's 503 for SDK errors finds them in sys.modules (app_api.py)
     "aws_lambda_powertools.utilities.parameters",
     "aws_lambda_powertools.utilities.idempotency",
     "firebase_admin",
@@ -181,8 +285,23 @@ NOT_AT_INIT = (
 NOT_AT_INIT_OF = {
     # The notification history (boto3's condition builder, the deliveries repository and its
     # models) is for GET /me/notifications only; its cursor error lives in domain/page.py.
-    "devices": ("ecmpush.adapters.history_repository", "ecmpush.adapters.deliveries_repository"),
+    # Nor the other flows' models: ecmpush/ports.py imports the domain for annotations only.
+    "devices": (
+        "ecmpush.adapters.history_repository",
+        "ecmpush.adapters.deliveries_repository",
+        "ecmpush.domain.notifications",
+        "ecmpush.domain.events",
+        "ecmpush.domain.ecm",
+        "ecmpush.domain.messages",
+    ),
     "webhook_intake": ("ecmpush.entrypoints.app_api",),
+    # The reply body needs a pattern and a Literal, not the device, notification or event models
+    # (domain/installation_ids.py, domain/reply_actions.py): the service's first call builds them.
+    "response_callback": (
+        "ecmpush.domain.devices",
+        "ecmpush.domain.notifications",
+        "ecmpush.domain.events",
+    ),
 }
 
 

@@ -4,37 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ecmpush.domain.delivery import (
-    Claim,
-    DeliveryOutcome,
-    DeliveryTarget,
-    PolicyOutcome,
-    SendResult,
-)
-from ecmpush.domain.devices import Device, RefreshEntry
-from ecmpush.domain.ecm import (
-    Activity,
-    CompletionResult,
-    MembersPage,
-    SearchPage,
-    TaskDetails,
-    WorkflowStatus,
-)
-from ecmpush.domain.events import EcmEvent, Record
-from ecmpush.domain.expiry import TrackedRecord
-from ecmpush.domain.identity import Principal
-from ecmpush.domain.messages import DispatchMessage, MemberType
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.page import Page
-from ecmpush.domain.preferences import Preferences
-from ecmpush.domain.push import Push
-from ecmpush.domain.recipient import Recipient
-from ecmpush.domain.replies import ReplyStatus
-from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.tasks import TrackedTask
-from ecmpush.domain.write_back import WriteBack
+# Annotations only (strings here): importing the domain's models at run time made every
+# service's importer build all of them, e.g. the devices API's init (docs/benchmarks.md §1).
+if TYPE_CHECKING:
+    from ecmpush.domain.delivery import (
+        Claim,
+        DeliveryOutcome,
+        DeliveryTarget,
+        PolicyOutcome,
+        SendResult,
+    )
+    from ecmpush.domain.devices import Device, RefreshEntry
+    from ecmpush.domain.ecm import (
+        Activity,
+        CompletionResult,
+        MembersPage,
+        SearchPage,
+        TaskDetails,
+        WorkflowStatus,
+    )
+    from ecmpush.domain.events import EcmEvent, Record
+    from ecmpush.domain.expiry import TrackedRecord
+    from ecmpush.domain.identity import Principal
+    from ecmpush.domain.messages import DispatchMessage, MemberType
+    from ecmpush.domain.notifications import Notification
+    from ecmpush.domain.page import Page
+    from ecmpush.domain.preferences import Preferences
+    from ecmpush.domain.push import Push
+    from ecmpush.domain.recipient import Recipient
+    from ecmpush.domain.replies import ReplyStatus
+    from ecmpush.domain.task_ref import TaskRef
+    from ecmpush.domain.tasks import TrackedTask
+    from ecmpush.domain.write_back import WriteBack
 
 
 class PushSender(Protocol):

@@ -10,10 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from ecmpush.domain.reply_actions import ReplyAction
 from ecmpush.domain.routing_config import EcmGroupTeam
 from ecmpush.domain.task_ref import TaskRef
-
-ReplyAction = Literal["acknowledge", "approve", "reject", "request_info"]
 
 _NAMESPACE = uuid.UUID("5b7f8c9e-2f1d-4e57-9d0c-6a3e7f1c2b4d")
 

@@ -14,8 +14,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from ecmpush.clock import audit_stamp
 from ecmpush.domain.action_token import ActionClaims
-from ecmpush.domain.devices import INSTALLATION_ID_PATTERN
-from ecmpush.domain.notifications import ReplyAction
+from ecmpush.domain.installation_ids import INSTALLATION_ID_PATTERN
+from ecmpush.domain.reply_actions import ReplyAction
 
 MAX_COMMENT_CHARS = 1000
 

@@ -6,8 +6,10 @@ The ids are the reply actions of contract §3; iOS needs a registered category p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from ecmpush.domain.notifications import ReplyAction
+# Kept free of pydantic models: the reply API's body needs this type at init (domain/replies.py).
+ReplyAction = Literal["acknowledge", "approve", "reject", "request_info"]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from ecmpush.clock import audit_stamp
-from ecmpush.domain.notifications import ReplyAction
+from ecmpush.domain.reply_actions import ReplyAction
 from ecmpush.domain.task_ref import TaskRef
 
 

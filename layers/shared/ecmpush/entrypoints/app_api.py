@@ -7,19 +7,25 @@ body size is checked first (413 over `MAX_APP_BODY_BYTES`), then the ID token (4
 body must be UTF-8 JSON that Python can read (400 for non-UTF-8, deep nesting, integers beyond
 the interpreter's digit limit); only then does Powertools validate it against the schema (422).
 Powertools runs its validation middleware before any middleware of ours, so the guard hooks
-`_call_route` (the pinned Powertools 3.x entry point of one matched route) instead."""
+`_call_route` (the pinned Powertools 3.x entry point of one matched route) instead.
+
+AWS SDK errors are answered 503 without importing botocore at init (it is the first request's:
+bench/cold_import, docs/benchmarks.md §1): an SDK error can only be raised after the first
+client imported `botocore.exceptions`, so its classes are looked up in `sys.modules` when an
+exception has no handler of its own."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exception_handling import ExceptionHandlerManager
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from botocore.exceptions import BotoCoreError, ClientError
 
 from ecmpush import bootstrap
 from ecmpush.domain.field_errors import field_errors
@@ -90,8 +96,40 @@ def authenticated(app: APIGatewayRestResolver) -> Principal:
     return principal
 
 
+def _is_aws_error(exc_type: type) -> bool:
+    """A botocore error (BotoCoreError, ClientError and the per-service ClientError classes)."""
+    exceptions = sys.modules.get("botocore.exceptions")
+    return exceptions is not None and issubclass(
+        exc_type, (exceptions.BotoCoreError, exceptions.ClientError)
+    )
+
+
+def _aws_unavailable(exc: Exception) -> Response[str]:
+    # AWS could not be reached or refused: nothing was half-done that a retry cannot redo.
+    logger.exception("AWS call failed")
+    response = error_response(503, "temporarily unavailable; retry")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+class _Handlers(ExceptionHandlerManager):
+    """Powertools' handler table, falling back to `_aws_unavailable` for AWS SDK errors that no
+    registered handler claims."""
+
+    def lookup_exception_handler(self, exp_type: type) -> Callable[..., Any] | None:
+        handler = super().lookup_exception_handler(exp_type)
+        if handler is None and _is_aws_error(exp_type):
+            return _aws_unavailable
+        return handler
+
+
 class GuardedResolver(APIGatewayRestResolver):
-    """Runs `guard` for every matched route before Powertools' request validation."""
+    """Runs `guard` for every matched route before Powertools' request validation, and answers
+    AWS SDK errors 503 (`_Handlers`)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.exception_handler_manager = _Handlers()  # type: ignore[no-untyped-call]
 
     def _call_route(self, route: Any, route_arguments: dict[str, str]) -> Any:
         try:
@@ -106,8 +144,8 @@ class GuardedResolver(APIGatewayRestResolver):
 
 def app_resolver(*refusals: Refusal) -> APIGatewayRestResolver:
     """A resolver answering 413/400 for unusable bodies, 401 for bad ID tokens (both before
-    any validation), 422 for schema errors, and each (exception type, status) in `refusals`
-    with that status and the exception's message."""
+    any validation), 422 for schema errors, 503 for AWS SDK errors, and each (exception type,
+    status) in `refusals` with that status and the exception's message."""
     app = GuardedResolver(enable_validation=True)
 
     @app.exception_handler(Unauthenticated)
@@ -124,14 +162,6 @@ def app_resolver(*refusals: Refusal) -> APIGatewayRestResolver:
     def _revocation_unavailable(exc: RevocationCheckUnavailable) -> Response[str]:
         logger.warning("revocation check unavailable: %s", exc)
         response = error_response(503, "sign-in could not be checked right now; retry")
-        response.headers["Retry-After"] = "5"
-        return response
-
-    @app.exception_handler([BotoCoreError, ClientError])
-    def _unavailable(exc: Exception) -> Response[str]:
-        # AWS could not be reached or refused: nothing was half-done that a retry cannot redo.
-        logger.exception("AWS call failed")
-        response = error_response(503, "temporarily unavailable; retry")
         response.headers["Retry-After"] = "5"
         return response
 

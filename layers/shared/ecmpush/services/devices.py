@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ecmpush.domain.devices import Device, DeviceRegistration, weak_installation_id
+from ecmpush.domain.devices import Device, DeviceRegistration
 from ecmpush.domain.identity import Principal
+from ecmpush.domain.installation_ids import weak_installation_id
 from ecmpush.ports import DeviceStore
 
 DEFAULT_MAX_DEVICES = 10
