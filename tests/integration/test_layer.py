@@ -9,10 +9,14 @@ really reached `sys.modules`."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import shutil
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import layer_check
 import pytest
@@ -29,6 +33,30 @@ HTTP_APIS = ("webhook_intake", "devices", "response_callback")
 SWEEPS = ("expiry_sweep", "sla_sweep", "device_prune")
 
 pytestmark = pytest.mark.timeout(900)
+
+_PROBE = layer_check.probe
+_probed: dict[str, dict[str, list[Any]]] = {}
+_probed_lock = threading.Lock()
+
+
+@pytest.fixture(autouse=True)
+def _each_probe_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A probe is a fresh interpreter importing the same files with the same arguments: within
+    a session its answer cannot change, so each distinct one runs once per worker (the checks
+    and the import-graph tests below ask many of the same; the scratch trees of a test that
+    writes its own app or template have paths of their own)."""
+
+    def probe(*args: Any, **kwargs: Any) -> dict[str, list[Any]]:
+        key = json.dumps([args, kwargs], default=str, sort_keys=True)
+        with _probed_lock:
+            known = _probed.get(key)
+        if known is None:
+            known = _PROBE(*args, **kwargs)
+            with _probed_lock:
+                _probed[key] = known
+        return copy.deepcopy(known)
+
+    monkeypatch.setattr(layer_check, "probe", probe)
 
 
 def _locked(lock: Path = LOCK) -> dict[str, str]:
