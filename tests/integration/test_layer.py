@@ -10,7 +10,9 @@ really reached `sys.modules`."""
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
+import os
 import re
 import shutil
 import sys
@@ -105,23 +107,32 @@ def test_import_statements_skip_type_checking_and_runtime_provided_modules() -> 
     ]
 
 
+def _installed(tmp_path_factory: pytest.TempPathFactory, name: str, lock: Path) -> Path:
+    """The lock installed into a tree once per run, for every xdist worker (under a file lock;
+    the trees are only read afterwards)."""
+    run = tmp_path_factory.getbasetemp()
+    run = run.parent if os.environ.get("PYTEST_XDIST_WORKER") else run
+    target = run / name / "python"
+    with (run / f"{name}.lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if not (run / name / "installed").exists():
+            shutil.rmtree(run / name, ignore_errors=True)
+            layer_check.install(lock, target)
+            if lock == LOCK:  # the package too, as the layer build puts it
+                ignore = shutil.ignore_patterns("__pycache__")
+                shutil.copytree(LAYER / "ecmpush", target / "ecmpush", ignore=ignore)
+            (run / name / "installed").touch()
+    return target
+
+
 @pytest.fixture(scope="module")
 def firebase_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("firebase-layer") / "python"
-    layer_check.install(FIREBASE_LOCK, target)
-    return target
+    return _installed(tmp_path_factory, "firebase-layer", FIREBASE_LOCK)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("layer") / "python"
-    layer_check.install(LOCK, target)
-    # The package too, as the layer build puts it: each xdist worker has its own copy of this
-    # module fixture, and not every worker runs the test whose `check` would copy it.
-    shutil.copytree(
-        LAYER / "ecmpush", target / "ecmpush", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    return target
+    return _installed(tmp_path_factory, "shared-layer", LOCK)
 
 
 def _check(site: Path, firebase_site: Path, functions: Path, template: Path | None) -> list[str]:

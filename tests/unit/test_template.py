@@ -244,21 +244,26 @@ def code_reach(code_uri: str) -> tuple[frozenset[str], frozenset[str]]:
             continue
         modules.add(module)
         if module.startswith("ecmpush") and (path := layer_check._module_file(module, SHARED)):
-            todo += _loaded_by_import(ast.parse(path.read_text()))
-    bodies = {
-        node.name: node
+            todo += _module_loads(path)
+    read = set().union(*(_factory_reads()[factory] for factory in factories))
+    return frozenset(modules), frozenset(read)
+
+
+@functools.cache
+def _module_loads(path: Path) -> list[str]:
+    return list(_loaded_by_import(ast.parse(path.read_text())))
+
+
+@functools.cache
+def _factory_reads() -> dict[str, set[str]]:
+    """Each `ecmpush.bootstrap` factory -> the Settings fields it reads."""
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    return {
+        node.name: {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)} & fields
         for path in (SHARED / "ecmpush" / "bootstrap").glob("*.py")
         for node in ast.parse(path.read_text()).body
         if isinstance(node, ast.FunctionDef)
     }
-    fields = {f.name for f in dataclasses.fields(Settings)}
-    read = {
-        node.attr
-        for factory in factories
-        for node in ast.walk(bodies[factory])
-        if isinstance(node, ast.Attribute) and node.attr in fields
-    }
-    return frozenset(modules), frozenset(read)
 
 
 def reach(t: Template, function: str) -> tuple[frozenset[str], frozenset[str]]:
