@@ -58,6 +58,7 @@ OUTPUT_KINDS = {"TableName": "table names", "QueueUrl": "queue URLs", "LayerArn"
 FIRST = (0, "GreaterThanThreshold")  # an alarm on the first error or dead letter
 ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:v-1a"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+ENV = "/Globals/Function/Environment/Variables/"  # a path to break a variable at
 
 INVARIANTS: dict[str, Callable[[Template], Problems]] = {}
 MUTATIONS: list[tuple[str, str, Mutation]] = []  # (invariant, what is broken, how)
@@ -83,28 +84,20 @@ def _parent(t: Template, path: str) -> tuple[Any, Any]:
     return node, int(keys[-1]) if isinstance(node, list) else keys[-1]
 
 
-def drop(path: str) -> Mutation:
-    def mutate(t: Template) -> None:
-        node, key = _parent(t, path)
-        del node[key]
+def _at(path: str, change: Callable[[Any, Any], None]) -> Mutation:
+    return lambda t: change(*_parent(t, path))
 
-    return mutate
+
+def drop(path: str) -> Mutation:
+    return _at(path, lambda node, key: node.__delitem__(key))
 
 
 def put(path: str, value: Any) -> Mutation:
-    def mutate(t: Template) -> None:
-        node, key = _parent(t, path)
-        node[key] = copy.deepcopy(value)
-
-    return mutate
+    return _at(path, lambda node, key: node.__setitem__(key, copy.deepcopy(value)))
 
 
 def add(path: str, item: Any) -> Mutation:
-    def mutate(t: Template) -> None:
-        node, key = _parent(t, path)
-        node.setdefault(key, []).append(copy.deepcopy(item))
-
-    return mutate
+    return _at(path, lambda node, key: node.setdefault(key, []).append(copy.deepcopy(item)))
 
 
 ANYONE = {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}
@@ -198,19 +191,11 @@ def code_strings() -> frozenset[str]:
 
 @functools.cache
 def settings_variables() -> dict[str, tuple[str, bool]]:
-    """Settings field -> (environment variable, required), read from Settings.from_env."""
-    found = {}
-    for node in ast.walk(ast.parse((SHARED / "ecmpush" / "settings.py").read_text())):
-        if isinstance(node, ast.keyword) and node.arg:
-            for call in ast.walk(node.value):
-                if (
-                    isinstance(call, ast.Call)
-                    and isinstance(call.func, ast.Name)
-                    and call.args
-                    and isinstance(name := call.args[0], ast.Constant)
-                ):
-                    found[node.arg] = (str(name.value), call.func.id == "_required")
-    return found
+    """Settings field -> (environment variable, required), read from Settings.from_env's
+    `field=_required("VARIABLE")` / `_int(...)` / `_optional(...)` lines."""
+    text = (SHARED / "ecmpush" / "settings.py").read_text()
+    found = re.findall(r'(\w+)=(_\w+)\("(\w+)"', text)
+    return {field: (variable, reader == "_required") for field, reader, variable in found}
 
 
 def _loaded_by_import(tree: ast.AST) -> Iterator[str]:
@@ -778,11 +763,7 @@ def every_parameter_is_used_and_its_default_allowed(t: Template) -> Problems:
         default = p.get("Default", p.get("MinValue", ""))
         if name not in used:
             yield f"{name}: never used"
-        if (
-            "AllowedPattern" in p
-            and "Default" in p
-            and not matches(p["AllowedPattern"], str(default))
-        ):
+        if "Default" in p and not matches(p.get("AllowedPattern", ".*"), str(default)):
             yield f"{name}: default {default!r} refused by its own pattern"
         if default not in p.get("AllowedValues", [default]):
             yield f"{name}: default {default!r} not allowed"
@@ -842,16 +823,12 @@ def powertools_variables() -> frozenset[str]:
 
 
 @invariant(
-    nobody_reads_it=put("/Globals/Function/Environment/Variables/ECMPUSH_NOBODY_READS", "1"),
-    powertools_has_no_such=put("/Globals/Function/Environment/Variables/POWERTOOLS_NO_SUCH", "1"),
-    required_missing=drop("/Globals/Function/Environment/Variables/ECMPUSH_TASKS_TABLE"),
-    local_only_deployed=put("/Globals/Function/Environment/Variables/ECMPUSH_FCM_BASE_URL", "x"),
-    secret_value=put(
-        "/Globals/Function/Environment/Variables/ECMPUSH_WEBHOOK_SECRET_ID", "hunter2"
-    ),
-    dangling_ref=put(
-        "/Globals/Function/Environment/Variables/ECMPUSH_RECORDS_TABLE", {"Ref": "Gone"}
-    ),
+    nobody_reads_it=put(ENV + "ECMPUSH_NOBODY_READS", "1"),
+    powertools_has_no_such=put(ENV + "POWERTOOLS_NO_SUCH", "1"),
+    required_missing=drop(ENV + "ECMPUSH_TASKS_TABLE"),
+    local_only_deployed=put(ENV + "ECMPUSH_FCM_BASE_URL", "x"),
+    secret_value=put(ENV + "ECMPUSH_WEBHOOK_SECRET_ID", "hunter2"),
+    dangling_ref=put(ENV + "ECMPUSH_RECORDS_TABLE", {"Ref": "Gone"}),
 )
 def every_variable_set_is_read_and_every_required_one_set(t: Template) -> Problems:
     required = {v for v, is_required in settings_variables().values() if is_required}
@@ -988,7 +965,7 @@ def every_secret_is_generated_and_rotated_or_a_placeholder(t: Template) -> Probl
     undocumented_resource=lambda t: t["Resources"].update(
         Undocumented=t["Resources"]["SweepDeadLetterQueue"]
     ),
-    undocumented_variable=put("/Globals/Function/Environment/Variables/ECMPUSH_SALT", "x"),
+    undocumented_variable=put(ENV + "ECMPUSH_SALT", "x"),
 )
 def every_function_table_queue_secret_and_variable_is_in_the_resource_spec(t: Template) -> Problems:
     documented = set(re.findall(r"`([A-Za-z][A-Za-z0-9_]+)`", SPEC.read_text()))
