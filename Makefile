@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e template-lint build lock bench clean web browser openapi samples
+.PHONY: run test checks lint typecheck unit integration e2e template-lint build lock bench clean web browser openapi samples
 WEB := clients/web
 WEB_DEPS := $(WEB)/node_modules/.installed
 WEB_BUILD := $(WEB)/dist/index.html
@@ -56,9 +56,20 @@ samples: $(STAMP)
 run: $(STAMP) web
 	$(PY) -m devstack run
 
-## Lint, type check, template checks and every test layer.
-test: $(STAMP) lint typecheck template-lint web browser
-	$(PY) -m pytest -n 2
+## Lint, type check, template checks and every test layer. The checks run beside pytest at the
+## lowest CPU priority (they take only what the tests leave idle); their output follows the
+## tests', and either failing fails `make test`.
+test: $(STAMP) $(SAM_STAMP) web browser
+	@checks=$$(mktemp); \
+	nice -n 19 $(MAKE) --no-print-directory -k -o $(STAMP) -o $(SAM_STAMP) checks >$$checks 2>&1 & \
+	pid=$$!; \
+	$(PY) -m pytest -n 2; tests=$$?; \
+	wait $$pid; checked=$$?; \
+	cat $$checks; rm -f $$checks; \
+	[ $$checked -eq 0 ] || echo "make test: lint, typecheck or template-lint failed (above)"; \
+	[ $$tests -eq 0 ] && [ $$checked -eq 0 ]
+
+checks: lint typecheck template-lint
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

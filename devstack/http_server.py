@@ -19,8 +19,13 @@ class BackgroundServer:
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self.host = host
         self.port: int = self._server.server_port
+        # stop() waits for the serving loop to look up: every 50 ms, not socketserver's 0.5 s
+        # (the tests start and stop stand-ins per test).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"http-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"http-{self.port}",
+            daemon=True,
         )
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -153,10 +154,16 @@ class LocalIdentity:
         if external_id is not None:
             claims["ecm_external"] = external_id
         claims.update(extra_claims or {})
-        key_pem = self.id_token_key_pem
-        signer = crypt.RSASigner.from_string(key_pem, key_id=self.kid)  # type: ignore[no-untyped-call]
+        signer = _signer(self.id_token_key_pem, self.kid)
         token: bytes = jwt.encode(signer, claims)  # type: ignore[no-untyped-call]
         return token.decode("ascii")
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(key_pem: str, kid: str) -> crypt.RSASigner:
+    """The signer of a key: loading (and checking) an RSA key costs more than signing with it."""
+    signer: crypt.RSASigner = crypt.RSASigner.from_string(key_pem, key_id=kid)  # type: ignore[no-untyped-call]
+    return signer
 
 
 def _key_and_self_signed_cert(common_name: str) -> tuple[rsa.RSAPrivateKey, str]:

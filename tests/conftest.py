@@ -4,8 +4,15 @@ tests/fixtures_firebase.py; AWS fixtures for handler tests from tests/integratio
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
+
+import boto3
+import botocore.loaders
+import botocore.session
+import pytest
 
 from ecmpush.domain.events import EVENT_TYPES
 
@@ -22,3 +29,28 @@ def sample_event(name: str) -> dict[str, Any]:
     """A contract §1 event from events/ecm/ (the same files `python -m devstack post` sends)."""
     event: dict[str, Any] = json.loads((EVENTS / "ecm" / f"{name}.json").read_text())
     return event
+
+
+class _SearchPaths(list[str]):
+    """boto3 adds its data path to a session's loader once per session: once is enough here."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _service_models_parsed_once() -> Iterator[None]:
+    """Every botocore session of a worker reads its service models (JSON on disk) through one
+    loader, which keeps what it parsed. moto starts each test without a default session, and
+    each test's handlers build their own (Powertools' idempotency and parameters, the adapters):
+    each would otherwise parse the same models again, most of a test's set-up time. The models
+    are read-only to botocore (one session's clients already share them)."""
+    loader = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
+    loader.search_paths.append(str(Path(boto3.__file__).parent / "data"))  # as boto3 does
+
+    def register(session: botocore.session.Session) -> None:
+        session.register_component("data_loader", loader)
+
+    with patch.object(botocore.session.Session, "_register_data_loader", register):
+        yield

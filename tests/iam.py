@@ -24,6 +24,7 @@ from unittest.mock import patch
 import botocore.client
 from botocore.exceptions import ClientError
 
+from devstack import template as cfn
 from devstack.resources import ACCOUNT, REGION, Provisioned
 
 _TABLE = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${tableName}"
@@ -209,6 +210,33 @@ def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[
             grants += _grants(statements, lambda node, local=local: resolver.value(node, local))
         out[name] = grants
     return out
+
+
+def static_provisioned(template: dict[str, Any]) -> Provisioned:
+    """AWS-shaped physical values (names after the logical ids, as devstack provisions them)
+    for reading the policies without moto."""
+    out = Provisioned(parameters=cfn.parameter_defaults(template))
+    arn = {
+        "AWS::DynamoDB::Table": "arn:aws:dynamodb:{r}:{a}:table/{n}",
+        "AWS::SQS::Queue": "arn:aws:sqs:{r}:{a}:{n}",
+        "AWS::SecretsManager::Secret": "arn:aws:secretsmanager:{r}:{a}:secret:{n}",
+    }
+    for name, resource in template["Resources"].items():
+        if resource["Type"] in arn:
+            out.refs[name] = name
+            out.arns[name] = arn[resource["Type"]].format(r=REGION, a=ACCOUNT, n=name)
+    return out
+
+
+def arn_label(arn: str) -> str:
+    """The part of an ARN that names the resource: `Table[/index/i]`, a queue, a secret, an
+    SSM parameter path; `*` as is."""
+    if arn == "*":
+        return arn
+    resource = arn.split(":", 5)[5]
+    for prefix in ("table/", "secret:"):
+        resource = resource.removeprefix(prefix)
+    return resource
 
 
 _TRANSACT_ACTIONS = {

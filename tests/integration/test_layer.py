@@ -11,10 +11,16 @@ ships."""
 
 from __future__ import annotations
 
+import copy
+import fcntl
+import json
+import os
 import re
 import shutil
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import aws_services
 import layer_check
@@ -34,6 +40,30 @@ HTTP_APIS = ("webhook_intake", "devices", "response_callback")
 SWEEPS = ("expiry_sweep", "sla_sweep", "device_prune")
 
 pytestmark = pytest.mark.timeout(900)
+
+_PROBE = layer_check.probe
+_probed: dict[str, dict[str, list[Any]]] = {}
+_probed_lock = threading.Lock()
+
+
+@pytest.fixture(autouse=True)
+def _each_probe_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A probe is a fresh interpreter importing the same files with the same arguments: within
+    a session its answer cannot change, so each distinct one runs once per worker (the checks
+    and the import-graph tests below ask many of the same; the scratch trees of a test that
+    writes its own app or template have paths of their own)."""
+
+    def probe(*args: Any, **kwargs: Any) -> dict[str, list[Any]]:
+        key = json.dumps([args, kwargs], default=str, sort_keys=True)
+        with _probed_lock:
+            known = _probed.get(key)
+        if known is None:
+            known = _PROBE(*args, **kwargs)
+            with _probed_lock:
+                _probed[key] = known
+        return copy.deepcopy(known)
+
+    monkeypatch.setattr(layer_check, "probe", probe)
 
 
 def _locked(lock: Path = LOCK) -> dict[str, str]:
@@ -134,24 +164,33 @@ def test_import_statements_skip_type_checking_and_runtime_provided_modules() -> 
     ]
 
 
+def _installed(tmp_path_factory: pytest.TempPathFactory, name: str, lock: Path) -> Path:
+    """The lock installed into a tree once per run, for every xdist worker (under a file lock;
+    the trees are only read afterwards)."""
+    run = tmp_path_factory.getbasetemp()
+    run = run.parent if os.environ.get("PYTEST_XDIST_WORKER") else run
+    target = run / name / "python"
+    with (run / f"{name}.lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if not (run / name / "installed").exists():
+            shutil.rmtree(run / name, ignore_errors=True)
+            layer_check.install(lock, target)
+            if lock == LOCK:  # the package too, and the models pruned, as the layer build does
+                ignore = shutil.ignore_patterns("__pycache__")
+                shutil.copytree(LAYER / "ecmpush", target / "ecmpush", ignore=ignore)
+                aws_services.prune(target, SERVICES)
+            (run / name / "installed").touch()
+    return target
+
+
 @pytest.fixture(scope="module")
 def firebase_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("firebase-layer") / "python"
-    layer_check.install(FIREBASE_LOCK, target)
-    return target
+    return _installed(tmp_path_factory, "firebase-layer", FIREBASE_LOCK)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("layer") / "python"
-    layer_check.install(LOCK, target)
-    # The package too, as the layer build puts it: each xdist worker has its own copy of this
-    # module fixture, and not every worker runs the test whose `check` would copy it.
-    shutil.copytree(
-        LAYER / "ecmpush", target / "ecmpush", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    aws_services.prune(target, SERVICES)
-    return target
+    return _installed(tmp_path_factory, "shared-layer", LOCK)
 
 
 def _check(

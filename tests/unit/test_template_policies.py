@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from devstack import template as cfn
-from devstack.resources import ACCOUNT, REGION, Provisioned
-from tests.iam import POLICY_TEMPLATES, function_grants
+from tests.iam import POLICY_TEMPLATES, arn_label, function_grants, static_provisioned
 from tests.unit.test_template import ROOT, SPEC, TEMPLATE
 
 Grants = set[tuple[str, str]]  # (resource label, IAM action pattern)
@@ -132,32 +131,6 @@ EXPECTED: dict[str, Grants] = {
 }
 
 
-def _label(arn: str) -> str:
-    """The part of an ARN that names the resource: `Table[/index/i]`, a queue, a secret, an
-    SSM parameter path; `*` as is."""
-    if arn == "*":
-        return arn
-    resource = arn.split(":", 5)[5]
-    for prefix in ("table/", "secret:"):
-        resource = resource.removeprefix(prefix)
-    return resource
-
-
-def _provisioned(template: dict[str, Any]) -> Provisioned:
-    """AWS-shaped physical values (names after the logical ids), as devstack provisions them."""
-    out = Provisioned(parameters=cfn.parameter_defaults(template))
-    arn = {
-        "AWS::DynamoDB::Table": "arn:aws:dynamodb:{r}:{a}:table/{n}",
-        "AWS::SQS::Queue": "arn:aws:sqs:{r}:{a}:{n}",
-        "AWS::SecretsManager::Secret": "arn:aws:secretsmanager:{r}:{a}:secret:{n}",
-    }
-    for name, resource in template["Resources"].items():
-        if resource["Type"] in arn:
-            out.refs[name] = name
-            out.arns[name] = arn[resource["Type"]].format(r=REGION, a=ACCOUNT, n=name)
-    return out
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     loaded: dict[str, Any] = cfn.load(TEMPLATE)
@@ -167,8 +140,8 @@ def template() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def granted(template: dict[str, Any]) -> dict[str, Grants]:
     return {
-        function: {(_label(r), a) for g in grants for a in g.actions for r in g.resources}
-        for function, grants in function_grants(template, _provisioned(template)).items()
+        function: {(arn_label(r), a) for g in grants for a in g.actions for r in g.resources}
+        for function, grants in function_grants(template, static_provisioned(template)).items()
     }
 
 
@@ -270,7 +243,7 @@ def _normalized(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_revocation_checks_add_only_the_viewer_secret_to_the_api_functions(template):
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:firebase-auth-viewer-AbCdEf"
-    provisioned = _provisioned(template)
+    provisioned = static_provisioned(template)
     provisioned.parameters["FirebaseAuthSecretArn"] = arn
     on = {
         function: {(r, a) for g in grants for a in g.actions for r in g.resources}
@@ -278,7 +251,7 @@ def test_revocation_checks_add_only_the_viewer_secret_to_the_api_functions(templ
     }
     viewer = (arn, "secretsmanager:GetSecretValue")
     for function in ("DevicesFunction", "ResponseCallbackFunction"):
-        labelled = {(_label(r), a) for r, a in on[function] if (r, a) != viewer}
+        labelled = {(arn_label(r), a) for r, a in on[function] if (r, a) != viewer}
         assert viewer in on[function], function
         assert labelled == EXPECTED[function], function
     assert not any(viewer in grants for f, grants in on.items() if f not in (
