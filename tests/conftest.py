@@ -1,5 +1,11 @@
 """Shared test helpers. Firebase fixtures (identity, FCM stand-in, App) come from
-tests/fixtures_firebase.py; AWS fixtures for handler tests from tests/integration/conftest.py."""
+tests/fixtures_firebase.py, the Content Server stand-in from tests/fixtures_ecm.py; AWS
+fixtures for handler tests from tests/integration/conftest.py.
+
+Layers: unit/ (domain and services on fakes), integration/ (handlers against moto and the
+stand-ins), contract/ (the Content Server contract, also against a real server), e2e/ (the
+local stack over HTTP, the browser client, a deployed stack), local_stack/ (the stand-ins,
+the local Lambda runtime and the moto patches themselves: the fidelity the others rely on)."""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from ecmpush.domain.events import EVENT_TYPES
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS = REPO_ROOT / "events"
 
-pytest_plugins = ["tests.fixtures_firebase"]
+pytest_plugins = ["tests.fixtures_firebase", "tests.fixtures_ecm"]
 
 # One sample file per contract event type: events/ecm/task_assigned.json for task.assigned, ...
 SAMPLE_EVENT_NAMES = [event_type.replace(".", "_") for event_type in EVENT_TYPES]

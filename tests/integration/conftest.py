@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from devstack import template as cfn
 from devstack.auth_standin import AuthStandIn
-from devstack.ecm_standin import EcmStandIn, create_ecm_standin
+from devstack.ecm_standin import EcmStandIn
 from devstack.fcm_standin import RunningFcmStandIn
 from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
@@ -22,26 +22,6 @@ from devstack.stack import function_environment, local_ecm_credentials
 from ecmpush import bootstrap
 from tests.iam import enforce_iam
 from tests.integration.harness import ACTION_TOKEN_KEY, WEBHOOK_SECRET, Harness
-
-
-@pytest.fixture(scope="session")
-def ecm_server() -> Iterator[tuple[EcmStandIn, str]]:
-    standin = create_ecm_standin()
-    with BackgroundServer(standin) as server:
-        yield standin, server.url
-
-
-@pytest.fixture
-def ecm_standin(ecm_server: tuple[EcmStandIn, str]) -> EcmStandIn:
-    standin, _ = ecm_server
-    standin.reset()
-    return standin
-
-
-@pytest.fixture
-def ecm(ecm_standin: EcmStandIn, ecm_server: tuple[EcmStandIn, str]) -> tuple[EcmStandIn, str]:
-    """The reset stand-in and its URL, for tests that talk to it without the AWS side."""
-    return ecm_standin, ecm_server[1]
 
 
 @pytest.fixture(scope="session")

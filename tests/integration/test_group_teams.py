@@ -18,7 +18,7 @@ from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 from tests.integration.test_ecm_client import password_client
-from tests.integration.test_ecm_standin import login
+from tests.local_stack.test_ecm_standin import login
 
 TIMEOUT = 5
 FIELD_OPS = 20001  # devstack/ecm_seed.json: cwu, dlee and the group 20002 (bjones)
