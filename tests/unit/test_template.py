@@ -979,6 +979,79 @@ def every_function_table_queue_secret_and_variable_is_in_the_resource_spec(t: Te
     yield from (f"{name}: not in docs/resources.md" for name in sorted(names - documented))
 
 
+def _spec_rows() -> Iterator[tuple[str, list[str]]]:
+    """(logical id, the other cells) of every docs/resources.md table row that names one."""
+    for line in SPEC.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and re.fullmatch(r"`[A-Z]\w+`", cells[0]):
+            yield cells[0].strip("`"), cells[1:]
+
+
+def _said(text: str, pattern: str) -> int | None:
+    found = re.search(pattern, text)
+    return int(found[1]) if found else None
+
+
+def _documented_values(t: Template, name: str, cells: list[str]) -> Problems:
+    """What a row states in numbers or names, against the resource: a function's CodeUri,
+    timeout and batch size; a queue's visibility, receives and retention; a table's keys."""
+    resource, text = t["Resources"].get(name), " ".join(cells)
+    if resource is None:
+        return
+    p = resource.get("Properties", {})
+    claims: list[tuple[str, Any, Any]] = []
+    if resource["Type"] == "AWS::Serverless::Function":
+        claims.append(("CodeUri", cells[0].strip("`"), p.get("CodeUri")))
+        if len(cells) > 2 and re.fullmatch(r"\d+ s", cells[2]):
+            claims.append(("Timeout", int(cells[2].split()[0]), p.get("Timeout")))
+        sizes = [e["Properties"].get("BatchSize") for e in p.get("Events", {}).values()]
+        if (size := _said(text, r"BatchSize (\d+)")) is not None:
+            claims.append(("BatchSize", size, next((b for b in sizes if b), None)))
+    elif resource["Type"] == "AWS::SQS::Queue":
+        redrive = p.get("RedrivePolicy", {})
+        retention = p.get("MessageRetentionPeriod", DEFAULT_RETENTION)
+        for what, said, actual in (
+            ("VisibilityTimeout", _said(text, r"visibility (\d+) s"), p.get("VisibilityTimeout")),
+            (
+                "maxReceiveCount",
+                _said(text, r"after (\d+) receives"),
+                redrive.get("maxReceiveCount"),
+            ),
+            ("retention days", _said(text, r"retention (\d+) days"), retention // 86400),
+        ):
+            if said is not None:
+                claims.append((what, said, actual))
+    elif resource["Type"] == "AWS::DynamoDB::Table":
+        keys = re.findall(r"(pk|sk) `(\w+)`", cells[0])
+        kinds = {"pk": "HASH", "sk": "RANGE"}
+        schema = [(kinds[k], n) for k, n in keys]
+        claims.append(
+            (
+                "KeySchema",
+                schema,
+                [(k["KeyType"], k["AttributeName"]) for k in p.get("KeySchema", [])],
+            )
+        )
+        indexes = {i["IndexName"] for i in p.get("GlobalSecondaryIndexes", [])}
+        named = set(re.findall(r"`(\w+)` \(pk", cells[1])) if len(cells) > 1 else set()
+        claims.append(("GSIs", named, indexes))
+    for what, said, actual in claims:
+        if said != actual:
+            yield f"{name}: docs/resources.md says {what} {said!r}, the template {actual!r}"
+
+
+@invariant(
+    timeout=put("ResponseCallbackFunction/Timeout", 29),
+    batch_size=put("WriteBackFunction/Events/WriteBackQueue/Properties/BatchSize", 1),
+    visibility=put("DispatchQueue/VisibilityTimeout", 181),
+    receives=put("WriteBackQueue/RedrivePolicy/maxReceiveCount", 3),
+    table_key=put("DevicesTable/KeySchema/1/AttributeName", "device_id"),
+)
+def the_resource_spec_states_the_templates_values(t: Template) -> Problems:
+    for name, cells in _spec_rows():
+        yield from _documented_values(t, name, cells)
+
+
 # -- the invariants, on the template and on copies broken on purpose -----------------------------
 
 
