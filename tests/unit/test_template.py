@@ -22,6 +22,7 @@ import pytest
 
 from devstack import template as cfn
 from ecmpush.settings import Settings
+from ecmpush.settings import variable as settings_variable
 from tests.iam import arn_label, function_grants, static_provisioned
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,13 +190,19 @@ def code_strings() -> frozenset[str]:
     )
 
 
+def code_reads() -> frozenset[str]:
+    """The variables the deployed code can read: Settings' fields, and any other name it
+    spells out (Powertools' own, the rotation function's)."""
+    return code_strings() | {variable for variable, _ in settings_variables().values()}
+
+
 @functools.cache
 def settings_variables() -> dict[str, tuple[str, bool]]:
-    """Settings field -> (environment variable, required), read from Settings.from_env's
-    `field=_required("VARIABLE")` / `_int(...)` / `_optional(...)` lines."""
-    text = (SHARED / "ecmpush" / "settings.py").read_text()
-    found = re.findall(r'(\w+)=(_\w+)\("(\w+)"', text)
-    return {field: (variable, reader == "_required") for field, reader, variable in found}
+    """Settings field -> (environment variable, required): required where it has no default."""
+    return {
+        spec.name: (settings_variable(spec.name), spec.default is dataclasses.MISSING)
+        for spec in dataclasses.fields(Settings)
+    }
 
 
 def _loaded_by_import(tree: ast.AST) -> Iterator[str]:
@@ -839,7 +846,7 @@ def every_variable_set_is_read_and_every_required_one_set(t: Template) -> Proble
             for n in sorted(required - set(spec.environment))
         )
         for name, value in spec.environment.items():
-            readers = powertools_variables() if name.startswith("POWERTOOLS_") else code_strings()
+            readers = powertools_variables() if name.startswith("POWERTOOLS_") else code_reads()
             if name not in readers or name in local_only():
                 yield f"{function}: {name} is set and nothing deployed reads it"
             if set(references(value)) - known - {"AWS::StackId"}:

@@ -5,8 +5,9 @@ KeyError deep in a request."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from functools import lru_cache
+from typing import cast
 
 
 class ConfigurationError(RuntimeError):
@@ -86,50 +87,28 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(
-            events_table=_required("ECMPUSH_EVENTS_TABLE"),
-            devices_table=_required("ECMPUSH_DEVICES_TABLE"),
-            deliveries_table=_required("ECMPUSH_DELIVERIES_TABLE"),
-            idempotency_table=_required("ECMPUSH_IDEMPOTENCY_TABLE"),
-            dispatch_queue_url=_required("ECMPUSH_DISPATCH_QUEUE_URL"),
-            webhook_secret_id=_required("ECMPUSH_WEBHOOK_SECRET_ID"),
-            firebase_secret_id=_required("ECMPUSH_FIREBASE_SECRET_ID"),
-            action_token_secret_id=_required("ECMPUSH_ACTION_TOKEN_SECRET_ID"),
-            app_base_url=_required("ECMPUSH_APP_BASE_URL").rstrip("/"),
-            tasks_table=_required("ECMPUSH_TASKS_TABLE"),
-            writeback_queue_url=_required("ECMPUSH_WRITEBACK_QUEUE_URL"),
-            ecm_secret_id=_required("ECMPUSH_ECM_SECRET_ID"),
-            ecm_base_url=_required("ECMPUSH_ECM_BASE_URL").rstrip("/"),
-            records_table=_required("ECMPUSH_RECORDS_TABLE"),
-            firebase_project_id=_optional("ECMPUSH_FIREBASE_PROJECT_ID") or "",
-            disposition_map=_optional("ECMPUSH_DISPOSITION_MAP") or "",
-            routing_parameter=_optional("ECMPUSH_ROUTING_PARAMETER") or "/ecmpush/routing",
-            expiry_windows=_optional("ECMPUSH_EXPIRY_WINDOWS") or "90,30,7,1,0",
-            expiry_search=_optional("ECMPUSH_EXPIRY_SEARCH") or "",
-            sla_defaults=_optional("ECMPUSH_SLA_DEFAULTS") or "",
-            sla_grace_hours=_int("ECMPUSH_SLA_GRACE_HOURS", 24),
-            routing_file=_optional("ECMPUSH_ROUTING_FILE"),
-            ecm_user_claim=_optional("ECMPUSH_ECM_USER_CLAIM") or "ecm_user",
-            external_id_claim=_optional("ECMPUSH_EXTERNAL_ID_CLAIM") or "ecm_external",
-            retention_days=_int("ECMPUSH_RETENTION_DAYS", 90),
-            secrets_max_age=_int("ECMPUSH_SECRETS_MAX_AGE", 300),
-            idempotency_days=_int("ECMPUSH_IDEMPOTENCY_DAYS", 7),
-            fcm_chunk_size=_int("ECMPUSH_FCM_CHUNK_SIZE", 100),
-            fcm_timeout_seconds=_int("ECMPUSH_FCM_TIMEOUT_SECONDS", 5),
-            delivery_batch_size=_int("ECMPUSH_DELIVERY_BATCH_SIZE", 250),
-            dispatch_threads=_int("ECMPUSH_DISPATCH_THREADS", 16),
-            action_token_ttl_hours=_int("ECMPUSH_ACTION_TOKEN_TTL_HOURS", 168),
-            device_stale_days=_int("ECMPUSH_DEVICE_STALE_DAYS", 60),
-            max_devices_per_user=_int("ECMPUSH_MAX_DEVICES_PER_USER", 10),
-            max_users_per_event=_int("ECMPUSH_MAX_USERS_PER_EVENT", 250),
-            max_groups_per_event=_int("ECMPUSH_MAX_GROUPS_PER_EVENT", 25),
-            max_recipients_per_request=_int("ECMPUSH_MAX_RECIPIENTS_PER_REQUEST", 2500),
-            firebase_auth_secret_id=_optional("ECMPUSH_FIREBASE_AUTH_SECRET_ID"),
-            revocation_cache_seconds=_int("ECMPUSH_REVOCATION_CACHE_SECONDS", 60),
-            identity_toolkit_url=_optional("ECMPUSH_IDENTITY_TOOLKIT_URL"),
-            fcm_base_url=_optional("ECMPUSH_FCM_BASE_URL"),
-            firebase_certs_url=_optional("ECMPUSH_FIREBASE_CERTS_URL"),
-        )
+        """Each field from `ECMPUSH_<FIELD>`: required where the field has no default, else
+        the default when the variable is unset or blank; integers checked as integers."""
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            name = variable(spec.name)
+            if spec.default is MISSING:
+                values[spec.name] = _required(name)
+            elif spec.type == "int":
+                values[spec.name] = _int(name, cast(int, spec.default))
+            else:
+                values[spec.name] = _optional(name) or spec.default
+        for url in _BASE_URLS:  # deep links and REST paths are joined with "/"
+            values[url] = str(values[url]).rstrip("/")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_BASE_URLS = ("app_base_url", "ecm_base_url")
+
+
+def variable(field_name: str) -> str:
+    """The environment variable a Settings field is read from (docs/resources.md)."""
+    return f"ECMPUSH_{field_name.upper()}"
 
 
 @lru_cache(maxsize=1)

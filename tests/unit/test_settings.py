@@ -1,0 +1,60 @@
+"""Settings from the environment: every field from `ECMPUSH_<FIELD>`, its default written once
+(on the field), a blank variable read as unset, integers and required names checked at the
+cold start with the variable's name in the error."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+
+from ecmpush.settings import ConfigurationError, Settings, variable
+
+REQUIRED = [f.name for f in dataclasses.fields(Settings) if f.default is dataclasses.MISSING]
+
+
+@pytest.fixture
+def required(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in list(os.environ):
+        if name.startswith("ECMPUSH_"):
+            monkeypatch.delenv(name)
+    for field in REQUIRED:
+        monkeypatch.setenv(variable(field), f"value-of-{field}")
+    return monkeypatch
+
+
+def test_unset_and_blank_variables_take_the_fields_defaults(required: pytest.MonkeyPatch) -> None:
+    required.setenv("ECMPUSH_SLA_GRACE_HOURS", "  ")
+    loaded = Settings.from_env()
+    for spec in dataclasses.fields(Settings):
+        if spec.default is not dataclasses.MISSING:
+            assert getattr(loaded, spec.name) == spec.default, spec.name
+
+
+def test_set_variables_are_read_and_base_urls_lose_their_trailing_slash(
+    required: pytest.MonkeyPatch,
+) -> None:
+    required.setenv("ECMPUSH_DELIVERY_BATCH_SIZE", "40")
+    required.setenv("ECMPUSH_ROUTING_FILE", "/tmp/routing.json")
+    required.setenv("ECMPUSH_APP_BASE_URL", "https://app.example.com/")
+    required.setenv("ECMPUSH_ECM_BASE_URL", "https://ecm.example.com/otcs/cs.exe/")
+    loaded = Settings.from_env()
+    assert loaded.delivery_batch_size == 40
+    assert loaded.routing_file == "/tmp/routing.json"
+    assert loaded.app_base_url == "https://app.example.com"
+    assert loaded.ecm_base_url == "https://ecm.example.com/otcs/cs.exe"
+    assert loaded.events_table == "value-of-events_table"
+
+
+@pytest.mark.parametrize("field", REQUIRED)
+def test_a_missing_required_variable_is_named(required: pytest.MonkeyPatch, field: str) -> None:
+    required.delenv(variable(field))
+    with pytest.raises(ConfigurationError, match=variable(field)):
+        Settings.from_env()
+
+
+def test_an_integer_variable_that_is_not_one_is_named(required: pytest.MonkeyPatch) -> None:
+    required.setenv("ECMPUSH_FCM_TIMEOUT_SECONDS", "5s")
+    with pytest.raises(ConfigurationError, match="ECMPUSH_FCM_TIMEOUT_SECONDS must be an integer"):
+        Settings.from_env()
