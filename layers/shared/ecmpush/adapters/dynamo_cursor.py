@@ -3,7 +3,8 @@
 Why checked on the way back: a cursor can come from outside (the inbox API hands it to the
 app), so it is read only when it has exactly the key attributes of the query that made it, all
 strings, and names the same reader (`scope`): a crafted cursor cannot start another user's
-inbox or read another index. All ecmpush key attributes are strings."""
+inbox or read another index. All ecmpush key attributes are strings. `due_page` is the one
+paged query both sweeps make with them."""
 
 from __future__ import annotations
 
@@ -57,9 +58,9 @@ def due_page(
     cursor: str | None,
 ) -> Page[dict[str, Any]]:
     """One page of a sparse "due" index, oldest first: the items whose `bucket` attribute holds
-        the bucket value and whose `due` sort key is at or before the given one (`key`: the table's
-    partition key, which an index's LastEvaluatedKey carries too). Both sweeps keep
-        such an index (it holds only what still has a step to come, so a sweep never scans)."""
+    the bucket value and whose `due` sort key is at or before the given one (`key`: the table's
+    partition key, which an index's LastEvaluatedKey carries too). Both sweeps keep such an
+    index: it holds only what still has a step to come, so a sweep never scans."""
     (bucket_name, bucket_value), (due_name, due_at) = bucket, due
     query: dict[str, Any] = {
         "IndexName": index,
