@@ -137,6 +137,14 @@ def test_a_reply_to_a_closed_task_is_refused_before_anything_is_claimed() -> Non
     assert w.service.accept(ASMITH, request()).action == "approve"
 
 
+def test_a_token_for_a_task_content_server_cannot_have_is_refused_and_claims_nothing() -> None:
+    """Tokens signed before the webhook checked task ids may name one like `WF-9`."""
+    w = World()
+    with pytest.raises(ReplyConflict, match="no Content Server task"):
+        w.service.accept(ASMITH, request(action_token=token(process_id="WF-9")))
+    assert w.replies.items == {}
+
+
 def test_tokens_signed_with_a_key_rotated_in_since_are_checked_against_fresh_keys() -> None:
     w = World()
     with pytest.raises(ActionTokenInvalid):

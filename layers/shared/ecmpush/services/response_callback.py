@@ -59,11 +59,14 @@ class ResponseCallbackService:
         authorize(claims, principal.ecm_user, request.action)
         if self._replies.get(claims.notification_id, claims.ecm_user) is not None:
             raise ReplyConflict("this notification was already answered")
-        task = TaskRef(
-            process_id=claims.process_id,
-            subprocess_id=claims.subprocess_id,
-            task_id=claims.task_id,
-        )
+        try:
+            task = TaskRef(
+                process_id=claims.process_id,
+                subprocess_id=claims.subprocess_id,
+                task_id=claims.task_id,
+            )
+        except ValueError:  # signed before the webhook checked task ids: nothing to answer
+            raise ReplyConflict("this push names no Content Server task") from None
         tracked = self._tasks.get(task.key)
         if tracked is not None and tracked.status == "closed":
             raise ReplyConflict("this task is no longer open")
