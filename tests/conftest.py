@@ -45,14 +45,33 @@ class _SearchPaths(list[str]):
             super().append(path)
 
 
+class _SharedModels(botocore.loaders.Loader):
+    """Keeps every model it parsed, except endpoints.json: botocore's endpoint resolver writes
+    each endpoint it resolves back into that data (expanded hostname, sslCommonName, ...), so
+    a shared copy would carry one test's resolutions into the next (a plain SQS client made a
+    later dual-stack one's certificate name the IPv4 one). Each session parses its own, as
+    botocore does (about 15 ms)."""
+
+    def load_data_with_path(self, name: str) -> tuple[Any, str]:
+        if name != "endpoints":
+            shared: tuple[Any, str] = super().load_data_with_path(name)
+            return shared
+        own = botocore.loaders.Loader(
+            extra_search_paths=list(self.search_paths), include_default_search_paths=False
+        )
+        private: tuple[Any, str] = own.load_data_with_path(name)
+        return private
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _service_models_parsed_once() -> Iterator[None]:
     """Every botocore session of a worker reads its service models (JSON on disk) through one
     loader, which keeps what it parsed. moto starts each test without a default session, and
     each test's handlers build their own (Powertools' idempotency and parameters, the adapters):
-    each would otherwise parse the same models again, most of a test's set-up time. The models
-    are read-only to botocore (one session's clients already share them)."""
-    loader = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
+    each would otherwise parse the same models again, most of a test's set-up time. The service
+    models are read-only to botocore (one session's clients already share them); the endpoint
+    data is not, and stays per session (_SharedModels)."""
+    loader = _SharedModels(extra_search_paths=_SearchPaths())
     loader.search_paths.append(str(Path(boto3.__file__).parent / "data"))  # as boto3 does
 
     def register(session: botocore.session.Session) -> None:

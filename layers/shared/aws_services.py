@@ -38,7 +38,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 # Calls that create a boto3/botocore client for the service named by their first argument (or
 # `service_name=`): boto3.client / boto3.resource, Session.client / Session.resource and
-# botocore's Session.create_client.
+# botocore's Session.create_client, called on any receiver or imported bare from boto3.
 CLIENT_FACTORIES = frozenset({"client", "resource", "create_client"})
 # Powertools names that create a client of their own when used, and the service it is for.
 POWERTOOLS_CLIENTS = {
@@ -144,18 +144,39 @@ def _root_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _imported(tree: ast.AST, package: str) -> tuple[set[str], dict[str, str]]:
+    """The local names `import ...` binds to `package`'s modules, and {local name: imported
+    name} for what `from <package>... import ...` binds."""
+    modules: set[str] = set()
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(
+                alias.asname or alias.name.split(".")[0]
+                for alias in node.names
+                if alias.name.split(".")[0] == package
+            )
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == package:
+            names.update((alias.asname or alias.name, alias.name) for alias in node.names)
+    return modules, names
+
+
 def uses_in(source: str, where: str) -> list[Use]:
     """The AWS clients one module creates: `<x>.client("svc")`, `<x>.resource("svc")`,
-    `<x>.create_client("svc")` (any receiver: boto3, a Session, botocore's session), and the
-    Powertools names of POWERTOOLS_CLIENTS imported from aws_lambda_powertools or used through
-    an imported Powertools module. `where` prefixes each place (`where:line`)."""
+    `<x>.create_client("svc")` (any receiver: boto3, a Session, botocore's session) and those
+    factories imported bare (`from boto3 import client`); the Powertools names of
+    POWERTOOLS_CLIENTS imported from aws_lambda_powertools, or used through a Powertools module
+    imported either way (`import aws_lambda_powertools...`, or `from
+    aws_lambda_powertools.utilities import parameters` as Powertools' own docs do). `where`
+    prefixes each place (`where:line`)."""
     tree = ast.parse(source)
-    powertools_modules = {
-        alias.asname or alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-        if alias.name.split(".")[0] == "aws_lambda_powertools"
+    powertools_modules, powertools_names = _imported(tree, "aws_lambda_powertools")
+    powertools_modules |= set(powertools_names)  # parameters.get_secret, idempotency.Dynamo...
+    bare_factories = {
+        local
+        for package in ("boto3", "botocore")
+        for local, name in _imported(tree, package)[1].items()
+        if name in CLIENT_FACTORIES
     }
     uses: list[Use] = []
     for node in ast.walk(tree):
@@ -173,10 +194,9 @@ def uses_in(source: str, where: str) -> list[Use]:
             and _root_name(node.value) in powertools_modules
         ):
             uses.append(Use(POWERTOOLS_CLIENTS[node.attr], f"{where}:{node.lineno}"))
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in CLIENT_FACTORIES
+        elif isinstance(node, ast.Call) and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr in CLIENT_FACTORIES)
+            or (isinstance(node.func, ast.Name) and node.func.id in bare_factories)
         ):
             uses.append(Use(_literal_service(node), f"{where}:{node.lineno}"))
     return uses

@@ -53,6 +53,8 @@ def test_an_unlisted_service_in_new_code_is_caught() -> None:
     [
         ("import boto3\nboto3.resource('dynamodb')", "dynamodb"),
         ("import boto3\nboto3.session.Session().client(service_name='sns')", "sns"),
+        ("from boto3 import client\nclient('s3')", "s3"),
+        ("from boto3 import resource as aws\naws(service_name='dynamodb')", "dynamodb"),
         ("def f(session):\n    return session.client('kms', region_name='x')", "kms"),
         ("import botocore.session\nbotocore.session.get_session().create_client('sts')", "sts"),
         ("from aws_lambda_powertools.utilities.parameters import get_app_config", "appconfigdata"),
@@ -60,6 +62,15 @@ def test_an_unlisted_service_in_new_code_is_caught() -> None:
         (
             "import aws_lambda_powertools.utilities.parameters as p\np.get_secret('x')",
             "secretsmanager",
+        ),
+        (
+            "from aws_lambda_powertools.utilities import parameters\nparameters.get_secret('x')",
+            "secretsmanager",
+        ),
+        (
+            "from aws_lambda_powertools.utilities import idempotency as i\n"
+            "i.DynamoDBPersistenceLayer(table_name='t')",
+            "dynamodb",
         ),
         ("from aws_lambda_powertools.utilities.streaming import S3Object", "s3"),
         ("from aws_lambda_powertools import Tracer", "xray"),
