@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ecmpush.domain.ecm import MembersPage
 from ecmpush.domain.messages import GroupPageMessage
 from ecmpush.domain.routing_config import EcmGroupTeam
-from ecmpush.domain.user_ids import MAX_USER_ID, internal_user_id
+from ecmpush.domain.user_ids import ecm_user_id
 
 MAX_DEPTH = 8  # member groups of member groups; deeper nesting is a mistake, not a team
 # A page queues at most this many more: a million-member group is 10,000 pages, and queueing
@@ -66,18 +66,10 @@ def next_step(message: GroupPageMessage, page: MembersPage) -> WalkStep:
     users: dict[str, None] = {}
     for login in page.users:
         try:
-            users[_user_id(login)] = None
+            users[ecm_user_id(login)] = None
         except ValueError as exc:
             skipped.append(f"member {login[:64]!r} of group {group.ecm_group}: {exc}")
     return WalkStep(users=list(users), follow=follow, skipped=skipped)
-
-
-def _user_id(login: str) -> str:
-    """The rules of `InternalUserId`, for a login Content Server answered."""
-    value = login.strip()
-    if not 1 <= len(value) <= MAX_USER_ID:
-        raise ValueError(f"an ECM user id has 1 to {MAX_USER_ID} characters")
-    return internal_user_id(value)
 
 
 def _not_walked(message: GroupPageMessage, member: int) -> str | None:

@@ -30,6 +30,15 @@ def internal_user_id(value: str) -> str:
     return value
 
 
+def ecm_user_id(value: str) -> str:
+    """What `InternalUserId` makes of `value`, for ids no model reads (a login in a Content
+    Server answer): stripped, 1 to MAX_USER_ID characters, internal."""
+    value = value.strip()
+    if not 1 <= len(value) <= MAX_USER_ID:
+        raise ValueError(f"an ECM user id has 1 to {MAX_USER_ID} characters")
+    return internal_user_id(value)
+
+
 InternalUserId = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_USER_ID),
