@@ -5,7 +5,6 @@ Checks run cheapest-first and never parse an unauthenticated body: content type 
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -15,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.domain import webhook_signature
 from ecmpush.domain.webhook_body import BodyError, BodyShapeInvalid, BodyTooLarge, BodyUnreadable
-from ecmpush.entrypoints.http import error_response, json_response
+from ecmpush.entrypoints.http import UnreadableBody, error_response, json_response, raw_body
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.snapstart import prepare_snapshot
 
@@ -52,13 +51,10 @@ COUNTED = {
 
 
 def _raw_body() -> bytes:
-    raw = app.current_event.get("body") or ""
-    if app.current_event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(str(raw), validate=True)
-        except ValueError:  # binascii.Error
-            raise BodyUnreadable("body is not valid base64") from None
-    return str(raw).encode("utf-8", "surrogatepass")
+    try:
+        return raw_body(app.current_event.raw_event)
+    except UnreadableBody as exc:
+        raise BodyUnreadable(str(exc)) from None
 
 
 @app.post("/ecm/events")

@@ -16,8 +16,6 @@ exception has no handler of its own."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import sys
 from collections.abc import Callable
@@ -30,7 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from ecmpush import bootstrap
 from ecmpush.domain.field_errors import field_errors
 from ecmpush.domain.identity import Principal, RevocationCheckUnavailable, Unauthenticated
-from ecmpush.entrypoints.http import bearer_token, error_response
+from ecmpush.entrypoints.http import UnreadableBody, bearer_token, error_response, raw_body
 from ecmpush.entrypoints.observability import logger
 
 Refusal = tuple[type[Exception], int]
@@ -57,16 +55,6 @@ def _verify_caller(app: APIGatewayRestResolver) -> Principal:
     return bootstrap.id_token_verifier().verify(token, check_revoked=changes)
 
 
-def _raw_body(event: dict[str, Any]) -> bytes:
-    raw = event.get("body") or ""
-    if not event.get("isBase64Encoded"):
-        return str(raw).encode("utf-8", "surrogatepass")
-    try:
-        return base64.b64decode(str(raw), validate=True)
-    except (binascii.Error, ValueError):
-        raise BadBody(400, "body is not valid base64") from None
-
-
 def _check_body(raw: bytes) -> None:
     if not raw:
         return
@@ -80,7 +68,10 @@ def _check_body(raw: bytes) -> None:
 
 def guard(app: APIGatewayRestResolver) -> Principal:
     """Size, caller, readability: in that order, before any schema validation."""
-    raw = _raw_body(app.current_event.raw_event)
+    try:
+        raw = raw_body(app.current_event.raw_event)
+    except UnreadableBody as exc:
+        raise BadBody(400, str(exc)) from None
     if len(raw) > MAX_APP_BODY_BYTES:
         raise BadBody(413, f"body larger than {MAX_APP_BODY_BYTES} bytes")
     principal = _verify_caller(app)
