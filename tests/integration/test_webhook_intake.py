@@ -247,6 +247,11 @@ def test_base64_encoded_body_is_verified_on_its_bytes(harness: Harness) -> None:
     event["isBase64Encoded"] = True
     result = harness.webhook.invoke(event)
     assert result["statusCode"] == 202
+    event["body"] = event["body"][:-2] + "!!"  # API Gateway says base64; it is not
+    refused = harness.webhook.invoke(event)
+    assert refused["statusCode"] == 400
+    assert json.loads(refused["body"])["message"] == "body is not valid base64"
+    assert harness.queue_depth() == 1  # only the first
 
 
 def test_enqueue_failure_loses_nothing_and_the_retry_enqueues_once(
