@@ -1,6 +1,8 @@
 # ecmpush developer entry points. `make run` and `make test` are the README's two commands.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Lambda's python3.13 for the venvs, the tests, lint and types (layers/shared/python313.mk).
+include layers/shared/python313.mk
+PYTHON ?= $(or $(PYTHON313),$(error python3.13 not found: set PYTHON313=/path/to/python3.13))
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -83,7 +85,7 @@ template-lint: $(STAMP) $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
 build: $(SAM_STAMP)
-	SAM_CLI_TELEMETRY=0 PATH="$$(PYENV_VERSION=3.13.0 pyenv prefix 2>/dev/null || echo /nonexistent)/bin:$$PATH" $(SAM_VENV)/bin/sam build
+	SAM_CLI_TELEMETRY=0 PATH="$(dir $(PYTHON313)):$$PATH" $(SAM_VENV)/bin/sam build
 
 bench: $(STAMP)
 	$(PY) -m bench

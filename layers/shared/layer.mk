@@ -15,14 +15,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-# First candidate that really is 3.13 (a pyenv shim exists even when it cannot run).
-find_python313 = for c in python3.13 \
-	"$$(pyenv root 2>/dev/null)/versions/$$(pyenv latest 3.13 2>/dev/null)/bin/python3.13"; do \
-	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1 \
-	&& { "$$c" -c 'import sys; print(sys.executable)'; break; }; done; true
-ifndef PYTHON313
-PYTHON313 := $(shell $(find_python313))
-endif
+include $(dir $(lastword $(MAKEFILE_LIST)))python313.mk
 
 # A lock is the whole closure, every file hashed: --no-deps installs exactly it (no resolver, so
 # firebase-admin's unused declared dependencies stay out) and --require-hashes refuses anything
