@@ -4,14 +4,12 @@ and the contract suite (`tests/contract`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ecmpush.domain.messages import DispatchMessage
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
-
-T = TypeVar("T")
 
 
 class WriteBackRecorder:
@@ -63,7 +61,7 @@ class ReplyLedger:
             self.released.append(reply.response_id)
 
 
-class Shelf(Generic[T]):
+class Shelf[T]:
     """A store that `get`s what was put on it: `TaskReader` (by task key), `DeviceReader`
     (by owner and installation id)."""
 
@@ -74,7 +72,7 @@ class Shelf(Generic[T]):
         return self.items.get(key[0] if len(key) == 1 else key)
 
 
-class Queue(Generic[T]):
+class Queue[T]:
     """A queue's `publish`: kept in order; `fail` makes the next publish raise."""
 
     def __init__(self) -> None:

@@ -4,12 +4,9 @@ a delivery batch's recipients). `itertools.batched` would do, but it needs Pytho
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
-def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+def chunks[T](values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Consecutive slices of at most `size` values, in order."""
     if size < 1:
         raise ValueError("size must be positive")

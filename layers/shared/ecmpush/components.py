@@ -8,15 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import _lru_cache_wrapper, lru_cache, wraps
-from typing import Any, TypeVar, cast
-
-T = TypeVar("T")
+from typing import Any, cast
 
 _registry: dict[str, _lru_cache_wrapper[Any]] = {}
 _overrides: dict[str, object] = {}
 
 
-def component(factory: Callable[[], T]) -> _lru_cache_wrapper[T]:
+def component[T](factory: Callable[[], T]) -> _lru_cache_wrapper[T]:
     cached = lru_cache(maxsize=1)(factory)
     name = factory.__name__
     if name in _registry:

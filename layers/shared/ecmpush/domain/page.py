@@ -7,9 +7,6 @@ client learning (or forging) a key. Only the store that handed a cursor out can 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
-
-T = TypeVar("T")
 
 
 class InvalidCursor(ValueError):
@@ -17,7 +14,7 @@ class InvalidCursor(ValueError):
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
+class Page[T]:
     items: tuple[T, ...]
     cursor: str | None = None  # pass back for the next page; None when this was the last
 

@@ -6,13 +6,11 @@ store) tells that apart from a forgery, and the forgery is refused either way.""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
-T = TypeVar("T")
 Keys = Sequence[bytes]
 
 
-def verify_with_rotation(
+def verify_with_rotation[T](
     verify: Callable[[Keys], T],
     keys: Callable[[], Keys],
     refreshed: Callable[[], Keys | None],
