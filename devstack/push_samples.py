@@ -135,21 +135,23 @@ def _expiry_flows(config: RoutingConfig) -> list[tuple[str, Notification]]:
 
 def _sla_flows(event: object, original_id: str) -> list[tuple[str, Notification]]:
     """The SLA sweep at the task's due time (reminder to the assignee) and SlaGraceHours later
-    (escalation to the supervisor, with the step's buttons)."""
+    (escalation: the assignee's configured deputy gets the step's buttons, the event's supervisor
+    and backup are told without them)."""
     assert isinstance(event, TaskAssigned)
     task = from_assigned(event, original_id, NOW)
     assert task.due_at is not None
     policy = SlaPolicy()
     reminder = step_for(task, policy, BASE, task.due_at)
     escalated = task.model_copy(update={"sla_level": ESCALATION})
-    escalation = step_for(escalated, policy, BASE, task.due_at + policy.grace)
+    escalation = step_for(escalated, policy, BASE, task.due_at + policy.grace, ("dlee",))
     assert reminder is not None
-    assert reminder.notification is not None
     assert escalation is not None
-    assert escalation.notification is not None
+    [to_assignee] = reminder.notifications
+    to_deputy, to_supervisor = escalation.notifications
     return [
-        ("sla.reminder (assignee, at the due time)", reminder.notification),
-        ("sla.escalation (supervisor, after the grace period)", escalation.notification),
+        ("sla.reminder (assignee, at the due time)", to_assignee),
+        ("sla.escalation (a configured deputy, after the grace period)", to_deputy),
+        ("sla.escalation (the event's supervisor and backup: told, no buttons)", to_supervisor),
     ]
 
 

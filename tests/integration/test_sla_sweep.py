@@ -15,7 +15,7 @@ import pytest
 
 from devstack.lambda_runtime import LambdaContext
 from ecmpush.adapters.tasks_repository import TasksRepository
-from ecmpush.domain.action_token import verify
+from ecmpush.domain.action_token import ActionClaims, sign, verify
 from tests.conftest import sample_event
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 
@@ -147,7 +147,8 @@ def test_reminder_at_due_then_escalation_after_grace_each_once(harness: Harness)
     )
     assert _sla_pushes(harness, "bjones") == []
     assert _sla_pushes(harness, "cwu") == []
-    assert _tracked(harness)["sla_next_at"] == "2026-12-02T17:00:00Z"
+    # the escalation waits the grace from the reminder, which went out five minutes late
+    assert _tracked(harness)["sla_next_at"] == "2026-12-02T17:05:00Z"
 
     report = harness.sweep_sla(AFTER_GRACE)
     assert _counts(report) == (1, 1, 0, 0, 0)
@@ -162,12 +163,17 @@ def test_reminder_at_due_then_escalation_after_grace_each_once(harness: Harness)
         assert escalation["title"] == (
             "Escalation: Approve supplier contract ACME-2026-114 is overdue with asmith"
         )
-        assert escalation["actions"] == "approve,reject,request_info"  # as the original push
-        claims = verify(escalation["action_token"], [ACTION_TOKEN_KEY.encode()], time.time())
-        assert claims.ecm_user == user
-        assert (claims.process_id, claims.subprocess_id, claims.task_id) == ("4711", "4711", "1")
-        assert claims.actions == ("approve", "reject", "request_info")
-        assert claims.notification_id == escalation["notification_id"]
+    # bjones is asmith's deputy in the routing configuration: the original push's buttons
+    [to_deputy] = _sla_pushes(harness, "bjones")
+    assert to_deputy["actions"] == "approve,reject,request_info"
+    claims = verify(to_deputy["action_token"], [ACTION_TOKEN_KEY.encode()], time.time())
+    assert claims.ecm_user == "bjones"
+    assert (claims.process_id, claims.subprocess_id, claims.task_id) == ("4711", "4711", "1")
+    assert claims.actions == ("approve", "reject", "request_info")
+    assert claims.notification_id == to_deputy["notification_id"]
+    # cwu is only the event's backup: told, with nothing to act with
+    [told] = _sla_pushes(harness, "cwu")
+    assert (told["actions"], "action_token" in told) == ("", False)
     assert _sla_pushes(harness, "dlee") == []
 
     tracked = _tracked(harness)
@@ -175,39 +181,43 @@ def test_reminder_at_due_then_escalation_after_grace_each_once(harness: Harness)
     assert tracked["sla_level"] == 2
     assert "sla_bucket" not in tracked
     assert "sla_next_at" not in tracked
-    assert [(s["kind"], s["recipients"]) for s in tracked["sla_steps"]] == [
-        ("sla.reminder", ["asmith"]),
-        ("sla.escalation", ["bjones", "cwu"]),
+    assert [(s["kind"], s["recipients"], s["actors"]) for s in tracked["sla_steps"]] == [
+        ("sla.reminder", ["asmith"], ["asmith"]),
+        ("sla.escalation", ["bjones", "cwu"], ["bjones"]),
     ]
 
 
 @pytest.mark.parametrize(
-    ("seeded", "actions"),
-    [(REVIEW, "acknowledge,request_info"), (PLAIN_TASK, "acknowledge")],
+    ("seeded", "deputy", "actions"),
+    [(REVIEW, "dlee", "acknowledge,request_info"), (PLAIN_TASK, "bjones", "acknowledge")],
 )
-def test_escalation_carries_the_stage_buttons(harness: Harness, seeded: Any, actions: str) -> None:
+def test_escalation_carries_the_stage_buttons_to_the_deputy(
+    harness: Harness, seeded: Any, deputy: str, actions: str
+) -> None:
     _register_everyone(harness)
     _assign(harness, seeded)
     harness.sweep_sla(AT_DUE)
     harness.sweep_sla(AFTER_GRACE)
     harness.drain()
-    [escalation] = _sla_pushes(harness, "bjones")
+    [escalation] = _sla_pushes(harness, deputy)
     assert escalation["actions"] == actions
     assert escalation["action_token"]
 
 
-def test_no_supervisor_or_backup_escalates_nowhere_but_records_it(harness: Harness) -> None:
+def test_nobody_to_escalate_to_escalates_nowhere_but_records_it(harness: Harness) -> None:
+    """bjones has no deputies in the routing configuration and the event names no supervisor
+    or backup."""
     _register_everyone(harness)
-    _assign(harness, supervisor=None, backup=None)
+    _assign(harness, APPROVAL_2, supervisor=None, backup=None)
     assert harness.sweep_sla(AT_DUE)["notified"] == 1
     report = harness.sweep_sla(AFTER_GRACE)
     assert _counts(report) == (1, 0, 1, 0, 0)
     assert report["unaddressed"] == 1
     assert _counts(harness.sweep_sla(MUCH_LATER)) == (0, 0, 0, 0, 0)
     harness.drain()
-    assert [p["type"] for p in _sla_pushes(harness, "asmith")] == ["sla.reminder"]
-    assert all(_sla_pushes(harness, u) == [] for u in ("bjones", "cwu", "dlee"))
-    tracked = _tracked(harness)
+    assert [p["type"] for p in _sla_pushes(harness, "bjones")] == ["sla.reminder"]
+    assert all(_sla_pushes(harness, u) == [] for u in ("asmith", "cwu", "dlee"))
+    tracked = _tracked(harness, "4713/4713/2")
     assert tracked["sla_level"] == 2
     assert "sla_next_at" not in tracked
     assert tracked["sla_steps"][1]["kind"] == "sla.escalation"
@@ -473,3 +483,50 @@ def test_a_step_that_cannot_be_handed_over_is_refused_and_untouched(harness: Har
     task = harness.ecm.task(4711, 4711, 1)
     assert (task["status"], task["comments"]) == ("open", [])
     assert harness.queue_depth(harness.write_back_url) == 0
+
+
+def test_a_second_event_cannot_hand_the_step_to_someone_content_server_never_named(
+    harness: Harness,
+) -> None:
+    """Issue 20 (1): the normal task.assigned, then a second one for the same task with a new
+    event id, dlee as supervisor and a due time 49 hours back; the SLA sweep twice. dlee is no
+    deputy of asmith in the routing configuration: the escalation (when it comes) only tells
+    them, and a reply in their name (with a token an earlier release would have signed) leaves
+    the Content Server step untouched."""
+    _register_everyone(harness)
+    _assign(harness)
+    sweep_at = "2026-12-03T18:00:00Z"
+    _assign(harness, event_id="evt-forged", supervisor="dlee", due_at="2026-12-01T17:00:00Z")
+    first = harness.sweep_sla(sweep_at)
+    second = harness.sweep_sla("2026-12-03T18:15:00Z")
+    assert (first["notified"], second["examined"]) == (1, 0)  # the reminder; then the grace
+    harness.drain()
+    assert [p["type"] for p in _sla_pushes(harness, "asmith")] == ["sla.reminder"]
+    assert _sla_pushes(harness, "dlee") == []
+
+    assert harness.sweep_sla("2026-12-04T18:00:00Z")["notified"] == 1  # a grace after the reminder
+    harness.drain()
+    [told] = _sla_pushes(harness, "dlee")
+    assert (told["type"], told["actions"], "action_token" in told) == ("sla.escalation", "", False)
+    [to_deputy] = _sla_pushes(harness, "bjones")  # asmith's deputy by configuration
+    assert to_deputy["action_token"]
+
+    forged = ActionClaims(
+        notification_id=told["notification_id"],
+        ecm_user="dlee",
+        process_id="4711",
+        subprocess_id="4711",
+        task_id="1",
+        actions=("approve", "reject", "request_info"),
+        expires_at=int(time.time()) + 3600,
+    )
+    reply = harness.reply(
+        {"action_token": sign(forged, ACTION_TOKEN_KEY.encode()), "action": "approve"},
+        bearer=harness.identity.mint_id_token("dlee"),
+    )
+    assert reply.status == 409
+    task = harness.ecm.task(4711, 4711, 1)
+    assert (task["status"], task["assignee"], task["comments"]) == ("open", "asmith", [])
+    assert task.get("disposition_taken") is None
+    assert harness.queue_depth(harness.write_back_url) == 0
+    assert _tracked(harness)["status"] == "open"

@@ -45,7 +45,7 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
 def test_push_samples_in_clients_doc_are_current() -> None:
     text = push_samples.DOC.read_text()
     assert push_samples.updated_doc(text) == text, "docs/clients.md samples are stale: make samples"
-    assert text.count("#### ") == 11
+    assert text.count("#### ") == 12
     assert '"category": "ECM_APPROVAL"' in text
     assert '"click_action": "ECM_REVIEW"' in text
 

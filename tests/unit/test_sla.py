@@ -50,11 +50,12 @@ def _task(**changes: object) -> TrackedTask:
     return TrackedTask.model_validate(values)
 
 
-def _notice(task: TrackedTask, now: datetime) -> Notification:
-    step = step_for(task, POLICY, BASE, now)
+def _notice(task: TrackedTask, now: datetime, deputies: tuple[str, ...] = ()) -> Notification:
+    """The step's first notification: the actionable one when anybody may act."""
+    step = step_for(task, POLICY, BASE, now, deputies)
     assert step is not None
-    assert step.notification is not None
-    return step.notification
+    assert step.notifications
+    return step.notifications[0]
 
 
 # --- defaults and their override --------------------------------------------------------------
@@ -132,8 +133,7 @@ def test_reminder_to_the_assignee_at_the_due_time() -> None:
     assert step is not None
     assert (step.level, step.kind, step.recipients) == (REMINDER, "sla.reminder", ("asmith",))
     assert (step.next_level, step.next_at) == (ESCALATION, DUE + timedelta(hours=24))
-    notification = step.notification
-    assert notification is not None
+    [notification] = step.notifications
     assert notification.type == "sla.reminder"
     assert notification.category == "sla"
     assert notification.recipients == ["asmith"]
@@ -152,8 +152,62 @@ def test_escalation_waits_for_the_grace() -> None:
     assert (step.level, step.kind) == (ESCALATION, "sla.escalation")
     assert step.recipients == ("bjones", "cwu")
     assert (step.next_level, step.next_at) == (DONE, None)
-    assert step.notification is not None
-    assert step.notification.recipients == ["bjones", "cwu"]
+    [told] = step.notifications
+    assert told.recipients == ["bjones", "cwu"]
+
+
+def test_the_events_supervisor_and_backup_are_told_without_buttons() -> None:
+    """An event may say whom to inform, never who may decide: no deputies configured, so the
+    escalation carries no reply buttons (and Dispatch signs no action token for it)."""
+    step = step_for(_task(sla_level=ESCALATION), POLICY, BASE, DUE + timedelta(days=2))
+    assert step is not None
+    assert step.actors == ()
+    [told] = step.notifications
+    assert (told.actions, told.apns_category) == ([], "ECM_INFO")
+    push = render_push(told, _device(), action_token="v1.forged")
+    assert "action_token" not in push.data
+    assert push.data["actions"] == ""
+
+
+def test_configured_deputies_may_act_and_the_others_are_only_told() -> None:
+    step = step_for(
+        _task(sla_level=ESCALATION), POLICY, BASE, DUE + timedelta(days=2), ("dlee", "cwu")
+    )
+    assert step is not None
+    assert step.recipients == ("bjones", "cwu", "dlee")
+    assert step.actors == ("dlee", "cwu")
+    actionable, told = step.notifications
+    assert (actionable.recipients, actionable.actions) == (
+        ["dlee", "cwu"],
+        ["approve", "reject", "request_info"],
+    )
+    assert (told.recipients, told.actions) == (["bjones"], [])
+    assert actionable.id != told.id
+    assert actionable.id == sla_notification_id("4711/4711/1", DUE, ESCALATION)
+
+
+def test_the_assignee_is_never_their_own_deputy() -> None:
+    step = step_for(
+        _task(sla_level=ESCALATION, supervisor=None, backup=None),
+        POLICY,
+        BASE,
+        DUE + timedelta(days=2),
+        ("ASmith",),
+    )
+    assert step is not None
+    assert (step.recipients, step.actors, step.notifications) == ((), (), ())
+
+
+def test_a_due_time_long_past_still_leaves_the_assignee_the_grace_after_the_reminder() -> None:
+    """A backdated due_at (or a sweep that ran late) must not escalate at the next run: the
+    escalation waits `grace` after the reminder went out."""
+    late = DUE + timedelta(hours=49)
+    step = step_for(_task(), POLICY, BASE, late)
+    assert step is not None
+    assert step.kind == "sla.reminder"
+    assert step.next_at == late + timedelta(hours=24)
+    climbed = _task(sla_level=ESCALATION)
+    assert step_for(climbed, POLICY, BASE, late) is not None  # the level alone says it is due
 
 
 def test_configured_grace_moves_the_escalation() -> None:
@@ -187,7 +241,7 @@ def test_no_supervisor_and_no_backup_escalates_nowhere_but_still_climbs() -> Non
     step = step_for(task, POLICY, BASE, DUE + timedelta(days=2))
     assert step is not None
     assert step.recipients == ()
-    assert step.notification is None
+    assert step.notifications == ()
     assert (step.next_level, step.next_at) == (DONE, None)
 
 
@@ -212,11 +266,10 @@ def test_a_task_without_due_time_has_no_step() -> None:
     ("task", ["acknowledge"]),
 ])  # fmt: skip
 def test_both_steps_carry_the_original_buttons(stage: str, actions: list[str]) -> None:
+    """For whoever may act: the assignee, then the configured deputies."""
     for level in (REMINDER, ESCALATION):
-        step = step_for(_task(stage=stage, sla_level=level), POLICY, BASE, DUE + timedelta(days=2))
-        assert step is not None
-        assert step.notification is not None
-        assert step.notification.actions == actions
+        task = _task(stage=stage, sla_level=level)
+        assert _notice(task, DUE + timedelta(days=2), ("dlee",)).actions == actions
 
 
 def test_notification_ids_are_deterministic_per_task_due_and_level() -> None:
@@ -247,8 +300,8 @@ def test_sort_keys_sort_like_time() -> None:
     assert keys[2] == "2026-12-01T18:00:00Z"
 
 
-def test_templates_render_in_english() -> None:
-    device = Device(
+def _device() -> Device:
+    return Device(
         owner="bjones",
         installation_id="p",
         token="t",
@@ -257,6 +310,10 @@ def test_templates_render_in_english() -> None:
         created_at=DUE,
         updated_at=DUE,
     )
+
+
+def test_templates_render_in_english() -> None:
+    device = _device()
     push = render_push(_notice(_task(), DUE), device, "tok")
     assert push.title == "Overdue: Approve supplier contract"
     assert push.body == "Document: ACME.pdf · Due 2026-12-01 18:00 CET · High priority"

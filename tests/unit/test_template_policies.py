@@ -108,12 +108,14 @@ EXPECTED: dict[str, Grants] = {
     | _send("WriteBackQueue")
     | _send("DispatchQueue")
     | _secret("ActionTokenKeySecret")
-    | _secret("EcmCredentialsSecret"),
+    | _secret("EcmCredentialsSecret")
+    | _SSM,  # the deputies a reply's hand-over must be confirmed by
     "WriteBackFunction": _items("DeliveriesTable", "update")
     | _items("TasksTable", "get", "update")
     | _send("DispatchQueue")
     | {("WriteBackQueue", a) for a in _POLLER}
-    | _secret("EcmCredentialsSecret"),
+    | _secret("EcmCredentialsSecret")
+    | _SSM,
     "ExpirySweepFunction": _items("RecordsTable", "get", "batchget", "put", "update", "delete")
     | _index("RecordsTable", "notices_due")
     | _send("DispatchQueue")
@@ -122,7 +124,8 @@ EXPECTED: dict[str, Grants] = {
     "SlaSweepFunction": _items("TasksTable", "get", "update")
     | _index("TasksTable", "sla_due")
     | _send("DispatchQueue")
-    | _secret("EcmCredentialsSecret"),
+    | _secret("EcmCredentialsSecret")
+    | _SSM,  # the deputies who may act on an escalation
     "DevicePruneFunction": _index("DevicesTable", "by_refresh")
     | _items("DevicesTable", "delete", "update", "check"),
     "WebhookSecretRotationFunction": {("WebhookSecret", a) for a in _ROTATE}

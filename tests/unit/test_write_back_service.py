@@ -20,6 +20,7 @@ from ecmpush.domain.ecm import (
 )
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmTaskNotOpen
 from ecmpush.domain.replies import ReplyStatus, audit_comment
+from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.write_back import WriteBack, backoff_seconds
 from ecmpush.services.write_back import WriteBackService
@@ -122,7 +123,13 @@ def reply(action: str = "approve", user: str = "asmith", comment: str | None = "
     )
 
 
-def service(ecm: FakeContentServer, recorder: WriteBackRecorder) -> WriteBackService:
+# The operator confirms bjones as asmith's deputy; the tracked task's supervisor counts for nothing.
+DEPUTIES = RoutingConfig.model_validate({"deputies": {"asmith": ["bjones"]}})
+
+
+def service(
+    ecm: FakeContentServer, recorder: WriteBackRecorder, routing: RoutingConfig = DEPUTIES
+) -> WriteBackService:
     return WriteBackService(
         ecm=lambda: ecm,
         replies=recorder,
@@ -130,6 +137,7 @@ def service(ecm: FakeContentServer, recorder: WriteBackRecorder) -> WriteBackSer
         publisher=recorder,
         app_base_url="https://app.test",
         clock=lambda: NOW,
+        routing=lambda: routing,
     )
 
 
@@ -148,7 +156,28 @@ def test_request_info_goes_to_the_initiator_by_id() -> None:
     assert ecm.calls == [("complete", ("SendForReview", "asmith", 1002))]
 
 
-def test_a_supervisor_takes_the_step_over_then_decides() -> None:
+def test_a_supervisor_the_operator_never_confirmed_cannot_take_the_step_over() -> None:
+    """The tracked task (what an event said) names bjones as supervisor and cwu as backup; only
+    the routing configuration's deputies may take a step over, so both are refused untouched."""
+    tracked = tracked_task(
+        title="Approve contract", opened_at=NOW, supervisor="bjones", backup="cwu"
+    )
+    for user in ("bjones", "cwu"):
+        ecm = FakeContentServer()
+        with pytest.raises(EcmNotAssignee):
+            service(ecm, WriteBackRecorder(tracked), RoutingConfig()).apply(reply(user=user), 5)
+        assert (ecm.calls, ecm.holder, ecm.open) == ([], "asmith", True)
+
+
+def test_a_deputy_of_someone_else_cannot_take_the_step_over() -> None:
+    ecm = FakeContentServer()
+    routing = RoutingConfig.model_validate({"deputies": {"cwu": ["bjones"]}})
+    with pytest.raises(EcmNotAssignee):
+        service(ecm, WriteBackRecorder(TRACKED), routing).apply(reply(user="bjones"), 5)
+    assert ecm.calls == []
+
+
+def test_a_confirmed_deputy_takes_the_step_over_then_decides() -> None:
     ecm = FakeContentServer()
     assert (
         service(ecm, WriteBackRecorder(TRACKED)).apply(reply(user="bjones"), 5)

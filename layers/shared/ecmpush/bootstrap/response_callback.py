@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, cast
 
 from ecmpush.bootstrap.secrets import action_token_keys, refreshed_action_token_keys
-from ecmpush.bootstrap.shared import ecm_client, tasks_repository
+from ecmpush.bootstrap.shared import ecm_client, routing_config, tasks_repository
 from ecmpush.clock import utc_now
 from ecmpush.components import component
 from ecmpush.settings import ConfigurationError, settings
@@ -51,6 +51,7 @@ def write_back_service() -> WriteBackService:
         publisher=SqsPublisher(config.dispatch_queue_url),
         app_base_url=config.app_base_url,
         clock=utc_now,
+        routing=routing_config,
         mapping=disposition_mapping(),
     )
 

@@ -108,6 +108,7 @@ def sla_sweep_service() -> SlaSweepService:
         publisher=SqsPublisher(config.dispatch_queue_url),
         policy=policy,
         app_base_url=config.app_base_url,
+        routing=routing_config,
     )
 
 

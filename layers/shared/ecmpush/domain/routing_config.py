@@ -16,6 +16,7 @@ GovernanceKind = Literal[
     "metadata_validation_failed", "unauthorized_access", "missing_approval", "retention_exception"
 ]
 Channel = Literal["android", "ios", "web"]
+Deputies = Annotated[list[InternalUserId], Field(min_length=1, max_length=50)]
 MAX_GROUP_MEMBERS = 1_000_000
 
 
@@ -50,6 +51,23 @@ class RoutingConfig(BaseModel):
     governance: dict[GovernanceKind, Annotated[list[Role], Field(min_length=1)]] = {}
     # Channels approved for external stakeholders: none unless an operator approves them.
     external_channels: Annotated[list[Channel], Field(max_length=3)] = []
+    # Who may take over a user's workflow steps once the SLA ladder escalates: the operator's
+    # word, never an event's (an event's supervisor/backup is only told). docs/security.md.
+    deputies: dict[InternalUserId, Deputies] = {}
+
+    def deputies_of(self, user: str) -> list[str]:
+        """The users confirmed to take over `user`'s steps, in configuration order."""
+        folded = user.casefold()
+        found: dict[str, None] = {}
+        for holder, deputies in self.deputies.items():
+            if holder.casefold() == folded:
+                found.update(dict.fromkeys(d for d in deputies if d.casefold() != folded))
+        return list(found)
+
+    def may_take_over(self, holder: str, user: str) -> bool:
+        """Whether `user` is confirmed to take over steps held by `holder` (logins compare
+        without case, as Content Server's do)."""
+        return user.casefold() in {d.casefold() for d in self.deputies_of(holder)}
 
     def governance_roles(self, kind: str) -> list[str]:
         routes: dict[GovernanceKind, list[Role]] = {**DEFAULT_GOVERNANCE_ROUTES, **self.governance}

@@ -6,17 +6,17 @@ The ladder has two steps, each taken exactly once (the task's `sla_level` says w
 | level | when | who | notification |
 |---|---|---|---|
 | 0 | at `due_at` | the assignee | `sla.reminder` |
-| 1 | at `due_at + grace` | the supervisor and/or the backup | `sla.escalation` |
+| 1 | at `due_at + grace`, and `grace` after the reminder | see below | `sla.escalation` |
 | 2 | - | - | the ladder is done; the task leaves the `sla_due` index |
 
-A task without a supervisor and a backup still takes step 1 (its step has no recipients and is
-only recorded), so the ladder always ends. `due_at` is the one `task.assigned` carried, else the
-default SLA for its stage and priority counted from the assignment."""
+Who may act on an escalation is the operator's word (the routing configuration's deputies of the
+assignee), never the event's: the supervisor and backup an event names are told, without reply
+buttons. A task with nobody to tell still takes step 1 (recorded only): the ladder always ends."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -24,7 +24,7 @@ from typing import Final
 from ecmpush.clock import rfc3339, sortable
 from ecmpush.domain.config_json import json_object
 from ecmpush.domain.notifications import Notification, notification_id
-from ecmpush.domain.reply_actions import BY_STAGE
+from ecmpush.domain.reply_actions import BY_STAGE, INFO
 from ecmpush.domain.routing import task_link
 from ecmpush.domain.tasks import TrackedTask
 
@@ -121,38 +121,54 @@ class SlaPolicy:
         return None
 
 
-def sla_notification_id(task_key: str, due_at: datetime, level: int) -> str:
-    """One id per task, due time and level: a retried or overlapping sweep re-enqueues the same
-    notification, which Dispatch serves once per device; a new due time (a fresh assignment)
-    starts a new ladder with new ids."""
-    return notification_id(f"sla|{task_key}|{sortable(due_at)}", KIND[level])
+def sla_notification_id(task_key: str, due_at: datetime, level: int, *, info: bool = False) -> str:
+    """One id per task, due time and level (and a second one for the information-only copy of
+    an escalation): a retried or overlapping sweep re-enqueues the same notifications, which
+    Dispatch serves once per device; a new due time starts a new ladder with new ids."""
+    source = f"sla|{task_key}|{sortable(due_at)}" + ("|info" if info else "")
+    return notification_id(source, KIND[level])
 
 
 @dataclass(frozen=True)
 class SlaStep:
-    """What climbing from `level` does: the notification to enqueue (None when nobody is there
-    to tell), whom it addresses, and where the task goes next."""
+    """What climbing from `level` does: the notifications to enqueue (none when nobody is there
+    to tell), whom they address, who of them may act, and where the task goes next."""
 
     level: int
     kind: str
     recipients: tuple[str, ...]
-    notification: Notification | None
+    actors: tuple[str, ...]
+    notifications: tuple[Notification, ...]
     next_level: int
     next_at: datetime | None
 
 
-def recipients_for(task: TrackedTask, level: int) -> tuple[str, ...]:
+def recipients_for(
+    task: TrackedTask, level: int, deputies: Sequence[str] = ()
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(everyone told, those of them who may act). The reminder is the assignee's own; the
+    escalation tells the event's supervisor and backup and the assignee's configured deputies,
+    and only the deputies may act."""
     if level == REMINDER:
-        return (task.assignee,) if task.assignee else ()
-    found = (task.supervisor, task.backup)
-    return tuple(dict.fromkeys(user for user in found if user and user != task.assignee))
+        own = (task.assignee,) if task.assignee else ()
+        return own, own
+    assignee = task.assignee.casefold()
+    actors = tuple(dict.fromkeys(d for d in deputies if d.casefold() != assignee))
+    told = (task.supervisor, task.backup, *actors)
+    everyone = tuple(dict.fromkeys(u for u in told if u and u.casefold() != assignee))
+    return everyone, actors
 
 
 def step_for(
-    task: TrackedTask, policy: SlaPolicy, app_base_url: str, now: datetime
+    task: TrackedTask,
+    policy: SlaPolicy,
+    app_base_url: str,
+    now: datetime,
+    deputies: Sequence[str] = (),
 ) -> SlaStep | None:
     """The step a task at its current level takes now; None when the ladder is done, the task
-    has no due time, or the step is not due yet."""
+    has no due time, or the step is not due yet. `deputies` are the assignee's, as the operator
+    confirmed them."""
     level = task.sla_level
     if task.due_at is None or level not in KIND:
         return None
@@ -160,26 +176,44 @@ def step_for(
     if at is None or at > now:
         return None
     next_level = level + 1
-    recipients = recipients_for(task, level)
-    notification = _notification(task, level, recipients, app_base_url, now) if recipients else None
+    next_at = policy.step_at(next_level, task.due_at)
+    if level == REMINDER and next_at is not None:
+        # A due time already past (a late sweep, an event's backdated due_at) must not take
+        # the assignee's grace away: the escalation waits `grace` after the reminder went out.
+        next_at = max(next_at, now + policy.grace)
+    recipients, actors = recipients_for(task, level, deputies)
+    informed = tuple(u for u in recipients if u not in actors)
+    notifications = tuple(
+        _notification(task, level, people, app_base_url, now, actionable=actionable)
+        for people, actionable in ((actors, True), (informed, False))
+        if people
+    )
     return SlaStep(
         level=level,
         kind=KIND[level],
         recipients=recipients,
-        notification=notification,
+        actors=actors,
+        notifications=notifications,
         next_level=next_level,
-        next_at=policy.step_at(next_level, task.due_at),
+        next_at=next_at,
     )
 
 
 def _notification(
-    task: TrackedTask, level: int, recipients: tuple[str, ...], base: str, now: datetime
+    task: TrackedTask,
+    level: int,
+    recipients: tuple[str, ...],
+    base: str,
+    now: datetime,
+    *,
+    actionable: bool,
 ) -> Notification:
-    """The same buttons as the original push (BY_STAGE), so whoever gets it can act on it."""
+    """Whoever may act gets the original push's buttons (BY_STAGE); whoever is only told gets
+    the same text with no buttons and so no action token."""
     assert task.due_at is not None
-    buttons = BY_STAGE.get(task.stage, BY_STAGE["task"])
+    buttons = BY_STAGE.get(task.stage, BY_STAGE["task"]) if actionable else INFO
     ref = task.ref
-    nid = sla_notification_id(task.task_key, task.due_at, level)
+    nid = sla_notification_id(task.task_key, task.due_at, level, info=not actionable)
     params = {
         "task_title": task.title or "A workflow task",
         "priority": task.priority,

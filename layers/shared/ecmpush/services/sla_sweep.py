@@ -10,12 +10,15 @@ Per task, in this order:
    unknown or not visible to the service account → the task is `unchecked` and the run goes on;
    Content Server unreachable → `unchecked` too, and a few of those in a row stop the run.
    Nothing is sent for an unchecked task; it stays due and the next run tries again.
-3. Enqueue the step's notification, THEN advance the level (conditional on the level we read).
+3. Enqueue the step's notifications, THEN advance the level (conditional on the level we read).
    A crash (or time-out) between the two leaves the task at its old level, so the next run
-   enqueues the same notification again: its id is deterministic per task, due time and level,
+   enqueues the same notifications again: their ids are deterministic per task, due time and level,
    and Dispatch claims each delivery per notification and device, so nobody gets it twice.
    The other order could lose a step forever (level advanced, enqueue never happened). Two
    overlapping sweeps both enqueue (harmless, the same id) and exactly one advances.
+
+Escalations go to the event's supervisor and backup for information and to the assignee's
+deputies from the routing configuration, who alone get reply buttons (domain/sla.py).
 
 A task climbs at most one step per run: a sweep that runs late sends the reminder first and the
 escalation at the next run at the earliest. The run stops before the Lambda time budget runs
@@ -38,6 +41,7 @@ from ecmpush.domain.ecm_errors import (
     EcmUnavailable,
 )
 from ecmpush.domain.messages import NotificationMessage
+from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.sla import SlaPolicy, SlaStep, step_for
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.ports import EcmWorkflowStatus, Publisher, SlaTasks
@@ -89,6 +93,7 @@ class SlaSweepService:
         publisher: Publisher,
         policy: SlaPolicy,
         app_base_url: str,
+        routing: Callable[[], RoutingConfig] = RoutingConfig,
         page_size: int = 25,
         ecm_budget_s: float = 5.0,
         safety_margin_s: float = 10.0,
@@ -99,6 +104,7 @@ class SlaSweepService:
         self._publisher = publisher
         self._policy = policy
         self._base_url = app_base_url
+        self._routing = routing
         self._page_size = page_size
         self._ecm_budget_s = ecm_budget_s
         self._margin_s = safety_margin_s
@@ -143,7 +149,10 @@ class SlaSweepService:
             self._tasks.close(key, NOT_ECM_OUTCOME, now)
             report.closed += 1
             return None
-        step = step_for(task, self._policy, self._base_url, now) if task else None
+        step = None
+        if task is not None:
+            deputies = self._routing().deputies_of(task.assignee)
+            step = step_for(task, self._policy, self._base_url, now, deputies)
         if task is None or task.status != "open" or step is None:
             report.skipped += 1  # the index lags behind a close or an advance
             return None
@@ -174,8 +183,8 @@ class SlaSweepService:
         self, task: TrackedTask, step: SlaStep, now: datetime, report: SlaSweepReport
     ) -> None:
         assert task.due_at is not None  # step_for only yields steps for tasks with a due time
-        if step.notification is not None:
-            self._publisher.publish(NotificationMessage(notification=step.notification))
+        for notification in step.notifications:
+            self._publisher.publish(NotificationMessage(notification=notification))
         advanced = self._tasks.advance(
             task.task_key,
             step.level,
@@ -186,7 +195,7 @@ class SlaSweepService:
         )
         if not advanced:
             report.skipped += 1  # another sweep climbed this step (same notification id)
-        elif step.notification is None:
+        elif not step.notifications:
             report.skipped += 1
             report.unaddressed += 1
         else:
@@ -202,14 +211,15 @@ def _has_content_server_ids(task: TrackedTask) -> bool:
 
 
 def _history_entry(step: SlaStep, now: datetime) -> dict[str, Any]:
-    """What the task's `sla_steps` keeps of a step: an escalation with nobody to tell is
-    recorded with no recipients."""
+    """What the task's `sla_steps` keeps of a step: whom it told, who of them may act, and the
+    notifications; an escalation with nobody to tell is recorded with no recipients."""
     entry: dict[str, Any] = {
         "level": step.level,
         "kind": step.kind,
         "at": rfc3339(now),
         "recipients": list(step.recipients),
+        "actors": list(step.actors),
     }
-    if step.notification is not None:
-        entry["notification_id"] = step.notification.id
+    if step.notifications:
+        entry["notification_ids"] = [n.id for n in step.notifications]
     return entry

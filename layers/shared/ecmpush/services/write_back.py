@@ -7,11 +7,12 @@ means. In order:
 1. The workflow status says whether the step is still in progress. Not in progress → the reply
    was applied by an earlier attempt when the history holds its comment from this user (a lost
    answer, a re-delivered message), else somebody else finished the step (`task_closed`).
-2. A supervisor or backup reached by an SLA escalation (the tracked task names them) does not
-   hold the step: the assignee's step is handed over to them first (the step's `Delegate`
-   action, as the assignee, with a comment saying why), then they act as themselves, so the
-   audit trail names who decided. Anybody else who is not the holder (say, the assignee after
-   the step was forwarded in ECM) is refused.
+2. A deputy reached by an SLA escalation does not hold the step: when the routing configuration
+   (the operator's word, never an event's) confirms them as a deputy of the step's holder in
+   Content Server, the step is handed over to them first (the step's `Delegate` action, as the
+   holder, with a comment saying why), then they act as themselves, so the audit trail names who
+   decided. Anybody else who is not the holder (an event's supervisor, the assignee after the
+   step was forwarded in ECM) is refused.
 3. A step assigned to a group (`member_accept`) is accepted into the user's inbox first.
 4. The disposition is the first configured candidate the form offers; "request info" sends the
    step for review to the workflow's initiator (its user id, from the status).
@@ -27,13 +28,13 @@ from datetime import datetime
 
 from ecmpush.domain.confirmations import confirmation
 from ecmpush.domain.dispositions import DispositionKind, choose_disposition
-from ecmpush.domain.ecm import TaskDetails, WorkflowStatus, WorkflowStep
+from ecmpush.domain.ecm import TaskDetails, WorkflowStatus
 from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmRejected, EcmTaskNotOpen
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.routing import task_link
+from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import (
     HANDOVER_ACTIONS,
     ROUTED_ACTIONS,
@@ -64,6 +65,7 @@ class WriteBackService:
         publisher: Publisher,
         app_base_url: str,
         clock: Callable[[], datetime],
+        routing: Callable[[], RoutingConfig] = RoutingConfig,
         mapping: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self._ecm = ecm  # built lazily: credentials are read only when a reply needs them
@@ -72,12 +74,13 @@ class WriteBackService:
         self._publisher = publisher
         self._base_url = app_base_url
         self._clock = clock
+        self._routing = routing
         self._mapping = mapping
 
     def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
         """Raises `EcmError` (other than task-not-open) when Content Server could not take it."""
         tracked = self._tasks.get(reply.task.key)
-        outcome = self._apply_in_ecm(reply, tracked, _Budget(budget_s))
+        outcome = self._apply_in_ecm(reply, _Budget(budget_s))
         now = self._clock()
         self._replies.mark(reply, outcome, now)
         self._tasks.close(reply.task.key, f"{reply.action} by {reply.ecm_user} via ecmpush", now)
@@ -88,9 +91,7 @@ class WriteBackService:
         )
         return outcome
 
-    def _apply_in_ecm(
-        self, reply: WriteBack, tracked: TrackedTask | None, budget: _Budget
-    ) -> ReplyStatus:
+    def _apply_in_ecm(self, reply: WriteBack, budget: _Budget) -> ReplyStatus:
         ecm = self._ecm()
         ref = reply.task
         user = reply.ecm_user
@@ -110,10 +111,15 @@ class WriteBackService:
             return self._applied_earlier_or_closed(ecm, ref, user, comment, budget)
         try:
             if step.assignees and not step.assigned_to(user):
-                if tracked is None or user not in (tracked.supervisor, tracked.backup):
-                    # e.g. the assignee answering a push after the step was forwarded in ECM
-                    raise EcmNotAssignee(f"task {ref} is no longer in the inbox of {who(user)}")
-                self._hand_over(ecm, ref, step, reply, budget)
+                routing = self._routing()
+                holder = next(
+                    (m.login for m in step.assignees if routing.may_take_over(m.login, user)), None
+                )
+                if holder is None:
+                    # e.g. the assignee answering a push after the step was forwarded in ECM, or
+                    # a supervisor an event named but the operator never confirmed
+                    raise EcmNotAssignee(f"task {ref} is not in the inbox of {who(user)}")
+                self._hand_over(ecm, ref, holder, reply, budget)
             form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
             if form.member_accept:
                 ecm.accept_task(ref, as_user=user, budget_s=budget.left())
@@ -141,11 +147,10 @@ class WriteBackService:
 
     @staticmethod
     def _hand_over(
-        ecm: EcmWorkflows, ref: TaskRef, step: WorkflowStep, reply: WriteBack, budget: _Budget
+        ecm: EcmWorkflows, ref: TaskRef, holder: str, reply: WriteBack, budget: _Budget
     ) -> None:
-        """Move the step from its assignee's inbox to the replying supervisor or backup, through
-        the step's own Delegate action run as the assignee."""
-        holder = step.assignees[0].login
+        """Move the step from `holder`'s inbox to the replying deputy, through the step's own
+        Delegate action run as the holder."""
         form = ecm.get_task(ref, as_user=holder, budget_s=budget.left())
         delegate = _offered(form, HANDOVER_ACTIONS)
         if delegate is None:
