@@ -19,6 +19,7 @@ BENCHMARKS = {
     "group_fanout": "bench.group_fanout",
     "render_fit": "bench.render_fit",
     "send_async": "bench.send_async",
+    "shape": "bench.shape",
     "webhook_intake": "bench.webhook_intake",
 }
 

@@ -366,6 +366,7 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
             "invocations": invocations,
             "timed_out": timed_out,
             "records_retried": retried,
+            "dead_lettered": _depth(sqs, provisioned.refs["DispatchDeadLetterQueue"]),
             "aws_calls": dict(sorted(aws.items())),
             "aws_seconds": {k: round(seconds.get(k, 0.0), 3) for k in sorted(aws)},
             "dynamodb_calls_per_push": round(dynamo / max(len(tokens), 1), 4),
