@@ -26,6 +26,7 @@ from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.domain import webhook_signature as signature
 from ecmpush.domain.events import event_adapter
 from senders.relay import state
+from senders.relay.assignments import event_id
 from senders.relay.config import MapRule, RelayConfig
 from senders.relay.forward import forward_app
 from senders.relay.poller import poll
@@ -132,7 +133,7 @@ def test_a_new_step_is_relayed_once_and_reaches_the_assignee(
 
     report = _relay(config)
     assert (report.workflows, report.sent, report.pending) == (1, 1, 0)
-    event = _stored(harness, "otcs-4900-4900-1-asmith")
+    event = _stored(harness, event_id("4900/4900/1", "asmith"))
     assert event is not None
     assert event["type"] == "task.assigned"
     harness.drain()
@@ -169,7 +170,7 @@ def test_webhook_down_loses_nothing(
     assert state.load(down.state_file).known == {}
     up = _config(tmp_path, webhook, ecm_url)
     assert _relay(up).sent == 1
-    assert _stored(harness, "otcs-4900-4900-1-asmith") is not None
+    assert _stored(harness, event_id("4900/4900/1", "asmith")) is not None
 
 
 def test_a_wrong_secret_is_refused_by_the_webhook_and_retried_later(
@@ -179,7 +180,7 @@ def test_a_wrong_secret_is_refused_by_the_webhook_and_retried_later(
     config = _config(tmp_path, webhook, ecm_url)
     wrong = RelayConfig(**{**config.__dict__, "webhook_secret": "not-the-secret"})
     assert _relay(wrong).pending == 1  # 401: the whole request failed, nothing recorded
-    assert _stored(harness, "otcs-4900-4900-1-asmith") is None
+    assert _stored(harness, event_id("4900/4900/1", "asmith")) is None
 
 
 def test_without_the_api_key_api_gateway_refuses_and_the_relay_retries_later(
@@ -191,10 +192,10 @@ def test_without_the_api_key_api_gateway_refuses_and_the_relay_retries_later(
     harness.ecm.seed({"tasks": [RELAYED]})
     keyless = _config(tmp_path, webhook, ecm_url, webhook_api_key=None)
     assert _relay(keyless).pending == 1
-    assert _stored(harness, "otcs-4900-4900-1-asmith") is None
+    assert _stored(harness, event_id("4900/4900/1", "asmith")) is None
     assert harness.queue_depth() == 0
     assert _relay(_config(tmp_path, webhook, ecm_url)).sent == 1
-    assert _stored(harness, "otcs-4900-4900-1-asmith") is not None
+    assert _stored(harness, event_id("4900/4900/1", "asmith")) is not None
 
 
 def test_the_relay_reads_its_api_key_from_the_environment(tmp_path: Path) -> None:
@@ -282,7 +283,9 @@ def test_an_announced_step_reaches_its_assignee_with_its_title_intact(
     assert answer.json() == {
         "status": "accepted",
         "step": "4920/4920/1",
-        "events": [{"id": "otcs-4920-4920-1-asmith", "assignee": "asmith", "status": "accepted"}],
+        "events": [
+            {"id": event_id("4920/4920/1", "asmith"), "assignee": "asmith", "status": "accepted"}
+        ],
     }
     ((sent_headers, sent_body),) = recorded[1]
     assert sent_headers["x-api-key"] == API_KEY
@@ -324,7 +327,7 @@ def test_announce_and_poll_one_after_the_other_are_one_push(
     again = _announce(url, _form(ANNOUNCED_IDS))
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")
     assert again.json()["events"] == [
-        {"id": "otcs-4920-4920-1-asmith", "assignee": "asmith", "status": "duplicate"}
+        {"id": event_id("4920/4920/1", "asmith"), "assignee": "asmith", "status": "duplicate"}
     ]
     assert len(_wire(recorded[1])) == 1
     harness.drain()
@@ -357,7 +360,7 @@ def test_poll_and_announce_racing_post_the_same_bytes_and_the_second_is_a_duplic
     assert report.sent == 1  # the webhook answered the poll's post `duplicate`
     polled, announced_event = _wire(recorded[1])[::-1]
     assert polled == announced_event
-    stored = _stored(harness, "otcs-4920-4920-1-asmith")
+    stored = _stored(harness, event_id("4920/4920/1", "asmith"))
     assert stored is not None
     harness.drain()
     assert len(harness.fcm.messages(token="fcm-asmith-announce")) == 1
@@ -411,8 +414,8 @@ def test_a_group_step_is_announced_to_each_member(
         ("cwu", "accepted"),
     ]
     assert [e["id"] for e in _wire(recorded[1])] == [
-        "otcs-4800-4800-1-asmith",
-        "otcs-4800-4800-1-cwu",
+        event_id("4800/4800/1", "asmith"),
+        event_id("4800/4800/1", "cwu"),
     ]
     assert _relay(config).sent == 0  # what poll would have sent, per member, is sent
     harness.drain()
@@ -562,7 +565,7 @@ def test_webhook_down_the_announce_is_pending_and_the_retry_posts_the_same_event
     assert pending.headers["Retry-After"] == "30"
     kept = state.load(down.state_file)
     assert kept.known == {}
-    fixed = kept.seen["otcs-4920-4920-1-asmith"]
+    fixed = kept.seen[event_id("4920/4920/1", "asmith")]
 
     report = _relay(_config(tmp_path, recorded[0], ecm_url), AN_HOUR_AGO)  # the next poll
     assert report.sent == 1
@@ -627,53 +630,196 @@ def test_the_event_scripts_request_reaches_the_assignee(
     assert push["message"]["data"]["deep_link"].startswith("https://app.test/tasks/4920/4920/1?")
 
 
-# -- the raw forward (POST /events), for other event types -----------------------------------
+# -- the raw forward (POST /events): off unless the administrator lists event types ----------
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+DOCUMENT_AVAILABLE = (EVENTS / "ecm/document_available.json").read_bytes()
+# What finding 2 signed for whoever held the forward token: a step handed to someone Content
+# Server never named, and a critical alert (which passes mutes and quiet hours).
+FORGED_TASK = {
+    "id": "evt-forged-4920",
+    "type": "task.assigned",
+    "occurred_at": "2026-12-01T09:00:00Z",
+    "tenant": "acme",
+    "data": {
+        "task": {
+            "process_id": "4920",
+            "subprocess_id": "4920",
+            "task_id": "1",
+            "title": "Approve",
+            "stage": "approval",
+        },
+        "assignee": {"user_id": "asmith"},
+        "supervisor": {"user_id": "mallory"},
+    },
+}
+FORGED_ALERT = {
+    "id": "evt-forged-alert",
+    "type": "governance.alert",
+    "occurred_at": "2026-12-01T09:00:00Z",
+    "tenant": "acme",
+    "data": {"kind": "unauthorized_access", "severity": "critical", "summary": "Reset now"},
+}
 
 
-def test_a_raw_event_is_signed_unchanged_and_forwarded(
+def _forward(url: str, body: bytes | dict[str, Any]) -> Any:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return requests.post(
+        f"{url}/events",
+        data=data,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {FORWARD_TOKEN}"},
+        timeout=30,
+    )
+
+
+@pytest.fixture
+def forwarding(
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]], ecm_url: str, tmp_path: Path
+) -> Iterator[str]:
+    """A listener whose administrator switched `/events` on for `document.available` only."""
+    config = _config(
+        tmp_path,
+        recorded[0],
+        ecm_url,
+        forward_token=FORWARD_TOKEN,
+        forward_event_types=frozenset({"document.available"}),
+    )
+    with BackgroundServer(forward_app(config)) as server:
+        yield server.url
+
+
+def test_events_is_off_by_default_and_signs_nothing(
     harness: Harness,
     recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
     listener: tuple[str, RelayConfig],
 ) -> None:
-    url, _ = listener
-    body = (Path(__file__).resolve().parents[2] / "events/ecm/document_available.json").read_bytes()
+    """Issue 20, finding 2: with the default configuration the forward token signs no event at
+    all, however well-formed; steps come in only through `/steps`, read from Content Server."""
+    url, config = listener
+    assert config.forward_event_types == frozenset()
+    for body in (FORGED_TASK, FORGED_ALERT, DOCUMENT_AVAILABLE, {"events": [FORGED_TASK]}):
+        reply = _forward(url, body)
+        assert reply.status_code == 403, reply.text
+        assert "POST /steps" in reply.json()["error"]
+        assert "forward_event_types" in reply.json()["error"]
+    assert recorded[1] == []  # nothing reached the webhook
+    assert _stored(harness, "evt-forged-4920") is None
+    assert harness.queue_depth() == 0
+
+
+def test_an_allowed_type_is_signed_unchanged_and_forwarded(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    forwarding: str,
+) -> None:
     headers = {"Content-Type": "application/json"}
     for refused in ({}, {"Authorization": "Bearer nope"}):
         reply = requests.post(
-            f"{url}/events", data=body, headers={**headers, **refused}, timeout=10
+            f"{forwarding}/events",
+            data=DOCUMENT_AVAILABLE,
+            headers={**headers, **refused},
+            timeout=10,
         )
         assert reply.status_code == 401
     assert recorded[1] == []
-    auth = {**headers, "Authorization": f"Bearer {FORWARD_TOKEN}"}
-    answer = requests.post(f"{url}/events", data=body, headers=auth, timeout=10)
-    again = requests.post(f"{url}/events", data=body, headers=auth, timeout=10)
+    answer = _forward(forwarding, DOCUMENT_AVAILABLE)
+    again = _forward(forwarding, DOCUMENT_AVAILABLE)
     assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")
     (sent_headers, sent_body), _ = recorded[1]
-    assert sent_body == body
+    assert sent_body == DOCUMENT_AVAILABLE
     assert "authorization" not in sent_headers
     signature.verify(
-        sent_headers["x-ecmpush-signature"], body, [WEBHOOK_SECRET.encode()], time.time()
+        sent_headers["x-ecmpush-signature"],
+        DOCUMENT_AVAILABLE,
+        [WEBHOOK_SECRET.encode()],
+        time.time(),
     )
     with pytest.raises(signature.InvalidSignature):
-        signature.verify(sent_headers["x-ecmpush-signature"], body, [b"another"], time.time())
+        signature.verify(
+            sent_headers["x-ecmpush-signature"], DOCUMENT_AVAILABLE, [b"another"], time.time()
+        )
 
 
-def test_a_raw_event_broken_by_an_unescaped_value_is_refused_whole(
+def test_a_type_the_administrator_did_not_list_is_still_refused_whole(
     harness: Harness,
     recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
-    listener: tuple[str, RelayConfig],
+    forwarding: str,
+) -> None:
+    """Every event of the body must be of a listed type, as the webhook reads the body (a batch
+    is an object with `events` and no `type`): one other event refuses the whole request, and a
+    body that hides its type (no object, no type) is refused too."""
+    available = json.loads(DOCUMENT_AVAILABLE)
+    cases: list[tuple[dict[str, Any] | list[Any], list[str]]] = [
+        (FORGED_TASK, ["type"]),
+        (FORGED_ALERT, ["type"]),
+        ({"events": [available, FORGED_TASK]}, ["events[1].type"]),
+        ({"events": [FORGED_ALERT, "x", available]}, ["events[0].type", "events[1].type"]),
+        ({**available, "type": "Document.Available"}, ["type"]),
+        ({k: v for k, v in available.items() if k != "type"}, ["type"]),
+        ([available], ["type"]),
+    ]
+    for body, fields in cases:
+        reply = _forward(forwarding, json.dumps(body).encode())
+        assert (reply.status_code, reply.json()["fields"]) == (403, fields), body
+        assert reply.json()["allowed"] == ["document.available"]
+    assert recorded[1] == []
+    assert _stored(harness, "evt-forged-4920") is None
+    assert _stored(harness, str(available["id"])) is None  # its batch was refused whole
+    assert harness.queue_depth() == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "evt-1", "type": "document.available", "data": {"document": {"name": "a "b""}}}',
+        b"\xef\xbb\xbf" + DOCUMENT_AVAILABLE,  # a BOM
+        DOCUMENT_AVAILABLE.decode().encode("utf-16"),  # json.loads(bytes) would read it
+        b'{"events": {"0": ' + DOCUMENT_AVAILABLE + b"}}",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["unescaped-quote", "bom", "utf-16", "events-not-a-list", "deep"],
+)
+def test_a_raw_body_the_relay_cannot_read_as_the_webhook_would_is_refused_whole(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    forwarding: str,
+    body: bytes,
 ) -> None:
     """The caveat of `/events`: a script that substitutes a `"` into its JSON unescaped gets
-    400 and nothing is signed or stored (which is why steps go through `/steps`)."""
-    url, _ = listener
-    body = b'{"id": "evt-1", "type": "document.available", "data": {"document": {"name": "a "b""}}}'
-    reply = requests.post(
-        f"{url}/events",
-        data=body,
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {FORWARD_TOKEN}"},
-        timeout=10,
-    )
-    assert reply.status_code == 400
+    400 and nothing is signed or stored (which is why steps go through `/steps`); a body in
+    another encoding is 400 too, so its types are never read differently from the webhook."""
+    reply = _forward(forwarding, body)
+    assert reply.status_code == 400, reply.text
     assert recorded[1] == []
     assert harness.queue_depth() == 0
+
+
+def test_forward_event_types_is_an_explicit_list_of_non_step_types(tmp_path: Path) -> None:
+    from senders.relay.config import RelayConfigError, load
+
+    secret_file = tmp_path / "ecm.json"
+    secret_file.write_text("{}")
+    raw: dict[str, Any] = {
+        "webhook_url": "https://x.test/prod",
+        "tenant": "acme",
+        "ecm_base_url": "https://ecm.test/otcs/cs.exe",
+        "ecm_secret_file": str(secret_file),
+        "state_file": str(tmp_path / "state.json"),
+    }
+    path = tmp_path / "relay.json"
+    environ = {"ECMPUSH_WEBHOOK_SECRET": "s"}
+    path.write_text(json.dumps(raw))
+    assert load(path, environ).forward_event_types == frozenset()
+    path.write_text(json.dumps({**raw, "forward_event_types": ["document.available"]}))
+    assert load(path, environ).forward_event_types == frozenset({"document.available"})
+    for wrong, message in (
+        (["task.assigned"], "POST /steps"),
+        (["document.available", "task.completed"], "POST /steps"),
+        (["document.*"], "unknown event types"),
+        ("document.available", "a list"),
+        ([None], "a list"),
+    ):
+        path.write_text(json.dumps({**raw, "forward_event_types": wrong}))
+        with pytest.raises(RelayConfigError, match=re.escape(message)):
+            load(path, environ)
