@@ -63,6 +63,7 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     411: "Length Required",
     413: "Content Too Large",
@@ -114,7 +115,10 @@ def _read_body(environ: Mapping[str, Any], limit: int) -> bytes:
     length = int(raw)
     if length > limit:
         raise BadRequest(413, f"body larger than {limit} bytes")
-    body: bytes = environ["wsgi.input"].read(length)
+    try:
+        body: bytes = environ["wsgi.input"].read(length)
+    except TimeoutError:  # the server's per-connection timeout (server.py)
+        raise BadRequest(408, "body not received in time") from None
     if len(body) != length:
         raise BadRequest(400, "body shorter than its Content-Length")
     return body

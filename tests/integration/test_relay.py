@@ -8,8 +8,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from senders.relay.assignments import event_id
 from senders.relay.config import MapRule, RelayConfig
 from senders.relay.forward import forward_app
 from senders.relay.poller import poll
+from senders.relay.server import RelayServer
 from senders.relay.webhook import deliver
 from tests.integration.ecm_steps import GROUP_TASK
 from tests.integration.harness import WEBHOOK_SECRET, Harness
@@ -823,3 +827,89 @@ def test_forward_event_types_is_an_explicit_list_of_non_step_types(tmp_path: Pat
         path.write_text(json.dumps({**raw, "forward_event_types": wrong}))
         with pytest.raises(RelayConfigError, match=re.escape(message)):
             load(path, environ)
+
+
+# -- the listener's server: threaded, a timeout per connection ------------------------------
+
+
+@contextmanager
+def _relay_server(app: Any, timeout: float) -> Iterator[tuple[str, int]]:
+    """`python -m senders.relay forward`'s own server (not the test harness's threaded one)."""
+    server = RelayServer("127.0.0.1", 0, app, timeout=timeout)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield "127.0.0.1", server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.timeout(60)
+def test_an_idle_connection_does_not_hold_up_an_announce(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    """Issue 20, finding 3: a client that connects and says nothing (or half a request line)
+    held wsgiref's single-threaded server, so the Step Ready event's `/steps` call waited inside
+    Content Server's transaction. Served by the relay's server (a timeout far longer than this
+    test), the announce is answered while both idle connections are still open; the test's
+    timeout is the bound."""
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN)
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    with (
+        _relay_server(forward_app(config), timeout=600) as (host, port),
+        socket.create_connection((host, port)) as idle,
+        socket.create_connection((host, port)) as half,
+    ):
+        half.sendall(b"POST /steps HTTP/1.1\r\nHost: relay\r\n")
+        answer = _announce(f"http://{host}:{port}", _form(ANNOUNCED_IDS))
+        assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
+        idle.setblocking(False)
+        with pytest.raises(BlockingIOError):  # still open, nothing said: not closed
+            idle.recv(1)
+    assert len(_wire(recorded[1])) == 1
+
+
+@pytest.mark.timeout(60)
+def test_the_server_closes_a_connection_idle_past_its_timeout(tmp_path: Path) -> None:
+    """Each connection's socket times out: a silent client, and one that stops half-way
+    through a request line, are closed by the server (the read below returns end of stream;
+    without the timeout it would wait until the test's timeout fails it). A body that stops
+    short of its Content-Length is answered 408 and closed. Nothing is forwarded."""
+    forwarded: list[Any] = []
+    config = RelayConfig(
+        webhook_url="http://127.0.0.1:9",
+        webhook_secret=WEBHOOK_SECRET,
+        tenant="acme",
+        ecm_base_url="http://127.0.0.1:9",
+        ecm_secret={},
+        state_file=tmp_path / "relay-state.json",
+        maps={},
+        forward_token=FORWARD_TOKEN,
+    )
+    app = forward_app(config, ecm=object(), deliver=forwarded.append)  # type: ignore[arg-type]
+    with (
+        _relay_server(app, timeout=0.5) as (host, port),
+        socket.create_connection((host, port)) as idle,
+        socket.create_connection((host, port)) as half,
+        socket.create_connection((host, port)) as short,
+    ):
+        half.sendall(b"POST /steps HTTP/1.1\r\n")
+        short.sendall(
+            b"POST /steps HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer "
+            + FORWARD_TOKEN.encode()
+            + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 44\r\n\r\nprocess_id=4920"
+        )
+        assert idle.recv(1) == b""
+        assert half.recv(1) == b""
+        answer = b""
+        while chunk := short.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.0 408 "), answer
+        assert b"body not received in time" in answer
+    assert forwarded == []
