@@ -37,6 +37,7 @@ import requests
 
 from ecmpush.domain.ecm_errors import EcmError, EcmUnavailable
 from ecmpush.domain.task_ref import TASK_ID_FIELDS, TaskRef
+from ecmpush.privacy import who
 from senders.relay.config import RelayConfig, ecm_client
 from senders.relay.poller import Announcement, Deliver, RunningWorkflows, announce
 from senders.relay.webhook import deliver as post_events
@@ -293,7 +294,10 @@ def forward_app(
                 retry_after=RETRY_AFTER_S if down else None,
             )
         if result.status in ("pending", "refused"):
-            log.warning("announce %s: webhook answered %s", ref, result.events)
+            answered = ", ".join(
+                f"{e['id']} ({who(e['assignee'])}): {e['status']}" for e in result.events
+            )
+            log.warning("announce %s: webhook answered %s", ref, answered)
         status = ANNOUNCED[result.status]
         return _answer(
             start_response,

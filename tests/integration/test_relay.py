@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import socket
 import threading
@@ -28,6 +29,7 @@ from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.domain import webhook_signature as signature
 from ecmpush.domain.events import event_adapter
+from ecmpush.privacy import who
 from senders.relay import state
 from senders.relay.assignments import event_id
 from senders.relay.config import MapRule, RelayConfig
@@ -640,7 +642,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 DOCUMENT_AVAILABLE = (EVENTS / "ecm/document_available.json").read_bytes()
 # What finding 2 signed for whoever held the forward token: a step handed to someone Content
 # Server never named, and a critical alert (which passes mutes and quiet hours).
-FORGED_TASK = {
+FORGED_TASK: dict[str, Any] = {
     "id": "evt-forged-4920",
     "type": "task.assigned",
     "occurred_at": "2026-12-01T09:00:00Z",
@@ -913,3 +915,46 @@ def test_the_server_closes_a_connection_idle_past_its_timeout(tmp_path: Path) ->
         assert answer.startswith(b"HTTP/1.0 408 "), answer
         assert b"body not received in time" in answer
     assert forwarded == []
+
+
+# -- login names stay out of the relay's logs and event ids ---------------------------------
+
+
+def test_relay_logs_and_event_ids_never_carry_the_login(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 20, finding 11: event ids ended in the holder's login and the relay logged them
+    (and an announce's answers, logins included) when the webhook refused or was down. Now an
+    id carries a hash of the login and log lines the project's pseudonym (`ecmpush.privacy.who`).
+    Both paths are driven here: an announce while the webhook is down, then a poll whose event
+    the webhook refuses (`conflict`: another body under the same id is already stored)."""
+    caplog.set_level(logging.DEBUG)
+    harness.ecm.seed({"tasks": [ANNOUNCED, RELAYED]})
+    down = _config(tmp_path, "http://127.0.0.1:9", ecm_url, forward_token=FORWARD_TOKEN)
+    with BackgroundServer(forward_app(down)) as server:
+        pending = _announce(server.url, _form(ANNOUNCED_IDS))
+    assert pending.json()["status"] == "pending"
+    config = _config(tmp_path, recorded[0], ecm_url)
+    taken = event_id("4900/4900/1", "asmith")
+    other = {**FORGED_TASK, "id": taken, "data": {**FORGED_TASK["data"], "supervisor": None}}
+    assert deliver(config.webhook_url, WEBHOOK_SECRET, [other], api_key=API_KEY) == {
+        taken: "accepted"
+    }
+
+    report = _relay(config, AN_HOUR_AGO)
+
+    assert (report.sent, report.refused) == (1, 1)  # 4920 from `seen`; 4900 a conflict
+    relay_lines = [r for r in caplog.records if r.name.startswith("senders.")]
+    assert any("webhook answered" in r.getMessage() for r in relay_lines)
+    assert any("webhook refused" in r.getMessage() for r in relay_lines)
+    assert any(who("asmith") in r.getMessage() for r in relay_lines)  # the pseudonym instead
+    assert not [r.getMessage() for r in caplog.records if "asmith" in r.getMessage()]
+    ids = [e["id"] for e in _wire(recorded[1])]
+    assert len(ids) == 3  # the stored one, the poll's two
+    assert not [i for i in ids if "asmith" in i]
+    assert not [i for i in pending.json()["events"] if "asmith" in i["id"]]
+    assert "asmith" not in json.dumps(state.load(config.state_file).seen)
