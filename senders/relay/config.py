@@ -94,6 +94,9 @@ class RelayConfig:
     webhook_api_key: str | None = field(default=None, repr=False)
     forward_event_types: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        _check_forward_event_types(self.forward_event_types)
+
     def rule(self, map_id: int | None) -> MapRule:
         if map_id is not None and map_id in self.maps:
             return self.maps[map_id]
@@ -114,19 +117,23 @@ def _rule(raw: Any, where: str) -> MapRule:
     return rule
 
 
-def _forward_event_types(raw: Any) -> frozenset[str]:
-    """The allow-list of `/events`: known event types other than the workflow step's, each
-    named on purpose (a list of strings; nothing by default)."""
-    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
-        raise RelayConfigError("forward_event_types must be a list of event types")
-    steps = sorted(set(raw) & STEP_EVENT_TYPES)
+def _check_forward_event_types(types: frozenset[str]) -> None:
+    """The allow-list of `/events` names known event types other than the workflow step's
+    (checked however the configuration is built, so no caller can switch `task.*` on)."""
+    steps = sorted(types & STEP_EVENT_TYPES)
     if steps:
         raise RelayConfigError(
             f"forward_event_types: {steps} come in through POST /steps (read from Content Server)"
         )
-    unknown = sorted(set(raw) - set(EVENT_TYPES))
+    unknown = sorted(types - set(EVENT_TYPES))
     if unknown:
         raise RelayConfigError(f"forward_event_types: unknown event types {unknown}")
+
+
+def _forward_event_types(raw: Any) -> frozenset[str]:
+    """`forward_event_types` as written: a list of event type names (nothing by default)."""
+    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        raise RelayConfigError("forward_event_types must be a list of event types")
     return frozenset(raw)
 
 

@@ -829,6 +829,13 @@ def test_forward_event_types_is_an_explicit_list_of_non_step_types(tmp_path: Pat
         path.write_text(json.dumps({**raw, "forward_event_types": wrong}))
         with pytest.raises(RelayConfigError, match=re.escape(message)):
             load(path, environ)
+    with pytest.raises(RelayConfigError, match="POST /steps"):  # built in code, not loaded
+        RelayConfig(
+            **{
+                **_config(tmp_path, "http://w.test", "http://e.test").__dict__,
+                "forward_event_types": frozenset({"task.assigned"}),
+            }
+        )
 
 
 # -- the listener's server: threaded, a timeout per connection ------------------------------
