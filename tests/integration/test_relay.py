@@ -884,6 +884,39 @@ def test_an_idle_connection_does_not_hold_up_an_announce(
 
 
 @pytest.mark.timeout(60)
+def test_two_announces_of_one_step_at_once_are_one_push(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    """Served in threads, two Ready events' calls for one step can now run at once in one
+    process: the state's lock and its fixed `occurred_at` still make them one event (the second
+    is a `duplicate`, from the state or from the webhook) and one push."""
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN)
+    harness.register("asmith", "asmith-phone-5c2e8d1f", "fcm-asmith-twice", "android")
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    start = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def call(url: str) -> None:
+        start.wait()
+        answers.append(_announce(url, _form(ANNOUNCED_IDS)))
+
+    with _relay_server(forward_app(config), timeout=600) as (host, port):
+        callers = [threading.Thread(target=call, args=(f"http://{host}:{port}",)) for _ in range(2)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+
+    assert sorted(a.status_code for a in answers) == [200, 202]
+    assert {e["id"] for e in _wire(recorded[1])} == {event_id("4920/4920/1", "asmith")}
+    harness.drain()
+    assert len(harness.fcm.messages(token="fcm-asmith-twice")) == 1
+
+
+@pytest.mark.timeout(60)
 def test_the_server_closes_a_connection_idle_past_its_timeout(tmp_path: Path) -> None:
     """Each connection's socket times out: a silent client, and one that stops half-way
     through a request line, are closed by the server (the read below returns end of stream;
