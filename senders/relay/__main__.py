@@ -1,6 +1,7 @@
 """`python -m senders.relay poll --config relay.json [--every SECONDS]` or
 `python -m senders.relay forward --config relay.json [--listen 127.0.0.1:8787]` (serves
-`POST /steps`, the announce endpoint, and `POST /events`, the raw forward)."""
+`POST /steps`, the announce endpoint, and `POST /events`, the raw forward of the event types
+`forward_event_types` lists; threaded, with a per-connection timeout: `server.py`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
-from wsgiref.simple_server import make_server
 
 from senders.relay import config as relay_config
 from senders.relay.forward import forward_app
 from senders.relay.poller import poll
+from senders.relay.server import RelayServer
 from senders.relay.webhook import deliver
 
 
@@ -38,9 +39,10 @@ def _poll(args: argparse.Namespace) -> int:
 def _forward(args: argparse.Namespace) -> int:
     config = relay_config.load(Path(args.config))
     host, _, port = args.listen.rpartition(":")
-    with make_server(host, int(port), forward_app(config)) as server:
+    with RelayServer(host, int(port), forward_app(config)) as server:
         base = f"http://{host}:{server.server_port}"
-        print(f"announcing {base}/steps, forwarding {base}/events", flush=True)
+        types = ", ".join(sorted(config.forward_event_types)) or "none (forward_event_types)"
+        print(f"announcing {base}/steps; {base}/events forwards: {types}", flush=True)
         server.serve_forever()
     return 0
 

@@ -3,13 +3,15 @@ reads Content Server and keeps the state; this decides.
 
 A step is announced once to each of its holders (`task.assigned`; a group step to each member,
 a forwarded step to its new assignee); a step that left the running steps is announced
-`task.completed` once. Event ids are derived from the step and assignee and `occurred_at` is
+`task.completed` once. Event ids are derived from the step and a hash of the assignee's login
+(`holder_tag`: ids reach logs, login names must not) and `occurred_at` is
 fixed in the state the first time an event is built (`state.py`), so a relay that crashed after
 posting and posts again, or the announce endpoint and a poll announcing the same step, post the
 very same event: the webhook answers the second `duplicate`, never a second push."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,11 +53,20 @@ def _title(workflow: ActiveWorkflow, step: WorkflowStep) -> str:
     return title[:TITLE_MAX]
 
 
+def holder_tag(login: str) -> str:
+    """What an event id says for a step's holder: 16 hex digits of SHA-256 of the login, not
+    the login (event ids are logged by the relay and the webhook; docs/security.md). Unsalted on
+    purpose: the id must be the same from every sender, every run and after any configuration
+    change, or a repeat would not be a `duplicate`. A hash, not a secret: whoever has a list of
+    logins can test a guess, as with the log pseudonyms (`ecmpush.privacy`)."""
+    return hashlib.sha256(login.encode()).hexdigest()[:16]
+
+
 def event_id(key: str, assignee: str | None) -> str:
     """The webhook event id of a step's announcement to `assignee` (`None`: its completion):
     the same from every sender and every run, so a repeat is a `duplicate`."""
     process_id, subprocess_id, task_id = key.split("/")
-    suffix = "completed" if assignee is None else assignee
+    suffix = "completed" if assignee is None else holder_tag(assignee)
     return f"otcs-{process_id}-{subprocess_id}-{task_id}-{suffix}"[:128]
 
 

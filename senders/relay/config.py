@@ -12,7 +12,8 @@
   "maps": {"30000": {"stage": "approval", "supervisor": "bjones", "priority": "high"}},
   "default_stage": "task",
   "app_base_url": "https://ecm.example.com/otcs/cs.exe",
-  "forward_token_env": "ECMPUSH_RELAY_TOKEN"
+  "forward_token_env": "ECMPUSH_RELAY_TOKEN",
+  "forward_event_types": []
 }
 ```
 
@@ -21,6 +22,12 @@
 workflow the service account manages, as `default_stage`. `webhook_api_key_env` names the
 variable holding the API key API Gateway requires on /ecm/events (stack output
 `WebhookApiKeyId`, docs/deploy.md); the relay sends it as `x-api-key`.
+
+`forward_event_types` is the administrator's allow-list for the listener's raw forward
+(`POST /events`): the event types it may sign as given, e.g. `["document.available"]`. Empty
+(the default), `/events` signs nothing and answers 403: workflow steps come in through
+`POST /steps`, read back from Content Server. The workflow types (`task.assigned`,
+`task.completed`) cannot be listed: an event may not say who holds a step or that it is done.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Any
 
 from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import EcmConfig
+from ecmpush.domain.events import EVENT_TYPES
 
 STAGES = frozenset({"approval", "review", "task"})
 PRIORITIES = frozenset({"low", "normal", "high"})
@@ -50,8 +58,11 @@ _KEYS = frozenset(
         "default_stage",
         "app_base_url",
         "forward_token_env",
+        "forward_event_types",
     }
 )
+# Said by Content Server only (the poll and `POST /steps` read them back), never by a script's JSON.
+STEP_EVENT_TYPES = frozenset({"task.assigned", "task.completed"})
 
 
 class RelayConfigError(ValueError):
@@ -81,6 +92,10 @@ class RelayConfig:
     app_base_url: str | None = None
     forward_token: str | None = field(default=None, repr=False)
     webhook_api_key: str | None = field(default=None, repr=False)
+    forward_event_types: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        _check_forward_event_types(self.forward_event_types)
 
     def rule(self, map_id: int | None) -> MapRule:
         if map_id is not None and map_id in self.maps:
@@ -100,6 +115,26 @@ def _rule(raw: Any, where: str) -> MapRule:
             f"{where}: stage must be one of {sorted(STAGES)}, priority one of {sorted(PRIORITIES)}"
         )
     return rule
+
+
+def _check_forward_event_types(types: frozenset[str]) -> None:
+    """The allow-list of `/events` names known event types other than the workflow step's
+    (checked however the configuration is built, so no caller can switch `task.*` on)."""
+    steps = sorted(types & STEP_EVENT_TYPES)
+    if steps:
+        raise RelayConfigError(
+            f"forward_event_types: {steps} come in through POST /steps (read from Content Server)"
+        )
+    unknown = sorted(types - set(EVENT_TYPES))
+    if unknown:
+        raise RelayConfigError(f"forward_event_types: unknown event types {unknown}")
+
+
+def _forward_event_types(raw: Any) -> frozenset[str]:
+    """`forward_event_types` as written: a list of event type names (nothing by default)."""
+    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        raise RelayConfigError("forward_event_types must be a list of event types")
+    return frozenset(raw)
 
 
 def load(path: Path, environ: Mapping[str, str] = os.environ) -> RelayConfig:
@@ -139,6 +174,7 @@ def load(path: Path, environ: Mapping[str, str] = os.environ) -> RelayConfig:
         app_base_url=raw.get("app_base_url"),
         forward_token=environ.get(token_env) if token_env else None,
         webhook_api_key=api_key,
+        forward_event_types=_forward_event_types(raw.get("forward_event_types", [])),
     )
 
 

@@ -11,10 +11,14 @@ take `Authorization: Bearer <forward token>`:
   400/411/413/415 for a request it cannot read, 503 (`Retry-After`) when Content Server or the
   webhook cannot be reached now (nothing recorded as delivered: send the same request again),
   502 when either refused the relay (its credentials or configuration: an administrator's job).
-- `POST /events` (raw forward, for other event types): an event JSON body up to 256 KiB, signed
-  unchanged and forwarded; the answer is the webhook's. The body is the script's own text: a
-  value substituted into it unescaped (a title with `"` or `\\`) makes it invalid JSON (400,
-  nothing sent) or a different event. Prefer `/steps` wherever the event is about a step.
+- `POST /events` (raw forward, for other event types): off unless the administrator lists event
+  types in `forward_event_types` (never the workflow's own `task.*`: an event may not say who
+  holds a step). Off, it answers 403 and reads nothing; on, a UTF-8 JSON body up to 256 KiB (one
+  event or a batch) whose every event has a listed `type` is signed unchanged and forwarded (the
+  answer is the webhook's), any other is refused whole (403, the refused `fields`). The body is
+  the script's own text: a value substituted into it unescaped (a title with `"` or `\\`)
+  makes it invalid JSON (400, nothing sent) or a different event. Prefer `/steps` wherever the
+  event is about a step.
 
 Run it inside the ECM network only (it turns a shared token into a valid signature); it listens
 on loopback unless told otherwise."""
@@ -33,6 +37,7 @@ import requests
 
 from ecmpush.domain.ecm_errors import EcmError, EcmUnavailable
 from ecmpush.domain.task_ref import TASK_ID_FIELDS, TaskRef
+from ecmpush.privacy import who
 from senders.relay.config import RelayConfig, ecm_client
 from senders.relay.poller import Announcement, Deliver, RunningWorkflows, announce
 from senders.relay.webhook import deliver as post_events
@@ -56,8 +61,10 @@ _REASONS = {
     207: "Multi-Status",
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     411: "Length Required",
     413: "Content Too Large",
@@ -109,7 +116,10 @@ def _read_body(environ: Mapping[str, Any], limit: int) -> bytes:
     length = int(raw)
     if length > limit:
         raise BadRequest(413, f"body larger than {limit} bytes")
-    body: bytes = environ["wsgi.input"].read(length)
+    try:
+        body: bytes = environ["wsgi.input"].read(length)
+    except TimeoutError:  # the server's per-connection timeout (server.py)
+        raise BadRequest(408, "body not received in time") from None
     if len(body) != length:
         raise BadRequest(400, "body shorter than its Content-Length")
     return body
@@ -176,6 +186,30 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
+def refused_types(body: bytes, allowed: frozenset[str]) -> list[str]:
+    """The fields of a `/events` body whose event type is not in `allowed` (`type`, or
+    `events[i].type` in a batch); empty when every event may be forwarded. Reads the body as the
+    webhook does (`domain/webhook_body.parse_body`: a batch is an object with `events` and no
+    `type`), so what is checked here is what the webhook will act on; but only as UTF-8 without a
+    BOM, so no other decoding can read it differently."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest(400, "body is not UTF-8 JSON") from None
+    if isinstance(document, dict) and "events" in document and "type" not in document:
+        batch = document["events"]
+        if not isinstance(batch, list):
+            raise BadRequest(400, "'events' must be a list of events", ["events"])
+        typed = [(f"events[{i}].type", event) for i, event in enumerate(batch)]
+    else:
+        typed = [("type", document)]
+    return [
+        path
+        for path, event in typed
+        if not isinstance(event, dict) or event.get("type") not in allowed
+    ]
+
+
 def forward_app(
     config: RelayConfig,
     ecm: RunningWorkflows | None = None,
@@ -196,12 +230,35 @@ def forward_app(
         )
     )
 
+    allowed = config.forward_event_types
+
     def forward(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not allowed:
+            log.warning("POST /events refused: forward_event_types is empty")
+            return _answer(
+                start_response,
+                403,
+                {
+                    "error": "POST /events is off on this relay: announce workflow steps with "
+                    "POST /steps; other event types only if the administrator lists them in "
+                    "forward_event_types",
+                    "allowed": [],
+                },
+            )
         body = _read_body(environ, MAX_BODY)
-        try:
-            json.loads(body)
-        except ValueError:
-            return _answer(start_response, 400, {"error": "body is not JSON"})
+        refused = refused_types(body, allowed)
+        if refused:
+            log.warning("POST /events refused: %s not an allowed event type", refused)
+            return _answer(
+                start_response,
+                403,
+                {
+                    "error": "event type not allowed on this relay (forward_event_types); "
+                    "nothing was forwarded",
+                    "fields": refused,
+                    "allowed": sorted(allowed),
+                },
+            )
         try:
             response = post_body(
                 config.webhook_url, config.webhook_secret, body, api_key=config.webhook_api_key
@@ -237,7 +294,10 @@ def forward_app(
                 retry_after=RETRY_AFTER_S if down else None,
             )
         if result.status in ("pending", "refused"):
-            log.warning("announce %s: webhook answered %s", ref, result.events)
+            answered = ", ".join(
+                f"{e['id']} ({who(e['assignee'])}): {e['status']}" for e in result.events
+            )
+            log.warning("announce %s: webhook answered %s", ref, answered)
         status = ANNOUNCED[result.status]
         return _answer(
             start_response,

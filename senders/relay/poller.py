@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm_errors import EcmError, EcmNotFound
 from ecmpush.domain.task_ref import TaskRef
+from ecmpush.privacy import who
 from senders.relay import state
 from senders.relay.assignments import Change, announcements, changes, event_id, iso, step_key
 from senders.relay.config import RelayConfig
@@ -160,7 +161,13 @@ def poll(
         status = outcome.get(change.event_id, "missing")
         if status in REFUSED:
             report.refused += 1
-            log.error("webhook refused %s (%s)", change.event_id, status)
+            log.error(
+                "webhook refused %s (%s): step %s, holder %s",
+                change.event_id,
+                status,
+                change.key,
+                who(change.assignee),
+            )
         elif status in DONE:
             report.sent += 1
         else:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
+import socket
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,10 +29,13 @@ from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.domain import webhook_signature as signature
 from ecmpush.domain.events import event_adapter
+from ecmpush.privacy import who
 from senders.relay import state
+from senders.relay.assignments import event_id
 from senders.relay.config import MapRule, RelayConfig
 from senders.relay.forward import forward_app
 from senders.relay.poller import poll
+from senders.relay.server import RelayServer
 from senders.relay.webhook import deliver
 from tests.integration.ecm_steps import GROUP_TASK
 from tests.integration.harness import WEBHOOK_SECRET, Harness
@@ -132,7 +139,7 @@ def test_a_new_step_is_relayed_once_and_reaches_the_assignee(
 
     report = _relay(config)
     assert (report.workflows, report.sent, report.pending) == (1, 1, 0)
-    event = _stored(harness, "otcs-4900-4900-1-asmith")
+    event = _stored(harness, event_id("4900/4900/1", "asmith"))
     assert event is not None
     assert event["type"] == "task.assigned"
     harness.drain()
@@ -169,7 +176,7 @@ def test_webhook_down_loses_nothing(
     assert state.load(down.state_file).known == {}
     up = _config(tmp_path, webhook, ecm_url)
     assert _relay(up).sent == 1
-    assert _stored(harness, "otcs-4900-4900-1-asmith") is not None
+    assert _stored(harness, event_id("4900/4900/1", "asmith")) is not None
 
 
 def test_a_wrong_secret_is_refused_by_the_webhook_and_retried_later(
@@ -179,7 +186,7 @@ def test_a_wrong_secret_is_refused_by_the_webhook_and_retried_later(
     config = _config(tmp_path, webhook, ecm_url)
     wrong = RelayConfig(**{**config.__dict__, "webhook_secret": "not-the-secret"})
     assert _relay(wrong).pending == 1  # 401: the whole request failed, nothing recorded
-    assert _stored(harness, "otcs-4900-4900-1-asmith") is None
+    assert _stored(harness, event_id("4900/4900/1", "asmith")) is None
 
 
 def test_without_the_api_key_api_gateway_refuses_and_the_relay_retries_later(
@@ -191,10 +198,10 @@ def test_without_the_api_key_api_gateway_refuses_and_the_relay_retries_later(
     harness.ecm.seed({"tasks": [RELAYED]})
     keyless = _config(tmp_path, webhook, ecm_url, webhook_api_key=None)
     assert _relay(keyless).pending == 1
-    assert _stored(harness, "otcs-4900-4900-1-asmith") is None
+    assert _stored(harness, event_id("4900/4900/1", "asmith")) is None
     assert harness.queue_depth() == 0
     assert _relay(_config(tmp_path, webhook, ecm_url)).sent == 1
-    assert _stored(harness, "otcs-4900-4900-1-asmith") is not None
+    assert _stored(harness, event_id("4900/4900/1", "asmith")) is not None
 
 
 def test_the_relay_reads_its_api_key_from_the_environment(tmp_path: Path) -> None:
@@ -282,7 +289,9 @@ def test_an_announced_step_reaches_its_assignee_with_its_title_intact(
     assert answer.json() == {
         "status": "accepted",
         "step": "4920/4920/1",
-        "events": [{"id": "otcs-4920-4920-1-asmith", "assignee": "asmith", "status": "accepted"}],
+        "events": [
+            {"id": event_id("4920/4920/1", "asmith"), "assignee": "asmith", "status": "accepted"}
+        ],
     }
     ((sent_headers, sent_body),) = recorded[1]
     assert sent_headers["x-api-key"] == API_KEY
@@ -324,7 +333,7 @@ def test_announce_and_poll_one_after_the_other_are_one_push(
     again = _announce(url, _form(ANNOUNCED_IDS))
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")
     assert again.json()["events"] == [
-        {"id": "otcs-4920-4920-1-asmith", "assignee": "asmith", "status": "duplicate"}
+        {"id": event_id("4920/4920/1", "asmith"), "assignee": "asmith", "status": "duplicate"}
     ]
     assert len(_wire(recorded[1])) == 1
     harness.drain()
@@ -357,7 +366,7 @@ def test_poll_and_announce_racing_post_the_same_bytes_and_the_second_is_a_duplic
     assert report.sent == 1  # the webhook answered the poll's post `duplicate`
     polled, announced_event = _wire(recorded[1])[::-1]
     assert polled == announced_event
-    stored = _stored(harness, "otcs-4920-4920-1-asmith")
+    stored = _stored(harness, event_id("4920/4920/1", "asmith"))
     assert stored is not None
     harness.drain()
     assert len(harness.fcm.messages(token="fcm-asmith-announce")) == 1
@@ -411,8 +420,8 @@ def test_a_group_step_is_announced_to_each_member(
         ("cwu", "accepted"),
     ]
     assert [e["id"] for e in _wire(recorded[1])] == [
-        "otcs-4800-4800-1-asmith",
-        "otcs-4800-4800-1-cwu",
+        event_id("4800/4800/1", "asmith"),
+        event_id("4800/4800/1", "cwu"),
     ]
     assert _relay(config).sent == 0  # what poll would have sent, per member, is sent
     harness.drain()
@@ -562,7 +571,7 @@ def test_webhook_down_the_announce_is_pending_and_the_retry_posts_the_same_event
     assert pending.headers["Retry-After"] == "30"
     kept = state.load(down.state_file)
     assert kept.known == {}
-    fixed = kept.seen["otcs-4920-4920-1-asmith"]
+    fixed = kept.seen[event_id("4920/4920/1", "asmith")]
 
     report = _relay(_config(tmp_path, recorded[0], ecm_url), AN_HOUR_AGO)  # the next poll
     assert report.sent == 1
@@ -627,53 +636,365 @@ def test_the_event_scripts_request_reaches_the_assignee(
     assert push["message"]["data"]["deep_link"].startswith("https://app.test/tasks/4920/4920/1?")
 
 
-# -- the raw forward (POST /events), for other event types -----------------------------------
+# -- the raw forward (POST /events): off unless the administrator lists event types ----------
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+DOCUMENT_AVAILABLE = (EVENTS / "ecm/document_available.json").read_bytes()
+# What finding 2 signed for whoever held the forward token: a step handed to someone Content
+# Server never named, and a critical alert (which passes mutes and quiet hours).
+FORGED_TASK: dict[str, Any] = {
+    "id": "evt-forged-4920",
+    "type": "task.assigned",
+    "occurred_at": "2026-12-01T09:00:00Z",
+    "tenant": "acme",
+    "data": {
+        "task": {
+            "process_id": "4920",
+            "subprocess_id": "4920",
+            "task_id": "1",
+            "title": "Approve",
+            "stage": "approval",
+        },
+        "assignee": {"user_id": "asmith"},
+        "supervisor": {"user_id": "mallory"},
+    },
+}
+FORGED_ALERT = {
+    "id": "evt-forged-alert",
+    "type": "governance.alert",
+    "occurred_at": "2026-12-01T09:00:00Z",
+    "tenant": "acme",
+    "data": {"kind": "unauthorized_access", "severity": "critical", "summary": "Reset now"},
+}
 
 
-def test_a_raw_event_is_signed_unchanged_and_forwarded(
+def _forward(url: str, body: bytes | dict[str, Any]) -> Any:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return requests.post(
+        f"{url}/events",
+        data=data,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {FORWARD_TOKEN}"},
+        timeout=30,
+    )
+
+
+@pytest.fixture
+def forwarding(
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]], ecm_url: str, tmp_path: Path
+) -> Iterator[str]:
+    """A listener whose administrator switched `/events` on for `document.available` only."""
+    config = _config(
+        tmp_path,
+        recorded[0],
+        ecm_url,
+        forward_token=FORWARD_TOKEN,
+        forward_event_types=frozenset({"document.available"}),
+    )
+    with BackgroundServer(forward_app(config)) as server:
+        yield server.url
+
+
+def test_events_is_off_by_default_and_signs_nothing(
     harness: Harness,
     recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
     listener: tuple[str, RelayConfig],
 ) -> None:
-    url, _ = listener
-    body = (Path(__file__).resolve().parents[2] / "events/ecm/document_available.json").read_bytes()
+    """Issue 20, finding 2: with the default configuration the forward token signs no event at
+    all, however well-formed; steps come in only through `/steps`, read from Content Server."""
+    url, config = listener
+    assert config.forward_event_types == frozenset()
+    for body in (FORGED_TASK, FORGED_ALERT, DOCUMENT_AVAILABLE, {"events": [FORGED_TASK]}):
+        reply = _forward(url, body)
+        assert reply.status_code == 403, reply.text
+        assert "POST /steps" in reply.json()["error"]
+        assert "forward_event_types" in reply.json()["error"]
+    assert recorded[1] == []  # nothing reached the webhook
+    assert _stored(harness, "evt-forged-4920") is None
+    assert harness.queue_depth() == 0
+
+
+def test_an_allowed_type_is_signed_unchanged_and_forwarded(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    forwarding: str,
+) -> None:
     headers = {"Content-Type": "application/json"}
     for refused in ({}, {"Authorization": "Bearer nope"}):
         reply = requests.post(
-            f"{url}/events", data=body, headers={**headers, **refused}, timeout=10
+            f"{forwarding}/events",
+            data=DOCUMENT_AVAILABLE,
+            headers={**headers, **refused},
+            timeout=10,
         )
         assert reply.status_code == 401
     assert recorded[1] == []
-    auth = {**headers, "Authorization": f"Bearer {FORWARD_TOKEN}"}
-    answer = requests.post(f"{url}/events", data=body, headers=auth, timeout=10)
-    again = requests.post(f"{url}/events", data=body, headers=auth, timeout=10)
+    answer = _forward(forwarding, DOCUMENT_AVAILABLE)
+    again = _forward(forwarding, DOCUMENT_AVAILABLE)
     assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")
     (sent_headers, sent_body), _ = recorded[1]
-    assert sent_body == body
+    assert sent_body == DOCUMENT_AVAILABLE
     assert "authorization" not in sent_headers
     signature.verify(
-        sent_headers["x-ecmpush-signature"], body, [WEBHOOK_SECRET.encode()], time.time()
+        sent_headers["x-ecmpush-signature"],
+        DOCUMENT_AVAILABLE,
+        [WEBHOOK_SECRET.encode()],
+        time.time(),
     )
     with pytest.raises(signature.InvalidSignature):
-        signature.verify(sent_headers["x-ecmpush-signature"], body, [b"another"], time.time())
+        signature.verify(
+            sent_headers["x-ecmpush-signature"], DOCUMENT_AVAILABLE, [b"another"], time.time()
+        )
 
 
-def test_a_raw_event_broken_by_an_unescaped_value_is_refused_whole(
+def test_a_type_the_administrator_did_not_list_is_still_refused_whole(
     harness: Harness,
     recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
-    listener: tuple[str, RelayConfig],
+    forwarding: str,
+) -> None:
+    """Every event of the body must be of a listed type, as the webhook reads the body (a batch
+    is an object with `events` and no `type`): one other event refuses the whole request, and a
+    body that hides its type (no object, no type) is refused too."""
+    available = json.loads(DOCUMENT_AVAILABLE)
+    cases: list[tuple[dict[str, Any] | list[Any], list[str]]] = [
+        (FORGED_TASK, ["type"]),
+        (FORGED_ALERT, ["type"]),
+        ({"events": [available, FORGED_TASK]}, ["events[1].type"]),
+        ({"events": [FORGED_ALERT, "x", available]}, ["events[0].type", "events[1].type"]),
+        ({**available, "type": "Document.Available"}, ["type"]),
+        ({k: v for k, v in available.items() if k != "type"}, ["type"]),
+        ([available], ["type"]),
+    ]
+    for body, fields in cases:
+        reply = _forward(forwarding, json.dumps(body).encode())
+        assert (reply.status_code, reply.json()["fields"]) == (403, fields), body
+        assert reply.json()["allowed"] == ["document.available"]
+    assert recorded[1] == []
+    assert _stored(harness, "evt-forged-4920") is None
+    assert _stored(harness, str(available["id"])) is None  # its batch was refused whole
+    assert harness.queue_depth() == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "evt-1", "type": "document.available", "data": {"document": {"name": "a "b""}}}',
+        b"\xef\xbb\xbf" + DOCUMENT_AVAILABLE,  # a BOM
+        DOCUMENT_AVAILABLE.decode().encode("utf-16"),  # json.loads(bytes) would read it
+        b'{"events": {"0": ' + DOCUMENT_AVAILABLE + b"}}",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["unescaped-quote", "bom", "utf-16", "events-not-a-list", "deep"],
+)
+def test_a_raw_body_the_relay_cannot_read_as_the_webhook_would_is_refused_whole(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    forwarding: str,
+    body: bytes,
 ) -> None:
     """The caveat of `/events`: a script that substitutes a `"` into its JSON unescaped gets
-    400 and nothing is signed or stored (which is why steps go through `/steps`)."""
-    url, _ = listener
-    body = b'{"id": "evt-1", "type": "document.available", "data": {"document": {"name": "a "b""}}}'
-    reply = requests.post(
-        f"{url}/events",
-        data=body,
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {FORWARD_TOKEN}"},
-        timeout=10,
-    )
-    assert reply.status_code == 400
+    400 and nothing is signed or stored (which is why steps go through `/steps`); a body in
+    another encoding is 400 too, so its types are never read differently from the webhook."""
+    reply = _forward(forwarding, body)
+    assert reply.status_code == 400, reply.text
     assert recorded[1] == []
     assert harness.queue_depth() == 0
+
+
+def test_forward_event_types_is_an_explicit_list_of_non_step_types(tmp_path: Path) -> None:
+    from senders.relay.config import RelayConfigError, load
+
+    secret_file = tmp_path / "ecm.json"
+    secret_file.write_text("{}")
+    raw: dict[str, Any] = {
+        "webhook_url": "https://x.test/prod",
+        "tenant": "acme",
+        "ecm_base_url": "https://ecm.test/otcs/cs.exe",
+        "ecm_secret_file": str(secret_file),
+        "state_file": str(tmp_path / "state.json"),
+    }
+    path = tmp_path / "relay.json"
+    environ = {"ECMPUSH_WEBHOOK_SECRET": "s"}
+    path.write_text(json.dumps(raw))
+    assert load(path, environ).forward_event_types == frozenset()
+    path.write_text(json.dumps({**raw, "forward_event_types": ["document.available"]}))
+    assert load(path, environ).forward_event_types == frozenset({"document.available"})
+    for wrong, message in (
+        (["task.assigned"], "POST /steps"),
+        (["document.available", "task.completed"], "POST /steps"),
+        (["document.*"], "unknown event types"),
+        ("document.available", "a list"),
+        ([None], "a list"),
+    ):
+        path.write_text(json.dumps({**raw, "forward_event_types": wrong}))
+        with pytest.raises(RelayConfigError, match=re.escape(message)):
+            load(path, environ)
+    with pytest.raises(RelayConfigError, match="POST /steps"):  # built in code, not loaded
+        RelayConfig(
+            **{
+                **_config(tmp_path, "http://w.test", "http://e.test").__dict__,
+                "forward_event_types": frozenset({"task.assigned"}),
+            }
+        )
+
+
+# -- the listener's server: threaded, a timeout per connection ------------------------------
+
+
+@contextmanager
+def _relay_server(app: Any, timeout: float) -> Iterator[tuple[str, int]]:
+    """`python -m senders.relay forward`'s own server (not the test harness's threaded one)."""
+    server = RelayServer("127.0.0.1", 0, app, timeout=timeout)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield "127.0.0.1", server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.timeout(60)
+def test_an_idle_connection_does_not_hold_up_an_announce(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    """Issue 20, finding 3: a client that connects and says nothing (or half a request line)
+    held wsgiref's single-threaded server, so the Step Ready event's `/steps` call waited inside
+    Content Server's transaction. Served by the relay's server (a timeout far longer than this
+    test), the announce is answered while both idle connections are still open; the test's
+    timeout is the bound."""
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN)
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    with (
+        _relay_server(forward_app(config), timeout=600) as (host, port),
+        socket.create_connection((host, port)) as idle,
+        socket.create_connection((host, port)) as half,
+    ):
+        half.sendall(b"POST /steps HTTP/1.1\r\nHost: relay\r\n")
+        answer = _announce(f"http://{host}:{port}", _form(ANNOUNCED_IDS))
+        assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
+        idle.setblocking(False)
+        with pytest.raises(BlockingIOError):  # still open, nothing said: not closed
+            idle.recv(1)
+    assert len(_wire(recorded[1])) == 1
+
+
+@pytest.mark.timeout(60)
+def test_two_announces_of_one_step_at_once_are_one_push(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+) -> None:
+    """Served in threads, two Ready events' calls for one step can now run at once in one
+    process: the state's lock and its fixed `occurred_at` still make them one event (the second
+    is a `duplicate`, from the state or from the webhook) and one push."""
+    config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN)
+    harness.register("asmith", "asmith-phone-5c2e8d1f", "fcm-asmith-twice", "android")
+    harness.ecm.seed({"tasks": [ANNOUNCED]})
+    start = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def call(url: str) -> None:
+        start.wait()
+        answers.append(_announce(url, _form(ANNOUNCED_IDS)))
+
+    with _relay_server(forward_app(config), timeout=600) as (host, port):
+        callers = [threading.Thread(target=call, args=(f"http://{host}:{port}",)) for _ in range(2)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+
+    assert sorted(a.status_code for a in answers) == [200, 202]
+    assert {e["id"] for e in _wire(recorded[1])} == {event_id("4920/4920/1", "asmith")}
+    harness.drain()
+    assert len(harness.fcm.messages(token="fcm-asmith-twice")) == 1
+
+
+@pytest.mark.timeout(60)
+def test_the_server_closes_a_connection_idle_past_its_timeout(tmp_path: Path) -> None:
+    """Each connection's socket times out: a silent client, and one that stops half-way
+    through a request line, are closed by the server (the read below returns end of stream;
+    without the timeout it would wait until the test's timeout fails it). A body that stops
+    short of its Content-Length is answered 408 and closed. Nothing is forwarded."""
+    forwarded: list[Any] = []
+    config = RelayConfig(
+        webhook_url="http://127.0.0.1:9",
+        webhook_secret=WEBHOOK_SECRET,
+        tenant="acme",
+        ecm_base_url="http://127.0.0.1:9",
+        ecm_secret={},
+        state_file=tmp_path / "relay-state.json",
+        maps={},
+        forward_token=FORWARD_TOKEN,
+    )
+    app = forward_app(config, ecm=object(), deliver=forwarded.append)  # type: ignore[arg-type]
+    with (
+        _relay_server(app, timeout=0.5) as (host, port),
+        socket.create_connection((host, port)) as idle,
+        socket.create_connection((host, port)) as half,
+        socket.create_connection((host, port)) as short,
+    ):
+        half.sendall(b"POST /steps HTTP/1.1\r\n")
+        short.sendall(
+            b"POST /steps HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer "
+            + FORWARD_TOKEN.encode()
+            + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 44\r\n\r\nprocess_id=4920"
+        )
+        assert idle.recv(1) == b""
+        assert half.recv(1) == b""
+        answer = b""
+        while chunk := short.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.0 408 "), answer
+        assert b"body not received in time" in answer
+    assert forwarded == []
+
+
+# -- login names stay out of the relay's logs and event ids ---------------------------------
+
+
+def test_relay_logs_and_event_ids_never_carry_the_login(
+    harness: Harness,
+    recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
+    ecm_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 20, finding 11: event ids ended in the holder's login and the relay logged them
+    (and an announce's answers, logins included) when the webhook refused or was down. Now an
+    id carries a hash of the login and log lines the project's pseudonym (`ecmpush.privacy.who`).
+    Both paths are driven here: an announce while the webhook is down, then a poll whose event
+    the webhook refuses (`conflict`: another body under the same id is already stored)."""
+    caplog.set_level(logging.DEBUG)
+    harness.ecm.seed({"tasks": [ANNOUNCED, RELAYED]})
+    down = _config(tmp_path, "http://127.0.0.1:9", ecm_url, forward_token=FORWARD_TOKEN)
+    with BackgroundServer(forward_app(down)) as server:
+        pending = _announce(server.url, _form(ANNOUNCED_IDS))
+    assert pending.json()["status"] == "pending"
+    config = _config(tmp_path, recorded[0], ecm_url)
+    taken = event_id("4900/4900/1", "asmith")
+    other = {**FORGED_TASK, "id": taken, "data": {**FORGED_TASK["data"], "supervisor": None}}
+    assert deliver(config.webhook_url, WEBHOOK_SECRET, [other], api_key=API_KEY) == {
+        taken: "accepted"
+    }
+
+    report = _relay(config, AN_HOUR_AGO)
+
+    assert (report.sent, report.refused) == (1, 1)  # 4920 from `seen`; 4900 a conflict
+    relay_lines = [r for r in caplog.records if r.name.startswith("senders.")]
+    assert any("webhook answered" in r.getMessage() for r in relay_lines)
+    assert any("webhook refused" in r.getMessage() for r in relay_lines)
+    assert any(who("asmith") in r.getMessage() for r in relay_lines)  # the pseudonym instead
+    assert not [r.getMessage() for r in caplog.records if "asmith" in r.getMessage()]
+    ids = [e["id"] for e in _wire(recorded[1])]
+    assert len(ids) == 3  # the stored one, the poll's two
+    assert not [i for i in ids if "asmith" in i]
+    assert not [i for i in pending.json()["events"] if "asmith" in i["id"]]
+    assert "asmith" not in json.dumps(state.load(config.state_file).seen)

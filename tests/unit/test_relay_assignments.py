@@ -13,7 +13,7 @@ import pytest
 from ecmpush.domain.ecm import ActiveWorkflow, Member, WorkflowStatus, WorkflowStep
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.webhook_body import parse_body
-from senders.relay.assignments import changes, due_at
+from senders.relay.assignments import changes, due_at, event_id
 from senders.relay.config import MapRule, RelayConfig
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -48,7 +48,7 @@ def _running(
 def test_a_new_step_is_announced_as_a_valid_event(tmp_path: Path) -> None:
     [change] = changes({}, _running("asmith"))
     event = change.event(_config(tmp_path), NOW)
-    assert event["id"] == "otcs-4711-4711-1-asmith"
+    assert event["id"] == "otcs-4711-4711-1-9abe8c76b211c6e1"  # SHA-256 of the login, not it
     assert event["data"]["task"] == {
         "process_id": "4711",
         "subprocess_id": "4711",
@@ -84,7 +84,7 @@ def test_a_group_step_is_announced_to_each_member_and_remembered_per_member(
     second.applied(known)  # only the second reached the webhook
     assert known == {"4711/4711/1": frozenset({"cwu"})}
     [again] = changes(known, _running("asmith", "cwu"))
-    assert again.event_id == first.event_id == "otcs-4711-4711-1-asmith"
+    assert again.event_id == first.event_id == event_id("4711/4711/1", "asmith")
 
 
 def test_a_step_no_longer_running_is_completed_once(tmp_path: Path) -> None:
@@ -178,8 +178,8 @@ def test_a_process_with_subprocesses_is_read_once_and_each_step_titled_by_its_ow
     assert (report.workflows, report.sent) == (1, 2)
     titles = {e["id"]: e["data"]["task"]["title"] for e in posted}
     assert titles == {
-        "otcs-4711-4711-1-asmith": "Contract approval: Approver",
-        "otcs-4711-4712-2-cwu": "Legal review: Lawyer",
+        event_id("4711/4711/1", "asmith"): "Contract approval: Approver",
+        event_id("4711/4712/2", "cwu"): "Legal review: Lawyer",
     }
 
 
@@ -210,10 +210,12 @@ def test_poll_forgets_the_fixed_time_of_an_event_whose_step_went_away_undelivere
         config.state_file,
         state.RelayState(
             seen={
-                "otcs-4800-4800-1-asmith": "2026-12-02T08:00:00Z",  # gone before delivery
-                "otcs-4801-4801-1-cwu": "2026-12-02T09:00:05Z",  # an announce's, after NOW
+                event_id("4800/4800/1", "asmith"): "2026-12-02T08:00:00Z",  # gone before delivery
+                event_id("4801/4801/1", "cwu"): "2026-12-02T09:00:05Z",  # an announce's, after NOW
             }
         ),
     )
     poll(config, _Ecm([], []), lambda events: {}, now=lambda: NOW)
-    assert state.load(config.state_file).seen == {"otcs-4801-4801-1-cwu": "2026-12-02T09:00:05Z"}
+    assert state.load(config.state_file).seen == {
+        event_id("4801/4801/1", "cwu"): "2026-12-02T09:00:05Z"
+    }
