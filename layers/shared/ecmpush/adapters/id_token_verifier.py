@@ -10,14 +10,17 @@ checks. The local stack never needs that (it serves real certificates, see `fire
 an emulated SDK means a misconfigured deployment, and verification refuses to run rather than
 accept forged tokens. The SDK's own predicate decides, so the guard follows any change to it.
 
-Revocation (issue 9, finding 6): a token stays valid for its hour after the user's sessions were
-revoked or the account disabled, unless the user record is read. `check_revoked=True` reads it
-with firebase-admin's `auth.get_user` (Identity Toolkit `accounts:lookup`, the call
+Revocation (issue 9, finding 6; issue 21 §4): a token stays valid for its hour after the user's
+sessions were revoked or the account disabled, unless the user record is read. It is read with
+firebase-admin's `get_user` (Identity Toolkit `accounts:lookup`, the call
 `verify_id_token(check_revoked=True)` makes, with the same rule: disabled, or `iat` before
-`validSince`, is refused) but caches each user's record for `revocation_cache_seconds`, so a
-busy user costs one lookup a minute per container, not one per request. A revocation therefore
-takes effect within that time. The App needs a credential allowed to read users (a service
-account with the Firebase Authentication Viewer role); without one checks are off."""
+`validSince`, is refused). A request that changes something (`changes=True`: a registration, a
+reply) accepts a record at most `revocation_cache_seconds` old, by default 0: it reads the record
+every time, so a revocation is seen at once, as the SDK's own `check_revoked` sees it. Reads of
+the caller's own inbox and preferences accept a record up to `read_revocation_cache_seconds` old
+(one lookup per user and container in that time). Every lookup refreshes the cache both use. The
+App needs a credential allowed to read users (a service account with the Firebase Authentication
+Viewer role); without one checks are off."""
 
 from __future__ import annotations
 
@@ -53,15 +56,22 @@ class FirebaseIdTokenVerifier:
         external_id_claim: str = "ecm_external",
         clock_skew_seconds: int = 5,
         revocation_cache_seconds: float | None = None,
+        read_revocation_cache_seconds: float = 60,
     ) -> None:
-        """`revocation_cache_seconds` None: no revocation checks (the App has no credential)."""
+        """`revocation_cache_seconds` None: no revocation checks (the App has no credential);
+        else the age a user record may have on a request that changes something (0: read it
+        every time), `read_revocation_cache_seconds` the same on reads."""
         if not 0 <= clock_skew_seconds <= 60:
             raise ValueError("clock_skew_seconds must be between 0 and 60 (the SDK's limit)")
+        ages = (revocation_cache_seconds or 0, read_revocation_cache_seconds)
+        if min(ages) < 0:
+            raise ValueError("revocation cache ages cannot be negative")
         self._app = app
         self._ecm_user_claim = ecm_user_claim
         self._external_id_claim = external_id_claim
         self._clock_skew_seconds = clock_skew_seconds
         self._revocation_ttl = revocation_cache_seconds
+        self._read_revocation_ttl = read_revocation_cache_seconds
         self._users: dict[str, _UserState] = {}
         self._lock = threading.Lock()
         self.lookups = 0  # Identity Toolkit reads so far; for tests and the cost bound
@@ -70,8 +80,9 @@ class FirebaseIdTokenVerifier:
     def checks_revocation(self) -> bool:
         return self._revocation_ttl is not None
 
-    def verify(self, bearer_token: str, *, check_revoked: bool = False) -> Principal:
-        """`bearer_token` is the token itself; a leading "Bearer " is tolerated."""
+    def verify(self, bearer_token: str, *, changes: bool = False) -> Principal:
+        """`bearer_token` is the token itself; a leading "Bearer " is tolerated. `changes`: the
+        request changes something, so a revocation must be seen within the tighter bound."""
         if _auth_utils.is_emulated():
             raise RuntimeError(
                 "firebase-admin is configured for the Auth emulator: it would accept unsigned "
@@ -85,8 +96,9 @@ class FirebaseIdTokenVerifier:
         if not token:
             raise Unauthenticated("missing ID token")
         claims = self._verified_claims(token)
-        if check_revoked and self.checks_revocation:
-            self._refuse_revoked(claims)
+        if self._revocation_ttl is not None:
+            max_age = self._revocation_ttl if changes else self._read_revocation_ttl
+            self._refuse_revoked(claims, max_age)
         ecm_user = _claim(claims, self._ecm_user_claim)
         external_id = _claim(claims, self._external_id_claim)
         if ecm_user is None and external_id is None:
@@ -113,8 +125,8 @@ class FirebaseIdTokenVerifier:
             reason = "ID token malformed"
         raise Unauthenticated(reason) from None
 
-    def _refuse_revoked(self, claims: dict[str, Any]) -> None:
-        state = self._user_state(str(claims["uid"]))
+    def _refuse_revoked(self, claims: dict[str, Any], max_age: float) -> None:
+        state = self._user_state(str(claims["uid"]), max_age)
         if not state.exists:
             raise Unauthenticated("ID token of a deleted user")
         if state.disabled:
@@ -122,11 +134,11 @@ class FirebaseIdTokenVerifier:
         if int(claims.get("iat", 0)) * 1000 < state.valid_after_ms:
             raise Unauthenticated("ID token revoked")
 
-    def _user_state(self, uid: str) -> _UserState:
+    def _user_state(self, uid: str, max_age: float) -> _UserState:
         now = time.monotonic()
         with self._lock:
             cached = self._users.get(uid)
-        if cached is not None and now - cached.read_at < (self._revocation_ttl or 0):
+        if cached is not None and now - cached.read_at < max_age:
             return cached
         try:
             self.lookups += 1

@@ -72,4 +72,5 @@ def id_token_verifier() -> IdTokenVerifier:
         revocation_cache_seconds=(
             config.revocation_cache_seconds if config.firebase_auth_secret_id else None
         ),
+        read_revocation_cache_seconds=config.read_revocation_cache_seconds,
     )
