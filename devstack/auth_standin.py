@@ -15,6 +15,17 @@ Endpoints (paths as the SDK builds them in emulator mode, `?key=<apiKey>` requir
 - `POST /securetoken.googleapis.com/v1/token` (form `grant_type=refresh_token`): a fresh ID
   token for a refresh token this stand-in issued.
 
+Refused as Firebase documents it (REST reference, "Exchange custom token" / "Exchange a refresh
+token" / "Get user data"; issue 21 §4): a disabled user's sign-in and refresh are
+`USER_DISABLED`, a refresh token issued before the user's `validSince` (sessions revoked) is
+`TOKEN_EXPIRED`, a deleted user's refresh `USER_NOT_FOUND`; a lookup with an ID token issued
+before `validSince` is `INVALID_ID_TOKEN`. A custom-token sign-in of a deleted uid creates the
+user anew, as Firebase does. Errors have each API's shape: Identity Toolkit
+`{"error": {"code", "message", "errors": [{"message", "domain": "global", "reason"}]}}`,
+Secure Token `{"error": {"code", "message", "status": "INVALID_ARGUMENT"}}`; the message is the
+code the client SDKs map (`USER_DISABLED` → `auth/user-disabled`, `TOKEN_EXPIRED` →
+`auth/user-token-expired`).
+
 Admin endpoints (what firebase-admin's `auth.get_user`, `revoke_refresh_tokens` and
 `update_user(disabled=...)` call, `_user_mgt.UserManager`; OAuth bearer token from the FCM
 stand-in's token endpoint required, no API key):
@@ -67,6 +78,7 @@ class _User:
 class _Session:
     uid: str
     claims: dict[str, Any]
+    signed_in_at: int  # epoch seconds: the refresh token's issue time, and auth_time
 
 
 _ADMIN_PATH = re.compile(r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts:\w+)")
@@ -78,12 +90,25 @@ def _google_error(code: int, status: str, message: str) -> dict[str, Any]:
 
 
 class _AuthError(Exception):
-    """Answered as Firebase Auth does: `{"error": {"code", "message"}}` with a message code."""
+    """Answered as Firebase Auth does, with a message code (`_error_body` gives the shape)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def _error_body(path: str, error: _AuthError) -> dict[str, Any]:
+    """The Secure Token API answers Google's plain shape with `status`; the Identity Toolkit's
+    v1 `accounts:*` methods list the error under `errors` (the REST reference's "Error
+    response format")."""
+    body: dict[str, Any] = {"code": error.status, "message": error.message}
+    if path.startswith("/securetoken.googleapis.com/"):
+        body["status"] = "NOT_FOUND" if error.status == 404 else "INVALID_ARGUMENT"
+    else:
+        reason = "notFound" if error.status == 404 else "invalid"
+        body["errors"] = [{"message": error.message, "domain": "global", "reason": reason}]
+    return {"error": body}
 
 
 class AuthStandIn:
@@ -95,10 +120,12 @@ class AuthStandIn:
         identity: LocalIdentity,
         api_key: str = LOCAL_API_KEY,
         access_token_valid: Callable[[str], bool] = lambda _: False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.identity = identity
         self.api_key = api_key
         self._access_token_valid = access_token_valid  # the FCM stand-in's OAuth tokens
+        self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}  # refresh token → who signed in
         self._users: dict[str, _User] = {}
@@ -140,7 +167,7 @@ class AuthStandIn:
                 raise _AuthError("API key not valid. Please pass a valid API key.")
             return _json(handler(request))
         except _AuthError as exc:
-            return _json({"error": {"code": exc.status, "message": exc.message}}, exc.status)
+            return _json(_error_body(path, exc), exc.status)
 
     def _sign_in(self, request: Request) -> dict[str, Any]:
         body = request.get_json(silent=True)
@@ -164,12 +191,19 @@ class AuthStandIn:
             or RESERVED_CLAIMS & set(developer_claims)
         ):
             raise _AuthError("INVALID_CUSTOM_TOKEN")
-        refresh_token = secrets.token_urlsafe(48)
+        now = int(self._clock())
         with self._lock:
-            self._sessions[refresh_token] = _Session(uid, developer_claims)
+            user = self._users.get(uid)
+            if user is not None and user.deleted:
+                user = self._users[uid] = _User()  # a custom token creates the user anew
+            if user is not None and user.disabled:
+                raise _AuthError("USER_DISABLED")
+            session = _Session(uid, developer_claims, now)
+            refresh_token = secrets.token_urlsafe(48)
+            self._sessions[refresh_token] = session
         return {
             "kind": "identitytoolkit#VerifyCustomTokenResponse",
-            "idToken": self._id_token(uid, developer_claims),
+            "idToken": self._id_token(session, now),
             "refreshToken": refresh_token,
             "expiresIn": str(ID_TOKEN_SECONDS),
             "isNewUser": False,
@@ -184,12 +218,20 @@ class AuthStandIn:
             )
         except ValueError as exc:
             raise _AuthError("INVALID_ID_TOKEN") from exc
-        now_ms = str(int(time.time() * 1000))
+        with self._lock:
+            user = self._users.get(claims["sub"], _User())
+        if user.deleted:
+            raise _AuthError("USER_NOT_FOUND")
+        if int(claims.get("iat", 0)) < user.valid_since:
+            raise _AuthError("INVALID_ID_TOKEN")  # "the user must sign in again"
+        now_ms = str(int(self._clock() * 1000))
         return {
             "kind": "identitytoolkit#GetAccountInfoResponse",
             "users": [
                 {
                     "localId": claims["sub"],
+                    "disabled": user.disabled,
+                    "validSince": str(user.valid_since),
                     "lastLoginAt": now_ms,
                     "createdAt": now_ms,
                     "customAuth": True,
@@ -239,7 +281,7 @@ class AuthStandIn:
                     "disabled": user.disabled,
                     "validSince": str(user.valid_since),
                     "createdAt": "0",
-                    "lastLoginAt": str(int(time.time() * 1000)),
+                    "lastLoginAt": str(int(self._clock() * 1000)),
                     "customAuth": True,
                 }
             )
@@ -272,9 +314,16 @@ class AuthStandIn:
         refresh_token = request.form.get("refresh_token", "")
         with self._lock:
             session = self._sessions.get(refresh_token)
+            user = self._users.get(session.uid, _User()) if session is not None else _User()
         if session is None:
             raise _AuthError("INVALID_REFRESH_TOKEN")
-        id_token = self._id_token(session.uid, session.claims)
+        if user.deleted:
+            raise _AuthError("USER_NOT_FOUND")
+        if user.disabled:
+            raise _AuthError("USER_DISABLED")
+        if session.signed_in_at < user.valid_since:
+            raise _AuthError("TOKEN_EXPIRED")  # sessions revoked after this sign-in
+        id_token = self._id_token(session, int(self._clock()))
         return {
             "access_token": id_token,
             "expires_in": str(ID_TOKEN_SECONDS),
@@ -285,7 +334,12 @@ class AuthStandIn:
             "project_id": self.identity.project_id,
         }
 
-    def _id_token(self, uid: str, developer_claims: dict[str, Any]) -> str:
+    def _id_token(self, session: _Session, now: int) -> str:
+        """Issued `now`; `auth_time` stays the sign-in's, as Firebase keeps it."""
         return self.identity.mint_id_token(
-            None, uid=uid, expires_in=ID_TOKEN_SECONDS, extra_claims=developer_claims
+            None,
+            uid=session.uid,
+            expires_in=ID_TOKEN_SECONDS,
+            issued_at=now,
+            extra_claims={**session.claims, "auth_time": session.signed_in_at},
         )
