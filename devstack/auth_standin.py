@@ -34,7 +34,11 @@ stand-in's token endpoint required, no API key):
   Every uid exists here (the local identity mints tokens for any name) unless deleted.
 - `POST …/projects/{p}/accounts:update` `{localId, validSince?, disableUser?}` → `{localId}`:
   revoking a user's tokens (validSince = now) or disabling them.
-- `POST …/projects/{p}/accounts:delete` `{localId}`: the user is gone (lookup answers no users)."""
+- `POST …/projects/{p}/accounts:delete` `{localId}`: the user is gone (lookup answers no users).
+- The same under `…/projects/{p}/tenants/{t}/`: an Identity Platform tenant's users, apart from
+  the project's (a uid is unique within its tenant only). A custom token's `tenant_id` (what
+  a tenant-scoped `create_custom_token` writes) signs the user into that tenant: the ID token
+  carries `firebase.tenant`; a request `tenantId` that differs is `TENANT_ID_MISMATCH`."""
 
 from __future__ import annotations
 
@@ -79,9 +83,16 @@ class _Session:
     uid: str
     claims: dict[str, Any]
     signed_in_at: int  # epoch seconds: the refresh token's issue time, and auth_time
+    tenant: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.tenant or "", self.uid)
 
 
-_ADMIN_PATH = re.compile(r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts:\w+)")
+_ADMIN_PATH = re.compile(
+    r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)(?:/tenants/([^/]+))?/(accounts:\w+)"
+)
 
 
 def _google_error(code: int, status: str, message: str) -> dict[str, Any]:
@@ -128,7 +139,7 @@ class AuthStandIn:
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}  # refresh token → who signed in
-        self._users: dict[str, _User] = {}
+        self._users: dict[tuple[str, str], _User] = {}  # (tenant or "", uid) → record
         self._admin = {
             "accounts:lookup": self._admin_lookup,
             "accounts:update": self._admin_update,
@@ -154,11 +165,9 @@ class AuthStandIn:
         return result
 
     def _answer(self, request: Request, path: str) -> Response:
-        admin = re.fullmatch(
-            r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts:\w+)", path
-        )
-        if admin and request.method == "POST" and admin[2] in self._admin:
-            return self._admin_answer(request, admin[1], admin[2])
+        admin = _ADMIN_PATH.fullmatch(path)
+        if admin and request.method == "POST" and admin[3] in self._admin:
+            return self._admin_answer(request, admin[1], admin[2], admin[3])
         handler = self._routes.get(path)
         try:
             if handler is None or request.method != "POST":
@@ -191,14 +200,17 @@ class AuthStandIn:
             or RESERVED_CLAIMS & set(developer_claims)
         ):
             raise _AuthError("INVALID_CUSTOM_TOKEN")
+        tenant = claims.get("tenant_id")
+        if tenant != body.get("tenantId", tenant):
+            raise _AuthError("TENANT_ID_MISMATCH")
         now = int(self._clock())
         with self._lock:
-            user = self._users.get(uid)
+            session = _Session(uid, developer_claims, now, tenant)
+            user = self._users.get(session.key)
             if user is not None and user.deleted:
-                user = self._users[uid] = _User()  # a custom token creates the user anew
+                user = self._users[session.key] = _User()  # a custom token creates it anew
             if user is not None and user.disabled:
                 raise _AuthError("USER_DISABLED")
-            session = _Session(uid, developer_claims, now)
             refresh_token = secrets.token_urlsafe(48)
             self._sessions[refresh_token] = session
         return {
@@ -218,8 +230,10 @@ class AuthStandIn:
             )
         except ValueError as exc:
             raise _AuthError("INVALID_ID_TOKEN") from exc
+        firebase = claims.get("firebase")
+        tenant = firebase.get("tenant") if isinstance(firebase, dict) else None
         with self._lock:
-            user = self._users.get(claims["sub"], _User())
+            user = self._users.get((tenant or "", claims["sub"]), _User())
         if user.deleted:
             raise _AuthError("USER_NOT_FOUND")
         if int(claims.get("iat", 0)) < user.valid_since:
@@ -244,7 +258,9 @@ class AuthStandIn:
 
     # -- admin (firebase-admin's UserManager) -------------------------------------------------
 
-    def _admin_answer(self, request: Request, project: str, name: str) -> Response:
+    def _admin_answer(
+        self, request: Request, project: str, tenant: str | None, name: str
+    ) -> Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not self._access_token_valid(token.strip()):
             return _json(
@@ -256,23 +272,23 @@ class AuthStandIn:
         if not isinstance(body, dict):
             return _json(_google_error(400, "INVALID_ARGUMENT", "INVALID_JSON"), 400)
         try:
-            return _json(self._admin[name](body))
+            return _json(self._admin[name](tenant or "", body))
         except _AuthError as exc:
             return _json(_google_error(exc.status, "INVALID_ARGUMENT", exc.message), exc.status)
 
-    def _user(self, uid: Any) -> tuple[str, _User]:
+    def _user(self, tenant: str, uid: Any) -> tuple[str, _User]:
         if not isinstance(uid, str) or not 1 <= len(uid) <= 128:
             raise _AuthError("INVALID_LOCAL_ID")
         with self._lock:
-            return uid, self._users.setdefault(uid, _User())
+            return uid, self._users.setdefault((tenant, uid), _User())
 
-    def _admin_lookup(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _admin_lookup(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
         ids = body.get("localId")
         if not isinstance(ids, list) or not ids:
             raise _AuthError("MISSING_LOCAL_ID")
         users = []
         for raw in ids:
-            uid, user = self._user(raw)
+            uid, user = self._user(tenant, raw)
             if user.deleted:
                 continue
             users.append(
@@ -291,8 +307,8 @@ class AuthStandIn:
             else {"kind": "identitytoolkit#GetAccountInfoResponse"}
         )
 
-    def _admin_update(self, body: dict[str, Any]) -> dict[str, Any]:
-        uid, user = self._user(body.get("localId"))
+    def _admin_update(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
+        uid, user = self._user(tenant, body.get("localId"))
         with self._lock:
             if user.deleted:
                 raise _AuthError("USER_NOT_FOUND")
@@ -302,8 +318,8 @@ class AuthStandIn:
                 user.disabled = bool(body["disableUser"])
         return {"kind": "identitytoolkit#SetAccountInfoResponse", "localId": uid}
 
-    def _admin_delete(self, body: dict[str, Any]) -> dict[str, Any]:
-        _, user = self._user(body.get("localId"))
+    def _admin_delete(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
+        _, user = self._user(tenant, body.get("localId"))
         with self._lock:
             user.deleted = True
         return {"kind": "identitytoolkit#DeleteAccountResponse"}
@@ -314,7 +330,7 @@ class AuthStandIn:
         refresh_token = request.form.get("refresh_token", "")
         with self._lock:
             session = self._sessions.get(refresh_token)
-            user = self._users.get(session.uid, _User()) if session is not None else _User()
+            user = self._users.get(session.key, _User()) if session is not None else _User()
         if session is None:
             raise _AuthError("INVALID_REFRESH_TOKEN")
         if user.deleted:
@@ -341,5 +357,6 @@ class AuthStandIn:
             uid=session.uid,
             expires_in=ID_TOKEN_SECONDS,
             issued_at=now,
+            tenant=session.tenant,
             extra_claims={**session.claims, "auth_time": session.signed_in_at},
         )

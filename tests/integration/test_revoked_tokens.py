@@ -16,7 +16,7 @@ from typing import Any
 
 import firebase_admin
 import pytest
-from firebase_admin import auth, credentials
+from firebase_admin import auth, credentials, tenant_mgt
 
 from devstack.auth_standin import AuthStandIn
 from ecmpush import bootstrap
@@ -176,3 +176,38 @@ def test_identity_toolkit_down_fails_closed_with_503(
     assert reply.status == 503
     assert reply.headers.get("Retry-After") == "5"
     assert harness.devices_of("asmith") == []
+
+
+def test_with_a_tenant_the_record_is_read_in_that_tenant(
+    harness: Harness,
+    admin: Any,
+    identity_toolkit: tuple[AuthStandIn, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Identity Platform: a uid is unique within its tenant only. Revoking the project-level
+    `local-asmith` must not touch the tenant's `local-asmith`, and revoking the tenant's must."""
+    tenant = "field-crews-x7k2p"
+    monkeypatch.setenv("ECMPUSH_FIREBASE_TENANT_ID", tenant)
+    bootstrap.reset()
+    info = harness.identity.service_account_info(harness.fcm.token_uri)
+    operator = get_verifier_app(
+        harness.identity.project_id,
+        credential=credentials.Certificate(info),
+        certs_url=harness.fcm.certs_url,
+        identity_toolkit_url=identity_toolkit[1],
+        http_timeout=5,
+        tenant_id=tenant,
+    )
+    in_tenant = tenant_mgt.auth_for_tenant(tenant, app=operator)
+    try:
+        in_tenant.update_user(UID, disabled=False, valid_since=int(time.time()) - 60)
+        token = harness.identity.mint_id_token(
+            "asmith", tenant=tenant, issued_at=int(time.time()) - 30
+        )
+        auth.revoke_refresh_tokens(UID, app=admin)  # the project's user, not the tenant's
+        assert _register(harness, token).status == 201
+        in_tenant.revoke_refresh_tokens(UID)
+        assert _register(harness, token, "asmith-laptop-9c2e417f3a").status == 401
+        assert len(harness.devices_of("asmith")) == 1
+    finally:
+        firebase_admin.delete_app(operator)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import firebase_admin
 import pytest
+from firebase_admin import credentials, tenant_mgt
 from google.auth import jwt
 from werkzeug.test import Client
 
@@ -166,3 +168,38 @@ def test_unknown_refresh_tokens_and_api_keys_have_each_apis_error_shape(client: 
     assert wrong_key.status_code == 400
     assert wrong_key.json["error"]["errors"][0]["domain"] == "global"
     assert wrong_key.json["error"]["message"].startswith("API key not valid")
+
+
+def test_a_tenants_users_are_apart_from_the_projects(
+    client: Client, bridge: SignInBridge, local_identity: LocalIdentity
+) -> None:
+    """A tenant-scoped `create_custom_token` signs the user into that tenant: the ID token
+    names it, and disabling the tenant's uid leaves the project's same uid alone."""
+    tenant = "field-crews-x7k2p"
+    app = firebase_admin.initialize_app(
+        credentials.Certificate(local_identity.service_account_info("http://127.0.0.1:1/token")),
+        name="test-auth-standin-tenant",
+    )
+    try:
+        custom = tenant_mgt.auth_for_tenant(tenant, app=app).create_custom_token(
+            "local-asmith", {"ecm_user": "asmith"}
+        )
+    finally:
+        firebase_admin.delete_app(app)
+    url = f"{TOOLKIT}/accounts:signInWithCustomToken?key={LOCAL_API_KEY}"
+    mismatch = client.post(url, json={"token": custom.decode(), "tenantId": "other-tenant"})
+    assert (mismatch.status_code, mismatch.json) == (400, _toolkit_error("TENANT_ID_MISMATCH"))
+    signed_in: Any = client.post(url, json={"token": custom.decode(), "tenantId": tenant})
+    assert signed_in.status_code == 200, signed_in.json
+    claims = jwt.decode(signed_in.json["idToken"], verify=False)
+    assert claims["firebase"]["tenant"] == tenant
+
+    reply = client.post(
+        f"{TOOLKIT}/projects/ecmpush-local/tenants/{tenant}/accounts:update",
+        json={"localId": "local-asmith", "disableUser": True},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert reply.status_code == 200
+    refreshed = _refresh(client, signed_in.json["refreshToken"])
+    assert (refreshed.status_code, refreshed.json) == (400, _securetoken_error("USER_DISABLED"))
+    assert _sign_in(client, bridge).status_code == 200  # the project's local-asmith

@@ -82,6 +82,9 @@ class Settings:
     firebase_auth_secret_id: str | None = None
     revocation_cache_seconds: int = 0
     read_revocation_cache_seconds: int = 60
+    # The Identity Platform tenant whose users may call the API; unset: project-level users
+    # only, a tenant's token is refused (issue 21 §4).
+    firebase_tenant_id: str | None = None
     # Local stack only: never set by template.yaml.
     identity_toolkit_url: str | None = None
     routing_file: str | None = None

@@ -20,7 +20,13 @@ every time, so a revocation is seen at once, as the SDK's own `check_revoked` se
 the caller's own inbox and preferences accept a record up to `read_revocation_cache_seconds` old
 (one lookup per user and container in that time). Every lookup refreshes the cache both use. The
 App needs a credential allowed to read users (a service account with the Firebase Authentication
-Viewer role); without one checks are off."""
+Viewer role); without one checks are off.
+
+Identity Platform tenants (issue 21 §4): every tenant of a project signs its users' tokens with
+the same keys, audience and issuer, so `verify_id_token` alone accepts a user of any tenant, and
+uids are only unique within a tenant. A token's `firebase.tenant` must equal `tenant_id` (the
+check the SDK's tenant-scoped client makes); without a configured tenant, a tenant's token is
+refused (project-level users only). The user record is then read in that tenant."""
 
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import firebase_admin
-from firebase_admin import _auth_utils, auth, exceptions
+from firebase_admin import _auth_utils, auth, exceptions, tenant_mgt
 
 from ecmpush.domain.identity import Principal, RevocationCheckUnavailable, Unauthenticated
 
@@ -57,10 +63,12 @@ class FirebaseIdTokenVerifier:
         clock_skew_seconds: int = 5,
         revocation_cache_seconds: float | None = None,
         read_revocation_cache_seconds: float = 60,
+        tenant_id: str | None = None,
     ) -> None:
         """`revocation_cache_seconds` None: no revocation checks (the App has no credential);
         else the age a user record may have on a request that changes something (0: read it
-        every time), `read_revocation_cache_seconds` the same on reads."""
+        every time), `read_revocation_cache_seconds` the same on reads. `tenant_id`: the
+        Identity Platform tenant whose users may call (None: project-level users only)."""
         if not 0 <= clock_skew_seconds <= 60:
             raise ValueError("clock_skew_seconds must be between 0 and 60 (the SDK's limit)")
         ages = (revocation_cache_seconds or 0, read_revocation_cache_seconds)
@@ -72,6 +80,7 @@ class FirebaseIdTokenVerifier:
         self._clock_skew_seconds = clock_skew_seconds
         self._revocation_ttl = revocation_cache_seconds
         self._read_revocation_ttl = read_revocation_cache_seconds
+        self._tenant_id = tenant_id or None
         self._users: dict[str, _UserState] = {}
         self._lock = threading.Lock()
         self.lookups = 0  # Identity Toolkit reads so far; for tests and the cost bound
@@ -96,6 +105,7 @@ class FirebaseIdTokenVerifier:
         if not token:
             raise Unauthenticated("missing ID token")
         claims = self._verified_claims(token)
+        self._refuse_other_tenants(claims)
         if self._revocation_ttl is not None:
             max_age = self._revocation_ttl if changes else self._read_revocation_ttl
             self._refuse_revoked(claims, max_age)
@@ -125,6 +135,18 @@ class FirebaseIdTokenVerifier:
             reason = "ID token malformed"
         raise Unauthenticated(reason) from None
 
+    def _refuse_other_tenants(self, claims: dict[str, Any]) -> None:
+        """The SDK's `TenantAwareAuth` check (`firebase.tenant` equals its tenant), applied
+        without a tenant as well: then a token must carry none."""
+        firebase = claims.get("firebase")
+        tenant = firebase.get("tenant") if isinstance(firebase, dict) else None
+        if tenant != self._tenant_id:
+            raise Unauthenticated(
+                "ID token carries no Identity Platform tenant"
+                if tenant is None
+                else "ID token of another Identity Platform tenant"
+            )
+
     def _refuse_revoked(self, claims: dict[str, Any], max_age: float) -> None:
         state = self._user_state(str(claims["uid"]), max_age)
         if not state.exists:
@@ -142,7 +164,7 @@ class FirebaseIdTokenVerifier:
             return cached
         try:
             self.lookups += 1
-            user = auth.get_user(uid, app=self._app)
+            user = self._get_user(uid)
             state = _UserState(True, bool(user.disabled), user.tokens_valid_after_timestamp, now)
         except auth.UserNotFoundError:
             state = _UserState(False, False, 0, now)
@@ -157,6 +179,12 @@ class FirebaseIdTokenVerifier:
                 self._users.clear()  # bounded memory; the next lookups refill it
             self._users[uid] = state
         return state
+
+    def _get_user(self, uid: str) -> auth.UserRecord:
+        """The user's record in the configured tenant, or the project's."""
+        if self._tenant_id is None:
+            return auth.get_user(uid, app=self._app)
+        return tenant_mgt.auth_for_tenant(self._tenant_id, app=self._app).get_user(uid)
 
 
 def _claim(claims: dict[str, Any], name: str) -> str | None:

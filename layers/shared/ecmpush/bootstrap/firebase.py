@@ -57,6 +57,7 @@ def verifier_app() -> firebase_admin.App:
         credential=credential,
         certs_url=config.firebase_certs_url,
         identity_toolkit_url=config.identity_toolkit_url,
+        tenant_id=config.firebase_tenant_id,
     )
 
 
@@ -73,4 +74,5 @@ def id_token_verifier() -> IdTokenVerifier:
             config.revocation_cache_seconds if config.firebase_auth_secret_id else None
         ),
         read_revocation_cache_seconds=config.read_revocation_cache_seconds,
+        tenant_id=config.firebase_tenant_id,
     )
