@@ -15,6 +15,17 @@ Endpoints (paths as the SDK builds them in emulator mode, `?key=<apiKey>` requir
 - `POST /securetoken.googleapis.com/v1/token` (form `grant_type=refresh_token`): a fresh ID
   token for a refresh token this stand-in issued.
 
+Refused as Firebase documents it (REST reference, "Exchange custom token" / "Exchange a refresh
+token" / "Get user data"; issue 21 §4): a disabled user's sign-in and refresh are
+`USER_DISABLED`, a refresh token issued before the user's `validSince` (sessions revoked) is
+`TOKEN_EXPIRED`, a deleted user's refresh `USER_NOT_FOUND`; a lookup with an ID token issued
+before `validSince` is `INVALID_ID_TOKEN`. A custom-token sign-in of a deleted uid creates the
+user anew, as Firebase does. Errors have each API's shape: Identity Toolkit
+`{"error": {"code", "message", "errors": [{"message", "domain": "global", "reason"}]}}`,
+Secure Token `{"error": {"code", "message", "status": "INVALID_ARGUMENT"}}`; the message is the
+code the client SDKs map (`USER_DISABLED` → `auth/user-disabled`, `TOKEN_EXPIRED` →
+`auth/user-token-expired`).
+
 Admin endpoints (what firebase-admin's `auth.get_user`, `revoke_refresh_tokens` and
 `update_user(disabled=...)` call, `_user_mgt.UserManager`; OAuth bearer token from the FCM
 stand-in's token endpoint required, no API key):
@@ -23,7 +34,11 @@ stand-in's token endpoint required, no API key):
   Every uid exists here (the local identity mints tokens for any name) unless deleted.
 - `POST …/projects/{p}/accounts:update` `{localId, validSince?, disableUser?}` → `{localId}`:
   revoking a user's tokens (validSince = now) or disabling them.
-- `POST …/projects/{p}/accounts:delete` `{localId}`: the user is gone (lookup answers no users)."""
+- `POST …/projects/{p}/accounts:delete` `{localId}`: the user is gone (lookup answers no users).
+- The same under `…/projects/{p}/tenants/{t}/`: an Identity Platform tenant's users, apart from
+  the project's (a uid is unique within its tenant only). A custom token's `tenant_id` (what
+  a tenant-scoped `create_custom_token` writes) signs the user into that tenant: the ID token
+  carries `firebase.tenant`; a request `tenantId` that differs is `TENANT_ID_MISMATCH`."""
 
 from __future__ import annotations
 
@@ -67,9 +82,17 @@ class _User:
 class _Session:
     uid: str
     claims: dict[str, Any]
+    signed_in_at: int  # epoch seconds: the refresh token's issue time, and auth_time
+    tenant: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.tenant or "", self.uid)
 
 
-_ADMIN_PATH = re.compile(r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts:\w+)")
+_ADMIN_PATH = re.compile(
+    r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)(?:/tenants/([^/]+))?/(accounts:\w+)"
+)
 
 
 def _google_error(code: int, status: str, message: str) -> dict[str, Any]:
@@ -78,12 +101,25 @@ def _google_error(code: int, status: str, message: str) -> dict[str, Any]:
 
 
 class _AuthError(Exception):
-    """Answered as Firebase Auth does: `{"error": {"code", "message"}}` with a message code."""
+    """Answered as Firebase Auth does, with a message code (`_error_body` gives the shape)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def _error_body(path: str, error: _AuthError) -> dict[str, Any]:
+    """The Secure Token API answers Google's plain shape with `status`; the Identity Toolkit's
+    v1 `accounts:*` methods list the error under `errors` (the REST reference's "Error
+    response format")."""
+    body: dict[str, Any] = {"code": error.status, "message": error.message}
+    if path.startswith("/securetoken.googleapis.com/"):
+        body["status"] = "NOT_FOUND" if error.status == 404 else "INVALID_ARGUMENT"
+    else:
+        reason = "notFound" if error.status == 404 else "invalid"
+        body["errors"] = [{"message": error.message, "domain": "global", "reason": reason}]
+    return {"error": body}
 
 
 class AuthStandIn:
@@ -95,13 +131,15 @@ class AuthStandIn:
         identity: LocalIdentity,
         api_key: str = LOCAL_API_KEY,
         access_token_valid: Callable[[str], bool] = lambda _: False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.identity = identity
         self.api_key = api_key
         self._access_token_valid = access_token_valid  # the FCM stand-in's OAuth tokens
+        self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}  # refresh token → who signed in
-        self._users: dict[str, _User] = {}
+        self._users: dict[tuple[str, str], _User] = {}  # (tenant or "", uid) → record
         self._admin = {
             "accounts:lookup": self._admin_lookup,
             "accounts:update": self._admin_update,
@@ -127,11 +165,9 @@ class AuthStandIn:
         return result
 
     def _answer(self, request: Request, path: str) -> Response:
-        admin = re.fullmatch(
-            r"/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts:\w+)", path
-        )
-        if admin and request.method == "POST" and admin[2] in self._admin:
-            return self._admin_answer(request, admin[1], admin[2])
+        admin = _ADMIN_PATH.fullmatch(path)
+        if admin and request.method == "POST" and admin[3] in self._admin:
+            return self._admin_answer(request, admin[1], admin[2], admin[3])
         handler = self._routes.get(path)
         try:
             if handler is None or request.method != "POST":
@@ -140,7 +176,7 @@ class AuthStandIn:
                 raise _AuthError("API key not valid. Please pass a valid API key.")
             return _json(handler(request))
         except _AuthError as exc:
-            return _json({"error": {"code": exc.status, "message": exc.message}}, exc.status)
+            return _json(_error_body(path, exc), exc.status)
 
     def _sign_in(self, request: Request) -> dict[str, Any]:
         body = request.get_json(silent=True)
@@ -164,12 +200,22 @@ class AuthStandIn:
             or RESERVED_CLAIMS & set(developer_claims)
         ):
             raise _AuthError("INVALID_CUSTOM_TOKEN")
-        refresh_token = secrets.token_urlsafe(48)
+        tenant = claims.get("tenant_id")
+        if tenant != body.get("tenantId", tenant):
+            raise _AuthError("TENANT_ID_MISMATCH")
+        now = int(self._clock())
         with self._lock:
-            self._sessions[refresh_token] = _Session(uid, developer_claims)
+            session = _Session(uid, developer_claims, now, tenant)
+            user = self._users.get(session.key)
+            if user is not None and user.deleted:
+                user = self._users[session.key] = _User()  # a custom token creates it anew
+            if user is not None and user.disabled:
+                raise _AuthError("USER_DISABLED")
+            refresh_token = secrets.token_urlsafe(48)
+            self._sessions[refresh_token] = session
         return {
             "kind": "identitytoolkit#VerifyCustomTokenResponse",
-            "idToken": self._id_token(uid, developer_claims),
+            "idToken": self._id_token(session, now),
             "refreshToken": refresh_token,
             "expiresIn": str(ID_TOKEN_SECONDS),
             "isNewUser": False,
@@ -184,12 +230,22 @@ class AuthStandIn:
             )
         except ValueError as exc:
             raise _AuthError("INVALID_ID_TOKEN") from exc
-        now_ms = str(int(time.time() * 1000))
+        firebase = claims.get("firebase")
+        tenant = firebase.get("tenant") if isinstance(firebase, dict) else None
+        with self._lock:
+            user = self._users.get((tenant or "", claims["sub"]), _User())
+        if user.deleted:
+            raise _AuthError("USER_NOT_FOUND")
+        if int(claims.get("iat", 0)) < user.valid_since:
+            raise _AuthError("INVALID_ID_TOKEN")  # "the user must sign in again"
+        now_ms = str(int(self._clock() * 1000))
         return {
             "kind": "identitytoolkit#GetAccountInfoResponse",
             "users": [
                 {
                     "localId": claims["sub"],
+                    "disabled": user.disabled,
+                    "validSince": str(user.valid_since),
                     "lastLoginAt": now_ms,
                     "createdAt": now_ms,
                     "customAuth": True,
@@ -202,7 +258,9 @@ class AuthStandIn:
 
     # -- admin (firebase-admin's UserManager) -------------------------------------------------
 
-    def _admin_answer(self, request: Request, project: str, name: str) -> Response:
+    def _admin_answer(
+        self, request: Request, project: str, tenant: str | None, name: str
+    ) -> Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not self._access_token_valid(token.strip()):
             return _json(
@@ -214,23 +272,23 @@ class AuthStandIn:
         if not isinstance(body, dict):
             return _json(_google_error(400, "INVALID_ARGUMENT", "INVALID_JSON"), 400)
         try:
-            return _json(self._admin[name](body))
+            return _json(self._admin[name](tenant or "", body))
         except _AuthError as exc:
             return _json(_google_error(exc.status, "INVALID_ARGUMENT", exc.message), exc.status)
 
-    def _user(self, uid: Any) -> tuple[str, _User]:
+    def _user(self, tenant: str, uid: Any) -> tuple[str, _User]:
         if not isinstance(uid, str) or not 1 <= len(uid) <= 128:
             raise _AuthError("INVALID_LOCAL_ID")
         with self._lock:
-            return uid, self._users.setdefault(uid, _User())
+            return uid, self._users.setdefault((tenant, uid), _User())
 
-    def _admin_lookup(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _admin_lookup(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
         ids = body.get("localId")
         if not isinstance(ids, list) or not ids:
             raise _AuthError("MISSING_LOCAL_ID")
         users = []
         for raw in ids:
-            uid, user = self._user(raw)
+            uid, user = self._user(tenant, raw)
             if user.deleted:
                 continue
             users.append(
@@ -239,7 +297,7 @@ class AuthStandIn:
                     "disabled": user.disabled,
                     "validSince": str(user.valid_since),
                     "createdAt": "0",
-                    "lastLoginAt": str(int(time.time() * 1000)),
+                    "lastLoginAt": str(int(self._clock() * 1000)),
                     "customAuth": True,
                 }
             )
@@ -249,8 +307,8 @@ class AuthStandIn:
             else {"kind": "identitytoolkit#GetAccountInfoResponse"}
         )
 
-    def _admin_update(self, body: dict[str, Any]) -> dict[str, Any]:
-        uid, user = self._user(body.get("localId"))
+    def _admin_update(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
+        uid, user = self._user(tenant, body.get("localId"))
         with self._lock:
             if user.deleted:
                 raise _AuthError("USER_NOT_FOUND")
@@ -260,8 +318,8 @@ class AuthStandIn:
                 user.disabled = bool(body["disableUser"])
         return {"kind": "identitytoolkit#SetAccountInfoResponse", "localId": uid}
 
-    def _admin_delete(self, body: dict[str, Any]) -> dict[str, Any]:
-        _, user = self._user(body.get("localId"))
+    def _admin_delete(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
+        _, user = self._user(tenant, body.get("localId"))
         with self._lock:
             user.deleted = True
         return {"kind": "identitytoolkit#DeleteAccountResponse"}
@@ -272,9 +330,16 @@ class AuthStandIn:
         refresh_token = request.form.get("refresh_token", "")
         with self._lock:
             session = self._sessions.get(refresh_token)
+            user = self._users.get(session.key, _User()) if session is not None else _User()
         if session is None:
             raise _AuthError("INVALID_REFRESH_TOKEN")
-        id_token = self._id_token(session.uid, session.claims)
+        if user.deleted:
+            raise _AuthError("USER_NOT_FOUND")
+        if user.disabled:
+            raise _AuthError("USER_DISABLED")
+        if session.signed_in_at < user.valid_since:
+            raise _AuthError("TOKEN_EXPIRED")  # sessions revoked after this sign-in
+        id_token = self._id_token(session, int(self._clock()))
         return {
             "access_token": id_token,
             "expires_in": str(ID_TOKEN_SECONDS),
@@ -285,7 +350,13 @@ class AuthStandIn:
             "project_id": self.identity.project_id,
         }
 
-    def _id_token(self, uid: str, developer_claims: dict[str, Any]) -> str:
+    def _id_token(self, session: _Session, now: int) -> str:
+        """Issued `now`; `auth_time` stays the sign-in's, as Firebase keeps it."""
         return self.identity.mint_id_token(
-            None, uid=uid, expires_in=ID_TOKEN_SECONDS, extra_claims=developer_claims
+            None,
+            uid=session.uid,
+            expires_in=ID_TOKEN_SECONDS,
+            issued_at=now,
+            tenant=session.tenant,
+            extra_claims={**session.claims, "auth_time": session.signed_in_at},
         )

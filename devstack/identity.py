@@ -130,11 +130,13 @@ class LocalIdentity:
         uid: str | None = None,
         expires_in: int = 3600,
         issued_at: int | None = None,
+        tenant: str | None = None,
         extra_claims: dict[str, Any] | None = None,
     ) -> str:
         """A Firebase ID token as the Secure Token service would issue it after a custom-token
         sign-in whose developer claims carried `ecm_user` / `ecm_external`.
 
+        `tenant`: an Identity Platform tenant's user (`firebase.tenant`, as Google issues it).
         `extra_claims` is applied last, so tests can override any claim (`aud`, `iss`, ...)."""
         now = int(time.time()) if issued_at is None else issued_at
         if uid is None:
@@ -149,6 +151,8 @@ class LocalIdentity:
             "exp": now + expires_in,
             "firebase": {"sign_in_provider": "custom", "identities": {}},
         }
+        if tenant is not None:
+            claims["firebase"]["tenant"] = tenant
         if ecm_user is not None:
             claims["ecm_user"] = ecm_user
         if external_id is not None:

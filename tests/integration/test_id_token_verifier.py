@@ -12,9 +12,11 @@ from google.auth import crypt, jwt
 
 from devstack.fcm_standin import RunningFcmStandIn
 from devstack.identity import LocalIdentity
+from ecmpush import bootstrap
 from ecmpush.adapters.firebase_app import get_firebase_app
 from ecmpush.adapters.id_token_verifier import FirebaseIdTokenVerifier
 from ecmpush.domain.identity import Principal, Unauthenticated
+from tests.integration.harness import Harness
 
 EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"  # what makes firebase-admin skip the checks
 
@@ -176,3 +178,69 @@ def test_verify_only_app_checks_tokens_without_any_credential(
     with pytest.raises(Exception, match="holds no Google credential"):
         auth.get_user("local-alice", app=app)
     assert get_verifier_app(local_identity.project_id, certs_url=fcm_standin.certs_url) is app
+
+
+# -- Identity Platform tenants (issue 21 §4) ---------------------------------------------------
+# Every tenant's tokens share the project's keys, audience and issuer: only `firebase.tenant`
+# tells them apart, and the SDK's verify_id_token (not tenant-scoped) does not look at it.
+
+TENANT = "field-crews-x7k2p"
+
+
+def test_without_a_configured_tenant_a_tenants_token_is_refused(
+    verifier: FirebaseIdTokenVerifier, local_identity: LocalIdentity
+) -> None:
+    with pytest.raises(Unauthenticated, match="another Identity Platform tenant"):
+        verifier.verify(local_identity.mint_id_token("alice", tenant=TENANT))
+    assert verifier.verify(local_identity.mint_id_token("alice")).ecm_user == "alice"
+
+
+@pytest.mark.parametrize(
+    ("tenant", "refused"),
+    [
+        (TENANT, None),
+        ("other-tenant-q9z3m", "another Identity Platform tenant"),
+        (None, "carries no Identity Platform tenant"),
+    ],
+)
+def test_a_configured_tenant_is_pinned(
+    firebase_app: firebase_admin.App,
+    local_identity: LocalIdentity,
+    tenant: str | None,
+    refused: str | None,
+) -> None:
+    verifier = FirebaseIdTokenVerifier(firebase_app, tenant_id=TENANT)
+    token = local_identity.mint_id_token("alice", tenant=tenant)
+    if refused is None:
+        assert verifier.verify(token).ecm_user == "alice"
+    else:
+        with pytest.raises(Unauthenticated, match=refused):
+            verifier.verify(token)
+
+
+def test_the_api_refuses_a_tenants_token_by_default_and_stores_nothing(harness: Harness) -> None:
+    token = harness.identity.mint_id_token("asmith", tenant=TENANT)
+    body = {"token": "fcm-tenant-asmith", "platform": "android"}
+    assert harness.device_call("PUT", "asmith-tenant-7f3a9c2e41", body, bearer=token).status == 401
+    read = harness.app_call(harness.devices_fn, "GET", "/me/preferences", bearer=token)
+    assert read.status == 401
+    assert harness.devices_of("asmith") == []
+
+
+def test_the_api_takes_the_configured_tenants_users_only(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECMPUSH_FIREBASE_TENANT_ID", TENANT)
+    bootstrap.reset()
+    body = {"token": "fcm-tenant-asmith", "platform": "android"}
+    project_user = harness.identity.mint_id_token("asmith")
+    assert (
+        harness.device_call("PUT", "asmith-tenant-7f3a9c2e41", body, bearer=project_user).status
+        == 401
+    )
+    tenant_user = harness.identity.mint_id_token("asmith", tenant=TENANT)
+    assert (
+        harness.device_call("PUT", "asmith-tenant-7f3a9c2e41", body, bearer=tenant_user).status
+        == 201
+    )
+    assert len(harness.devices_of("asmith")) == 1

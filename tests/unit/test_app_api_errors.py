@@ -20,7 +20,7 @@ from ecmpush.domain.identity import Principal
 
 
 class _Verifier:
-    def verify(self, token: str, check_revoked: bool) -> Principal:
+    def verify(self, token: str, changes: bool) -> Principal:
         return Principal(uid="u1", ecm_user="asmith")
 
 

@@ -54,11 +54,12 @@ class PushSender(Protocol):
 
 
 class IdTokenVerifier(Protocol):
-    def verify(self, bearer_token: str, *, check_revoked: bool = False) -> Principal:
+    def verify(self, bearer_token: str, *, changes: bool = False) -> Principal:
         """Verify a Firebase ID token (signature, expiry, audience, issuer); raise
-        `Unauthenticated` for anything that is not a valid token of this project. With
-        `check_revoked` (when the deployment has revocation checks) also refuse tokens of
-        revoked, disabled or deleted users, or raise `RevocationCheckUnavailable`."""
+        `Unauthenticated` for anything that is not a valid token of this project. When the
+        deployment has revocation checks, also refuse tokens of revoked, disabled or deleted
+        users (or raise `RevocationCheckUnavailable`): at once, or within the operator's bound,
+        for a request that `changes` something; within the reads' bound otherwise."""
         ...
 
 

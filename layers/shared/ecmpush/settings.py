@@ -77,8 +77,14 @@ class Settings:
     max_groups_per_event: int = 25
     max_recipients_per_request: int = 2500
     # Revocation checks of ID tokens (issue 9): on when a Firebase Auth viewer secret is set.
+    # How old a cached user record may be: on requests that change something (0 = read it
+    # every time, a revocation is seen at once) and on reads (issue 21 §4).
     firebase_auth_secret_id: str | None = None
-    revocation_cache_seconds: int = 60
+    revocation_cache_seconds: int = 0
+    read_revocation_cache_seconds: int = 60
+    # The Identity Platform tenant whose users may call the API; unset: project-level users
+    # only, a tenant's token is refused (issue 21 §4).
+    firebase_tenant_id: str | None = None
     # Local stack only: never set by template.yaml.
     identity_toolkit_url: str | None = None
     routing_file: str | None = None

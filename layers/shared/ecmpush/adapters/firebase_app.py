@@ -40,7 +40,7 @@ import google.auth.credentials
 import google.auth.exceptions
 import google.auth.transport.requests
 import requests.adapters
-from firebase_admin import _http_client, _user_mgt, auth, credentials, messaging
+from firebase_admin import _http_client, _user_mgt, auth, credentials, messaging, tenant_mgt
 
 PINNED_SDK_VERSION = "7.7.0"
 SEND_ATTEMPTS = 2  # per message: the first and one retry on 500/503
@@ -120,14 +120,15 @@ def get_verifier_app(
     certs_url: str | None = None,
     identity_toolkit_url: str | None = None,
     http_timeout: float = 10,
+    tenant_id: str | None = None,
 ) -> firebase_admin.App:
     """An App that verifies the ID tokens of `project_id`, created on first call. Without
     `credential` it can do nothing else; with one (the revocation check's read-only
-    credential) it can also look users up. `certs_url` and `identity_toolkit_url` are for the
-    local stack only."""
+    credential) it can also look users up, in `tenant_id` if given. `certs_url` and
+    `identity_toolkit_url` are for the local stack only."""
     if not project_id:
         raise ValueError("the Firebase project id is required to verify ID tokens")
-    identity = ["verify", project_id, certs_url, identity_toolkit_url, http_timeout]
+    identity = ["verify", project_id, certs_url, identity_toolkit_url, http_timeout, tenant_id]
     identity.append(_credential_id(credential))
     digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
@@ -135,7 +136,7 @@ def get_verifier_app(
         if certs_url is not None:
             _configure_id_token_certs(app, certs_url)
         if identity_toolkit_url is not None:
-            _configure_identity_toolkit(app, project_id, identity_toolkit_url)
+            _configure_identity_toolkit(app, project_id, identity_toolkit_url, tenant_id)
 
     return _get_or_create(
         f"ecmpush-verify-{project_id}-{digest}",
@@ -282,17 +283,25 @@ def _read_environment_once(session: Any) -> None:
     session.trust_env = False
 
 
-def _configure_identity_toolkit(app: firebase_admin.App, project_id: str, base_url: str) -> None:
+def _configure_identity_toolkit(
+    app: firebase_admin.App, project_id: str, base_url: str, tenant_id: str | None = None
+) -> None:
     """`auth._get_client(app)._user_manager.base_url` (local stack only): user lookups go to the
-    Identity Toolkit stand-in. The emulator variable is no substitute (see the module doc)."""
-    manager = getattr(auth._get_client(app), "_user_manager", None)
-    default = f"{_user_mgt.UserManager.ID_TOOLKIT_URL}/projects/{project_id}"
-    if getattr(manager, "base_url", None) != default:
-        raise FirebaseSdkChanged(
-            f"firebase-admin {firebase_admin.__version__}: auth client's _user_manager.base_url "
-            f"is not {default!r} as in {PINNED_SDK_VERSION}; review firebase_app.py"
-        )
-    manager.base_url = f"{base_url.rstrip('/')}/projects/{project_id}"  # type: ignore[union-attr]
+    Identity Toolkit stand-in; with `tenant_id`, the tenant client's too (`tenant_mgt` keeps one
+    per App and tenant). The emulator variable is no substitute (see the module doc)."""
+    clients = [("", auth._get_client(app))]
+    if tenant_id:
+        clients.append((f"/tenants/{tenant_id}", tenant_mgt.auth_for_tenant(tenant_id, app=app)))
+    for scope, client in clients:
+        manager = getattr(client, "_user_manager", None)
+        default = f"{_user_mgt.UserManager.ID_TOOLKIT_URL}/projects/{project_id}{scope}"
+        if getattr(manager, "base_url", None) != default:
+            raise FirebaseSdkChanged(
+                f"firebase-admin {firebase_admin.__version__}: auth client's "
+                f"_user_manager.base_url is not {default!r} as in {PINNED_SDK_VERSION}; "
+                "review firebase_app.py"
+            )
+        manager.base_url = f"{base_url.rstrip('/')}/projects/{project_id}{scope}"  # type: ignore[union-attr]
 
 
 def _configure_id_token_certs(app: firebase_admin.App, certs_url: str) -> None:

@@ -10,14 +10,23 @@ checks. The local stack never needs that (it serves real certificates, see `fire
 an emulated SDK means a misconfigured deployment, and verification refuses to run rather than
 accept forged tokens. The SDK's own predicate decides, so the guard follows any change to it.
 
-Revocation (issue 9, finding 6): a token stays valid for its hour after the user's sessions were
-revoked or the account disabled, unless the user record is read. `check_revoked=True` reads it
-with firebase-admin's `auth.get_user` (Identity Toolkit `accounts:lookup`, the call
+Revocation (issue 9, finding 6; issue 21 §4): a token stays valid for its hour after the user's
+sessions were revoked or the account disabled, unless the user record is read. It is read with
+firebase-admin's `get_user` (Identity Toolkit `accounts:lookup`, the call
 `verify_id_token(check_revoked=True)` makes, with the same rule: disabled, or `iat` before
-`validSince`, is refused) but caches each user's record for `revocation_cache_seconds`, so a
-busy user costs one lookup a minute per container, not one per request. A revocation therefore
-takes effect within that time. The App needs a credential allowed to read users (a service
-account with the Firebase Authentication Viewer role); without one checks are off."""
+`validSince`, is refused). A request that changes something (`changes=True`: a registration, a
+reply) accepts a record at most `revocation_cache_seconds` old, by default 0: it reads the record
+every time, so a revocation is seen at once, as the SDK's own `check_revoked` sees it. Reads of
+the caller's own inbox and preferences accept a record up to `read_revocation_cache_seconds` old
+(one lookup per user and container in that time). Every lookup refreshes the cache both use. The
+App needs a credential allowed to read users (a service account with the Firebase Authentication
+Viewer role); without one checks are off.
+
+Identity Platform tenants (issue 21 §4): every tenant of a project signs its users' tokens with
+the same keys, audience and issuer, so `verify_id_token` alone accepts a user of any tenant, and
+uids are only unique within a tenant. A token's `firebase.tenant` must equal `tenant_id` (the
+check the SDK's tenant-scoped client makes); without a configured tenant, a tenant's token is
+refused (project-level users only). The user record is then read in that tenant."""
 
 from __future__ import annotations
 
@@ -27,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import firebase_admin
-from firebase_admin import _auth_utils, auth, exceptions
+from firebase_admin import _auth_utils, auth, exceptions, tenant_mgt
 
 from ecmpush.domain.identity import Principal, RevocationCheckUnavailable, Unauthenticated
 
@@ -53,15 +62,25 @@ class FirebaseIdTokenVerifier:
         external_id_claim: str = "ecm_external",
         clock_skew_seconds: int = 5,
         revocation_cache_seconds: float | None = None,
+        read_revocation_cache_seconds: float = 60,
+        tenant_id: str | None = None,
     ) -> None:
-        """`revocation_cache_seconds` None: no revocation checks (the App has no credential)."""
+        """`revocation_cache_seconds` None: no revocation checks (the App has no credential);
+        else the age a user record may have on a request that changes something (0: read it
+        every time), `read_revocation_cache_seconds` the same on reads. `tenant_id`: the
+        Identity Platform tenant whose users may call (None: project-level users only)."""
         if not 0 <= clock_skew_seconds <= 60:
             raise ValueError("clock_skew_seconds must be between 0 and 60 (the SDK's limit)")
+        ages = (revocation_cache_seconds or 0, read_revocation_cache_seconds)
+        if min(ages) < 0:
+            raise ValueError("revocation cache ages cannot be negative")
         self._app = app
         self._ecm_user_claim = ecm_user_claim
         self._external_id_claim = external_id_claim
         self._clock_skew_seconds = clock_skew_seconds
         self._revocation_ttl = revocation_cache_seconds
+        self._read_revocation_ttl = read_revocation_cache_seconds
+        self._tenant_id = tenant_id or None
         self._users: dict[str, _UserState] = {}
         self._lock = threading.Lock()
         self.lookups = 0  # Identity Toolkit reads so far; for tests and the cost bound
@@ -70,8 +89,9 @@ class FirebaseIdTokenVerifier:
     def checks_revocation(self) -> bool:
         return self._revocation_ttl is not None
 
-    def verify(self, bearer_token: str, *, check_revoked: bool = False) -> Principal:
-        """`bearer_token` is the token itself; a leading "Bearer " is tolerated."""
+    def verify(self, bearer_token: str, *, changes: bool = False) -> Principal:
+        """`bearer_token` is the token itself; a leading "Bearer " is tolerated. `changes`: the
+        request changes something, so a revocation must be seen within the tighter bound."""
         if _auth_utils.is_emulated():
             raise RuntimeError(
                 "firebase-admin is configured for the Auth emulator: it would accept unsigned "
@@ -85,8 +105,10 @@ class FirebaseIdTokenVerifier:
         if not token:
             raise Unauthenticated("missing ID token")
         claims = self._verified_claims(token)
-        if check_revoked and self.checks_revocation:
-            self._refuse_revoked(claims)
+        self._refuse_other_tenants(claims)
+        if self._revocation_ttl is not None:
+            max_age = self._revocation_ttl if changes else self._read_revocation_ttl
+            self._refuse_revoked(claims, max_age)
         ecm_user = _claim(claims, self._ecm_user_claim)
         external_id = _claim(claims, self._external_id_claim)
         if ecm_user is None and external_id is None:
@@ -113,8 +135,20 @@ class FirebaseIdTokenVerifier:
             reason = "ID token malformed"
         raise Unauthenticated(reason) from None
 
-    def _refuse_revoked(self, claims: dict[str, Any]) -> None:
-        state = self._user_state(str(claims["uid"]))
+    def _refuse_other_tenants(self, claims: dict[str, Any]) -> None:
+        """The SDK's `TenantAwareAuth` check (`firebase.tenant` equals its tenant), applied
+        without a tenant as well: then a token must carry none."""
+        firebase = claims.get("firebase")
+        tenant = firebase.get("tenant") if isinstance(firebase, dict) else None
+        if tenant != self._tenant_id:
+            raise Unauthenticated(
+                "ID token carries no Identity Platform tenant"
+                if tenant is None
+                else "ID token of another Identity Platform tenant"
+            )
+
+    def _refuse_revoked(self, claims: dict[str, Any], max_age: float) -> None:
+        state = self._user_state(str(claims["uid"]), max_age)
         if not state.exists:
             raise Unauthenticated("ID token of a deleted user")
         if state.disabled:
@@ -122,15 +156,15 @@ class FirebaseIdTokenVerifier:
         if int(claims.get("iat", 0)) * 1000 < state.valid_after_ms:
             raise Unauthenticated("ID token revoked")
 
-    def _user_state(self, uid: str) -> _UserState:
+    def _user_state(self, uid: str, max_age: float) -> _UserState:
         now = time.monotonic()
         with self._lock:
             cached = self._users.get(uid)
-        if cached is not None and now - cached.read_at < (self._revocation_ttl or 0):
+        if cached is not None and now - cached.read_at < max_age:
             return cached
         try:
             self.lookups += 1
-            user = auth.get_user(uid, app=self._app)
+            user = self._get_user(uid)
             state = _UserState(True, bool(user.disabled), user.tokens_valid_after_timestamp, now)
         except auth.UserNotFoundError:
             state = _UserState(False, False, 0, now)
@@ -145,6 +179,12 @@ class FirebaseIdTokenVerifier:
                 self._users.clear()  # bounded memory; the next lookups refill it
             self._users[uid] = state
         return state
+
+    def _get_user(self, uid: str) -> auth.UserRecord:
+        """The user's record in the configured tenant, or the project's."""
+        if self._tenant_id is None:
+            return auth.get_user(uid, app=self._app)
+        return tenant_mgt.auth_for_tenant(self._tenant_id, app=self._app).get_user(uid)
 
 
 def _claim(claims: dict[str, Any], name: str) -> str | None:

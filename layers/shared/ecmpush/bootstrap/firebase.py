@@ -57,6 +57,7 @@ def verifier_app() -> firebase_admin.App:
         credential=credential,
         certs_url=config.firebase_certs_url,
         identity_toolkit_url=config.identity_toolkit_url,
+        tenant_id=config.firebase_tenant_id,
     )
 
 
@@ -72,4 +73,6 @@ def id_token_verifier() -> IdTokenVerifier:
         revocation_cache_seconds=(
             config.revocation_cache_seconds if config.firebase_auth_secret_id else None
         ),
+        read_revocation_cache_seconds=config.read_revocation_cache_seconds,
+        tenant_id=config.firebase_tenant_id,
     )

@@ -46,13 +46,14 @@ class BadBody(Exception):
 
 def _verify_caller(app: APIGatewayRestResolver) -> Principal:
     """Requests that change something (register or delete a device, save preferences, answer a
-    push) also check that the user was not revoked or disabled since the token was issued;
-    reads of the caller's own inbox and preferences do not pay for the lookup."""
+    push) see a revocation or a disabled user at once (or within `RevocationCacheSeconds`);
+    reads of the caller's own inbox and preferences may use a user record cached for
+    `ReadRevocationCacheSeconds` (issue 21 §4)."""
     token = bearer_token(app.current_event.headers.get("authorization"))
     if token is None:
         raise Unauthenticated("missing bearer token")
     changes = app.current_event.http_method.upper() != "GET"
-    return bootstrap.id_token_verifier().verify(token, check_revoked=changes)
+    return bootstrap.id_token_verifier().verify(token, changes=changes)
 
 
 def _check_body(raw: bytes) -> None:
