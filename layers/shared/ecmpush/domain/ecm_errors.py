@@ -66,3 +66,10 @@ class EcmRejected(EcmError):
 class EcmNotAssignee(EcmRejected):
     """The step is open, but not in the acting user's inbox: Content Server lets only the user
     whose inbox holds a task open its form or send it on."""
+
+
+class EcmStepNeedsAuthentication(EcmRejected):
+    """The step asks whoever sends it on to authenticate again (the task form's
+    `authentication`; the send-on must then carry `authentication_info`, else a real server
+    answers 400). A reply from a push cannot: ecmpush never holds users' passwords. Refused
+    before anything is sent, and not retried: the user answers such a step in Content Server."""
