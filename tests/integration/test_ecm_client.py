@@ -28,7 +28,7 @@ from ecmpush.domain.ecm_errors import (
     EcmUnavailable,
 )
 from ecmpush.domain.task_ref import TaskRef
-from tests.integration.ecm_steps import GROUP_TASK
+from tests.integration.ecm_steps import AUTHENTICATED_TASK, GROUP_TASK
 
 CONTRACT = TaskRef(
     process_id=4711, subprocess_id=4711, task_id=1
@@ -501,9 +501,7 @@ def test_a_step_asking_for_authentication_is_not_sent_on_without_it(
 ) -> None:
     """A real server answers 400 to a send-on of such a step without `authentication_info`."""
     app, url = ecm
-    app.seed({"tasks": [{**GROUP_TASK, "process_id": 4900, "subprocess_id": 4900,
-                         "group": [], "member_accept": False, "assignee": "asmith",
-                         "authentication": True}]})  # fmt: skip
+    app.seed({"tasks": [AUTHENTICATED_TASK]})
     client = otds_client(url)
     ref = TaskRef(process_id=4900, subprocess_id=4900, task_id=1)
     form = client.get_task(ref, as_user="asmith")

@@ -11,6 +11,7 @@ import pytest
 from ecmpush.adapters.responses_repository import reply_key
 from ecmpush.domain.action_token import ActionClaims, sign
 from tests.conftest import sample_event
+from tests.integration.ecm_steps import AUTHENTICATED_TASK
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 
 # Seeded Content Server tasks (devstack/ecm_seed.json): (process, subprocess, task), stage, assignee
@@ -293,22 +294,7 @@ def test_a_step_asking_for_authentication_is_refused_at_once_and_never_sent_on(
 ) -> None:
     """Such a step must carry the user's `authentication_info` (a real server answers 400
     without it), which no push can: 409 now, nothing sent to Content Server, nothing queued."""
-    harness.ecm.seed(
-        {
-            "tasks": [
-                {
-                    "process_id": 4900,
-                    "subprocess_id": 4900,
-                    "task_id": 1,
-                    "title": "Sign off the audit",
-                    "assignee": "asmith",
-                    "initiator": "bjones",
-                    "actions": [{"key": "SendOn", "label": "Send On"}],
-                    "authentication": True,
-                }
-            ]
-        }
-    )
+    harness.ecm.seed({"tasks": [AUTHENTICATED_TASK]})
     signed = (("4900", "4900", "1"), "task", "asmith")
     data = _push(harness, signed)
     reply = _answer(harness, data, "acknowledge", "asmith")

@@ -32,7 +32,7 @@ from werkzeug.test import Client
 from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from ecmpush.adapters.ecm.client import select_regions, send_on_form
 from ecmpush.domain.dispositions import DispositionKind
-from tests.integration.ecm_steps import GROUP_TASK
+from tests.integration.ecm_steps import AUTHENTICATED_TASK, GROUP_TASK
 
 SPEC: dict[str, Any] = json.loads(
     (
@@ -333,9 +333,7 @@ def test_refusals_are_the_documented_status_and_text(
     status: int,
 ) -> None:
     client, login, app = standin
-    step = {**GROUP_TASK, "process_id": 4900, "subprocess_id": 4900, "group": [],
-            "member_accept": False, "assignee": "asmith", "authentication": True}  # fmt: skip
-    app.seed({"tasks": [step]})
+    app.seed({"tasks": [AUTHENTICATED_TASK]})
     answer = client.open(path, method=method, data=data, headers=login(user))
     assert answer.status_code == status
     text = answer.get_json()["error"]
