@@ -49,7 +49,9 @@ class EcmTaskNotOpen(EcmError):
 
 
 class EcmNotFound(EcmError):
-    """The node, process or task does not exist (HTTP 404)."""
+    """The node, process, task or group does not exist, or is not visible to the caller: HTTP
+    404, or the answers Content Server gives for it instead (400 "Could not access task status",
+    400 "Could not get a node for {id}", 500 "Could not get a member for {id}")."""
 
 
 class EcmProtocolError(EcmError):
