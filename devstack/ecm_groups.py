@@ -100,9 +100,11 @@ def members_answer(
     page = _positive(args, "page", 1)
     start, end = page_bounds(len(members), page, limit)
     href = f"/api/v2/members/{group.id}/members"
+    block = paging(len(members), page, limit, href=href, method="GET")
+    del block["links"]  # pyxecm's examples have none here; REST API 2.0.2 types them a list
     return {
         "collection": {
-            "paging": paging(len(members), page, limit, href=href, method="GET"),
+            "paging": block,
             "sorting": {"sort": [{"key": "sort", "value": "asc_id"}]},
         },
         "links": {

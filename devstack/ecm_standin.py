@@ -12,8 +12,12 @@ member of its group) may open its form or send it on — nobody else, the servic
 included; a finished or invisible step's form answers 500 "Could not get a workflow for p, s, t";
 the workflow status and history answer workflow managers (`workflow_manager` in the seed: "see
 details" rights), the initiator and the step's assignees; Review/SendForReview/Delegate need an
-`assignee`; a group step must be accepted before it is sent on; search answers a `regions`
-section only for the regions `select` names. Search understands a small LQL subset
+`assignee`, which only pyxecm's `body=<json>` can carry (the document's separate fields have
+none, so a flat `assignee` is refused); a step with `authentication` is not sent on without
+`authentication_info`; a group step must be accepted before it is sent on; search answers a
+`regions` section only for the regions `select` names. Errors use the document's statuses and
+texts: an unknown process is 400 "Could not access task status", an unknown group 500 "Could
+not get a member for {id}". Search understands a small LQL subset
 (devstack/ecm_lql.py).
 
 Local-only control routes (contract §5) live under `/_inspect` and answer only loopback clients.
@@ -54,8 +58,16 @@ ISSUED_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 BOTH_ACTIONS_ERROR = "It is not allowed to execute an action and a custom action"
 CLOSED_TASK_ERROR = "The task is not available. It may have been completed by another user."
 NO_WORKFLOW_ERROR = "Could not get a workflow for {p}, {s}, {t}"  # REST API 2.0.2, task form 500
-NO_STATUS_ERROR = "Could not access task status"  # REST API 2.0.2, workflow status 400
+NO_STATUS_ERROR = "Could not access task status"  # REST API 2.0.2, status/accept 400
+NO_MEMBER_ERROR = "Could not get a member for {id}"  # REST API 2.0.2, members 500
+INVALID_GROUP_ERROR = "Invalid group {id}"  # REST API 2.0.2, members 500
+NO_NODE_ERROR = "Could not get a node for {id}"  # REST API 2.0.2, GET /api/v2/nodes/{id} 400
+BAD_LOGIN_ERROR = "Invalid username/password specified"  # REST API 2.0.2, send-on 400
 ROUTED_ACTIONS = frozenset({"SendForReview", "Review", "Delegate"})
+# The send-on's form fields as the REST API 2.0.2 document lists them (`sendProcess`), and the
+# keys pyxecm's `update_process_task` puts into its single `body=<json>` field.
+SEND_ON_FIELDS = frozenset({"action", "custom_action", "comment", "authentication_info"})
+SEND_ON_BODY_KEYS = SEND_ON_FIELDS | {"assignee", "values"}
 _SELECT = re.compile(r"^\{\s*'[A-Za-z][A-Za-z0-9_]*'(\s*,\s*'[A-Za-z][A-Za-z0-9_]*')*\s*\}$")
 RESTART_HTML = (
     "<!DOCTYPE html><html><head><title>Content Server</title></head>"
@@ -474,7 +486,9 @@ class EcmStandIn:
 
     # -- workflow -------------------------------------------------------------------------
 
-    def _find_task(self, p: Any, s: Any, t: Any) -> Task:
+    def _find_task(self, p: Any, s: Any, t: Any, *, unknown: tuple[int, str] | None = None) -> Task:
+        """The step, or the route's answer for one that does not exist: `unknown` (status,
+        text) where the REST API 2.0.2 document names one, else 404."""
         try:
             key = (int(p), int(s), int(t))
         except (TypeError, ValueError):
@@ -482,6 +496,8 @@ class EcmStandIn:
         with self._lock:
             task = self.tasks.get(key)
         if task is None:
+            if unknown is not None:
+                raise _error(unknown[0], unknown[1].format(p=key[0], s=key[1], t=key[2]))
             raise _error(404, f"Could not find the workflow task {key[0]}/{key[1]}/{key[2]}.")
         return task
 
@@ -505,7 +521,10 @@ class EcmStandIn:
         user = self._ticket_user(request, entry)
         args = request.args
         task = self._find_task(
-            args.get("process_id"), args.get("subprocess_id"), args.get("task_id")
+            args.get("process_id"),
+            args.get("subprocess_id"),
+            args.get("task_id"),
+            unknown=(500, NO_WORKFLOW_ERROR),
         )
         with self._lock:
             if not self._holds(user, task):
@@ -542,15 +561,35 @@ class EcmStandIn:
 
     @staticmethod
     def _update_fields(request: Request) -> dict[str, str]:
-        """Form fields, or pyxecm's single field `body=<json>`."""
-        if "body" in request.form:
+        """The REST API 2.0.2 document's separate form fields (`action`, `custom_action`,
+        `comment`, `authentication_info`), or pyxecm's single field `body=<json>`, which alone
+        carries `assignee` and `values`. Neither source knows a flat `assignee` (a real server
+        would ignore it and send the step nowhere): refused, like any field of neither, and a
+        `body` mixed with separate fields."""
+        names = set(request.form)
+        if "body" in names:
+            if names != {"body"}:
+                extra = ", ".join(sorted(names - {"body"}))
+                raise _error(
+                    400, f"Send either body=<json> or separate fields, not both ({extra})."
+                )
             try:
                 parsed = json.loads(request.form["body"])
             except ValueError:
                 raise _error(400, "The body parameter is not valid JSON.") from None
             if not isinstance(parsed, dict):
                 raise _error(400, "The body parameter must be a JSON object.")
+            unknown = sorted(set(parsed) - SEND_ON_BODY_KEYS)
+            if unknown:
+                raise _error(400, f"Unknown parameter(s) in body: {', '.join(unknown)}.")
             return {k: v if isinstance(v, str) else json.dumps(v) for k, v in parsed.items()}
+        unknown = sorted(names - SEND_ON_FIELDS)
+        if unknown:
+            raise _error(
+                400,
+                f"Unknown parameter(s): {', '.join(unknown)}. The form fields are "
+                f"{', '.join(sorted(SEND_ON_FIELDS))}; an assignee goes inside body=<json>.",
+            )
         return {k: request.form[k] for k in request.form}
 
     def _h_task_update(
@@ -577,6 +616,8 @@ class EcmStandIn:
                 )
             if task.member_accept and task.group:
                 raise _error(400, "This group assignment must be accepted before it is sent on.")
+            if action != "formUpdate" and task.authentication:
+                self._check_authentication(user, fields.get("authentication_info"))
             if action == "formUpdate":
                 values = json.loads(fields.get("values", "{}") or "{}")
                 task.form_values.update(values if isinstance(values, dict) else {})
@@ -627,6 +668,24 @@ class EcmStandIn:
             }
         )
 
+    @staticmethod
+    def _check_authentication(user: User, info: str | None) -> None:
+        """A step with `authentication` is sent on only with `authentication_info` naming the
+        acting user's credentials; without it a real server answers 400 (REST API 2.0.2 lists
+        "Invalid username/password specified"). Its format is undocumented: the stand-in takes
+        a JSON object `{"username", "password"}` (to confirm on a real server)."""
+        try:
+            given = json.loads(info or "")
+        except ValueError:
+            given = None
+        if not (
+            isinstance(given, dict)
+            and given.get("username") == user.login
+            and isinstance(given.get("password"), str)
+            and secrets.compare_digest(given["password"], user.password)
+        ):
+            raise _error(400, BAD_LOGIN_ERROR)
+
     def _user_ref(self, value: str | None) -> str | None:
         """An assignee given as login or numeric user id, as a login."""
         if not value:
@@ -646,9 +705,7 @@ class EcmStandIn:
         user = self._ticket_user(request, entry)
         with self._lock:
             tasks = [task for key, task in sorted(self.tasks.items()) if key[:2] == (p, s)]
-            if not tasks:
-                raise _error(404, f"Could not find the process {p}/{s}.")
-            if not self._may_see(user, p):
+            if not tasks or not self._may_see(user, p):  # as the workflow status
                 raise _error(400, NO_STATUS_ERROR)
             rows = []
             for task in tasks:
@@ -713,9 +770,8 @@ class EcmStandIn:
         user = self._ticket_user(request, entry)
         with self._lock:
             tasks = [task for key, task in sorted(self.tasks.items()) if key[0] == p]
-            if not tasks:
-                raise _error(404, f"Could not find the process {p}.")
-            if not self._may_see(user, p):
+            if not tasks or not self._may_see(user, p):
+                # REST API 2.0.2: no such process and no right to see it answer alike.
                 raise _error(400, NO_STATUS_ERROR)
             first = tasks[0]
             any_open = any(t.is_open for t in tasks)
@@ -795,17 +851,23 @@ class EcmStandIn:
     def _h_accept(
         self, request: Request, entry: dict[str, Any], t: int, p: int, s: int
     ) -> Response:
-        """Accept a group step into the caller's own inbox (`member_accept`)."""
+        """Accept a group step into the caller's own inbox (`member_accept`). The answer is
+        REST API 2.0.2 `mobile_workflows_AcceptTask`, `{"results": {"accept": bool}}`: false for
+        a member of the group when another member took the step first (the stand-in's reading,
+        to confirm on a real server); 400 "Could not access task status" for anyone else."""
         user = self._ticket_user(request, entry)
-        task = self._find_task(p, s, t)
+        task = self._find_task(p, s, t, unknown=(400, NO_STATUS_ERROR))
         with self._lock:
+            if task.is_open and user.login in task.group and not task.member_accept:
+                # Already accepted: by this member (a repeat) or by another one first.
+                return _json({"results": {"accept": task.assignee == user.login}})
             if not task.is_open or user.login not in task.holders():
                 raise _error(400, NO_STATUS_ERROR)
             if not (task.member_accept and task.group):
                 raise _error(400, "This task is not a group assignment.")
             task.assignee = user.login
             task.member_accept = False
-        return _json({"results": {"success": True, "task_id": t, "process_id": p}})
+        return _json({"results": {"accept": True}})
 
     # -- nodes and search -----------------------------------------------------------------
 
@@ -814,7 +876,7 @@ class EcmStandIn:
         with self._lock:
             node = self.nodes.get(node_id)
         if node is None:
-            raise _error(404, "Could not process object, invalid ID specified.")
+            raise _error(400, NO_NODE_ERROR.format(id=node_id))
         fields = ",".join(request.args.getlist("fields")) or "properties"
         data: dict[str, Any] = {"properties": node.properties()}
         if "categories" in fields:
@@ -826,10 +888,10 @@ class EcmStandIn:
         self._ticket_user(request, entry)
         with self._lock:
             group = self.groups.get(member_id)
-            if group is None:
+            if group is None:  # REST API 2.0.2: a user's id, or no member at all, is a 500
                 if any(u.id == member_id for u in self.users.values()):
-                    raise _error(400, f"Member {member_id} is not a group.")
-                raise _error(404, "Could not process object, invalid ID specified.")
+                    raise _error(500, INVALID_GROUP_ERROR.format(id=member_id))
+                raise _error(500, NO_MEMBER_ERROR.format(id=member_id))
             try:
                 kind = where_type(request.args)
                 members = self._listings.get((member_id, kind))

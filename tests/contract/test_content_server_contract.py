@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
 from ecmpush.domain.expiry_search import parse_ecm_date, parse_search_config
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.task_ref import TaskRef
@@ -136,3 +137,19 @@ def test_a_group_pages_through_its_users_and_lists_its_member_groups(otcs: Targe
     assert len(set(logins)) == len(logins)  # no member on two pages
     groups = otcs.client.group_members(otcs.group, member_type="groups", page=1)
     assert groups.users == ()  # where_type=1 answers groups only
+
+
+def test_unknown_ids_are_refusals_never_outages(otcs: Target) -> None:
+    """What Dispatch, the SLA sweep and the relay rely on: an unknown process answers 400 "Could
+    not access task status", an unknown group 500 "Could not get a member for {id}", an unknown
+    node 400 "Could not get a node for {id}" (REST API 2.0.2); each is read as a refusal, so
+    nothing is retried into a dead-letter queue. Read-only: safe on a real server."""
+    unknown = 999_999_999_999  # no Content Server hands out ids this large in practice
+    with pytest.raises(EcmNotFound):
+        otcs.client.workflow_status(unknown)
+    with pytest.raises(EcmNotFound):
+        otcs.client.task_activities(TaskRef(process_id=unknown, subprocess_id=unknown, task_id=1))
+    with pytest.raises((EcmNotFound, EcmRejected)):
+        otcs.client.group_members(unknown, member_type="users", page=1)
+    with pytest.raises(EcmNotFound):
+        otcs.client.get_node(unknown)

@@ -16,3 +16,16 @@ GROUP_TASK: dict[str, Any] = {
     "member_accept": True,
     "actions": [{"key": "SendOn", "label": "Send On"}],
 }
+
+# A step that asks whoever sends it on to authenticate again (the form's `authentication`): a
+# real server refuses its send-on without `authentication_info`, which no push reply can carry.
+AUTHENTICATED_TASK: dict[str, Any] = {
+    "process_id": 4900,
+    "subprocess_id": 4900,
+    "task_id": 1,
+    "title": "Sign off the audit",
+    "assignee": "asmith",
+    "initiator": "bjones",
+    "actions": [{"key": "SendOn", "label": "Send On"}],
+    "authentication": True,
+}

@@ -14,7 +14,7 @@ import requests
 
 from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.http_server import BackgroundServer
-from ecmpush.adapters.ecm.client import EcmClient
+from ecmpush.adapters.ecm.client import EcmClient, send_on_form
 from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
 from ecmpush.domain.dispositions import DispositionKind, choose_disposition
 from ecmpush.domain.ecm_errors import (
@@ -23,11 +23,12 @@ from ecmpush.domain.ecm_errors import (
     EcmNotFound,
     EcmProtocolError,
     EcmRejected,
+    EcmStepNeedsAuthentication,
     EcmTaskNotOpen,
     EcmUnavailable,
 )
 from ecmpush.domain.task_ref import TaskRef
-from tests.integration.ecm_steps import GROUP_TASK
+from tests.integration.ecm_steps import AUTHENTICATED_TASK, GROUP_TASK
 
 CONTRACT = TaskRef(
     process_id=4711, subprocess_id=4711, task_id=1
@@ -466,6 +467,56 @@ def test_group_step_is_accepted_then_sent_on(ecm: tuple[EcmStandIn, str]) -> Non
     assert app.task(4800, 4800, 1)["acted_by"] == "cwu"
 
 
+def test_accept_false_is_a_refusal_not_an_accepted_step(ecm: tuple[EcmStandIn, str]) -> None:
+    """`{"results": {"accept": false}}` (REST API 2.0.2) after another member took the step."""
+    app, url = ecm
+    app.seed({"tasks": [GROUP_TASK]})
+    client = otds_client(url)
+    ref = TaskRef(process_id=4800, subprocess_id=4800, task_id=1)
+    client.accept_task(ref, as_user="cwu")
+    client.accept_task(ref, as_user="cwu")  # a repeat by the member who has it: accepted
+    with pytest.raises(EcmNotAssignee, match="accept: false"):
+        client.accept_task(ref, as_user="asmith")
+    assert app.task(4800, 4800, 1)["assignee"] == "cwu"
+
+
+def test_routed_actions_carry_the_assignee_inside_body_as_pyxecm_does() -> None:
+    """REST API 2.0.2 lists `action`, `custom_action`, `comment` and no `assignee`; pyxecm's
+    `update_process_task` sends the assignee only in one `body=<json>` field."""
+    assert send_on_form(DispositionKind.CUSTOM_ACTION, "Approve", "ok") == {
+        "custom_action": "Approve",
+        "comment": "ok",
+    }
+    form = send_on_form(DispositionKind.ACTION, "Review", "which cap?", 1002)
+    assert list(form) == ["body"]
+    assert json.loads(form["body"]) == {
+        "action": "Review",
+        "assignee": "1002",
+        "comment": "which cap?",
+    }
+
+
+def test_a_step_asking_for_authentication_is_not_sent_on_without_it(
+    ecm: tuple[EcmStandIn, str],
+) -> None:
+    """A real server answers 400 to a send-on of such a step without `authentication_info`."""
+    app, url = ecm
+    app.seed({"tasks": [AUTHENTICATED_TASK]})
+    client = otds_client(url)
+    ref = TaskRef(process_id=4900, subprocess_id=4900, task_id=1)
+    form = client.get_task(ref, as_user="asmith")
+    assert form.authentication
+    with pytest.raises(EcmStepNeedsAuthentication):
+        form.ensure_answerable_from_a_push()
+    with pytest.raises(EcmRejected) as caught:
+        client.complete_task(ref, action="SendOn", comment="no password", as_user="asmith")
+    assert (caught.value.status, caught.value.server_message) == (
+        400,
+        "Invalid username/password specified",
+    )
+    assert app.task(4900, 4900, 1)["status"] == "open"
+
+
 def test_both_action_and_custom_action_never_reach_the_server(
     ecm: tuple[EcmStandIn, str],
 ) -> None:
@@ -518,8 +569,14 @@ def test_unknown_task_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
             comment="x",
             as_user="asmith",
         )
-    with pytest.raises(EcmNotFound):
+    with pytest.raises(EcmNotFound) as caught:  # REST API 2.0.2: 400, not 404
         client.workflow_status(9999)
+    assert (caught.value.status, caught.value.server_message) == (
+        400,
+        "Could not access task status",
+    )
+    with pytest.raises(EcmNotFound):
+        client.task_activities(TaskRef(process_id=9999, subprocess_id=9999, task_id=1))
 
 
 # -- nodes and search -------------------------------------------------------------------------
@@ -542,10 +599,10 @@ def test_get_node_with_categories(ecm: tuple[EcmStandIn, str]) -> None:
 def test_unknown_node_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
     app, url = ecm
     client = password_client(url)
-    with pytest.raises(EcmNotFound) as caught:
+    with pytest.raises(EcmNotFound) as caught:  # REST API 2.0.2: 400 "Could not get a node"
         client.get_node(999999)
-    assert caught.value.status == 404
-    assert statuses(app, "/api/v2/nodes") == [404]
+    assert caught.value.status == 400
+    assert statuses(app, "/api/v2/nodes") == [400]
 
 
 def test_search_pages_through_records(ecm: tuple[EcmStandIn, str]) -> None:

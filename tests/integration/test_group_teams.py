@@ -5,6 +5,7 @@ device exactly once through the real handlers, page by page, member groups and c
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,13 @@ def test_members_route_lists_direct_members_by_type_with_paging(
 
 def test_members_route_refuses_what_content_server_refuses(ecm: tuple[EcmStandIn, str]) -> None:
     _, url = ecm
-    assert members(url, 999_999).status_code == 404
-    assert members(url, 1003).status_code == 400  # a user, not a group
+    unknown = members(url, 999_999)  # REST API 2.0.2's answers, 500s both
+    assert (unknown.status_code, unknown.json()["error"]) == (
+        500,
+        "Could not get a member for 999999",
+    )
+    user = members(url, 1003)  # a user, not a group
+    assert (user.status_code, user.json()["error"]) == (500, "Invalid group 1003")
     for bad in ({"where_type": 2}, {"limit": 0}, {"page": "x"}, {"page": 0}):
         answer = members(url, FIELD_OPS, **bad)
         assert answer.status_code == 400, bad
@@ -191,16 +197,22 @@ def test_a_group_team_reaches_every_member_once_nested_groups_and_cycles_include
 
 
 def test_a_group_over_its_teams_limit_or_unknown_sends_nothing_and_is_not_retried(
-    harness: Harness, group_routing: Path
+    harness: Harness, group_routing: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """An unknown group answers 500 "Could not get a member for {id}" (REST API 2.0.2): a
+    refusal, logged once as such, not an outage retried into the DLQ."""
     _seed_crowd(harness, 150, range(0, 150, 50))
     assert harness.post_event(_bulletin("small", "evt-group-2")).status == 202
     assert harness.post_event(_bulletin("missing", "evt-group-3")).status == 202
-    harness.drain(rounds=6)
+    with caplog.at_level(logging.ERROR, logger="ecmpush.services.dispatch"):
+        harness.drain(rounds=6)
     # Only the user named in the event itself hears of it (worker0001 has no phone).
     assert harness.fcm.messages() == []
     assert harness.queue_depth() == 0
     assert harness.queue_depth(harness.dlq_url) == 0
+    refused = [r.getMessage() for r in caplog.records if "is not sent to" in r.getMessage()]
+    assert len([m for m in refused if "Could not get a member for 999999" in m]) == 1
+    assert [r["status"] for r in harness.ecm.requests("/api/v2/members/999999")] == [500]
 
 
 def test_content_server_down_mid_walk_delays_pages_and_loses_none(

@@ -459,21 +459,22 @@ def test_a_step_that_is_not_current_or_not_watched_sends_nothing(
     assert harness.queue_depth() == 0
 
 
-def test_a_relay_account_without_rights_on_the_workflow_is_a_502_and_sends_nothing(
+def test_a_relay_account_without_rights_on_the_workflow_sends_nothing(
     harness: Harness,
     recorded: tuple[str, list[tuple[dict[str, str], bytes]]],
     ecm_url: str,
     tmp_path: Path,
 ) -> None:
     """The relay configured with an account that may not see the workflow's status (not a
-    workflow manager, not involved): Content Server answers 400, the caller is told the relay
-    was refused (an administrator's job, not a retry), nothing is sent or recorded."""
+    workflow manager, not involved): Content Server answers 400 "Could not access task status",
+    as it does for a process that does not exist (REST API 2.0.2 does not tell them apart), so
+    the caller hears `unknown_step`; nothing is sent or recorded."""
     bjones = {"auth_mode": "password", "username": "bjones", "password": "bjones-local"}
     config = _config(tmp_path, recorded[0], ecm_url, forward_token=FORWARD_TOKEN, ecm_secret=bjones)
     harness.ecm.seed({"tasks": [ANNOUNCED]})
     with BackgroundServer(forward_app(config)) as server:
         reply = _announce(server.url, _form(ANNOUNCED_IDS))
-    assert (reply.status_code, reply.json()["status"]) == (502, "ecm_refused")
+    assert (reply.status_code, reply.json()["status"]) == (404, "unknown_step")
     assert "Retry-After" not in reply.headers
     assert recorded[1] == []
     assert not config.state_file.exists()

@@ -11,6 +11,7 @@ import pytest
 from ecmpush.adapters.responses_repository import reply_key
 from ecmpush.domain.action_token import ActionClaims, sign
 from tests.conftest import sample_event
+from tests.integration.ecm_steps import AUTHENTICATED_TASK
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 
 # Seeded Content Server tasks (devstack/ecm_seed.json): (process, subprocess, task), stage, assignee
@@ -286,3 +287,19 @@ def test_a_queued_reply_applied_meanwhile_is_recognised_by_its_comment(harness: 
         Key={"notification_id": data["notification_id"], "sk": reply_key("asmith")}
     )["Item"]
     assert stored["status"] == "applied"
+
+
+def test_a_step_asking_for_authentication_is_refused_at_once_and_never_sent_on(
+    harness: Harness,
+) -> None:
+    """Such a step must carry the user's `authentication_info` (a real server answers 400
+    without it), which no push can: 409 now, nothing sent to Content Server, nothing queued."""
+    harness.ecm.seed({"tasks": [AUTHENTICATED_TASK]})
+    signed = (("4900", "4900", "1"), "task", "asmith")
+    data = _push(harness, signed)
+    reply = _answer(harness, data, "acknowledge", "asmith")
+    assert reply.status == 409
+    assert "open the task in ECM" in reply.body["message"]
+    assert [r for r in harness.ecm.requests("/api/v2/processes/4900") if r["method"] == "PUT"] == []
+    assert _ecm_task(harness, signed)["status"] == "open"
+    assert harness.queue_depth(harness.write_back_url) == 0

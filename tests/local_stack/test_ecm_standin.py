@@ -208,19 +208,38 @@ def test_workflow_status_shape_and_who_may_read_it(ecm: tuple[EcmStandIn, str]) 
     assert status(url, login(url, "bjones"), 4711).status_code == 200  # the initiator
     stranger = status(url, login(url, "dlee"), 4711)
     assert (stranger.status_code, stranger.json()["error"]) == (400, NO_STATUS_ERROR)
-    assert status(url, login(url, "svc-ecmpush"), 1).status_code == 404
+    unknown = status(url, login(url, "svc-ecmpush"), 1)  # REST API 2.0.2: not a 404
+    assert (unknown.status_code, unknown.json()["error"]) == (400, NO_STATUS_ERROR)
+    history = requests.get(
+        f"{url}/api/v2/processes/1/subprocesses/1/activities",
+        headers=login(url, "svc-ecmpush"),
+        timeout=TIMEOUT,
+    )
+    assert (history.status_code, history.json()["error"]) == (400, NO_STATUS_ERROR)
 
 
-def test_review_needs_an_assignee(ecm: tuple[EcmStandIn, str]) -> None:
+def test_review_needs_an_assignee_inside_body(ecm: tuple[EcmStandIn, str]) -> None:
+    """REST API 2.0.2 lists no `assignee` field; pyxecm sends it inside `body=<json>` only."""
     app, url = ecm
     task_url = f"{url}/api/v2/processes/4711/subprocesses/4711/tasks/1"
     headers = login(url)
     plain = requests.put(task_url, data={"action": "SendForReview"}, headers=headers, timeout=5)
     assert plain.status_code == 400
-    assert app.task(4711, 4711, 1)["status"] == "open"
-    routed = requests.put(
+    flat = requests.put(
         task_url, data={"action": "SendForReview", "assignee": "1002"}, headers=headers, timeout=5
     )
+    assert flat.status_code == 400
+    assert "assignee" in flat.json()["error"]
+    mixed = requests.put(
+        task_url,
+        data={"body": json.dumps({"action": "SendForReview"}), "assignee": "1002"},
+        headers=headers,
+        timeout=5,
+    )
+    assert mixed.status_code == 400
+    assert app.task(4711, 4711, 1)["status"] == "open"
+    body = {"action": "SendForReview", "assignee": "1002", "comment": "?"}
+    routed = requests.put(task_url, data={"body": json.dumps(body)}, headers=headers, timeout=5)
     assert routed.status_code == 200
     state = app.task(4711, 4711, 1)
     assert (state["status"], state["review_assignee"]) == ("sent_for_review", "bjones")
@@ -307,6 +326,11 @@ def test_update_errors(ecm: tuple[EcmStandIn, str]) -> None:
         timeout=TIMEOUT,
     )
     assert missing.status_code == 404
+    unknown_form = form(url, headers, 1, 1, 1)  # REST API 2.0.2: the form's 500
+    assert (unknown_form.status_code, unknown_form.json()["error"]) == (
+        500,
+        "Could not get a workflow for 1, 1, 1",
+    )
 
 
 def test_delegate_and_form_update(ecm: tuple[EcmStandIn, str]) -> None:
@@ -326,8 +350,11 @@ def test_delegate_and_form_update(ecm: tuple[EcmStandIn, str]) -> None:
     assert (
         requests.put(task_url, data={"action": "Delegate"}, headers=headers, timeout=TIMEOUT)
     ).status_code == 400
+    flat = {"action": "Delegate", "assignee": "1004"}
+    assert requests.put(task_url, data=flat, headers=headers, timeout=TIMEOUT).status_code == 400
+    assert app.task(4712, 4712, 1)["assignee"] == "cwu"
     delegated = requests.put(
-        task_url, data={"action": "Delegate", "assignee": "1004"}, headers=headers, timeout=TIMEOUT
+        task_url, data={"body": json.dumps(flat)}, headers=headers, timeout=TIMEOUT
     )
     assert delegated.status_code == 200
     state = app.task(4712, 4712, 1)
@@ -347,8 +374,7 @@ def test_nodes_v2_shape(ecm: tuple[EcmStandIn, str]) -> None:
     assert (props["id"], props["type"], props["type_name"]) == (30501, 144, "Document")
     assert node["results"]["data"]["categories"][0]["30100_3"] == "2026-12-31T00:00:00"
     missing = requests.get(f"{url}/api/v2/nodes/1", headers=headers, timeout=TIMEOUT)
-    assert missing.status_code == 404
-    assert "error" in missing.json()
+    assert (missing.status_code, missing.json()["error"]) == (400, "Could not get a node for 1")
 
 
 def test_search_shape_and_paging(ecm: tuple[EcmStandIn, str]) -> None:

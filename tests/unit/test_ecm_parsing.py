@@ -76,6 +76,55 @@ def test_search_with_select_reads_category_regions() -> None:
     assert row.regions["OTName"] == "ACME-2026-114 Supplier contract.pdf"
 
 
+def test_search_regions_the_document_types_as_a_string() -> None:
+    """REST API 2.0.2 types `data.regions` as a string: a JSON object in it reads as the object;
+    anything else, or no regions when `select` named some, is a protocol error, never a hit
+    without values (the expiry sweep would skip every record without a word)."""
+    body = fixture("search_select.json")
+    regions = body["results"][0]["data"]["regions"]
+    body["results"][0]["data"]["regions"] = json.dumps(regions)
+    (row,) = parsing.search_page(body, regions_expected=True).rows
+    assert row.categories == {"30100_3": "2026-12-31T00:00:00", "30100_5": "asmith"}
+    assert row.regions == regions
+    for odd in ("OTName", "[1, 2]", 7, ["OTName"]):
+        body["results"][0]["data"]["regions"] = odd
+        with pytest.raises(EcmProtocolError, match=r"\$\.results\[0\]\.data\.regions"):
+            parsing.search_page(body)
+    del body["results"][0]["data"]["regions"]
+    with pytest.raises(EcmProtocolError, match="select"):
+        parsing.search_page(body, regions_expected=True)
+    assert parsing.search_page(body).rows[0].regions == {}  # none asked, none given
+
+
+def test_running_workflows_as_a_list_or_as_the_documents_object() -> None:
+    """REST API 2.0.2 `worflow_active_result`: `results` is one object (a row); the otcs-mcp
+    client reads a list of rows. Both read the same."""
+    row = {"Work_WorkID": 4711, "SubWork_SubWorkID": 4712, "SubWork_Title": "T", "Map_MapObjID": 9}
+    as_list = parsing.active_workflows({"results": [row]})
+    assert as_list == parsing.active_workflows({"results": row})
+    ((workflow),) = as_list
+    assert (workflow.process_id, workflow.subprocess_id, workflow.map_id) == ("4711", "4712", 9)
+    assert parsing.active_workflows({"results": {}}) == []
+    assert parsing.active_workflows({"results": []}) == []
+    with pytest.raises(EcmProtocolError, match=r"\$\.results\.Work_WorkID"):
+        parsing.active_workflows({"results": {"SubWork_Title": "no id"}})
+
+
+def test_accept_answer() -> None:
+    """REST API 2.0.2 `mobile_workflows_AcceptTask`: `accept: false` is not an accepted step."""
+    assert parsing.accepted({"results": {"accept": True}}) is True
+    assert parsing.accepted({"results": {"accept": False}}) is False
+    odds: list[dict[str, Any]] = [
+        {"results": {}},
+        {"results": {"accept": "true"}},
+        {"results": []},
+        {},
+    ]
+    for odd in odds:
+        with pytest.raises(EcmProtocolError, match=r"\$\.results"):
+            parsing.accepted(odd)
+
+
 def test_node() -> None:
     node = parsing.node(fixture("node.json"))
     assert (node.id, node.name, node.type, node.type_name, node.parent_id) == (

@@ -18,7 +18,12 @@ from ecmpush.domain.ecm import (
     WorkflowStatus,
     WorkflowStep,
 )
-from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmTaskNotOpen
+from ecmpush.domain.ecm_errors import (
+    EcmAuthError,
+    EcmNotAssignee,
+    EcmStepNeedsAuthentication,
+    EcmTaskNotOpen,
+)
 from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.task_ref import TaskRef
@@ -40,6 +45,7 @@ class FakeContentServer:
     custom: tuple[str, ...] = ("Approve", "Reject")
     member_accept: bool = False
     lose_handover_answer: bool = False  # the Delegate goes through, its answer is lost
+    authentication: bool = False  # the step asks for authentication_info to be sent on
     history: list[Activity] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -67,7 +73,7 @@ class FakeContentServer:
             custom_actions=tuple(ActionOption(c, c) for c in self.custom),
             comments_on=True,
             member_accept=self.member_accept,
-            authentication=False,
+            authentication=self.authentication,
         )
 
     def accept_task(
@@ -202,6 +208,15 @@ def test_without_a_handover_action_the_supervisor_is_refused_and_nothing_changes
     with pytest.raises(EcmNotAssignee):
         service(ecm, WriteBackRecorder(TRACKED)).apply(reply(user="bjones"), 5)
     assert (ecm.calls, ecm.open) == ([], True)
+
+
+@pytest.mark.parametrize("user", ["asmith", "bjones"], ids=["assignee", "supervisor"])
+def test_a_step_asking_for_authentication_is_neither_handed_over_nor_sent_on(user: str) -> None:
+    """No push reply can carry `authentication_info`: refused before any change in ECM."""
+    ecm = FakeContentServer(authentication=True, member_accept=True)
+    with pytest.raises(EcmStepNeedsAuthentication):
+        service(ecm, WriteBackRecorder(TRACKED)).apply(reply(user=user), 5)
+    assert (ecm.calls, ecm.open, ecm.holder) == ([], True, "asmith")
 
 
 def test_someone_the_step_moved_away_from_cannot_take_it_back() -> None:

@@ -68,8 +68,9 @@ class EcmWorkflowStatus(Protocol):
         self, process_id: str | int, *, budget_s: float | None = None
     ) -> WorkflowStatus:
         """Steps in progress and done, and the initiator, read as the service account. Raises
-        `EcmNotFound` for an unknown workflow, `EcmRejected` when the service account may not
-        see it, `EcmUnavailable` when Content Server cannot answer now."""
+        `EcmNotFound` for an unknown workflow or one the service account may not see (Content
+        Server answers both 400 "Could not access task status"), `EcmUnavailable` when Content
+        Server cannot answer now."""
         ...
 
 
@@ -83,7 +84,9 @@ class EcmWorkflows(EcmWorkflowStatus, Protocol):
 
     def accept_task(
         self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
-    ) -> None: ...
+    ) -> None:
+        """Raises `EcmNotAssignee` when Content Server answers `accept: false`."""
+        ...
 
     def complete_task(
         self,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecmpush.domain.dispositions import ActionOption, DispositionKind
+from ecmpush.domain.ecm_errors import EcmStepNeedsAuthentication
 from ecmpush.domain.task_ref import TaskRef
 
 
@@ -48,6 +49,15 @@ class TaskDetails:
     def offers(self, kind: DispositionKind, key: str) -> bool:
         options = self.custom_actions if kind is DispositionKind.CUSTOM_ACTION else self.actions
         return any(o.key == key for o in options)
+
+    def ensure_answerable_from_a_push(self) -> None:
+        """Raise `EcmStepNeedsAuthentication` when sending this step on needs the holder to
+        authenticate again (`authentication`), which no push reply can do."""
+        if self.authentication:
+            raise EcmStepNeedsAuthentication(
+                f"task {self.ref} asks its holder to authenticate to send it on "
+                "(authentication_info); answer it in Content Server"
+            )
 
 
 @dataclass(frozen=True)

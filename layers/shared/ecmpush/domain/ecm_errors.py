@@ -49,7 +49,9 @@ class EcmTaskNotOpen(EcmError):
 
 
 class EcmNotFound(EcmError):
-    """The node, process or task does not exist (HTTP 404)."""
+    """The node, process, task or group does not exist, or is not visible to the caller: HTTP
+    404, or the answers Content Server gives for it instead (400 "Could not access task status",
+    400 "Could not get a node for {id}", 500 "Could not get a member for {id}")."""
 
 
 class EcmProtocolError(EcmError):
@@ -66,3 +68,10 @@ class EcmRejected(EcmError):
 class EcmNotAssignee(EcmRejected):
     """The step is open, but not in the acting user's inbox: Content Server lets only the user
     whose inbox holds a task open its form or send it on."""
+
+
+class EcmStepNeedsAuthentication(EcmRejected):
+    """The step asks whoever sends it on to authenticate again (the task form's
+    `authentication`; the send-on must then carry `authentication_info`, else a real server
+    answers 400). A reply from a push cannot: ecmpush never holds users' passwords. Refused
+    before anything is sent, and not retried: the user answers such a step in Content Server."""

@@ -121,6 +121,7 @@ class WriteBackService:
                     raise EcmNotAssignee(f"task {ref} is not in the inbox of {who(user)}")
                 self._hand_over(ecm, ref, holder, reply, budget)
             form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
+            form.ensure_answerable_from_a_push()
             if form.member_accept:
                 ecm.accept_task(ref, as_user=user, budget_s=budget.left())
                 form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
@@ -152,6 +153,7 @@ class WriteBackService:
         """Move the step from `holder`'s inbox to the replying deputy, through the step's own
         Delegate action run as the holder."""
         form = ecm.get_task(ref, as_user=holder, budget_s=budget.left())
+        form.ensure_answerable_from_a_push()  # else handed over for a reply that cannot go on
         delegate = _offered(form, HANDOVER_ACTIONS)
         if delegate is None:
             raise EcmNotAssignee(

@@ -19,7 +19,7 @@ decided from the workflow status, never from the status code or the words.
 REST calls (docs/ecm.md has the shapes and where each was checked):
 - task form     GET  /api/v1/forms/processes/tasks/update?process_id=&subprocess_id=&task_id=
 - send on       PUT  /api/v2/processes/{p}/subprocesses/{s}/tasks/{t}  (action | custom_action,
-  comment, assignee)
+  comment; with an assignee all three inside `body=<json>`, as pyxecm sends them)
 - accept        POST /api/v2/mobilegroupassignment/accept/taskid/{t}/processid/{p}/subprocessid/{s}
 - status        GET  /api/v2/workflows/status/processes/{p}
 - running       GET  /api/v2/workflows/status/active[?mapObjId=]
@@ -31,6 +31,7 @@ REST calls (docs/ecm.md has the shapes and where each was checked):
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -75,10 +76,30 @@ MEMBERS_PAGE_LIMIT = 100  # members asked for per page of a group (the server ma
 _WHERE_TYPE: dict[MemberType, str] = {"users": "0", "groups": "1"}
 
 
+# Refusals as the REST API 2.0.2 document words them, whatever their status: "Could not get a
+# member for {id}" and "Invalid group {id}" are 500s of the members routes, "Could not access
+# task status" the 400 of the workflow status, history and accept routes for a process that does
+# not exist or that the caller may not see (the server does not tell the two apart), "Could not
+# get a node for {id}" the 400 of `GET /api/v2/nodes/{id}`. Read by status alone the 500s would
+# be outages, retried into a dead-letter queue; they are answers on the merits.
+_REFUSALS: tuple[tuple[str, type[EcmError]], ...] = (
+    ("could not get a member for", EcmNotFound),
+    ("invalid group", EcmRejected),
+    ("insufficient privileges", EcmRejected),
+    ("could not access task status", EcmNotFound),
+    ("could not get a node for", EcmNotFound),
+)
+
+
 def _failure(answer: Answer, what: str) -> EcmError:
     """Map a final non-2xx, non-401 answer to the error type the caller acts on."""
     text = parsing.error_text(answer.body) or answer.text[:200]
     detail = f"{what}: HTTP {answer.status}: {text}"
+    if answer.status >= 400:
+        folded = text.casefold()
+        for words, refusal in _REFUSALS:
+            if words in folded:
+                return refusal(detail, status=answer.status, server_message=text)
     if answer.status == 404:
         return EcmNotFound(detail, status=404, server_message=text)
     if answer.status in (400, 403, 405, 409, 422):
@@ -102,6 +123,23 @@ def select_regions(regions: Sequence[str]) -> str:
         if not region or not all(c.isalnum() or c == "_" for c in region):
             raise ValueError(f"not a search region name: {region!r}")
     return "{" + ",".join(f"'{r}'" for r in regions) + "}"
+
+
+def send_on_form(
+    kind: DispositionKind, key: str, comment: str, assignee: str | int | None = None
+) -> dict[str, str]:
+    """The form of `PUT /api/v2/processes/{p}/subprocesses/{s}/tasks/{t}`.
+
+    Without an assignee: the separate fields the REST API 2.0.2 document lists (`action` or
+    `custom_action`, `comment`). With one (Review, SendForReview, Delegate): the document has no
+    `assignee` field at all, and pyxecm's `update_process_task` sends it only inside one form
+    field `body=<json>` together with the action and comment, which is what we follow. Never a
+    flat `assignee` field: nothing documents it, and a server that ignores it sends the step
+    nowhere or refuses it."""
+    if assignee is None:
+        return {kind.value: key, "comment": comment}
+    body = {kind.value: key, "assignee": str(assignee), "comment": comment}
+    return {"body": json.dumps(body, separators=(",", ":"))}
 
 
 class EcmClient:
@@ -202,13 +240,25 @@ class EcmClient:
         self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
     ) -> None:
         """Take a step assigned to a group (`member_accept`) into `as_user`'s own inbox; Content
-        Server refuses a send-on of a group step nobody has accepted."""
+        Server refuses a send-on of a group step nobody has accepted.
+
+        The answer is `{"results": {"accept": bool}}` (REST API 2.0.2 `mobile_workflows_
+        AcceptTask`): a 200 with `accept: false` is a refusal (`EcmNotAssignee`: the step did not
+        become this user's, say because another member took it first), never a success."""
         path = (
             f"/v2/mobilegroupassignment/accept/taskid/{ref.task_id}"
             f"/processid/{ref.process_id}/subprocessid/{ref.subprocess_id}"
         )
         actor = self._auth.actor(as_user)
-        self._api("POST", path, actor, self._transport.deadline(budget_s), what=f"accept {ref}")
+        answer = self._api(
+            "POST", path, actor, self._transport.deadline(budget_s), what=f"accept {ref}"
+        )
+        if not parsing.accepted(answer.body):
+            raise EcmNotAssignee(
+                f"task {ref}: Content Server did not accept the group step for "
+                f"{who(self._auth.name_of(actor))} (accept: false)",
+                status=answer.status,
+            )
 
     def complete_task(
         self,
@@ -224,7 +274,8 @@ class EcmClient:
         """Send the step on with one standard `action` (SendOn, Review, Delegate, ...) or one
         `custom_action` (a disposition such as Approve), and `comment` for the audit trail.
 
-        `assignee` (a user id) is passed for actions that route to someone (Delegate, Review).
+        `assignee` (a user id) is passed for actions that route to someone (Delegate, Review);
+        see `send_on_form` for how it travels.
         A refusal is explained from the workflow status: step still in progress → the refusal
         stands (`EcmNotAssignee` when it is not the user's); no longer in progress →
         `EcmTaskNotOpen` (whether our own earlier attempt closed it is the caller's question:
@@ -236,9 +287,7 @@ class EcmClient:
         assert key is not None
         actor = self._auth.actor(as_user)
         deadline = self._transport.deadline(budget_s)
-        form: dict[str, str] = {kind.value: key, "comment": comment}
-        if assignee is not None:
-            form["assignee"] = str(assignee)
+        form = send_on_form(kind, key, comment, assignee)
         path = (
             f"/v2/processes/{ref.process_id}/subprocesses/{ref.subprocess_id}/tasks/{ref.task_id}"
         )
@@ -333,7 +382,7 @@ class EcmClient:
             data=form,
             what="search",
         )
-        return parsing.search_page(answer.body)
+        return parsing.search_page(answer.body, regions_expected=bool(select))
 
     def group_members(
         self,

@@ -7,6 +7,7 @@ clear message rather than a KeyError deep in a Lambda.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -171,14 +172,34 @@ def _steps(value: Any, path: str) -> tuple[WorkflowStep, ...]:
     return tuple(steps)
 
 
+def accepted(body: Any) -> bool:
+    """`POST /api/v2/mobilegroupassignment/accept/...`: `{"results": {"accept": bool}}` (REST API
+    2.0.2 `mobile_workflows_AcceptTask`). Anything but a boolean there is not an answer we can
+    act on: the step may or may not be ours."""
+    results = _obj(_obj(body, "$").get("results"), "$.results")
+    accept = results.get("accept")
+    if not isinstance(accept, bool):
+        raise EcmProtocolError(
+            f"expected a boolean at $.results.accept, got {type(accept).__name__}"
+        )
+    return accept
+
+
 def active_workflows(body: Any) -> list[ActiveWorkflow]:
-    """`{"results": [{Work_WorkID, SubWork_SubWorkID, SubWork_Title, Map_MapObjID, Work_Status,
-    ...}, ...]}` (REST API 2.0.2 `worflow_active_result`; rows as the otcs-mcp TS client reads
-    them)."""
-    rows = _list(_obj(body, "$").get("results"), "$.results")
+    """`{"results": ...}` of running workflows. The REST API 2.0.2 document types `results` as
+    one object (`worflow_active_result` → `workflow_active_properties`: one row); the otcs-mcp
+    TS client reads a list of such rows. Both are read: a list row by row, an object as the one
+    row it is (an empty object or null as none)."""
+    results = _obj(body, "$").get("results")
+    if results is None or (isinstance(results, Mapping) and not results):
+        return []
+    if isinstance(results, Mapping):
+        indexed: list[tuple[str, Any]] = [("$.results", results)]
+    else:
+        rows = _list(results, "$.results")
+        indexed = [(f"$.results[{i}]", item) for i, item in enumerate(rows)]
     out: list[ActiveWorkflow] = []
-    for i, item in enumerate(rows):
-        path = f"$.results[{i}]"
+    for path, item in indexed:
         row = _obj(item, path)
         out.append(
             ActiveWorkflow(
@@ -242,12 +263,33 @@ def node(body: Any) -> Node:
     )
 
 
-def _search_row(item: Any, i: int) -> SearchRow:
+def _regions(value: Any, path: str, *, expected: bool) -> dict[str, Any]:
+    """A hit's `regions`: the values of the regions `select` named. The REST API 2.0.2 document
+    types it as a string and says its structure "will change depending on the regions used";
+    the only shape anything public shows is an object of region → value. An object is read as
+    it is, a string holding a JSON object likewise; anything else (or nothing, when `select`
+    asked for regions) is an `EcmProtocolError`: read as "no values", every hit of the expiry
+    search would be skipped without a word."""
+    if value is None:
+        if expected:
+            raise EcmProtocolError(f"no {path}, though the search named regions in select")
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise EcmProtocolError(
+                f"expected an object of region values at {path}, got a string that is not "
+                f"JSON: {value[:80]!r}"
+            ) from None
+    return dict(_obj(value, path))
+
+
+def _search_row(item: Any, i: int, *, regions_expected: bool = False) -> SearchRow:
     base = f"$.results[{i}]"
     data = _obj(_obj(item, base).get("data"), f"{base}.data")
     props = _obj(data.get("properties"), f"{base}.data.properties")
-    regions_raw = data.get("regions")
-    regions = dict(regions_raw) if isinstance(regions_raw, Mapping) else {}
+    regions = _regions(data.get("regions"), f"{base}.data.regions", expected=regions_expected)
     categories = _categories(data)
     for name, value in regions.items():
         # Category attributes are search regions named Attr_<catId>_<attrId>.
@@ -276,11 +318,13 @@ def _paging(root: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
-def search_page(body: Any) -> SearchPage:
-    """`{"collection": {"paging": {page, limit, total_count, page_total}}, "results": [...]}`."""
+def search_page(body: Any, *, regions_expected: bool = False) -> SearchPage:
+    """`{"collection": {"paging": {page, limit, total_count, page_total}}, "results": [...]}`;
+    `regions_expected` when the request's `select` named regions (each hit must carry them)."""
     root = _obj(body, "$")
     rows = tuple(
-        _search_row(item, i) for i, item in enumerate(_list(root.get("results"), "$.results"))
+        _search_row(item, i, regions_expected=regions_expected)
+        for i, item in enumerate(_list(root.get("results"), "$.results"))
     )
     return SearchPage(rows=rows, **_paging(root))
 
