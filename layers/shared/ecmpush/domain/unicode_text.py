@@ -122,9 +122,10 @@ _LOOK_ALIKES = str.maketrans(
 
 def skeleton(text: str) -> str:
     """What `text` looks like, for matching words a reader would take for ecmpush's own:
-    NFKC, every default-ignorable code point and combining mark removed, casefolded, Cyrillic
-    and Greek look-alikes read as Latin letters. Only for checks; never stored or shown."""
+    NFKC, casefolded, every default-ignorable code point, combining mark, control and format
+    character removed, Cyrillic and Greek look-alikes read as Latin letters. Only for checks;
+    never stored or shown."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     decomposed = unicodedata.normalize("NFD", without_default_ignorables(folded, keep_emoji=False))
-    bare = "".join(ch for ch in decomposed if not unicodedata.category(ch).startswith("M"))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch)[0] not in "MC")
     return unicodedata.normalize("NFKC", bare).translate(_LOOK_ALIKES)
