@@ -13,10 +13,13 @@ own delivery items even where an old key would match."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from ecmpush.adapters.devices_repository import DevicesRepository
+from ecmpush.domain.devices import Device
 from tests.conftest import fullwidth, sample_event
 from tests.integration.harness import Harness, Reply
 
@@ -180,3 +183,23 @@ def test_an_inbox_never_lists_a_delivery_whose_key_only_starts_like_its_own(
     inbox = _inbox(harness, harness.identity.mint_id_token(None, external_id="rtcust"))
     [entry] = inbox.body["notifications"]
     assert [d["installation_id"] for d in entry["deliveries"]] == [RTCUST_PHONE]
+
+
+def test_a_device_stored_under_an_older_spelling_moves_on_its_next_registration(
+    harness: Harness,
+) -> None:
+    """What docs/security.md promises for devices registered before the one spelling: the app's
+    next registration of the installation, with its FCM token, moves it to `asmith`."""
+    then = datetime(2026, 11, 1, tzinfo=UTC)
+    legacy = Device(
+        owner="ASmith",
+        installation_id=ASMITH_PHONE,
+        token=ASMITH_TOKEN,
+        platform="android",
+        created_at=then,
+        updated_at=then,
+    )
+    DevicesRepository(harness.table("DevicesTable")).upsert(legacy)
+    harness.register("ASmith", ASMITH_PHONE, ASMITH_TOKEN)
+    assert harness.devices_of("ASmith") == []
+    assert [d["installation_id"] for d in harness.devices_of("asmith")] == [ASMITH_PHONE]
