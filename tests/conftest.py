@@ -31,6 +31,12 @@ pytest_plugins = ["tests.fixtures_firebase", "tests.fixtures_ecm"]
 SAMPLE_EVENT_NAMES = [event_type.replace(".", "_") for event_type in EVENT_TYPES]
 
 
+def fullwidth(text: str) -> str:
+    """`text` in full-width forms (`asmith` → U+FF41...): a look-alike spelled without
+    look-alikes in the test source."""
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
 def sample_event(name: str) -> dict[str, Any]:
     """A contract §1 event from events/ecm/ (the same files `python -m devstack post` sends)."""
     event: dict[str, Any] = json.loads((EVENTS / "ecm" / f"{name}.json").read_text())

@@ -12,6 +12,7 @@ very same event: the webhook answers the second `duplicate`, never a second push
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +20,12 @@ from typing import Any
 
 from ecmpush.clock import rfc3339
 from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStep
+from ecmpush.domain.user_ids import ecm_user_id
+from ecmpush.privacy import who
 from senders.relay.config import RelayConfig
 
 TITLE_MAX = 512
+log = logging.getLogger(__name__)
 
 
 def step_key(step: WorkflowStep) -> str:
@@ -149,7 +153,18 @@ class Change:
 
 
 def holders_of(step: WorkflowStep) -> frozenset[str]:
-    return frozenset(m.login for m in step.assignees if m.login.strip())
+    """The step's holders in the one spelling the webhook reads (`ecm_user_id`: `ASmith` is
+    `asmith`). A login the webhook would refuse (an invisible character, `#`) is left out and
+    logged by pseudonym: posting it would be refused at every poll and never reach anyone."""
+    holders: set[str] = set()
+    for member in step.assignees:
+        if not member.login.strip():
+            continue
+        try:
+            holders.add(ecm_user_id(member.login))
+        except ValueError as exc:
+            log.warning("step %s: holder %s left out: %s", step.ref, who(member.login), exc)
+    return frozenset(holders)
 
 
 def announcements(

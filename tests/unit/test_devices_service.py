@@ -198,15 +198,17 @@ def test_other_installations_of_the_previous_owner_stay(
 # --- external audience --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "principal",
-    [ALICE, Principal(uid="fb-x", ecm_user="alice", external_id="")],
-)
 def test_external_registration_needs_the_external_id_claim(
-    service: DevicesService, store: FakeStore, principal: Principal
+    service: DevicesService, store: FakeStore
 ) -> None:
     with pytest.raises(Forbidden):
-        service.register(principal, iid("inst"), registration(audience="external"))
+        service.register(ALICE, iid("inst"), registration(audience="external"))
+
+
+def test_a_blank_external_id_claim_is_no_identity_at_all() -> None:
+    """Issue 20, finding 9: blank is refused (401), not read as "no claim"."""
+    with pytest.raises(Unauthenticated, match="must not be blank"):
+        Principal(uid="fb-x", ecm_user="alice", external_id=" ")
 
 
 def test_refused_external_registration_changes_nothing(
@@ -259,16 +261,23 @@ def test_owner_is_the_ecm_user() -> None:
 
 def test_owner_of_an_external_only_principal() -> None:
     assert CUSTOMER.owner == "ext:cust-1"
-    assert Principal(uid="u", ecm_user="", external_id="c-2").owner == "ext:c-2"
+    assert Principal(uid="u", ecm_user=None, external_id="c-2").owner == "ext:c-2"
 
 
-@pytest.mark.parametrize(("ecm_user", "external_id"), [(None, None), ("", ""), (None, "")])
+@pytest.mark.parametrize(
+    ("ecm_user", "external_id"),
+    [(None, None), ("", ""), (None, ""), ("  ", "c-2"), ("\u200b", None)],
+)
 def test_principal_with_neither_claim_is_unauthenticated(
     ecm_user: str | None, external_id: str | None
 ) -> None:
-    principal = Principal(uid="fb-nobody", ecm_user=ecm_user, external_id=external_id)
+    """A blank claim is refused as such (issue 20, finding 9), not read as a missing one."""
+
+    def owner() -> str:
+        return Principal(uid="fb-nobody", ecm_user=ecm_user, external_id=external_id).owner
+
     with pytest.raises(Unauthenticated):
-        _ = principal.owner
+        owner()
 
 
 def test_register_without_claims_is_unauthenticated_and_deletes_nothing(

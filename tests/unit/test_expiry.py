@@ -131,7 +131,12 @@ def test_search_hit_becomes_a_record() -> None:
     record, owners = record_from_search(
         30505,
         "Acrobat volume licence 2026.pdf",
-        {"30100_2": "licence", "30100_3": "2027-02-28T00:00:00", "30100_5": ["cwu", 1004, ""]},
+        {
+            "30100_2": "licence",
+            "30100_3": "2027-02-28T00:00:00",
+            # one spelling per user (issue 20, finding 9): CWu is cwu; `#` or U+200B name nobody
+            "30100_5": ["cwu", 1004, "", "CWu", "a#b", "dlee\u200b"],
+        },
         config,
     )
     assert (record.node_id, record.kind) == ("30505", "licence")

@@ -15,6 +15,7 @@ from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.webhook_body import parse_body
 from senders.relay.assignments import changes, due_at, event_id
 from senders.relay.config import MapRule, RelayConfig
+from tests.conftest import fullwidth
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 WORKFLOW = ActiveWorkflow("4711", "4711", "Contract approval", map_id=30000)
@@ -85,6 +86,20 @@ def test_a_group_step_is_announced_to_each_member_and_remembered_per_member(
     assert known == {"4711/4711/1": frozenset({"cwu"})}
     [again] = changes(known, _running("asmith", "cwu"))
     assert again.event_id == first.event_id == event_id("4711/4711/1", "asmith")
+
+
+def test_holders_are_announced_in_the_one_spelling_the_webhook_reads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 20, finding 9: Content Server's `ASmith` is ecmpush's `asmith` (one event, not one
+    per spelling); a login the webhook would refuse is left out, logged by pseudonym only."""
+    known: dict[str, frozenset[str]] = {"4711/4711/1": frozenset({"asmith"})}
+    [change] = changes(known, _running("ASmith", fullwidth("CWU"), "dlee\u200b"))
+    assert change.assignee == "cwu"
+    assert change.holders == frozenset({"asmith", "cwu"})
+    assert change.event(_config(tmp_path), NOW)["data"]["assignee"] == {"user_id": "cwu"}
+    assert "left out" in caplog.text
+    assert "dlee" not in caplog.text
 
 
 def test_a_step_no_longer_running_is_completed_once(tmp_path: Path) -> None:

@@ -3,7 +3,10 @@ first, each joined with its notification, that user's deliveries and their reply
 
 Only the caller's rows are read: the header and the reply by key, the deliveries with
 `begins_with(sk, "d#<owner>#")`. A broadcast's item collection holds one delivery per device
-of every recipient; reading all of it for each inbox entry made one page cost seconds."""
+of every recipient; reading all of it for each inbox entry made one page cost seconds. Owners
+cannot hold `#` (`domain/user_ids.py`), and a delivery is listed only when its `owner` is the
+caller too: items keyed before that rule (`d#ext:rtcust#victim#…` also begins with
+`d#ext:rtcust#`) stay out of `rtcust`'s inbox (issue 20, finding 7)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from boto3.dynamodb.conditions import Key
 
 from ecmpush.adapters.deliveries_repository import HEADER, delivery_key
 from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
+from ecmpush.adapters.responses_repository import reply_key
 from ecmpush.domain.delivery import NO_DEVICE_ID
 from ecmpush.domain.page import Page
 from ecmpush.domain.templates import render
@@ -50,7 +54,7 @@ class HistoryRepository:
         items = self._table.query(
             KeyConditionExpression=Key("notification_id").eq(nid) & Key("sk").begins_with(prefix)
         )["Items"]
-        for sk in (HEADER, f"r#{owner}"):
+        for sk in (HEADER, reply_key(owner)):
             item = self._table.get_item(Key={"notification_id": nid, "sk": sk}).get("Item")
             if item:
                 items.append(item)
@@ -70,9 +74,11 @@ class HistoryRepository:
                 "updated_at": item.get("updated_at"),
             }
             for sk, item in sorted(by_sk.items())
-            if sk.startswith(prefix) and item.get("installation_id") != NO_DEVICE_ID
+            if sk.startswith(prefix)
+            and item.get("owner") == owner
+            and item.get("installation_id") != NO_DEVICE_ID
         ]
-        reply = by_sk.get(f"r#{owner}")
+        reply = by_sk.get(reply_key(owner))
         return {
             "notification_id": nid,
             "type": inbox.get("type"),

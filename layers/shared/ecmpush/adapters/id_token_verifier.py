@@ -188,5 +188,11 @@ class FirebaseIdTokenVerifier:
 
 
 def _claim(claims: dict[str, Any], name: str) -> str | None:
+    """An absent claim is None; a present one must be a string, and `Principal` reads it in its
+    one spelling (`domain/user_ids.py`): a blank or whitespace claim is refused, not absent."""
     value = claims.get(name)
-    return value if isinstance(value, str) and value else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Unauthenticated(f"the {name!r} claim is not a string")
+    return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ecmpush.adapters.deliveries_repository import item_key
 from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.clock import rfc3339
 from ecmpush.domain.replies import ReplyStatus
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def reply_key(ecm_user: str) -> str:
-    return f"r#{ecm_user}"
+    return item_key("r", ecm_user)
 
 
 class ResponsesRepository:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.user_ids import InternalUserId
+from ecmpush.domain.user_ids import ExternalId, InternalUserId
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
@@ -107,7 +107,9 @@ class DocumentAvailableData(Model):
 
 
 class ExternalAudience(Model):
-    external_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+    """External ids in their one spelling (`domain/user_ids.py`): no `#`, nothing invisible."""
+
+    external_ids: Annotated[list[ExternalId], Field(min_length=1, max_length=1000)]
 
 
 class DocumentPublishedData(Model):

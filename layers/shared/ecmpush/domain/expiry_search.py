@@ -18,6 +18,7 @@ from ecmpush.domain.expiry import (
     ExpiryPolicy,
     utc_day,
 )
+from ecmpush.domain.user_ids import ecm_user_id
 
 
 def parse_ecm_date(value: object) -> datetime:
@@ -146,6 +147,8 @@ def parse_search_config(raw: str) -> SearchConfig | None:
 
 
 def _user_ids(value: object) -> list[str]:
+    """Owners in their one spelling (`ecm_user_id`: `ASmith` is `asmith`); an empty value or
+    one no user id could be (`#`, invisible characters) names nobody."""
     values = value if isinstance(value, list | tuple) else [value]
     users = []
     for item in values:
@@ -153,9 +156,10 @@ def _user_ids(value: object) -> list[str]:
             item = item.get("name") or item.get("id")
         if item is None or isinstance(item, bool):
             continue
-        text = str(item).strip()
-        if text:
-            users.append(text)
+        try:
+            users.append(ecm_user_id(str(item)))
+        except ValueError:
+            continue
     return list(dict.fromkeys(users))
 
 

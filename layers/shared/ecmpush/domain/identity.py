@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecmpush.domain.user_ids import EXTERNAL_PREFIX, internal_user_id
+from ecmpush.domain.user_ids import EXTERNAL_PREFIX, ecm_user_id, external_id
 
 
 class Unauthenticated(Exception):
@@ -30,12 +30,19 @@ class Principal:
     external_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.ecm_user:
-            # A claim spelled like an external recipient would read an external inbox.
-            try:
-                internal_user_id(self.ecm_user)
-            except ValueError as exc:
-                raise Unauthenticated(f"ecm_user claim refused: {exc}") from None
+        """Claims in their one spelling (`domain/user_ids.py`): `ASmith` is `asmith`, the owner
+        of `asmith`'s devices; a blank claim, one spelled like an external recipient (it would
+        read an external inbox) or one with invisible characters is refused, not ignored."""
+        try:
+            if self.ecm_user is not None:
+                object.__setattr__(self, "ecm_user", ecm_user_id(self.ecm_user))
+        except ValueError as exc:
+            raise Unauthenticated(f"ecm_user claim refused: {exc}") from None
+        try:
+            if self.external_id is not None:
+                object.__setattr__(self, "external_id", external_id(self.external_id))
+        except ValueError as exc:
+            raise Unauthenticated(f"external id claim refused: {exc}") from None
 
     @property
     def owner(self) -> str:

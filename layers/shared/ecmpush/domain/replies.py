@@ -16,30 +16,40 @@ from ecmpush.clock import audit_stamp
 from ecmpush.domain.action_token import ActionClaims
 from ecmpush.domain.installation_ids import INSTALLATION_ID_PATTERN
 from ecmpush.domain.reply_actions import ReplyAction
+from ecmpush.domain.unicode_text import skeleton, without_default_ignorables
 
 MAX_COMMENT_CHARS = 1000
 
-# Bidi embeddings/overrides/isolates and marks, zero-width characters, the BOM: invisible, yet
-# they can make an audit line read differently from what it says.
-_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_SYSTEM_TEXT = (
-    (re.compile(r"via\s+ecmpush", re.IGNORECASE), "must not contain ecmpush's own trailer"),
-    (re.compile(r"^\W*on\s+behalf\s+of\b", re.IGNORECASE), 'must not start with "On behalf of"'),
-    (re.compile(r"<\s*[A-Za-z/!?]"), "must not contain HTML or XML markup"),
+# Looked for in what the text looks like (`skeleton`)...
+_SYSTEM_WORDS = (
+    (re.compile(r"via\s+ecmpush"), "must not contain ecmpush's own trailer"),
+    (re.compile(r"^\W*on\s+behalf\s+of\b"), 'must not start with "On behalf of"'),
 )
+# ... and markup in what a parser reads (NFKC: a full-width "<" is "<"; "<1 h" is no tag).
+_MARKUP = re.compile(r"<\s*[A-Za-z/!?]")
 
 
 def clean_comment(value: str) -> str:
     """The user's words as they may enter the Content Server audit trail: control characters
-    (CR/LF and NUL included) become spaces, invisible bidi and zero-width characters go, and
-    text that would pass for what ecmpush itself writes (its "— via ecmpush …" trailer, the
-    service account's "On behalf of …" prefix, markup) is refused rather than rewritten."""
-    text = _INVISIBLE.sub("", value)
+    (CR/LF and NUL included) become spaces, and every default-ignorable code point goes (bidi
+    controls, zero-width characters, soft hyphens, tag characters, Hangul fillers, U+180E),
+    except the joiners and variation selectors inside emoji, which are kept whole.
+
+    Text that would pass for what ecmpush itself writes (its "— via ecmpush …" trailer, the
+    service account's "On behalf of …" prefix, markup) is refused rather than rewritten, and
+    is looked for in what the text looks like (`skeleton`: NFKC, no marks or format
+    characters, Cyrillic, Greek and full-width look-alikes read as Latin), not only in how it
+    is spelled (issue 20, finding 8). The comment itself is kept in NFC, so `m²` and `½` stay
+    as written."""
+    text = without_default_ignorables(unicodedata.normalize("NFC", value))
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
     text = " ".join(text.split())
-    for pattern, refusal in _SYSTEM_TEXT:
-        if pattern.search(text):
+    looks = " ".join(skeleton(text).split())
+    for pattern, refusal in _SYSTEM_WORDS:
+        if pattern.search(looks):
             raise ValueError(f"comment {refusal}")
+    if _MARKUP.search(unicodedata.normalize("NFKC", text)):
+        raise ValueError("comment must not contain HTML or XML markup")
     if len(text) > MAX_COMMENT_CHARS:
         raise ValueError(f"comment longer than {MAX_COMMENT_CHARS} characters")
     return text
