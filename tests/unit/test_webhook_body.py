@@ -262,6 +262,7 @@ def test_check_size_counts_bytes_not_characters() -> None:
         b"\xff\xfe\xfa",
         b'{"id": "evt-\xc3\x28"}',  # invalid UTF-8 continuation
         b'{"id": "evt-\xe2\x82"}',  # truncated sequence
+        b'{"id": "evt-\xed\xa0\x80"}',  # an encoded surrogate (json.loads took it)
     ],
 )
 def test_invalid_utf8_is_400(body: bytes) -> None:
@@ -269,14 +270,11 @@ def test_invalid_utf8_is_400(body: bytes) -> None:
     assert isinstance(error, BodyUnreadable)
 
 
-@pytest.mark.parametrize(
-    "id_json",
-    [b'"evt-\xed\xa0\x80"', b'"evt-\\ud800"'],  # an encoded surrogate; its JSON escape
-)
-def test_lone_surrogates_never_become_an_event(id_json: bytes) -> None:
-    """json.loads lets a lone surrogate through (raw bytes via 'surrogatepass', or a \\u escape);
-    the model must still refuse it, or storing the id would fail after acceptance."""
-    body = encode(completed("placeholder")).replace(b'"placeholder"', id_json)
+def test_lone_surrogates_never_become_an_event() -> None:
+    """json.loads lets a lone surrogate through as a \\u escape (encoded as bytes it is not
+    UTF-8: 400 above); the model must still refuse it, or storing the id would fail after
+    acceptance."""
+    body = encode(completed("placeholder")).replace(b'"placeholder"', b'"evt-\\ud800"')
     [item] = parse_body(body).items
     assert item.event is None
     assert [e["path"] for e in item.errors] == ["id"]
@@ -299,3 +297,11 @@ def test_only_the_union_tag_is_dropped_from_paths() -> None:
     event["data"]["details"] = {"task.assigned": 5}
     [item] = parse_body(encode(event)).items
     assert [e["path"] for e in item.errors] == ["data.details.task.assigned"]
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-16-le", "utf-32", "utf-32-be"])
+def test_bodies_not_in_plain_utf8_are_unreadable(codec: str) -> None:
+    """Finding 11a of issue 20: contract §1 says UTF-8 without a BOM, else 400."""
+    error = body_error(json.dumps(completed("evt-enc-1")).encode(codec))
+    assert isinstance(error, BodyUnreadable)
+    assert "UTF-8" in error.message

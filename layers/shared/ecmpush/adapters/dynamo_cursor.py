@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
+from ecmpush.domain.json_text import read_json
 from ecmpush.domain.page import InvalidCursor, Page
 
 if TYPE_CHECKING:
@@ -35,8 +36,8 @@ def from_cursor(
     if not cursor:
         return None
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, RecursionError):  # bad base64, not UTF-8, not JSON, crafted nesting
+        key = read_json(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:  # bad base64, not UTF-8, not JSON, crafted nesting (UnreadableJson)
         raise InvalidCursor("cursor is not valid") from None
     if not isinstance(key, dict) or set(key) != keys:
         raise InvalidCursor("cursor is not valid")

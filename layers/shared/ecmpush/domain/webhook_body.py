@@ -5,7 +5,6 @@ refusal names the failing field paths so the ECM-side script author can fix the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 
 from ecmpush.domain.events import EVENT_TYPES, EcmEvent, event_adapter
 from ecmpush.domain.field_errors import FieldError, field_errors
+from ecmpush.domain.json_text import UnreadableJson, read_json
 from ecmpush.domain.recipient_caps import RecipientCaps, event_errors, named
 
 MAX_BODY_BYTES = 256 * 1024
@@ -33,7 +33,8 @@ class BodyTooLarge(BodyError):
 
 
 class BodyUnreadable(BodyError):
-    """Not JSON (or not UTF-8, or nested beyond reason)."""
+    """Not JSON: not UTF-8 (a BOM, UTF-16 or UTF-32 included), or nested beyond
+    `json_text.MAX_JSON_DEPTH`."""
 
 
 class BodyShapeInvalid(BodyError):
@@ -106,11 +107,9 @@ def parse_body(body: bytes, caps: RecipientCaps | None = None) -> ParsedBody:
     recipient cap become invalid items, a request over the total is refused whole (413)."""
     caps = caps or RecipientCaps()
     try:
-        document = json.loads(body)
-    except RecursionError:
-        raise BodyUnreadable("body is nested too deeply") from None
-    except ValueError as exc:  # not UTF-8, not JSON, or beyond Python's integer digit limit
-        raise BodyUnreadable(f"body is not valid JSON: {str(exc)[:200]}") from None
+        document = read_json(body)
+    except UnreadableJson as exc:
+        raise BodyUnreadable(str(exc)) from None
     if isinstance(document, dict) and "events" in document and "type" not in document:
         events = document["events"]
         extra = sorted(set(document) - {"events"})

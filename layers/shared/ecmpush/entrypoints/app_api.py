@@ -4,8 +4,9 @@ shape, so /devices, /me and /responses cannot drift apart.
 
 Hostile callers (issue 9): nothing about a request is parsed before its caller is known. The
 body size is checked first (413 over `MAX_APP_BODY_BYTES`), then the ID token (401), then the
-body must be UTF-8 JSON that Python can read (400 for non-UTF-8, deep nesting, integers beyond
-the interpreter's digit limit); only then does Powertools validate it against the schema (422).
+body must be UTF-8 JSON that Python can read (400 for non-UTF-8, nesting beyond
+`json_text.MAX_JSON_DEPTH`, integers beyond the interpreter's digit limit); only then does
+Powertools validate it against the schema (422).
 Powertools runs its validation middleware before any middleware of ours, so the guard hooks
 `_call_route` (the pinned Powertools 3.x entry point of one matched route) instead.
 
@@ -16,7 +17,6 @@ exception has no handler of its own."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from ecmpush import bootstrap
 from ecmpush.domain.field_errors import field_errors
 from ecmpush.domain.identity import Principal, RevocationCheckUnavailable, Unauthenticated
+from ecmpush.domain.json_text import UnreadableJson, read_json
 from ecmpush.entrypoints.http import UnreadableBody, bearer_token, error_response, raw_body
 from ecmpush.entrypoints.observability import logger
 
@@ -60,11 +61,9 @@ def _check_body(raw: bytes) -> None:
     if not raw:
         return
     try:
-        json.loads(raw.decode("utf-8"))
-    except RecursionError:
-        raise BadBody(400, "body is nested too deeply") from None
-    except ValueError:  # not UTF-8, not JSON, or an integer beyond Python's digit limit
-        raise BadBody(400, "body is not valid UTF-8 JSON") from None
+        read_json(raw)
+    except UnreadableJson as exc:
+        raise BadBody(400, str(exc)) from None
 
 
 def guard(app: APIGatewayRestResolver) -> Principal:
