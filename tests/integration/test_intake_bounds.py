@@ -32,3 +32,99 @@ def test_the_same_event_in_plain_utf8_is_accepted(harness: Harness) -> None:
     event: dict[str, Any] = sample_event("task_assigned")
     assert harness.post_event(json.dumps(event, ensure_ascii=False).encode()).status == 202
     assert harness.queue_depth() == 1
+
+
+# --- finding 6: event times in years 2000 to 2100 ------------------------------------------------
+
+OUT_OF_RANGE = ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z"]
+
+
+def _with_time(name: str, path: str, value: str) -> dict[str, Any]:
+    event: dict[str, Any] = sample_event(name)
+    event["id"] = f"evt-bounds-{name}-{value[:10]}"
+    node: dict[str, Any] = event
+    *parents, leaf = path.split(".")
+    for key in parents:
+        node = node[key]
+    node[leaf] = value
+    return event
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("task_assigned", "data.task.due_at"),
+        ("record_expiry_scheduled", "data.record.expires_at"),
+        ("governance_alert", "occurred_at"),
+    ],
+)
+def test_event_times_outside_2000_to_2100_are_422_with_the_field(
+    harness: Harness, name: str, path: str, value: str
+) -> None:
+    event = _with_time(name, path, value)
+    reply = harness.post_event(event)
+    assert reply.status == 422, reply
+    assert [e["path"] for e in reply.body["errors"]] == [path]
+    assert "2000 to 2100" in reply.body["errors"][0]["message"]
+    assert harness.queue_depth() == 0
+    assert not _stored(harness, event["id"])
+
+
+def test_in_a_batch_only_the_event_with_the_odd_time_is_refused(harness: Harness) -> None:
+    odd = _with_time("task_assigned", "data.task.due_at", "9999-12-31T23:59:59Z")
+    good = _with_time("task_assigned", "data.task.due_at", "2100-12-31T23:59:59Z")
+    reply = harness.post_event({"events": [odd, good]})
+    assert reply.status == 207
+    assert [r["status"] for r in reply.body["results"]] == ["invalid", "accepted"]
+    assert reply.body["results"][0]["errors"][0]["path"] == "data.task.due_at"
+    assert harness.queue_depth() == 1
+    assert not _stored(harness, odd["id"])
+
+
+def test_a_queued_push_with_an_odd_due_time_still_reaches_everyone_who_can_show_it(
+    harness: Harness,
+) -> None:
+    """Bypassing intake (queued before the bound, or by hand): the device in a zone where year
+    9999 overflows is failed and recorded, the message completes, the others get their push."""
+    from ecmpush.domain.messages import NotificationMessage
+    from ecmpush.domain.notifications import Notification
+    from ecmpush.domain.task_ref import TaskRef
+
+    harness.register(
+        "asmith", "phone-utc-8d3f1a6c2e", "fcm-token-asmith-utc-000001", timezone="UTC"
+    )
+    harness.register(
+        "asmith", "browser-tokyo-2a9e7c4d", "fcm-token-asmith-tokyo-00002", "web",
+        timezone="Asia/Tokyo",
+    )  # fmt: skip
+    harness.register("bjones", "phone-bj-5c1e9a7f3b", "fcm-token-bjones-00000000003")
+    due = "9999-12-31T23:59:59+00:00"
+    notification = Notification(
+        id="n-odd-due-0001",
+        type="sla.reminder",
+        category="sla",
+        source_id="sweep-odd",
+        recipients=["asmith", "bjones"],
+        template="task.assigned.approval",
+        params={"task_title": "Sign the contract", "due_at": due},
+        deep_link="https://app.test/tasks/1/2/3?n=n-odd-due-0001",
+        actions=["approve", "reject"],
+        apns_category="ECM_APPROVAL",
+        due_at=due,
+        task=TaskRef(process_id="1", subprocess_id="2", task_id="3"),
+        created_at="2026-11-28T10:00:00Z",
+    )
+    body = NotificationMessage(notification=notification).model_dump_json()
+    # The record is not failed: it is deleted, never retried towards the DLQ.
+    assert harness.invoke_dispatch([body]) == {"batchItemFailures": []}
+    assert len(harness.fcm.messages(token="fcm-token-asmith-utc-000001")) == 1
+    assert len(harness.fcm.messages(token="fcm-token-bjones-00000000003")) == 1
+    assert harness.fcm.messages(token="fcm-token-asmith-tokyo-00002") == []
+    deliveries = {d["installation_id"]: d for d in harness.deliveries("n-odd-due-0001")}
+    assert {k: v["status"] for k, v in deliveries.items()} == {
+        "phone-utc-8d3f1a6c2e": "sent",
+        "browser-tokyo-2a9e7c4d": "failed",
+        "phone-bj-5c1e9a7f3b": "sent",
+    }
+    assert deliveries["browser-tokyo-2a9e7c4d"]["error_code"] == "RENDER_FAILED"

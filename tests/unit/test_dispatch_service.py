@@ -1130,3 +1130,82 @@ def test_a_read_group_page_that_cannot_finish_goes_on_as_a_batch_not_as_the_page
     tokens = [p.token for p in w.sender.pushes]
     assert sorted(tokens) == ["tok-inst-00", "tok-inst-01", "tok-inst-01", "tok-inst-02"]
     assert len(w.directory.calls) == 1  # type: ignore[union-attr]  # the page read once
+
+
+# --- a push that cannot be rendered (issue 20, finding 6) ----------------------------------------
+
+
+def zoned(owner: str, installation_id: str, zone: str | None) -> Device:
+    return device(owner, installation_id).model_copy(update={"timezone": zone})
+
+
+def far_due(when: str) -> Notification:
+    """A notification with a due time that only some zones can show (it came from the queue,
+    bypassing intake's 2000 to 2100 bound: queued before it, or written by hand)."""
+    due = datetime.fromisoformat(when)
+    return notification(["alice", "bob"], due_at=due, params={"task_title": "Sign", "due_at": when})
+
+
+@pytest.mark.parametrize(
+    ("when", "broken_zone"),
+    [
+        ("9999-12-31T23:59:59+00:00", "Europe/Berlin"),
+        ("0001-01-01T00:00:00+00:00", "America/New_York"),
+    ],
+)
+def test_a_device_whose_push_cannot_be_rendered_costs_nobody_else_theirs(
+    when: str, broken_zone: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world(
+        zoned("alice", "a-broken", broken_zone),
+        zoned("alice", "a-utc", "UTC"),
+        zoned("bob", "b-none", None),
+    )
+    report = w.send(message(far_due(when)))  # completes: no RetryLater, nothing to the DLQ
+    assert sorted(p.token for p in w.sender.pushes) == ["tok-a-utc", "tok-b-none"]
+    assert report.sent == 2
+    assert report.failed == 1
+    statuses = {(r.installation_id, r.status, r.error_code) for r in w.deliveries.records}
+    assert statuses == {
+        ("a-broken", DeliveryStatus.FAILED, "RENDER_FAILED"),
+        ("a-utc", DeliveryStatus.SENT, None),
+        ("b-none", DeliveryStatus.SENT, None),
+    }
+    [failed] = [r for r in w.deliveries.records if r.installation_id == "a-broken"]
+    assert "OverflowError" in (failed.error_message or "")
+    [line] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "a-broken" in line.getMessage()
+    assert "alice" not in line.getMessage()  # pseudonymised
+
+
+def test_the_retry_of_a_partly_failed_message_does_not_render_again_for_the_served() -> None:
+    w = world(zoned("alice", "a-broken", "Asia/Tokyo"), zoned("bob", "b1", "UTC"))
+    w.send(message(far_due("9999-12-31T23:59:59+00:00")))
+    again = w.send(message(far_due("9999-12-31T23:59:59+00:00")))
+    assert [p.token for p in w.sender.pushes] == ["tok-b1"]  # bob once, alice's never
+    assert again.skipped == 1
+    assert again.failed == 1
+
+
+def test_a_recipient_whose_preferences_cannot_be_applied_fails_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ecmpush.domain.delivery_policy import decide as real
+
+    def decide(n: Notification, preferences: Preferences, now: datetime) -> Any:
+        if preferences.muted_categories == ["review"]:  # alice's, as a marker
+            raise OverflowError("date value out of range")
+        return real(n, preferences, now)
+
+    monkeypatch.setattr("ecmpush.services.dispatch.decide", decide)
+    w = world(device("alice", "a1"), device("alice", "a2"), device("bob", "b1"))
+    w.preferences.by_owner["alice"] = Preferences(muted_categories=["review"])
+    report = w.send(message(notification(["alice", "bob"])))
+    assert [p.token for p in w.sender.pushes] == ["tok-b1"]
+    assert report.failed == 2
+    assert {(r.installation_id, r.status) for r in w.deliveries.records} == {
+        ("a1", DeliveryStatus.FAILED),
+        ("a2", DeliveryStatus.FAILED),
+        ("b1", DeliveryStatus.SENT),
+    }
+    assert any(r.levelname == "ERROR" for r in caplog.records)

@@ -357,3 +357,38 @@ def test_type_of_one_event_with_data_of_another_is_refused() -> None:
     paths = error_paths(raw)
     assert ("data", "task") in paths
     assert ("data", "kind") in paths
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("2000-01-01T00:00:00Z", True),
+        ("2100-12-31T23:59:59.999999Z", True),
+        ("2101-01-01T00:30:00+01:00", True),  # 2100-12-31T23:30Z
+        ("1999-12-31T23:59:59Z", False),
+        ("2000-01-01T00:30:00+01:00", False),  # 1999-12-31T23:30Z
+        ("2101-01-01T00:00:00Z", False),
+        ("9999-12-31T23:59:59Z", False),
+        ("0001-01-01T00:00:00Z", False),
+    ],
+)
+def test_every_event_time_lies_in_the_years_2000_to_2100_utc(value: str, accepted: bool) -> None:
+    """Issue 20 finding 6: one bounded type for occurred_at, due_at and expires_at."""
+    for name, path in (
+        ("task_assigned", ("data", "task", "due_at")),
+        ("record_expiry_scheduled", ("data", "record", "expires_at")),
+        ("document_available", ("occurred_at",)),
+    ):
+        raw = sample_event(name)
+        node = raw
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        if accepted:
+            validate(raw)
+            continue
+        with pytest.raises(ValidationError) as info:
+            validate(raw)
+        [error] = info.value.errors()
+        assert error["loc"][1:] == path
+        assert "2000 to 2100" in error["msg"]

@@ -7,10 +7,18 @@ sender is another system: a typo in an ECM event script should fail loudly, not 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
 
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.user_ids import ExternalId, InternalUserId
@@ -35,7 +43,23 @@ def _rfc3339(value: object) -> object:
     return value
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
+# Contract §1: an accepted event is always deliverable. Python's datetimes end at years 1 and
+# 9999, so `9999-12-31T23:59:59Z` cannot be shown in any zone east of UTC (OverflowError in
+# Dispatch, issue 20 finding 6); no ECM date worth a push lies outside these years.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    """Compared in UTC, so no offset can carry a time over either edge."""
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("timestamp must lie in the years 2000 to 2100 (UTC)")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_in_range)]
+"""Every event time (`occurred_at`, `due_at`, `expires_at`): RFC 3339 with an offset, within
+`EARLIEST`..`LATEST`."""
 
 
 class Model(BaseModel):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,6 +81,7 @@ from ecmpush.ports import (
     Recipients,
     TaskTracker,
 )
+from ecmpush.privacy import who
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.record_tracking import RecordTracker
 from ecmpush.settings import ConfigurationError
@@ -503,34 +504,92 @@ class DispatchService:
             if recipient is None:
                 plan.policies.append(PolicyOutcome(owner, "wrong_audience"))
                 continue
-            if not self._allowed_now(notification, recipient, now, plan, report):
+            try:
+                devices = self._devices_now(notification, recipient, approved, now, plan, report)
+            except Exception as exc:  # one recipient's fault: logged, recorded, others go on
+                self._log_unrenderable(notification, owner, None, exc)
+                for device in recipient.devices:
+                    self._fail_device(owner, device, exc, plan, report)
                 continue
-            devices = list(recipient.devices)
-            if approved is not None:
-                devices = [d for d in recipient.devices if d.platform in approved]
-                if recipient.devices and not devices:
-                    plan.policies.append(PolicyOutcome(owner, "no_approved_channel"))
             if not devices:
-                target = DeliveryTarget(owner, NO_DEVICE_ID, "")
-                plan.outcomes.append(DeliveryOutcome(target, DeliveryStatus.NO_DEVICE))
-                report.no_device += 1
                 continue
+            # Outside the guards: the signing key may come from Secrets Manager, and an outage
+            # there is a retry of the message, not a failed delivery.
             token = self._signer.for_recipient(notification, owner, now)
             for device in devices:
-                target = DeliveryTarget(owner, device.installation_id, device.platform)
                 try:
                     push = render_push(notification, device, token)
-                except PayloadTooLarge as exc:
-                    plan.outcomes.append(
-                        DeliveryOutcome(
-                            target, DeliveryStatus.FAILED,
-                            error_code="PAYLOAD_TOO_LARGE", error_message=str(exc),
-                        )
-                    )  # fmt: skip
-                    report.failed += 1
+                except Exception as exc:  # e.g. a due date beyond year 9999 in the device's zone
+                    if not isinstance(exc, PayloadTooLarge):
+                        self._log_unrenderable(notification, owner, device, exc)
+                    self._fail_device(owner, device, exc, plan, report)
                     continue
+                target = DeliveryTarget(owner, device.installation_id, device.platform)
                 plan.pending.append(_Pending(target, device, push))
         return plan
+
+    def _devices_now(
+        self,
+        notification: Notification,
+        recipient: Recipient,
+        approved: Collection[str] | None,
+        now: datetime,
+        plan: _Plan,
+        report: DispatchReport,
+    ) -> list[Device]:
+        """The recipient's devices to render a push for now: none when their preferences mute
+        or defer it, or they have no (approved) device, each recorded. Pure domain work, so a
+        failure here is this recipient's alone (`_plan` fails only their devices)."""
+        owner = recipient.owner
+        if not self._allowed_now(notification, recipient, now, plan, report):
+            return []
+        devices = list(recipient.devices)
+        if approved is not None:
+            devices = [d for d in recipient.devices if d.platform in approved]
+            if recipient.devices and not devices:
+                plan.policies.append(PolicyOutcome(owner, "no_approved_channel"))
+        if not devices:
+            target = DeliveryTarget(owner, NO_DEVICE_ID, "")
+            plan.outcomes.append(DeliveryOutcome(target, DeliveryStatus.NO_DEVICE))
+            report.no_device += 1
+        return devices
+
+    @staticmethod
+    def _log_unrenderable(
+        notification: Notification, owner: str, device: Device | None, exc: Exception
+    ) -> None:
+        """Issue 20 finding 6: a push that could not be built (a due date beyond year 9999 in
+        the device's zone raised OverflowError) used to fail the whole message, which retried
+        into the DLQ with nobody served and nothing logged above INFO."""
+        log.error(
+            "notification %s not rendered for %s%s: %s: %s",
+            notification.id,
+            who(owner),
+            f" on {device.installation_id}" if device else "",
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
+
+    @staticmethod
+    def _fail_device(
+        owner: str,
+        device: Device,
+        exc: Exception,
+        plan: _Plan,
+        report: DispatchReport,
+    ) -> None:
+        """That delivery alone is recorded as failed (final: a retry would fail the same way),
+        and the message completes for everyone else."""
+        if isinstance(exc, PayloadTooLarge):
+            code, text = "PAYLOAD_TOO_LARGE", str(exc)
+        else:
+            code, text = "RENDER_FAILED", f"{type(exc).__name__}: {exc}"
+        target = DeliveryTarget(owner, device.installation_id, device.platform)
+        plan.outcomes.append(
+            DeliveryOutcome(target, DeliveryStatus.FAILED, error_code=code, error_message=text)
+        )
+        report.failed += 1
 
     def _allowed_now(
         self,
