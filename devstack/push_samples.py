@@ -21,6 +21,7 @@ from ecmpush.domain.events import RecordExpiryScheduled, TaskAssigned, event_ada
 from ecmpush.domain.expiry import ExpiryPolicy, TrackedRecord, decide
 from ecmpush.domain.expiry_notices import DueNotice, recipients_of
 from ecmpush.domain.expiry_notices import notifications_for as expiry_notifications
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.render import render_push
 from ecmpush.domain.replies import ReplyStatus
@@ -34,6 +35,8 @@ DOC = REPO_ROOT / "docs" / "clients.md"
 BEGIN, END = "<!-- push-samples:begin (make samples) -->", "<!-- push-samples:end -->"
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 BASE = "https://app.example.com"
+# The sample events link to a Content Server and a customer portal the operator lists.
+LINKS = LinkPolicy.of(BASE, "https://ecm.example.com/otcs/cs.exe", listed="portal.example.com")
 ACTION_TOKEN = "v1.eyJuIjoi…(claims)….(signature)"
 ROUTING = {
     "roles": {
@@ -56,7 +59,7 @@ def _event(name: str, **task: str) -> Any:
 
 def _flows() -> list[tuple[str, Notification]]:
     config = RoutingConfig.model_validate(ROUTING)
-    ctx = RoutingContext(BASE, NOW, lambda: config)
+    ctx = RoutingContext(BASE, NOW, lambda: config, LINKS)
     flows: list[tuple[str, Notification]] = []
     for label, name, task in (
         ("task.assigned, approval step (ECM_APPROVAL)", "task_assigned", {"stage": "approval"}),
@@ -167,7 +170,7 @@ def _wire(notification: Notification, platform: str) -> dict[str, Any]:
         updated_at=NOW,
     )
     token = ACTION_TOKEN if notification.actions else None
-    push = render_push(notification, device, token)
+    push = render_push(notification, device, token, LINKS)
     wire: dict[str, Any] = messaging._MessagingService.encode_message(to_message(push))
     # Keep only what this platform's app sees (FCM drops the other platforms' blocks).
     other = {"android": ("apns", "webpush"), "ios": ("android", "webpush")}[platform]

@@ -35,6 +35,9 @@ from devstack.webpush_channel import WebPushChannel
 
 DEFAULT_STATE_DIR = cfn.REPO_ROOT / ".devstack"
 ROUTING_FILE = Path(__file__).resolve().parent / "routing.json"  # roles and teams of the seed
+# LinkHosts of the local stack and the tests: the hosts the sample events' links name
+# (events/ecm/*.json), a real ECM's and a customer portal's, not the stand-in's.
+SAMPLE_LINK_HOSTS = "ecm.example.com,portal.example.com"
 log = logging.getLogger("devstack")
 
 
@@ -167,6 +170,7 @@ class Stack:
             parameters={
                 "AppBaseUrl": config.app_base_url,
                 "EcmBaseUrl": ecm_server.url,
+                "LinkHosts": SAMPLE_LINK_HOSTS,
                 "LogLevel": config.log_level,
                 "FirebaseProjectId": self.identity.project_id,
             },

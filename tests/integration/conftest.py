@@ -18,7 +18,7 @@ from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
 from devstack.moto_atomic import make_dynamodb_writes_atomic
 from devstack.resources import REGION, provision
-from devstack.stack import function_environment, local_ecm_credentials
+from devstack.stack import SAMPLE_LINK_HOSTS, function_environment, local_ecm_credentials
 from ecmpush import bootstrap
 from tests.iam import enforce_iam
 from tests.integration.harness import ACTION_TOKEN_KEY, WEBHOOK_SECRET, Harness
@@ -82,6 +82,7 @@ def harness(
             parameters={
                 "AppBaseUrl": "https://app.test",
                 "EcmBaseUrl": ecm_url,
+                "LinkHosts": SAMPLE_LINK_HOSTS,
                 "FirebaseProjectId": local_identity.project_id,
                 **extra,
             },

@@ -39,7 +39,7 @@ def test_the_same_event_in_plain_utf8_is_accepted(harness: Harness) -> None:
 OUT_OF_RANGE = ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z"]
 
 
-def _with_time(name: str, path: str, value: str) -> dict[str, Any]:
+def _with(name: str, path: str, value: str) -> dict[str, Any]:
     event: dict[str, Any] = sample_event(name)
     event["id"] = f"evt-bounds-{name}-{value[:10]}"
     node: dict[str, Any] = event
@@ -62,7 +62,7 @@ def _with_time(name: str, path: str, value: str) -> dict[str, Any]:
 def test_event_times_outside_2000_to_2100_are_422_with_the_field(
     harness: Harness, name: str, path: str, value: str
 ) -> None:
-    event = _with_time(name, path, value)
+    event = _with(name, path, value)
     reply = harness.post_event(event)
     assert reply.status == 422, reply
     assert [e["path"] for e in reply.body["errors"]] == [path]
@@ -72,8 +72,8 @@ def test_event_times_outside_2000_to_2100_are_422_with_the_field(
 
 
 def test_in_a_batch_only_the_event_with_the_odd_time_is_refused(harness: Harness) -> None:
-    odd = _with_time("task_assigned", "data.task.due_at", "9999-12-31T23:59:59Z")
-    good = _with_time("task_assigned", "data.task.due_at", "2100-12-31T23:59:59Z")
+    odd = _with("task_assigned", "data.task.due_at", "9999-12-31T23:59:59Z")
+    good = _with("task_assigned", "data.task.due_at", "2100-12-31T23:59:59Z")
     reply = harness.post_event({"events": [odd, good]})
     assert reply.status == 207
     assert [r["status"] for r in reply.body["results"]] == ["invalid", "accepted"]
@@ -128,3 +128,73 @@ def test_a_queued_push_with_an_odd_due_time_still_reaches_everyone_who_can_show_
         "phone-bj-5c1e9a7f3b": "sent",
     }
     assert deliveries["browser-tokyo-2a9e7c4d"]["error_code"] == "RENDER_FAILED"
+
+
+# --- finding 4: links are https on the operator's hosts ------------------------------------------
+
+FOREIGN_LINKS = [
+    "http://pay-acme.evil.example/login",
+    "https://evil.example/reset",
+    "https://app.test@evil.example/",
+    "http://portal.example.com/docs/99001",
+    "https://portal.example.com.evil.example/",
+]
+
+
+@pytest.mark.parametrize("url", FOREIGN_LINKS)
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("document_published", "data.document.url"),
+        ("governance_alert", "data.node.url"),
+        ("record_expiry_scheduled", "data.record.url"),
+    ],
+)
+def test_event_links_off_the_listed_hosts_are_422_and_nothing_is_kept(
+    harness: Harness, name: str, path: str, url: str
+) -> None:
+    event = _with(name, path, url)
+    event["id"] = f"evt-link-{name}"
+    reply = harness.post_event(event)
+    assert reply.status == 422, reply
+    assert [e["path"] for e in reply.body["errors"]] == [path]
+    assert harness.queue_depth() == 0
+    assert not _stored(harness, event["id"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://app.test/documents/99001",  # AppBaseUrl's host
+        "https://portal.example.com/docs/99001",  # LinkHosts
+        "https://PORTAL.example.com/docs/99001",
+    ],
+)
+def test_links_on_listed_hosts_are_accepted_and_pushed(harness: Harness, url: str) -> None:
+    harness.register("cwu", "phone-cwu-4b8e2f6a1d", "fcm-token-cwu-web-000000001", "web")
+    event = _with("governance_alert", "data.node.url", url)
+    assert harness.post_event(event).status == 202
+    harness.drain()
+    [sent] = harness.fcm.messages(token="fcm-token-cwu-web-000000001")
+    assert sent["message"]["data"]["deep_link"] == url
+    assert sent["message"]["webpush"]["fcm_options"]["link"] == url
+
+
+@pytest.mark.parametrize("url", FOREIGN_LINKS)
+def test_a_queued_critical_alert_with_a_foreign_link_is_pushed_with_the_apps_own(
+    harness: Harness, url: str
+) -> None:
+    """Bypassing intake (accepted before the rule, or queued by hand): the critical alert,
+    which passes mutes and quiet hours, still carries no foreign link in any field."""
+    from ecmpush.domain.events import event_adapter
+    from ecmpush.domain.messages import EventMessage
+
+    harness.register("cwu", "phone-cwu-4b8e2f6a1d", "fcm-token-cwu-web-000000001", "web")
+    event = event_adapter.validate_python(_with("governance_alert", "data.node.url", url))
+    body = EventMessage(event=event).model_dump_json()
+    assert harness.invoke_dispatch([body]) == {"batchItemFailures": []}
+    [sent] = harness.fcm.messages(token="fcm-token-cwu-web-000000001")
+    assert sent["message"]["data"]["severity"] == "critical"
+    assert sent["message"]["data"]["deep_link"] == "https://app.test/documents/55001"
+    assert sent["message"]["webpush"]["fcm_options"]["link"] == "https://app.test/documents/55001"
+    assert "evil" not in json.dumps(sent)

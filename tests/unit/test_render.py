@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ecmpush.domain import templates
 from ecmpush.domain.devices import Device
 from ecmpush.domain.events import TaskAssigned, event_adapter
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.push import Push, WebAction
 from ecmpush.domain.render import (
@@ -24,6 +25,7 @@ from ecmpush.domain.render import (
     fit,
     payload_size,
     render_push,
+    wire_estimate,
 )
 from ecmpush.domain.routing import RoutingContext, route
 from ecmpush.domain.task_ref import TaskRef
@@ -455,3 +457,68 @@ def test_collapse_keys_stay_within_64_bytes() -> None:
     assert key is not None
     assert len(key.encode()) <= 64
     assert key == collapse_key(long_ids)  # stable
+
+
+# --- links (issue 20, finding 4) -----------------------------------------------------------------
+
+LINKS = LinkPolicy.of(
+    "https://app.example.com", "https://ecm.example.com/otcs/cs.exe", listed="portal.example.com"
+)
+FOREIGN = [
+    "http://pay-acme.evil.example/login",
+    "https://evil.example/reset",
+    "https://app.example.com@evil.example/",
+    "http://portal.example.com/docs/1",
+]
+
+
+def _sent_links(push: Push) -> set[str]:
+    """Every link the wire message carries: data.deep_link and webpush.fcm_options.link."""
+    wire = wire_estimate(push)
+    webpush: Any = wire["webpush"]
+    return {push.data["deep_link"], webpush.get("fcm_options", {}).get("link", "")} - {""}
+
+
+@pytest.mark.parametrize("url", FOREIGN)
+def test_a_foreign_link_never_reaches_a_push_of_an_info_notification(url: str) -> None:
+    """Defence in depth behind intake: a notification queued with a foreign link (an event
+    accepted before the rule, a message written by hand) is sent with the app's own link."""
+    alert = Notification(
+        id="n-alert",
+        type="governance.alert",
+        category="governance",
+        source_id="evt-1",
+        recipients=["cwu"],
+        template="governance.unauthorized_access",
+        params={"summary": "Reset your password"},
+        deep_link=url,
+        apns_category="ECM_INFO",
+        severity="critical",
+        created_at=NOW,
+    )
+    push = render_push(alert, device(), None, LINKS)
+    assert _sent_links(push) == {"https://app.example.com"}
+
+
+@pytest.mark.parametrize("url", FOREIGN)
+def test_a_task_push_with_a_foreign_link_falls_back_to_the_task_page(url: str) -> None:
+    notification = notification_for().model_copy(update={"deep_link": url})
+    push = render_push(notification, device(), TOKEN, LINKS)
+    assert _sent_links(push) == {f"https://app.example.com/tasks/4711/4711/1?n={notification.id}"}
+
+
+def test_allowed_links_are_sent_as_routed() -> None:
+    notification = notification_for().model_copy(
+        update={"deep_link": "https://portal.example.com/docs/1"}
+    )
+    push = render_push(notification, device(), TOKEN, LINKS)
+    assert _sent_links(push) == {"https://portal.example.com/docs/1"}
+
+
+@pytest.mark.parametrize("url", FOREIGN)
+def test_routing_sends_the_apps_document_page_instead_of_a_foreign_url(url: str) -> None:
+    raw = sample_event("document_published")
+    raw["data"]["document"]["url"] = url
+    ctx = RoutingContext("https://app.example.com", NOW, links=LINKS)
+    [notification] = route(event_adapter.validate_python(raw), ctx)
+    assert notification.deep_link == "https://app.example.com/documents/99001"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from ecmpush.domain.events import event_adapter
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.routing import RoutingContext, route
 from ecmpush.domain.routing_config import RoutingConfig
 from tests.conftest import sample_event
@@ -24,7 +25,10 @@ CONFIG = RoutingConfig.model_validate(
         "external_channels": ["ios"],
     }
 )
-CTX = RoutingContext("https://app.example.com", datetime(2026, 11, 28, tzinfo=UTC), lambda: CONFIG)
+LINKS = LinkPolicy.of("https://app.example.com", listed="ecm.example.com,portal.example.com")
+CTX = RoutingContext(
+    "https://app.example.com", datetime(2026, 11, 28, tzinfo=UTC), lambda: CONFIG, LINKS
+)
 
 
 def _route(name: str, **data: Any) -> list[Any]:

@@ -13,6 +13,7 @@ import pytest
 
 from ecmpush.domain.events import EcmEvent, event_adapter
 from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.messages import DispatchMessage, EventMessage
 from ecmpush.domain.recipient_caps import RecipientCaps
 from ecmpush.domain.webhook_body import MAX_BODY_BYTES, BodyError, BodyTooLarge, BodyUnreadable
@@ -68,6 +69,7 @@ def test_a_queue_failure_reaches_the_caller() -> None:
 # --- the request: signature, body, one answer per event --------------------------------------
 
 SECRET, ROTATED = b"s" * 32, b"r" * 32
+SAMPLE_LINK_HOSTS = "ecm.example.com,portal.example.com"  # the sample events' links
 
 
 def _body(*events: dict[str, object]) -> bytes:
@@ -86,6 +88,7 @@ class Intake:
             refreshed_secrets=lambda: self.fresh,
             accept_once=lambda: self._accept,
             caps=RecipientCaps(),
+            links=LinkPolicy.of("https://app.example.com", listed=SAMPLE_LINK_HOSTS),
             clock=lambda: NOW.timestamp(),
         )
 
@@ -155,3 +158,22 @@ def test_each_event_of_a_batch_gets_its_own_answer() -> None:
     ]
     assert answer.results[4]["message"] == "temporarily unavailable; retry"
     assert [e.id for e in intake.accepted] == ["evt-0"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://ecm.example.com/x",
+        "https://pay-acme.evil.example/login",
+        "https://ecm.example.com@evil.example/",
+    ],
+)
+def test_an_event_linking_off_the_listed_hosts_is_invalid_and_not_accepted(url: str) -> None:
+    """Issue 20 finding 4: contract §1 allows "422 or dropped"; ecmpush refuses (422)."""
+    intake = Intake()
+    event = sample_event("document_published")
+    event["data"]["document"]["url"] = url
+    answer = intake.receive(_body(event, sample_event("task_completed")))
+    assert [r["status"] for r in answer.results] == ["invalid", "accepted"]
+    assert [e["path"] for e in answer.results[0]["errors"]] == ["data.document.url"]
+    assert [e.type for e in intake.accepted] == ["task.completed"]

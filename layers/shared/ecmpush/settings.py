@@ -76,6 +76,8 @@ class Settings:
     max_users_per_event: int = 250
     max_groups_per_event: int = 25
     max_recipients_per_request: int = 2500
+    # Hosts besides AppBaseUrl's and EcmBaseUrl's that links in pushes may name (comma list).
+    link_hosts: str = ""
     # Revocation checks of ID tokens (issue 9): on when a Firebase Auth viewer secret is set.
     # How old a cached user record may be: on requests that change something (0 = read it
     # every time, a revocation is seen at once) and on reads (issue 21 §4).

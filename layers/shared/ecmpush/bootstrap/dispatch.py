@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ecmpush.bootstrap.firebase import push_sender
 from ecmpush.bootstrap.secrets import action_token_key
-from ecmpush.bootstrap.shared import ecm_client, routing_config, tasks_repository
+from ecmpush.bootstrap.shared import ecm_client, link_policy, routing_config, tasks_repository
 from ecmpush.bootstrap.sweeps import record_tracker
 from ecmpush.clock import utc_now
 from ecmpush.components import component
@@ -60,4 +60,5 @@ def dispatch_service() -> DispatchService:
         reserve_seconds=send_budget(config.fcm_timeout_seconds) + OUTCOME_SAVE_SECONDS,
         pool=dispatch_pool(),
         directory=ecm_client,
+        links=link_policy(),
     )

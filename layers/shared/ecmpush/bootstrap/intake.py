@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ecmpush.bootstrap.secrets import refreshed_webhook_secrets, webhook_secrets
-from ecmpush.bootstrap.shared import recipient_caps
+from ecmpush.bootstrap.shared import link_policy, recipient_caps
 from ecmpush.clock import utc_now
 from ecmpush.components import component
 from ecmpush.settings import settings
@@ -71,5 +71,6 @@ def webhook_intake_service() -> WebhookIntakeService:
         refreshed_secrets=refreshed_webhook_secrets,
         accept_once=accept_event_once,
         caps=recipient_caps(),
+        links=link_policy(),
         clock=time.time,
     )

@@ -12,6 +12,7 @@ from ecmpush.settings import ConfigurationError, settings
 if TYPE_CHECKING:
     from ecmpush.adapters.ecm.client import EcmClient
     from ecmpush.adapters.tasks_repository import TasksRepository
+    from ecmpush.domain.links import LinkPolicy
     from ecmpush.domain.recipient_caps import RecipientCaps
     from ecmpush.domain.routing_config import RoutingConfig
     from ecmpush.domain.sla import SlaPolicy
@@ -40,6 +41,19 @@ def recipient_caps() -> RecipientCaps:
         )
     except ValueError as exc:
         raise ConfigurationError(f"recipient caps (ECMPUSH_MAX_*): {exc}") from exc
+
+
+@component
+def link_policy() -> LinkPolicy:
+    """Hosts a push's link may name: the app's, Content Server's and ECMPUSH_LINK_HOSTS,
+    checked at cold start (a typo there would otherwise refuse every event with a link)."""
+    from ecmpush.domain.links import LinkHostsInvalid, LinkPolicy
+
+    config = settings()
+    try:
+        return LinkPolicy.of(config.app_base_url, config.ecm_base_url, listed=config.link_hosts)
+    except LinkHostsInvalid as exc:
+        raise ConfigurationError(f"ECMPUSH_LINK_HOSTS: {exc}") from exc
 
 
 @component

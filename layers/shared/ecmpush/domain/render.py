@@ -11,9 +11,11 @@ from dataclasses import replace
 
 from ecmpush.clock import rfc3339
 from ecmpush.domain.devices import Device
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.push import Push, WebAction
 from ecmpush.domain.reply_actions import BUTTON_LABELS
+from ecmpush.domain.routing import task_link
 from ecmpush.domain.templates import render as render_text
 
 FCM_PAYLOAD_LIMIT = 4096
@@ -128,7 +130,26 @@ def channel_id(category: str) -> str:
     return f"{ANDROID_CHANNEL_PREFIX}{category}"
 
 
-def render_push(notification: Notification, device: Device, action_token: str | None) -> Push:
+def safe_link(notification: Notification, links: LinkPolicy | None) -> str:
+    """The notification's link when `links` allows it, else the app's own link for the same
+    thing (its task page, or the app itself): whatever reached the queue (an event accepted
+    before the link rule, a message written by hand), no refused link reaches a phone."""
+    if links is None or links.allows(notification.deep_link):
+        return notification.deep_link
+    if notification.task is not None:
+        return task_link(links.home, notification.task, notification.id)
+    return links.home
+
+
+def render_push(
+    notification: Notification,
+    device: Device,
+    action_token: str | None,
+    links: LinkPolicy | None = None,
+) -> Push:
+    """The push for one device. Dispatch always passes the deployment's `links`; without it
+    (tests of the text and payload alone) the link is used as routed."""
+    link = safe_link(notification, links)
     title, body = render_text(
         notification.template, notification.params, device.locale, device.timezone
     )
@@ -137,7 +158,7 @@ def render_push(notification: Notification, device: Device, action_token: str | 
         "type": notification.type,
         "title": title,
         "body": body,
-        "deep_link": notification.deep_link,
+        "deep_link": link,
         "category": notification.category,
         "actions": ",".join(notification.actions),
     }
@@ -152,7 +173,7 @@ def render_push(notification: Notification, device: Device, action_token: str | 
         title=title,
         body=body,
         data=data,
-        link=notification.deep_link,
+        link=link,
         apns_category=notification.apns_category,
         click_action=notification.apns_category,
         web_actions=tuple(WebAction(a, BUTTON_LABELS[a]) for a in notification.actions),

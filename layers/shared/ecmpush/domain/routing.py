@@ -18,6 +18,7 @@ from ecmpush.domain.events import (
     GovernanceAlert,
     TaskAssigned,
 )
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.notifications import Notification, notification_id
 from ecmpush.domain.reply_actions import BY_STAGE, INFO
 from ecmpush.domain.routing_config import RoutingConfig
@@ -31,6 +32,12 @@ class RoutingContext:
     now: datetime
     # Read only by routes that name roles or teams, so other events never need the document.
     routing: Callable[[], RoutingConfig] = RoutingConfig
+    # Hosts an event's own link may name (domain/links.py); None: the app's host alone.
+    links: LinkPolicy | None = None
+
+    @property
+    def link_policy(self) -> LinkPolicy:
+        return self.links or LinkPolicy.of(self.app_base_url)
 
 
 def external_recipient(external_id: str) -> str:
@@ -38,8 +45,11 @@ def external_recipient(external_id: str) -> str:
     return f"{EXTERNAL_PREFIX}{external_id}"
 
 
-def document_link(base: str, document: DocumentRef) -> str:
-    return document.url or f"{base}/documents/{quote(document.node_id, safe='')}"
+def document_link(ctx: RoutingContext, document: DocumentRef) -> str:
+    """The document's own URL when the event sent one the link policy allows (intake refused
+    the others; checked again for events queued before), else the app's document page."""
+    own = f"{ctx.app_base_url}/documents/{quote(document.node_id, safe='')}"
+    return ctx.link_policy.or_else(document.url, own)
 
 
 def task_link(base: str, task: TaskRef, nid: str) -> str:
@@ -116,7 +126,7 @@ def _document_available(event: DocumentAvailable, ctx: RoutingContext) -> list[N
         category="field",
         template=f"document.available.{event.data.category}",
         params={"document_name": document.name},
-        deep_link=document_link(ctx.app_base_url, document),
+        deep_link=document_link(ctx, document),
     )
 
 
@@ -132,7 +142,7 @@ def _document_published(event: DocumentPublished, ctx: RoutingContext) -> list[N
         audience="external",
         template=f"document.published.{event.data.kind}",
         params={"document_name": document.name},
-        deep_link=document_link(ctx.app_base_url, document),
+        deep_link=document_link(ctx, document),
     )
 
 
@@ -145,7 +155,7 @@ def _governance_alert(event: GovernanceAlert, ctx: RoutingContext) -> list[Notif
     if data.node is not None:
         params["document_name"] = data.node.name
     link = (
-        document_link(ctx.app_base_url, data.node)
+        document_link(ctx, data.node)
         if data.node is not None
         else f"{ctx.app_base_url}/governance?event={quote(event.id, safe='')}"
     )

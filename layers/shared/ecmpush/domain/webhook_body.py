@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ecmpush.domain.events import EVENT_TYPES, EcmEvent, event_adapter
 from ecmpush.domain.field_errors import FieldError, field_errors
 from ecmpush.domain.json_text import UnreadableJson, read_json
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.recipient_caps import RecipientCaps, event_errors, named
 
 MAX_BODY_BYTES = 256 * 1024
@@ -70,7 +71,17 @@ def _event_errors(exc: ValidationError) -> list[FieldError]:
     return field_errors(exc, drop_root=EVENT_TYPES)
 
 
-def _parse_item(index: int, raw: Any, caps: RecipientCaps) -> ParsedItem:
+def event_links(event: EcmEvent) -> list[tuple[str, str | None]]:
+    """(path, url) of every link an event carries: its document, record or node."""
+    found: list[tuple[str, str | None]] = []
+    for name in ("document", "record", "node"):
+        ref = getattr(event.data, name, None)
+        if ref is not None:
+            found.append((f"data.{name}.url", ref.url))
+    return found
+
+
+def _parse_item(index: int, raw: Any, caps: RecipientCaps, links: LinkPolicy | None) -> ParsedItem:
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     event_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else None
     if not isinstance(raw, dict):
@@ -82,6 +93,9 @@ def _parse_item(index: int, raw: Any, caps: RecipientCaps) -> ParsedItem:
     over = event_errors(event, caps)
     if over:
         return ParsedItem(index, event_id, errors=over)
+    refused = links.errors(event_links(event)) if links is not None else []
+    if refused:  # contract §1 allows "422 or dropped": refused, so the sender hears of it
+        return ParsedItem(index, event_id, errors=refused)
     return ParsedItem(index, event_id, event=event)
 
 
@@ -102,9 +116,13 @@ def check_size(body: bytes) -> None:
         raise BodyTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
 
 
-def parse_body(body: bytes, caps: RecipientCaps | None = None) -> ParsedBody:
+def parse_body(
+    body: bytes, caps: RecipientCaps | None = None, links: LinkPolicy | None = None
+) -> ParsedBody:
     """Parse an authenticated body (its size already checked); events over a per-event
-    recipient cap become invalid items, a request over the total is refused whole (413)."""
+    recipient cap, or with a link `links` refuses, become invalid items; a request over the
+    total is refused whole (413). Without `links` (tests of shape alone) links are not checked:
+    the intake service always passes the deployment's policy."""
     caps = caps or RecipientCaps()
     try:
         document = read_json(body)
@@ -128,7 +146,7 @@ def parse_body(body: bytes, caps: RecipientCaps | None = None) -> ParsedBody:
                 f"at most {MAX_BATCH} events per request",
                 [{"path": "events", "message": f"{len(events)} events; the limit is {MAX_BATCH}"}],
             )
-        items = [_parse_item(i, raw, caps) for i, raw in enumerate(events)]
+        items = [_parse_item(i, raw, caps, links) for i, raw in enumerate(events)]
         _check_request_total(items, caps)
         return ParsedBody(batch=True, items=items)
     if not isinstance(document, dict):
@@ -136,6 +154,6 @@ def parse_body(body: bytes, caps: RecipientCaps | None = None) -> ParsedBody:
             'body must be an event object or {"events": [...]}',
             [{"path": "", "message": "expected an object"}],
         )
-    items = [_parse_item(0, document, caps)]
+    items = [_parse_item(0, document, caps, links)]
     _check_request_total(items, caps)
     return ParsedBody(batch=False, items=items)

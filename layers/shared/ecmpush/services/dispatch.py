@@ -55,6 +55,7 @@ from ecmpush.domain.devices import Device
 from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected, EcmUnavailable
 from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled, TaskAssigned, TaskCompleted
 from ecmpush.domain.group_walk import next_step
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.messages import (
     DispatchMessage,
     EventMessage,
@@ -196,6 +197,7 @@ class DispatchService:
         reserve_seconds: float = DEFAULT_RESERVE_SECONDS,
         pool: Executor | None = None,
         directory: Callable[[], EcmDirectory] | None = None,
+        links: LinkPolicy | None = None,
     ) -> None:
         if batch_size < 1 or send_chunk < 1:
             raise ValueError("batch_size and send_chunk must be positive")
@@ -217,11 +219,13 @@ class DispatchService:
         self._reserve = reserve_seconds
         self._pool = pool or _Inline()
         self._directory = directory
+        # Hosts a push may link to (domain/links.py); the app's alone unless told more.
+        self._links = links or LinkPolicy.of(app_base_url)
 
     def handle(self, message: DispatchMessage, deadline: Deadline = NO_DEADLINE) -> DispatchReport:
         now = self._clock()
         if isinstance(message, EventMessage):
-            context = RoutingContext(self._base_url, now, self._routing)
+            context = RoutingContext(self._base_url, now, self._routing, self._links)
             notifications = route(message.event, context)
             self._track(message.event, notifications, now)
         elif isinstance(message, GroupPageMessage):
@@ -518,7 +522,7 @@ class DispatchService:
             token = self._signer.for_recipient(notification, owner, now)
             for device in devices:
                 try:
-                    push = render_push(notification, device, token)
+                    push = render_push(notification, device, token, self._links)
                 except Exception as exc:  # e.g. a due date beyond year 9999 in the device's zone
                     if not isinstance(exc, PayloadTooLarge):
                         self._log_unrenderable(notification, owner, device, exc)

@@ -19,6 +19,7 @@ from typing import Any
 from ecmpush.domain import webhook_signature
 from ecmpush.domain.events import EcmEvent
 from ecmpush.domain.intake_outcomes import EventNotAccepted
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.messages import EventMessage
 from ecmpush.domain.recipient_caps import RecipientCaps
 from ecmpush.domain.webhook_body import ParsedItem, check_size, parse_body
@@ -56,12 +57,14 @@ class WebhookIntakeService:
         refreshed_secrets: Callable[[], Sequence[bytes] | None],
         accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]],
         caps: RecipientCaps,
+        links: LinkPolicy,
         clock: Callable[[], float],
     ) -> None:
         self._secrets = secrets
         self._refreshed = refreshed_secrets
         self._accept_once = accept_once  # built lazily: the idempotency layer loads boto3
         self._caps = caps
+        self._links = links
         self._clock = clock
 
     def receive(self, signature: str | None, body: bytes) -> IntakeAnswer:
@@ -73,7 +76,7 @@ class WebhookIntakeService:
             self._refreshed,
             webhook_signature.SignatureMismatch,
         )
-        parsed = parse_body(body, self._caps)
+        parsed = parse_body(body, self._caps, self._links)
         return IntakeAnswer(parsed.batch, [self._accept(item) for item in parsed.items])
 
     def _accept(self, item: ParsedItem) -> dict[str, Any]:
