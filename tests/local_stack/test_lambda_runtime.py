@@ -104,3 +104,31 @@ def test_the_template_gives_each_function_its_concurrency() -> None:
     assert specs["DispatchFunction"].concurrency == 5  # DispatchMaxConcurrency's default
     assert specs["WriteBackFunction"].concurrency == 2  # WriteBackMaxConcurrency's default
     assert specs["DevicesFunction"].concurrency == cfn.DEFAULT_CONCURRENCY
+
+
+def test_powertools_resolvers_keep_the_current_request_per_thread() -> None:
+    """Powertools keeps the request in BaseRouter's class attributes (one per process, as on
+    Lambda); with invocations on several threads each must see its own."""
+    import threading
+
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    from devstack.powertools_threads import keep_resolver_state_per_thread
+
+    BaseRouter.current_event = "a request resolved before"  # type: ignore[assignment]
+    keep_resolver_state_per_thread()
+    keep_resolver_state_per_thread()  # idempotent
+    seen: dict[str, object] = {}
+    ready = threading.Barrier(2)
+
+    def request(name: str) -> None:
+        BaseRouter.current_event = name  # type: ignore[assignment]  # what resolve() does
+        ready.wait()
+        seen[name] = BaseRouter.current_event
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"first": "first", "second": "second"}
