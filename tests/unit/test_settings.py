@@ -103,3 +103,11 @@ def test_lambda_without_local_only_variables_and_the_local_stack_with_them_load(
     required.setenv(LOCAL_STACK_MARKER, "1")
     required.setenv("ECMPUSH_FCM_BASE_URL", "http://127.0.0.1:9099")
     assert Settings.from_env().fcm_base_url == "http://127.0.0.1:9099"
+
+
+def test_every_setting_docs_call_local_only_is_refused_outside_the_local_stack() -> None:
+    """A new local-only endpoint documented in docs/resources.md must join LOCAL_ONLY."""
+    from tests.unit.test_template import local_only
+
+    fields_read = {variable(f.name) for f in dataclasses.fields(Settings)}
+    assert local_only() & fields_read == {variable(f) for f in LOCAL_ONLY}
