@@ -1,5 +1,7 @@
 """Polls a queue and invokes its consumer with real SQS event records, then deletes only the
-records the function did not list in `batchItemFailures`: Lambda's event source mapping."""
+records the function did not list in `batchItemFailures`: Lambda's event source mapping. Like
+the mapping, it runs as many batches at once as the function's concurrency allows (its
+`MaximumConcurrency`: a poller thread each), so consumers are raced locally as in AWS."""
 
 from __future__ import annotations
 
@@ -27,12 +29,16 @@ class SqsPoller:
         self._batch_size = batch_size
         self._client = boto3.client("sqs", region_name=REGION)
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"sqs-{function.spec.logical_id}", daemon=True
-        )
+        self._threads = [
+            threading.Thread(
+                target=self._run, name=f"sqs-{function.spec.logical_id}-{n}", daemon=True
+            )
+            for n in range(function.concurrency)
+        ]
 
     def start(self) -> SqsPoller:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def request_stop(self) -> None:
@@ -40,8 +46,9 @@ class SqsPoller:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():

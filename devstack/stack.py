@@ -32,6 +32,7 @@ from devstack.sqs_poller import SqsPoller
 from devstack.status import collect
 from devstack.web_static import ApiDocsApp, WebClientApp, local_client_config
 from devstack.webpush_channel import WebPushChannel
+from ecmpush.settings import LOCAL_STACK_MARKER
 
 DEFAULT_STATE_DIR = cfn.REPO_ROOT / ".devstack"
 ROUTING_FILE = Path(__file__).resolve().parent / "routing.json"  # roles and teams of the seed
@@ -98,13 +99,15 @@ def function_environment(
     template: dict[str, Any], provisioned: Provisioned, fcm_url: str, log_level: str = "WARNING"
 ) -> dict[str, str]:
     """The template's function variables, resolved against local resources, plus the local-only
-    endpoint overrides that never appear in template.yaml."""
+    endpoint overrides that never appear in template.yaml and the marker that lets the handlers
+    accept them (ecmpush/settings.py refuses them anywhere else)."""
     environment: dict[str, str] = {}
     for spec in cfn.functions(template).values():
         for key, value in spec.environment.items():
             environment[key] = str(provisioned.resolve(value))
     environment.update(
         {
+            LOCAL_STACK_MARKER: "1",
             "ECMPUSH_FCM_BASE_URL": fcm_url,
             "ECMPUSH_FIREBASE_CERTS_URL": certs_url_for(fcm_url),
             "ECMPUSH_ROUTING_FILE": str(ROUTING_FILE),

@@ -56,6 +56,9 @@ class ApiRoute:
     api_key_required: bool = False  # the event's Auth.ApiKeyRequired (x-api-key, usage plan)
 
 
+DEFAULT_CONCURRENCY = 10  # what an unthrottled function gets locally (Lambda: the account's)
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
@@ -66,6 +69,9 @@ class FunctionSpec:
     routes: list[ApiRoute] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)  # logical ids of SQS event sources
     schedules: list[dict[str, Any]] = field(default_factory=list)
+    # How many invocations may run at once: ReservedConcurrentExecutions, or the SQS event
+    # sources' MaximumConcurrency, else DEFAULT_CONCURRENCY (devstack/lambda_runtime.py).
+    concurrency: int = DEFAULT_CONCURRENCY
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -85,8 +91,41 @@ def _ref_name(value: Any) -> str | None:
     return None
 
 
+def _number(value: Any, parameters: dict[str, str]) -> int | None:
+    """A literal or a `Ref` to a parameter (its default); None for anything else."""
+    name = _ref_name(value) if isinstance(value, dict) else None
+    raw = parameters.get(name, "") if name else value
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _concurrency(
+    props: dict[str, Any], globals_: dict[str, Any], parameters: dict[str, str]
+) -> int:
+    """The most invocations Lambda would run at once: the reserved concurrency, and no more than
+    the SQS event sources' MaximumConcurrency (each source may start that many)."""
+    reserved = props.get(
+        "ReservedConcurrentExecutions", globals_.get("ReservedConcurrentExecutions")
+    )
+    limits = [_number(reserved, parameters)]
+    sqs = [e for e in props.get("Events", {}).values() if e.get("Type") == "SQS"]
+    maxima = [
+        _number(
+            e.get("Properties", {}).get("ScalingConfig", {}).get("MaximumConcurrency"), parameters
+        )
+        for e in sqs
+    ]
+    if sqs and all(m is not None for m in maxima):
+        limits.append(sum(m for m in maxima if m is not None))
+    known = [n for n in limits if n is not None and n > 0]
+    return min(known) if known else DEFAULT_CONCURRENCY
+
+
 def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
     globals_ = template.get("Globals", {}).get("Function", {})
+    parameters = parameter_defaults(template)
     global_env = globals_.get("Environment", {}).get("Variables", {})
     specs = {}
     for logical_id, resource in resources(template, "AWS::Serverless::Function").items():
@@ -98,6 +137,7 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
             handler=str(props.get("Handler", globals_.get("Handler", ""))),
             timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
             environment=env,
+            concurrency=_concurrency(props, globals_, parameters),
         )
         for event in props.get("Events", {}).values():
             event_props = event.get("Properties", {})

@@ -91,11 +91,35 @@ POLICY_TEMPLATES: dict[str, tuple[str, list[dict[str, Any]]]] = {
 class Grant:
     actions: tuple[str, ...]  # IAM action patterns (`*` wildcards)
     resources: tuple[str, ...]  # ARN patterns
+    # `dynamodb:LeadingKeys` patterns (`ForAllValues:StringLike`): the partition keys the
+    # statement is limited to; None when it has no condition.
+    leading_keys: tuple[str, ...] | None = None
 
-    def allows(self, action: str, resource: str) -> bool:
-        return any(fnmatch.fnmatchcase(action, a) for a in self.actions) and any(
-            fnmatch.fnmatchcase(resource, r) for r in self.resources
+    def allows(self, action: str, resource: str, leading_key: str | None = None) -> bool:
+        """`leading_key`: the partition key the request names (None: none IAM could read, which
+        a statement limited to some partitions does not allow)."""
+        if not (
+            any(fnmatch.fnmatchcase(action, a) for a in self.actions)
+            and any(fnmatch.fnmatchcase(resource, r) for r in self.resources)
+        ):
+            return False
+        if self.leading_keys is None:
+            return True
+        return leading_key is not None and any(
+            fnmatch.fnmatchcase(leading_key, k) for k in self.leading_keys
         )
+
+
+def _leading_keys(condition: dict[str, Any]) -> tuple[str, ...]:
+    """The one condition template.yaml uses. Any other is refused here rather than ignored, so
+    a statement is never read as wider (or narrower) than IAM reads it."""
+    assert set(condition) == {"ForAllValues:StringLike"}, condition
+    operator = condition["ForAllValues:StringLike"]
+    assert set(operator) == {"dynamodb:LeadingKeys"}, condition
+    patterns = operator["dynamodb:LeadingKeys"]
+    patterns = patterns if isinstance(patterns, list) else [patterns]
+    assert all("[" not in p for p in patterns), "IAM has no character classes; fnmatch has"
+    return tuple(patterns)
 
 
 class _Resolver:
@@ -180,10 +204,12 @@ def _grants(statements: list[dict[str, Any]], resolve: Any) -> list[Grant]:
         assert statement["Effect"] == "Allow", statement
         actions = statement["Action"]
         resources = resolve(statement["Resource"])
+        condition = statement.get("Condition")
         grants.append(
             Grant(
                 tuple(actions if isinstance(actions, list) else [actions]),
                 tuple(resources if isinstance(resources, list) else [resources]),
+                None if condition is None else _leading_keys(condition),
             )
         )
     return grants
@@ -252,48 +278,76 @@ def _table_arn(table: str, index: str | None = None) -> str:
     return f"{arn}/index/{index}" if index else arn
 
 
-def checked_requests(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (action, resource ARN) pairs IAM authorizes for one API call."""
+Request = tuple[str, str, str | None]  # IAM action, resource ARN, partition key (LeadingKeys)
+
+
+def _leading_key(body: dict[str, Any], hash_keys: dict[str, str]) -> str | None:
+    """The partition key value of one item request (`Key`, or a put's `Item`), as IAM's
+    `dynamodb:LeadingKeys` sees it; None when the request names no single item."""
+    name = hash_keys.get(str(body.get("TableName")))
+    item = body.get("Key") or body.get("Item") or {}
+    value = item.get(name) if name else None
+    if isinstance(value, dict) and len(value) == 1:  # a low-level client's {"S": "..."}
+        value = next(iter(value.values()))
+    return None if value is None else str(value)
+
+
+def checked_requests(
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    hash_keys: dict[str, str] | None = None,
+) -> list[Request]:
+    """What IAM authorizes for one API call: (action, resource ARN, partition key) each.
+    `hash_keys`: table name -> its partition key attribute."""
+    keys = hash_keys or {}
     if service == "dynamodb":
         if operation == "TransactWriteItems":
             return [
-                (f"dynamodb:{_TRANSACT_ACTIONS[kind]}", _table_arn(body["TableName"]))
+                (
+                    f"dynamodb:{_TRANSACT_ACTIONS[kind]}",
+                    _table_arn(body["TableName"]),
+                    _leading_key(body, keys),
+                )
                 for item in params["TransactItems"]
                 for kind, body in item.items()
             ]
         if operation in ("BatchWriteItem", "BatchGetItem"):
-            return [(f"dynamodb:{operation}", _table_arn(t)) for t in params["RequestItems"]]
-        return [(f"dynamodb:{operation}", _table_arn(params["TableName"], params.get("IndexName")))]
+            return [(f"dynamodb:{operation}", _table_arn(t), None) for t in params["RequestItems"]]
+        arn = _table_arn(params["TableName"], params.get("IndexName"))
+        return [(f"dynamodb:{operation}", arn, _leading_key(params, keys))]
     if service == "sqs":
         name = str(params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1]
-        return [(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
+        return [(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}", None)]
     if service == "secretsmanager":
-        return [(f"secretsmanager:{operation}", str(params["SecretId"]))]
+        return [(f"secretsmanager:{operation}", str(params["SecretId"]), None)]
     if service == "ssm":
         name = str(params["Name"]).lstrip("/")
-        return [(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{name}")]
-    return [(f"{service}:{operation}", "*")]
+        return [(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{name}", None)]
+    return [(f"{service}:{operation}", "*", None)]
 
 
 @dataclass
 class IamEnforcer:
     grants: dict[str, list[Grant]]
     secret_arns: dict[str, str]  # secret name -> ARN (locally the env carries names)
+    hash_keys: dict[str, str] = field(default_factory=dict)  # table name -> partition key
     calls: list[tuple[str, str, str]] = field(default_factory=list)  # function, action, ARN
     denied: list[tuple[str, str, str]] = field(default_factory=list)
 
     def check(self, function: str, service: str, operation: str, params: dict[str, Any]) -> None:
-        for action, resource in checked_requests(service, operation, params):
+        for action, resource, key in checked_requests(service, operation, params, self.hash_keys):
             resource = self.secret_arns.get(resource, resource)
             self.calls.append((function, action, resource))
-            if not any(g.allows(action, resource) for g in self.grants.get(function, [])):
+            if not any(g.allows(action, resource, key) for g in self.grants.get(function, [])):
                 self.denied.append((function, action, resource))
+                where = "" if key is None else f" (partition {key!r})"
                 raise ClientError(
                     {
                         "Error": {
                             "Code": "AccessDeniedException",
                             "Message": f"{function} is not authorized to perform {action} "
-                            f"on {resource} (template.yaml Policies)",
+                            f"on {resource}{where} (template.yaml Policies)",
                         }
                     },
                     operation,
@@ -303,16 +357,34 @@ class IamEnforcer:
         return {(a, r) for f, a, r in self.calls if f == function}
 
 
-@contextmanager
-def enforce_iam(template: dict[str, Any], provisioned: Provisioned) -> Iterator[IamEnforcer]:
-    enforcer = IamEnforcer(
+def table_hash_keys(template: dict[str, Any], provisioned: Provisioned) -> dict[str, str]:
+    """Physical table name -> the attribute IAM's `dynamodb:LeadingKeys` reads."""
+    return {
+        str(provisioned._ref(name)): next(
+            k["AttributeName"]
+            for k in resource["Properties"]["KeySchema"]
+            if k["KeyType"] == "HASH"
+        )
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+    }
+
+
+def enforcer_for(template: dict[str, Any], provisioned: Provisioned) -> IamEnforcer:
+    return IamEnforcer(
         grants=function_grants(template, provisioned),
         secret_arns={
             name: arn
             for name, arn in provisioned.arns.items()
             if template["Resources"][name]["Type"] == "AWS::SecretsManager::Secret"
         },
+        hash_keys=table_hash_keys(template, provisioned),
     )
+
+
+@contextmanager
+def enforce_iam(template: dict[str, Any], provisioned: Provisioned) -> Iterator[IamEnforcer]:
+    enforcer = enforcer_for(template, provisioned)
     real_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def call(client: Any, operation: str, params: dict[str, Any]) -> Any:

@@ -3,12 +3,19 @@ channels only, governance alerts by role; preferences (mutes, quiet hours, criti
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 
-QUIET_ALL_DAY = {"start": "00:00", "end": "23:59", "timezone": "UTC"}
+
+def quiet_now() -> dict[str, str]:
+    """Quiet hours the wall-clock time this test runs at falls into (an hour ago to eleven
+    hours on: within the 12-hour bound, issue 20)."""
+    now = datetime.now(UTC)
+    start, end = now - timedelta(hours=1), now + timedelta(hours=11)
+    return {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "timezone": "UTC"}
 
 
 def _set_preferences(h: Harness, user: str, preferences: dict[str, Any]) -> None:
@@ -80,7 +87,7 @@ def test_critical_governance_alert_bypasses_quiet_hours_and_mutes_and_records_it
     for user in ("cwu", "dlee"):  # compliance officers; dlee is also the administrator
         harness.register(user, f"{user}-phone-4b7e1c9a", f"fcm-{user}-0001")
     _set_preferences(
-        harness, "cwu", {"muted_categories": ["governance"], "quiet_hours": QUIET_ALL_DAY}
+        harness, "cwu", {"muted_categories": ["governance"], "quiet_hours": quiet_now()}
     )
     assert harness.post_event(sample_event("governance_alert")).status == 202
     harness.drain()
@@ -95,7 +102,7 @@ def test_critical_governance_alert_bypasses_quiet_hours_and_mutes_and_records_it
 
 def test_quiet_hours_defer_a_warning_and_it_is_delivered_when_they_end(harness: Harness) -> None:
     harness.register("cwu", "cwu-phone-4b7e1c9a", "fcm-cwu-0001")
-    _set_preferences(harness, "cwu", {"quiet_hours": QUIET_ALL_DAY})
+    _set_preferences(harness, "cwu", {"quiet_hours": quiet_now()})
     event = sample_event("governance_alert")
     event["data"]["severity"] = "warning"
     harness.post_event(event)

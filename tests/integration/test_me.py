@@ -125,3 +125,17 @@ def test_bad_or_foreign_cursor_is_400(harness: Harness) -> None:
     assert _me(harness, "GET", "/me/notifications", "bjones", cursor=cursor).status == 400
     assert _me(harness, "GET", "/me/notifications", "asmith", cursor="garbage!").status == 400
     assert _me(harness, "GET", "/me/notifications", "asmith", limit="0").status == 422
+
+
+def test_quiet_hours_longer_than_twelve_hours_are_refused_and_nothing_is_saved(
+    harness: Harness,
+) -> None:
+    """Issue 20, finding 11d: 00:01 to 00:00 deferred every push by ~96 SQS hops."""
+    endless = {"quiet_hours": {"start": "00:01", "end": "00:00", "timezone": "Europe/Berlin"}}
+    reply = _me(harness, "PUT", "/me/preferences", "asmith", endless)
+    assert reply.status == 422
+    assert reply.body["errors"][0]["path"] == "quiet_hours.end"
+    assert "at most 12 hours" in reply.body["errors"][0]["message"]
+    assert harness.devices_of("asmith") == []  # no #preferences item
+    night = {"quiet_hours": {"start": "20:00", "end": "08:00", "timezone": "Europe/Berlin"}}
+    assert _me(harness, "PUT", "/me/preferences", "asmith", night).status == 200

@@ -63,3 +63,72 @@ def test_handler_errors_reach_the_caller(tmp_path: Path) -> None:
     function = _function(tmp_path, "fn_fails")
     with pytest.raises(ValueError, match="handler failed"):
         function.invoke({"fail": True})
+
+
+CONCURRENT = textwrap.dedent(
+    """
+    import threading
+
+    def lambda_handler(event, context):
+        event["barrier"].wait()  # every invocation of a group is inside the handler at once
+        return __name__
+    """
+)
+
+
+def test_invocations_run_concurrently_up_to_the_concurrency_each_in_its_own_environment(
+    tmp_path: Path,
+) -> None:
+    """Issue 20, finding 12: Lambda runs a function's invocations at once, up to its reserved
+    or maximum concurrency; a race the local runtime serialized was never seen locally."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    (tmp_path / "fn_parallel.py").write_text(CONCURRENT)
+    spec = FunctionSpec(
+        "fn_parallel", tmp_path, "fn_parallel.lambda_handler", timeout=3, environment={}
+    )
+    function = LocalFunction(spec, concurrency=3)
+    barrier = threading.Barrier(3)  # passes only when three invocations run together
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        names = list(pool.map(lambda _: function.invoke({"barrier": barrier}), range(6)))
+    assert function.most_at_once == 3  # never more than the concurrency
+    assert len(set(names)) == 3  # three execution environments, module state of their own
+    assert function.invoke({"barrier": threading.Barrier(1)}) == function.module.__name__
+
+
+def test_the_template_gives_each_function_its_concurrency() -> None:
+    from devstack import template as cfn
+
+    specs = cfn.functions(cfn.load())
+    assert specs["DispatchFunction"].concurrency == 5  # DispatchMaxConcurrency's default
+    assert specs["WriteBackFunction"].concurrency == 2  # WriteBackMaxConcurrency's default
+    assert specs["DevicesFunction"].concurrency == cfn.DEFAULT_CONCURRENCY
+
+
+def test_powertools_resolvers_keep_the_current_request_per_thread() -> None:
+    """Powertools keeps the request in BaseRouter's class attributes (one per process, as on
+    Lambda); with invocations on several threads each must see its own."""
+    import threading
+
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    from devstack.powertools_threads import keep_resolver_state_per_thread
+
+    BaseRouter.current_event = "a request resolved before"  # type: ignore[assignment]
+    keep_resolver_state_per_thread()
+    keep_resolver_state_per_thread()  # idempotent
+    seen: dict[str, object] = {}
+    ready = threading.Barrier(2)
+
+    def request(name: str) -> None:
+        BaseRouter.current_event = name  # type: ignore[assignment]  # what resolve() does
+        ready.wait()
+        seen[name] = BaseRouter.current_event
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"first": "first", "second": "second"}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ecmpush.domain.devices import Device, DeviceRegistration
+from ecmpush.domain.devices import Device, DeviceLimitReached, DeviceRegistration, TokenHeld
 from ecmpush.domain.identity import Principal, Unauthenticated
 from ecmpush.services.devices import DeviceConflict, DevicesService, Forbidden, WeakInstallationId
 
@@ -25,10 +25,13 @@ class FakeStore:
         self.deletes: list[tuple[str, str]] = []
         self.upserts: list[Device] = []
 
-    def upsert(self, device: Device) -> datetime | None:
+    def upsert(self, device: Device, max_devices: int | None = None) -> datetime | None:
         self.upserts.append(device)
         key = (device.owner, device.installation_id)
         previous = self.items.get(key)
+        full = max_devices is not None and len(self.for_owner(device.owner)) >= max_devices
+        if previous is None and full:
+            raise DeviceLimitReached(device.owner)
         if previous is None:
             self.items[key] = device
             return None
@@ -419,4 +422,55 @@ def test_a_guessable_new_installation_id_is_refused_and_nothing_stored(
 ) -> None:
     with pytest.raises(WeakInstallationId):
         service.register(ALICE, weak, registration())
+    assert store.items == {}
+
+
+# --- concurrent registrations (issue 20, finding 12) --------------------------------------------
+
+
+class RacedStore(FakeStore):
+    """A store whose writes find what concurrent registrations did meanwhile: before each of
+    the first `raced` upserts, `rivals` new devices of the owner land; `token_held` makes the
+    write find the token claimed by another owner's live device."""
+
+    def __init__(self, rivals: int = 0, raced: int = 1, token_held: bool = False) -> None:
+        super().__init__()
+        self.rivals, self.raced, self.token_held = rivals, raced, token_held
+        self.landed = 0
+
+    def upsert(self, device: Device, max_devices: int | None = None) -> datetime | None:
+        if self.token_held:
+            raise TokenHeld("held")
+        if self.raced:
+            self.raced -= 1
+            for _ in range(self.rivals):
+                self.landed += 1
+                rival = device.model_copy(update={"installation_id": f"rival-{self.landed}"})
+                self.items[(device.owner, rival.installation_id)] = rival
+        return super().upsert(device, max_devices)
+
+
+def test_room_is_made_again_when_concurrent_registrations_filled_the_cap(clock: Clock) -> None:
+    store = RacedStore(rivals=2)
+    service = DevicesService(store, clock, max_devices=2)
+    _, created = service.register(ALICE, iid("late"), registration())
+    assert created
+    assert len(store.for_owner("alice")) == 2  # the cap held: one rival made room
+    assert ("alice", iid("late")) in store.items
+
+
+def test_a_registration_that_keeps_losing_the_race_is_a_conflict_not_a_third_device(
+    clock: Clock,
+) -> None:
+    store = RacedStore(rivals=1, raced=99)
+    service = DevicesService(store, clock, max_devices=1)
+    with pytest.raises(DeviceConflict, match="at once"):
+        service.register(ALICE, iid("late"), registration())
+    assert len(store.for_owner("alice")) == 1
+
+
+def test_a_token_claimed_meanwhile_by_another_user_is_a_conflict(clock: Clock) -> None:
+    store = RacedStore(token_held=True)
+    with pytest.raises(DeviceConflict, match="push token"):
+        DevicesService(store, clock).register(ALICE, iid("inst"), registration())
     assert store.items == {}

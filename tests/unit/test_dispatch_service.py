@@ -739,7 +739,7 @@ def test_task_assigned_opens_the_task_and_task_completed_closes_it() -> None:
 
 # --- preferences: mutes, quiet hours, urgent bypass -------------------------------------------
 
-QUIET_NOW = {"start": "00:00", "end": "23:59", "timezone": "UTC"}
+QUIET_NOW = {"start": "04:00", "end": "16:00", "timezone": "UTC"}  # NOW is 10:00
 
 
 def test_muted_category_is_recorded_not_sent() -> None:

@@ -65,3 +65,34 @@ def test_no_quiet_hours_never_defers() -> None:
 def test_invalid_preferences_are_refused(raw: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Preferences.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("00:01", "00:00"), ("08:00", "20:01"), ("20:00", "08:01"), ("12:00", "11:59")],
+)
+def test_quiet_hours_longer_than_twelve_hours_are_refused(start: str, end: str) -> None:
+    """Issue 20, finding 11d: each quiet hour costs four SQS hops per deferred push."""
+    with pytest.raises(ValidationError, match="at most 12 hours"):
+        QuietHours(start=start, end=end, timezone="Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [("20:00", "08:00"), ("22:00", "07:00"), ("09:00", "21:00")]
+)
+def test_quiet_hours_up_to_twelve_hours_are_kept(start: str, end: str) -> None:
+    assert QuietHours(start=start, end=end, timezone="Europe/Berlin").end == end
+
+
+def test_a_longer_period_stored_before_the_bound_is_read_and_cut_at_it() -> None:
+    """Dispatch must still read it (no failed push), but defers by at most twelve hours."""
+    from ecmpush.adapters.preferences_repository import preferences_of
+
+    stored = {"preferences": {"quiet_hours": {"start": "00:01", "end": "00:00", "timezone": "UTC"}}}
+    prefs = preferences_of(stored)
+    assert prefs.quiet_hours is not None
+    assert prefs.quiet_hours.end == "00:00"
+    assert quiet_until(prefs, datetime(2026, 11, 28, 0, 30, tzinfo=UTC)) == datetime(
+        2026, 11, 28, 12, 1, tzinfo=UTC
+    )
+    assert quiet_until(prefs, datetime(2026, 11, 28, 13, 0, tzinfo=UTC)) is None

@@ -9,7 +9,14 @@ import os
 
 import pytest
 
-from ecmpush.settings import ConfigurationError, Settings, variable
+from ecmpush.settings import (
+    LAMBDA_RUNTIME_VARIABLES,
+    LOCAL_ONLY,
+    LOCAL_STACK_MARKER,
+    ConfigurationError,
+    Settings,
+    variable,
+)
 
 REQUIRED = [f.name for f in dataclasses.fields(Settings) if f.default is dataclasses.MISSING]
 
@@ -36,6 +43,7 @@ def test_set_variables_are_read_and_base_urls_lose_their_trailing_slash(
     required: pytest.MonkeyPatch,
 ) -> None:
     required.setenv("ECMPUSH_DELIVERY_BATCH_SIZE", "40")
+    required.setenv(LOCAL_STACK_MARKER, "1")
     required.setenv("ECMPUSH_ROUTING_FILE", "/tmp/routing.json")
     required.setenv("ECMPUSH_APP_BASE_URL", "https://app.example.com/")
     required.setenv("ECMPUSH_ECM_BASE_URL", "https://ecm.example.com/otcs/cs.exe/")
@@ -64,3 +72,42 @@ def test_every_field_is_of_a_type_from_env_reads() -> None:
     """from_env reads text and whole numbers; a bool or float field would be read as text
     ("false" would be true), so adding one needs a reader first."""
     assert {f.type for f in dataclasses.fields(Settings)} <= {"str", "int", "str | None"}
+
+
+@pytest.mark.parametrize("field", LOCAL_ONLY)
+def test_a_local_only_variable_is_refused_on_lambda_even_with_the_local_marker(
+    required: pytest.MonkeyPatch, field: str
+) -> None:
+    """Issue 20, finding 10: the marker can be set by whoever sets variables; Lambda's own
+    reserved variables cannot be removed by them, so they decide."""
+    required.setenv(variable(field), "http://attacker.example")
+    required.setenv(LOCAL_STACK_MARKER, "1")
+    for runtime_variable in LAMBDA_RUNTIME_VARIABLES:
+        with required.context() as on_lambda:
+            on_lambda.setenv(runtime_variable, "set-by-lambda")
+            with pytest.raises(ConfigurationError, match=variable(field)):
+                Settings.from_env()
+    required.delenv(LOCAL_STACK_MARKER)
+    with pytest.raises(ConfigurationError, match=variable(field)):
+        Settings.from_env()  # not on Lambda, but not the local stack either
+
+
+def test_lambda_without_local_only_variables_and_the_local_stack_with_them_load(
+    required: pytest.MonkeyPatch,
+) -> None:
+    for runtime_variable in LAMBDA_RUNTIME_VARIABLES:
+        required.setenv(runtime_variable, "set-by-lambda")
+    assert Settings.from_env().fcm_base_url is None
+    for runtime_variable in LAMBDA_RUNTIME_VARIABLES:
+        required.delenv(runtime_variable)
+    required.setenv(LOCAL_STACK_MARKER, "1")
+    required.setenv("ECMPUSH_FCM_BASE_URL", "http://127.0.0.1:9099")
+    assert Settings.from_env().fcm_base_url == "http://127.0.0.1:9099"
+
+
+def test_every_setting_docs_call_local_only_is_refused_outside_the_local_stack() -> None:
+    """A new local-only endpoint documented in docs/resources.md must join LOCAL_ONLY."""
+    from tests.unit.test_template import local_only
+
+    fields_read = {variable(f.name) for f in dataclasses.fields(Settings)}
+    assert local_only() & fields_read == {variable(f) for f in LOCAL_ONLY}

@@ -12,9 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from devstack import template as cfn
-from tests.iam import POLICY_TEMPLATES, arn_label, function_grants, static_provisioned
+from ecmpush.adapters.fcm_pause_store import _KEY as FCM_PAUSE_KEY
+from ecmpush.domain.notifications import notification_id
+from tests.iam import (
+    POLICY_TEMPLATES,
+    arn_label,
+    enforcer_for,
+    function_grants,
+    static_provisioned,
+)
 from tests.unit.test_template import ROOT, SPEC, TEMPLATE
 
 Grants = set[tuple[str, str]]  # (resource label, IAM action pattern)
@@ -170,6 +179,40 @@ def test_no_function_but_dispatch_may_scan_or_batch_write(granted):
     for function, grants in granted.items():
         wide = {a for _, a in grants} & {"dynamodb:Scan", "dynamodb:BatchWriteItem"}
         assert not wide or function == "DispatchFunction", (function, wide)
+
+
+# Issue 20, finding 11c: the partitions of DeliveriesTable a function other than Dispatch may
+# write: notification item collections (UUID5 ids), never control items such as FCM's pause.
+NOTIFICATION_PARTITIONS = ("????????-????-5???-????-????????????",)
+_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+_WRITES |= {"dynamodb:BatchWriteItem", "dynamodb:*"}
+
+
+def test_only_dispatch_may_write_deliveries_outside_notification_partitions(template):
+    """A future grant of DeliveriesTable writes without the LeadingKeys condition fails here."""
+    grants = function_grants(template, static_provisioned(template))
+    for function, function_grants_ in grants.items():
+        for grant in function_grants_:
+            writes = {a for a in grant.actions if a in _WRITES or a.endswith("*")}
+            on_deliveries = any(arn_label(r).startswith("DeliveriesTable") for r in grant.resources)
+            if writes and on_deliveries and function != "DispatchFunction":
+                assert grant.leading_keys == NOTIFICATION_PARTITIONS, (function, grant)
+
+
+@pytest.mark.parametrize("function", ["ResponseCallbackFunction", "WriteBackFunction"])
+def test_reply_writers_reach_reply_items_but_not_the_fcm_pause(template, function):
+    """What IAM would decide for the calls themselves (tests/iam.py evaluates LeadingKeys)."""
+    enforcer = enforcer_for(template, static_provisioned(template))
+    nid = notification_id("evt-1", "task.assigned")
+    reply = {"TableName": "DeliveriesTable", "Key": {"notification_id": nid, "sk": "r#asmith"}}
+    enforcer.check(function, "dynamodb", "UpdateItem", reply)
+    pause = {"TableName": "DeliveriesTable", "Key": dict(FCM_PAUSE_KEY)}
+    with pytest.raises(ClientError, match="AccessDenied"):
+        enforcer.check(function, "dynamodb", "UpdateItem", pause)
+    low_level = {"TableName": "DeliveriesTable", "Item": {"notification_id": {"S": "#fcm"}}}
+    with pytest.raises(ClientError, match="AccessDenied"):
+        enforcer.check(function, "dynamodb", "PutItem", low_level)
+    assert FCM_PAUSE_KEY["notification_id"] == "#fcm"
 
 
 def test_the_api_functions_verify_id_tokens_with_the_project_id_alone(template):

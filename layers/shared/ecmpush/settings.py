@@ -87,7 +87,7 @@ class Settings:
     # The Identity Platform tenant whose users may call the API; unset: project-level users
     # only, a tenant's token is refused (issue 21 §4).
     firebase_tenant_id: str | None = None
-    # Local stack only: never set by template.yaml.
+    # Local stack only: never set by template.yaml, and refused anywhere else (LOCAL_ONLY).
     identity_toolkit_url: str | None = None
     routing_file: str | None = None
     fcm_base_url: str | None = None
@@ -97,6 +97,7 @@ class Settings:
     def from_env(cls) -> Settings:
         """Each field from `ECMPUSH_<FIELD>`: required where the field has no default, else
         the default when the variable is unset or blank; integers checked as integers."""
+        refuse_local_only_outside_the_local_stack()
         values: dict[str, object] = {}
         for spec in fields(cls):
             name = variable(spec.name)
@@ -112,6 +113,40 @@ class Settings:
 
 
 _BASE_URLS = ("app_base_url", "ecm_base_url")
+
+# Endpoints and files that replace what ecmpush trusts (Google's ID-token certificates, the
+# Identity Toolkit, FCM, the operator's routing parameter): whoever sets one of these on a
+# deployed function decides whose ID tokens are valid or who is notified (issue 20, finding 10).
+LOCAL_ONLY = ("identity_toolkit_url", "routing_file", "fcm_base_url", "firebase_certs_url")
+LOCAL_STACK_MARKER = "ECMPUSH_LOCAL_STACK"
+# Set by Lambda in every execution environment (and by `sam local`), and reserved: a function's
+# configuration can neither set nor remove them, so the marker alone cannot make a deployed
+# function count as local.
+LAMBDA_RUNTIME_VARIABLES = (
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+)
+
+
+def running_in_local_stack() -> bool:
+    """True only in devstack's in-process runtime: it sets the marker, and none of the variables
+    Lambda itself sets is present."""
+    marked = os.environ.get(LOCAL_STACK_MARKER, "").strip() == "1"
+    return marked and not any(os.environ.get(name) for name in LAMBDA_RUNTIME_VARIABLES)
+
+
+def refuse_local_only_outside_the_local_stack() -> None:
+    """The cold start fails, naming the variable, when a local-only variable is set anywhere but
+    the local stack: a deployment never needs one, so one there is a mistake or an attack."""
+    if running_in_local_stack():
+        return
+    for name in (variable(field_name) for field_name in LOCAL_ONLY):
+        if os.environ.get(name, "").strip():
+            raise ConfigurationError(
+                f"environment variable {name} is for the local stack only and is refused here "
+                f"(it would replace an endpoint or file ecmpush trusts); remove it"
+            )
 
 
 def variable(field_name: str) -> str:

@@ -4,14 +4,24 @@ Every registration or refresh also sets `refresh_bucket`, the UTC month ("YYYY-M
 `updated_at`: the sparse `by_refresh` index (pk `refresh_bucket`, sk `updated_at`) lets the
 device prune sweep find devices not refreshed since a cutoff without a Scan. `token_hash`
 (SHA-256 of the FCM token) feeds `by_token`, which keeps one owner per token. Preferences items
-(`installation_id = #preferences`) are written elsewhere and never carry it."""
+(`installation_id = #preferences`) are written elsewhere and never carry it.
+
+Registrations run concurrently on Lambda (issue 20, finding 12), so the rules that a read then a
+write would check are checked by the write itself, in the transaction that writes the device:
+- the per-user cap: the roster update is conditioned on the roster's size (`size(devices)`);
+- one owner per FCM token: a **token claim** item (`owner = #token#<token_hash>`, no user id
+  can start with `#`) is put with the condition that nobody else holds it. A claim is never
+  released: one whose holder no longer has a device with that token is stale, and the next
+  registration takes it over, conditioned on the claim it read (`claim_id`), so a holder that
+  re-registered meanwhile wins. Claims expire (`expires_at`) a year after their last use."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -22,7 +32,7 @@ from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.adapters.preferences_repository import PREFERENCES_KEY, preferences_of
 from ecmpush.chunks import chunks
 from ecmpush.clock import rfc3339
-from ecmpush.domain.devices import Device, RefreshEntry
+from ecmpush.domain.devices import Device, DeviceLimitReached, RefreshEntry, TokenHeld
 from ecmpush.domain.page import Page
 from ecmpush.domain.preferences import Preferences
 from ecmpush.domain.recipient import Recipient
@@ -39,6 +49,9 @@ BY_TOKEN = "by_token"  # noqa: S105 (an index name)
 log = logging.getLogger(__name__)
 
 ROSTER_KEY = "#roster"
+TOKEN_CLAIM_PREFIX = "#token#"  # noqa: S105 (a key prefix)
+TOKEN_CLAIM_KEY = "#holder"  # noqa: S105 (a sort key)
+TOKEN_CLAIM_LIFETIME = timedelta(days=365)  # renewed by every registration with the token
 _COMMIT_ATTEMPTS = 4
 _ROSTER_FIELDS = (
     "owner", "installation_id", "token", "platform", "locale", "timezone", "app_version",
@@ -67,6 +80,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_claim_key(token: str) -> dict[str, str]:
+    """Where the claim on an FCM token lives: a partition no user id can name."""
+    return {"owner": f"{TOKEN_CLAIM_PREFIX}{token_hash(token)}", "installation_id": TOKEN_CLAIM_KEY}
+
+
+class _ClaimRefused(Exception):
+    """The token claim's condition failed: someone else holds it (perhaps stale)."""
+
+
 def refresh_bucket(moment: datetime) -> str:
     """The `by_refresh` partition of a device refreshed at `moment`: its UTC month."""
     return moment.astimezone(UTC).strftime("%Y-%m")
@@ -79,9 +101,11 @@ class DevicesRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def upsert(self, device: Device) -> datetime | None:
+    def upsert(self, device: Device, max_devices: int | None = None) -> datetime | None:
         """Create or refresh a registration; returns the first registration time when it already
-        existed (it survives refreshes), None when it is new."""
+        existed (it survives refreshes), None when it is new. Raises `DeviceLimitReached` when
+        it would be the owner's installation number `max_devices + 1`, `TokenHeld` when another
+        owner's live registration holds the token: both checked in the write (module doc)."""
         previous = self._table.get_item(
             Key={"owner": device.owner, "installation_id": device.installation_id},
             ConsistentRead=True,
@@ -95,8 +119,56 @@ class DevicesRepository:
             "created_at": rfc3339(stored.created_at),
             "updated_at": rfc3339(stored.updated_at),
         }
-        self._commit(device.owner, device.installation_id, {"Put": {"Item": item}}, item)
-        return first
+        stale: str | None = None
+        for _ in range(_COMMIT_ATTEMPTS):
+            claim = self._token_claim(device, stale)
+            try:
+                self._commit(
+                    device.owner,
+                    device.installation_id,
+                    {"Put": {"Item": item}},
+                    item,
+                    cap=max_devices,
+                    guards=[claim],
+                )
+                return first
+            except _ClaimRefused:
+                stale = self._stale_claim(device.token)
+        raise TransactionConflict(f"the claim on a push token of {device.owner!r} kept changing")
+
+    @staticmethod
+    def _token_claim(device: Device, stale: str | None) -> dict[str, Any]:
+        """The claim put: allowed when nobody holds the token, the owner does, or the holder
+        is the stale claim `stale` (its `claim_id`) read just before."""
+        condition = "attribute_not_exists(holder) OR holder = :holder"
+        values: dict[str, Any] = {":holder": device.owner}
+        if stale is not None:
+            condition += " OR claim_id = :stale"
+            values[":stale"] = stale
+        expires = device.updated_at + TOKEN_CLAIM_LIFETIME
+        item = {
+            **token_claim_key(device.token),
+            "holder": device.owner,
+            "holder_installation": device.installation_id,
+            "claim_id": uuid.uuid4().hex,
+            "expires_at": int(expires.timestamp()),
+        }
+        body = {"Item": item, "ConditionExpression": condition}
+        return {"Put": {**body, "ExpressionAttributeValues": values}}
+
+    def _stale_claim(self, token: str) -> str | None:
+        """The `claim_id` of a claim on `token` whose holder no longer has a device holding it
+        (consistent reads); raises `TokenHeld` when the holder still does."""
+        claim = self._table.get_item(Key=token_claim_key(token), ConsistentRead=True).get("Item")
+        if claim is None:
+            return None
+        held = self._table.get_item(
+            Key={"owner": claim["holder"], "installation_id": claim["holder_installation"]},
+            ConsistentRead=True,
+        ).get("Item")
+        if held is not None and held.get("token_hash") == token_hash(token):
+            raise TokenHeld("this push token is registered to another user")
+        return str(claim["claim_id"])
 
     def delete(self, owner: str, installation_id: str) -> bool:
         return self._commit(owner, installation_id, self._delete(owner, installation_id), None)
@@ -140,10 +212,15 @@ class DevicesRepository:
         installation_id: str,
         action: dict[str, Any],
         entry: dict[str, Any] | None,
+        *,
+        cap: int | None = None,
+        guards: Sequence[dict[str, Any]] = (),
     ) -> bool:
         """Apply one write to a device (`entry` is its new item, None for a removal) and keep the
         owner's roster in step in the same transaction. False when the write's own condition
-        failed (nothing changed).
+        failed (nothing changed). With `cap`, a device the roster does not hold yet is written
+        only while the roster holds fewer than `cap` (else `DeviceLimitReached`); `guards` are
+        further transaction items that must pass (else `_ClaimRefused`).
 
         The roster exists only once it was built from a consistent read of every device and
         has been kept in step since, so Dispatch may trust it; without one, Dispatch queries.
@@ -160,13 +237,24 @@ class DevicesRepository:
             if entry is None:
                 keep["UpdateExpression"] = "REMOVE devices.#iid"
             else:
+                values: dict[str, Any] = {":entry": _roster_entry(entry)}
                 keep["UpdateExpression"] = "SET devices.#iid = :entry"
-                keep["ExpressionAttributeValues"] = {":entry": _roster_entry(entry)}
-            refused = transact(self._table, [action, {"Update": keep}])
+                keep["ExpressionAttributeValues"] = values
+                if cap is not None:
+                    keep["ConditionExpression"] = (
+                        "attribute_exists(#owner) AND "
+                        "(attribute_exists(devices.#iid) OR size(devices) < :cap)"
+                    )
+                    values[":cap"] = cap
+            refused = {r.index for r in transact(self._table, [action, {"Update": keep}, *guards])}
             if not refused:
                 return True
-            if any(r.index == 0 for r in refused):
+            if 0 in refused:
                 return False
+            if refused - {0, 1}:
+                raise _ClaimRefused
+            if cap is not None and entry is not None and self._roster_is_full(owner, cap):
+                raise DeviceLimitReached(f"{owner!r} has {cap} installations")
             # No roster yet.
             if entry is None:
                 absent = {
@@ -174,24 +262,42 @@ class DevicesRepository:
                     "ConditionExpression": "attribute_not_exists(#owner)",
                     "ExpressionAttributeNames": {"#owner": "owner"},
                 }
-                refused = transact(self._table, [action, {"ConditionCheck": absent}])
+                refused = {
+                    r.index for r in transact(self._table, [action, {"ConditionCheck": absent}])
+                }
             else:
-                refused = transact(self._table, [action, *self._build_roster(owner, entry)])
+                build = self._build_roster(owner, entry, cap)
+                items = [action, *build, *guards]
+                refused = {r.index for r in transact(self._table, items)}
+                if refused & set(range(1 + len(build), len(items))):
+                    raise _ClaimRefused
             if not refused:
                 return True
-            if any(r.index == 0 for r in refused):
+            if 0 in refused:
                 return False
         raise TransactionConflict(f"devices of {owner!r} kept changing; try again")
 
-    def _build_roster(self, owner: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    def _roster_is_full(self, owner: str, cap: int) -> bool:
+        """True when the owner's roster exists and holds `cap` devices or more (consistent)."""
+        roster = self._table.get_item(
+            Key={"owner": owner, "installation_id": ROSTER_KEY}, ConsistentRead=True
+        ).get("Item")
+        devices = roster.get("devices") if roster is not None else None
+        return isinstance(devices, dict) and len(devices) >= cap
+
+    def _build_roster(
+        self, owner: str, entry: dict[str, Any], cap: int | None = None
+    ) -> list[dict[str, Any]]:
         """Transaction items that create the roster from the devices as they are now, plus
         `entry`, guarded by one check per device read (unchanged since) and by the roster's
-        absence."""
+        absence. With `cap`, `DeviceLimitReached` when that would be more than `cap` devices."""
         others = [
             item
             for item in self._owner_items(owner, consistent=True)
             if item["installation_id"] != entry["installation_id"]
         ]
+        if cap is not None and len(others) >= cap:
+            raise DeviceLimitReached(f"{owner!r} has {len(others)} installations")
         roster = {
             "owner": owner,
             "installation_id": ROSTER_KEY,
@@ -318,7 +424,8 @@ class DevicesRepository:
         return Page(entries, to_cursor(page.get("LastEvaluatedKey")))
 
     def for_owner(self, owner: str) -> list[Device]:
-        return [Device.model_validate(i) for i in self._owner_items(owner)]
+        """A consistent read: the cap is decided on it, under concurrent registrations."""
+        return [Device.model_validate(i) for i in self._owner_items(owner, consistent=True)]
 
     def for_external(self, external_id: str) -> list[Device]:
         """Devices registered for the external audience by this external stakeholder."""
@@ -336,14 +443,11 @@ class DevicesRepository:
 
     def owners_of(self, installation_id: str) -> list[str]:
         page = self._table.query(
-            IndexName=BY_INSTALLATION,
-            KeyConditionExpression=Key("installation_id").eq(installation_id),
+            IndexName=BY_INSTALLATION, **_key_equals("installation_id", installation_id)
         )
         return [str(item["owner"]) for item in page.get("Items", [])]
 
     def holders_of_token(self, token: str) -> list[tuple[str, str]]:
         """(owner, installation id) of every registration holding this FCM token."""
-        page = self._table.query(
-            IndexName=BY_TOKEN, KeyConditionExpression=Key("token_hash").eq(token_hash(token))
-        )
+        page = self._table.query(IndexName=BY_TOKEN, **_key_equals("token_hash", token_hash(token)))
         return [(str(i["owner"]), str(i["installation_id"])) for i in page.get("Items", [])]

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.preferences import Preferences
+from ecmpush.domain.preferences import STORED, Preferences
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -17,8 +17,9 @@ PREFERENCES_KEY = "#preferences"
 
 
 def preferences_of(item: Mapping[str, Any] | None) -> Preferences:
-    """A stored preferences item (or none) as the domain's preferences: defaults when absent."""
-    return Preferences.model_validate((item or {}).get("preferences") or {})
+    """A stored preferences item (or none) as the domain's preferences: defaults when absent.
+    Read with `STORED`: a quiet period saved before today's bound is kept (and cut at it)."""
+    return Preferences.model_validate((item or {}).get("preferences") or {}, context=STORED)
 
 
 class PreferencesRepository:

@@ -63,3 +63,12 @@ class RefreshEntry:
     owner: str
     installation_id: str
     updated_at: str
+
+
+class DeviceLimitReached(Exception):
+    """The owner already has the most installations allowed; a new one was not written (the
+    store checks it in the write itself, so concurrent registrations cannot pass it)."""
+
+
+class TokenHeld(Exception):
+    """The FCM token is claimed by another owner's live registration; nothing was written."""

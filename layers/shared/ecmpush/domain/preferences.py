@@ -1,6 +1,11 @@
 """A user's push preferences (contract §2): categories they muted and a quiet period in their
 own time zone. What may never be muted (critical governance alerts, SLA escalations) is decided
-where notifications are delivered, not here: a preference only states a wish."""
+where notifications are delivered, not here: a preference only states a wish.
+
+A quiet period lasts at most `MAX_QUIET_HOURS` (issue 20, finding 11d): a deferred push waits on
+the dispatch queue in hops of at most 15 minutes (SQS's longest delay), so 00:01 to 00:00 cost
+about 96 hops per deferral. New periods longer than that are refused; one stored before the
+bound (read with `STORED`) is kept but ends at most `MAX_QUIET_HOURS` after it began."""
 
 from __future__ import annotations
 
@@ -31,6 +36,10 @@ Category = Literal[
     "confirmation",
 ]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+MAX_QUIET_HOURS = 12
+MAX_QUIET = timedelta(hours=MAX_QUIET_HOURS)
+# Validation context for preferences read back from storage: saved before the bound, kept.
+STORED = {"stored": True}
 
 
 class QuietHours(BaseModel):
@@ -42,9 +51,16 @@ class QuietHours(BaseModel):
 
     @field_validator("end")
     @classmethod
-    def _not_empty(cls, end: str, info: ValidationInfo) -> str:
-        if info.data.get("start") == end:
+    def _not_empty_nor_too_long(cls, end: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if start == end:
             raise ValueError("quiet hours must not start and end at the same time")
+        stored = bool(info.context and info.context.get("stored"))
+        if start is not None and not stored and _wall_length(start, end) > MAX_QUIET:
+            raise ValueError(
+                f"quiet hours may last at most {MAX_QUIET_HOURS} hours "
+                f"({start} to {end} is {_wall_length(start, end)})"
+            )
         return end
 
 
@@ -60,10 +76,18 @@ def _clock(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
+def _wall_length(start: str, end: str) -> timedelta:
+    """How long the period is on the wall clock (across midnight when `end` is earlier)."""
+    begins, ends = _clock(start), _clock(end)
+    minutes = (ends.hour * 60 + ends.minute) - (begins.hour * 60 + begins.minute)
+    return timedelta(minutes=minutes % (24 * 60))
+
+
 def quiet_until(preferences: Preferences, now: datetime) -> datetime | None:
     """When `now` falls in the quiet period, the moment it ends (aware, in UTC terms of `now`);
     otherwise None. Periods may cross midnight (22:00 to 07:00) and follow the user's zone, DST
-    included."""
+    included; none lasts longer than `MAX_QUIET` on the wall clock (a stored longer one is cut
+    there; a DST change can add an hour)."""
     quiet = preferences.quiet_hours
     if quiet is None:
         return None
@@ -74,7 +98,8 @@ def quiet_until(preferences: Preferences, now: datetime) -> datetime | None:
     for day in (today - timedelta(days=1), today):
         begins = datetime.combine(day, start, zone)
         ends_day = day if end > start else day + timedelta(days=1)
-        ends = datetime.combine(ends_day, end, zone)
+        # Datetimes of one zone add and compare on the wall clock, as the bound is stated.
+        ends = min(datetime.combine(ends_day, end, zone), begins + MAX_QUIET)
         if begins <= local < ends:
             return ends.astimezone(now.tzinfo)
     return None

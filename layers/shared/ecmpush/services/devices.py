@@ -8,19 +8,24 @@ pushes on another's screen:
 - an FCM token belongs to one owner: registering a token another user holds is refused;
 - each user has at most `max_devices` installations; a new one beyond that replaces the one
   refreshed least recently (a reinstall leaves its old installation behind).
-Every check runs before anything is deleted or written, so a refusal changes nothing."""
+Every check runs before anything is deleted or written, so a refusal changes nothing. The cap and
+the token's owner are checked again by the store in the write itself (issue 20, finding 12):
+concurrent registrations all read before any writes, and only the write can tell them apart."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from ecmpush.domain.devices import Device, DeviceRegistration
+from ecmpush.domain.devices import Device, DeviceLimitReached, DeviceRegistration, TokenHeld
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.installation_ids import weak_installation_id
 from ecmpush.ports import DeviceStore
 
 DEFAULT_MAX_DEVICES = 10
+# Writes refused because concurrent registrations of the same user filled the cap first; each
+# refusal means another registration succeeded.
+_WRITE_ATTEMPTS = 5
 
 
 class Forbidden(Exception):
@@ -64,8 +69,6 @@ class DevicesService:
             self._store.delete(previous, installation_id)
         for duplicate in duplicates:  # the same phone under an older installation id
             self._store.delete(owner, duplicate)
-        if self._store.get(owner, installation_id) is None:
-            self._make_room(owner)
         now = self._clock()
         device = Device(
             owner=owner,
@@ -80,10 +83,24 @@ class DevicesService:
             created_at=now,
             updated_at=now,
         )
-        first_registered = self._store.upsert(device)
+        first_registered = self._write(device)
         if first_registered is None:
             return device, True
         return device.model_copy(update={"created_at": first_registered}), False
+
+    def _write(self, device: Device) -> datetime | None:
+        """Upsert within the cap: room is made first, and again when concurrent registrations
+        filled it meanwhile (the store refuses the write then, so the cap always holds)."""
+        for _ in range(_WRITE_ATTEMPTS):
+            if self._store.get(device.owner, device.installation_id) is None:
+                self._make_room(device.owner)
+            try:
+                return self._store.upsert(device, self._max_devices)
+            except TokenHeld as exc:
+                raise DeviceConflict("this push token is registered to another user") from exc
+            except DeviceLimitReached:
+                continue
+        raise DeviceConflict("too many registrations for this user at once; try again")
 
     def _previous_owners(self, owner: str, installation_id: str, token: str) -> list[str]:
         """Other owners of this installation, refused unless the caller proves it is the same
