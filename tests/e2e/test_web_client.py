@@ -19,6 +19,7 @@ import requests
 
 from devstack.demo import approval_event
 from devstack.web_static import DIST_DIR
+from devstack.webpush_channel import push_payload
 from senders.relay.webhook import post_event
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import RunningStack, devstack
@@ -375,3 +376,130 @@ def test_answers_from_the_service_worker_notification(
         "Which revision of chapter 4? — via ecmpush from web at "
     )
     assert installation_id
+
+
+LINKED = ("4793", "4793", "1")
+
+# Labels a hostile payload might carry: a "Reject" button that approves, an "Approve" that rejects.
+LYING_LABELS = [
+    {"action": "approve", "title": "Reject"},
+    {"action": "reject", "title": "Approve"},
+    {"action": "request_info", "title": "Ask for info"},
+]
+
+
+def _payload_sent(stack: RunningStack, token: str, title: str) -> dict[str, Any]:
+    """What the browser holding FCM `token` received for the push titled `title`: the FCM
+    stand-in's record of the message, as the local push channel hands it to the page and the
+    service worker."""
+    answer = requests.get(
+        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=10
+    )
+    assert answer.ok, answer.text
+    (message,) = [
+        record["message"]
+        for record in answer.json()["messages"]
+        if record.get("answer", {}).get("status") == 200
+        and title in (record.get("message") or {}).get("data", {}).get("title", "")
+    ]
+    payload: dict[str, Any] = push_payload(message)
+    return payload
+
+
+def test_a_link_opens_the_card_but_only_a_tap_answers(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 20, finding 5. A signed-in user opens `/app/#open=<payload>` naming `approve`, with
+    the real payload of their push (valid action token) but labels that lie and an action id the
+    app does not know: the card is shown with the app's own labels and nothing is sent, neither
+    to `POST /responses` nor on to Content Server. The same payload shown by the service worker
+    has the app's labels, and a tap on the notification itself only opens the card. The user's
+    tap on the app's Reject button then rejects: the label is what is sent."""
+    _seed_task(running_stack, LINKED, "Approve vendor contract")
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    replies: list[Any] = []
+    context.on(
+        "request",
+        lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
+    )
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        with page.expect_request(lambda r: "/devices/" in r.url) as registration:
+            page.click("#sign-in button[type=submit]")
+        token = registration.value.post_data_json["token"]
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _post(running_stack, _approval("evt-web-link-0001", LINKED, "Approve vendor contract"))
+        page.locator("[data-testid=push][data-type='task.assigned']").wait_for()
+        payload = _payload_sent(running_stack, token, "Approve vendor contract")
+        notification_id = payload["data"]["notification_id"]
+        payload["notification"]["actions"] = LYING_LABELS
+        payload["data"]["actions"] = "approve,reject,request_info,delegate_to_me,constructor"
+        before = _ecm_task(running_stack, LINKED)
+
+        page.evaluate(
+            "link => { location.hash = 'open=' + encodeURIComponent(JSON.stringify(link));"
+            " location.reload(); }",
+            {"payload": payload, "action": "approve"},
+        )
+        card = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
+        card.wait_for()
+        assert card.locator(".actions button").all_inner_texts() == [
+            "Approve",
+            "Reject",
+            "Ask for info",
+        ]
+        actions = card.locator(".actions button")
+        assert [actions.nth(i).get_attribute("data-action") for i in range(3)] == [
+            "approve",
+            "reject",
+            "request_info",
+        ]
+        assert card.locator("button:disabled").count() == 0
+        assert card.locator("[data-testid=reply-result]").inner_text() == ""
+        # The page has signed in again, registered and read the inbox: still no reply anywhere.
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        item = page.locator("[data-testid=inbox-item]", has_text="Approve vendor contract")
+        item.wait_for()
+        assert item.locator("[data-testid=inbox-reply]").count() == 0
+        assert replies == []
+        assert _ecm_task(running_stack, LINKED) == before
+
+        # The service worker draws the same payload with the app's labels; a tap on the
+        # notification (not on a button) opens the card and sends nothing.
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
+        page.evaluate(
+            "p => navigator.serviceWorker.controller"
+            ".postMessage({type: 'ecmpush-push', payload: p})",
+            payload,
+        )
+        (shown,) = worker.evaluate(SHOWN, "Approve vendor contract")
+        assert shown["actions"] == [["approve", "Approve"], ["reject", "Reject"]]
+        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": ""})
+        assert clicked["found"], clicked
+        assert clicked["replies"] == [], clicked
+        card.wait_for()
+        assert replies == []
+        assert _ecm_task(running_stack, LINKED) == before
+
+        # The user's own tap on the app's Reject button rejects.
+        card.locator("button[data-action=reject]").click()
+        assert card.locator(".comment button").inner_text() == "Send: Reject"
+        card.locator("[data-testid=reply-comment]").fill("Wrong vendor")
+        card.locator(".comment button").click()
+        page.wait_for_selector(
+            f"[data-testid=push][data-notification-id='{notification_id}'][data-replied]"
+        )
+        assert card.get_attribute("data-replied") == "yes", card.inner_text()
+    finally:
+        context.close()
+    assert errors == []
+    assert [(r["action"], r.get("comment")) for r in replies] == [("reject", "Wrong vendor")]
+    ecm_task = _ecm_task(running_stack, LINKED)
+    assert ecm_task["disposition_taken"] == "Reject"
+    assert ecm_task["comments"][-1]["comment"].startswith("Wrong vendor — via ecmpush from web at ")

@@ -10,6 +10,7 @@ import {
   MAX_COMMENT,
   actionLabel,
   describeResult,
+  needsCommentBox,
   offeredActions,
   postResponse,
 } from './replies.js';
@@ -124,9 +125,16 @@ navigator.serviceWorker.addEventListener('message', (event) => {
   }
 });
 
-function showPushCard(payload, preselected = null) {
+/**
+ * Draws the card of a push with the app's own reply buttons. Only a tap on one of those buttons
+ * sends a reply: `opened` (the button tapped on a notification, or named by an `#open=` link,
+ * which anyone can craft) may open that answer's comment box or point at its button, never
+ * send, so a link cannot answer for the signed-in user.
+ */
+function showPushCard(payload, opened = null) {
   const data = payload.data || {};
   const notification = payload.notification || {};
+  const offered = offeredActions(data);
   const old = document.querySelector(`[data-notification-id="${CSS.escape(data.notification_id || '')}"]`);
   old?.remove();
   const result = el('p', { class: 'result', 'data-testid': 'reply-result' });
@@ -139,6 +147,7 @@ function showPushCard(payload, preselected = null) {
   const commentBox = el('div', { class: 'comment', hidden: true }, comment);
   let pending = null;
   const send = async (action) => {
+    if (!offered.includes(action)) return;
     if (COMMENT_ACTIONS[action] && !comment.value.trim()) {
       result.textContent = 'Please say what you need.';
       return;
@@ -151,27 +160,30 @@ function showPushCard(payload, preselected = null) {
       comment: comment.value.trim(),
       installationId: installationId(),
     });
-    result.textContent = `${actionLabel(action, notification.actions)}: ${describeResult(reply)}`;
+    result.textContent = `${actionLabel(action)}: ${describeResult(reply)}`;
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
     if (!reply.ok) card.querySelectorAll('button').forEach((b) => { b.disabled = false; });
     loadInbox();
   };
-  const choose = (action) => {
-    if (!(action in COMMENT_ACTIONS) || pending === action) return send(action);
+  const openCommentBox = (action) => {
     pending = action;
     commentBox.hidden = false;
-    sendButton.textContent = `Send: ${actionLabel(action, notification.actions)}`;
+    sendButton.textContent = `Send: ${actionLabel(action)}`;
     comment.focus();
-    return undefined;
+  };
+  // A tap on one of the card's buttons (the only caller of `send`).
+  const tapped = (action) => {
+    if (needsCommentBox(action) && pending !== action) openCommentBox(action);
+    else send(action);
   };
   const sendButton = el('button', { type: 'button', class: 'primary', onclick: () => send(pending) });
   commentBox.append(sendButton);
-  const buttons = offeredActions(data).map((action) =>
+  const buttons = offered.map((action) =>
     el('button', {
       type: 'button',
       'data-action': action,
-      onclick: () => choose(action),
-    }, actionLabel(action, notification.actions)));
+      onclick: () => tapped(action),
+    }, actionLabel(action)));
   const card = el(
     'article',
     { class: 'push', 'data-testid': 'push', dataset: { notificationId: data.notification_id || '', type: data.type || '' } },
@@ -183,7 +195,10 @@ function showPushCard(payload, preselected = null) {
     result,
   );
   $('pushes').prepend(card);
-  if (preselected) choose(preselected);
+  if (offered.includes(opened)) {
+    if (needsCommentBox(opened)) openCommentBox(opened);
+    else buttons[offered.indexOf(opened)].focus();
+  }
 }
 
 async function loadInbox() {
@@ -244,9 +259,18 @@ async function savePreferences() {
   }
 }
 
+// `#open=<{payload, action}>`: how the service worker opens the page for a notification when no
+// window is open. Anyone can craft such a link, so it only shows the card (showPushCard sends
+// nothing without a tap); a link that is not ours is dropped.
 const opened = new URLSearchParams(location.hash.slice(1)).get('open');
 if (opened) {
-  const { payload, action } = JSON.parse(opened);
   history.replaceState(null, '', location.pathname);
-  showPushCard(payload, action);
+  let link = null;
+  try {
+    link = JSON.parse(opened);
+  } catch {
+    link = null;
+  }
+  if (link?.payload && typeof link.payload === 'object') showPushCard(link.payload, link.action);
+  else setStatus('This link does not open a notification.', 'error');
 }

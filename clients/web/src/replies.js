@@ -1,8 +1,15 @@
 // What the page and the service worker share about answering a push: the button labels, which
 // answers need a comment box, and the one call that posts the answer (contract §3). Kept in one
 // module so the notification's buttons and the in-page card cannot disagree.
+//
+// A push payload is outside input (a `#open=` link can carry any payload): it may say which of
+// the known actions to offer, never what a button says. Labels are the app's own words.
 
-/** Labels of the reply actions (the same words the server puts in webpush.notification.actions). */
+/**
+ * Labels of the reply actions, the only words a reply button ever shows (the server puts the same
+ * words in webpush.notification.actions, but a payload's labels are never used: a "Reject"
+ * button that approves must be impossible).
+ */
 export const ACTION_LABELS = {
   approve: 'Approve',
   reject: 'Reject',
@@ -17,20 +24,28 @@ export const ACTION_LABELS = {
  */
 export const COMMENT_ACTIONS = { request_info: true, reject: false };
 
-export const MAX_COMMENT = 2000;
-
-/** The reply action ids a push offers (`data.actions` is a comma list, contract §4). */
-export function offeredActions(data) {
-  return (data?.actions || '')
-    .split(',')
-    .map((a) => a.trim())
-    .filter((a) => a in ACTION_LABELS);
+/** Whether `action` is answered through a comment box rather than sent at once. */
+export function needsCommentBox(action) {
+  return Object.hasOwn(COMMENT_ACTIONS, action);
 }
 
-/** The button label for `action`, preferring the label the push itself carried. */
-export function actionLabel(action, notificationActions) {
-  const sent = (notificationActions || []).find((a) => a.action === action);
-  return sent?.title || ACTION_LABELS[action] || action;
+export const MAX_COMMENT = 2000;
+
+/**
+ * The reply action ids a push offers (`data.actions` is a comma list, contract §4): known ids
+ * only, each once, in the push's order. An unknown id gets no button.
+ */
+export function offeredActions(data) {
+  const known = (data?.actions || '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => Object.hasOwn(ACTION_LABELS, a));
+  return [...new Set(known)];
+}
+
+/** The button label for a known `action`: the app's own text, whatever the push said. */
+export function actionLabel(action) {
+  return ACTION_LABELS[action];
 }
 
 /**

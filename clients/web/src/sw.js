@@ -1,6 +1,7 @@
 // firebase-messaging-sw.js: shows pushes as notifications with their reply buttons and posts the
-// answer to POST /responses straight from the notification. Answers that need a comment
-// (COMMENT_ACTIONS) open the page's comment box instead.
+// answer to POST /responses straight from the notification when one of those buttons is tapped.
+// Answers that need a comment (COMMENT_ACTIONS) and a tap on the notification itself open the
+// page's card instead, which sends nothing until a button of the card is tapped.
 //
 // Configuration arrives in the registration URL (`?config=<json>&installation=<id>`) so that
 // every listener is registered during the worker's first evaluation, as browsers require.
@@ -8,10 +9,9 @@ import { indexedDBLocalPersistence, initializeAuth } from 'firebase/auth';
 import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
 import { currentIdToken, startFirebase } from './firebase.js';
 import {
-  ACTION_LABELS,
-  COMMENT_ACTIONS,
   actionLabel,
   describeResult,
+  needsCommentBox,
   offeredActions,
   postResponse,
 } from './replies.js';
@@ -26,11 +26,12 @@ self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const payload = event.notification.data?.FCM_MSG;
   if (!payload) return;
-  const action = event.action;
-  if (action && action in ACTION_LABELS && !(action in COMMENT_ACTIONS)) {
+  // Only a button this worker drew for the push (an action the push offers) answers at once.
+  const action = offeredActions(payload.data).includes(event.action) ? event.action : null;
+  if (action && !needsCommentBox(action)) {
     event.waitUntil(answer(payload, action));
   } else {
-    event.waitUntil(openPage(payload, action || null));
+    event.waitUntil(openPage(payload, action));
   }
 });
 
@@ -59,7 +60,7 @@ function showPush(payload) {
   const data = payload.data || {};
   const maxActions = self.Notification?.maxActions ?? 2;
   const actions = offeredActions(data)
-    .map((action) => ({ action, title: actionLabel(action, notification.actions) }))
+    .map((action) => ({ action, title: actionLabel(action) }))
     .slice(0, maxActions);
   return self.registration.showNotification(notification.title || data.title || 'ecmpush', {
     body: notification.body || data.body || '',
@@ -79,7 +80,7 @@ async function answer(payload, action) {
     action,
     installationId,
   });
-  await self.registration.showNotification(`${ACTION_LABELS[action]}: ${data.title || ''}`, {
+  await self.registration.showNotification(`${actionLabel(action)}: ${data.title || ''}`, {
     body: describeResult(result),
     tag: data.notification_id,
   });
