@@ -20,6 +20,7 @@ import requests
 from devstack.demo import approval_event
 from devstack.web_static import DIST_DIR
 from devstack.webpush_channel import push_payload
+from ecmpush.domain.replies import MAX_COMMENT_CHARS
 from senders.relay.webhook import post_event
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import RunningStack, devstack
@@ -503,3 +504,40 @@ def test_a_link_opens_the_card_but_only_a_tap_answers(
     ecm_task = _ecm_task(running_stack, LINKED)
     assert ecm_task["disposition_taken"] == "Reject"
     assert ecm_task["comments"][-1]["comment"].startswith("Wrong vendor — via ecmpush from web at ")
+
+
+LONG_COMMENT = ("4794", "4794", "1")
+
+
+def test_the_comment_box_stops_at_the_apis_limit(running_stack: RunningStack, browser: Any) -> None:
+    """Issue 20, finding 11e: the comment box took 2,000 characters, `POST /responses` refuses
+    more than 1,000 (a schema error after the user wrote it all). Typing 1,500 characters keeps
+    1,000, the counter says so, and the rejection with that comment reaches Content Server."""
+    _seed_task(running_stack, LONG_COMMENT, "Approve fleet lease")
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        page.click("#sign-in button[type=submit]")
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _post(running_stack, _approval("evt-web-long-0001", LONG_COMMENT, "Approve fleet lease"))
+        card = page.locator("[data-testid=push][data-type='task.assigned']")
+        card.wait_for()
+        card.locator("button[data-action=reject]").click()
+        box = card.locator("[data-testid=reply-comment]")
+        assert card.locator("[data-testid=reply-counter]").inner_text() == "0 / 1000"
+        box.click()
+        page.keyboard.insert_text("x" * 1500)
+        assert len(box.input_value()) == MAX_COMMENT_CHARS
+        assert card.locator("[data-testid=reply-counter]").inner_text() == "1000 / 1000"
+        card.locator(".comment button").click()
+        page.wait_for_selector("[data-testid=push][data-type='task.assigned'][data-replied]")
+        assert card.get_attribute("data-replied") == "yes", card.inner_text()
+    finally:
+        context.close()
+    ecm_task = _ecm_task(running_stack, LONG_COMMENT)
+    assert ecm_task["disposition_taken"] == "Reject"
+    assert ecm_task["comments"][-1]["comment"].startswith("x" * 1000 + " — via ecmpush from web")

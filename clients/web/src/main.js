@@ -144,7 +144,11 @@ function showPushCard(payload, opened = null) {
     placeholder: 'Comment for the workflow',
     'data-testid': 'reply-comment',
   });
-  const commentBox = el('div', { class: 'comment', hidden: true }, comment);
+  const counter = el('span', { class: 'meta counter', 'data-testid': 'reply-counter' });
+  const count = () => { counter.textContent = `${comment.value.length} / ${MAX_COMMENT}`; };
+  comment.addEventListener('input', count);
+  count();
+  const commentBox = el('div', { class: 'comment', hidden: true }, comment, counter);
   let pending = null;
   const send = async (action) => {
     if (!offered.includes(action)) return;

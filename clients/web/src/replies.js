@@ -29,7 +29,13 @@ export function needsCommentBox(action) {
   return Object.hasOwn(COMMENT_ACTIONS, action);
 }
 
-export const MAX_COMMENT = 2000;
+/**
+ * The longest comment, in the textarea's own units (UTF-16 code units, never more characters than
+ * that): the API's limit (MAX_COMMENT_CHARS in layers/shared/ecmpush/domain/replies.py, held
+ * equal by tests/unit/test_web_comment_limit.py). The comment box's maxlength and its counter
+ * both read it, so the page cannot let a user write what `POST /responses` refuses.
+ */
+export const MAX_COMMENT = 1000;
 
 /**
  * The reply action ids a push offers (`data.actions` is a comma list, contract §4): known ids
