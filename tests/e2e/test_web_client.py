@@ -541,3 +541,145 @@ def test_the_comment_box_stops_at_the_apis_limit(running_stack: RunningStack, br
     ecm_task = _ecm_task(running_stack, LONG_COMMENT)
     assert ecm_task["disposition_taken"] == "Reject"
     assert ecm_task["comments"][-1]["comment"].startswith("x" * 1000 + " — via ecmpush from web")
+
+
+RETRIED = ("4795", "4795", "1")
+BAD_GATEWAY_PAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+def test_settings_that_do_not_load_are_said_and_the_form_never_submits(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 25: when config.json failed to load, the sign-in form did a native GET (the user
+    name in the URL, a reload, no message). Now the page says why, the button stays disabled,
+    and a submission the page did not start is cancelled."""
+    context = browser.new_context()
+    context.route(
+        "**/app/config.json",
+        lambda route: route.fulfill(status=502, content_type="text/html", body=BAD_GATEWAY_PAGE),
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.locator("#status[data-kind=error]").wait_for()
+        assert page.inner_text("#status") == (
+            "The app could not load its settings (config.json: HTTP 502). "
+            "Reload the page to try again."
+        )
+        assert page.locator("#sign-in button[type=submit]").is_disabled()
+        page.fill("#ecm-user", USER)
+        page.press("#ecm-user", "Enter")
+        # Whatever submits the form (here the form itself), the page cancels it.
+        prevented = page.evaluate(
+            """() => {
+              let prevented = null;
+              const form = document.getElementById('sign-in');
+              form.addEventListener('submit', (event) => { prevented = event.defaultPrevented; });
+              form.requestSubmit();
+              return prevented;
+            }"""
+        )
+        assert prevented is True
+        assert page.evaluate("location.search") == ""
+        assert page.inner_text("#status").startswith("The app could not load its settings")
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_a_reply_that_fails_comes_back_with_a_reason_and_a_retry(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 25: with POST /responses unreachable the card stayed on "Sending…" with every
+    button disabled, and an HTML 502 page showed as `Unexpected token '<'`. Now each failure
+    ends in a sentence with the buttons back and "Try again", which sends the same answer once
+    the API answers; an answer refused for good (409) keeps the buttons off."""
+    _seed_task(running_stack, RETRIED, "Approve office move")
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    replies: list[Any] = []
+    context.on(
+        "request",
+        lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
+    )
+    bad_gateway = {"status": 502, "content_type": "text/html", "body": BAD_GATEWAY_PAGE}
+    try:
+        # The inbox's first read meets a proxy's HTML error page.
+        page.route("**/me/notifications*", lambda route: route.fulfill(**bad_gateway), times=1)
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        with page.expect_request(lambda r: "/devices/" in r.url) as registration:
+            page.click("#sign-in button[type=submit]")
+        token = registration.value.post_data_json["token"]
+        page.locator("#status[data-kind=error]").wait_for()
+        assert page.inner_text("#status") == (
+            "Inbox: The server is not answering right now (HTTP 502). Please try again in a moment."
+        )
+
+        _post(running_stack, _approval("evt-web-retry-0001", RETRIED, "Approve office move"))
+        card = page.locator("[data-testid=push][data-type='task.assigned']")
+        card.wait_for()
+        result = card.locator("[data-testid=reply-result]")
+        retry = card.locator("[data-testid=reply-retry]")
+
+        page.route("**/responses", lambda route: route.abort("internetdisconnected"))
+        card.locator("button[data-action=approve]").click()
+        retry.wait_for()
+        assert result.inner_text() == (
+            "Approve: Could not reach the server. Check your connection and try again. Try again"
+        )
+        assert card.get_attribute("data-replied") == "failed"
+        assert card.locator("button:disabled").count() == 0
+
+        page.unroute("**/responses")
+        page.route("**/responses", lambda route: route.fulfill(**bad_gateway))
+        retry.click()
+        page.locator("[data-testid=reply-retry]", has_text="Try again").wait_for()
+        assert "Unexpected token" not in result.inner_text()
+        assert result.inner_text() == (
+            "Approve: The server is not answering right now (HTTP 502). "
+            "Please try again in a moment. Try again"
+        )
+        assert card.locator("button:disabled").count() == 0
+        assert _ecm_task(running_stack, RETRIED)["status"] != "completed"
+
+        page.unroute("**/responses")
+        retry.click()
+        page.wait_for_selector("[data-testid=push][data-type='task.assigned'][data-replied=yes]")
+        assert result.inner_text() == "Approve: Sent to Content Server."
+        assert retry.count() == 0
+        assert card.locator(".actions button:enabled").count() == 0
+
+        # The same push again (as a notification tap would show it): the API's 409 is final.
+        payload = _payload_sent(running_stack, token, "Approve office move")
+        page.evaluate(
+            "link => { location.hash = 'open=' + encodeURIComponent(JSON.stringify(link));"
+            " location.reload(); }",
+            {"payload": payload, "action": None},
+        )
+        again = page.locator(
+            f"[data-testid=push][data-notification-id='{payload['data']['notification_id']}']"
+        )
+        again.locator("button[data-action=approve]").click()
+        page.wait_for_selector("[data-testid=push][data-replied=failed]")
+        assert again.locator("[data-testid=reply-result]").inner_text() == (
+            "Approve: This notification was already answered or the task is closed."
+        )
+        assert again.locator("[data-testid=reply-retry]").count() == 0
+        assert again.locator(".actions button:enabled").count() == 0
+    finally:
+        context.close()
+    assert errors == []
+    # Three attempts left the browser, one reached the API and was applied, the last was 409.
+    assert [r["action"] for r in replies] == ["approve"] * 4
+    ecm_task = _ecm_task(running_stack, RETRIED)
+    assert ecm_task["status"] == "completed"
+    assert ecm_task["disposition_taken"] == "Approve"
+    assert len([c for c in ecm_task["comments"] if "via ecmpush" in c["comment"]]) == 1

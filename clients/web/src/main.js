@@ -4,12 +4,14 @@
 import { onAuthStateChanged, signInWithCustomToken, signOut } from 'firebase/auth';
 import { Api } from './api.js';
 import { currentIdToken, startFirebase } from './firebase.js';
+import { failureMessage, readBody } from './http.js';
 import { subscribe } from './push.js';
 import {
   COMMENT_ACTIONS,
   MAX_COMMENT,
   actionLabel,
   describeResult,
+  isFinal,
   needsCommentBox,
   offeredActions,
   postResponse,
@@ -48,28 +50,64 @@ function setStatus(text, kind = 'info') {
   status.dataset.kind = kind;
 }
 
-const config = await (await fetch('config.json')).json();
+// The sign-in form never submits itself, whatever fails below: a native GET would reload the page
+// with the user name in the URL and no word of what went wrong. Its button stays disabled (as
+// index.html ships it, which also stops Enter) until the page can sign in.
+$('sign-in').addEventListener('submit', (event) => event.preventDefault());
+
+/** The deployment's config.json, or null with the reason on screen. */
+async function loadConfig() {
+  const failed = (why, next = 'Reload the page to try again.') => {
+    setStatus(`The app could not load its settings (${why}). ${next}`, 'error');
+    return null;
+  };
+  let response;
+  try {
+    response = await fetch('config.json', { cache: 'no-cache' });
+  } catch {
+    return failed('the server did not answer');
+  }
+  const loaded = await readBody(response);
+  if (!response.ok) return failed(`config.json: HTTP ${response.status}`);
+  if (typeof loaded.apiBase !== 'string' || typeof loaded.signInUrl !== 'string' || !loaded.firebase) {
+    return failed('config.json lacks apiBase, signInUrl or firebase', 'Please tell your administrator.');
+  }
+  return loaded;
+}
+
+const config = await loadConfig();
+// Nothing below can work without it: stop here, quietly (the message is on screen).
+if (!config) await new Promise(() => {});
 const { app, auth } = startFirebase(config);
 const api = new Api(config.apiBase, () => currentIdToken(auth));
 let session = null;
 
-$('sign-in').addEventListener('submit', async (event) => {
-  event.preventDefault();
+$('sign-in').addEventListener('submit', async () => {
   const user = $('ecm-user').value.trim();
   setStatus(`Signing in as ${user}…`);
   try {
-    const response = await fetch(config.signInUrl, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ ecm_user: user }),
-    });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);
+    let response;
+    try {
+      response = await fetch(config.signInUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ecm_user: user }),
+      });
+    } catch {
+      throw new Error(failureMessage(0));
+    }
+    const body = await readBody(response);
+    if (!response.ok) {
+      throw new Error(response.status < 500 && typeof body.message === 'string'
+        ? body.message
+        : failureMessage(response.status, body));
+    }
     await signInWithCustomToken(auth, body.custom_token);
   } catch (error) {
     setStatus(`Sign-in failed: ${error.message}`, 'error');
   }
 });
+$('sign-in').querySelector('button[type=submit]').disabled = false;
 
 $('sign-out').addEventListener('click', () => signOut(auth));
 $('refresh').addEventListener('click', () => loadInbox());
@@ -150,23 +188,34 @@ function showPushCard(payload, opened = null) {
   count();
   const commentBox = el('div', { class: 'comment', hidden: true }, comment, counter);
   let pending = null;
+  const enable = (enabled) => card.querySelectorAll('button').forEach((b) => { b.disabled = !enabled; });
+  // Whatever happens to the request, the card ends in a sentence: done, refused for good (the
+  // buttons stay off), or failed for now (the buttons come back, with "Try again").
   const send = async (action) => {
     if (!offered.includes(action)) return;
     if (COMMENT_ACTIONS[action] && !comment.value.trim()) {
       result.textContent = 'Please say what you need.';
       return;
     }
-    card.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+    enable(false);
     result.textContent = 'Sending…';
-    const reply = await postResponse(config.apiBase, await currentIdToken(auth), {
-      actionToken: data.action_token,
-      action,
-      comment: comment.value.trim(),
-      installationId: installationId(),
-    });
-    result.textContent = `${actionLabel(action)}: ${describeResult(reply)}`;
+    let reply;
+    try {
+      reply = await postResponse(config.apiBase, await currentIdToken(auth), {
+        actionToken: data.action_token,
+        action,
+        comment: comment.value.trim(),
+        installationId: installationId(),
+      });
+    } catch {
+      reply = { ok: false, status: 0, body: {} }; // no ID token: the sign-in service is unreachable
+    }
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
-    if (!reply.ok) card.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+    const retry = isFinal(reply)
+      ? null
+      : el('button', { type: 'button', class: 'link', 'data-testid': 'reply-retry', onclick: () => send(action) }, 'Try again');
+    result.replaceChildren(`${actionLabel(action)}: ${describeResult(reply)}`, ...(retry ? [' ', retry] : []));
+    enable(!isFinal(reply));
     loadInbox();
   };
   const openCommentBox = (action) => {

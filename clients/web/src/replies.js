@@ -4,6 +4,10 @@
 //
 // A push payload is outside input (a `#open=` link can carry any payload): it may say which of
 // the known actions to offer, never what a button says. Labels are the app's own words.
+import { failureMessage, readBody } from './http.js';
+
+/** Longest wait for POST /responses: API Gateway gives up after 29 s, the page should not hang. */
+const REPLY_TIMEOUT_MS = 30_000;
 
 /**
  * Labels of the reply actions, the only words a reply button ever shows (the server puts the same
@@ -55,25 +59,33 @@ export function actionLabel(action) {
 }
 
 /**
- * POST /responses with the action token from the push. Resolves to
- * `{ok, status, body}`; `body.message` explains any refusal (409 already answered, 410 expired).
+ * POST /responses with the action token from the push. Never throws: resolves to
+ * `{ok, status, body}`, status 0 when no answer came (offline, unreachable, timed out).
  */
 export async function postResponse(apiBase, idToken, { actionToken, action, comment, installationId }) {
   const body = { action_token: actionToken, action };
   if (comment) body.comment = comment.slice(0, MAX_COMMENT);
   if (installationId) body.installation_id = installationId;
-  const response = await fetch(`${apiBase}/responses`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${idToken}` },
-    body: JSON.stringify(body),
-  });
-  let parsed = {};
+  let response;
   try {
-    parsed = await response.json();
+    response = await fetch(`${apiBase}/responses`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${idToken}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
+    });
   } catch {
-    parsed = { message: `HTTP ${response.status}` };
+    return { ok: false, status: 0, body: {} };
   }
-  return { ok: response.ok, status: response.status, body: parsed };
+  return { ok: response.ok, status: response.status, body: await readBody(response) };
+}
+
+/**
+ * Refusals that settle a reply for good (not yours, already answered or closed, expired):
+ * sending again cannot change them, so the card offers no retry.
+ */
+export function isFinal(result) {
+  return result.ok || [403, 409, 410].includes(result.status);
 }
 
 /** One line a person understands for the answer of POST /responses. */
@@ -84,10 +96,9 @@ export function describeResult(result) {
       : 'Saved; Content Server is busy, it will be applied shortly.';
   }
   const reasons = {
-    401: 'Please sign in again.',
     403: 'This answer is not available to you.',
     409: 'This notification was already answered or the task is closed.',
     410: 'This notification has expired.',
   };
-  return reasons[result.status] || result.body.message || `Failed (HTTP ${result.status}).`;
+  return reasons[result.status] || failureMessage(result.status, result.body);
 }
