@@ -11,6 +11,7 @@ import { currentIdToken, startFirebase } from './firebase.js';
 import {
   actionLabel,
   describeResult,
+  isFinal,
   needsCommentBox,
   offeredActions,
   postResponse,
@@ -55,35 +56,58 @@ if (!config.localPushUrl) {
   });
 }
 
-function showPush(payload) {
+/** The notification of a push: its text, the app's buttons, and the payload for a later tap. */
+function notificationOf(payload) {
   const notification = payload.notification || {};
   const data = payload.data || {};
   const maxActions = self.Notification?.maxActions ?? 2;
   const actions = offeredActions(data)
     .map((action) => ({ action, title: actionLabel(action) }))
     .slice(0, maxActions);
-  return self.registration.showNotification(notification.title || data.title || 'ecmpush', {
+  return [notification.title || data.title || 'ecmpush', {
     body: notification.body || data.body || '',
     tag: data.notification_id,
     data: { FCM_MSG: payload },
     actions,
     requireInteraction: actions.length > 0,
-  });
+  }];
 }
 
+function showPush(payload) {
+  return self.registration.showNotification(...notificationOf(payload));
+}
+
+/**
+ * Posts the answer of a notification button. The outcome replaces the notification: done or
+ * refused for good, a line saying so; failed for now (no answer, 5xx), the same notification
+ * with its buttons again and the reason, so a tap tries again and nothing is stuck.
+ */
 async function answer(payload, action) {
   const data = payload.data || {};
-  const idToken = await currentIdToken(auth);
-  if (!idToken) return openPage(payload, action);
-  const result = await postResponse(config.apiBase || '', idToken, {
-    actionToken: data.action_token,
-    action,
-    installationId,
-  });
-  await self.registration.showNotification(`${actionLabel(action)}: ${data.title || ''}`, {
-    body: describeResult(result),
-    tag: data.notification_id,
-  });
+  let idToken;
+  try {
+    idToken = await currentIdToken(auth);
+  } catch {
+    idToken = undefined; // the sign-in service is unreachable: treated as no answer below
+  }
+  if (idToken === null) return openPage(payload, action);
+  const result = idToken === undefined
+    ? { ok: false, status: 0, body: {} }
+    : await postResponse(config.apiBase || '', idToken, {
+      actionToken: data.action_token,
+      action,
+      installationId,
+    });
+  const outcome = `${actionLabel(action)}: ${describeResult(result)}`;
+  if (isFinal(result)) {
+    await self.registration.showNotification(`${actionLabel(action)}: ${data.title || ''}`, {
+      body: describeResult(result),
+      tag: data.notification_id,
+    });
+  } else {
+    const [title, options] = notificationOf(payload);
+    await self.registration.showNotification(title, { ...options, body: outcome });
+  }
   await tellPages({ type: 'ecmpush-replied', notificationId: data.notification_id, result });
   return result;
 }
