@@ -9,6 +9,7 @@ import { subscribe } from './push.js';
 import {
   COMMENT_ACTIONS,
   MAX_COMMENT,
+  NO_ANSWER,
   actionLabel,
   describeResult,
   isFinal,
@@ -208,13 +209,15 @@ function showPushCard(payload, opened = null) {
         installationId: installationId(),
       });
     } catch {
-      reply = { ok: false, status: 0, body: {} }; // no ID token: the sign-in service is unreachable
+      reply = NO_ANSWER; // no ID token: the sign-in service is unreachable
     }
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
-    const retry = isFinal(reply)
-      ? null
-      : el('button', { type: 'button', class: 'link', 'data-testid': 'reply-retry', onclick: () => send(action) }, 'Try again');
-    result.replaceChildren(`${actionLabel(action)}: ${describeResult(reply)}`, ...(retry ? [' ', retry] : []));
+    result.replaceChildren(`${actionLabel(action)}: ${describeResult(reply)}`);
+    if (!isFinal(reply)) {
+      result.append(' ', el('button', {
+        type: 'button', class: 'link', 'data-testid': 'reply-retry', onclick: () => send(action),
+      }, 'Try again'));
+    }
     enable(!isFinal(reply));
     loadInbox();
   };

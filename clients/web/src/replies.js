@@ -58,9 +58,12 @@ export function actionLabel(action) {
   return ACTION_LABELS[action];
 }
 
+/** The outcome of a reply that got no answer at all (offline, unreachable, timed out). */
+export const NO_ANSWER = Object.freeze({ ok: false, status: 0, body: Object.freeze({}) });
+
 /**
  * POST /responses with the action token from the push. Never throws: resolves to
- * `{ok, status, body}`, status 0 when no answer came (offline, unreachable, timed out).
+ * `{ok, status, body}`, or NO_ANSWER.
  */
 export async function postResponse(apiBase, idToken, { actionToken, action, comment, installationId }) {
   const body = { action_token: actionToken, action };
@@ -75,7 +78,7 @@ export async function postResponse(apiBase, idToken, { actionToken, action, comm
       signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
     });
   } catch {
-    return { ok: false, status: 0, body: {} };
+    return NO_ANSWER;
   }
   return { ok: response.ok, status: response.status, body: await readBody(response) };
 }

@@ -9,6 +9,7 @@ import { indexedDBLocalPersistence, initializeAuth } from 'firebase/auth';
 import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
 import { currentIdToken, startFirebase } from './firebase.js';
 import {
+  NO_ANSWER,
   actionLabel,
   describeResult,
   isFinal,
@@ -84,21 +85,18 @@ function showPush(payload) {
  */
 async function answer(payload, action) {
   const data = payload.data || {};
-  let idToken;
+  let result;
   try {
-    idToken = await currentIdToken(auth);
-  } catch {
-    idToken = undefined; // the sign-in service is unreachable: treated as no answer below
-  }
-  if (idToken === null) return openPage(payload, action);
-  const result = idToken === undefined
-    ? { ok: false, status: 0, body: {} }
-    : await postResponse(config.apiBase || '', idToken, {
+    const idToken = await currentIdToken(auth);
+    if (!idToken) return openPage(payload, action); // signed out: the page asks to sign in
+    result = await postResponse(config.apiBase || '', idToken, {
       actionToken: data.action_token,
       action,
       installationId,
     });
-  const outcome = `${actionLabel(action)}: ${describeResult(result)}`;
+  } catch {
+    result = NO_ANSWER; // no ID token: the sign-in service is unreachable
+  }
   if (isFinal(result)) {
     await self.registration.showNotification(`${actionLabel(action)}: ${data.title || ''}`, {
       body: describeResult(result),
@@ -106,7 +104,8 @@ async function answer(payload, action) {
     });
   } else {
     const [title, options] = notificationOf(payload);
-    await self.registration.showNotification(title, { ...options, body: outcome });
+    const body = `${actionLabel(action)}: ${describeResult(result)}`;
+    await self.registration.showNotification(title, { ...options, body });
   }
   await tellPages({ type: 'ecmpush-replied', notificationId: data.notification_id, result });
   return result;
