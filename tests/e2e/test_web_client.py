@@ -4,7 +4,10 @@ inbox and the Content Server stand-in's task sent on. Screenshots of each step g
 docs/images/ (the README shows them). A second run answers from the service worker's
 notification instead of the page: the page is hidden, so pushes go to firebase-messaging-sw.js,
 which shows them with their buttons; a click on a button is dispatched to the worker's own
-`notificationclick` listener (a headless browser has no notification to click)."""
+`notificationclick` listener (a headless browser has no notification to click). The rest hold
+the page to what a user may expect: a crafted `#open=` link never answers and labels are the
+app's (issue 20, finding 5), the comment box stops at the API's limit (11e), and nothing locks
+up when the API or config.json fails (issue 25; failures made with Playwright's routing)."""
 
 from __future__ import annotations
 
