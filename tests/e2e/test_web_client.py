@@ -5,9 +5,10 @@ docs/images/ (the README shows them). A second run answers from the service work
 notification instead of the page: the page is hidden, so pushes go to firebase-messaging-sw.js,
 which shows them with their buttons; a click on a button is dispatched to the worker's own
 `notificationclick` listener (a headless browser has no notification to click). The rest hold
-the page to what a user may expect: a crafted `#open=` link never answers and labels are the
-app's (issue 20, finding 5), the comment box stops at the API's limit (11e), and nothing locks
-up when the API or config.json fails (issue 25; failures made with Playwright's routing)."""
+the page to what a user may expect: a crafted `#open=` link never answers or draws a card and
+labels are the app's (issue 20, finding 5), the comment box stops at the API's limit (11e),
+nothing locks up when the API or config.json fails (issue 25; failures made with Playwright's
+routing), and cards waiting for an answer survive a reload until answered, here or elsewhere."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -192,8 +194,9 @@ def test_sign_in_register_receive_approve(running_stack: RunningStack, browser: 
 def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
     running_stack: RunningStack, browser: Any
 ) -> None:
-    """`Ask for info` needs a comment before anything is sent; a custom token not signed by the
-    project's service account gets no ID token from the auth stand-in."""
+    """`Ask for info` tapped on a notification opens the page's comment box, which needs a
+    comment before anything is sent; a custom token not signed by the project's service account
+    gets no ID token from the auth stand-in."""
     forged = requests.post(
         f"{running_stack.urls['fcm']}/identitytoolkit.googleapis.com/v1/"
         "accounts:signInWithCustomToken?key=local-api-key",
@@ -204,6 +207,7 @@ def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
     assert forged.json()["error"]["message"] == "INVALID_CUSTOM_TOKEN"
 
     context = browser.new_context()
+    context.grant_permissions(["notifications"], origin=running_stack.api)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
@@ -221,11 +225,16 @@ def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
         page.fill("#ecm-user", "cwu")
         page.click("#sign-in button[type=submit]")
         page.wait_for_selector("body[data-registered=yes]", state="attached")
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
         page.evaluate(
-            "p => { location.hash = 'open=' + encodeURIComponent(JSON.stringify({payload: p,"
-            " action: 'request_info'})); location.reload(); }",
+            "p => navigator.serviceWorker.controller"
+            ".postMessage({type: 'ecmpush-push', payload: p})",
             payload,
         )
+        (shown,) = worker.evaluate(SHOWN, "Review policy")
+        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": "request_info"})
+        assert clicked["found"], clicked
+        assert clicked["replies"] == [], clicked
         card = page.locator("[data-testid=push][data-notification-id=n-local-1]")
         card.wait_for()
         assert card.locator("[data-testid=reply-comment]").is_visible()
@@ -233,8 +242,24 @@ def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
         assert card.locator("[data-testid=reply-result]").inner_text() == (
             "Please say what you need."
         )
+        assert page.evaluate(KEPT) == ["n-local-1"]
+
+        # Signing out forgets the cards this browser kept: the next user does not see them.
+        page.click("#sign-out")
+        page.wait_for_selector("body[data-signed-in=no]", state="attached")
+        assert page.evaluate(KEPT) == []
+        assert page.locator("[data-testid=push]").count() == 0
     finally:
         context.close()
+
+
+# Run in the page: the notification ids of the pushes the web client keeps for later.
+KEPT = """async () => {
+  const store = await caches.open('ecmpush-pushes-v1');
+  const answers = await Promise.all((await store.keys()).map((r) => store.match(r)));
+  const kept = await Promise.all(answers.map((a) => a.json()));
+  return kept.map((k) => k.payload.data.notification_id);
+}"""
 
 
 # Run in the service worker: the notifications it shows (title, body, buttons), newest last,
@@ -385,6 +410,8 @@ def test_answers_from_the_service_worker_notification(
 
 LINKED = ("4793", "4793", "1")
 
+APP_LABELS = ["Approve", "Reject", "Ask for info"]
+
 # Labels a hostile payload might carry: a "Reject" button that approves, an "Approve" that rejects.
 LYING_LABELS = [
     {"action": "approve", "title": "Reject"},
@@ -434,11 +461,13 @@ def test_a_link_opens_the_card_but_only_a_tap_answers(
     running_stack: RunningStack, browser: Any
 ) -> None:
     """Issue 20, finding 5. A signed-in user opens `/app/#open=<payload>` naming `approve`, with
-    the real payload of their push (valid action token) but labels that lie and an action id the
-    app does not know: the card is shown with the app's own labels and nothing is sent, neither
-    to `POST /responses` nor on to Content Server. The same payload shown by the service worker
-    has the app's labels, and a tap on the notification itself only opens the card. The user's
-    tap on the app's Reject button then rejects: the label is what is sent."""
+    the real payload of their push (valid action token) but a made-up title, labels that lie and
+    action ids the app does not know: nothing is sent, neither to `POST /responses` nor on to
+    Content Server, and no card shows the made-up words (a link names a push this browser kept,
+    never carries one). The link the service worker builds (`#open=<id>&action=approve`) shows
+    the kept card and sends nothing either. A hostile payload that reaches the service worker is
+    drawn with the app's labels, in the notification and in the card a tap on it opens. The
+    user's tap on the app's Reject button then rejects: the label is what is sent."""
     _seed_task(running_stack, LINKED, "Approve vendor contract")
     context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
     context.grant_permissions(["notifications"], origin=running_stack.api)
@@ -451,6 +480,19 @@ def test_a_link_opens_the_card_but_only_a_tap_answers(
         "request",
         lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
     )
+
+    def reload_with(fragment: str) -> None:
+        page.evaluate("f => { location.hash = f; location.reload(); }", fragment)
+
+    def nothing_sent() -> None:
+        """After the page has signed in again, registered and read the inbox: no reply."""
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        item = page.locator("[data-testid=inbox-item]", has_text="Approve vendor contract")
+        item.wait_for()
+        assert item.locator("[data-testid=inbox-reply]").count() == 0
+        assert replies == []
+        assert _ecm_task(running_stack, LINKED) == before
+
     try:
         page.goto(f"{running_stack.api}/app/")
         page.fill("#ecm-user", USER)
@@ -462,22 +504,45 @@ def test_a_link_opens_the_card_but_only_a_tap_answers(
         page.locator("[data-testid=push][data-type='task.assigned']").wait_for()
         payload = _payload_sent(running_stack, token, "Approve vendor contract")
         notification_id = payload["data"]["notification_id"]
-        payload["notification"]["actions"] = LYING_LABELS
-        payload["data"]["actions"] = "approve,reject,request_info,delegate_to_me,constructor"
         before = _ecm_task(running_stack, LINKED)
+        forged = json.loads(json.dumps(payload))
+        forged["notification"]["title"] = forged["data"]["title"] = "Approve lunch order"
+        forged["notification"]["actions"] = LYING_LABELS
+        forged["data"]["actions"] = "approve,reject,request_info,delegate_to_me,constructor"
 
-        page.evaluate(
-            "link => { location.hash = 'open=' + encodeURIComponent(JSON.stringify(link));"
-            " location.reload(); }",
-            {"payload": payload, "action": "approve"},
-        )
+        reload_with("open=" + quote(json.dumps({"payload": forged, "action": "approve"})))
+        page.wait_for_selector("body[data-link=refused]", state="attached")
+        nothing_sent()
+        assert page.locator("[data-testid=push]", has_text="lunch").count() == 0
+        # The push itself is still waiting, as it was before the reload: the app's buttons, on.
         card = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
-        card.wait_for()
-        assert card.locator(".actions button").all_inner_texts() == [
-            "Approve",
-            "Reject",
-            "Ask for info",
-        ]
+        assert "Approve vendor contract" in card.inner_text()
+        assert card.locator(".actions button").all_inner_texts() == APP_LABELS
+        assert card.locator("button:disabled").count() == 0
+        assert card.locator("[data-testid=reply-result]").inner_text() == ""
+
+        reload_with(f"open={notification_id}&action=approve")
+        page.wait_for_selector("body[data-link=opened]", state="attached")
+        nothing_sent()
+        assert card.locator(".actions button").all_inner_texts() == APP_LABELS
+        assert card.locator("button:disabled").count() == 0
+
+        # A hostile payload in the service worker: the notification has the app's labels, and
+        # a tap on it (not on a button) opens the card, with the app's labels, sending nothing.
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
+        page.evaluate(
+            "p => navigator.serviceWorker.controller"
+            ".postMessage({type: 'ecmpush-push', payload: p})",
+            forged,
+        )
+        (shown,) = worker.evaluate(SHOWN, "Approve lunch order")
+        assert shown["actions"] == [["approve", "Approve"], ["reject", "Reject"]]
+        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": ""})
+        assert clicked["found"], clicked
+        assert clicked["replies"] == [], clicked
+        card = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
+        page.locator("[data-testid=push]", has_text="Approve lunch order").wait_for()
+        assert card.locator(".actions button").all_inner_texts() == APP_LABELS
         actions = card.locator(".actions button")
         assert [actions.nth(i).get_attribute("data-action") for i in range(3)] == [
             "approve",
@@ -485,29 +550,6 @@ def test_a_link_opens_the_card_but_only_a_tap_answers(
             "request_info",
         ]
         assert card.locator("button:disabled").count() == 0
-        assert card.locator("[data-testid=reply-result]").inner_text() == ""
-        # The page has signed in again, registered and read the inbox: still no reply anywhere.
-        page.wait_for_selector("body[data-registered=yes]", state="attached")
-        item = page.locator("[data-testid=inbox-item]", has_text="Approve vendor contract")
-        item.wait_for()
-        assert item.locator("[data-testid=inbox-reply]").count() == 0
-        assert replies == []
-        assert _ecm_task(running_stack, LINKED) == before
-
-        # The service worker draws the same payload with the app's labels; a tap on the
-        # notification (not on a button) opens the card and sends nothing.
-        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
-        page.evaluate(
-            "p => navigator.serviceWorker.controller"
-            ".postMessage({type: 'ecmpush-push', payload: p})",
-            payload,
-        )
-        (shown,) = worker.evaluate(SHOWN, "Approve vendor contract")
-        assert shown["actions"] == [["approve", "Approve"], ["reject", "Reject"]]
-        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": ""})
-        assert clicked["found"], clicked
-        assert clicked["replies"] == [], clicked
-        card.wait_for()
         assert replies == []
         assert _ecm_task(running_stack, LINKED) == before
 
@@ -660,11 +702,19 @@ def test_a_reply_that_fails_comes_back_with_a_reason_and_a_retry(
         )
         assert card.get_attribute("data-replied") == "failed"
         assert card.locator("button:disabled").count() == 0
+        notification_id = card.get_attribute("data-notification-id")
+
+        # A reload keeps the card that still waits for an answer, its buttons on.
+        page.reload()
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        assert card.get_attribute("data-notification-id") == notification_id
+        assert card.locator("button:disabled").count() == 0
+        assert result.inner_text() == ""
 
         page.unroute("**/responses")
         page.route("**/responses", lambda route: route.fulfill(**bad_gateway))
-        retry.click()
-        page.locator("[data-testid=reply-retry]", has_text="Try again").wait_for()
+        card.locator("button[data-action=approve]").click()
+        retry.wait_for()
         assert "Unexpected token" not in result.inner_text()
         assert result.inner_text() == (
             "Approve: The server is not answering right now (HTTP 502). "
@@ -680,16 +730,22 @@ def test_a_reply_that_fails_comes_back_with_a_reason_and_a_retry(
         assert retry.count() == 0
         assert card.locator(".actions button:enabled").count() == 0
 
-        # The same push again (as a notification tap would show it): the API's 409 is final.
-        payload = _payload_sent(running_stack, token, "Approve office move")
+        # Answered: a reload no longer shows it.
+        page.reload()
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        again = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
+        assert again.count() == 0
+
+        # The same push again, opened from its notification: the API's 409 is final.
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
         page.evaluate(
-            "link => { location.hash = 'open=' + encodeURIComponent(JSON.stringify(link));"
-            " location.reload(); }",
-            {"payload": payload, "action": None},
+            "p => navigator.serviceWorker.controller"
+            ".postMessage({type: 'ecmpush-push', payload: p})",
+            _payload_sent(running_stack, token, "Approve office move"),
         )
-        again = page.locator(
-            f"[data-testid=push][data-notification-id='{payload['data']['notification_id']}']"
-        )
+        (shown,) = worker.evaluate(SHOWN, "Approve office move")
+        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": ""})
+        assert clicked["found"], clicked
         again.locator("button[data-action=approve]").click()
         page.wait_for_selector("[data-testid=push][data-replied=failed]")
         assert again.locator("[data-testid=reply-result]").inner_text() == (
@@ -762,3 +818,48 @@ def test_a_notification_answer_that_fails_comes_back_with_its_buttons(
     ecm_task = _sent_on(running_stack, SW_RETRIED)
     assert ecm_task["status"] == "completed"
     assert ecm_task["disposition_taken"] == "Approve"
+
+
+ELSEWHERE = ("4797", "4797", "1")
+
+
+def test_a_card_answered_on_another_device_is_gone_after_a_reload(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Cards waiting for an answer are kept across reloads; one answered meanwhile on another
+    device (here: the API called directly with the user's ID token) is not brought back: the
+    inbox says it is answered, and the page forgets it."""
+    _seed_task(running_stack, ELSEWHERE, "Approve canteen menu")
+    context = browser.new_context()
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        with page.expect_request(lambda r: "/devices/" in r.url) as registration:
+            page.click("#sign-in button[type=submit]")
+        token = registration.value.post_data_json["token"]
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _post(running_stack, _approval("evt-web-elsewhere-01", ELSEWHERE, "Approve canteen menu"))
+        page.locator("[data-testid=push][data-type='task.assigned']").wait_for()
+        payload = _payload_sent(running_stack, token, "Approve canteen menu")
+        notification_id = payload["data"]["notification_id"]
+        assert page.evaluate(KEPT) == [notification_id]
+
+        answered = requests.post(
+            f"{running_stack.api}/responses",
+            headers={"Authorization": f"Bearer {running_stack.token(USER)}"},
+            json={"action_token": payload["data"]["action_token"], "action": "approve"},
+            timeout=60,
+        )
+        assert answered.status_code == 202, answered.text
+
+        page.reload()
+        item = page.locator("[data-testid=inbox-item]", has_text="Approve canteen menu")
+        item.locator("[data-testid=inbox-reply]").wait_for()
+        card = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
+        assert card.count() == 0
+        assert page.evaluate(KEPT) == []
+    finally:
+        context.close()

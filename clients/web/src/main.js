@@ -6,6 +6,7 @@ import { Api } from './api.js';
 import { currentIdToken, startFirebase } from './firebase.js';
 import { failureMessage, readBody } from './http.js';
 import { subscribe } from './push.js';
+import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
 import {
   COMMENT_ACTIONS,
   MAX_COMMENT,
@@ -110,7 +111,11 @@ $('sign-in').addEventListener('submit', async () => {
 });
 $('sign-in').querySelector('button[type=submit]').disabled = false;
 
-$('sign-out').addEventListener('click', () => signOut(auth));
+$('sign-out').addEventListener('click', async () => {
+  await forgetPushes(); // the next user of this browser must not see these cards
+  $('pushes').replaceChildren();
+  await signOut(auth);
+});
 $('refresh').addEventListener('click', () => loadInbox());
 $('preferences').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -128,6 +133,7 @@ onAuthStateChanged(auth, async (user) => {
   $('who').textContent = claims.ecm_user || claims.ecm_external || user.uid;
   if (session?.uid === user.uid) return;
   session = { uid: user.uid };
+  await showKeptPushes(user.uid);
   try {
     await registerDevice();
   } catch (error) {
@@ -147,19 +153,45 @@ async function registerDevice() {
   if ('Notification' in window && Notification.permission === 'default') {
     await Notification.requestPermission();
   }
-  const token = await subscribe(config, app, registration, showPushCard);
+  const received = (payload) => {
+    keepPush(payload);
+    showPushCard(payload);
+  };
+  const token = await subscribe(config, app, registration, received);
   const device = await api.registerDevice(id, token);
   $('device').textContent = `${device.installation_id} (${device.platform})`;
   document.body.dataset.registered = 'yes';
   setStatus('Registered: pushes for you arrive here.', 'ok');
 }
 
+/**
+ * The cards still waiting for an answer from before a reload (oldest at the bottom). Kept pushes
+ * of whoever used this browser before are forgotten, not shown.
+ */
+async function showKeptPushes(uid) {
+  if (localStorage.getItem('ecmpush.pushes_owner') !== uid) {
+    await forgetPushes();
+    $('pushes').replaceChildren();
+    localStorage.setItem('ecmpush.pushes_owner', uid);
+  }
+  for (const payload of await keptPushes()) {
+    if (!cardOf(payload.data.notification_id)) showPushCard(payload);
+  }
+}
+
+function cardOf(notificationId) {
+  return document.querySelector(`[data-testid=push][data-notification-id="${CSS.escape(notificationId || '')}"]`);
+}
+
 navigator.serviceWorker.addEventListener('message', (event) => {
   const message = event.data || {};
   if (message.type === 'ecmpush-replied') {
     setStatus(describeResult(message.result), message.result.ok ? 'ok' : 'error');
+    // Answered from the notification: the card here has nothing left to do.
+    if (isFinal(message.result)) cardOf(message.notificationId)?.remove();
     loadInbox();
   } else if (message.type === 'ecmpush-open') {
+    keepPush(message.payload);
     showPushCard(message.payload, message.action);
   }
 });
@@ -174,8 +206,7 @@ function showPushCard(payload, opened = null) {
   const data = payload.data || {};
   const notification = payload.notification || {};
   const offered = offeredActions(data);
-  const old = document.querySelector(`[data-notification-id="${CSS.escape(data.notification_id || '')}"]`);
-  old?.remove();
+  cardOf(data.notification_id)?.remove();
   const result = el('p', { class: 'result', 'data-testid': 'reply-result' });
   const comment = el('textarea', {
     maxlength: MAX_COMMENT,
@@ -212,6 +243,7 @@ function showPushCard(payload, opened = null) {
       reply = NO_ANSWER; // no ID token: the sign-in service is unreachable
     }
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
+    if (isFinal(reply)) forgetPush(data.notification_id);
     result.replaceChildren(`${actionLabel(action)}: ${describeResult(reply)}`);
     if (!isFinal(reply)) {
       result.append(' ', el('button', {
@@ -261,6 +293,12 @@ async function loadInbox() {
   if (!auth.currentUser) return;
   try {
     const { notifications } = await api.notifications();
+    // Answered elsewhere (another device, or before a reload): a kept card not answered here goes.
+    notifications.filter((n) => n.response).forEach((n) => {
+      forgetPush(n.notification_id);
+      const card = cardOf(n.notification_id);
+      if (card && !card.dataset.replied) card.remove();
+    });
     const rows = notifications.map((n) => {
       const delivered = n.deliveries.map((d) => `${d.platform} ${d.status}`).join(', ');
       const reply = n.response
@@ -315,18 +353,15 @@ async function savePreferences() {
   }
 }
 
-// `#open=<{payload, action}>`: how the service worker opens the page for a notification when no
-// window is open. Anyone can craft such a link, so it only shows the card (showPushCard sends
-// nothing without a tap); a link that is not ours is dropped.
-const opened = new URLSearchParams(location.hash.slice(1)).get('open');
-if (opened) {
+// `#open=<notification id>&action=<id>`: how the service worker opens the page for a notification
+// when no window is open. Anyone can craft such a link, so it names a push this browser received
+// and kept (pushes.js), never carries one, and only shows its card (showPushCard sends nothing
+// without a tap).
+const link = new URLSearchParams(location.hash.slice(1));
+if (link.has('open')) {
   history.replaceState(null, '', location.pathname);
-  let link = null;
-  try {
-    link = JSON.parse(opened);
-  } catch {
-    link = null;
-  }
-  if (link?.payload && typeof link.payload === 'object') showPushCard(link.payload, link.action);
-  else setStatus('This link does not open a notification.', 'error');
+  const payload = await keptPush(link.get('open'));
+  if (payload) showPushCard(payload, link.get('action'));
+  else setStatus('This link does not open a notification waiting on this browser.', 'error');
+  document.body.dataset.link = payload ? 'opened' : 'refused';
 }

@@ -8,6 +8,7 @@
 import { indexedDBLocalPersistence, initializeAuth } from 'firebase/auth';
 import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
 import { currentIdToken, startFirebase } from './firebase.js';
+import { forgetPush, keepPush } from './pushes.js';
 import {
   NO_ANSWER,
   actionLabel,
@@ -75,7 +76,7 @@ function notificationOf(payload) {
 }
 
 function showPush(payload) {
-  return self.registration.showNotification(...notificationOf(payload));
+  return Promise.all([keepPush(payload), self.registration.showNotification(...notificationOf(payload))]);
 }
 
 /**
@@ -98,6 +99,7 @@ async function answer(payload, action) {
     result = NO_ANSWER; // no ID token: the sign-in service is unreachable
   }
   if (isFinal(result)) {
+    await forgetPush(data.notification_id);
     await self.registration.showNotification(`${actionLabel(action)}: ${data.title || ''}`, {
       body: describeResult(result),
       tag: data.notification_id,
@@ -118,8 +120,11 @@ async function openPage(payload, action) {
     windows[0].postMessage(message);
     return windows[0].focus();
   }
-  const fragment = encodeURIComponent(JSON.stringify({ payload, action }));
-  return self.clients.openWindow(`${self.registration.scope}#open=${fragment}`);
+  // The link names the push, kept here for the page to read: a URL never carries a payload.
+  await keepPush(payload);
+  const link = new URLSearchParams({ open: payload.data?.notification_id || '' });
+  if (action) link.set('action', action);
+  return self.clients.openWindow(`${self.registration.scope}#${link}`);
 }
 
 async function tellPages(message) {
