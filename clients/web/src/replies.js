@@ -2,8 +2,8 @@
 // answers need a comment box, and the one call that posts the answer (contract §3). Kept in one
 // module so the notification's buttons and the in-page card cannot disagree.
 //
-// A push payload is outside input (a `#open=` link can carry any payload): it may say which of
-// the known actions to offer, never what a button says. Labels are the app's own words.
+// A payload is treated as outside input wherever it came from: it may say which of the known
+// actions to offer, never what a button says. Labels are the app's own words.
 import { failureMessage, readBody } from './http.js';
 
 /** Longest wait for POST /responses: API Gateway gives up after 29 s, the page should not hang. */
