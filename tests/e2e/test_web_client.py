@@ -4,21 +4,29 @@ inbox and the Content Server stand-in's task sent on. Screenshots of each step g
 docs/images/ (the README shows them). A second run answers from the service worker's
 notification instead of the page: the page is hidden, so pushes go to firebase-messaging-sw.js,
 which shows them with their buttons; a click on a button is dispatched to the worker's own
-`notificationclick` listener (a headless browser has no notification to click)."""
+`notificationclick` listener (a headless browser has no notification to click). The rest hold
+the page to what a user may expect: a crafted `#open=` link never answers or draws a card and
+labels are the app's (issue 20, finding 5), the comment box stops at the API's limit (11e),
+nothing locks up when the API or config.json fails (issue 25; failures made with Playwright's
+routing), and cards waiting for an answer survive a reload until answered, here or elsewhere."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
 
 from devstack.demo import approval_event
 from devstack.web_static import DIST_DIR
+from devstack.webpush_channel import push_payload
+from ecmpush.domain.replies import MAX_COMMENT_CHARS
 from senders.relay.webhook import post_event
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import RunningStack, devstack
@@ -186,8 +194,9 @@ def test_sign_in_register_receive_approve(running_stack: RunningStack, browser: 
 def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
     running_stack: RunningStack, browser: Any
 ) -> None:
-    """`Ask for info` needs a comment before anything is sent; a custom token not signed by the
-    project's service account gets no ID token from the auth stand-in."""
+    """`Ask for info` tapped on a notification opens the page's comment box, which needs a
+    comment before anything is sent; a custom token not signed by the project's service account
+    gets no ID token from the auth stand-in."""
     forged = requests.post(
         f"{running_stack.urls['fcm']}/identitytoolkit.googleapis.com/v1/"
         "accounts:signInWithCustomToken?key=local-api-key",
@@ -198,6 +207,7 @@ def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
     assert forged.json()["error"]["message"] == "INVALID_CUSTOM_TOKEN"
 
     context = browser.new_context()
+    context.grant_permissions(["notifications"], origin=running_stack.api)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
@@ -215,11 +225,16 @@ def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
         page.fill("#ecm-user", "cwu")
         page.click("#sign-in button[type=submit]")
         page.wait_for_selector("body[data-registered=yes]", state="attached")
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
         page.evaluate(
-            "p => { location.hash = 'open=' + encodeURIComponent(JSON.stringify({payload: p,"
-            " action: 'request_info'})); location.reload(); }",
+            "p => navigator.serviceWorker.controller"
+            ".postMessage({type: 'ecmpush-push', payload: p})",
             payload,
         )
+        (shown,) = worker.evaluate(SHOWN, "Review policy")
+        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": "request_info"})
+        assert clicked["found"], clicked
+        assert clicked["replies"] == [], clicked
         card = page.locator("[data-testid=push][data-notification-id=n-local-1]")
         card.wait_for()
         assert card.locator("[data-testid=reply-comment]").is_visible()
@@ -227,8 +242,24 @@ def test_comment_box_for_ask_for_info_and_forged_sign_in_refused(
         assert card.locator("[data-testid=reply-result]").inner_text() == (
             "Please say what you need."
         )
+        assert page.evaluate(KEPT) == ["n-local-1"]
+
+        # Signing out forgets the cards this browser kept: the next user does not see them.
+        page.click("#sign-out")
+        page.wait_for_selector("body[data-signed-in=no]", state="attached")
+        assert page.evaluate(KEPT) == []
+        assert page.locator("[data-testid=push]").count() == 0
     finally:
         context.close()
+
+
+# Run in the page: the notification ids of the pushes the web client keeps for later.
+KEPT = """async () => {
+  const store = await caches.open('ecmpush-pushes-v1');
+  const answers = await Promise.all((await store.keys()).map((r) => store.match(r)));
+  const kept = await Promise.all(answers.map((a) => a.json()));
+  return kept.map((k) => k.payload.data.notification_id);
+}"""
 
 
 # Run in the service worker: the notifications it shows (title, body, buttons), newest last,
@@ -375,3 +406,460 @@ def test_answers_from_the_service_worker_notification(
         "Which revision of chapter 4? — via ecmpush from web at "
     )
     assert installation_id
+
+
+LINKED = ("4793", "4793", "1")
+
+APP_LABELS = ["Approve", "Reject", "Ask for info"]
+
+# Labels a hostile payload might carry: a "Reject" button that approves, an "Approve" that rejects.
+LYING_LABELS = [
+    {"action": "approve", "title": "Reject"},
+    {"action": "reject", "title": "Approve"},
+    {"action": "request_info", "title": "Ask for info"},
+]
+
+
+def _payload_sent(stack: RunningStack, token: str, title: str) -> dict[str, Any]:
+    """What the browser holding FCM `token` received for the push titled `title`: the FCM
+    stand-in's record of the message, as the local push channel hands it to the page and the
+    service worker."""
+    answer = requests.get(
+        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=10
+    )
+    assert answer.ok, answer.text
+    (message,) = [
+        record["message"]
+        for record in answer.json()["messages"]
+        if record.get("answer", {}).get("status") == 200
+        and title in (record.get("message") or {}).get("data", {}).get("title", "")
+    ]
+    payload: dict[str, Any] = push_payload(message)
+    return payload
+
+
+# What the page and the worker say for a 202: applied at once, or queued when the Content
+# Server stand-in was slow (a loaded machine) and the write-back worker applies it shortly.
+ACCEPTED = {
+    "applied": "Sent to Content Server.",
+    "queued": "Saved; Content Server is busy, it will be applied shortly.",
+}
+
+
+def _sent_on(stack: RunningStack, task_ids: tuple[str, str, str]) -> dict[str, Any]:
+    """The stand-in's task once a reply accepted with 202 has reached it (at once when it was
+    applied, after the write-back worker's turn when it was queued)."""
+    deadline = time.monotonic() + 60
+    task = _ecm_task(stack, task_ids)
+    while task["status"] != "completed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        task = _ecm_task(stack, task_ids)
+    return task
+
+
+def test_a_link_opens_the_card_but_only_a_tap_answers(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 20, finding 5. A signed-in user opens `/app/#open=<payload>` naming `approve`, with
+    the real payload of their push (valid action token) but a made-up title, labels that lie and
+    action ids the app does not know: nothing is sent, neither to `POST /responses` nor on to
+    Content Server, and no card shows the made-up words (a link names a push this browser kept,
+    never carries one). The link the service worker builds (`#open=<id>&action=approve`) shows
+    the kept card and sends nothing either. A hostile payload that reaches the service worker is
+    drawn with the app's labels, in the notification and in the card a tap on it opens. The
+    user's tap on the app's Reject button then rejects: the label is what is sent."""
+    _seed_task(running_stack, LINKED, "Approve vendor contract")
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    replies: list[Any] = []
+    context.on(
+        "request",
+        lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
+    )
+
+    def reload_with(fragment: str) -> None:
+        page.evaluate("f => { location.hash = f; location.reload(); }", fragment)
+
+    def nothing_sent() -> None:
+        """After the page has signed in again, registered and read the inbox: no reply."""
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        item = page.locator("[data-testid=inbox-item]", has_text="Approve vendor contract")
+        item.wait_for()
+        assert item.locator("[data-testid=inbox-reply]").count() == 0
+        assert replies == []
+        assert _ecm_task(running_stack, LINKED) == before
+
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        with page.expect_request(lambda r: "/devices/" in r.url) as registration:
+            page.click("#sign-in button[type=submit]")
+        token = registration.value.post_data_json["token"]
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _post(running_stack, _approval("evt-web-link-0001", LINKED, "Approve vendor contract"))
+        page.locator("[data-testid=push][data-type='task.assigned']").wait_for()
+        payload = _payload_sent(running_stack, token, "Approve vendor contract")
+        notification_id = payload["data"]["notification_id"]
+        before = _ecm_task(running_stack, LINKED)
+        forged = json.loads(json.dumps(payload))
+        forged["notification"]["title"] = forged["data"]["title"] = "Approve lunch order"
+        forged["notification"]["actions"] = LYING_LABELS
+        forged["data"]["actions"] = "approve,reject,request_info,delegate_to_me,constructor"
+
+        reload_with("open=" + quote(json.dumps({"payload": forged, "action": "approve"})))
+        page.wait_for_selector("body[data-link=refused]", state="attached")
+        nothing_sent()
+        assert page.locator("[data-testid=push]", has_text="lunch").count() == 0
+        # The push itself is still waiting, as it was before the reload: the app's buttons, on.
+        card = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
+        assert "Approve vendor contract" in card.inner_text()
+        assert card.locator(".actions button").all_inner_texts() == APP_LABELS
+        assert card.locator("button:disabled").count() == 0
+        assert card.locator("[data-testid=reply-result]").inner_text() == ""
+
+        reload_with(f"open={notification_id}&action=approve")
+        page.wait_for_selector("body[data-link=opened]", state="attached")
+        nothing_sent()
+        assert card.locator(".actions button").all_inner_texts() == APP_LABELS
+        assert card.locator("button:disabled").count() == 0
+
+        # A hostile payload in the service worker: the notification has the app's labels, and
+        # a tap on it (not on a button) opens the card, with the app's labels, sending nothing.
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
+        page.evaluate(
+            "p => navigator.serviceWorker.controller"
+            ".postMessage({type: 'ecmpush-push', payload: p})",
+            forged,
+        )
+        (shown,) = worker.evaluate(SHOWN, "Approve lunch order")
+        assert shown["actions"] == [["approve", "Approve"], ["reject", "Reject"]]
+        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": ""})
+        assert clicked["found"], clicked
+        assert clicked["replies"] == [], clicked
+        card = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
+        page.locator("[data-testid=push]", has_text="Approve lunch order").wait_for()
+        assert card.locator(".actions button").all_inner_texts() == APP_LABELS
+        actions = card.locator(".actions button")
+        assert [actions.nth(i).get_attribute("data-action") for i in range(3)] == [
+            "approve",
+            "reject",
+            "request_info",
+        ]
+        assert card.locator("button:disabled").count() == 0
+        assert replies == []
+        assert _ecm_task(running_stack, LINKED) == before
+
+        # The user's own tap on the app's Reject button rejects.
+        card.locator("button[data-action=reject]").click()
+        assert card.locator(".comment button").inner_text() == "Send: Reject"
+        card.locator("[data-testid=reply-comment]").fill("Wrong vendor")
+        card.locator(".comment button").click()
+        page.wait_for_selector(
+            f"[data-testid=push][data-notification-id='{notification_id}'][data-replied]"
+        )
+        assert card.get_attribute("data-replied") == "yes", card.inner_text()
+    finally:
+        context.close()
+    assert errors == []
+    assert [(r["action"], r.get("comment")) for r in replies] == [("reject", "Wrong vendor")]
+    ecm_task = _sent_on(running_stack, LINKED)
+    assert ecm_task["disposition_taken"] == "Reject"
+    assert ecm_task["comments"][-1]["comment"].startswith("Wrong vendor — via ecmpush from web at ")
+
+
+LONG_COMMENT = ("4794", "4794", "1")
+
+
+def test_the_comment_box_stops_at_the_apis_limit(running_stack: RunningStack, browser: Any) -> None:
+    """Issue 20, finding 11e: the comment box took 2,000 characters, `POST /responses` refuses
+    more than 1,000 (a schema error after the user wrote it all). Typing 1,500 characters keeps
+    1,000, the counter says so, and the rejection with that comment reaches Content Server."""
+    _seed_task(running_stack, LONG_COMMENT, "Approve fleet lease")
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        page.click("#sign-in button[type=submit]")
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _post(running_stack, _approval("evt-web-long-0001", LONG_COMMENT, "Approve fleet lease"))
+        card = page.locator("[data-testid=push][data-type='task.assigned']")
+        card.wait_for()
+        card.locator("button[data-action=reject]").click()
+        box = card.locator("[data-testid=reply-comment]")
+        assert card.locator("[data-testid=reply-counter]").inner_text() == "0 / 1000"
+        box.click()
+        page.keyboard.insert_text("x" * 1500)
+        assert len(box.input_value()) == MAX_COMMENT_CHARS
+        assert card.locator("[data-testid=reply-counter]").inner_text() == "1000 / 1000"
+        card.locator(".comment button").click()
+        page.wait_for_selector("[data-testid=push][data-type='task.assigned'][data-replied]")
+        assert card.get_attribute("data-replied") == "yes", card.inner_text()
+    finally:
+        context.close()
+    ecm_task = _sent_on(running_stack, LONG_COMMENT)
+    assert ecm_task["disposition_taken"] == "Reject"
+    assert ecm_task["comments"][-1]["comment"].startswith("x" * 1000 + " — via ecmpush from web")
+
+
+RETRIED = ("4795", "4795", "1")
+BAD_GATEWAY_PAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+def test_settings_that_do_not_load_are_said_and_the_form_never_submits(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 25: when config.json failed to load, the sign-in form did a native GET (the user
+    name in the URL, a reload, no message). Now the page says why, the button stays disabled,
+    and a submission the page did not start is cancelled."""
+    context = browser.new_context()
+    context.route(
+        "**/app/config.json",
+        lambda route: route.fulfill(status=502, content_type="text/html", body=BAD_GATEWAY_PAGE),
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.locator("#status[data-kind=error]").wait_for()
+        assert page.inner_text("#status") == (
+            "The app could not load its settings (config.json: HTTP 502). "
+            "Reload the page to try again."
+        )
+        assert page.locator("#sign-in button[type=submit]").is_disabled()
+        page.fill("#ecm-user", USER)
+        page.press("#ecm-user", "Enter")
+        # Whatever submits the form (here the form itself), the page cancels it.
+        prevented = page.evaluate(
+            """() => {
+              let prevented = null;
+              const form = document.getElementById('sign-in');
+              form.addEventListener('submit', (event) => { prevented = event.defaultPrevented; });
+              form.requestSubmit();
+              return prevented;
+            }"""
+        )
+        assert prevented is True
+        assert page.evaluate("location.search") == ""
+        assert page.inner_text("#status").startswith("The app could not load its settings")
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_a_reply_that_fails_comes_back_with_a_reason_and_a_retry(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 25: with POST /responses unreachable the card stayed on "Sending…" with every
+    button disabled, and an HTML 502 page showed as `Unexpected token '<'`. Now each failure
+    ends in a sentence with the buttons back and "Try again", which sends the same answer once
+    the API answers; an answer refused for good (409) keeps the buttons off."""
+    _seed_task(running_stack, RETRIED, "Approve office move")
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    replies: list[Any] = []
+    context.on(
+        "request",
+        lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
+    )
+    bad_gateway = {"status": 502, "content_type": "text/html", "body": BAD_GATEWAY_PAGE}
+    try:
+        # The inbox's first read meets a proxy's HTML error page.
+        page.route("**/me/notifications*", lambda route: route.fulfill(**bad_gateway), times=1)
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        with page.expect_request(lambda r: "/devices/" in r.url) as registration:
+            page.click("#sign-in button[type=submit]")
+        token = registration.value.post_data_json["token"]
+        page.locator("#status[data-kind=error]").wait_for()
+        assert page.inner_text("#status") == (
+            "Inbox: The server is not answering right now (HTTP 502). Please try again in a moment."
+        )
+
+        _post(running_stack, _approval("evt-web-retry-0001", RETRIED, "Approve office move"))
+        card = page.locator("[data-testid=push][data-type='task.assigned']")
+        card.wait_for()
+        result = card.locator("[data-testid=reply-result]")
+        retry = card.locator("[data-testid=reply-retry]")
+
+        page.route("**/responses", lambda route: route.abort("internetdisconnected"))
+        card.locator("button[data-action=approve]").click()
+        retry.wait_for()
+        assert result.inner_text() == (
+            "Approve: Could not reach the server. Check your connection and try again. Try again"
+        )
+        assert card.get_attribute("data-replied") == "failed"
+        assert card.locator("button:disabled").count() == 0
+        notification_id = card.get_attribute("data-notification-id")
+
+        # A reload keeps the card that still waits for an answer, its buttons on.
+        page.reload()
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        assert card.get_attribute("data-notification-id") == notification_id
+        assert card.locator("button:disabled").count() == 0
+        assert result.inner_text() == ""
+
+        page.unroute("**/responses")
+        page.route("**/responses", lambda route: route.fulfill(**bad_gateway))
+        card.locator("button[data-action=approve]").click()
+        retry.wait_for()
+        assert "Unexpected token" not in result.inner_text()
+        assert result.inner_text() == (
+            "Approve: The server is not answering right now (HTTP 502). "
+            "Please try again in a moment. Try again"
+        )
+        assert card.locator("button:disabled").count() == 0
+        assert _ecm_task(running_stack, RETRIED)["status"] != "completed"
+
+        page.unroute("**/responses")
+        retry.click()
+        page.wait_for_selector("[data-testid=push][data-type='task.assigned'][data-replied=yes]")
+        assert result.inner_text() in {f"Approve: {said}" for said in ACCEPTED.values()}
+        assert retry.count() == 0
+        assert card.locator(".actions button:enabled").count() == 0
+
+        # Answered: a reload no longer shows it.
+        page.reload()
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        again = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
+        assert again.count() == 0
+
+        # The same push again, opened from its notification: the API's 409 is final.
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
+        page.evaluate(
+            "p => navigator.serviceWorker.controller"
+            ".postMessage({type: 'ecmpush-push', payload: p})",
+            _payload_sent(running_stack, token, "Approve office move"),
+        )
+        (shown,) = worker.evaluate(SHOWN, "Approve office move")
+        clicked = worker.evaluate(CLICK, {"title": shown["title"], "action": ""})
+        assert clicked["found"], clicked
+        again.locator("button[data-action=approve]").click()
+        page.wait_for_selector("[data-testid=push][data-replied=failed]")
+        assert again.locator("[data-testid=reply-result]").inner_text() == (
+            "Approve: This notification was already answered or the task is closed."
+        )
+        assert again.locator("[data-testid=reply-retry]").count() == 0
+        assert again.locator(".actions button:enabled").count() == 0
+    finally:
+        context.close()
+    assert errors == []
+    # Three attempts left the browser, one reached the API and was applied, the last was 409.
+    assert [r["action"] for r in replies] == ["approve"] * 4
+    ecm_task = _sent_on(running_stack, RETRIED)
+    assert ecm_task["status"] == "completed"
+    assert ecm_task["disposition_taken"] == "Approve"
+    assert len([c for c in ecm_task["comments"] if "via ecmpush" in c["comment"]]) == 1
+
+
+SW_RETRIED = ("4796", "4796", "1")
+
+
+def test_a_notification_answer_that_fails_comes_back_with_its_buttons(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 25, from the notification: Approve tapped while POST /responses is unreachable
+    replaced the notification with an outcome line and no buttons. Now the notification comes
+    back with its buttons and the reason, and the next tap sends the answer."""
+    _seed_task(running_stack, SW_RETRIED, "Approve parking rules")
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    context.add_init_script(HIDDEN_PAGE)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        page.click("#sign-in button[type=submit]")
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
+        _post(running_stack, _approval("evt-web-sw-0003", SW_RETRIED, "Approve parking rules"))
+        title = "Approval needed: Approve parking rules"
+        shown_first = worker.evaluate(SHOWN, title)
+        assert len(shown_first) == 1, shown_first
+        shown = shown_first[0]
+
+        context.route("**/responses", lambda route: route.abort("internetdisconnected"))
+        clicked = worker.evaluate(CLICK, {"title": title, "action": "approve"})
+        assert len(clicked["replies"]) == 1, clicked
+        reply = clicked["replies"][0]
+        assert (reply["ok"], reply["status"]) == (False, 0)
+        (again,) = worker.evaluate(SHOWN, title)
+        assert (
+            again["actions"] == shown["actions"] == [["approve", "Approve"], ["reject", "Reject"]]
+        )
+        assert again["body"] == (
+            "Approve: Could not reach the server. Check your connection and try again."
+        )
+        assert _ecm_task(running_stack, SW_RETRIED)["status"] != "completed"
+
+        context.unroute("**/responses")
+        clicked = worker.evaluate(CLICK, {"title": title, "action": "approve"})
+        assert len(clicked["replies"]) == 1, clicked
+        reply = clicked["replies"][0]
+        assert (reply["ok"], reply["status"]) == (True, 202)
+        (outcome,) = worker.evaluate(SHOWN, f"Approve: {title}")
+        assert outcome["body"] == ACCEPTED[reply["body"]["status"]]
+        assert outcome["actions"] == []
+    finally:
+        context.close()
+    ecm_task = _sent_on(running_stack, SW_RETRIED)
+    assert ecm_task["status"] == "completed"
+    assert ecm_task["disposition_taken"] == "Approve"
+
+
+ELSEWHERE = ("4797", "4797", "1")
+
+
+def test_a_card_answered_on_another_device_is_gone_after_a_reload(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Cards waiting for an answer are kept across reloads; one answered meanwhile on another
+    device (here: the API called directly with the user's ID token) is not brought back: the
+    inbox says it is answered, and the page forgets it."""
+    _seed_task(running_stack, ELSEWHERE, "Approve canteen menu")
+    context = browser.new_context()
+    context.grant_permissions(["notifications"], origin=running_stack.api)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.fill("#ecm-user", USER)
+        with page.expect_request(lambda r: "/devices/" in r.url) as registration:
+            page.click("#sign-in button[type=submit]")
+        token = registration.value.post_data_json["token"]
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _post(running_stack, _approval("evt-web-elsewhere-01", ELSEWHERE, "Approve canteen menu"))
+        page.locator("[data-testid=push][data-type='task.assigned']").wait_for()
+        payload = _payload_sent(running_stack, token, "Approve canteen menu")
+        notification_id = payload["data"]["notification_id"]
+        assert page.evaluate(KEPT) == [notification_id]
+
+        answered = requests.post(
+            f"{running_stack.api}/responses",
+            headers={"Authorization": f"Bearer {running_stack.token(USER)}"},
+            json={"action_token": payload["data"]["action_token"], "action": "approve"},
+            timeout=60,
+        )
+        assert answered.status_code == 202, answered.text
+
+        page.reload()
+        item = page.locator("[data-testid=inbox-item]", has_text="Approve canteen menu")
+        item.locator("[data-testid=inbox-reply]").wait_for()
+        card = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
+        assert card.count() == 0
+        assert page.evaluate(KEPT) == []
+    finally:
+        context.close()

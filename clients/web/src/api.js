@@ -1,24 +1,28 @@
 // The app-facing API (contract §2), authenticated with the user's Firebase ID token.
+import { failureMessage, readBody } from './http.js';
+
 export class Api {
   constructor(base, idToken) {
     this.base = base;
     this.idToken = idToken; // async () => string
   }
 
+  /** The answer's JSON; any failure (no answer, an HTML error page) is an Error with a sentence. */
   async call(method, path, body) {
     const headers = { Authorization: `Bearer ${await this.idToken()}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const response = await fetch(`${this.base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    const parsed = text ? JSON.parse(text) : null;
-    if (!response.ok) {
-      const where = (parsed?.errors || []).map((e) => `${e.path}: ${e.message}`).join('; ');
-      throw new Error(`${parsed?.message || response.statusText}${where ? ` (${where})` : ''}`);
+    let response;
+    try {
+      response = await fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new Error(failureMessage(0));
     }
+    const parsed = await readBody(response);
+    if (!response.ok) throw new Error(failureMessage(response.status, parsed));
     return parsed;
   }
 

@@ -4,12 +4,17 @@
 import { onAuthStateChanged, signInWithCustomToken, signOut } from 'firebase/auth';
 import { Api } from './api.js';
 import { currentIdToken, startFirebase } from './firebase.js';
+import { failureMessage, readBody } from './http.js';
 import { subscribe } from './push.js';
+import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
 import {
   COMMENT_ACTIONS,
   MAX_COMMENT,
+  NO_ANSWER,
   actionLabel,
   describeResult,
+  isFinal,
+  needsCommentBox,
   offeredActions,
   postResponse,
 } from './replies.js';
@@ -47,30 +52,70 @@ function setStatus(text, kind = 'info') {
   status.dataset.kind = kind;
 }
 
-const config = await (await fetch('config.json')).json();
+// The sign-in form never submits itself, whatever fails below: a native GET would reload the page
+// with the user name in the URL and no word of what went wrong. Its button stays disabled (as
+// index.html ships it, which also stops Enter) until the page can sign in.
+$('sign-in').addEventListener('submit', (event) => event.preventDefault());
+
+/** The deployment's config.json, or null with the reason on screen. */
+async function loadConfig() {
+  const failed = (why, next = 'Reload the page to try again.') => {
+    setStatus(`The app could not load its settings (${why}). ${next}`, 'error');
+    return null;
+  };
+  let response;
+  try {
+    response = await fetch('config.json', { cache: 'no-cache' });
+  } catch {
+    return failed('the server did not answer');
+  }
+  const loaded = await readBody(response);
+  if (!response.ok) return failed(`config.json: HTTP ${response.status}`);
+  if (typeof loaded.apiBase !== 'string' || typeof loaded.signInUrl !== 'string' || !loaded.firebase) {
+    return failed('config.json lacks apiBase, signInUrl or firebase', 'Please tell your administrator.');
+  }
+  return loaded;
+}
+
+const config = await loadConfig();
+// Nothing below can work without it: stop here, quietly (the message is on screen).
+if (!config) await new Promise(() => {});
 const { app, auth } = startFirebase(config);
 const api = new Api(config.apiBase, () => currentIdToken(auth));
 let session = null;
 
-$('sign-in').addEventListener('submit', async (event) => {
-  event.preventDefault();
+$('sign-in').addEventListener('submit', async () => {
   const user = $('ecm-user').value.trim();
   setStatus(`Signing in as ${user}…`);
   try {
-    const response = await fetch(config.signInUrl, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ ecm_user: user }),
-    });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);
+    let response;
+    try {
+      response = await fetch(config.signInUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ecm_user: user }),
+      });
+    } catch {
+      throw new Error(failureMessage(0));
+    }
+    const body = await readBody(response);
+    if (!response.ok) {
+      throw new Error(response.status < 500 && typeof body.message === 'string'
+        ? body.message
+        : failureMessage(response.status, body));
+    }
     await signInWithCustomToken(auth, body.custom_token);
   } catch (error) {
     setStatus(`Sign-in failed: ${error.message}`, 'error');
   }
 });
+$('sign-in').querySelector('button[type=submit]').disabled = false;
 
-$('sign-out').addEventListener('click', () => signOut(auth));
+$('sign-out').addEventListener('click', async () => {
+  await forgetPushes(); // the next user of this browser must not see these cards
+  $('pushes').replaceChildren();
+  await signOut(auth);
+});
 $('refresh').addEventListener('click', () => loadInbox());
 $('preferences').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -88,6 +133,7 @@ onAuthStateChanged(auth, async (user) => {
   $('who').textContent = claims.ecm_user || claims.ecm_external || user.uid;
   if (session?.uid === user.uid) return;
   session = { uid: user.uid };
+  await showKeptPushes(user.uid);
   try {
     await registerDevice();
   } catch (error) {
@@ -107,28 +153,60 @@ async function registerDevice() {
   if ('Notification' in window && Notification.permission === 'default') {
     await Notification.requestPermission();
   }
-  const token = await subscribe(config, app, registration, showPushCard);
+  const received = (payload) => {
+    keepPush(payload);
+    showPushCard(payload);
+  };
+  const token = await subscribe(config, app, registration, received);
   const device = await api.registerDevice(id, token);
   $('device').textContent = `${device.installation_id} (${device.platform})`;
   document.body.dataset.registered = 'yes';
   setStatus('Registered: pushes for you arrive here.', 'ok');
 }
 
+/**
+ * The cards still waiting for an answer from before a reload (oldest at the bottom). Kept pushes
+ * of whoever used this browser before are forgotten, not shown.
+ */
+async function showKeptPushes(uid) {
+  if (localStorage.getItem('ecmpush.pushes_owner') !== uid) {
+    await forgetPushes();
+    $('pushes').replaceChildren();
+    localStorage.setItem('ecmpush.pushes_owner', uid);
+  }
+  for (const payload of await keptPushes()) {
+    if (!cardOf(payload.data.notification_id)) showPushCard(payload);
+  }
+}
+
+function cardOf(notificationId) {
+  return document.querySelector(`[data-testid=push][data-notification-id="${CSS.escape(notificationId || '')}"]`);
+}
+
 navigator.serviceWorker.addEventListener('message', (event) => {
   const message = event.data || {};
   if (message.type === 'ecmpush-replied') {
     setStatus(describeResult(message.result), message.result.ok ? 'ok' : 'error');
+    // Answered from the notification: the card here has nothing left to do.
+    if (isFinal(message.result)) cardOf(message.notificationId)?.remove();
     loadInbox();
   } else if (message.type === 'ecmpush-open') {
+    keepPush(message.payload);
     showPushCard(message.payload, message.action);
   }
 });
 
-function showPushCard(payload, preselected = null) {
+/**
+ * Draws the card of a push with the app's own reply buttons. Only a tap on one of those buttons
+ * sends a reply: `opened` (the button tapped on a notification, or named by an `#open=` link,
+ * which anyone can craft) may open that answer's comment box or point at its button, never
+ * send, so a link cannot answer for the signed-in user.
+ */
+function showPushCard(payload, opened = null) {
   const data = payload.data || {};
   const notification = payload.notification || {};
-  const old = document.querySelector(`[data-notification-id="${CSS.escape(data.notification_id || '')}"]`);
-  old?.remove();
+  const offered = offeredActions(data);
+  cardOf(data.notification_id)?.remove();
   const result = el('p', { class: 'result', 'data-testid': 'reply-result' });
   const comment = el('textarea', {
     maxlength: MAX_COMMENT,
@@ -136,42 +214,64 @@ function showPushCard(payload, preselected = null) {
     placeholder: 'Comment for the workflow',
     'data-testid': 'reply-comment',
   });
-  const commentBox = el('div', { class: 'comment', hidden: true }, comment);
+  const counter = el('span', { class: 'meta counter', 'data-testid': 'reply-counter' });
+  const count = () => { counter.textContent = `${comment.value.length} / ${MAX_COMMENT}`; };
+  comment.addEventListener('input', count);
+  count();
+  const commentBox = el('div', { class: 'comment', hidden: true }, comment, counter);
   let pending = null;
+  const enable = (enabled) => card.querySelectorAll('button').forEach((b) => { b.disabled = !enabled; });
+  // Whatever happens to the request, the card ends in a sentence: done, refused for good (the
+  // buttons stay off), or failed for now (the buttons come back, with "Try again").
   const send = async (action) => {
+    if (!offered.includes(action)) return;
     if (COMMENT_ACTIONS[action] && !comment.value.trim()) {
       result.textContent = 'Please say what you need.';
       return;
     }
-    card.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+    enable(false);
     result.textContent = 'Sending…';
-    const reply = await postResponse(config.apiBase, await currentIdToken(auth), {
-      actionToken: data.action_token,
-      action,
-      comment: comment.value.trim(),
-      installationId: installationId(),
-    });
-    result.textContent = `${actionLabel(action, notification.actions)}: ${describeResult(reply)}`;
+    let reply;
+    try {
+      reply = await postResponse(config.apiBase, await currentIdToken(auth), {
+        actionToken: data.action_token,
+        action,
+        comment: comment.value.trim(),
+        installationId: installationId(),
+      });
+    } catch {
+      reply = NO_ANSWER; // no ID token: the sign-in service is unreachable
+    }
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
-    if (!reply.ok) card.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+    if (isFinal(reply)) forgetPush(data.notification_id);
+    result.replaceChildren(`${actionLabel(action)}: ${describeResult(reply)}`);
+    if (!isFinal(reply)) {
+      result.append(' ', el('button', {
+        type: 'button', class: 'link', 'data-testid': 'reply-retry', onclick: () => send(action),
+      }, 'Try again'));
+    }
+    enable(!isFinal(reply));
     loadInbox();
   };
-  const choose = (action) => {
-    if (!(action in COMMENT_ACTIONS) || pending === action) return send(action);
+  const openCommentBox = (action) => {
     pending = action;
     commentBox.hidden = false;
-    sendButton.textContent = `Send: ${actionLabel(action, notification.actions)}`;
+    sendButton.textContent = `Send: ${actionLabel(action)}`;
     comment.focus();
-    return undefined;
+  };
+  // A tap on one of the card's buttons (the only caller of `send`).
+  const tapped = (action) => {
+    if (needsCommentBox(action) && pending !== action) openCommentBox(action);
+    else send(action);
   };
   const sendButton = el('button', { type: 'button', class: 'primary', onclick: () => send(pending) });
   commentBox.append(sendButton);
-  const buttons = offeredActions(data).map((action) =>
+  const buttons = offered.map((action) =>
     el('button', {
       type: 'button',
       'data-action': action,
-      onclick: () => choose(action),
-    }, actionLabel(action, notification.actions)));
+      onclick: () => tapped(action),
+    }, actionLabel(action)));
   const card = el(
     'article',
     { class: 'push', 'data-testid': 'push', dataset: { notificationId: data.notification_id || '', type: data.type || '' } },
@@ -183,13 +283,22 @@ function showPushCard(payload, preselected = null) {
     result,
   );
   $('pushes').prepend(card);
-  if (preselected) choose(preselected);
+  if (offered.includes(opened)) {
+    if (needsCommentBox(opened)) openCommentBox(opened);
+    else buttons[offered.indexOf(opened)].focus();
+  }
 }
 
 async function loadInbox() {
   if (!auth.currentUser) return;
   try {
     const { notifications } = await api.notifications();
+    // Answered elsewhere (another device, or before a reload): a kept card not answered here goes.
+    notifications.filter((n) => n.response).forEach((n) => {
+      forgetPush(n.notification_id);
+      const card = cardOf(n.notification_id);
+      if (card && !card.dataset.replied) card.remove();
+    });
     const rows = notifications.map((n) => {
       const delivered = n.deliveries.map((d) => `${d.platform} ${d.status}`).join(', ');
       const reply = n.response
@@ -244,9 +353,15 @@ async function savePreferences() {
   }
 }
 
-const opened = new URLSearchParams(location.hash.slice(1)).get('open');
-if (opened) {
-  const { payload, action } = JSON.parse(opened);
+// `#open=<notification id>&action=<id>`: how the service worker opens the page for a notification
+// when no window is open. Anyone can craft such a link, so it names a push this browser received
+// and kept (pushes.js), never carries one, and only shows its card (showPushCard sends nothing
+// without a tap).
+const link = new URLSearchParams(location.hash.slice(1));
+if (link.has('open')) {
   history.replaceState(null, '', location.pathname);
-  showPushCard(payload, action);
+  const payload = await keptPush(link.get('open'));
+  if (payload) showPushCard(payload, link.get('action'));
+  else setStatus('This link does not open a notification waiting on this browser.', 'error');
+  document.body.dataset.link = payload ? 'opened' : 'refused';
 }

@@ -1,17 +1,20 @@
 // firebase-messaging-sw.js: shows pushes as notifications with their reply buttons and posts the
-// answer to POST /responses straight from the notification. Answers that need a comment
-// (COMMENT_ACTIONS) open the page's comment box instead.
+// answer to POST /responses straight from the notification when one of those buttons is tapped.
+// Answers that need a comment (COMMENT_ACTIONS) and a tap on the notification itself open the
+// page's card instead, which sends nothing until a button of the card is tapped.
 //
 // Configuration arrives in the registration URL (`?config=<json>&installation=<id>`) so that
 // every listener is registered during the worker's first evaluation, as browsers require.
 import { indexedDBLocalPersistence, initializeAuth } from 'firebase/auth';
 import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
 import { currentIdToken, startFirebase } from './firebase.js';
+import { forgetPush, keepPush } from './pushes.js';
 import {
-  ACTION_LABELS,
-  COMMENT_ACTIONS,
+  NO_ANSWER,
   actionLabel,
   describeResult,
+  isFinal,
+  needsCommentBox,
   offeredActions,
   postResponse,
 } from './replies.js';
@@ -26,11 +29,12 @@ self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const payload = event.notification.data?.FCM_MSG;
   if (!payload) return;
-  const action = event.action;
-  if (action && action in ACTION_LABELS && !(action in COMMENT_ACTIONS)) {
+  // Only a button this worker drew for the push (an action the push offers) answers at once.
+  const action = offeredActions(payload.data).includes(event.action) ? event.action : null;
+  if (action && !needsCommentBox(action)) {
     event.waitUntil(answer(payload, action));
   } else {
-    event.waitUntil(openPage(payload, action || null));
+    event.waitUntil(openPage(payload, action));
   }
 });
 
@@ -54,35 +58,57 @@ if (!config.localPushUrl) {
   });
 }
 
-function showPush(payload) {
+/** The notification of a push: its text, the app's buttons, and the payload for a later tap. */
+function notificationOf(payload) {
   const notification = payload.notification || {};
   const data = payload.data || {};
   const maxActions = self.Notification?.maxActions ?? 2;
   const actions = offeredActions(data)
-    .map((action) => ({ action, title: actionLabel(action, notification.actions) }))
+    .map((action) => ({ action, title: actionLabel(action) }))
     .slice(0, maxActions);
-  return self.registration.showNotification(notification.title || data.title || 'ecmpush', {
+  return [notification.title || data.title || 'ecmpush', {
     body: notification.body || data.body || '',
     tag: data.notification_id,
     data: { FCM_MSG: payload },
     actions,
     requireInteraction: actions.length > 0,
-  });
+  }];
 }
 
+function showPush(payload) {
+  return Promise.all([keepPush(payload), self.registration.showNotification(...notificationOf(payload))]);
+}
+
+/**
+ * Posts the answer of a notification button. The outcome replaces the notification: done or
+ * refused for good, a line saying so; failed for now (no answer, 5xx), the same notification
+ * with its buttons again and the reason, so a tap tries again and nothing is stuck.
+ */
 async function answer(payload, action) {
   const data = payload.data || {};
-  const idToken = await currentIdToken(auth);
-  if (!idToken) return openPage(payload, action);
-  const result = await postResponse(config.apiBase || '', idToken, {
-    actionToken: data.action_token,
-    action,
-    installationId,
-  });
-  await self.registration.showNotification(`${ACTION_LABELS[action]}: ${data.title || ''}`, {
-    body: describeResult(result),
-    tag: data.notification_id,
-  });
+  let result;
+  try {
+    const idToken = await currentIdToken(auth);
+    if (!idToken) return openPage(payload, action); // signed out: the page asks to sign in
+    result = await postResponse(config.apiBase || '', idToken, {
+      actionToken: data.action_token,
+      action,
+      installationId,
+    });
+  } catch {
+    result = NO_ANSWER; // no ID token: the sign-in service is unreachable
+  }
+  if (isFinal(result)) {
+    await forgetPush(data.notification_id);
+    await self.registration.showNotification(`${actionLabel(action)}: ${data.title || ''}`, {
+      body: describeResult(result),
+      tag: data.notification_id,
+    });
+  } else {
+    const [title, options] = notificationOf(payload);
+    const body = `${actionLabel(action)}: ${describeResult(result)}`;
+    await self.registration.showNotification(title, { ...options, body });
+  }
   await tellPages({ type: 'ecmpush-replied', notificationId: data.notification_id, result });
   return result;
 }
@@ -94,8 +120,11 @@ async function openPage(payload, action) {
     windows[0].postMessage(message);
     return windows[0].focus();
   }
-  const fragment = encodeURIComponent(JSON.stringify({ payload, action }));
-  return self.clients.openWindow(`${self.registration.scope}#open=${fragment}`);
+  // The link names the push, kept here for the page to read: a URL never carries a payload.
+  await keepPush(payload);
+  const link = new URLSearchParams({ open: payload.data?.notification_id || '' });
+  if (action) link.set('action', action);
+  return self.clients.openWindow(`${self.registration.scope}#${link}`);
 }
 
 async function tellPages(message) {
