@@ -52,23 +52,24 @@ MESSAGE_FIELDS = frozenset(
     {"name", "data", "notification", "android", "webpush", "apns", "fcm_options", *TARGET_FIELDS}
 )
 
-# errorCode → (HTTP status, google.rpc status, message), as FCM answers them.
+# errorCode → (HTTP status, google.rpc status, message), as FCM answers them. Each answer
+# carries FCM's FcmError detail with that errorCode and nothing else.
 FCM_ERRORS: dict[str, tuple[int, str, str]] = {
     "UNREGISTERED": (404, "NOT_FOUND", "Requested entity was not found."),
-    # FCM's wording is generic; which field was wrong is in the BadRequest detail (below).
-    "INVALID_ARGUMENT": (400, "INVALID_ARGUMENT", "Request contains an invalid argument."),
+    # An invalid registration token, word for word as Google documents it (FCM's error-codes
+    # page, "Example 2"): no google.rpc.BadRequest detail names the token.
+    "INVALID_ARGUMENT": (
+        400,
+        "INVALID_ARGUMENT",
+        "The registration token is not a valid FCM registration token",
+    ),
     "QUOTA_EXCEEDED": (429, "RESOURCE_EXHAUSTED", "Sending limit exceeded for the message target."),
     "UNAVAILABLE": (503, "UNAVAILABLE", "The service is currently unavailable."),
     "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
     # Not in contract §5's list, but FCM answers them and the sender must map them.
     "SENDER_ID_MISMATCH": (403, "PERMISSION_DENIED", "SenderId mismatch"),
     "THIRD_PARTY_AUTH_ERROR": (401, "UNAUTHENTICATED", "Auth error from APNS or Web Push Service"),
-    # A bare 404: no FcmError detail (a token FCM does not know in this project).
-    "NOT_FOUND": (404, "NOT_FOUND", "Requested entity was not found."),
 }
-# Faults answered without FCM's errorCode detail, and the field a BadRequest detail names.
-BARE_ERRORS = frozenset({"NOT_FOUND"})
-FIELD_VIOLATIONS = {"INVALID_ARGUMENT": ("message.token", "Invalid registration token")}
 
 
 def token_uri_for(base_url: str) -> str:
@@ -337,15 +338,7 @@ class FcmStandIn:
             time.sleep(fault.latency_ms / 1000)
         if fault is not None and fault.error is not None:
             status, rpc_status, text = FCM_ERRORS[fault.error]
-            violation = FIELD_VIOLATIONS.get(fault.error)
-            response = _rpc_error(
-                status,
-                rpc_status,
-                text,
-                error_code=None if fault.error in BARE_ERRORS else fault.error,
-                field=violation[0] if violation else None,
-                description=violation[1] if violation else None,
-            )
+            response = _rpc_error(status, rpc_status, text, error_code=fault.error)
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(fault.retry_after)
             record["fault_id"] = fault.id

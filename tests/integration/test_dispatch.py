@@ -7,9 +7,13 @@ import time
 from typing import Any
 
 import pytest
+from firebase_admin import messaging
 
+from devstack.fcm_standin import FCM_ERROR_TYPE
+from ecmpush.adapters import fcm_sender
 from ecmpush.domain.action_token import verify as verify_action_token
 from ecmpush.domain.notifications import notification_id
+from ecmpush.domain.push import Push
 from tests.conftest import sample_event
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 
@@ -125,7 +129,33 @@ def test_dead_token_removes_that_device_only(harness: Harness, error: str) -> No
     assert harness.queue_depth() == 0
 
 
-@pytest.mark.parametrize("error", ["SENDER_ID_MISMATCH", "NOT_FOUND"])
+def test_a_message_fcm_refuses_keeps_the_device(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """INVALID_ARGUMENT about the message (too big: FcmError INVALID_ARGUMENT, like the invalid
+    token answer, but another message) fails that delivery and removes nothing."""
+    real = fcm_sender.to_message
+
+    def oversized(push: Push) -> messaging.Message:
+        message = real(push)
+        if push.token == PHONE:
+            message.data = {**(message.data or {}), "padding": "x" * 5000}
+        return message
+
+    monkeypatch.setattr(fcm_sender, "to_message", oversized)
+    _two_devices(harness)
+    harness.post_event(_assigned())
+    harness.drain()
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "failed", "browser-1-2a9e7c4d": "sent"}
+    [attempt] = harness.fcm.messages(token=PHONE)
+    error = attempt["answer"]["body"]["error"]
+    assert (error["status"], error["message"]) == ("INVALID_ARGUMENT", "Message is too big")
+    assert error["details"] == [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}]
+    assert len(harness.devices_of("asmith")) == 2
+    assert harness.queue_depth() == 0
+
+
+@pytest.mark.parametrize("error", ["SENDER_ID_MISMATCH"])
 def test_a_wrong_service_account_deletes_no_device_and_keeps_the_message(
     harness: Harness,
     error: str,

@@ -151,7 +151,6 @@ ERROR_CASES: dict[str, tuple[dict[str, Any], str, FcmOutcome, int]] = {
         FcmOutcome.PLATFORM_AUTH,
         3,
     ),
-    "tok-bare-404": ({"error": "NOT_FOUND"}, "NOT_FOUND", FcmOutcome.REMOVE_TOKEN, 1),
 }
 
 
@@ -172,8 +171,10 @@ def test_fcm_errors_become_results(sender: FcmSender, fcm_standin: RunningFcmSta
     assert actual == expected
     assert results["tok-quota"].retry_after_seconds == 1.0
     assert results["tok-quota-no-header"].retry_after_seconds is None
-    assert results["tok-invalid"].error_message == "Request contains an invalid argument."
-    assert results["tok-invalid"].field_violations == ("message.token",)  # why it is pruned
+    # Google's invalid-token answer: its message and FcmError detail are why it is pruned.
+    invalid = results["tok-invalid"]
+    assert invalid.error_message == "The registration token is not a valid FCM registration token"
+    assert (invalid.fcm_error_code, invalid.field_violations) == ("INVALID_ARGUMENT", ())
     statuses = [r["answer"]["status"] for r in fcm_standin.messages("tok-unavailable")]
     assert statuses == [503] * 2  # one retry, then the SQS record's retry takes over
 

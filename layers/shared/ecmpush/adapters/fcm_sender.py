@@ -172,6 +172,7 @@ def to_send_result(response: messaging.SendResponse) -> SendResult:
         error_message=str(exc),
         retry_after_seconds=_retry_after(getattr(exc, "http_response", None)),
         field_violations=_field_violations(details),
+        fcm_error_code=_fcm_error_code(details),
     )
 
 
@@ -199,13 +200,21 @@ def _field_violations(details: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(fields)
 
 
-def _error_code(exc: BaseException | None, details: list[dict[str, Any]]) -> str:
-    """FCM's `errorCode` when it sent one, else the canonical status (INVALID_ARGUMENT, ...)."""
+def _fcm_error_code(details: list[dict[str, Any]]) -> str | None:
+    """The `errorCode` of the answer's FcmError detail, as sent (None without one)."""
     for detail in details:
         if detail.get("@type") == _FCM_ERROR_TYPE:
             code = detail.get("errorCode")
-            if isinstance(code, str) and code and code != "UNSPECIFIED_ERROR":
+            if isinstance(code, str) and code:
                 return code
+    return None
+
+
+def _error_code(exc: BaseException | None, details: list[dict[str, Any]]) -> str:
+    """FCM's `errorCode` when it sent one, else the canonical status (INVALID_ARGUMENT, ...)."""
+    code = _fcm_error_code(details)
+    if code is not None and code != "UNSPECIFIED_ERROR":
+        return code
     for exc_type, code in _ERROR_TYPE_CODES:
         if isinstance(exc, exc_type):
             return code
