@@ -129,28 +129,57 @@ def test_dead_token_removes_that_device_only(harness: Harness, error: str) -> No
     assert harness.queue_depth() == 0
 
 
+# Ways a message can be refused by FCM with INVALID_ARGUMENT that are not the token's fault:
+# (extra data for the phone's message, FCM's answer message, the FcmError/BadRequest details).
+BAD_PAYLOADS = {
+    "too big": (
+        {"padding": "x" * 5000},
+        "Message is too big",
+        [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}],
+    ),
+    "reserved data key": (
+        {"from": "ecm"},
+        "Invalid data payload key: from",
+        [
+            {"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"},
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [
+                    {"field": "message.data", "description": "Invalid data payload key: from"}
+                ],
+            },
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PAYLOADS))
 def test_a_message_fcm_refuses_keeps_the_device(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    """INVALID_ARGUMENT about the message (too big: FcmError INVALID_ARGUMENT, like the invalid
-    token answer, but another message) fails that delivery and removes nothing."""
+    """INVALID_ARGUMENT about the message (FcmError INVALID_ARGUMENT, like the invalid-token
+    answer, but another message) fails that delivery and removes nothing."""
+    extra, text, details = BAD_PAYLOADS[case]
     real = fcm_sender.to_message
 
-    def oversized(push: Push) -> messaging.Message:
+    def refused(push: Push) -> messaging.Message:
         message = real(push)
         if push.token == PHONE:
-            message.data = {**(message.data or {}), "padding": "x" * 5000}
+            message.data = {**(message.data or {}), **extra}
         return message
 
-    monkeypatch.setattr(fcm_sender, "to_message", oversized)
+    monkeypatch.setattr(fcm_sender, "to_message", refused)
     _two_devices(harness)
     harness.post_event(_assigned())
     harness.drain()
     assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "failed", "browser-1-2a9e7c4d": "sent"}
     [attempt] = harness.fcm.messages(token=PHONE)
     error = attempt["answer"]["body"]["error"]
-    assert (error["status"], error["message"]) == ("INVALID_ARGUMENT", "Message is too big")
-    assert error["details"] == [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}]
+    assert (error["status"], error["message"], error["details"]) == (
+        "INVALID_ARGUMENT",
+        text,
+        details,
+    )
     assert len(harness.devices_of("asmith")) == 2
     assert harness.queue_depth() == 0
 
