@@ -195,6 +195,12 @@ class FcmStandIn:
         with self._lock:
             return self._token_requests
 
+    def revoke_access_token(self, token: str) -> None:
+        """Stop accepting an issued access token before it expires (Google can revoke one):
+        FCM then answers 401 UNAUTHENTICATED, without an FcmError detail."""
+        with self._lock:
+            self._access_tokens.pop(token, None)
+
     def faults(self) -> list[dict[str, Any]]:
         with self._lock:
             return [asdict(f) for f in self._faults]

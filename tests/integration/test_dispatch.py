@@ -272,6 +272,22 @@ def test_retry_after_stretches_the_visibility_of_that_record(harness: Harness) -
     assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "sent", "browser-1-2a9e7c4d": "sent"}
 
 
+def test_unavailable_with_retry_after_is_not_asked_again_sooner(harness: Harness) -> None:
+    """FCM's 503 says when to come back: one attempt (the SDK does not retry it half a second
+    later), and the record stays away for that long (its SQS visibility)."""
+    _two_devices(harness)
+    harness.fcm.add_fault("UNAVAILABLE", match_token=PHONE, retry_after=30)
+    harness.sqs.set_queue_attributes(
+        QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
+    )
+    harness.post_event(_assigned())
+    assert harness.drain(rounds=1) == 1
+    assert [m["answer"]["status"] for m in harness.fcm.messages(token=PHONE)] == [503]
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "retrying", "browser-1-2a9e7c4d": "sent"}
+    assert harness.sqs.receive_message(QueueUrl=harness.queue_url).get("Messages") is None
+    assert harness.queue_depth() == 1  # kept, not lost
+
+
 def test_a_message_that_keeps_failing_lands_in_the_dlq(harness: Harness) -> None:
     harness.sqs.set_queue_attributes(
         QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}

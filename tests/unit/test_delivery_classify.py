@@ -42,7 +42,7 @@ def test_success_without_a_message_id_is_still_sent() -> None:
         ("DEADLINE_EXCEEDED", FcmOutcome.RETRY),
         ("UNKNOWN", FcmOutcome.RETRY),
         ("PERMISSION_DENIED", FcmOutcome.PERMANENT),
-        ("UNAUTHENTICATED", FcmOutcome.PERMANENT),
+        ("UNAUTHENTICATED", FcmOutcome.RETRY),  # our access token: fetched anew, then retried
         ("FAILED_PRECONDITION", FcmOutcome.PERMANENT),
         # anything else is not retried forever
         ("SOMETHING_NEW", FcmOutcome.PERMANENT),

@@ -28,7 +28,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import exceptions, messaging
 
-from ecmpush.adapters.firebase_app import ensure_access_token
+from ecmpush.adapters.firebase_app import drop_access_token, ensure_access_token
 from ecmpush.domain.delivery import SendResult
 from ecmpush.domain.push import Push
 
@@ -83,6 +83,11 @@ class FcmSender:
                 results[index] = result
         done = [r for r in results if r is not None]
         assert len(done) == len(pushes), "every push gets exactly one result"
+        if any(r.error_code == "UNAUTHENTICATED" and r.fcm_error_code is None for r in done):
+            # FCM refused the access token itself (not APNs' or web push's credentials, which
+            # come with an errorCode): the next send fetches a new one (see firebase_app).
+            log.warning("FCM refused the access token; it is fetched anew before the next send")
+            drop_access_token(self._app)
         return done
 
     def _send_chunk(self, chunk: list[tuple[int, messaging.Message]]) -> list[SendResult]:

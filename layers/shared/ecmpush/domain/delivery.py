@@ -68,6 +68,10 @@ TRANSIENT_CODES = frozenset(
         "RESOURCE_EXHAUSTED",
         "DEADLINE_EXCEEDED",
         "UNKNOWN",
+        # 401 without an FcmError: FCM refused ecmpush's own access token (revoked, clock
+        # skew). The sender drops it and the next attempt fetches a new one. APNs or web-push
+        # credentials (THIRD_PARTY_AUTH_ERROR) come with an errorCode and are PLATFORM_AUTH.
+        "UNAUTHENTICATED",
     }
 )
 DEAD_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH", "NOT_FOUND"})
