@@ -288,12 +288,43 @@ def test_unavailable_with_retry_after_is_not_asked_again_sooner(harness: Harness
     assert harness.queue_depth() == 1  # kept, not lost
 
 
+def test_a_transient_answer_comes_back_in_seconds_not_after_the_visibility_timeout(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two UNAVAILABLE answers per receive (the SDK's own retry included) for two receives: the
+    record is held back 1-2 s, then 2-4 s (domain/backoff.py), not the queue's 180 s, and the
+    push goes out on the third receive."""
+    held: list[float] = []
+    bootstrap = harness.dispatch.module.bootstrap
+    real_hold = bootstrap.hold_back_message
+
+    def spy(queue_url: str, receipt_handle: str, seconds: float) -> None:
+        held.append(seconds)
+        real_hold(queue_url, receipt_handle, 0)  # visible again now: no test waits it out
+
+    monkeypatch.setattr(bootstrap, "hold_back_message", spy)
+    _two_devices(harness)
+    harness.fcm.add_fault("UNAVAILABLE", match_token=PHONE, times=4)
+    harness.post_event(_assigned())
+    for _ in range(3):
+        harness.drain(rounds=1)
+    assert 1 <= held[0] <= 2
+    assert 2 <= held[1] <= 4
+    assert len(held) == 2
+    assert [m["answer"]["status"] for m in harness.fcm.messages(token=PHONE)] == [503] * 4 + [200]
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "sent", "browser-1-2a9e7c4d": "sent"}
+    assert harness.queue_depth() == 0
+
+
 def test_a_message_that_keeps_failing_lands_in_the_dlq(harness: Harness) -> None:
     harness.sqs.set_queue_attributes(
         QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
     )
+    redrive = harness.sqs.get_queue_attributes(
+        QueueUrl=harness.queue_url, AttributeNames=["RedrivePolicy"]
+    )["Attributes"]["RedrivePolicy"]
     harness.sqs.send_message(QueueUrl=harness.queue_url, MessageBody='{"kind": "nonsense"}')
-    for _ in range(6):
+    for _ in range(int(json.loads(redrive)["maxReceiveCount"]) + 1):
         harness.drain(rounds=1)
     assert harness.queue_depth() == 0
     dead = harness.sqs.receive_message(QueueUrl=harness.dlq_url)["Messages"]
