@@ -19,7 +19,8 @@ limit).
 
 Payload size: FCM rejects messages whose payload exceeds 4096 bytes. The stand-in measures the
 compact UTF-8 JSON of the `message` object without its target field (token/fid/topic/condition),
-which is what `payload_size()` returns; the domain's estimate must stay at or below it."""
+which is what `fcm_schema.payload_size()` returns; the domain's estimate must stay at or below
+it."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from devstack.fcm_schema import MAX_PAYLOAD_BYTES, fcm_violation, parse_violations, payload_size
+from devstack.fcm_schema import fcm_violation, parse_violations
 from devstack.http_server import BackgroundServer
 from devstack.identity import SECURETOKEN_CERTS_EMAIL, LocalIdentity
 
@@ -54,7 +55,6 @@ JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
-__all__ = ["MAX_PAYLOAD_BYTES", "payload_size"]  # re-exported for tests and benchmarks
 
 # errorCode → (HTTP status, google.rpc status, message), as FCM answers them. Each answer
 # carries FCM's FcmError detail with that errorCode and nothing else.

@@ -19,7 +19,8 @@ import google.auth.transport.requests
 import pytest
 from firebase_admin import _http_client, messaging
 
-from devstack.fcm_standin import RunningFcmStandIn, payload_size
+from devstack.fcm_schema import payload_size
+from devstack.fcm_standin import RunningFcmStandIn
 from devstack.identity import LocalIdentity
 from ecmpush.adapters import firebase_app as firebase_app_module
 from ecmpush.adapters.fcm_sender import FcmSender, to_message

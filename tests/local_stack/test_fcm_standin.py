@@ -12,6 +12,7 @@ from google.auth import crypt, jwt
 from werkzeug.test import Client, TestResponse
 
 from devstack import push_samples
+from devstack.fcm_schema import payload_size
 from devstack.fcm_standin import (
     CERTS_PATH,
     FCM_ERROR_TYPE,
@@ -19,7 +20,6 @@ from devstack.fcm_standin import (
     JWT_BEARER_GRANT,
     FcmStandIn,
     create_fcm_standin,
-    payload_size,
 )
 from devstack.identity import LocalIdentity
 from ecmpush.adapters.fcm_sender import FcmSender
