@@ -20,6 +20,7 @@ BENCHMARKS = {
     "render_fit": "bench.render_fit",
     "send_async": "bench.send_async",
     "shape": "bench.shape",
+    "transient_retry": "bench.transient_retry",
     "webhook_intake": "bench.webhook_intake",
 }
 

@@ -11,9 +11,16 @@ Local-only inspection routes (contract §5; loopback clients only) record every 
 including the SDK's own retries, so a fault with `times: 1` is visibly consumed by the first
 attempt and the retry succeeds.
 
+What FCM refuses, it refuses here, with FCM's answers (devstack/fcm_schema.py): every request is
+checked against Google's FCM v1 discovery document (unknown names at any depth, types, enums,
+durations; camelCase or snake_case names, as proto-JSON takes them), then against the rules
+FCM's documentation states (one target, reserved data keys, an https web link, the payload
+limit).
+
 Payload size: FCM rejects messages whose payload exceeds 4096 bytes. The stand-in measures the
 compact UTF-8 JSON of the `message` object without its target field (token/fid/topic/condition),
-which is what `payload_size()` returns; the domain's estimate must stay at or below it."""
+which is what `fcm_schema.payload_size()` returns; the domain's estimate must stay at or below
+it."""
 
 from __future__ import annotations
 
@@ -35,40 +42,38 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.fcm_schema import fcm_violation, parse_violations
 from devstack.http_server import BackgroundServer
 from devstack.identity import SECURETOKEN_CERTS_EMAIL, LocalIdentity
 
 TOKEN_PATH = "/token"
 CERTS_PATH = f"/robot/v1/metadata/x509/{SECURETOKEN_CERTS_EMAIL}"
-MAX_PAYLOAD_BYTES = 4096
 ACCESS_TOKEN_SECONDS = 3600
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # google-auth signs every service-account assertion for Google's token endpoint, whatever the
 # configured token_uri (service_account._GOOGLE_OAUTH2_TOKEN_ENDPOINT), and Google accepts it.
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
-TARGET_FIELDS = ("token", "fid", "topic", "condition")
-MESSAGE_FIELDS = frozenset(
-    {"name", "data", "notification", "android", "webpush", "apns", "fcm_options", *TARGET_FIELDS}
-)
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 
-# errorCode → (HTTP status, google.rpc status, message), as FCM answers them.
+# errorCode → (HTTP status, google.rpc status, message), as FCM answers them. Each answer
+# carries FCM's FcmError detail with that errorCode and nothing else.
 FCM_ERRORS: dict[str, tuple[int, str, str]] = {
     "UNREGISTERED": (404, "NOT_FOUND", "Requested entity was not found."),
-    # FCM's wording is generic; which field was wrong is in the BadRequest detail (below).
-    "INVALID_ARGUMENT": (400, "INVALID_ARGUMENT", "Request contains an invalid argument."),
+    # An invalid registration token, word for word as Google documents it (FCM's error-codes
+    # page, "Example 2"): no google.rpc.BadRequest detail names the token.
+    "INVALID_ARGUMENT": (
+        400,
+        "INVALID_ARGUMENT",
+        "The registration token is not a valid FCM registration token",
+    ),
     "QUOTA_EXCEEDED": (429, "RESOURCE_EXHAUSTED", "Sending limit exceeded for the message target."),
     "UNAVAILABLE": (503, "UNAVAILABLE", "The service is currently unavailable."),
     "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
     # Not in contract §5's list, but FCM answers them and the sender must map them.
     "SENDER_ID_MISMATCH": (403, "PERMISSION_DENIED", "SenderId mismatch"),
     "THIRD_PARTY_AUTH_ERROR": (401, "UNAUTHENTICATED", "Auth error from APNS or Web Push Service"),
-    # A bare 404: no FcmError detail (a token FCM does not know in this project).
-    "NOT_FOUND": (404, "NOT_FOUND", "Requested entity was not found."),
 }
-# Faults answered without FCM's errorCode detail, and the field a BadRequest detail names.
-BARE_ERRORS = frozenset({"NOT_FOUND"})
-FIELD_VIOLATIONS = {"INVALID_ARGUMENT": ("message.token", "Invalid registration token")}
 
 
 def token_uri_for(base_url: str) -> str:
@@ -79,12 +84,6 @@ def token_uri_for(base_url: str) -> str:
 def certs_url_for(base_url: str) -> str:
     """The ID-token certificate URL to set on the SDK's verifier."""
     return base_url.rstrip("/") + CERTS_PATH
-
-
-def payload_size(message: dict[str, Any]) -> int:
-    """Bytes FCM's 4096-byte limit is checked against here (see the module docstring)."""
-    payload = {k: v for k, v in message.items() if k not in TARGET_FIELDS}
-    return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 @dataclass
@@ -196,6 +195,12 @@ class FcmStandIn:
         with self._lock:
             return self._token_requests
 
+    def revoke_access_token(self, token: str) -> None:
+        """Stop accepting an issued access token before it expires (Google can revoke one):
+        FCM then answers 401 UNAUTHENTICATED, without an FcmError detail."""
+        with self._lock:
+            self._access_tokens.pop(token, None)
+
     def faults(self) -> list[dict[str, Any]]:
         with self._lock:
             return [asdict(f) for f in self._faults]
@@ -296,7 +301,9 @@ class FcmStandIn:
         if isinstance(parsed, dict) and isinstance(parsed.get("message"), dict):
             message = parsed["message"]
             record["message"] = message
-            record["validate_only"] = parsed.get("validate_only") is True
+            record["validate_only"] = (
+                parsed.get("validate_only", parsed.get("validateOnly")) is True
+            )
             targets = [message[f] for f in ("token", "fid") if isinstance(message.get(f), str)]
             record["target"] = targets[0] if targets else None
         try:
@@ -337,15 +344,7 @@ class FcmStandIn:
             time.sleep(fault.latency_ms / 1000)
         if fault is not None and fault.error is not None:
             status, rpc_status, text = FCM_ERRORS[fault.error]
-            violation = FIELD_VIOLATIONS.get(fault.error)
-            response = _rpc_error(
-                status,
-                rpc_status,
-                text,
-                error_code=None if fault.error in BARE_ERRORS else fault.error,
-                field=violation[0] if violation else None,
-                description=violation[1] if violation else None,
-            )
+            response = _rpc_error(status, rpc_status, text, error_code=fault.error)
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(fault.retry_after)
             record["fault_id"] = fault.id
@@ -475,57 +474,31 @@ def start_fcm_standin(
 
 
 def _validate_request(parsed: Any) -> None:
-    """Reject what FCM rejects before delivery (what it accepts is only recorded)."""
-    if not isinstance(parsed, dict):
-        raise _Answer(_rpc_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received."))
-    unknown = sorted(set(parsed) - {"message", "validate_only"})
-    if unknown:
-        raise _Answer(_unknown_field(unknown[0], ""))
-    message = parsed.get("message")
-    if not isinstance(message, dict):
-        raise _Answer(_rpc_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument."))
-    unknown = sorted(set(message) - MESSAGE_FIELDS)
-    if unknown:
-        raise _Answer(_unknown_field(unknown[0], "message."))
-    targets = [f for f in TARGET_FIELDS if message.get(f) not in (None, "")]
-    if len(targets) != 1:
+    """Refuse what FCM refuses before delivery, as FCM answers it (what it accepts is only
+    recorded): the JSON parser's refusals with a BadRequest detail per error, then FCM's own
+    with its FcmError detail (devstack/fcm_schema.py)."""
+    violations = parse_violations(parsed)
+    if violations:
         raise _Answer(
             _rpc_error(
                 400,
                 "INVALID_ARGUMENT",
-                "Exactly one of token, fid, topic or condition must be set."
-                if targets
-                else "Recipient of the message is not set.",
-                error_code="INVALID_ARGUMENT",
+                "\n".join(v.description for v in violations),
+                violations=[(v.field, v.description) for v in violations],
             )
         )
-    data = message.get("data", {})
-    if not isinstance(data, dict):
-        raise _Answer(_rpc_error(400, "INVALID_ARGUMENT", "Invalid value at 'message.data'."))
-    for index, value in enumerate(data.values()):
-        if not isinstance(value, str):
-            raise _Answer(
-                _rpc_error(
-                    400,
-                    "INVALID_ARGUMENT",
-                    f"Invalid value at 'message.data[{index}].value' (TYPE_STRING), {value!r}",
-                    field=f"message.data[{index}].value",
-                )
-            )
-    if payload_size(message) > MAX_PAYLOAD_BYTES:
+    refused = fcm_violation(parsed.get("message") or {})
+    if refused is not None:
+        text, field = refused
         raise _Answer(
-            _rpc_error(400, "INVALID_ARGUMENT", "Message is too big", error_code="INVALID_ARGUMENT")
+            _rpc_error(
+                400,
+                "INVALID_ARGUMENT",
+                text,
+                error_code="INVALID_ARGUMENT",
+                violations=[(field, text)] if field else [],
+            )
         )
-
-
-def _unknown_field(name: str, prefix: str) -> Response:
-    return _rpc_error(
-        400,
-        "INVALID_ARGUMENT",
-        f"Invalid JSON payload received. Unknown name \"{name}\" at '{prefix.rstrip('.')}': "
-        "Cannot find field.",
-        field=f"{prefix}{name}",
-    )
 
 
 def _rpc_error(
@@ -534,19 +507,22 @@ def _rpc_error(
     message: str,
     *,
     error_code: str | None = None,
-    field: str | None = None,
-    description: str | None = None,
+    violations: list[tuple[str | None, str]] | None = None,
 ) -> Response:
     """A google.rpc.Status error body, with FCM's FcmError detail when `error_code` is set and a
-    BadRequest detail naming the refused `field` (its description defaults to `message`)."""
+    google.rpc.BadRequest detail listing `violations` as (field, description); a violation of
+    the request itself has no field, as Google's parser reports it."""
     details: list[dict[str, Any]] = []
     if error_code is not None:
         details.append({"@type": FCM_ERROR_TYPE, "errorCode": error_code})
-    if field is not None:
+    if violations:
         details.append(
             {
-                "@type": "type.googleapis.com/google.rpc.BadRequest",
-                "fieldViolations": [{"field": field, "description": description or message}],
+                "@type": BAD_REQUEST_TYPE,
+                "fieldViolations": [
+                    {"field": field, "description": text} if field else {"description": text}
+                    for field, text in violations
+                ],
             }
         )
     error: dict[str, Any] = {"code": http_status, "message": message, "status": rpc_status}

@@ -1,14 +1,16 @@
 """SQS consumer: one dispatch message per record, failed records reported individually.
 
-A record that raises is returned in `batchItemFailures`, so only it comes back; a transient FCM
-answer with Retry-After stretches that record's visibility to honour it; a record that never
-succeeds reaches the DLQ through the queue's redrive policy. Records run one after another:
-each is a delivery batch of a few hundred recipients that Dispatch already sends in parallel,
-and the invocation's remaining time is its deadline (what it cannot reach goes back as that
-record's failure, never killed half-written)."""
+A record that raises is returned in `batchItemFailures`, so only it comes back; a record to
+retry (a transient FCM answer) comes back after a backoff from seconds (domain/backoff.py:
+1-2 s, doubling, at least FCM's Retry-After), not after the queue's 180 s visibility timeout;
+a record that never succeeds reaches the DLQ through the queue's redrive policy. Records run
+one after another: each is a delivery batch of a few hundred recipients that Dispatch already
+sends in parallel, and the invocation's remaining time is its deadline (what it cannot reach
+goes back as that record's failure, never killed half-written)."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -24,6 +26,7 @@ from pydantic import ValidationError
 
 from ecmpush import bootstrap
 from ecmpush.clock import NO_DEADLINE, Deadline
+from ecmpush.domain.backoff import DISPATCH_RETRY
 from ecmpush.domain.messages import dispatch_message_adapter
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.services.dispatch import DispatchReport, RetryLater
@@ -58,16 +61,17 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         metrics.add_metric(name="DispatchRetries", unit=MetricUnit.Count, value=1)
         if exc.report is not None:
             _count(exc.report)
-        if exc.retry_after_seconds:
-            bootstrap.hold_back_message(
-                settings().dispatch_queue_url, record.receipt_handle, exc.retry_after_seconds
-            )
+        attempt = int(record.attributes.approximate_receive_count or 1)
+        delay = DISPATCH_RETRY.seconds(attempt, exc.retry_after_seconds, rand=random.random())
+        bootstrap.hold_back_message(settings().dispatch_queue_url, record.receipt_handle, delay)
         logger.warning(
             "dispatch retry",
             extra={
                 "message_id": record.message_id,
                 "reason": str(exc),
                 "retry_after": exc.retry_after_seconds,
+                "attempt": attempt,
+                "delay": delay,
             },
         )
         raise

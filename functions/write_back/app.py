@@ -4,6 +4,7 @@ write-back DLQ (alarmed), from which it can be redriven once ECM or the configur
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,7 +39,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         bootstrap.hold_back_message(
             settings().writeback_queue_url,
             record.receipt_handle,
-            backoff_seconds(attempts, exc.retry_after),
+            backoff_seconds(attempts, exc.retry_after, rand=random.random()),
         )
         metrics.add_metric(name="WriteBackDeferred", unit=MetricUnit.Count, value=1)
         logger.warning(

@@ -7,9 +7,13 @@ import time
 from typing import Any
 
 import pytest
+from firebase_admin import messaging
 
+from devstack.fcm_standin import FCM_ERROR_TYPE
+from ecmpush.adapters import fcm_sender
 from ecmpush.domain.action_token import verify as verify_action_token
 from ecmpush.domain.notifications import notification_id
+from ecmpush.domain.push import Push
 from tests.conftest import sample_event
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 
@@ -125,7 +129,62 @@ def test_dead_token_removes_that_device_only(harness: Harness, error: str) -> No
     assert harness.queue_depth() == 0
 
 
-@pytest.mark.parametrize("error", ["SENDER_ID_MISMATCH", "NOT_FOUND"])
+# Ways a message can be refused by FCM with INVALID_ARGUMENT that are not the token's fault:
+# (extra data for the phone's message, FCM's answer message, the FcmError/BadRequest details).
+BAD_PAYLOADS = {
+    "too big": (
+        {"padding": "x" * 5000},
+        "Message is too big",
+        [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}],
+    ),
+    "reserved data key": (
+        {"from": "ecm"},
+        "Invalid data payload key: from",
+        [
+            {"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"},
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [
+                    {"field": "message.data", "description": "Invalid data payload key: from"}
+                ],
+            },
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PAYLOADS))
+def test_a_message_fcm_refuses_keeps_the_device(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """INVALID_ARGUMENT about the message (FcmError INVALID_ARGUMENT, like the invalid-token
+    answer, but another message) fails that delivery and removes nothing."""
+    extra, text, details = BAD_PAYLOADS[case]
+    real = fcm_sender.to_message
+
+    def refused(push: Push) -> messaging.Message:
+        message = real(push)
+        if push.token == PHONE:
+            message.data = {**(message.data or {}), **extra}
+        return message
+
+    monkeypatch.setattr(fcm_sender, "to_message", refused)
+    _two_devices(harness)
+    harness.post_event(_assigned())
+    harness.drain()
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "failed", "browser-1-2a9e7c4d": "sent"}
+    [attempt] = harness.fcm.messages(token=PHONE)
+    error = attempt["answer"]["body"]["error"]
+    assert (error["status"], error["message"], error["details"]) == (
+        "INVALID_ARGUMENT",
+        text,
+        details,
+    )
+    assert len(harness.devices_of("asmith")) == 2
+    assert harness.queue_depth() == 0
+
+
+@pytest.mark.parametrize("error", ["SENDER_ID_MISMATCH"])
 def test_a_wrong_service_account_deletes_no_device_and_keeps_the_message(
     harness: Harness,
     error: str,
@@ -213,12 +272,59 @@ def test_retry_after_stretches_the_visibility_of_that_record(harness: Harness) -
     assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "sent", "browser-1-2a9e7c4d": "sent"}
 
 
+def test_unavailable_with_retry_after_is_not_asked_again_sooner(harness: Harness) -> None:
+    """FCM's 503 says when to come back: one attempt (the SDK does not retry it half a second
+    later), and the record stays away for that long (its SQS visibility)."""
+    _two_devices(harness)
+    harness.fcm.add_fault("UNAVAILABLE", match_token=PHONE, retry_after=30)
+    harness.sqs.set_queue_attributes(
+        QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
+    )
+    harness.post_event(_assigned())
+    assert harness.drain(rounds=1) == 1
+    assert [m["answer"]["status"] for m in harness.fcm.messages(token=PHONE)] == [503]
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "retrying", "browser-1-2a9e7c4d": "sent"}
+    assert harness.sqs.receive_message(QueueUrl=harness.queue_url).get("Messages") is None
+    assert harness.queue_depth() == 1  # kept, not lost
+
+
+def test_a_transient_answer_comes_back_in_seconds_not_after_the_visibility_timeout(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two UNAVAILABLE answers per receive (the SDK's own retry included) for two receives: the
+    record is held back 1-2 s, then 2-4 s (domain/backoff.py), not the queue's 180 s, and the
+    push goes out on the third receive."""
+    held: list[float] = []
+    bootstrap = harness.dispatch.module.bootstrap
+    real_hold = bootstrap.hold_back_message
+
+    def spy(queue_url: str, receipt_handle: str, seconds: float) -> None:
+        held.append(seconds)
+        real_hold(queue_url, receipt_handle, 0)  # visible again now: no test waits it out
+
+    monkeypatch.setattr(bootstrap, "hold_back_message", spy)
+    _two_devices(harness)
+    harness.fcm.add_fault("UNAVAILABLE", match_token=PHONE, times=4)
+    harness.post_event(_assigned())
+    for _ in range(3):
+        harness.drain(rounds=1)
+    assert 1 <= held[0] <= 2
+    assert 2 <= held[1] <= 4
+    assert len(held) == 2
+    assert [m["answer"]["status"] for m in harness.fcm.messages(token=PHONE)] == [503] * 4 + [200]
+    assert _statuses(harness) == {"phone-1-8d3f1a6c2e": "sent", "browser-1-2a9e7c4d": "sent"}
+    assert harness.queue_depth() == 0
+
+
 def test_a_message_that_keeps_failing_lands_in_the_dlq(harness: Harness) -> None:
     harness.sqs.set_queue_attributes(
         QueueUrl=harness.queue_url, Attributes={"VisibilityTimeout": "0"}
     )
+    redrive = harness.sqs.get_queue_attributes(
+        QueueUrl=harness.queue_url, AttributeNames=["RedrivePolicy"]
+    )["Attributes"]["RedrivePolicy"]
     harness.sqs.send_message(QueueUrl=harness.queue_url, MessageBody='{"kind": "nonsense"}')
-    for _ in range(6):
+    for _ in range(int(json.loads(redrive)["maxReceiveCount"]) + 1):
         harness.drain(rounds=1)
     assert harness.queue_depth() == 0
     dead = harness.sqs.receive_message(QueueUrl=harness.dlq_url)["Messages"]

@@ -3,7 +3,8 @@ against the FCM stand-in on a free port.
 
 Time budget: SDK retries are real. UNAVAILABLE/INTERNAL faults get the one retry ecmpush allows
 (firebase_app.SEND_ATTEMPTS, so a send fits Dispatch's deadline reserve), 0.5 s of backoff at
-most; all error kinds go into one `send` (one thread per message)."""
+most, and none when FCM answered with Retry-After; a 401 is never retried with a new token; all
+error kinds go into one `send` (one thread per message)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import firebase_admin
+import google.auth.transport.requests
 import pytest
-from firebase_admin import messaging
+from firebase_admin import _http_client, messaging
 
-from devstack.fcm_standin import RunningFcmStandIn, payload_size
+from devstack.fcm_schema import payload_size
+from devstack.fcm_standin import RunningFcmStandIn
 from devstack.identity import LocalIdentity
 from ecmpush.adapters import firebase_app as firebase_app_module
 from ecmpush.adapters.fcm_sender import FcmSender, to_message
-from ecmpush.adapters.firebase_app import FirebaseSdkChanged, get_firebase_app
+from ecmpush.adapters.firebase_app import (
+    FcmRetry,
+    FirebaseSdkChanged,
+    fcm_retry,
+    get_firebase_app,
+)
 from ecmpush.domain.delivery import FcmOutcome, classify
 from ecmpush.domain.push import Push, WebAction
 
@@ -137,6 +145,13 @@ ERROR_CASES: dict[str, tuple[dict[str, Any], str, FcmOutcome, int]] = {
     ),
     "tok-quota-no-header": ({"error": "QUOTA_EXCEEDED"}, "QUOTA_EXCEEDED", FcmOutcome.RETRY, 1),
     "tok-unavailable": ({"error": "UNAVAILABLE"}, "UNAVAILABLE", FcmOutcome.RETRY, 2),
+    # FCM said when to come back: not asked again half a second later (dispatch waits it out).
+    "tok-unavailable-retry-after": (
+        {"error": "UNAVAILABLE", "retry_after": 7},
+        "UNAVAILABLE",
+        FcmOutcome.RETRY,
+        1,
+    ),
     "tok-internal": ({"error": "INTERNAL"}, "INTERNAL", FcmOutcome.RETRY, 2),
     "tok-mismatch": (
         {"error": "SENDER_ID_MISMATCH"},
@@ -144,14 +159,13 @@ ERROR_CASES: dict[str, tuple[dict[str, Any], str, FcmOutcome, int]] = {
         FcmOutcome.REMOVE_TOKEN,
         1,
     ),
-    # 401: google-auth refreshes the access token and retries twice before giving up.
+    # 401 about APNs' or web push's credentials: no new access token cures it, none is fetched.
     "tok-apns-auth": (
         {"error": "THIRD_PARTY_AUTH_ERROR"},
         "THIRD_PARTY_AUTH_ERROR",
         FcmOutcome.PLATFORM_AUTH,
-        3,
+        1,
     ),
-    "tok-bare-404": ({"error": "NOT_FOUND"}, "NOT_FOUND", FcmOutcome.REMOVE_TOKEN, 1),
 }
 
 
@@ -159,8 +173,12 @@ def test_fcm_errors_become_results(sender: FcmSender, fcm_standin: RunningFcmSta
     for token, (fault, *_rest) in ERROR_CASES.items():
         fcm_standin.add_fault(match_token=token, **fault)
     tokens = [*ERROR_CASES, "tok-fine"]
+    sender.authorize(60)
+    token_requests = fcm_standin.standin.token_requests
 
     results = dict(zip(tokens, sender.send([make_push(t) for t in tokens]), strict=True))
+
+    assert fcm_standin.standin.token_requests == token_requests  # no fetch inside the send
 
     assert results.pop("tok-fine").ok
     actual = {
@@ -172,10 +190,79 @@ def test_fcm_errors_become_results(sender: FcmSender, fcm_standin: RunningFcmSta
     assert actual == expected
     assert results["tok-quota"].retry_after_seconds == 1.0
     assert results["tok-quota-no-header"].retry_after_seconds is None
-    assert results["tok-invalid"].error_message == "Request contains an invalid argument."
-    assert results["tok-invalid"].field_violations == ("message.token",)  # why it is pruned
+    assert results["tok-unavailable-retry-after"].retry_after_seconds == 7.0
+    # Google's invalid-token answer: its message and FcmError detail are why it is pruned.
+    invalid = results["tok-invalid"]
+    assert invalid.error_message == "The registration token is not a valid FCM registration token"
+    assert (invalid.fcm_error_code, invalid.field_violations) == ("INVALID_ARGUMENT", ())
     statuses = [r["answer"]["status"] for r in fcm_standin.messages("tok-unavailable")]
     assert statuses == [503] * 2  # one retry, then the SQS record's retry takes over
+
+
+def test_a_refused_access_token_is_one_attempt_then_fetched_anew(
+    sender: FcmSender, firebase_app: firebase_admin.App, fcm_standin: RunningFcmStandIn
+) -> None:
+    """FCM refusing ecmpush's own access token (401 without errorCode) costs one attempt and
+    no token fetch inside the send; the next send's `authorize` fetches a new token."""
+    sender.authorize(60)
+    fcm_standin.standin.revoke_access_token(firebase_app.credential.get_credential().token)
+    fetched = fcm_standin.standin.token_requests
+
+    [result] = sender.send([make_push("tok-revoked")])
+
+    assert (result.error_code, result.fcm_error_code) == ("UNAUTHENTICATED", None)
+    assert classify(result) is FcmOutcome.RETRY
+    assert [r["answer"]["status"] for r in fcm_standin.messages("tok-revoked")] == [401]
+    assert fcm_standin.standin.token_requests == fetched
+    sender.authorize(60)
+    assert fcm_standin.standin.token_requests == fetched + 1
+    [again] = sender.send([make_push("tok-revoked")])
+    assert again.ok
+
+
+def test_the_send_session_is_pinned_to_the_pinned_sdk(firebase_app: firebase_admin.App) -> None:
+    """The private settings firebase_app.py writes: no token refresh on a 401, and the retry
+    policy that hands back a Retry-After, mounted for the FCM URL."""
+    service = messaging._get_messaging_service(firebase_app)
+    session = service._client.session
+    assert session._refresh_status_codes == ()
+    retry = session.get_adapter(service._fcm_url).max_retries
+    assert isinstance(retry, FcmRetry)
+    assert (retry.total, retry.respect_retry_after_header) == (1, False)
+
+
+def test_fcm_retry_is_the_sdks_policy_within_the_budget() -> None:
+    ours, sdk = fcm_retry(), _http_client.DEFAULT_RETRY_CONFIG
+    for name in (
+        "connect",
+        "read",
+        "status_forcelist",
+        "allowed_methods",
+        "raise_on_status",
+        "backoff_factor",
+    ):
+        assert getattr(ours, name) == getattr(sdk, name), name
+    assert ours.is_retry("POST", 503)
+    assert ours.is_retry("POST", 500)
+    assert not ours.is_retry("POST", 503, has_retry_after=True)
+    assert not ours.is_retry("POST", 429, has_retry_after=True)
+    assert not ours.is_retry("POST", 401)
+
+
+def test_an_sdk_without_the_refresh_setting_fails_loudly(
+    local_identity: LocalIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_class = google.auth.transport.requests.AuthorizedSession
+    original = session_class.__init__
+
+    def changed(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        del self._refresh_status_codes  # as if google-auth had renamed it
+
+    monkeypatch.setattr(session_class, "__init__", changed)
+    info = local_identity.service_account_info("http://127.0.0.1:1/token")
+    with pytest.raises(FirebaseSdkChanged, match="_refresh_status_codes"):
+        get_firebase_app(info, fcm_base_url="http://127.0.0.1:1", pool_size=9)
 
 
 def test_fault_for_one_attempt_is_absorbed_by_sdk_retry(

@@ -201,7 +201,9 @@ def test_task_finished_in_ecm_without_an_event_is_409_at_once(
 
 def _no_backoff(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     """Queued replies become visible again at once (the real backoff is 30 s and doubling)."""
-    monkeypatch.setattr(harness.write_back.module, "backoff_seconds", lambda *_: 0)  # as imported
+    monkeypatch.setattr(
+        harness.write_back.module, "backoff_seconds", lambda *_, **__: 0
+    )  # as imported
 
 
 def test_ecm_outage_queues_replies_and_applies_each_once_after_recovery(

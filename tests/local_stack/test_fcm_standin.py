@@ -11,6 +11,8 @@ import pytest
 from google.auth import crypt, jwt
 from werkzeug.test import Client, TestResponse
 
+from devstack import push_samples
+from devstack.fcm_schema import payload_size
 from devstack.fcm_standin import (
     CERTS_PATH,
     FCM_ERROR_TYPE,
@@ -18,9 +20,11 @@ from devstack.fcm_standin import (
     JWT_BEARER_GRANT,
     FcmStandIn,
     create_fcm_standin,
-    payload_size,
 )
 from devstack.identity import LocalIdentity
+from ecmpush.adapters.fcm_sender import FcmSender
+from ecmpush.domain.devices import Device
+from ecmpush.domain.render import render_push
 
 SEND = "/v1/projects/ecmpush-local/messages:send"
 
@@ -187,6 +191,225 @@ def test_invalid_requests_are_400(
     assert fragment in body(response)["error"]["message"]
 
 
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+
+
+def parse_error(field: str | None, description: str) -> dict[str, Any]:
+    """Google's answer to a body its JSON parser refuses: a BadRequest detail, no FcmError."""
+    violation = {"field": field, "description": description} if field else {}
+    violation.setdefault("description", description)
+    return {
+        "code": 400,
+        "message": description,
+        "status": "INVALID_ARGUMENT",
+        "details": [{"@type": BAD_REQUEST_TYPE, "fieldViolations": [violation]}],
+    }
+
+
+def fcm_error(message: str, field: str | None) -> dict[str, Any]:
+    """FCM's own refusal of a parsed message: its FcmError detail (and the field, if any)."""
+    details: list[dict[str, Any]] = [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}]
+    if field:
+        details.append(
+            {
+                "@type": BAD_REQUEST_TYPE,
+                "fieldViolations": [{"field": field, "description": message}],
+            }
+        )
+    return {"code": 400, "message": message, "status": "INVALID_ARGUMENT", "details": details}
+
+
+ENUM = "type.googleapis.com/google.firebase.fcm.v1."
+MALFORMED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # FCM's error-codes page, "Example 1", word for word.
+    "data value not a string": (
+        {"token": "t", "data": {"a": "b", "n": 12}},
+        parse_error(
+            "message.data[1].value", "Invalid value at 'message.data[1].value' (TYPE_STRING), 12"
+        ),
+    ),
+    "nested unknown field": (
+        {"token": "t", "android": {"notification": {"title": "x", "colour": "red"}}},
+        parse_error(
+            "message.android.notification",
+            'Invalid JSON payload received. Unknown name "colour" at '
+            "'message.android.notification': Cannot find field.",
+        ),
+    ),
+    "unknown field in a camelCase block": (
+        {"token": "t", "webpush": {"fcmOptions": {"link": "https://a.example", "target": "x"}}},
+        parse_error(
+            "message.webpush.fcm_options",
+            'Invalid JSON payload received. Unknown name "target" at '
+            "'message.webpush.fcm_options': Cannot find field.",
+        ),
+    ),
+    "android.priority outside its enum": (
+        {"token": "t", "android": {"priority": "urgent"}},
+        parse_error(
+            "message.android.priority",
+            "Invalid value at 'message.android.priority' "
+            f'({ENUM}AndroidMessagePriority), "urgent"',
+        ),
+    ),
+    "notification visibility outside its enum": (
+        {"token": "t", "android": {"notification": {"visibility": "hidden"}}},
+        parse_error(
+            "message.android.notification.visibility",
+            "Invalid value at 'message.android.notification.visibility' "
+            f'({ENUM}AndroidNotification.Visibility), "hidden"',
+        ),
+    ),
+    "ttl without its unit": (
+        {"token": "t", "android": {"ttl": "3600"}},
+        parse_error(
+            "message.android.ttl",
+            "Invalid value at 'message.android.ttl' "
+            '(type.googleapis.com/google.protobuf.Duration), "3600"',
+        ),
+    ),
+    "ttl as a number": (
+        {"token": "t", "android": {"ttl": 3600}},
+        parse_error(
+            "message.android.ttl",
+            "Invalid value at 'message.android.ttl' "
+            "(type.googleapis.com/google.protobuf.Duration), 3600",
+        ),
+    ),
+    "apns header as an integer": (
+        {"token": "t", "apns": {"headers": {"apns-priority": 10}}},
+        parse_error(
+            "message.apns.headers[0].value",
+            "Invalid value at 'message.apns.headers[0].value' (TYPE_STRING), 10",
+        ),
+    ),
+    "boolean as a string": (
+        {"token": "t", "android": {"direct_boot_ok": "yes"}},
+        parse_error(
+            "message.android.direct_boot_ok",
+            "Invalid value at 'message.android.direct_boot_ok' (TYPE_BOOL), \"yes\"",
+        ),
+    ),
+    "a block that is not an object": (
+        {"token": "t", "notification": "hello"},
+        parse_error(
+            "message.notification",
+            f"Invalid value at 'message.notification' ({ENUM}Notification), \"hello\"",
+        ),
+    ),
+    "http web link": (
+        {"token": "t", "webpush": {"fcm_options": {"link": "http://app.example/tasks/1"}}},
+        fcm_error("Invalid link: HTTPS is required.", "message.webpush.fcm_options.link"),
+    ),
+    **{
+        f"reserved data key {key}": (
+            {"token": "t", "data": {"title": "x", key: "v"}},
+            fcm_error(f"Invalid data payload key: {key}", "message.data"),
+        )
+        for key in (
+            "from",
+            "notification",
+            "message_type",
+            "collapse_key",
+            "google.c.a.e",
+            "gcm.notification.title",
+            "GCM.n.e",
+        )
+    },
+    "reserved key in android data": (
+        {"token": "t", "android": {"data": {"from": "x"}}},
+        fcm_error("Invalid data payload key: from", "message.android.data"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_messages_are_refused_as_fcm_refuses_them(
+    client: Client, auth_header: dict[str, str], standin: FcmStandIn, case: str
+) -> None:
+    message, expected = MALFORMED[case]
+    response = send(client, auth_header, message)
+    assert response.status_code == 400
+    assert body(response) == {"error": expected}
+    assert standin.messages()[-1]["answer"]["status"] == 400  # recorded, never delivered
+
+
+def test_every_parse_error_is_listed(client: Client, auth_header: dict[str, str]) -> None:
+    """Google's parser reports all it refuses at once: one line and one violation each."""
+    message = {"token": "t", "colour": "red", "android": {"priority": "urgent", "size": 1}}
+    error = body(send(client, auth_header, message))["error"]
+    lines = [
+        "Invalid JSON payload received. Unknown name \"colour\" at 'message': Cannot find field.",
+        f"Invalid value at 'message.android.priority' ({ENUM}AndroidMessagePriority), \"urgent\"",
+        "Invalid JSON payload received. Unknown name \"size\" at 'message.android': "
+        "Cannot find field.",
+    ]
+    assert error["message"] == "\n".join(lines)
+    [detail] = error["details"]
+    assert [v.get("field") for v in detail["fieldViolations"]] == [
+        "message",
+        "message.android.priority",
+        "message.android",
+    ]
+
+
+def test_an_unknown_name_at_the_root_names_no_field(
+    client: Client, auth_header: dict[str, str]
+) -> None:
+    response = client.post(
+        SEND, json={"message": {"token": "t"}, "dry_run": True}, headers=auth_header
+    )
+    text = 'Invalid JSON payload received. Unknown name "dry_run": Cannot find field.'
+    assert body(response)["error"] == {
+        "code": 400,
+        "message": text,
+        "status": "INVALID_ARGUMENT",
+        "details": [{"@type": BAD_REQUEST_TYPE, "fieldViolations": [{"description": text}]}],
+    }
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # proto-JSON takes a field's JSON name (camelCase) as well as its proto name
+        {
+            "token": "t",
+            "fcmOptions": {"analyticsLabel": "l"},
+            "android": {
+                "collapseKey": "k",
+                "ttl": "3.5s",
+                "directBootOk": True,
+                "notification": {"clickAction": "A", "channelId": "c", "notificationCount": 2},
+            },
+            "apns": {"headers": {"apns-priority": "10"}, "fcmOptions": {"analyticsLabel": "l"}},
+            "webpush": {"fcmOptions": {"link": "https://app.example/t/1"}},
+        },
+        # enum values in any case (firebase-admin sends "high"), or by number
+        {"token": "t", "android": {"priority": "high"}},
+        {"token": "t", "android": {"priority": "HIGH", "notification": {"visibility": "private"}}},
+        {"token": "t", "android": {"priority": 1, "notification": {"visibility": "SECRET"}}},
+        # durations and numbers as proto-JSON writes them; null is an absent field
+        {"token": "t", "android": {"ttl": "0s", "notification": {"notification_count": "3"}}},
+        {"token": "t", "android": {"ttl": "600.000000001s", "collapse_key": None}},
+        {"token": "t", "apns": {"payload": {"aps": {"category": "C", "mutable-content": 1}}}},
+        {"token": "t", "data": {"collapsed": "x", "googled": "y", "from_user": "z"}},
+    ],
+)
+def test_what_fcm_accepts_is_accepted(
+    client: Client, auth_header: dict[str, str], message: dict[str, Any]
+) -> None:
+    response = send(client, auth_header, message)
+    assert response.status_code == 200, body(response)
+
+
+def test_validate_only_in_camel_case(
+    client: Client, auth_header: dict[str, str], standin: FcmStandIn
+) -> None:
+    response = send(client, auth_header, {"token": "t"}, validateOnly=True)
+    assert body(response) == {"name": "projects/ecmpush-local/messages/fake_message_id"}
+    assert standin.messages()[0]["validate_only"] is True
+
+
 def test_payload_over_4096_bytes_is_too_big(client: Client, auth_header: dict[str, str]) -> None:
     overhead = payload_size({"data": {"x": ""}})
     filler = "é" * ((4096 - overhead) // 2)  # two UTF-8 bytes each
@@ -205,6 +428,7 @@ def test_payload_over_4096_bytes_is_too_big(client: Client, auth_header: dict[st
     ("error", "status", "rpc_status"),
     [
         ("UNREGISTERED", 404, "NOT_FOUND"),
+        ("INVALID_ARGUMENT", 400, "INVALID_ARGUMENT"),
         ("QUOTA_EXCEEDED", 429, "RESOURCE_EXHAUSTED"),
         ("UNAVAILABLE", 503, "UNAVAILABLE"),
         ("INTERNAL", 500, "INTERNAL"),
@@ -225,32 +449,27 @@ def test_faults_answer_in_fcm_error_shape(
     assert send(client, auth_header, {"token": "t"}).status_code == 200  # times: 1 consumed
 
 
-def test_an_invalid_token_is_named_by_field_not_by_wording(
+def test_an_invalid_token_is_answered_as_google_documents_it(
     client: Client, auth_header: dict[str, str]
 ) -> None:
+    """FCM's error-codes page, "Example 2": the message says it, no BadRequest detail does."""
     client.post("/_inspect/faults", json={"error": "INVALID_ARGUMENT", "times": 1})
-    answer = body(send(client, auth_header, {"token": "t"}))["error"]
-    assert (answer["code"], answer["status"], answer["message"]) == (
-        400,
-        "INVALID_ARGUMENT",
-        "Request contains an invalid argument.",
-    )
-    assert answer["details"] == [
-        {"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"},
-        {
-            "@type": "type.googleapis.com/google.rpc.BadRequest",
-            "fieldViolations": [
-                {"field": "message.token", "description": "Invalid registration token"}
-            ],
-        },
-    ]
+    response = send(client, auth_header, {"token": "t"})
+    assert response.status_code == 400
+    assert body(response) == {
+        "error": {
+            "code": 400,
+            "message": "The registration token is not a valid FCM registration token",
+            "status": "INVALID_ARGUMENT",
+            "details": [{"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"}],
+        }
+    }
 
 
-def test_a_bare_404_has_no_fcm_error_code(client: Client, auth_header: dict[str, str]) -> None:
-    client.post("/_inspect/faults", json={"error": "NOT_FOUND", "times": 1})
-    answer = body(send(client, auth_header, {"token": "t"}))["error"]
-    assert (answer["code"], answer["status"]) == (404, "NOT_FOUND")
-    assert "details" not in answer
+def test_no_fault_answers_a_bare_404(client: Client) -> None:
+    """Nobody documents a 404 without FCM's errorCode: the stand-in does not invent one."""
+    response = client.post("/_inspect/faults", json={"error": "NOT_FOUND"})
+    assert response.status_code == 400
 
 
 def test_fault_matching_retry_after_and_until_reset(
@@ -312,3 +531,43 @@ def test_inspection_is_for_loopback_clients_only(standin: FcmStandIn) -> None:
     remote = Client(standin)
     response = remote.get("/_inspect/messages", environ_base={"REMOTE_ADDR": "10.0.0.8"})
     assert response.status_code == 403
+
+
+def rendered_messages() -> list[tuple[str, dict[str, Any]]]:
+    """Every flow's push as the renderer and firebase-admin build it, for each platform and
+    for the catalog languages, with and without an action token."""
+    flows = push_samples._flows()
+    cases: list[tuple[str, dict[str, Any]]] = []
+    for label, notification in flows:
+        for platform, locale, zone in [
+            ("android", "en-GB", "Europe/Berlin"),
+            ("ios", "de-DE", "America/New_York"),
+            ("web", None, None),
+        ]:
+            device = Device(
+                owner=notification.recipients[0],
+                installation_id=f"inst-{platform}",
+                token=f"fcm-token-{platform}-0001",
+                platform=platform,
+                locale=locale,
+                timezone=zone,
+                created_at=push_samples.NOW,
+                updated_at=push_samples.NOW,
+            )
+            for token in (push_samples.ACTION_TOKEN, None):
+                push = render_push(notification, device, token if notification.actions else None)
+                cases.append((f"{label} / {platform}", FcmSender.wire_message(push)))
+    return cases
+
+
+def test_every_message_the_renderer_builds_is_accepted(
+    client: Client, auth_header: dict[str, str]
+) -> None:
+    cases = rendered_messages()
+    assert len(cases) >= 3 * len(push_samples._flows())
+    refused = {}
+    for label, message in cases:
+        response = send(client, auth_header, message)
+        if response.status_code != 200:
+            refused[label] = body(response)["error"]["message"]
+    assert refused == {}

@@ -42,7 +42,7 @@ def test_success_without_a_message_id_is_still_sent() -> None:
         ("DEADLINE_EXCEEDED", FcmOutcome.RETRY),
         ("UNKNOWN", FcmOutcome.RETRY),
         ("PERMISSION_DENIED", FcmOutcome.PERMANENT),
-        ("UNAUTHENTICATED", FcmOutcome.PERMANENT),
+        ("UNAUTHENTICATED", FcmOutcome.RETRY),  # our access token: fetched anew, then retried
         ("FAILED_PRECONDITION", FcmOutcome.PERMANENT),
         # anything else is not retried forever
         ("SOMETHING_NEW", FcmOutcome.PERMANENT),
@@ -78,21 +78,43 @@ def test_invalid_argument_whose_violation_names_the_target_removes_it(field: str
     assert classify(result) is FcmOutcome.REMOVE_TOKEN
 
 
+INVALID_TOKEN = "The registration token is not a valid FCM registration token"
+
+
+def test_googles_documented_invalid_token_answer_removes_the_token() -> None:
+    """FCM's error-codes page: 400 INVALID_ARGUMENT, this message, only an FcmError detail."""
+    result = SendResult(
+        error_code="INVALID_ARGUMENT",
+        error_message=INVALID_TOKEN,
+        fcm_error_code="INVALID_ARGUMENT",
+    )
+    assert classify(result) is FcmOutcome.REMOVE_TOKEN
+
+
 @pytest.mark.parametrize(
-    ("message", "fields"),
+    ("message", "fields", "fcm_error_code"),
     [
-        ("Request contains an invalid argument.", ()),
-        ("The registration token is not a valid FCM registration token", ()),  # words alone
-        ("Invalid value at 'message.data[0].value' (TYPE_STRING)", ("message.data[0].value",)),
-        ("Message is too big", ()),
-        ("not sent, rejected locally: Message.data must not contain reserved key 'from'", ()),
+        ("Request contains an invalid argument.", (), None),
+        (INVALID_TOKEN, (), None),  # the words without FCM's FcmError detail
+        (INVALID_TOKEN, ("message.data[0].value",), "INVALID_ARGUMENT"),  # a field is to blame
+        (
+            "Invalid value at 'message.data[0].value' (TYPE_STRING), 12",
+            ("message.data[0].value",),
+            None,
+        ),
+        ("Message is too big", (), "INVALID_ARGUMENT"),
+        ("Invalid data payload key: from", ("message.data",), "INVALID_ARGUMENT"),
+        (f"not sent, rejected locally: {INVALID_TOKEN}", (), None),
     ],
 )
 def test_invalid_argument_not_about_the_token_is_permanent(
-    message: str, fields: tuple[str, ...]
+    message: str, fields: tuple[str, ...], fcm_error_code: str | None
 ) -> None:
     result = SendResult(
-        error_code="INVALID_ARGUMENT", error_message=message, field_violations=fields
+        error_code="INVALID_ARGUMENT",
+        error_message=message,
+        field_violations=fields,
+        fcm_error_code=fcm_error_code,
     )
     assert classify(result) is FcmOutcome.PERMANENT
 

@@ -94,3 +94,29 @@ def test_retry_after(header: str | int | None, expected: float | None) -> None:
         assert result.retry_after_seconds is None
     else:
         assert result.retry_after_seconds == pytest.approx(expected, abs=2)
+
+
+def test_googles_invalid_token_answer_keeps_its_message_and_fcm_error_code() -> None:
+    """The body of FCM's error-codes page, "Example 2", as the SDK hands it over."""
+    body = {
+        "error": {
+            "code": 400,
+            "message": "The registration token is not a valid FCM registration token",
+            "status": "INVALID_ARGUMENT",
+            "details": [{"@type": FCM_ERROR, "errorCode": "INVALID_ARGUMENT"}],
+        }
+    }
+    exc = exceptions.InvalidArgumentError(
+        body["error"]["message"], http_response=http_response(400, body)
+    )
+    result = to_send_result(failed(exc))
+    assert (result.error_code, result.fcm_error_code) == ("INVALID_ARGUMENT", "INVALID_ARGUMENT")
+    assert result.error_message == "The registration token is not a valid FCM registration token"
+    assert result.field_violations == ()
+
+
+def test_an_answer_without_fcm_error_detail_has_no_fcm_error_code() -> None:
+    body = {"error": {"code": 400, "message": "Invalid JSON", "status": "INVALID_ARGUMENT"}}
+    exc = exceptions.InvalidArgumentError("m", http_response=http_response(400, body))
+    result = to_send_result(failed(exc))
+    assert (result.error_code, result.fcm_error_code) == ("INVALID_ARGUMENT", None)

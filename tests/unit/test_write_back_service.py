@@ -259,17 +259,18 @@ def test_without_impersonation_nothing_is_sent_and_the_operator_is_told() -> Non
 
 
 @pytest.mark.parametrize(
-    ("receive_count", "retry_after", "seconds"),
+    ("receive_count", "retry_after", "shortest", "longest"),
     [
-        pytest.param(1, None, 30, id="first-retry"),
-        pytest.param(3, None, 120, id="doubling"),
-        pytest.param(9, None, 900, id="at-most-15-min"),
-        pytest.param(2, 7.5, 7, id="ecm-hint"),
-        pytest.param(2, 0.2, 1, id="hint-at-least-1s"),
-        pytest.param(2, 86_400, 900, id="hint-at-most-15-min"),
+        pytest.param(1, None, 15, 30, id="first-retry"),
+        pytest.param(3, None, 60, 120, id="doubling"),
+        pytest.param(9, None, 450, 900, id="at-most-15-min"),
+        pytest.param(2, 45.5, 45, 60, id="ecm-hint-is-a-floor"),
+        pytest.param(2, 0.2, 30, 60, id="a-short-hint-keeps-the-backoff"),
+        pytest.param(2, 86_400, 900, 900, id="hint-at-most-15-min"),
     ],
 )
-def test_a_reply_content_server_could_not_take_waits_its_hint_or_a_doubling_backoff(
-    receive_count: int, retry_after: float | None, seconds: int
+def test_a_reply_content_server_could_not_take_waits_a_doubling_backoff_or_its_hint(
+    receive_count: int, retry_after: float | None, shortest: int, longest: int
 ) -> None:
-    assert backoff_seconds(receive_count, retry_after) == seconds
+    assert backoff_seconds(receive_count, retry_after, rand=0.0) == shortest
+    assert backoff_seconds(receive_count, retry_after, rand=1.0) == longest

@@ -28,7 +28,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import exceptions, messaging
 
-from ecmpush.adapters.firebase_app import ensure_access_token
+from ecmpush.adapters.firebase_app import drop_access_token, ensure_access_token
 from ecmpush.domain.delivery import SendResult
 from ecmpush.domain.push import Push
 
@@ -83,6 +83,11 @@ class FcmSender:
                 results[index] = result
         done = [r for r in results if r is not None]
         assert len(done) == len(pushes), "every push gets exactly one result"
+        if any(r.error_code == "UNAUTHENTICATED" and r.fcm_error_code is None for r in done):
+            # FCM refused the access token itself (not APNs' or web push's credentials, which
+            # come with an errorCode): the next send fetches a new one (see firebase_app).
+            log.warning("FCM refused the access token; it is fetched anew before the next send")
+            drop_access_token(self._app)
         return done
 
     def _send_chunk(self, chunk: list[tuple[int, messaging.Message]]) -> list[SendResult]:
@@ -172,6 +177,7 @@ def to_send_result(response: messaging.SendResponse) -> SendResult:
         error_message=str(exc),
         retry_after_seconds=_retry_after(getattr(exc, "http_response", None)),
         field_violations=_field_violations(details),
+        fcm_error_code=_fcm_error_code(details),
     )
 
 
@@ -199,13 +205,21 @@ def _field_violations(details: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(fields)
 
 
-def _error_code(exc: BaseException | None, details: list[dict[str, Any]]) -> str:
-    """FCM's `errorCode` when it sent one, else the canonical status (INVALID_ARGUMENT, ...)."""
+def _fcm_error_code(details: list[dict[str, Any]]) -> str | None:
+    """The `errorCode` of the answer's FcmError detail, as sent (None without one)."""
     for detail in details:
         if detail.get("@type") == _FCM_ERROR_TYPE:
             code = detail.get("errorCode")
-            if isinstance(code, str) and code and code != "UNSPECIFIED_ERROR":
+            if isinstance(code, str) and code:
                 return code
+    return None
+
+
+def _error_code(exc: BaseException | None, details: list[dict[str, Any]]) -> str:
+    """FCM's `errorCode` when it sent one, else the canonical status (INVALID_ARGUMENT, ...)."""
+    code = _fcm_error_code(details)
+    if code is not None and code != "UNSPECIFIED_ERROR":
+        return code
     for exc_type, code in _ERROR_TYPE_CODES:
         if isinstance(exc, exc_type):
             return code

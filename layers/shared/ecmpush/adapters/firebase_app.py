@@ -17,6 +17,12 @@ upgrade that moves them fails here, loudly, instead of silently sending to the w
   to mount a connection pool sized to our `send_each` concurrency. The SDK mounts 100
   connections for fcm.googleapis.com only; a local stand-in URL would fall back to 10 and log
   "Connection pool is full". Production keeps the real URL and only resizes the pool.
+- that session's `_refresh_status_codes` (google-auth's AuthorizedSession), emptied: on any 401
+  it would fetch a new access token and send again, twice. FCM's 401 is mostly
+  THIRD_PARTY_AUTH_ERROR (the project's APNs or web-push credentials), which no new token
+  cures: three attempts and two token fetches per message, outside the send budget. The token
+  is fetched before every send instead (`ensure_access_token`), and a 401 that refuses it is
+  handed back, the token dropped (`drop_access_token`) for the next send to fetch anew.
 - `auth._get_client(app)._token_verifier.id_token_verifier.cert_url`, so ID tokens are checked
   against local certificates (local stack only). The emulator variable is no substitute: it
   turns off signature and expiry checks.
@@ -40,17 +46,49 @@ import google.auth.credentials
 import google.auth.exceptions
 import google.auth.transport.requests
 import requests.adapters
-from firebase_admin import _http_client, _user_mgt, auth, credentials, messaging, tenant_mgt
+import urllib3.util
+from firebase_admin import _user_mgt, auth, credentials, messaging, tenant_mgt
 
 PINNED_SDK_VERSION = "7.7.0"
-SEND_ATTEMPTS = 2  # per message: the first and one retry on 500/503
+SEND_ATTEMPTS = 2  # per message: the first and one retry on 500/503 (or a lost connection)
 _RETRY_BACKOFF_S = 0.5  # the SDK's backoff factor: the one retry waits at most this
 
 
 def send_budget(http_timeout: float) -> float:
     """The longest one `send_each` of a chunk can take: every attempt timing out, plus the
-    backoff between them (the chunk's messages go in parallel)."""
+    backoff between them (the chunk's messages go in parallel). Nothing else happens inside a
+    send: no token fetch (`_refresh_status_codes`, see the module doc) and no Retry-After slept
+    out (`FcmRetry`)."""
     return SEND_ATTEMPTS * http_timeout + _RETRY_BACKOFF_S * (SEND_ATTEMPTS - 1)
+
+
+class FcmRetry(urllib3.util.Retry):
+    """The SDK's retry policy for FCM (500/503 and lost connections, backoff 0.5 s), limited to
+    one retry, which never retries an answer that says when to come back: a 503 (or 429) with
+    Retry-After is handed back as it is, and Dispatch keeps the record away for that long
+    (SQS visibility), instead of asking again half a second later. Sleeping it out here
+    instead could hold the Lambda for the minute FCM may ask for."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if has_retry_after:
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+def fcm_retry() -> FcmRetry:
+    """firebase-admin's DEFAULT_RETRY_CONFIG (status 500/503, connect and read once, any
+    method, the last answer returned, backoff 0.5) within `SEND_ATTEMPTS`."""
+    return FcmRetry(
+        total=SEND_ATTEMPTS - 1,
+        connect=1,
+        read=1,
+        status=SEND_ATTEMPTS - 1,
+        status_forcelist=[500, 503],
+        allowed_methods=None,
+        raise_on_status=False,
+        backoff_factor=_RETRY_BACKOFF_S,
+        respect_retry_after_header=False,
+    )
 
 
 class TokenUnavailable(RuntimeError):
@@ -77,6 +115,16 @@ def ensure_access_token(app: firebase_admin.App, valid_for_seconds: float) -> No
             credential.refresh(functools.partial(request, timeout=timeout))
         except google.auth.exceptions.GoogleAuthError as exc:
             raise TokenUnavailable(f"no FCM access token: {exc}") from exc
+
+
+def drop_access_token(app: firebase_admin.App) -> None:
+    """Forget the App's access token, so the next `ensure_access_token` fetches a new one. Why:
+    FCM refused it (401 UNAUTHENTICATED without an FCM errorCode: revoked, or the clock was
+    off), and the send itself no longer refreshes on a 401 (see the module doc)."""
+    credential = app.credential.get_credential()
+    with _token_lock:
+        credential.token = None
+        credential.expiry = None
 
 
 def _utcnow() -> dt.datetime:
@@ -252,20 +300,30 @@ def _configure_messaging(
     base = FCM_PRODUCTION_BASE if fcm_base_url is None else fcm_base_url.rstrip("/")
     if fcm_base_url is not None:
         service._fcm_url = f"{base}/v1/projects/{project_id}/messages:send"
-    # The SDK's retry policy (500/503, backoff 0.5), except that it must not sleep out a
-    # Retry-After inside send_each: FCM's 60 s would hold the Lambda for minutes. A 429 then comes
-    # back as QUOTA_EXCEEDED with its retry_after, and dispatch delays that SQS record instead.
-    # And one retry, not the SDK's four: a send must fit Dispatch's deadline reserve
+    # One retry, not the SDK's four: a send must fit Dispatch's deadline reserve
     # (`send_budget`), and an outage past one retry is the SQS record's to retry, later.
+    # Retry-After is Dispatch's to honour (`FcmRetry`).
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=1,  # one host per mount
         pool_maxsize=pool_size,
-        max_retries=_http_client.DEFAULT_RETRY_CONFIG.new(
-            total=SEND_ATTEMPTS - 1, respect_retry_after_header=False
-        ),
+        max_retries=fcm_retry(),
     )
+    _no_refresh_on_401(session)
     session.mount(base, adapter)  # type: ignore[union-attr]
     _read_environment_once(session)
+
+
+def _no_refresh_on_401(session: Any) -> None:
+    """Empty google-auth's AuthorizedSession `_refresh_status_codes` (see the module doc),
+    after checking it is where and what the pinned SDK keeps."""
+    codes = getattr(session, "_refresh_status_codes", None)
+    if not isinstance(codes, tuple) or 401 not in codes:
+        raise FirebaseSdkChanged(
+            f"firebase-admin {firebase_admin.__version__}: the FCM session has no "
+            f"_refresh_status_codes with 401 as google-auth's AuthorizedSession under "
+            f"{PINNED_SDK_VERSION}; review firebase_app.py"
+        )
+    session._refresh_status_codes = ()
 
 
 def _read_environment_once(session: Any) -> None:

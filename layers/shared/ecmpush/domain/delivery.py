@@ -6,6 +6,7 @@ decides which answers are permanent, which remove the token and which are worth 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,8 +48,12 @@ class SendResult:
     error_message: str | None = None
     retry_after_seconds: float | None = None
     # `google.rpc.BadRequest.fieldViolations[].field` of the answer: which part of the request
-    # FCM refused (`message.token` for a malformed registration token).
+    # FCM refused (`message.data[0].value` for a malformed payload).
     field_violations: tuple[str, ...] = ()
+    # The `errorCode` of the answer's FcmError detail, exactly as FCM sent it (None when the
+    # answer had none, or when nothing reached FCM): tells FCM's own verdicts, such as an
+    # invalid registration token, from the JSON parser's and from local refusals.
+    fcm_error_code: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -63,6 +68,10 @@ TRANSIENT_CODES = frozenset(
         "RESOURCE_EXHAUSTED",
         "DEADLINE_EXCEEDED",
         "UNKNOWN",
+        # 401 without an FcmError: FCM refused ecmpush's own access token (revoked, clock
+        # skew). The sender drops it and the next attempt fetches a new one. APNs or web-push
+        # credentials (THIRD_PARTY_AUTH_ERROR) come with an errorCode and are PLATFORM_AUTH.
+        "UNAUTHENTICATED",
     }
 )
 DEAD_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH", "NOT_FOUND"})
@@ -70,6 +79,13 @@ DEAD_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH", "NOT_FOUND"}
 WRONG_PROJECT_CODES = frozenset({"SENDER_ID_MISMATCH", "NOT_FOUND"})
 PLATFORM_AUTH_CODES = frozenset({"THIRD_PARTY_AUTH_ERROR", "APNS_AUTH_ERROR"})
 TOKEN_FIELDS = frozenset({"message.token", "message.fid"})
+# Google's answer to an invalid registration token (FCM's error-codes page, and what real
+# servers send): 400 INVALID_ARGUMENT with this message and only an FcmError detail whose
+# errorCode is INVALID_ARGUMENT, no BadRequest field violation. The same status and errorCode
+# also refuse a message that is too big or a reserved data key, so the message decides.
+INVALID_TOKEN_MESSAGE = re.compile(
+    r"registration token is not a valid FCM registration token", re.IGNORECASE
+)
 # Share of one send's answers above which "token of another project" means "we are the other
 # project": prune nothing, fail the batch, raise the alarm (`suspect_credentials`).
 WRONG_PROJECT_SHARE = 0.5
@@ -78,22 +94,37 @@ WRONG_PROJECT_SHARE = 0.5
 def classify(result: SendResult) -> FcmOutcome:
     """Map an FCM answer to what dispatch does next.
 
-    INVALID_ARGUMENT is FCM's answer both to a malformed token and to a malformed message (and
-    its wording is generic, "Request contains an invalid argument."); it removes the token only
-    when the answer's field violations name the target field.
+    INVALID_ARGUMENT is FCM's answer both to an invalid token and to a malformed message; it
+    removes the token only when the answer says the token is at fault (`invalid_token`).
     """
     code = result.error_code
     if code is None:
         return FcmOutcome.SENT
     if code in DEAD_TOKEN_CODES:
         return FcmOutcome.REMOVE_TOKEN
-    if code == "INVALID_ARGUMENT" and TOKEN_FIELDS & set(result.field_violations):
+    if code == "INVALID_ARGUMENT" and invalid_token(result):
         return FcmOutcome.REMOVE_TOKEN
     if code in PLATFORM_AUTH_CODES:
         return FcmOutcome.PLATFORM_AUTH
     if code in TRANSIENT_CODES:
         return FcmOutcome.RETRY
     return FcmOutcome.PERMANENT
+
+
+def invalid_token(result: SendResult) -> bool:
+    """True when an INVALID_ARGUMENT answer blames the target: Google's documented invalid-token
+    answer (FcmError INVALID_ARGUMENT, its message, no violation on another field), or a field
+    violation naming `message.token` / `message.fid`. A payload FCM refuses (too big, a reserved
+    data key, a wrong type) blames the message, and a refusal before sending has no FcmError
+    detail at all: neither removes a device."""
+    fields = set(result.field_violations)
+    if fields & TOKEN_FIELDS:
+        return True
+    return (
+        result.fcm_error_code == "INVALID_ARGUMENT"
+        and not fields
+        and INVALID_TOKEN_MESSAGE.search(result.error_message or "") is not None
+    )
 
 
 def suspect_credentials(results: Sequence[SendResult]) -> bool:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from ecmpush.clock import audit_stamp
+from ecmpush.domain.backoff import WRITE_BACK_RETRY
 from ecmpush.domain.reply_actions import ReplyAction
 from ecmpush.domain.task_ref import TaskRef
 
@@ -40,14 +41,8 @@ def handover_comment(to_user: str, at: datetime) -> str:
     return f"Handed over to {to_user} after an SLA escalation — via ecmpush at {audit_stamp(at)}"
 
 
-BACKOFF_BASE_S = 30
-BACKOFF_MAX_S = 900
-
-
-def backoff_seconds(receive_count: int, retry_after: float | None) -> int:
-    """How long a reply waits after Content Server could not take it: ECM's own hint when it
-    gave one, else 30 s doubling per attempt, at most 15 minutes (the write-back queue's DLQ
-    takes what never succeeds, after its redrive count)."""
-    if retry_after:
-        return int(min(max(retry_after, 1), BACKOFF_MAX_S))
-    return int(min(BACKOFF_BASE_S * 2 ** max(receive_count - 1, 0), BACKOFF_MAX_S))
+def backoff_seconds(receive_count: int, retry_after: float | None, *, rand: float = 1.0) -> int:
+    """How long a reply waits after Content Server could not take it (`WRITE_BACK_RETRY`):
+    15-30 s doubling per attempt to at most 15 minutes, never less than ECM's own Retry-After
+    (the write-back queue's DLQ takes what never succeeds, after its redrive count)."""
+    return int(WRITE_BACK_RETRY.seconds(receive_count, retry_after, rand=rand))

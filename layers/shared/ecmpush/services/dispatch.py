@@ -268,7 +268,7 @@ class DispatchService:
     ) -> DispatchReport:
         """Queue again instead of failing the record, when what is left was only not reached
         in time or held by FCM's pause: those are no faults, and a record failed for them
-        would climb towards the DLQ (five receives) while it waits its turn, losing its
+        would climb towards the DLQ (ten receives) while it waits its turn, losing its
         recipients on a busy day. Sent again, it is idempotent: claimed devices are skipped.
         Events are not requeued (routing them twice would re-open their task): they retry."""
         seconds = int(min(max(delay, 0), MAX_DELAY_SECONDS))

@@ -23,6 +23,7 @@ import requests
 
 from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.clock import Deadline
+from ecmpush.domain.backoff import Backoff
 from ecmpush.domain.ecm_errors import EcmUnavailable
 
 log = logging.getLogger(__name__)
@@ -95,12 +96,11 @@ class Transport:
         )
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Exponential backoff with equal jitter: half fixed, half random, so retries from many
-        containers spread out but never collapse to zero; a server's Retry-After is a floor."""
+        """ecmpush's one backoff formula (domain/backoff.py) with this client's base and cap:
+        exponential, equal jitter, a server's Retry-After as a floor."""
         cfg = self._config
-        ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0 ** (attempt - 1))
-        delay = ceiling / 2 + self._rand() * ceiling / 2
-        return max(delay, retry_after or 0.0)
+        policy = Backoff(cfg.backoff_base_s, max(cfg.backoff_max_s, cfg.backoff_base_s))
+        return policy.seconds(attempt, retry_after, rand=self._rand())
 
     def request(
         self,

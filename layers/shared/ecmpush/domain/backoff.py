@@ -1,0 +1,47 @@
+"""How long to wait before trying again: the one backoff formula of every retry ecmpush
+schedules (a transient FCM answer on the dispatch queue, a reply Content Server could not take
+on the write-back queue, an HTTP retry to Content Server inside one call).
+
+Exponential from `base_s`, doubling per attempt up to `max_s`, with equal jitter (half fixed,
+half random), so retries from many containers spread out but never collapse to zero; a
+server's Retry-After is a floor, never shortened; and the result is bounded by `limit_s` (an
+SQS record can be delayed at most 15 minutes in one step)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+MAX_HOLD_SECONDS = 900.0  # the longest an SQS record is held back in one step (DelaySeconds)
+_MAX_DOUBLINGS = 62  # 2**62 exceeds any max_s; keeps 2.0 ** n finite for absurd counts
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """A backoff policy; `seconds` applies it to one attempt."""
+
+    base_s: float
+    max_s: float
+    limit_s: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.base_s <= self.max_s or self.limit_s < 0:
+            raise ValueError("need 0 <= base_s <= max_s and limit_s >= 0")
+
+    def seconds(self, attempt: int, retry_after: float | None = None, *, rand: float) -> float:
+        """The wait after failed attempt `attempt` (1 for the first): between half and all of
+        `min(max_s, base_s * 2^(attempt-1))` as `rand` goes from 0 to 1, at least `retry_after`,
+        at most `limit_s`."""
+        doublings = min(max(attempt - 1, 0), _MAX_DOUBLINGS)
+        ceiling = min(self.max_s, self.base_s * 2.0**doublings)
+        delay = ceiling / 2 + min(max(rand, 0.0), 1.0) * ceiling / 2
+        return min(max(delay, retry_after or 0.0), self.limit_s)
+
+
+# A push that met a transient FCM answer (UNAVAILABLE, INTERNAL, a refused access token): back
+# in 1-2 s, then 2-4 s, ... up to 5-10 min, so a blip costs the approver seconds, not the
+# queue's 180 s visibility timeout, and the ten receives before the DLQ still span an outage
+# of about 8.5 to 17 minutes.
+DISPATCH_RETRY = Backoff(base_s=2.0, max_s=600.0, limit_s=MAX_HOLD_SECONDS)
+# A reply Content Server could not take: 15-30 s, doubling to 7.5-15 min.
+WRITE_BACK_RETRY = Backoff(base_s=30.0, max_s=MAX_HOLD_SECONDS, limit_s=MAX_HOLD_SECONDS)
