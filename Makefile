@@ -104,9 +104,15 @@ build: $(SAM_STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+## Re-resolve every pin: requirements/constraints.txt, the dev venv's complete set (uv pip compile
+## of requirements/dev.txt for python 3.13 on any platform; the pins already in it are kept
+## wherever they still resolve), then both layer locks against it (layers/shared/Makefile).
+## The venv, `make test` and CI install with `-c requirements/constraints.txt`.
 lock: $(STAMP)
-	{ echo "# Full transitive pin set for the dev/test virtualenv (pip freeze of requirements/dev.txt)."; \
-	  echo "# Regenerate: make lock"; $(PY) -m pip freeze; } > requirements/constraints.txt
+	SSL_CERT_FILE="$${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" $(VENV)/bin/uv pip compile \
+	  --quiet --universal --python-version 3.13 --custom-compile-command "make lock" \
+	  --output-file requirements/constraints.txt requirements/dev.txt
+	$(MAKE) -C layers/shared lock
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack $(WEB)/node_modules $(WEB)/dist
