@@ -101,6 +101,13 @@ template-lint: $(STAMP) $(SAM_STAMP)
 build: $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 PATH="$(dir $(PYTHON313)):$$PATH" $(SAM_VENV)/bin/sam build
 
+## Refresh the README's web client screenshots on purpose: the browser test writes them to
+## .build/screenshots/ (every `make test` does, leaving docs/ alone); this copies them over.
+screenshots: $(STAMP) web browser
+	rm -rf .build/screenshots
+	$(PY) -m pytest tests/e2e/test_web_client.py
+	cp .build/screenshots/web-*.png docs/images/
+
 bench: $(STAMP)
 	$(PY) -m bench
 
@@ -115,4 +122,4 @@ lock: $(STAMP)
 	$(MAKE) -C layers/shared lock
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) $(SAM_VENV) .build .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack $(WEB)/node_modules $(WEB)/dist
