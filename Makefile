@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: run test checks lint typecheck unit integration e2e template-lint build lock bench clean web browser openapi samples
+.PHONY: run test check static lint typecheck unit integration e2e template-lint build lock bench clean \
+	web browser openapi samples screenshots
 WEB := clients/web
 WEB_DEPS := $(WEB)/node_modules/.installed
 WEB_BUILD := $(WEB)/dist/index.html
@@ -58,12 +59,12 @@ samples: $(STAMP)
 run: $(STAMP) web
 	$(PY) -m devstack run
 
-## Lint, type check, template checks and every test layer. The checks run beside pytest at the
-## lowest CPU priority (they take only what the tests leave idle); their output follows the
-## tests', and either failing fails `make test`.
+## Lint, type check, template checks and every test layer. The static checks run beside pytest
+## at the lowest CPU priority (they take only what the tests leave idle); their output follows
+## the tests', and either failing fails `make test`.
 test: $(STAMP) $(SAM_STAMP) web browser
 	@checks=$$(mktemp); \
-	nice -n 19 $(MAKE) --no-print-directory -k -o $(STAMP) -o $(SAM_STAMP) checks >$$checks 2>&1 & \
+	nice -n 19 $(MAKE) --no-print-directory -k -o $(STAMP) -o $(SAM_STAMP) static >$$checks 2>&1 & \
 	pid=$$!; \
 	$(PY) -m pytest -n 2; tests=$$?; \
 	wait $$pid; checked=$$?; \
@@ -71,7 +72,20 @@ test: $(STAMP) $(SAM_STAMP) web browser
 	[ $$checked -eq 0 ] || echo "make test: lint, typecheck or template-lint failed (above)"; \
 	[ $$tests -eq 0 ] && [ $$checked -eq 0 ]
 
-checks: lint typecheck template-lint
+## The fast loop before a commit (about 30 s): ruff, mypy and the unit tests.
+check: lint typecheck unit
+
+static: lint typecheck template-lint
+
+## One test layer each (README "Tests" says what each holds); `make test` runs them all at once.
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+integration: $(STAMP)
+	$(PY) -m pytest -n 2 tests/integration tests/local_stack tests/contract
+
+e2e: $(STAMP) web browser
+	$(PY) -m pytest tests/e2e
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -87,12 +101,25 @@ template-lint: $(STAMP) $(SAM_STAMP)
 build: $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 PATH="$(dir $(PYTHON313)):$$PATH" $(SAM_VENV)/bin/sam build
 
+## Refresh the README's web client screenshots on purpose: the browser test writes them to
+## .build/screenshots/ (every `make test` does, leaving docs/ alone); this copies them over.
+screenshots: $(STAMP) web browser
+	rm -rf .build/screenshots
+	$(PY) -m pytest tests/e2e/test_web_client.py
+	cp .build/screenshots/web-*.png docs/images/
+
 bench: $(STAMP)
 	$(PY) -m bench
 
+## Re-resolve every pin: requirements/constraints.txt, the dev venv's complete set (uv pip compile
+## of requirements/dev.txt for python 3.13 on any platform; the pins already in it are kept
+## wherever they still resolve), then both layer locks against it (layers/shared/Makefile).
+## The venv, `make test` and CI install with `-c requirements/constraints.txt`.
 lock: $(STAMP)
-	{ echo "# Full transitive pin set for the dev/test virtualenv (pip freeze of requirements/dev.txt)."; \
-	  echo "# Regenerate: make lock"; $(PY) -m pip freeze; } > requirements/constraints.txt
+	SSL_CERT_FILE="$${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" $(VENV)/bin/uv pip compile \
+	  --quiet --universal --python-version 3.13 --custom-compile-command "make lock" \
+	  --output-file requirements/constraints.txt requirements/dev.txt
+	$(MAKE) -C layers/shared lock
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) $(SAM_VENV) .build .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack $(WEB)/node_modules $(WEB)/dist

@@ -1,7 +1,7 @@
 """What the Content Server stand-in holds: users, OAuth clients, workflow steps, nodes, and the
 faults it is told to inject. Plain data with the few rules of Content Server that belong to the
 things themselves (who holds a step, a node's properties as `GET /api/v2/nodes` shows them);
-the routes are in devstack/ecm_standin.py."""
+the routes are in the modules devstack/ecm_standin.py assembles."""
 
 from __future__ import annotations
 

@@ -215,6 +215,14 @@ def _run(
 _REF = re.compile(r"^-\s*!Ref\s+([A-Za-z0-9]+)\s*$")
 
 
+def _layer_ref(item: str) -> str:
+    """The logical id of a `- !Ref Name` Layers item; anything else raises."""
+    match = _REF.match(item)
+    if match is None:
+        raise ValueError(f"template.yaml: Layers item not understood: {item!r}")
+    return match.group(1)
+
+
 def function_layers(template: str) -> dict[str, list[str]]:
     """{function code directory name: layer logical ids}, from template.yaml's Globals
     `Function.Layers` (every function's) followed by each `AWS::Serverless::Function`'s own
@@ -240,10 +248,7 @@ def function_layers(template: str) -> dict[str, list[str]]:
         text = line.strip()
         if collecting is not None:
             if indent > collect_indent and text.startswith("-"):
-                match = _REF.match(text)
-                if match is None:
-                    raise ValueError(f"template.yaml: Layers item not understood: {text!r}")
-                collecting.append(match.group(1))
+                collecting.append(_layer_ref(text))
                 continue
             collecting = None
         if indent == 0:

@@ -1,14 +1,15 @@
 """The web client in a real browser (headless Chromium from Debian, driven by Playwright) against
 the local stack: sign in, register, receive the approval push, tap Approve, see the reply in the
 inbox and the Content Server stand-in's task sent on. Screenshots of each step go to
-docs/images/ (the README shows them). A second run answers from the service worker's
-notification instead of the page: the page is hidden, so pushes go to firebase-messaging-sw.js,
-which shows them with their buttons; a click on a button is dispatched to the worker's own
-`notificationclick` listener (a headless browser has no notification to click). The rest hold
-the page to what a user may expect: a crafted `#open=` link never answers or draws a card and
-labels are the app's (issue 20, finding 5), the comment box stops at the API's limit (11e),
-nothing locks up when the API or config.json fails (issue 25; failures made with Playwright's
-routing), and cards waiting for an answer survive a reload until answered, here or elsewhere."""
+.build/screenshots/ (`make screenshots` copies them to docs/images/, which the README shows). A
+second run answers from the service worker's notification instead of the page: the page is
+hidden, so pushes go to firebase-messaging-sw.js, which shows them with their buttons; a click on
+a button is dispatched to the worker's own `notificationclick` listener (a headless browser has
+no notification to click). The rest hold the page to what a user may expect: a crafted `#open=`
+link never answers or draws a card and labels are the app's (issue 20, finding 5), the comment
+box stops at the API's limit (11e), nothing locks up when the API or config.json fails (issue 25;
+failures made with Playwright's routing), and cards waiting for an answer survive a reload until
+answered, here or elsewhere."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-IMAGES = REPO_ROOT / "docs" / "images"
+# Build output: docs/images changes only by `make screenshots`.
+IMAGES = REPO_ROOT / ".build" / "screenshots"
 USER = "bjones"
 TASK = ("4790", "4790", "1")  # seeded below for this test alone
 TIMEOUT_MS = 30_000
