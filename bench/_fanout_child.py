@@ -40,9 +40,9 @@ TEAM = 1000  # RoutingConfig's cap per team
 GROUP_ID = 40001
 _MOTO = """
 import sys, time
-from devstack.moto_atomic import make_dynamodb_writes_atomic
+from devstack.moto_atomic import make_dynamodb_atomic
 from moto.server import ThreadedMotoServer
-make_dynamodb_writes_atomic()
+make_dynamodb_atomic()
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
 server.start()
 print("ready", flush=True)

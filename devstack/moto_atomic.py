@@ -1,7 +1,10 @@
 """DynamoDB's conditional writes are atomic; moto's are not when two threads write at once (it
 checks the condition, then writes, without a lock), so two overlapping sweeps could both "win"
 a conditional update locally where DynamoDB lets exactly one. One lock around moto's item writes
-makes the local stand-in as strict as the service. Applied by the local stack and the tests.
+makes the local stand-in as strict as the service. Reads take it too: a query or scan iterates
+a table's item dictionary, which a concurrent write resizes ("dictionary changed size during
+iteration" once the local runtime ran invocations side by side). Applied by the local stack and
+the tests.
 
 moto also makes a transaction's rollback copy the whole of every table it touches
 (`copy.deepcopy(table)`), so a 100-item claim against a table of 10,000 deliveries took
@@ -21,6 +24,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 
 WRITES = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
+READS = ("get_item", "query", "scan")  # the batch reads call get_item per key
 _LOCK = threading.RLock()
 _real_deepcopy = copy.deepcopy
 
@@ -72,9 +76,9 @@ def _cheap_transaction(method: Any) -> Any:
     return transact
 
 
-def make_dynamodb_writes_atomic() -> None:
-    """Idempotent: wraps each write method once."""
-    for name in WRITES:
+def make_dynamodb_atomic() -> None:
+    """Idempotent: wraps each write (and read) method once."""
+    for name in WRITES + READS:
         method = getattr(DynamoDBBackend, name)
         if getattr(method, "_ecmpush_atomic", False):
             continue

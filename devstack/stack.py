@@ -24,7 +24,7 @@ from devstack.fcm_standin import FcmStandIn, certs_url_for, create_fcm_standin, 
 from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
-from devstack.moto_atomic import make_dynamodb_writes_atomic
+from devstack.moto_atomic import make_dynamodb_atomic
 from devstack.resources import REGION, Provisioned, provision
 from devstack.schedules import LAST_RUNS, LocalScheduler
 from devstack.sign_in_bridge import SignInBridge
@@ -239,7 +239,7 @@ class Stack:
             self._moto.stop()
 
     def _start_moto(self) -> None:
-        make_dynamodb_writes_atomic()
+        make_dynamodb_atomic()
         self._moto = ThreadedMotoServer(
             ip_address=self.config.host, port=self.config.moto_port, verbose=False
         )

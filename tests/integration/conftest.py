@@ -16,7 +16,7 @@ from devstack.ecm_standin import EcmStandIn
 from devstack.fcm_standin import RunningFcmStandIn
 from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
-from devstack.moto_atomic import make_dynamodb_writes_atomic
+from devstack.moto_atomic import make_dynamodb_atomic
 from devstack.resources import REGION, provision
 from devstack.stack import SAMPLE_LINK_HOSTS, function_environment, local_ecm_credentials
 from ecmpush import bootstrap
@@ -56,7 +56,7 @@ def harness(
         "AWS_REGION": REGION,
     }.items():
         monkeypatch.setenv(key, value)
-    make_dynamodb_writes_atomic()
+    make_dynamodb_atomic()
     with mock_aws():
         template = cfn.load()
         extra: dict[str, str] = {}

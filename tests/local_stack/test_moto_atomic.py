@@ -11,12 +11,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devstack.moto_atomic import make_dynamodb_writes_atomic
+from devstack.moto_atomic import make_dynamodb_atomic
 
 
 @pytest.fixture
 def table() -> Iterator[Any]:
-    make_dynamodb_writes_atomic()
+    make_dynamodb_atomic()
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="eu-central-1")
         created = resource.create_table(
