@@ -314,7 +314,7 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
             QueueUrl=queue, Attributes={"VisibilityTimeout": str(int(function.timeout_s) + 5)}
         )
         # A warm container: the FCM OAuth token, secrets and clients exist before timing.
-        bootstrap.dispatch_service()
+        bootstrap.build_dispatch()
         invocations = 0
         with patch.object(botocore.client.BaseClient, "_make_api_call", counted):
             sqs.send_message(

@@ -93,7 +93,7 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
         import boto3
 
         sqs = boto3.client("sqs")
-        bootstrap.dispatch_service()  # a warm container: token, secrets and clients exist
+        bootstrap.build_dispatch()  # a warm container: token, secrets and clients exist
         real_hold = bootstrap.hold_back_message
         visibility = int(
             sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])[

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from ecmpush.components import component
+from ecmpush.bootstrap.cache import cached
 from ecmpush.entrypoints import snapstart
+from tests.fakes import unit_settings
 
 
 @pytest.fixture
@@ -47,8 +48,11 @@ def test_before_snapshot_imports_the_first_requests_modules(
     assert "ecmpush.domain.sla" in sys.modules
 
 
-def test_after_restore_drops_every_cached_component(runtime: dict[str, list[Any]]) -> None:
-    built = component(object)
+def test_after_restore_drops_every_built_object(
+    runtime: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ecmpush.bootstrap.cache.settings", lambda: unit_settings())
+    built = cached(lambda config: object())
     first = built()
     assert built() is first
     snapstart.prepare_snapshot()
