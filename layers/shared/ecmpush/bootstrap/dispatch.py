@@ -33,10 +33,14 @@ if TYPE_CHECKING:
 
 def _options(config: Settings) -> DeliveryOptions:
     from ecmpush.adapters.firebase_app import send_budget
-    from ecmpush.services.delivery import OUTCOME_SAVE_SECONDS, DeliveryOptions
+    from ecmpush.services.delivery import (
+        CLAIM_LEASE_SECONDS,
+        OUTCOME_SAVE_SECONDS,
+        DeliveryOptions,
+    )
 
     return DeliveryOptions(
-        lease_seconds=90,
+        lease_seconds=CLAIM_LEASE_SECONDS,
         batch_size=config.delivery_batch_size,
         send_chunk=config.fcm_chunk_size,
         reserve_seconds=send_budget(config.fcm_timeout_seconds) + OUTCOME_SAVE_SECONDS,

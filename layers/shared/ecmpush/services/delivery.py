@@ -38,6 +38,7 @@ CREDENTIALS_RETRY_SECONDS = 10.0  # a batch that could not get FCM credentials w
 # Time kept back from the deadline before a send starts is the send's own timeout (bootstrap
 # adds the sender's) plus this, for recording its answers and what was not reached.
 OUTCOME_SAVE_SECONDS = 3.0
+CLAIM_LEASE_SECONDS = 90  # a claim in SENDING another attempt waits out before sending again
 
 # One DynamoDB call each, run side by side on the pool.
 _CLAIMS_PER_CALL = 100  # a transaction
