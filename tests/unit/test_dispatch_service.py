@@ -44,7 +44,7 @@ from ecmpush.services.dispatch import Dispatch
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.settings import ConfigurationError
 from tests.conftest import sample_event
-from tests.fakes import unit_settings
+from tests.fakes import Partial, unit_settings
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 KEY = b"action-token-key-for-unit-tests!"
@@ -62,7 +62,7 @@ class FakePreferences:
         self.by_owner: dict[str, Preferences] = {}
 
 
-class FakeDevices:
+class FakeDevices(Partial):
     """The `Recipients` port: devices by owner, preferences from `preferences`."""
 
     def __init__(self, devices: Sequence[Device] = ()) -> None:
@@ -193,7 +193,7 @@ class FakeDeliveries:
         return record.status
 
 
-class FakeEvents:
+class FakeEvents(Partial):
     def __init__(self) -> None:
         self.marks: list[tuple[str, str, datetime, int]] = []
 
@@ -201,7 +201,7 @@ class FakeEvents:
         self.marks.append((event_id, status, now, notifications))
 
 
-class FakeTasks:
+class FakeTasks(Partial):
     def __init__(self) -> None:
         self.tasks: dict[str, TrackedTask] = {}
 
@@ -216,7 +216,7 @@ class FakeTasks:
             self.tasks[key] = self.tasks[key].model_copy(update=update)
 
 
-class FakeRecords:
+class FakeRecords(Partial):
     def __init__(self) -> None:
         self.stored: list[tuple[str, list[str], list[str]]] = []
 
@@ -245,7 +245,7 @@ class FakePublisher:
         return -(-len(messages) // 10)
 
 
-class FakeDirectory:
+class FakeDirectory(Partial):
     """Content Server groups: users and member groups per group id, served `page_size` a page
     (like the server, which decides its page size)."""
 
@@ -375,6 +375,7 @@ class World:
             "reserve_seconds": 13.5,
             **self.options,
         }
+        directory = self.directory
         return build_dispatch(
             unit_settings(app_base_url=APP),
             recipients=self.devices,
@@ -390,7 +391,7 @@ class World:
             links=LinkPolicy.of(APP),
             clock=lambda: NOW,
             pool=Inline(),
-            directory=(lambda: self.directory) if self.directory else None,
+            directory=(lambda: directory) if directory else None,
             options=DeliveryOptions(**options),
         )
 

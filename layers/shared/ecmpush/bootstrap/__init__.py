@@ -15,14 +15,14 @@ from ecmpush.bootstrap.intake import build_intake
 from ecmpush.bootstrap.parts import build_secret_store
 from ecmpush.bootstrap.replies import build_response_callback, build_write_back
 from ecmpush.bootstrap.sweeps import build_device_prune, build_expiry_sweep, build_sla_sweep
-from ecmpush.settings import Settings, settings
+from ecmpush.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 
 @cached
-def build_sqs_client(config: Settings) -> SQSClient:
+def build_sqs_client() -> SQSClient:
     """boto3 on first use: only a record that is held back needs this client."""
     import boto3
 

@@ -3,18 +3,18 @@ a verify-only App, never the FCM sender's key (issue 9)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ecmpush.bootstrap.cache import cached
 from ecmpush.bootstrap.parts import build_secret_store
-from ecmpush.settings import Settings
+from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
     from ecmpush.ports import IdTokenVerifier
 
 
 @cached
-def build_id_token_verifier(config: Settings, **overrides: Any) -> IdTokenVerifier:
+def build_id_token_verifier(config: Settings | None = None) -> IdTokenVerifier:
     """ID-token verification needs the project id; revocation checks a service account that may
     only read users (Firebase Authentication Viewer), when one is configured."""
     from firebase_admin import credentials
@@ -22,8 +22,7 @@ def build_id_token_verifier(config: Settings, **overrides: Any) -> IdTokenVerifi
     from ecmpush.adapters.firebase_app import get_verifier_app
     from ecmpush.adapters.id_token_verifier import FirebaseIdTokenVerifier
 
-    if overrides:
-        raise TypeError(f"no such parts: {sorted(overrides)}")
+    config = config or settings()
     credential = None
     if config.firebase_auth_secret_id:
         viewer = build_secret_store().json(config.firebase_auth_secret_id)

@@ -1,47 +1,46 @@
 """One object per warm container for each builder called without arguments; a call with
-settings or overrides (tests) builds afresh. `forget_all` drops them (tests, SnapStart)."""
+settings or overrides (tests) builds afresh and is not kept. `forget_all` drops what is kept
+(tests, SnapStart)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
-
-from ecmpush.settings import Settings, settings
 
 _forgetters: list[Callable[[], None]] = []
 
 
-def cached[T](build: Callable[..., T]) -> Callable[..., T]:
-    """`build(config, **overrides)`, kept for the container when called as `builder()`."""
+def cached[**P, T](build: Callable[P, T]) -> Callable[P, T]:
+    """`build`, its result kept for the container when called bare."""
     return cached_closing(None)(build)
 
 
-def cached_closing[T](
+def cached_closing[**P, T](
     close: Callable[[], None] | None,
-) -> Callable[[Callable[..., T]], Callable[..., T]]:
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """`cached`, calling `close()` when a kept object is forgotten (its threads, say)."""
-    return lambda build: _cached(build, close)
 
+    def decorate(build: Callable[P, T]) -> Callable[P, T]:
+        kept: list[T] = []
 
-def _cached[T](build: Callable[..., T], close: Callable[[], None] | None) -> Callable[..., T]:
-    kept: list[T] = []
+        @wraps(build)
+        def builder(*args: P.args, **kwargs: P.kwargs) -> T:
+            if args or kwargs:
+                return build(*args, **kwargs)
+            if not kept:
+                kept.append(build(*args, **kwargs))
+            return kept[0]
 
-    @wraps(build)
-    def builder(config: Settings | None = None, **overrides: Any) -> T:
-        if config is not None or overrides:
-            return build(config or settings(), **overrides)
-        if not kept:
-            kept.append(build(settings()))
-        return kept[0]
+        def forget() -> None:
+            if kept and close is not None:
+                close()
+            kept.clear()
 
-    def forget() -> None:
-        if kept and close is not None:
-            close()
-        kept.clear()
+        _forgetters.append(forget)
+        return builder
 
-    _forgetters.append(forget)
-    return builder
+    return decorate
 
 
 def forget_all() -> None:
@@ -50,11 +49,13 @@ def forget_all() -> None:
 
 
 class Overrides:
-    """The fakes a test hands a builder, by part name; a name no builder asks for is refused
-    (a misspelt override would otherwise leave the real adapter in place, silently)."""
+    """The fakes a test hands a builder, by part name (the keys of the builder's `parts`
+    TypedDict, which mypy checks the fakes against); a name the builder does not know is
+    refused at run time too (a misspelt override would leave the real adapter in place)."""
 
-    def __init__(self, overrides: dict[str, Any], *names: str) -> None:
-        unknown = sorted(set(overrides) - set(names))
+    def __init__(self, overrides: Mapping[str, Any], parts: type[Mapping[str, Any]]) -> None:
+        known: frozenset[str] = getattr(parts, "__optional_keys__", frozenset())
+        unknown = sorted(set(overrides) - known)
         if unknown:
             raise TypeError(f"no such parts: {unknown}")
         self._given = dict(overrides)

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from ecmpush.bootstrap.cache import Overrides, cached
 from ecmpush.bootstrap.parts import table
 from ecmpush.clock import utc_now
-from ecmpush.settings import Settings
+from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
     from ecmpush.adapters.history_repository import HistoryRepository
+    from ecmpush.ports import DevicesPort, InboxPort, PreferencesPort
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.me import MeService
+
+
+class DevicesParts(TypedDict, total=False):
+    """What a test may hand `build_devices` instead of the real thing."""
+
+    devices: DevicesPort
+    preferences: PreferencesPort
+    inbox: Callable[[], InboxPort]
+    clock: Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -24,13 +36,14 @@ class DevicesApi:
 
 
 @cached
-def build_devices(config: Settings, **overrides: Any) -> DevicesApi:
+def build_devices(config: Settings | None = None, **overrides: Unpack[DevicesParts]) -> DevicesApi:
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.preferences_repository import PreferencesRepository
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.me import MeService
 
-    part = Overrides(overrides, "clock", "devices", "preferences", "inbox")
+    config = config or settings()
+    part = Overrides(overrides, DevicesParts)
 
     @cache
     def history() -> HistoryRepository:

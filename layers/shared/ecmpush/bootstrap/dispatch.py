@@ -4,8 +4,9 @@ threads it keeps for the container's life."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Executor
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from ecmpush.bootstrap.cache import Overrides, cached_closing
 from ecmpush.bootstrap.parts import (
@@ -20,15 +21,48 @@ from ecmpush.bootstrap.parts import (
     tasks_repository,
 )
 from ecmpush.clock import utc_now
-from ecmpush.settings import Settings
+from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from ecmpush.adapters.secrets import SecretStore
-    from ecmpush.ports import PushSender
+    from ecmpush.domain.links import LinkPolicy
+    from ecmpush.domain.routing_config import RoutingConfig
+    from ecmpush.ports import (
+        ContentServer,
+        DeliveriesPort,
+        DevicesPort,
+        EventsPort,
+        FcmPausePort,
+        Publisher,
+        PushSender,
+        RecordsPort,
+        TasksPort,
+    )
+    from ecmpush.services.action_tokens import ActionTokenSigner
     from ecmpush.services.delivery import DeliveryOptions
     from ecmpush.services.dispatch import Dispatch
+
+
+class DispatchParts(TypedDict, total=False):
+    """What a test may hand `build_dispatch` instead of the real thing."""
+
+    recipients: DevicesPort
+    deliveries: DeliveriesPort
+    events: EventsPort
+    tasks: TasksPort
+    records: RecordsPort
+    publisher: Publisher
+    sender: PushSender
+    pause: FcmPausePort
+    signer: ActionTokenSigner
+    routing: Callable[[], RoutingConfig]
+    directory: Callable[[], ContentServer] | None
+    links: LinkPolicy
+    clock: Callable[[], datetime]
+    pool: Executor
+    options: DeliveryOptions
 
 
 def _options(config: Settings) -> DeliveryOptions:
@@ -73,7 +107,7 @@ def _push_sender(config: Settings, store: Callable[[], SecretStore]) -> PushSend
 
 
 @cached_closing(_shutdown_pools)
-def build_dispatch(config: Settings, **overrides: Any) -> Dispatch:
+def build_dispatch(config: Settings | None = None, **overrides: Unpack[DispatchParts]) -> Dispatch:
     from ecmpush.adapters.deliveries_repository import DeliveriesRepository
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.events_repository import EventsRepository
@@ -93,24 +127,8 @@ def build_dispatch(config: Settings, **overrides: Any) -> Dispatch:
     )
     from ecmpush.services.record_tracking import RecordTracker
 
-    part = Overrides(
-        overrides,
-        "deliveries",
-        "options",
-        "clock",
-        "pool",
-        "routing",
-        "links",
-        "publisher",
-        "recipients",
-        "signer",
-        "sender",
-        "pause",
-        "records",
-        "tasks",
-        "events",
-        "directory",
-    )
+    config = config or settings()
+    part = Overrides(overrides, DispatchParts)
     store = build_secret_store
     deliveries = part(
         "deliveries",

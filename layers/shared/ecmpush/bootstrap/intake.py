@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ecmpush.bootstrap.cache import Overrides, cached
 from ecmpush.bootstrap.parts import (
@@ -18,7 +18,7 @@ from ecmpush.bootstrap.parts import (
     table,
 )
 from ecmpush.clock import utc_now
-from ecmpush.settings import Settings
+from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 
     from ecmpush.domain.events import EcmEvent
     from ecmpush.services.webhook_intake import WebhookIntakeService
+
+
+class IntakeParts(TypedDict, total=False):
+    """What a test may hand `build_intake` instead of the real thing."""
+
+    secrets: Callable[[], Sequence[bytes]]
+    refreshed_secrets: Callable[[], Sequence[bytes] | None]
+    accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]]
+    clock: Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -41,12 +50,13 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
 
 
 @cached
-def build_intake(config: Settings, **overrides: Any) -> Intake:
+def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts]) -> Intake:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     from ecmpush.services.webhook_intake import WebhookIntakeService
 
-    part = Overrides(overrides, "accept_once", "secrets", "refreshed_secrets", "clock")
+    config = config or settings()
+    part = Overrides(overrides, IntakeParts)
     idempotency = IdempotencyConfig(
         event_key_jmespath="id",
         payload_validation_jmespath="[type, tenant, occurred_at, data]",

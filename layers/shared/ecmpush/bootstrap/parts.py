@@ -10,7 +10,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from ecmpush.bootstrap.cache import cached
-from ecmpush.settings import ConfigurationError, Settings
+from ecmpush.settings import ConfigurationError, Settings, settings
 
 if TYPE_CHECKING:
     import firebase_admin
@@ -45,13 +45,13 @@ def queue(url: str) -> SqsPublisher:
 
 
 @cached
-def build_secret_store(config: Settings) -> SecretStore:
+def build_secret_store(config: Settings | None = None) -> SecretStore:
     """The container's secrets cache, made on the first read (Powertools parameters imports
     boto3 and all its providers): builders hand it on as a factory, so a builder whose secrets
     a test overrides never makes it."""
     from ecmpush.adapters.secrets import SecretStore
 
-    return SecretStore(max_age=config.secrets_max_age)
+    return SecretStore(max_age=(config or settings()).secrets_max_age)
 
 
 def rotating_secret(

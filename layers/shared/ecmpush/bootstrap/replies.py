@@ -4,7 +4,8 @@ worker (functions/write_back) that applies queued replies."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from ecmpush.bootstrap.cache import Overrides, cached
 from ecmpush.bootstrap.parts import (
@@ -18,22 +19,57 @@ from ecmpush.bootstrap.parts import (
     tasks_repository,
 )
 from ecmpush.clock import utc_now
-from ecmpush.settings import Settings
+from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
-    from ecmpush.adapters.secrets import SecretStore
+    from ecmpush.domain.routing_config import RoutingConfig
+    from ecmpush.ports import (
+        ContentServer,
+        DevicesPort,
+        Publisher,
+        RepliesPort,
+        ReplyWriter,
+        TasksPort,
+    )
     from ecmpush.services.response_callback import ResponseCallbackService
     from ecmpush.services.write_back import WriteBackService
 
 
-def _write_back(
-    config: Settings, store: Callable[[], SecretStore], part: Overrides
+class WriteBackParts(TypedDict, total=False):
+    """What a test (or the response callback) may hand `build_write_back`."""
+
+    ecm: Callable[[], ContentServer]
+    replies: RepliesPort
+    tasks: TasksPort
+    publisher: Publisher
+    clock: Callable[[], datetime]
+    routing: Callable[[], RoutingConfig]
+
+
+class ResponseCallbackParts(TypedDict, total=False):
+    """What a test may hand `build_response_callback` instead of the real thing."""
+
+    action_token_keys: Callable[[], list[bytes]]
+    refreshed_action_token_keys: Callable[[], list[bytes] | None]
+    replies: RepliesPort
+    tasks: TasksPort
+    devices: DevicesPort
+    writer: ReplyWriter
+    queue: Publisher
+    clock: Callable[[], datetime]
+
+
+@cached
+def build_write_back(
+    config: Settings | None = None, **overrides: Unpack[WriteBackParts]
 ) -> WriteBackService:
     from ecmpush.adapters.responses_repository import ResponsesRepository
     from ecmpush.services.write_back import WriteBackService
 
+    config = config or settings()
+    part = Overrides(overrides, WriteBackParts)
     return WriteBackService(
-        ecm=part("ecm", lambda: ecm_client(config, store)),
+        ecm=part("ecm", lambda: ecm_client(config, build_secret_store)),
         replies=part(
             "replies",
             lambda: ResponsesRepository(table(config.deliveries_table), config.retention_days),
@@ -48,49 +84,29 @@ def _write_back(
 
 
 @cached
-def build_write_back(config: Settings, **overrides: Any) -> WriteBackService:
-    part = Overrides(overrides, "ecm", "replies", "tasks", "publisher", "clock", "routing")
-    service = _write_back(config, build_secret_store, part)
-    return service
-
-
-@cached
-def build_response_callback(config: Settings, **overrides: Any) -> ResponseCallbackService:
+def build_response_callback(
+    config: Settings | None = None, **overrides: Unpack[ResponseCallbackParts]
+) -> ResponseCallbackService:
+    """The reply is applied inline by a write-back service sharing this one's repositories."""
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.adapters.responses_repository import ResponsesRepository
     from ecmpush.services.response_callback import ResponseCallbackService
 
-    part = Overrides(
-        overrides,
-        "replies",
-        "tasks",
-        "action_token_keys",
-        "refreshed_action_token_keys",
-        "devices",
-        "writer",
-        "queue",
-        "clock",
-    )
-    store = build_secret_store
-    keys, refreshed = rotating_secret(store, config.action_token_secret_id)
+    config = config or settings()
+    part = Overrides(overrides, ResponseCallbackParts)
+    keys, refreshed = rotating_secret(build_secret_store, config.action_token_secret_id)
     replies = part(
         "replies",
         lambda: ResponsesRepository(table(config.deliveries_table), config.retention_days),
     )
     tasks = part("tasks", lambda: tasks_repository(config))
-    service = ResponseCallbackService(
+    return ResponseCallbackService(
         action_token_keys=part("action_token_keys", lambda: keys),
         refreshed_action_token_keys=part("refreshed_action_token_keys", lambda: refreshed),
         replies=replies,
         tasks=tasks,
         devices=part("devices", lambda: DevicesRepository(table(config.devices_table))),
-        writer=part(
-            "writer",
-            lambda: _write_back(
-                config, store, Overrides({"replies": replies, "tasks": tasks}, "replies", "tasks")
-            ),
-        ),
+        writer=part("writer", lambda: build_write_back(config, replies=replies, tasks=tasks)),
         queue=part("queue", lambda: queue(config.writeback_queue_url)),
         clock=part("clock", lambda: utc_now),
     )
-    return service

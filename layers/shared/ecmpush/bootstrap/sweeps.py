@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from ecmpush.bootstrap.cache import Overrides, cached
 from ecmpush.bootstrap.parts import (
@@ -17,14 +19,49 @@ from ecmpush.bootstrap.parts import (
     tasks_repository,
 )
 from ecmpush.clock import utc_now
-from ecmpush.settings import ConfigurationError, Settings
+from ecmpush.settings import ConfigurationError, Settings, settings
 
 if TYPE_CHECKING:
     from ecmpush.domain.expiry import ExpiryPolicy
     from ecmpush.domain.expiry_search import SearchConfig
+    from ecmpush.domain.routing_config import RoutingConfig
+    from ecmpush.ports import (
+        ContentServer,
+        DevicesPort,
+        Publisher,
+        RecordsPort,
+        SweepLeasePort,
+        TasksPort,
+    )
     from ecmpush.services.device_prune import DevicePruneService
     from ecmpush.services.expiry_sweep import ExpirySweepService
     from ecmpush.services.sla_sweep import SlaSweepService
+
+
+class ExpirySweepParts(TypedDict, total=False):
+    """What a test may hand `build_expiry_sweep` instead of the real thing."""
+
+    records: RecordsPort
+    lease: SweepLeasePort
+    publisher: Publisher
+    routing: Callable[[], RoutingConfig]
+    clock: Callable[[], datetime]
+    ecm: Callable[[], ContentServer] | None
+
+
+class SlaSweepParts(TypedDict, total=False):
+    """What a test may hand `build_sla_sweep` instead of the real thing."""
+
+    tasks: TasksPort
+    ecm: Callable[[], ContentServer]
+    publisher: Publisher
+    routing: Callable[[], RoutingConfig]
+
+
+class DevicePruneParts(TypedDict, total=False):
+    """What a test may hand `build_device_prune` instead of the real thing."""
+
+    devices: DevicesPort
 
 
 def _expiry_policy(config: Settings) -> ExpiryPolicy:
@@ -47,12 +84,15 @@ def _expiry_search(config: Settings) -> SearchConfig | None:
 
 
 @cached
-def build_expiry_sweep(config: Settings, **overrides: Any) -> ExpirySweepService:
+def build_expiry_sweep(
+    config: Settings | None = None, **overrides: Unpack[ExpirySweepParts]
+) -> ExpirySweepService:
     from ecmpush.adapters.records_repository import RecordsRepository
     from ecmpush.adapters.sweep_lease_store import SweepLeaseStore
     from ecmpush.services.expiry_sweep import ExpirySweepService
 
-    part = Overrides(overrides, "records", "lease", "publisher", "routing", "clock", "ecm")
+    config = config or settings()
+    part = Overrides(overrides, ExpirySweepParts)
     service = ExpirySweepService(
         records=part(
             "records", lambda: RecordsRepository(records_table(config), config.retention_days)
@@ -70,10 +110,13 @@ def build_expiry_sweep(config: Settings, **overrides: Any) -> ExpirySweepService
 
 
 @cached
-def build_sla_sweep(config: Settings, **overrides: Any) -> SlaSweepService:
+def build_sla_sweep(
+    config: Settings | None = None, **overrides: Unpack[SlaSweepParts]
+) -> SlaSweepService:
     from ecmpush.services.sla_sweep import SlaSweepService
 
-    part = Overrides(overrides, "tasks", "ecm", "publisher", "routing")
+    config = config or settings()
+    part = Overrides(overrides, SlaSweepParts)
     service = SlaSweepService(
         tasks=part("tasks", lambda: tasks_repository(config)),
         ecm=part("ecm", lambda: ecm_client(config, build_secret_store)),
@@ -86,13 +129,16 @@ def build_sla_sweep(config: Settings, **overrides: Any) -> SlaSweepService:
 
 
 @cached
-def build_device_prune(config: Settings, **overrides: Any) -> DevicePruneService:
+def build_device_prune(
+    config: Settings | None = None, **overrides: Unpack[DevicePruneParts]
+) -> DevicePruneService:
     from ecmpush.adapters.devices_repository import DevicesRepository
     from ecmpush.services.device_prune import DevicePruneService
 
+    config = config or settings()
     if config.device_stale_days < 1:
         raise ConfigurationError("environment variable ECMPUSH_DEVICE_STALE_DAYS must be >= 1")
-    part = Overrides(overrides, "devices")
+    part = Overrides(overrides, DevicePruneParts)
     service = DevicePruneService(
         devices=part("devices", lambda: DevicesRepository(table(config.devices_table))),
         stale_days=config.device_stale_days,
