@@ -10,8 +10,8 @@ Paths compared, per event:
 - handler_batch: 50 events per invocation (207), latency / 50;
 - handler_duplicate: the same single events again (200 duplicate, answered from the
   idempotency record);
-- accept_idempotent: `bootstrap.accept_event_once()(event=...)`, the idempotent call the handler
-  makes, without HTTP, signature or validation;
+- accept_idempotent: `bootstrap.build_intake().accept_once()(event=...)`, the idempotent call
+  the handler makes, without HTTP, signature or validation;
 - accept_direct: `bootstrap.intake_service().accept(event)`, the same work without idempotency.
 
 moto answers in-process in about a millisecond per call; DynamoDB and SQS answer over the
@@ -227,7 +227,7 @@ def _measure(
         hook.timed(hook.request({"events": [hook.new_event() for _ in range(BATCH)]}), 207)
         for _ in range(batch_reps)
     ]
-    accept_once = bootstrap.accept_event_once()
+    accept_once = bootstrap.build_intake().accept_once()
     service = bootstrap.intake_service()
     idempotent: list[float] = []
     direct: list[float] = []

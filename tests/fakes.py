@@ -4,26 +4,37 @@ and the contract suite (`tests/contract`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from pydantic import BaseModel
 
 from ecmpush.domain.messages import DispatchMessage
 from ecmpush.domain.replies import ReplyStatus
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.domain.write_back import WriteBack
+from ecmpush.settings import Settings
 
 
-class WriteBackRecorder:
-    """`ReplyStatusLog`, `TaskCloser` and `Publisher` in one: what the write-back service writes
-    beside Content Server, kept for assertions. `tracked` is the task `get` finds."""
+class Partial:
+    """Base of a fake that implements only the port methods its test's service calls: any
+    other is an error naming the method, never a silent stand-in (ports.py has one port per
+    adapter, so a service may be handed more than it uses)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"{type(self).__name__} does not fake {name!r}")
+
+
+class WriteBackRecorder(Partial):
+    """`TasksPort` (get, close) and `Publisher` in one, with `replies` its `RepliesPort`
+    (mark): what the write-back service writes beside Content Server, kept for assertions.
+    `tracked` is the task `get` finds."""
 
     def __init__(self, tracked: TrackedTask | None = None) -> None:
         self.tracked = tracked
         self.marked: list[ReplyStatus] = []
         self.closed: list[str] = []
         self.published: list[DispatchMessage] = []
-
-    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
-        self.marked.append(status)
+        self.replies = _Marks(self.marked)
 
     def get(self, key: str) -> TrackedTask | None:
         return self.tracked if self.tracked and self.tracked.task_key == key else None
@@ -31,13 +42,24 @@ class WriteBackRecorder:
     def close(self, key: str, outcome: str | None, now: datetime) -> None:
         self.closed.append(key)
 
-    def publish(self, message: DispatchMessage) -> str:
-        self.published.append(message)
+    def publish(self, message: BaseModel, delay_seconds: int = 0) -> str:
+        self.published.append(cast(DispatchMessage, message))
         return f"message-{len(self.published)}"
 
 
-class ReplyLedger:
-    """`ReplyClaims`: one reply per (notification, user), as ResponsesRepository keeps them."""
+class _Marks(Partial):
+    """`RepliesPort.mark`, into the recorder's `marked`."""
+
+    def __init__(self, marked: list[ReplyStatus]) -> None:
+        self.marked = marked
+
+    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
+        self.marked.append(status)
+
+
+class ReplyLedger(Partial):
+    """`RepliesPort` (get, claim, release): one reply per (notification, user), as
+    ResponsesRepository keeps them."""
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], WriteBack] = {}
@@ -61,8 +83,8 @@ class ReplyLedger:
             self.released.append(reply.response_id)
 
 
-class Shelf[T]:
-    """A store that `get`s what was put on it: `TaskReader` (by task key), `DeviceReader`
+class Shelf[T](Partial):
+    """A store that `get`s what was put on it: `TasksPort` (by task key), `DevicesPort`
     (by owner and installation id)."""
 
     def __init__(self, items: dict[Any, T] | None = None) -> None:
@@ -72,21 +94,43 @@ class Shelf[T]:
         return self.items.get(key[0] if len(key) == 1 else key)
 
 
-class Queue[T]:
-    """A queue's `publish`: kept in order; `fail` makes the next publish raise."""
+class Queue[T](Partial):
+    """A `Publisher`'s `publish`: kept in order; `fail` makes the next publish raise."""
 
     def __init__(self) -> None:
         self.published: list[T] = []
         self.fail: Exception | None = None
 
-    def publish(self, message: T) -> str:
+    def publish(self, message: BaseModel, delay_seconds: int = 0) -> str:
         if self.fail is not None:
             raise self.fail
-        self.published.append(message)
+        self.published.append(cast(T, message))
         return f"message-{len(self.published)}"
 
 
 # --- builders ----------------------------------------------------------------------------------
+
+
+def unit_settings(**changes: Any) -> Settings:
+    """Settings for a builder whose every adapter a test overrides: names that reach nothing;
+    `changes` override any field."""
+    required = {
+        "events_table": "EventsTable",
+        "devices_table": "DevicesTable",
+        "deliveries_table": "DeliveriesTable",
+        "idempotency_table": "IdempotencyTable",
+        "dispatch_queue_url": "https://sqs.invalid/dispatch",
+        "webhook_secret_id": "webhook-secret",
+        "firebase_secret_id": "firebase-secret",
+        "action_token_secret_id": "action-token-secret",
+        "app_base_url": "https://app.example.com",
+        "tasks_table": "TasksTable",
+        "writeback_queue_url": "https://sqs.invalid/writeback",
+        "ecm_secret_id": "ecm-secret",
+        "ecm_base_url": "https://ecm.example.com/otcs/cs.exe",
+        "records_table": "RecordsTable",
+    }
+    return Settings(**{**required, **changes})
 
 
 def tracked_task(process_id: str = "4711", **changes: Any) -> TrackedTask:

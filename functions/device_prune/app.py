@@ -18,6 +18,6 @@ from ecmpush.entrypoints.scheduled import report_run, scheduled_time
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = scheduled_time(event)
-    report = bootstrap.device_prune_service().run(now, context.get_remaining_time_in_millis)
+    report = bootstrap.build_device_prune().run(now, context.get_remaining_time_in_millis)
     counts = {"Examined": report.examined, "Pruned": report.pruned, "Skipped": report.skipped}
     return report_run("StaleDevices", now, counts, report.complete, report.as_dict())

@@ -41,7 +41,9 @@ def put_device(
     installation_id: NewInstallationId, registration: Annotated[DeviceRegistration, Body()]
 ) -> Response[str]:
     principal = authenticated(app)
-    device, created = bootstrap.devices_service().register(principal, installation_id, registration)
+    device, created = bootstrap.build_devices().devices.register(
+        principal, installation_id, registration
+    )
     logger.info(
         "device registered",
         extra={"installation_id": installation_id, "new": created, "platform": device.platform},
@@ -53,7 +55,7 @@ def put_device(
 @app.delete("/devices/<installation_id>")
 def delete_device(installation_id: InstallationId) -> Response[str]:
     principal = authenticated(app)
-    if not bootstrap.devices_service().unregister(principal, installation_id):
+    if not bootstrap.build_devices().devices.unregister(principal, installation_id):
         return error_response(404, "no such device for this user")
     return Response(status_code=204, content_type="application/json", body="")
 
@@ -67,13 +69,13 @@ def _weak_installation_id(exc: WeakInstallationId) -> Response[str]:
 
 @app.get("/me/preferences")
 def get_preferences() -> Response[str]:
-    preferences = bootstrap.me_service().preferences(authenticated(app))
+    preferences = bootstrap.build_devices().me.preferences(authenticated(app))
     return json_response(200, preferences.model_dump(mode="json"))
 
 
 @app.put("/me/preferences")
 def put_preferences(preferences: Annotated[Preferences, Body()]) -> Response[str]:
-    saved = bootstrap.me_service().set_preferences(authenticated(app), preferences)
+    saved = bootstrap.build_devices().me.set_preferences(authenticated(app), preferences)
     return json_response(200, saved.model_dump(mode="json"))
 
 
@@ -82,7 +84,7 @@ def list_notifications(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[str]:
-    page = bootstrap.me_service().notifications(authenticated(app), limit, cursor)
+    page = bootstrap.build_devices().me.notifications(authenticated(app), limit, cursor)
     return json_response(200, {"notifications": list(page.items), "next_cursor": page.cursor})
 
 

@@ -29,7 +29,7 @@ from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.backoff import DISPATCH_RETRY
 from ecmpush.domain.messages import dispatch_message_adapter
 from ecmpush.entrypoints.observability import logger, metrics, tracer
-from ecmpush.services.dispatch import DispatchReport, RetryLater
+from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.settings import settings
 
 # A batch whose every record failed is still a partial response, not a function error: a
@@ -56,7 +56,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
         raise PoisonMessage(record.message_id) from None
     try:
-        report = bootstrap.dispatch_service().handle(message, _deadline(lambda_context))
+        report = bootstrap.build_dispatch().handle(message, _deadline(lambda_context))
     except RetryLater as exc:
         metrics.add_metric(name="DispatchRetries", unit=MetricUnit.Count, value=1)
         if exc.report is not None:

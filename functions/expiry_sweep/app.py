@@ -17,7 +17,7 @@ from ecmpush.entrypoints.scheduled import report_run, scheduled_time
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = scheduled_time(event)
-    report = bootstrap.expiry_sweep_service().run(now, context.get_remaining_time_in_millis)
+    report = bootstrap.build_expiry_sweep().run(now, context.get_remaining_time_in_millis)
     counts = {
         "RecordsExamined": report.examined,
         "RecordsNotified": report.notified,

@@ -39,7 +39,7 @@ prepare_snapshot(
 @app.post("/responses")
 def post_response(request: Annotated[ReplyRequest, Body()]) -> Response[str]:
     principal = authenticated(app)
-    service = bootstrap.response_callback_service()
+    service = bootstrap.build_response_callback()
     reply = service.accept(principal, request)
     status = service.apply_or_queue(reply)
     metrics.add_metric(name=f"Replies_{status.value}", unit=MetricUnit.Count, value=1)

@@ -19,7 +19,7 @@ COUNTS = ("examined", "notified", "skipped", "unchecked", "closed")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = scheduled_time(event)
-    report = bootstrap.sla_sweep_service().run(now, context.get_remaining_time_in_millis)
+    report = bootstrap.build_sla_sweep().run(now, context.get_remaining_time_in_millis)
     counts = {name.capitalize(): getattr(report, name) for name in COUNTS}
     result = report_run("SlaSweep", now, counts, report.complete, report.as_dict())
     if report.problems:

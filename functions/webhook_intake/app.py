@@ -64,7 +64,7 @@ def receive_events() -> Response[str]:
         return error_response(415, "Content-Type must be application/json")
     signature = app.current_event.headers.get("x-ecmpush-signature")
     try:
-        answer = bootstrap.webhook_intake_service().receive(signature, _raw_body())
+        answer = bootstrap.build_intake().service.receive(signature, _raw_body())
     except webhook_signature.InvalidSignature as exc:
         logger.warning("webhook signature refused: %s", exc)
         return error_response(401, str(exc))
@@ -91,5 +91,5 @@ def _log(result: dict[str, Any]) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    bootstrap.intake_idempotency_config().register_lambda_context(context)
+    bootstrap.build_intake().idempotency.register_lambda_context(context)
     return app.resolve(event, context)

@@ -33,7 +33,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     reply = WriteBack.model_validate_json(record.body)
     budget = lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
     try:
-        outcome = bootstrap.write_back_service().apply(reply, max(budget, 1.0))
+        outcome = bootstrap.build_write_back().apply(reply, max(budget, 1.0))
     except EcmUnavailable as exc:
         attempts = int(record.attributes.approximate_receive_count or 1)
         bootstrap.hold_back_message(

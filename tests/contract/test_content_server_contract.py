@@ -50,7 +50,7 @@ def _reply(step: dict[str, Any], action: str, response_id: str, second: int) -> 
 def _service(otcs: Target, recorder: WriteBackRecorder) -> WriteBackService:
     return WriteBackService(
         ecm=lambda: otcs.client,
-        replies=recorder,
+        replies=recorder.replies,
         tasks=recorder,
         publisher=recorder,
         app_base_url="https://app.example.com",

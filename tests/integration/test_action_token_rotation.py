@@ -13,6 +13,7 @@ import pytest
 
 from ecmpush import bootstrap
 from ecmpush.domain.action_token import ActionClaims, ActionTokenInvalid, sign, verify
+from ecmpush.settings import settings
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 from tests.integration.test_response_callback import APPROVAL, _answer, _ecm_task, _push
 
@@ -72,7 +73,8 @@ def test_warm_reply_container_takes_a_token_signed_with_a_key_it_has_not_seen(
     """Dispatch (a cold container) already signs with the new key while this container still
     caches the old one: one rate-limited re-read of the secret, not a 401."""
     data = _push(harness, APPROVAL)
-    bootstrap.action_token_keys()  # the reply container's cache holds the old key only
+    # The reply container's cache holds the old key only.
+    bootstrap.build_secret_store().active_values(settings().action_token_secret_id)
     _rotate(harness)
 
     reply = _answer(harness, _token(data, NEW_KEY), "approve", "asmith")

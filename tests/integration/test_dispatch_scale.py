@@ -17,8 +17,10 @@ import pytest
 
 from devstack.lambda_runtime import InvocationTimedOut, LocalFunction
 from ecmpush import bootstrap
+from ecmpush.bootstrap.parts import firebase_app
 from ecmpush.domain.notifications import notification_id
-from ecmpush.services import dispatch
+from ecmpush.services import delivery
+from ecmpush.settings import settings
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 
@@ -43,6 +45,11 @@ def _bulletin(users: list[str], event_id: str = "evt-scale-1") -> dict[str, Any]
     event["id"] = event_id
     event["data"]["audience"] = {"users": [{"user_id": u} for u in users]}
     return event
+
+
+def _firebase_app() -> Any:
+    """The container's sending App (firebase-admin keeps one per configuration)."""
+    return firebase_app(settings(), bootstrap.build_secret_store)
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
@@ -224,8 +231,8 @@ def test_a_task_for_one_user_with_two_devices_costs_four_sequential_aws_round_tr
     harness.sqs.send_message(QueueUrl=harness.queue_url, MessageBody=body)
     [received] = harness.sqs.receive_message(QueueUrl=harness.queue_url)["Messages"]
     event = {"Records": [harness.poller()._record(received)]}
-    bootstrap.dispatch_service()  # a warm container: clients made, secrets cached
-    bootstrap.action_token_key()
+    bootstrap.build_dispatch()  # a warm container: clients made, secrets cached
+    bootstrap.build_secret_store().text(settings().action_token_secret_id)
     with _round_trips(latency_s=0.15) as waves:
         result = harness.dispatch.invoke(event)
     assert result == {"batchItemFailures": []}
@@ -270,8 +277,8 @@ def test_a_failing_token_endpoint_claims_nothing_and_the_batch_goes_out_once_lat
     """The OAuth token is fetched before any claim: were it fetched inside the send (as the
     SDK would), a slow token endpoint could outlast the deadline with claims taken."""
     users = _crowd(harness, 3)
-    monkeypatch.setattr(dispatch, "CREDENTIALS_RETRY_SECONDS", 1.0)
-    credential = bootstrap.firebase_app().credential.get_credential()
+    monkeypatch.setattr(delivery, "CREDENTIALS_RETRY_SECONDS", 1.0)
+    credential = _firebase_app().credential.get_credential()
     credential.token, credential.expiry = None, None  # a cold container: no token yet
     asked_before = harness.fcm.standin.token_requests
     harness.fcm.standin.fail_token_requests(3)  # google-auth's three attempts all fail
@@ -295,7 +302,7 @@ def test_an_invocation_killed_while_fetching_credentials_leaves_no_claim_and_no_
     before anything is claimed, so a kill there strands nothing: the retry sends each device
     exactly once, without waiting out any lease."""
     users = _crowd(harness, 3)
-    credential = bootstrap.firebase_app().credential.get_credential()
+    credential = _firebase_app().credential.get_credential()
     credential.token, credential.expiry = None, None  # a cold container: no token yet
     harness.fcm.standin.slow_token_requests(1, 4.0)  # longer than the 2 s timeout below
     harness.dispatch = LocalFunction(harness.dispatch.spec, timeout_s=2.0)

@@ -16,9 +16,13 @@ import pytest
 
 from devstack.lambda_runtime import LambdaContext
 from ecmpush import bootstrap
+from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.records_repository import RecordsRepository
-from ecmpush.bootstrap import expiry_sweep_service, record_tracker, records_repository
+from ecmpush.bootstrap import build_expiry_sweep
+from ecmpush.bootstrap.parts import records_table
 from ecmpush.domain.events import event_adapter
+from ecmpush.services.record_tracking import RecordTracker
+from ecmpush.settings import settings
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 
@@ -67,8 +71,10 @@ def _event(
 
 def _store(h: Harness, *events: dict[str, Any]) -> None:
     """What Dispatch does with `record.expiry_scheduled` (services/record_tracking.py)."""
+    config = settings()
+    tracker = RecordTracker(RecordsRepository(records_table(config), config.retention_days))
     for event in events:
-        record_tracker().track(event_adapter.validate_python(event), RECEIVED)
+        tracker.track(event_adapter.validate_python(event), RECEIVED)
 
 
 def _pushes(h: Harness, user: str) -> list[dict[str, str]]:
@@ -236,7 +242,7 @@ def test_renewal_starts_the_windows_afresh(harness: Harness) -> None:
 def test_overlapping_runs_announce_each_window_once(harness: Harness) -> None:
     _register(harness, "asmith", "dlee")
     _store(harness, *(_event(f"9900{i}", roles=("legal",)) for i in range(5)))
-    service = expiry_sweep_service()
+    service = build_expiry_sweep()
     now = datetime.fromisoformat(at(-30))
     reports: list[Any] = []
 
@@ -368,15 +374,15 @@ def test_ecm_down_mid_search_resumes_from_the_page_it_stopped_at(
 ) -> None:
     _search(monkeypatch, page_size=1)
     seen: list[int] = []
-    real_search = bootstrap.ecm_client().search
+    real_search = EcmClient.search
 
-    def search(where: str, **kwargs: Any) -> Any:
+    def search(client: EcmClient, where: str, **kwargs: Any) -> Any:
         seen.append(kwargs["page"])
         if len(seen) == 2:
             harness.ecm.outage(600)
-        return real_search(where, **kwargs)
+        return real_search(client, where, **kwargs)
 
-    monkeypatch.setattr(bootstrap.ecm_client(), "search", search)
+    monkeypatch.setattr(EcmClient, "search", search)
     report = harness.sweep_expiry(SEARCH_NOW)
     assert (report["search"], report["ingested"], report["search_pages"]) == ("unavailable", 1, 1)
     harness.ecm.outage(0)
@@ -417,10 +423,10 @@ def test_bad_configuration_fails_the_cold_start(
     monkeypatch.setenv("ECMPUSH_EXPIRY_SEARCH", '{"where": "x"}')
     bootstrap.reset()
     with pytest.raises(ConfigurationError, match="ECMPUSH_EXPIRY_SEARCH"):
-        expiry_sweep_service()
+        build_expiry_sweep()
     monkeypatch.setenv("ECMPUSH_EXPIRY_SEARCH", "")
     monkeypatch.setenv("ECMPUSH_EXPIRY_WINDOWS", "30,x")
     bootstrap.reset()
     with pytest.raises(ConfigurationError, match="ECMPUSH_EXPIRY_WINDOWS"):
-        expiry_sweep_service()
-    assert records_repository() is not None  # the table itself needs no windows
+        build_expiry_sweep()
+    assert records_table(settings()) is not None  # the table itself needs no windows

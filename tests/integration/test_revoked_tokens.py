@@ -117,7 +117,7 @@ def test_reads_may_use_the_cached_record_until_a_write_or_the_bound_refreshes_it
 ) -> None:
     token = _token(harness)
     assert _read(harness, token).status == 200
-    verifier = bootstrap.id_token_verifier()
+    verifier = bootstrap.build_id_token_verifier()
     assert verifier.lookups == 1  # type: ignore[attr-defined]
     auth.revoke_refresh_tokens(UID, app=admin)
     # Within ReadRevocationCacheSeconds a read trusts the record it has (documented bound).
@@ -151,14 +151,14 @@ def test_an_operator_bound_lets_writes_trust_a_recent_record(
     assert _register(harness, token).status == 201
     auth.revoke_refresh_tokens(UID, app=admin)
     assert _register(harness, token, "asmith-laptop-9c2e417f3a").status == 201
-    assert bootstrap.id_token_verifier().lookups == 1  # type: ignore[attr-defined]
+    assert bootstrap.build_id_token_verifier().lookups == 1  # type: ignore[attr-defined]
 
 
 def test_every_write_reads_the_record_and_reads_once_per_bound(
     harness: Harness, admin: Any
 ) -> None:
     token = harness.identity.mint_id_token("asmith")
-    verifier = bootstrap.id_token_verifier()
+    verifier = bootstrap.build_id_token_verifier()
     assert _read(harness, token).status == 200
     assert _read(harness, token).status == 200
     assert verifier.lookups == 1  # type: ignore[attr-defined]

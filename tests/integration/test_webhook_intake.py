@@ -119,7 +119,7 @@ def test_wrong_secrets_rereads_secrets_manager_at_most_once_per_interval(
 ) -> None:
     from ecmpush import bootstrap
 
-    store = bootstrap.secret_store()
+    store = bootstrap.build_secret_store()
     original = store.active_values
     forced: list[bool] = []
 

@@ -6,7 +6,6 @@ the API registered, or an unrelated error, is not swallowed by the fallback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,7 +41,7 @@ def _raising(exc: Exception) -> Any:
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[APIGatewayRestResolver]:
+def app(monkeypatch: pytest.MonkeyPatch) -> APIGatewayRestResolver:
     # Imported here, with the environment template.yaml gives every function: observability.py
     # builds Logger and Metrics from it once per process, and the integration tests that share
     # this worker need them as a deployed function has them.
@@ -60,8 +59,8 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[APIGatewayRestResolver]:
     }
     for name, failure in failures.items():
         resolver.get(f"/{name}")(_raising(failure))
-    with bootstrap.override(id_token_verifier=_Verifier()):
-        yield resolver
+    monkeypatch.setattr(bootstrap, "build_id_token_verifier", _Verifier)
+    return resolver
 
 
 def _call(app: APIGatewayRestResolver, path: str) -> dict[str, Any]:

@@ -16,12 +16,13 @@ from ecmpush.adapters.dynamo import iso
 from ecmpush.domain.devices import RefreshEntry
 from ecmpush.domain.page import Page
 from ecmpush.services.device_prune import DevicePruneService, month_buckets
+from tests.fakes import Partial
 
 NOW = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)  # cutoff at 60 days: 2025-12-31T03:30:00Z
 
 
 @dataclass
-class FakeDevices:
+class FakeDevices(Partial):
     """DevicesTable in memory: `items` is the table, (owner, installation_id) -> updated_at; the
     `by_refresh` index is a snapshot that may lag behind it (`stale_index`)."""
 

@@ -13,11 +13,12 @@ from pydantic import ValidationError
 from ecmpush.domain.devices import Device, DeviceLimitReached, DeviceRegistration, TokenHeld
 from ecmpush.domain.identity import Principal, Unauthenticated
 from ecmpush.services.devices import DeviceConflict, DevicesService, Forbidden, WeakInstallationId
+from tests.fakes import Partial
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
-class FakeStore:
+class FakeStore(Partial):
     """Keyed like the table: (owner, installation_id); upsert keeps the first created_at."""
 
     def __init__(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ecmpush.bootstrap import build_dispatch
 from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.action_token import verify
 from ecmpush.domain.delivery import (
@@ -28,6 +29,7 @@ from ecmpush.domain.ecm import MembersPage
 from ecmpush.domain.ecm_errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.events import Record as EcmRecord
 from ecmpush.domain.events import event_adapter
+from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.messages import EventMessage, GroupPageMessage, NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.preferences import Preferences, QuietHours
@@ -37,15 +39,18 @@ from ecmpush.domain.routing_config import EcmGroupTeam, RoutingConfig
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
-from ecmpush.services.dispatch import DispatchReport, DispatchService, RetryLater
-from ecmpush.services.record_tracking import RecordTracker
+from ecmpush.services.delivery import DeliveryOptions, Inline
+from ecmpush.services.dispatch import Dispatch
+from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.settings import ConfigurationError
 from tests.conftest import sample_event
+from tests.fakes import Partial, unit_settings
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 KEY = b"action-token-key-for-unit-tests!"
 TTL = timedelta(days=3)
 LEASE = 90
+APP = "https://app.example.com"
 FINAL = {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.TOKEN_REMOVED}
 
 
@@ -57,7 +62,7 @@ class FakePreferences:
         self.by_owner: dict[str, Preferences] = {}
 
 
-class FakeDevices:
+class FakeDevices(Partial):
     """The `Recipients` port: devices by owner, preferences from `preferences`."""
 
     def __init__(self, devices: Sequence[Device] = ()) -> None:
@@ -188,7 +193,7 @@ class FakeDeliveries:
         return record.status
 
 
-class FakeEvents:
+class FakeEvents(Partial):
     def __init__(self) -> None:
         self.marks: list[tuple[str, str, datetime, int]] = []
 
@@ -196,7 +201,7 @@ class FakeEvents:
         self.marks.append((event_id, status, now, notifications))
 
 
-class FakeTasks:
+class FakeTasks(Partial):
     def __init__(self) -> None:
         self.tasks: dict[str, TrackedTask] = {}
 
@@ -211,7 +216,7 @@ class FakeTasks:
             self.tasks[key] = self.tasks[key].model_copy(update=update)
 
 
-class FakeRecords:
+class FakeRecords(Partial):
     def __init__(self) -> None:
         self.stored: list[tuple[str, list[str], list[str]]] = []
 
@@ -240,7 +245,7 @@ class FakePublisher:
         return -(-len(messages) // 10)
 
 
-class FakeDirectory:
+class FakeDirectory(Partial):
     """Content Server groups: users and member groups per group id, served `page_size` a page
     (like the server, which decides its page size)."""
 
@@ -362,23 +367,32 @@ class World:
         return self.devices.preferences
 
     @property
-    def service(self) -> DispatchService:
-        return DispatchService(
+    def service(self) -> Dispatch:
+        options = {
+            "lease_seconds": LEASE,
+            "batch_size": 250,
+            "send_chunk": 500,
+            "reserve_seconds": 13.5,
+            **self.options,
+        }
+        directory = self.directory
+        return build_dispatch(
+            unit_settings(app_base_url=APP),
             recipients=self.devices,
             deliveries=self.deliveries,
             events=self.events,
             tasks=self.tasks,
             publisher=self.publisher,
             routing=lambda: self.routing,
-            records=RecordTracker(self.records),
+            records=self.records,
             sender=self.sender,
             pause=self.pause,
             signer=ActionTokenSigner(lambda: KEY, TTL),
-            app_base_url="https://app.example.com",
+            links=LinkPolicy.of(APP),
             clock=lambda: NOW,
-            lease_seconds=LEASE,
-            directory=(lambda: self.directory) if self.directory else None,  # type: ignore[arg-type,return-value]
-            **self.options,
+            pool=Inline(),
+            directory=(lambda: directory) if directory else None,
+            options=DeliveryOptions(**options),
         )
 
     def send(
@@ -1197,7 +1211,7 @@ def test_a_recipient_whose_preferences_cannot_be_applied_fails_alone(
             raise OverflowError("date value out of range")
         return real(n, preferences, now)
 
-    monkeypatch.setattr("ecmpush.services.dispatch.decide", decide)
+    monkeypatch.setattr("ecmpush.services.delivery_plan.decide", decide)
     w = world(device("alice", "a1"), device("alice", "a2"), device("bob", "b1"))
     w.preferences.by_owner["alice"] = Preferences(muted_categories=["review"])
     report = w.send(message(notification(["alice", "bob"])))

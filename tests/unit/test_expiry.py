@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from ecmpush.clock import sortable
 from ecmpush.domain.ecm import SearchPage, SearchRow
@@ -26,7 +27,7 @@ from ecmpush.domain.expiry import (
 )
 from ecmpush.domain.expiry_notices import DueNotice, expiry_notification_id, notifications_for
 from ecmpush.domain.expiry_search import parse_ecm_date, parse_search_config, record_from_search
-from ecmpush.domain.messages import DispatchMessage, NotificationMessage
+from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.page import Page
 from ecmpush.domain.routing_config import RoutingConfig
@@ -34,6 +35,7 @@ from ecmpush.domain.templates import render
 from ecmpush.services.expiry_sweep import ExpirySweepService, SweepReport
 from ecmpush.services.record_tracking import RecordTracker
 from tests.conftest import sample_event
+from tests.fakes import Partial
 
 BASE = "https://app.test"
 POLICY = ExpiryPolicy()
@@ -456,11 +458,11 @@ class FakeRecords:
 
 
 @dataclass
-class FakePublisher:
+class FakePublisher(Partial):
     sent: list[Notification] = field(default_factory=list)
     fail_after: int | None = None
 
-    def publish(self, message: DispatchMessage) -> str:
+    def publish(self, message: BaseModel, delay_seconds: int = 0) -> str:
         assert isinstance(message, NotificationMessage)
         if self.fail_after is not None and len(self.sent) >= self.fail_after:
             raise ConnectionError("SQS unreachable")
@@ -468,7 +470,7 @@ class FakePublisher:
         return f"m-{len(self.sent)}"
 
 
-class FakeEcm:
+class FakeEcm(Partial):
     def __init__(self, rows: Sequence[SearchRow], page_size: int = 2) -> None:
         self.rows = list(rows)
         self.page_size = page_size

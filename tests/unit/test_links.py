@@ -3,15 +3,12 @@ nothing else is allowed, however it is spelled."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import pytest
 
-from ecmpush import bootstrap
-from ecmpush.bootstrap import shared
+from ecmpush.bootstrap.parts import link_policy
 from ecmpush.domain.links import LinkHostsInvalid, LinkPolicy
-from ecmpush.settings import ConfigurationError, Settings
+from ecmpush.settings import ConfigurationError
+from tests.fakes import unit_settings
 
 POLICY = LinkPolicy.of(
     "https://app.example.com/app",
@@ -91,33 +88,13 @@ def test_the_operator_lists_plain_hosts_only(listed: str) -> None:
         LinkPolicy.of("https://app.example.com", listed=listed)
 
 
-def _settings(link_hosts: str) -> Settings:
-    required: dict[str, Any] = {
-        f.name: f"value-of-{f.name}"
-        for f in dataclasses.fields(Settings)
-        if f.default is dataclasses.MISSING
-    }
-    required["app_base_url"] = "https://app.example.com"
-    required["ecm_base_url"] = "https://ecm.example.com/otcs/cs.exe"
-    return Settings(**required, link_hosts=link_hosts)
-
-
-def test_the_deployments_policy_and_a_bad_list_stopping_the_cold_start(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_deployments_policy_and_a_bad_list_stopping_the_cold_start() -> None:
     """AppBaseUrl's and EcmBaseUrl's hosts plus ECMPUSH_LINK_HOSTS; a typo there is the
     function's configuration error at cold start, not a refusal of every event with a link."""
-    bootstrap.reset()
-    try:
-        monkeypatch.setattr(shared, "settings", lambda: _settings("portal.example.com"))
-        assert shared.link_policy().hosts == {
-            "app.example.com",
-            "ecm.example.com",
-            "portal.example.com",
-        }
-        bootstrap.reset()
-        monkeypatch.setattr(shared, "settings", lambda: _settings("*.example.com"))
-        with pytest.raises(ConfigurationError, match="ECMPUSH_LINK_HOSTS"):
-            shared.link_policy()
-    finally:
-        bootstrap.reset()
+    assert link_policy(unit_settings(link_hosts="portal.example.com")).hosts == {
+        "app.example.com",
+        "ecm.example.com",
+        "portal.example.com",
+    }
+    with pytest.raises(ConfigurationError, match="ECMPUSH_LINK_HOSTS"):
+        link_policy(unit_settings(link_hosts="*.example.com"))

@@ -19,14 +19,14 @@ from ecmpush.domain.sla import SlaPolicy, step_for
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.sla_sweep import NOT_ECM_OUTCOME, SlaSweepService
-from tests.fakes import Queue, tracked_task
+from tests.fakes import Partial, Queue, tracked_task
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 POLICY = SlaPolicy(grace=timedelta(hours=24))
 PLENTY = 300_000
 
 
-class Tasks:
+class Tasks(Partial):
     """`SlaTasks` over a dict: `due` pages the keys whose step is due (the index), oldest
     first; `advance` is conditional on the level, as the repository's update is."""
 
@@ -84,7 +84,7 @@ def _due(task: TrackedTask, now: datetime) -> bool:
         return True
 
 
-class Ecm:
+class Ecm(Partial):
     """`EcmWorkflowStatus`: which steps are still in progress; `down` fails every call."""
 
     def __init__(self, done: Iterable[str] = (), unknown: Iterable[str] = ()) -> None:

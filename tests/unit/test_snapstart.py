@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ecmpush.components import component
+from ecmpush.bootstrap.cache import cached
 from ecmpush.entrypoints import snapstart
 
 
@@ -47,8 +47,8 @@ def test_before_snapshot_imports_the_first_requests_modules(
     assert "ecmpush.domain.sla" in sys.modules
 
 
-def test_after_restore_drops_every_cached_component(runtime: dict[str, list[Any]]) -> None:
-    built = component(object)
+def test_after_restore_drops_every_built_object(runtime: dict[str, list[Any]]) -> None:
+    built = cached(object)
     first = built()
     assert built() is first
     snapstart.prepare_snapshot()

@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import BaseModel
 
 from ecmpush.domain.events import EcmEvent, event_adapter
 from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
@@ -20,12 +21,12 @@ from ecmpush.domain.webhook_body import MAX_BODY_BYTES, BodyError, BodyTooLarge,
 from ecmpush.domain.webhook_signature import InvalidSignature, SignatureMismatch, sign
 from ecmpush.services.webhook_intake import EventAcceptor, IntakeAnswer, WebhookIntakeService
 from tests.conftest import sample_event
-from tests.fakes import Queue
+from tests.fakes import Partial, Queue
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
-class Events:
+class Events(Partial):
     def __init__(self, steps: list[str]) -> None:
         self.steps = steps
         self.saved: list[tuple[EcmEvent, datetime]] = []
@@ -40,9 +41,9 @@ class OrderedQueue(Queue[DispatchMessage]):
         super().__init__()
         self.steps = steps
 
-    def publish(self, message: DispatchMessage) -> str:
+    def publish(self, message: BaseModel, delay_seconds: int = 0) -> str:
         self.steps.append("publish")
-        return super().publish(message)
+        return super().publish(message, delay_seconds)
 
 
 def test_an_event_is_stored_then_queued_and_answered_accepted() -> None:

@@ -29,7 +29,7 @@ from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.write_back import WriteBack, backoff_seconds
 from ecmpush.services.write_back import WriteBackService
-from tests.fakes import WriteBackRecorder, tracked_task
+from tests.fakes import Partial, WriteBackRecorder, tracked_task
 
 REF = TaskRef(process_id=4711, subprocess_id=4711, task_id=1)
 IDS = {"asmith": 1001, "bjones": 1002, "cwu": 1003}
@@ -37,7 +37,7 @@ NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
 
 @dataclass
-class FakeContentServer:
+class FakeContentServer(Partial):
     holder: str = "asmith"
     open: bool = True
     impersonating: bool = True
@@ -138,7 +138,7 @@ def service(
 ) -> WriteBackService:
     return WriteBackService(
         ecm=lambda: ecm,
-        replies=recorder,
+        replies=recorder.replies,
         tasks=recorder,
         publisher=recorder,
         app_base_url="https://app.test",

@@ -1,4 +1,6 @@
-"""The interfaces services depend on; adapters implement them and tests may swap in fakes."""
+"""One port per adapter: what services depend on, each mirroring one adapter's methods (the
+adapter named in its docstring), so "go to definition" from a service lands on its adapter's
+interface. Fakes may implement only what a test's service calls (tests/fakes.py `Partial`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 # Annotations only (strings here): importing the domain's models at run time made every
 # service's importer build all of them, e.g. the devices API's init (docs/benchmarks.md §1).
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ecmpush.domain.delivery import (
         Claim,
         DeliveryOutcome,
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
     from ecmpush.domain.events import EcmEvent, Record
     from ecmpush.domain.expiry import TrackedRecord
     from ecmpush.domain.identity import Principal
-    from ecmpush.domain.messages import DispatchMessage, MemberType
+    from ecmpush.domain.messages import MemberType
     from ecmpush.domain.notifications import Notification
     from ecmpush.domain.page import Page
     from ecmpush.domain.preferences import Preferences
@@ -41,6 +45,8 @@ if TYPE_CHECKING:
 
 
 class PushSender(Protocol):
+    """adapters/fcm_sender.py `FcmSender`."""
+
     def authorize(self, valid_for_seconds: float) -> None:
         """Make sure no send in the next `valid_for_seconds` must first fetch credentials
         (fetch them now if so); raise when they cannot be had. Called before anything is
@@ -54,6 +60,8 @@ class PushSender(Protocol):
 
 
 class IdTokenVerifier(Protocol):
+    """adapters/id_token_verifier.py `FirebaseIdTokenVerifier`."""
+
     def verify(self, bearer_token: str, *, changes: bool = False) -> Principal:
         """Verify a Firebase ID token (signature, expiry, audience, issuer); raise
         `Unauthenticated` for anything that is not a valid token of this project. When the
@@ -63,20 +71,18 @@ class IdTokenVerifier(Protocol):
         ...
 
 
-class EcmWorkflowStatus(Protocol):
+class ContentServer(Protocol):
+    """adapters/ecm/client.py `EcmClient`. Reads run as the service account; step calls
+    (`get_task`, `accept_task`, `complete_task`) as `as_user`, the user whose inbox holds the
+    step. Each raises `EcmNotFound`, `EcmRejected` or `EcmUnavailable` (domain/ecm_errors.py)."""
+
     def workflow_status(
         self, process_id: str | int, *, budget_s: float | None = None
     ) -> WorkflowStatus:
-        """Steps in progress and done, and the initiator, read as the service account. Raises
-        `EcmNotFound` for an unknown workflow or one the service account may not see (Content
-        Server answers both 400 "Could not access task status"), `EcmUnavailable` when Content
-        Server cannot answer now."""
+        """Steps in progress and done, and the initiator. `EcmNotFound` for an unknown workflow
+        or one the service account may not see (Content Server answers both 400 "Could not
+        access task status")."""
         ...
-
-
-class EcmWorkflows(EcmWorkflowStatus, Protocol):
-    """What the reply write-back needs of Content Server. Step calls (`get_task`, `accept_task`,
-    `complete_task`) run as `as_user`, the user whose inbox holds the step."""
 
     def get_task(
         self, ref: TaskRef, *, as_user: str | None = None, budget_s: float | None = None
@@ -108,8 +114,6 @@ class EcmWorkflows(EcmWorkflowStatus, Protocol):
         """True when step calls for `as_user` run under that user's own ticket."""
         ...
 
-
-class EcmSearch(Protocol):
     def search(
         self,
         where: str,
@@ -121,8 +125,6 @@ class EcmSearch(Protocol):
         budget_s: float | None = None,
     ) -> SearchPage: ...
 
-
-class EcmDirectory(Protocol):
     def group_members(
         self,
         group_id: int,
@@ -131,41 +133,52 @@ class EcmDirectory(Protocol):
         page: int,
         budget_s: float | None = None,
     ) -> MembersPage:
-        """One page of a group's direct members of one type, read as the service account (the
-        server decides the page size). Raises `EcmNotFound` for an unknown group, `EcmRejected`
-        when the service account may not list it, `EcmUnavailable` when Content Server cannot
-        answer now."""
+        """One page of a group's direct members of one type (the server decides the page
+        size). `EcmRejected` when the service account may not list it."""
         ...
 
 
 class Publisher(Protocol):
-    def publish(self, message: DispatchMessage) -> str:
-        """Put one message on the dispatch queue; returns its message id."""
+    """adapters/sqs_publisher.py `SqsPublisher`: one queue (dispatch or write-back)."""
+
+    def publish(self, message: BaseModel, delay_seconds: int = 0) -> str:
+        """Put one message on the queue; returns its message id."""
         ...
 
-
-class DispatchQueue(Protocol):
-    """The dispatch queue as Dispatch itself uses it: delayed messages (quiet hours) and
-    delivery batches queued many to a call."""
-
-    def publish(self, message: DispatchMessage, delay_seconds: int = 0) -> str: ...
-
-    def publish_all(self, messages: Sequence[DispatchMessage]) -> int:
+    def publish_all(self, messages: Sequence[BaseModel]) -> int:
         """Queue all `messages` in as few calls as SQS allows; returns the number of calls.
         Raises if any message could not be queued."""
         ...
 
 
-class Recipients(Protocol):
-    """Where Dispatch finds the people it pushes to, and forgets dead tokens."""
+class DevicesPort(Protocol):
+    """adapters/devices_repository.py `DevicesRepository`: registrations, the rosters Dispatch
+    reads, dead and stale tokens forgotten."""
 
+    def upsert(self, device: Device, max_devices: int | None = None) -> datetime | None:
+        """Raises `DeviceLimitReached` (a new installation beyond `max_devices`) and `TokenHeld`
+        (another owner's live registration holds the token), checked in the write itself."""
+        ...
+
+    def get(self, owner: str, installation_id: str) -> Device | None: ...
+    def delete(self, owner: str, installation_id: str) -> bool: ...
+    def owners_of(self, installation_id: str) -> list[str]: ...
+    def holders_of_token(self, token: str) -> list[tuple[str, str]]: ...
+    def for_owner(self, owner: str) -> list[Device]: ...
     def recipients(self, owners: Sequence[str]) -> Mapping[str, Recipient]: ...
     def for_external(self, external_id: str) -> list[Device]: ...
     def delete_if_token(self, owner: str, installation_id: str, token: str) -> bool: ...
+    def not_refreshed_since(
+        self, bucket: str, before: str, limit: int, cursor: str | None = None
+    ) -> Page[RefreshEntry]: ...
+    def delete_if_not_refreshed(
+        self, owner: str, installation_id: str, updated_at: str
+    ) -> bool: ...
 
 
-class Deliveries(Protocol):
-    """One item collection per notification: its header, inbox entries, claims and answers."""
+class DeliveriesPort(Protocol):
+    """adapters/deliveries_repository.py `DeliveriesRepository`: one item collection per
+    notification, its header, inbox entries, claims and answers."""
 
     def save_notification(
         self,
@@ -191,97 +204,56 @@ class Deliveries(Protocol):
     ) -> None: ...
 
 
-class FcmPause(Protocol):
-    """The project-wide hold FCM asked for (domain/pacing.py), shared by every container."""
+class FcmPausePort(Protocol):
+    """adapters/fcm_pause_store.py `FcmPauseStore`: the project-wide hold FCM asked for
+    (domain/pacing.py), shared by every container."""
 
     def until(self) -> datetime | None: ...
     def pause(self, until: datetime) -> None: ...
 
 
-class EventLog(Protocol):
+class EventsPort(Protocol):
+    """adapters/events_repository.py `EventsRepository`."""
+
+    def save(self, event: EcmEvent, received_at: datetime) -> None: ...
     def mark(self, event_id: str, status: str, now: datetime, notifications: int = 0) -> None: ...
 
 
-class TaskTracker(Protocol):
+class TasksPort(Protocol):
+    """adapters/tasks_repository.py `TasksRepository`: workflow steps tracked for replies and
+    the SLA sweep."""
+
     def open(self, task: TrackedTask) -> None: ...
     def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+    def get(self, key: str) -> TrackedTask | None: ...
+    def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]: ...
+    def advance(
+        self,
+        task_key: str,
+        from_level: int,
+        to_level: int,
+        next_at: datetime | None,
+        *,
+        due_at: datetime,
+        step: dict[str, Any] | None = None,
+    ) -> bool: ...
 
 
-class ReplyStatusLog(Protocol):
+class RepliesPort(Protocol):
+    """adapters/responses_repository.py `ResponsesRepository`: one reply per (notification,
+    user), and its status."""
+
+    def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None: ...
+    def claim(self, reply: WriteBack, now: datetime) -> bool: ...
+    def release(self, reply: WriteBack) -> None: ...
     def mark(
         self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = ""
     ) -> None: ...
 
 
-class TaskReader(Protocol):
-    def get(self, key: str) -> TrackedTask | None: ...
+class RecordsPort(Protocol):
+    """adapters/records_repository.py `RecordsRepository`: records with an expiry."""
 
-
-class TaskCloser(TaskReader, Protocol):
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
-
-
-# -- webhook intake ----------------------------------------------------------------------------
-
-
-class EventStore(Protocol):
-    def save(self, event: EcmEvent, received_at: datetime) -> None: ...
-
-
-# -- devices API -----------------------------------------------------------------------------
-
-
-class DeviceReader(Protocol):
-    def get(self, owner: str, installation_id: str) -> Device | None: ...
-
-
-class DeviceStore(DeviceReader, Protocol):
-    def upsert(self, device: Device, max_devices: int | None = None) -> datetime | None:
-        """Raises `DeviceLimitReached` (a new installation beyond `max_devices`) and `TokenHeld`
-        (another owner's live registration holds the token), checked in the write itself."""
-        ...
-
-    def delete(self, owner: str, installation_id: str) -> bool: ...
-    def owners_of(self, installation_id: str) -> list[str]: ...
-    def holders_of_token(self, token: str) -> list[tuple[str, str]]: ...
-    def for_owner(self, owner: str) -> list[Device]: ...
-
-
-class PreferenceStore(Protocol):
-    def get(self, owner: str) -> Preferences: ...
-    def put(self, owner: str, preferences: Preferences, now: datetime) -> None: ...
-
-
-class Inbox(Protocol):
-    def page(self, owner: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
-        """One page of the owner's notifications, newest first; raises `InvalidCursor`."""
-        ...
-
-
-# -- replies ---------------------------------------------------------------------------------
-
-
-class ReplyClaims(Protocol):
-    def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None: ...
-    def claim(self, reply: WriteBack, now: datetime) -> bool: ...
-    def release(self, reply: WriteBack) -> None: ...
-
-
-class WriteBackQueue(Protocol):
-    def publish(self, reply: WriteBack) -> str: ...
-
-
-class ReplyWriter(Protocol):
-    def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
-        """Apply the reply in Content Server within `budget_s`: the outcome, or raise
-        `EcmError` / `NoMatchingDisposition` when Content Server could not take it."""
-        ...
-
-
-# -- sweeps ----------------------------------------------------------------------------------
-
-
-class RecordStore(Protocol):
     def upsert_from_event(
         self,
         record: Record,
@@ -290,20 +262,6 @@ class RecordStore(Protocol):
         source: str,
         now: datetime,
     ) -> str: ...
-
-
-class SweepLease(Protocol):
-    """One sweep run at a time, and where an interrupted search resumes."""
-
-    def acquire_lease(self, name: str, holder: str, until: datetime, now: datetime) -> bool: ...
-    def release_lease(self, name: str, holder: str) -> None: ...
-    def resume_page(self, name: str, fingerprint: str) -> int: ...
-    def save_resume_page(
-        self, name: str, fingerprint: str, page: int | None, now: datetime
-    ) -> None: ...
-
-
-class ExpiryRecords(RecordStore, Protocol):
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[TrackedRecord]: ...
     def mark_window(
         self,
@@ -320,24 +278,38 @@ class ExpiryRecords(RecordStore, Protocol):
     ) -> bool: ...
 
 
-class SlaTasks(TaskCloser, Protocol):
-    def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]: ...
-    def advance(
-        self,
-        task_key: str,
-        from_level: int,
-        to_level: int,
-        next_at: datetime | None,
-        *,
-        due_at: datetime,
-        step: dict[str, Any] | None = None,
-    ) -> bool: ...
+class SweepLeasePort(Protocol):
+    """adapters/sweep_lease_store.py `SweepLeaseStore`: one sweep run at a time, and where an
+    interrupted search resumes."""
+
+    def acquire_lease(self, name: str, holder: str, until: datetime, now: datetime) -> bool: ...
+    def release_lease(self, name: str, holder: str) -> None: ...
+    def resume_page(self, name: str, fingerprint: str) -> int: ...
+    def save_resume_page(
+        self, name: str, fingerprint: str, page: int | None, now: datetime
+    ) -> None: ...
 
 
-class StaleDevices(Protocol):
-    def not_refreshed_since(
-        self, bucket: str, before: str, limit: int, cursor: str | None = None
-    ) -> Page[RefreshEntry]: ...
-    def delete_if_not_refreshed(
-        self, owner: str, installation_id: str, updated_at: str
-    ) -> bool: ...
+class PreferencesPort(Protocol):
+    """adapters/preferences_repository.py `PreferencesRepository`."""
+
+    def get(self, owner: str) -> Preferences: ...
+    def put(self, owner: str, preferences: Preferences, now: datetime) -> None: ...
+
+
+class InboxPort(Protocol):
+    """adapters/history_repository.py `HistoryRepository`."""
+
+    def page(self, owner: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
+        """One page of the owner's notifications, newest first; raises `InvalidCursor`."""
+        ...
+
+
+class ReplyWriter(Protocol):
+    """services/write_back.py `WriteBackService`, as the response callback applies a reply
+    inline."""
+
+    def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
+        """Apply the reply in Content Server within `budget_s`: the outcome, or raise
+        `EcmError` / `NoMatchingDisposition` when Content Server could not take it."""
+        ...

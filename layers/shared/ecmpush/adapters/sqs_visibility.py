@@ -5,25 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ecmpush.components import component
-
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60  # SQS's limit
 
 
-@component
-def _client() -> SQSClient:
-    # boto3 on first use: Dispatch and WriteBack import this module at init, and only a record
-    # that is held back needs the client (their other AWS calls import boto3 on first use too).
-    import boto3
-
-    return boto3.client("sqs")
-
-
-def delay_message(queue_url: str, receipt_handle: str, seconds: float) -> None:
-    _client().change_message_visibility(
+def delay_message(client: SQSClient, queue_url: str, receipt_handle: str, seconds: float) -> None:
+    client.change_message_visibility(
         QueueUrl=queue_url,
         ReceiptHandle=receipt_handle,
         VisibilityTimeout=min(max(int(seconds), 0), MAX_VISIBILITY_SECONDS),

@@ -1,118 +1,61 @@
-"""Composition root: builds each adapter and service once per warm container, from settings,
-one module per flow (intake, dispatch, response_callback, devices, sweeps) over what they share
-(secrets, shared, firebase).
-
-Handlers call only these factories (`bootstrap.dispatch_service()`); nothing here runs at import
-time and every adapter is imported inside its factory, so a handler's init (`import app`) loads
-neither boto3 nor firebase-admin: the first request that needs one imports it. Tests replace a
-component with `override(name=fake)` (a context manager) and `reset()` between cases after
-changing the environment."""
+"""Composition root: one `build_<flow>(settings, **overrides)` per function, cached for the warm
+container when called without arguments; tests pass fakes as overrides. Nothing is built at
+import time and adapters are imported inside the builders (a handler's init loads neither boto3
+nor firebase-admin). `reset()` forgets everything built (tests, a SnapStart restore)."""
 
 from __future__ import annotations
 
-from ecmpush.bootstrap.devices import (
-    devices_service,
-    history_repository,
-    me_service,
-    preferences_repository,
-)
-from ecmpush.bootstrap.dispatch import (
-    dispatch_pool,
-    dispatch_service,
-)
-from ecmpush.bootstrap.firebase import (
-    firebase_app,
-    id_token_verifier,
-    push_sender,
-    verifier_app,
-)
-from ecmpush.bootstrap.intake import (
-    accept_event_once,
-    event_acceptor,
-    intake_idempotency_config,
-    webhook_intake_service,
-)
-from ecmpush.bootstrap.response_callback import (
-    disposition_mapping,
-    response_callback_service,
-    write_back_service,
-)
-from ecmpush.bootstrap.secrets import (
-    action_token_key,
-    action_token_keys,
-    refreshed_action_token_keys,
-    refreshed_webhook_secrets,
-    secret_store,
-    webhook_secrets,
-)
-from ecmpush.bootstrap.shared import (
-    ecm_client,
-    hold_back_message,
-    recipient_caps,
-    routing_config,
-    sla_policy,
-    tasks_repository,
-)
-from ecmpush.bootstrap.sweeps import (
-    device_prune_service,
-    expiry_policy,
-    expiry_search,
-    expiry_sweep_service,
-    record_tracker,
-    records_repository,
-    sla_sweep_service,
-    sweep_lease_store,
-)
-from ecmpush.components import override, reset_components
+from typing import TYPE_CHECKING
+
+from ecmpush.bootstrap.auth import build_id_token_verifier
+from ecmpush.bootstrap.cache import cached, forget_all
+from ecmpush.bootstrap.devices import build_devices
+from ecmpush.bootstrap.dispatch import build_dispatch
+from ecmpush.bootstrap.intake import build_intake
+from ecmpush.bootstrap.parts import build_secret_store
+from ecmpush.bootstrap.replies import build_response_callback, build_write_back
+from ecmpush.bootstrap.sweeps import build_device_prune, build_expiry_sweep, build_sla_sweep
 from ecmpush.settings import settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+
+
+@cached
+def build_sqs_client() -> SQSClient:
+    """boto3 on first use: only a record that is held back needs this client."""
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def hold_back_message(queue_url: str, receipt_handle: str, seconds: float) -> None:
+    """Keep a received SQS record invisible for `seconds` (a Retry-After, a backoff) instead of
+    the queue's fixed visibility timeout."""
+    from ecmpush.adapters.sqs_visibility import delay_message
+
+    delay_message(build_sqs_client(), queue_url, receipt_handle, seconds)
 
 
 def reset() -> None:
-    """Forget every cached object (tests and the local stack after changing the environment)."""
-    if dispatch_pool.cache_info().currsize:
-        dispatch_pool().shutdown(wait=False)  # its threads would outlive it, idle, otherwise
+    """Forget every built object and the settings (tests and the local stack after changing the
+    environment, a SnapStart restore)."""
+    forget_all()
     settings.cache_clear()
-    reset_components()
 
 
 __all__ = [
-    "accept_event_once",
-    "action_token_key",
-    "action_token_keys",
-    "device_prune_service",
-    "devices_service",
-    "dispatch_pool",
-    "dispatch_service",
-    "disposition_mapping",
-    "ecm_client",
-    "event_acceptor",
-    "expiry_policy",
-    "expiry_search",
-    "expiry_sweep_service",
-    "firebase_app",
-    "history_repository",
+    "build_device_prune",
+    "build_devices",
+    "build_dispatch",
+    "build_expiry_sweep",
+    "build_id_token_verifier",
+    "build_intake",
+    "build_response_callback",
+    "build_secret_store",
+    "build_sla_sweep",
+    "build_sqs_client",
+    "build_write_back",
     "hold_back_message",
-    "id_token_verifier",
-    "intake_idempotency_config",
-    "me_service",
-    "override",
-    "preferences_repository",
-    "push_sender",
-    "recipient_caps",
-    "record_tracker",
-    "records_repository",
-    "refreshed_action_token_keys",
-    "refreshed_webhook_secrets",
     "reset",
-    "response_callback_service",
-    "routing_config",
-    "secret_store",
-    "sla_policy",
-    "sla_sweep_service",
-    "sweep_lease_store",
-    "tasks_repository",
-    "verifier_app",
-    "webhook_intake_service",
-    "webhook_secrets",
-    "write_back_service",
 ]

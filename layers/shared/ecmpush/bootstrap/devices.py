@@ -2,50 +2,66 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
+from ecmpush.bootstrap.cache import Overrides, cached
+from ecmpush.bootstrap.parts import table
 from ecmpush.clock import utc_now
-from ecmpush.components import component
-from ecmpush.settings import settings
+from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
     from ecmpush.adapters.history_repository import HistoryRepository
-    from ecmpush.adapters.preferences_repository import PreferencesRepository
+    from ecmpush.ports import DevicesPort, InboxPort, PreferencesPort
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.me import MeService
 
 
-@component
-def devices_service() -> DevicesService:
+class DevicesParts(TypedDict, total=False):
+    """What a test may hand `build_devices` instead of the real thing."""
+
+    devices: DevicesPort
+    preferences: PreferencesPort
+    inbox: Callable[[], InboxPort]
+    clock: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class DevicesApi:
+    devices: DevicesService
+    me: MeService
+
+
+@cached
+def build_devices(config: Settings | None = None, **overrides: Unpack[DevicesParts]) -> DevicesApi:
     from ecmpush.adapters.devices_repository import DevicesRepository
-    from ecmpush.adapters.dynamo import table
+    from ecmpush.adapters.preferences_repository import PreferencesRepository
     from ecmpush.services.devices import DevicesService
-
-    return DevicesService(
-        DevicesRepository(table(settings().devices_table)),
-        utc_now,
-        max_devices=settings().max_devices_per_user,
-    )
-
-
-@component
-def me_service() -> MeService:
     from ecmpush.services.me import MeService
 
-    return MeService(preferences=preferences_repository(), inbox=history_repository, clock=utc_now)
+    config = config or settings()
+    part = Overrides(overrides, DevicesParts)
 
+    @cache
+    def history() -> HistoryRepository:
+        """The notification history, for GET /me/notifications only (it loads boto3's
+        condition builder and the deliveries models)."""
+        from ecmpush.adapters.history_repository import HistoryRepository
 
-@component
-def preferences_repository() -> PreferencesRepository:
-    from ecmpush.adapters.dynamo import table
-    from ecmpush.adapters.preferences_repository import PreferencesRepository
+        return HistoryRepository(table(config.deliveries_table))
 
-    return PreferencesRepository(table(settings().devices_table))
-
-
-@component
-def history_repository() -> HistoryRepository:
-    from ecmpush.adapters.dynamo import table
-    from ecmpush.adapters.history_repository import HistoryRepository
-
-    return HistoryRepository(table(settings().deliveries_table))
+    clock = part("clock", lambda: utc_now)
+    devices = DevicesService(
+        part("devices", lambda: DevicesRepository(table(config.devices_table))),
+        clock,
+        max_devices=config.max_devices_per_user,
+    )
+    me = MeService(
+        preferences=part("preferences", lambda: PreferencesRepository(table(config.devices_table))),
+        inbox=part("inbox", lambda: history),
+        clock=clock,
+    )
+    return DevicesApi(devices, me)

@@ -3,36 +3,45 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from ecmpush.bootstrap.secrets import refreshed_webhook_secrets, webhook_secrets
-from ecmpush.bootstrap.shared import link_policy, recipient_caps
+from ecmpush.bootstrap.cache import Overrides, cached
+from ecmpush.bootstrap.parts import (
+    build_secret_store,
+    link_policy,
+    queue,
+    recipient_caps,
+    rotating_secret,
+    table,
+)
 from ecmpush.clock import utc_now
-from ecmpush.components import component
-from ecmpush.settings import settings
+from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
     from ecmpush.domain.events import EcmEvent
-    from ecmpush.services.webhook_intake import EventAcceptor, WebhookIntakeService
+    from ecmpush.services.webhook_intake import WebhookIntakeService
 
 
-@component
-def event_acceptor() -> EventAcceptor:
-    from ecmpush.adapters.dynamo import table
-    from ecmpush.adapters.events_repository import EventsRepository
-    from ecmpush.adapters.sqs_publisher import SqsPublisher
-    from ecmpush.services.webhook_intake import EventAcceptor
+class IntakeParts(TypedDict, total=False):
+    """What a test may hand `build_intake` instead of the real thing."""
 
-    config = settings()
-    return EventAcceptor(
-        EventsRepository(table(config.events_table), config.retention_days),
-        SqsPublisher(config.dispatch_queue_url),
-        utc_now,
-    )
+    secrets: Callable[[], Sequence[bytes]]
+    refreshed_secrets: Callable[[], Sequence[bytes] | None]
+    accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]]
+    clock: Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Intake:
+    service: WebhookIntakeService
+    idempotency: IdempotencyConfig  # the handler registers each invocation's context with it
+    accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]]  # built on first use
 
 
 def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
@@ -40,37 +49,45 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     return {**response, "status": "duplicate"}
 
 
-@component
-def intake_idempotency_config() -> IdempotencyConfig:
+@cached
+def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts]) -> Intake:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
-    return IdempotencyConfig(
+    from ecmpush.services.webhook_intake import WebhookIntakeService
+
+    config = config or settings()
+    part = Overrides(overrides, IntakeParts)
+    idempotency = IdempotencyConfig(
         event_key_jmespath="id",
         payload_validation_jmespath="[type, tenant, occurred_at, data]",
-        expires_after_seconds=settings().idempotency_days * 86400,
+        expires_after_seconds=config.idempotency_days * 86400,
         response_hook=_mark_duplicate,
     )
 
+    @cache
+    def accept_event_once() -> Callable[[EcmEvent], dict[str, str]]:
+        """`EventAcceptor.accept` behind Powertools idempotency keyed on the event id (the
+        idempotency layer loads boto3: built on the first event, not before its signature)."""
+        from ecmpush.adapters.events_repository import EventsRepository
+        from ecmpush.adapters.idempotent_acceptance import accept_once
+        from ecmpush.services.webhook_intake import EventAcceptor
 
-@component
-def accept_event_once() -> Callable[[EcmEvent], dict[str, str]]:
-    """`EventAcceptor.accept` behind Powertools idempotency keyed on the event id."""
-    from ecmpush.adapters.idempotent_acceptance import accept_once
+        acceptor = EventAcceptor(
+            EventsRepository(table(config.events_table), config.retention_days),
+            queue(config.dispatch_queue_url),
+            utc_now,
+        )
+        return accept_once(acceptor.accept, config.idempotency_table, idempotency)
 
-    return accept_once(
-        event_acceptor().accept, settings().idempotency_table, intake_idempotency_config()
+    store = build_secret_store
+    secrets, refreshed = rotating_secret(store, config.webhook_secret_id)
+    accept = part("accept_once", lambda: accept_event_once)
+    service = WebhookIntakeService(
+        secrets=part("secrets", lambda: secrets),
+        refreshed_secrets=part("refreshed_secrets", lambda: refreshed),
+        accept_once=accept,
+        caps=recipient_caps(config),
+        links=link_policy(config),
+        clock=part("clock", lambda: time.time),
     )
-
-
-@component
-def webhook_intake_service() -> WebhookIntakeService:
-    from ecmpush.services.webhook_intake import WebhookIntakeService
-
-    return WebhookIntakeService(
-        secrets=webhook_secrets,
-        refreshed_secrets=refreshed_webhook_secrets,
-        accept_once=accept_event_once,
-        caps=recipient_caps(),
-        links=link_policy(),
-        clock=time.time,
-    )
+    return Intake(service, idempotency, accept)

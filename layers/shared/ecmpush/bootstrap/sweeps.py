@@ -1,127 +1,146 @@
-"""The scheduled sweeps (functions/expiry_sweep, sla_sweep, device_prune) and the record store
-Dispatch writes `record.expiry_scheduled` events to. Configuration errors (windows, search
-JSON, a missing table) fail the cold start with the variable's name."""
+"""The scheduled sweeps (functions/expiry_sweep, sla_sweep, device_prune). Configuration errors
+(windows, search JSON, a missing table) fail the cold start with the variable's name."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
-from ecmpush.bootstrap.shared import ecm_client, routing_config, sla_policy, tasks_repository
+from ecmpush.bootstrap.cache import Overrides, cached
+from ecmpush.bootstrap.parts import (
+    build_secret_store,
+    ecm_client,
+    queue,
+    records_table,
+    routing,
+    sla_policy,
+    table,
+    tasks_repository,
+)
 from ecmpush.clock import utc_now
-from ecmpush.components import component
-from ecmpush.settings import ConfigurationError, settings
+from ecmpush.settings import ConfigurationError, Settings, settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
-
-    from ecmpush.adapters.records_repository import RecordsRepository
-    from ecmpush.adapters.sweep_lease_store import SweepLeaseStore
     from ecmpush.domain.expiry import ExpiryPolicy
     from ecmpush.domain.expiry_search import SearchConfig
+    from ecmpush.domain.routing_config import RoutingConfig
+    from ecmpush.ports import (
+        ContentServer,
+        DevicesPort,
+        Publisher,
+        RecordsPort,
+        SweepLeasePort,
+        TasksPort,
+    )
     from ecmpush.services.device_prune import DevicePruneService
     from ecmpush.services.expiry_sweep import ExpirySweepService
-    from ecmpush.services.record_tracking import RecordTracker
     from ecmpush.services.sla_sweep import SlaSweepService
 
 
-@component
-def expiry_policy() -> ExpiryPolicy:
+class ExpirySweepParts(TypedDict, total=False):
+    """What a test may hand `build_expiry_sweep` instead of the real thing."""
+
+    records: RecordsPort
+    lease: SweepLeasePort
+    publisher: Publisher
+    routing: Callable[[], RoutingConfig]
+    clock: Callable[[], datetime]
+    ecm: Callable[[], ContentServer] | None
+
+
+class SlaSweepParts(TypedDict, total=False):
+    """What a test may hand `build_sla_sweep` instead of the real thing."""
+
+    tasks: TasksPort
+    ecm: Callable[[], ContentServer]
+    publisher: Publisher
+    routing: Callable[[], RoutingConfig]
+
+
+class DevicePruneParts(TypedDict, total=False):
+    """What a test may hand `build_device_prune` instead of the real thing."""
+
+    devices: DevicesPort
+
+
+def _expiry_policy(config: Settings) -> ExpiryPolicy:
     from ecmpush.domain.expiry import ExpiryConfigError, ExpiryPolicy
 
     try:
-        return ExpiryPolicy.from_config(settings().expiry_windows)
+        return ExpiryPolicy.from_config(config.expiry_windows)
     except ExpiryConfigError as exc:
         raise ConfigurationError(f"ECMPUSH_EXPIRY_WINDOWS: {exc}") from exc
 
 
-@component
-def expiry_search() -> SearchConfig | None:
+def _expiry_search(config: Settings) -> SearchConfig | None:
     from ecmpush.domain.expiry import ExpiryConfigError
     from ecmpush.domain.expiry_search import parse_search_config
 
     try:
-        return parse_search_config(settings().expiry_search)
+        return parse_search_config(config.expiry_search)
     except ExpiryConfigError as exc:
         raise ConfigurationError(f"ECMPUSH_EXPIRY_SEARCH: {exc}") from exc
 
 
-def _records_table() -> Table:
-    from ecmpush.adapters.dynamo import table
-
-    name = settings().records_table
-    if not name:
-        raise ConfigurationError("environment variable ECMPUSH_RECORDS_TABLE is required")
-    return table(name)
-
-
-@component
-def records_repository() -> RecordsRepository:
+@cached
+def build_expiry_sweep(
+    config: Settings | None = None, **overrides: Unpack[ExpirySweepParts]
+) -> ExpirySweepService:
     from ecmpush.adapters.records_repository import RecordsRepository
-
-    return RecordsRepository(_records_table(), settings().retention_days)
-
-
-@component
-def sweep_lease_store() -> SweepLeaseStore:
     from ecmpush.adapters.sweep_lease_store import SweepLeaseStore
-
-    return SweepLeaseStore(_records_table())
-
-
-@component
-def record_tracker() -> RecordTracker:
-    """What Dispatch calls to store `record.expiry_scheduled` events."""
-    from ecmpush.services.record_tracking import RecordTracker
-
-    return RecordTracker(records_repository())
-
-
-@component
-def expiry_sweep_service() -> ExpirySweepService:
-    from ecmpush.adapters.sqs_publisher import SqsPublisher
     from ecmpush.services.expiry_sweep import ExpirySweepService
 
-    config = settings()
-    return ExpirySweepService(
-        records=records_repository(),
-        lease=sweep_lease_store(),
-        publisher=SqsPublisher(config.dispatch_queue_url),
-        routing=routing_config,
-        policy=expiry_policy(),
+    config = config or settings()
+    part = Overrides(overrides, ExpirySweepParts)
+    service = ExpirySweepService(
+        records=part(
+            "records", lambda: RecordsRepository(records_table(config), config.retention_days)
+        ),
+        lease=part("lease", lambda: SweepLeaseStore(records_table(config))),
+        publisher=part("publisher", lambda: queue(config.dispatch_queue_url)),
+        routing=part("routing", lambda: routing(config)),
+        policy=_expiry_policy(config),
         app_base_url=config.app_base_url,
-        clock=utc_now,
-        search=expiry_search(),
-        ecm=ecm_client,
+        clock=part("clock", lambda: utc_now),
+        search=_expiry_search(config),
+        ecm=part("ecm", lambda: ecm_client(config, build_secret_store)),
     )
+    return service
 
 
-@component
-def sla_sweep_service() -> SlaSweepService:
-    from ecmpush.adapters.sqs_publisher import SqsPublisher
+@cached
+def build_sla_sweep(
+    config: Settings | None = None, **overrides: Unpack[SlaSweepParts]
+) -> SlaSweepService:
     from ecmpush.services.sla_sweep import SlaSweepService
 
-    config = settings()
-    policy = sla_policy()
-    return SlaSweepService(
-        tasks=tasks_repository(),
-        ecm=ecm_client,
-        publisher=SqsPublisher(config.dispatch_queue_url),
-        policy=policy,
+    config = config or settings()
+    part = Overrides(overrides, SlaSweepParts)
+    service = SlaSweepService(
+        tasks=part("tasks", lambda: tasks_repository(config)),
+        ecm=part("ecm", lambda: ecm_client(config, build_secret_store)),
+        publisher=part("publisher", lambda: queue(config.dispatch_queue_url)),
+        policy=sla_policy(config),
         app_base_url=config.app_base_url,
-        routing=routing_config,
+        routing=part("routing", lambda: routing(config)),
     )
+    return service
 
 
-@component
-def device_prune_service() -> DevicePruneService:
+@cached
+def build_device_prune(
+    config: Settings | None = None, **overrides: Unpack[DevicePruneParts]
+) -> DevicePruneService:
     from ecmpush.adapters.devices_repository import DevicesRepository
-    from ecmpush.adapters.dynamo import table
     from ecmpush.services.device_prune import DevicePruneService
 
-    config = settings()
+    config = config or settings()
     if config.device_stale_days < 1:
         raise ConfigurationError("environment variable ECMPUSH_DEVICE_STALE_DAYS must be >= 1")
-    return DevicePruneService(
-        devices=DevicesRepository(table(config.devices_table)),
+    part = Overrides(overrides, DevicePruneParts)
+    service = DevicePruneService(
+        devices=part("devices", lambda: DevicesRepository(table(config.devices_table))),
         stale_days=config.device_stale_days,
     )
+    return service

@@ -54,7 +54,7 @@ def _verify_caller(app: APIGatewayRestResolver) -> Principal:
     if token is None:
         raise Unauthenticated("missing bearer token")
     changes = app.current_event.http_method.upper() != "GET"
-    return bootstrap.id_token_verifier().verify(token, changes=changes)
+    return bootstrap.build_id_token_verifier().verify(token, changes=changes)
 
 
 def _check_body(raw: bytes) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ecmpush.clock import rfc3339
 from ecmpush.domain.devices import RefreshEntry
-from ecmpush.ports import StaleDevices
+from ecmpush.ports import DevicesPort
 
 LOOKBACK_MONTHS = 12
 
@@ -56,7 +56,7 @@ class DevicePruneService:
     def __init__(
         self,
         *,
-        devices: StaleDevices,
+        devices: DevicesPort,
         stale_days: int,
         lookback_months: int = LOOKBACK_MONTHS,
         page_size: int = 100,

@@ -20,7 +20,7 @@ from datetime import datetime
 from ecmpush.domain.devices import Device, DeviceLimitReached, DeviceRegistration, TokenHeld
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.installation_ids import weak_installation_id
-from ecmpush.ports import DeviceStore
+from ecmpush.ports import DevicesPort
 
 DEFAULT_MAX_DEVICES = 10
 # Writes refused because concurrent registrations of the same user filled the cap first; each
@@ -43,7 +43,7 @@ class WeakInstallationId(ValueError):
 class DevicesService:
     def __init__(
         self,
-        store: DeviceStore,
+        store: DevicesPort,
         clock: Callable[[], datetime],
         max_devices: int = DEFAULT_MAX_DEVICES,
     ) -> None:

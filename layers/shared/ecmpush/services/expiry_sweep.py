@@ -38,7 +38,7 @@ from ecmpush.domain.expiry_notices import DueNotice, notifications_for, recipien
 from ecmpush.domain.expiry_search import SearchConfig, record_from_search
 from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.ports import EcmSearch, ExpiryRecords, Publisher, SweepLease
+from ecmpush.ports import ContentServer, Publisher, RecordsPort, SweepLeasePort
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +76,15 @@ class ExpirySweepService:
     def __init__(
         self,
         *,
-        records: ExpiryRecords,
-        lease: SweepLease,
+        records: RecordsPort,
+        lease: SweepLeasePort,
         publisher: Publisher,
         routing: Callable[[], RoutingConfig],
         policy: ExpiryPolicy,
         app_base_url: str,
         clock: Callable[[], datetime],
         search: SearchConfig | None = None,
-        ecm: Callable[[], EcmSearch] | None = None,
+        ecm: Callable[[], ContentServer] | None = None,
         page_size: int = 100,
         margin_ms: int = 20_000,
         search_share: float = 0.5,

@@ -10,15 +10,15 @@ from typing import Any
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.page import Page
 from ecmpush.domain.preferences import Preferences
-from ecmpush.ports import Inbox, PreferenceStore
+from ecmpush.ports import InboxPort, PreferencesPort
 
 
 class MeService:
     def __init__(
         self,
         *,
-        preferences: PreferenceStore,
-        inbox: Callable[[], Inbox],
+        preferences: PreferencesPort,
+        inbox: Callable[[], InboxPort],
         clock: Callable[[], datetime],
     ) -> None:
         self._preferences = preferences

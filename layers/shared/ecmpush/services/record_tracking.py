@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled
-from ecmpush.ports import RecordStore
+from ecmpush.ports import RecordsPort
 
 SOURCE = "webhook"
 
 
 class RecordTracker:
-    def __init__(self, records: RecordStore) -> None:
+    def __init__(self, records: RecordsPort) -> None:
         self._records = records
 
     def track(self, event: EcmEvent, now: datetime) -> str | None:

@@ -23,7 +23,7 @@ from ecmpush.domain.replies import (
 )
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.write_back import WriteBack
-from ecmpush.ports import DeviceReader, ReplyClaims, ReplyWriter, TaskReader, WriteBackQueue
+from ecmpush.ports import DevicesPort, Publisher, RepliesPort, ReplyWriter, TasksPort
 from ecmpush.services.rotating_keys import verify_with_rotation
 
 
@@ -33,11 +33,11 @@ class ResponseCallbackService:
         *,
         action_token_keys: Callable[[], list[bytes]],
         refreshed_action_token_keys: Callable[[], list[bytes] | None] = lambda: None,
-        replies: ReplyClaims,
-        tasks: TaskReader,
-        devices: DeviceReader,
+        replies: RepliesPort,
+        tasks: TasksPort,
+        devices: DevicesPort,
         writer: ReplyWriter,
-        queue: WriteBackQueue,
+        queue: Publisher,
         clock: Callable[[], datetime],
         inline_budget_s: float = 4.0,
     ) -> None:

@@ -44,7 +44,7 @@ from ecmpush.domain.messages import NotificationMessage
 from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.sla import SlaPolicy, SlaStep, step_for
 from ecmpush.domain.tasks import TrackedTask
-from ecmpush.ports import EcmWorkflowStatus, Publisher, SlaTasks
+from ecmpush.ports import ContentServer, Publisher, TasksPort
 
 CLOSED_OUTCOME = "completed in Content Server (found by the SLA sweep)"
 # Releases before the webhook checked task ids tracked whatever an event sent; such a task can
@@ -88,8 +88,8 @@ class SlaSweepService:
     def __init__(
         self,
         *,
-        tasks: SlaTasks,
-        ecm: Callable[[], EcmWorkflowStatus],
+        tasks: TasksPort,
+        ecm: Callable[[], ContentServer],
         publisher: Publisher,
         policy: SlaPolicy,
         app_base_url: str,

@@ -23,7 +23,7 @@ from ecmpush.domain.links import LinkPolicy
 from ecmpush.domain.messages import EventMessage
 from ecmpush.domain.recipient_caps import RecipientCaps
 from ecmpush.domain.webhook_body import ParsedItem, check_size, parse_body
-from ecmpush.ports import EventStore, Publisher
+from ecmpush.ports import EventsPort, Publisher
 from ecmpush.services.rotating_keys import verify_with_rotation
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class EventAcceptor:
     """Store the event, then queue it for Dispatch (what runs once per event id)."""
 
-    def __init__(self, events: EventStore, publisher: Publisher, clock: Callable[[], datetime]):
+    def __init__(self, events: EventsPort, publisher: Publisher, clock: Callable[[], datetime]):
         self._events = events
         self._publisher = publisher
         self._clock = clock

@@ -41,7 +41,7 @@ from ecmpush.domain.write_back import (
     WriteBack,
     handover_comment,
 )
-from ecmpush.ports import EcmWorkflows, Publisher, ReplyStatusLog, TaskCloser
+from ecmpush.ports import ContentServer, Publisher, RepliesPort, TasksPort
 from ecmpush.privacy import who
 
 
@@ -59,9 +59,9 @@ class WriteBackService:
     def __init__(
         self,
         *,
-        ecm: Callable[[], EcmWorkflows],
-        replies: ReplyStatusLog,
-        tasks: TaskCloser,
+        ecm: Callable[[], ContentServer],
+        replies: RepliesPort,
+        tasks: TasksPort,
         publisher: Publisher,
         app_base_url: str,
         clock: Callable[[], datetime],
@@ -148,7 +148,7 @@ class WriteBackService:
 
     @staticmethod
     def _hand_over(
-        ecm: EcmWorkflows, ref: TaskRef, holder: str, reply: WriteBack, budget: _Budget
+        ecm: ContentServer, ref: TaskRef, holder: str, reply: WriteBack, budget: _Budget
     ) -> None:
         """Move the step from `holder`'s inbox to the replying deputy, through the step's own
         Delegate action run as the holder."""
@@ -177,7 +177,7 @@ class WriteBackService:
 
     @staticmethod
     def _applied_earlier_or_closed(
-        ecm: EcmWorkflows, ref: TaskRef, user: str, comment: str, budget: _Budget
+        ecm: ContentServer, ref: TaskRef, user: str, comment: str, budget: _Budget
     ) -> ReplyStatus:
         """A step no longer in progress is ours when the history holds this reply's comment from
         this user (an earlier attempt went through but its answer was lost), someone else's
