@@ -12,7 +12,8 @@ Paths compared, per event:
   idempotency record);
 - accept_idempotent: `bootstrap.build_intake().accept_once()(event=...)`, the idempotent call
   the handler makes, without HTTP, signature or validation;
-- accept_direct: `bootstrap.intake_service().accept(event)`, the same work without idempotency.
+- accept_direct: `EventAcceptor.accept(event)` wired as `build_intake` wires it, the same work
+  without idempotency.
 
 moto answers in-process in about a millisecond per call; DynamoDB and SQS answer over the
 network in several. moto's SendMessage also slows down linearly with the queue's depth (about
@@ -206,12 +207,28 @@ def _secret_values(template: dict[str, Any]) -> dict[str, str]:
 
 
 def _parameters(template: dict[str, Any]) -> dict[str, str]:
-    """Values for parameters without a default (URLs the webhook never calls)."""
-    values = {"AppBaseUrl": "https://app.test"}
+    """Values for parameters without a default (URLs the webhook never calls), and the hosts the
+    sample events link to (intake refuses links to hosts the deployment does not list)."""
+    from devstack.stack import SAMPLE_LINK_HOSTS
+
+    values = {"AppBaseUrl": "https://app.test", "LinkHosts": SAMPLE_LINK_HOSTS}
     for name, spec in template.get("Parameters", {}).items():
         if "Default" not in spec and name not in values:
             values[name] = "https://unused.test" if name.endswith("Url") else "unused"
     return values
+
+
+def _direct_acceptor() -> Any:
+    """The acceptor `build_intake` puts behind idempotency, built the same way without it."""
+    from ecmpush.adapters.events_repository import EventsRepository
+    from ecmpush.bootstrap.parts import queue, table
+    from ecmpush.clock import utc_now
+    from ecmpush.services.webhook_intake import EventAcceptor
+    from ecmpush.settings import settings
+
+    config = settings()
+    events = EventsRepository(table(config.events_table), config.retention_days)
+    return EventAcceptor(events, queue(config.dispatch_queue_url), utc_now)
 
 
 def _measure(
@@ -228,7 +245,7 @@ def _measure(
         for _ in range(batch_reps)
     ]
     accept_once = bootstrap.build_intake().accept_once()
-    service = bootstrap.intake_service()
+    service = _direct_acceptor()
     idempotent: list[float] = []
     direct: list[float] = []
     for _ in range(singles):  # interleaved, so drift hits both alike
