@@ -4,7 +4,6 @@ cold start with the variable's name in the error."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
@@ -18,7 +17,7 @@ from ecmpush.settings import (
     variable,
 )
 
-REQUIRED = [f.name for f in dataclasses.fields(Settings) if f.default is dataclasses.MISSING]
+REQUIRED = [name for name, spec in Settings.model_fields.items() if spec.is_required()]
 
 
 @pytest.fixture
@@ -34,9 +33,9 @@ def required(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_unset_and_blank_variables_take_the_fields_defaults(required: pytest.MonkeyPatch) -> None:
     required.setenv("ECMPUSH_SLA_GRACE_HOURS", "  ")
     loaded = Settings.from_env()
-    for spec in dataclasses.fields(Settings):
-        if spec.default is not dataclasses.MISSING:
-            assert getattr(loaded, spec.name) == spec.default, spec.name
+    for name, spec in Settings.model_fields.items():
+        if not spec.is_required():
+            assert getattr(loaded, name) == spec.default, name
 
 
 def test_set_variables_are_read_and_base_urls_lose_their_trailing_slash(
@@ -71,7 +70,7 @@ def test_an_integer_variable_that_is_not_one_is_named(required: pytest.MonkeyPat
 def test_every_field_is_of_a_type_from_env_reads() -> None:
     """from_env reads text and whole numbers; a bool or float field would be read as text
     ("false" would be true), so adding one needs a reader first."""
-    assert {f.type for f in dataclasses.fields(Settings)} <= {"str", "int", "str | None"}
+    assert {f.annotation for f in Settings.model_fields.values()} <= {str, int, str | None}
 
 
 @pytest.mark.parametrize("field", LOCAL_ONLY)
@@ -109,5 +108,18 @@ def test_every_setting_docs_call_local_only_is_refused_outside_the_local_stack()
     """A new local-only endpoint documented in docs/resources.md must join LOCAL_ONLY."""
     from tests.unit.test_template import local_only
 
-    fields_read = {variable(f.name) for f in dataclasses.fields(Settings)}
+    fields_read = {variable(name) for name in Settings.model_fields}
     assert local_only() & fields_read == {variable(f) for f in LOCAL_ONLY}
+
+
+def test_a_local_only_variable_in_lower_case_is_refused_too(required: pytest.MonkeyPatch) -> None:
+    """pydantic-settings reads `ecmpush_fcm_base_url` as ECMPUSH_FCM_BASE_URL: the refusal
+    must see it under either spelling."""
+    required.setenv("ecmpush_fcm_base_url", "http://attacker.example")
+    with pytest.raises(ConfigurationError, match="ECMPUSH_FCM_BASE_URL"):
+        Settings.from_env()
+
+
+def test_integers_may_carry_surrounding_blanks(required: pytest.MonkeyPatch) -> None:
+    required.setenv("ECMPUSH_DELIVERY_BATCH_SIZE", " 40 ")
+    assert Settings.from_env().delivery_batch_size == 40

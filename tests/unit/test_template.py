@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import dataclasses
 import functools
 import json
 import re
@@ -200,8 +199,8 @@ def code_reads() -> frozenset[str]:
 def settings_variables() -> dict[str, tuple[str, bool]]:
     """Settings field -> (environment variable, required): required where it has no default."""
     return {
-        spec.name: (settings_variable(spec.name), spec.default is dataclasses.MISSING)
-        for spec in dataclasses.fields(Settings)
+        name: (settings_variable(name), spec.is_required())
+        for name, spec in Settings.model_fields.items()
     }
 
 
@@ -249,7 +248,7 @@ def _module_loads(path: Path) -> list[str]:
 @functools.cache
 def _factory_reads() -> dict[str, set[str]]:
     """Each `ecmpush.bootstrap` factory -> the Settings fields it reads."""
-    fields = {f.name for f in dataclasses.fields(Settings)}
+    fields = set(Settings.model_fields)
     return {
         node.name: {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)} & fields
         for path in (SHARED / "ecmpush" / "bootstrap").glob("*.py")
@@ -961,7 +960,7 @@ def every_secret_is_generated_and_rotated_or_a_placeholder(t: Template) -> Probl
     # A token signed just before a rotation is verified with AWSPREVIOUS until the next one.
     days = t["Parameters"]["ActionTokenKeyRotationDays"]
     rules = schedules["ActionTokenKeySecret"]["Properties"]["RotationRules"]
-    ttl_hours = Settings.__dataclass_fields__["action_token_ttl_hours"].default
+    ttl_hours = Settings.model_fields["action_token_ttl_hours"].default
     if days["MinValue"] * 24 < ttl_hours or rules["AutomaticallyAfterDays"] != {
         "Ref": "ActionTokenKeyRotationDays"
     }:

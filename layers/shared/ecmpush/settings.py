@@ -1,42 +1,31 @@
 """Configuration read once per container from the environment the template sets (see
-docs/resources.md); a missing required variable fails the cold start with its name, not a
-KeyError deep in a request."""
+docs/resources.md), by pydantic-settings; a missing or malformed variable fails the cold start
+with its name, not a KeyError deep in a request."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import MISSING, dataclass, fields
 from functools import lru_cache
-from typing import cast
+from typing import Any
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "ECMPUSH_"
 
 
 class ConfigurationError(RuntimeError):
     """The deployment is missing or mis-sets an environment variable."""
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is required")
-    return value
+class Settings(BaseSettings):
+    """Each field from `ECMPUSH_<FIELD>`: required where the field has no default, else the
+    default when the variable is unset or blank; integers checked as integers."""
 
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, str_strip_whitespace=True, extra="ignore"
+    )
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"environment variable {name} must be an integer") from exc
-
-
-def _optional(name: str) -> str | None:
-    return os.environ.get(name, "").strip() or None
-
-
-@dataclass(frozen=True)
-class Settings:
     events_table: str
     devices_table: str
     deliveries_table: str
@@ -93,26 +82,41 @@ class Settings:
     fcm_base_url: str | None = None
     firebase_certs_url: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, values: Any) -> Any:
+        """A blank variable counts as unset: the field's default, or "required" when none."""
+        if not isinstance(values, dict):
+            return values
+        return {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+
+    @field_validator("app_base_url", "ecm_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str) -> str:
+        """Deep links and REST paths are joined with "/"."""
+        return url.rstrip("/")
+
     @classmethod
     def from_env(cls) -> Settings:
-        """Each field from `ECMPUSH_<FIELD>`: required where the field has no default, else
-        the default when the variable is unset or blank; integers checked as integers."""
+        """The settings of this environment, refusing local-only variables outside the local
+        stack; pydantic's errors become one `ConfigurationError` naming the variable."""
         refuse_local_only_outside_the_local_stack()
-        values: dict[str, object] = {}
-        for spec in fields(cls):
-            name = variable(spec.name)
-            if spec.default is MISSING:
-                values[spec.name] = _required(name)
-            elif spec.type == "int":
-                values[spec.name] = _int(name, cast(int, spec.default))
-            else:
-                values[spec.name] = _optional(name) or spec.default
-        for url in _BASE_URLS:  # deep links and REST paths are joined with "/"
-            values[url] = str(values[url]).rstrip("/")
-        return cls(**values)  # type: ignore[arg-type]
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise ConfigurationError(_explain(exc)) from exc
 
 
-_BASE_URLS = ("app_base_url", "ecm_base_url")
+def _explain(exc: ValidationError) -> str:
+    """The first error in the words of the deployment: which variable, and what is wrong."""
+    error = exc.errors()[0]
+    name = variable(str(error["loc"][0])) if error["loc"] else ENV_PREFIX
+    if error["type"] == "missing":
+        return f"environment variable {name} is required"
+    if error["type"].startswith("int_"):
+        return f"environment variable {name} must be an integer"
+    return f"environment variable {name}: {error['msg']}"
+
 
 # Endpoints and files that replace what ecmpush trusts (Google's ID-token certificates, the
 # Identity Toolkit, FCM, the operator's routing parameter): whoever sets one of these on a
@@ -141,8 +145,10 @@ def refuse_local_only_outside_the_local_stack() -> None:
     the local stack: a deployment never needs one, so one there is a mistake or an attack."""
     if running_in_local_stack():
         return
+    # pydantic-settings matches names case-insensitively, so the refusal does too.
+    present = {name.upper() for name, value in os.environ.items() if value.strip()}
     for name in (variable(field_name) for field_name in LOCAL_ONLY):
-        if os.environ.get(name, "").strip():
+        if name in present:
             raise ConfigurationError(
                 f"environment variable {name} is for the local stack only and is refused here "
                 f"(it would replace an endpoint or file ecmpush trusts); remove it"
@@ -151,7 +157,7 @@ def refuse_local_only_outside_the_local_stack() -> None:
 
 def variable(field_name: str) -> str:
     """The environment variable a Settings field is read from (docs/resources.md)."""
-    return f"ECMPUSH_{field_name.upper()}"
+    return f"{ENV_PREFIX}{field_name.upper()}"
 
 
 @lru_cache(maxsize=1)
