@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from typing import Any
@@ -49,10 +50,14 @@ def test_resent_event_is_a_duplicate_and_enqueued_once(harness: Harness) -> None
 def test_idempotency_records_keep_the_names_earlier_releases_wrote(harness: Harness) -> None:
     """A deploy must still recognise events accepted before it: the records' keys are named
     after the guarded function, which refactors must not rename."""
-    assert harness.post_event(sample_event("task_assigned")).status == 202
+    event = sample_event("task_assigned")
+    assert harness.post_event(event).status == 202
     [record] = harness.table("IdempotencyTable").scan()["Items"]
-    name, _, _digest = str(record["id"]).partition("#")
-    assert name.endswith(".ecmpush.bootstrap.accept_event_once.<locals>.accept")
+    # Powertools' key: `<Lambda function name>.<module>.<qualname>#md5(json of the event id)`,
+    # as written since the guarded function was `bootstrap.accept_event_once`'s inner `accept`
+    # (outside Lambda the function name is Powertools' "test-func").
+    digest = hashlib.md5(json.dumps(event["id"]).encode()).hexdigest()  # noqa: S324
+    assert record["id"] == f"test-func.ecmpush.bootstrap.accept_event_once.<locals>.accept#{digest}"
 
 
 def test_same_id_with_different_payload_is_a_conflict(harness: Harness) -> None:
@@ -290,3 +295,16 @@ def test_idempotency_store_outage_is_503_and_nothing_is_enqueued(harness: Harnes
     assert reply.status == 503
     assert reply.body["status"] == "unavailable"
     assert harness.queue_depth() == 0
+
+
+def test_on_lambda_the_records_prefix_is_powertools_default_for_the_old_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deployed, Powertools' default prefix starts with the function's name: `key_prefix`
+    must reproduce it, or every accepted event would be forgotten by the deploy."""
+    from ecmpush.adapters.idempotent_acceptance import records_key_prefix
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ecmpush-WebhookIntakeFunction-AbC")
+    assert records_key_prefix() == (
+        "ecmpush-WebhookIntakeFunction-AbC.ecmpush.bootstrap.accept_event_once.<locals>.accept"
+    )

@@ -5,6 +5,7 @@ adapter. Imported on the first request only: the idempotency package loads boto3
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -24,11 +25,16 @@ from ecmpush.domain.events import EcmEvent
 from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
 
 Answer = dict[str, str]
-# Powertools names each idempotency record after the guarded function's module and qualname.
-# These are the names the records were written under before this adapter existed (the
-# function lived in bootstrap.py): a deploy that renamed them would forget which events it
-# had accepted, and a resent event would be accepted again.
-RECORDS_NAMED_AFTER = ("ecmpush.bootstrap", "accept_event_once.<locals>.accept")
+# The name the idempotency records were written under before this adapter existed: Powertools'
+# default prefix, `<Lambda function name>.<module>.<qualname>` of the guarded function, which
+# lived in bootstrap.py. Passed as `key_prefix`, so a deploy that renames code still
+# recognises the events it accepted, and a resent event is not accepted again.
+RECORDS_NAMED_AFTER = "ecmpush.bootstrap.accept_event_once.<locals>.accept"
+
+
+def records_key_prefix() -> str:
+    """Powertools' own default for the guarded function (`test-func` outside Lambda)."""
+    return f"{os.getenv('AWS_LAMBDA_FUNCTION_NAME', 'test-func')}.{RECORDS_NAMED_AFTER}"
 
 
 def accept_once(
@@ -39,10 +45,11 @@ def accept_once(
     def store_and_queue(event: EcmEvent) -> Answer:
         return accept(event)
 
-    store_and_queue.__module__, store_and_queue.__qualname__ = RECORDS_NAMED_AFTER
-
     guarded: Callable[..., Any] = idempotent_function(
-        data_keyword_argument="event", config=config, persistence_store=persistence
+        data_keyword_argument="event",
+        config=config,
+        persistence_store=persistence,
+        key_prefix=records_key_prefix(),
     )(store_and_queue)
 
     def once(event: EcmEvent) -> Answer:
