@@ -4,10 +4,17 @@ server's Retry-After as a floor, bounded."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
-from ecmpush.domain.backoff import DISPATCH_RETRY, MAX_HOLD_SECONDS, WRITE_BACK_RETRY, Backoff
+from ecmpush.domain.backoff import (
+    DISPATCH_RETRY,
+    MAX_HOLD_SECONDS,
+    WRITE_BACK_RETRY,
+    Backoff,
+    retry_after_seconds,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,3 +64,28 @@ def test_without_a_limit_a_retry_after_is_kept_whole() -> None:
 def test_nonsense_policies_are_refused(base: float, cap: float, limit: float) -> None:
     with pytest.raises(ValueError, match="base_s"):
         Backoff(base, cap, limit)
+
+
+NOW = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("Sat, 28 Nov 2026 10:01:30 GMT", 90.0),
+        ("Sat, 28 Nov 2026 10:01:30 -0000", 90.0),  # a zone-less date is GMT
+        ("Sat, 28 Nov 2026 09:00:00 GMT", 0.0),  # already past: no wait, never negative
+    ],
+)
+def test_retry_after_is_delay_seconds_or_an_http_date(header: str, seconds: float) -> None:
+    assert retry_after_seconds(header, NOW) == seconds
+
+
+@pytest.mark.parametrize("header", [None, "", "  ", "-3", "1.5", "inf", "nan", "²", "soon"])
+def test_anything_else_is_no_retry_after(header: str | None) -> None:
+    """RFC 9110's two forms only: a negative, fractional or non-number value is no hint (the
+    caller's backoff applies), never a wait of infinity or of a parse accident."""
+    assert retry_after_seconds(header, NOW) is None

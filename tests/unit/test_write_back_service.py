@@ -28,7 +28,7 @@ from ecmpush.domain.replies import ReplyStatus, audit_comment
 from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.write_back import WriteBack, backoff_seconds
-from ecmpush.services.write_back import WriteBackService
+from ecmpush.services.write_back import LAST_CALL_S, WriteBackService
 from tests.fakes import Partial, WriteBackRecorder, tracked_task
 
 REF = TaskRef(process_id=4711, subprocess_id=4711, task_id=1)
@@ -48,6 +48,7 @@ class FakeContentServer(Partial):
     authentication: bool = False  # the step asks for authentication_info to be sent on
     history: list[Activity] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    budgets: list[float | None] = field(default_factory=list)
 
     def impersonates(self, as_user: str | None) -> bool:
         return self.impersonating
@@ -96,6 +97,7 @@ class FakeContentServer(Partial):
         self._check(ref, as_user)
         key = action or custom_action or ""
         self.calls.append(("complete", (key, as_user, assignee)))
+        self.budgets.append(budget_s)
         self.history.append(Activity(key, comment, "now", user_id=IDS.get(as_user or "")))
         if key == "Delegate":
             self.holder = next(name for name, uid in IDS.items() if uid == assignee)
@@ -154,6 +156,18 @@ def test_the_assignee_approves_as_themself() -> None:
     assert recorder.marked == [ReplyStatus.APPLIED]
     assert recorder.closed == ["4711/4711/1"]
     assert len(recorder.published) == 1  # the confirmation push
+
+
+def test_a_spent_budget_still_gives_each_content_server_call_half_a_second() -> None:
+    """The reply's calls share one deadline; once it is spent, the next call gets a short
+    chance (LAST_CALL_S) rather than none, and never more than the time that is left."""
+    ecm = FakeContentServer()
+    service(ecm, WriteBackRecorder(TRACKED)).apply(reply(), 0)
+    assert ecm.budgets == [LAST_CALL_S]
+    ecm = FakeContentServer()
+    service(ecm, WriteBackRecorder(TRACKED)).apply(reply(), 60)
+    assert all(LAST_CALL_S < budget <= 60 for budget in ecm.budgets if budget is not None)
+    assert len(ecm.budgets) == 1
 
 
 def test_request_info_goes_to_the_initiator_by_id() -> None:

@@ -16,8 +16,6 @@ to keep the wire format without the per-message DeprecationWarning.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
 import logging
 import re
@@ -29,6 +27,8 @@ import firebase_admin
 from firebase_admin import exceptions, messaging
 
 from ecmpush.adapters.firebase_app import drop_access_token, ensure_access_token
+from ecmpush.clock import utc_now
+from ecmpush.domain.backoff import retry_after_seconds
 from ecmpush.domain.delivery import SendResult
 from ecmpush.domain.push import Push
 
@@ -229,21 +229,10 @@ def _error_code(exc: BaseException | None, details: list[dict[str, Any]]) -> str
 
 
 def _retry_after(response: Any) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date), if any."""
+    """Seconds from the answer's `Retry-After` header, if any (domain/backoff.py parses it)."""
     headers = getattr(response, "headers", None)
     value = headers.get("Retry-After") if headers is not None else None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return retry_after_seconds(value if isinstance(value, str) else None, utc_now())
 
 
 def _describe(exc: BaseException) -> str:

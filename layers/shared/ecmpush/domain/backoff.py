@@ -10,7 +10,10 @@ SQS record can be delayed at most 15 minutes in one step)."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 MAX_HOLD_SECONDS = 900.0  # the longest an SQS record is held back in one step (DelaySeconds)
 _MAX_DOUBLINGS = 62  # 2**62 exceeds any max_s; keeps 2.0 ** n finite for absurd counts
@@ -45,3 +48,24 @@ class Backoff:
 DISPATCH_RETRY = Backoff(base_s=2.0, max_s=600.0, limit_s=MAX_HOLD_SECONDS)
 # A reply Content Server could not take: 15-30 s, doubling to 7.5-15 min.
 WRITE_BACK_RETRY = Backoff(base_s=30.0, max_s=MAX_HOLD_SECONDS, limit_s=MAX_HOLD_SECONDS)
+
+
+_DELAY_SECONDS = re.compile(r"[0-9]+")
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A `Retry-After` header in seconds from `now` (RFC 9110 §10.2.3): delay-seconds (ASCII
+    digits only) or an HTTP-date (GMT; a date already past is 0). Anything else, or no header,
+    is None: no hint, the caller's own backoff applies. The one parser for FCM and ECM."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000" or no zone: HTTP-dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

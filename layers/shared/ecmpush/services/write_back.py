@@ -22,10 +22,10 @@ reply, which is how step 1 recognises its own earlier success."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
+from ecmpush.clock import Deadline
 from ecmpush.domain.confirmations import confirmation
 from ecmpush.domain.dispositions import DispositionKind, choose_disposition
 from ecmpush.domain.ecm import TaskDetails, WorkflowStatus
@@ -44,15 +44,14 @@ from ecmpush.domain.write_back import (
 from ecmpush.ports import ContentServer, Publisher, RepliesPort, TasksPort
 from ecmpush.privacy import who
 
+# What a Content Server call is given once the write-back's own time is spent: enough for one
+# quick answer, so the last steps of a reply still try rather than fail unasked.
+LAST_CALL_S = 0.5
 
-class _Budget:
-    """The caller's time for the whole write-back, shared by its several Content Server calls."""
 
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return max(self._end - time.monotonic(), 0.5)
+def _left(budget: Deadline) -> float:
+    """The time the next Content Server call may take from the write-back's shared budget."""
+    return max(budget.remaining(), LAST_CALL_S)
 
 
 class WriteBackService:
@@ -80,7 +79,7 @@ class WriteBackService:
     def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
         """Raises `EcmError` (other than task-not-open) when Content Server could not take it."""
         tracked = self._tasks.get(reply.task.key)
-        outcome = self._apply_in_ecm(reply, _Budget(budget_s))
+        outcome = self._apply_in_ecm(reply, Deadline(budget_s))
         now = self._clock()
         self._replies.mark(reply, outcome, now)
         self._tasks.close(reply.task.key, f"{reply.action} by {reply.ecm_user} via ecmpush", now)
@@ -91,7 +90,7 @@ class WriteBackService:
         )
         return outcome
 
-    def _apply_in_ecm(self, reply: WriteBack, budget: _Budget) -> ReplyStatus:
+    def _apply_in_ecm(self, reply: WriteBack, budget: Deadline) -> ReplyStatus:
         ecm = self._ecm()
         ref = reply.task
         user = reply.ecm_user
@@ -105,7 +104,7 @@ class WriteBackService:
         comment = audit_comment(
             reply.comment, prefix="", platform=reply.platform, replied_at=reply.replied_at
         )
-        status = ecm.workflow_status(ref.process_id, budget_s=budget.left())
+        status = ecm.workflow_status(ref.process_id, budget_s=_left(budget))
         step = status.current_step(ref)
         if step is None:
             return self._applied_earlier_or_closed(ecm, ref, user, comment, budget)
@@ -120,11 +119,11 @@ class WriteBackService:
                     # a supervisor an event named but the operator never confirmed
                     raise EcmNotAssignee(f"task {ref} is not in the inbox of {who(user)}")
                 self._hand_over(ecm, ref, holder, reply, budget)
-            form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
+            form = ecm.get_task(ref, as_user=user, budget_s=_left(budget))
             form.ensure_answerable_from_a_push()
             if form.member_accept:
-                ecm.accept_task(ref, as_user=user, budget_s=budget.left())
-                form = ecm.get_task(ref, as_user=user, budget_s=budget.left())
+                ecm.accept_task(ref, as_user=user, budget_s=_left(budget))
+                form = ecm.get_task(ref, as_user=user, budget_s=_left(budget))
             disposition = choose_disposition(form, reply.action, self._mapping)
             assignee = (
                 _initiator_id(status, ref)
@@ -140,7 +139,7 @@ class WriteBackService:
                 comment=comment,
                 as_user=user,
                 assignee=assignee,
-                budget_s=budget.left(),
+                budget_s=_left(budget),
             )
         except EcmTaskNotOpen:
             return self._applied_earlier_or_closed(ecm, ref, user, comment, budget)
@@ -148,11 +147,11 @@ class WriteBackService:
 
     @staticmethod
     def _hand_over(
-        ecm: ContentServer, ref: TaskRef, holder: str, reply: WriteBack, budget: _Budget
+        ecm: ContentServer, ref: TaskRef, holder: str, reply: WriteBack, budget: Deadline
     ) -> None:
         """Move the step from `holder`'s inbox to the replying deputy, through the step's own
         Delegate action run as the holder."""
-        form = ecm.get_task(ref, as_user=holder, budget_s=budget.left())
+        form = ecm.get_task(ref, as_user=holder, budget_s=_left(budget))
         form.ensure_answerable_from_a_push()  # else handed over for a reply that cannot go on
         delegate = _offered(form, HANDOVER_ACTIONS)
         if delegate is None:
@@ -166,24 +165,24 @@ class WriteBackService:
                 action=delegate,
                 comment=handover_comment(reply.ecm_user, reply.replied_at),
                 as_user=holder,
-                assignee=ecm.user_id(reply.ecm_user, budget_s=budget.left()),
-                budget_s=budget.left(),
+                assignee=ecm.user_id(reply.ecm_user, budget_s=_left(budget)),
+                budget_s=_left(budget),
             )
         except EcmNotAssignee:
             # A lost answer whose retry met the step already moved: ours if it is now theirs.
-            now = ecm.workflow_status(ref.process_id, budget_s=budget.left()).current_step(ref)
+            now = ecm.workflow_status(ref.process_id, budget_s=_left(budget)).current_step(ref)
             if now is None or not now.assigned_to(reply.ecm_user):
                 raise
 
     @staticmethod
     def _applied_earlier_or_closed(
-        ecm: ContentServer, ref: TaskRef, user: str, comment: str, budget: _Budget
+        ecm: ContentServer, ref: TaskRef, user: str, comment: str, budget: Deadline
     ) -> ReplyStatus:
         """A step no longer in progress is ours when the history holds this reply's comment from
         this user (an earlier attempt went through but its answer was lost), someone else's
         otherwise. History entries name no task; the comment is unique per reply."""
-        user_id = ecm.user_id(user, budget_s=budget.left())
-        history = ecm.task_activities(ref, budget_s=budget.left())
+        user_id = ecm.user_id(user, budget_s=_left(budget))
+        history = ecm.task_activities(ref, budget_s=_left(budget))
         if any(e.comment == comment and e.user_id in (None, user_id) for e in history):
             return ReplyStatus.APPLIED
         return ReplyStatus.TASK_CLOSED

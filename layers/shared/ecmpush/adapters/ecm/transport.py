@@ -16,14 +16,13 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 
 from ecmpush.adapters.ecm.config import EcmConfig
-from ecmpush.clock import Deadline
-from ecmpush.domain.backoff import Backoff
+from ecmpush.clock import Deadline, utc_now
+from ecmpush.domain.backoff import Backoff, retry_after_seconds
 from ecmpush.domain.ecm_errors import EcmUnavailable
 
 log = logging.getLogger(__name__)
@@ -56,20 +55,6 @@ def _decode(response: requests.Response) -> Any:
         return json.loads(response.content)
     except ValueError:
         return _NOT_JSON
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class Transport:
@@ -144,7 +129,8 @@ class Transport:
                 body = _decode(response)
                 if status in RETRYABLE_STATUSES:
                     reason = f"HTTP {status}"
-                    retry_after = _retry_after(response.headers)
+                    hint = response.headers.get("Retry-After")
+                    retry_after = retry_after_seconds(hint, utc_now())
                 elif 200 <= status < 300 and body is _NOT_JSON:
                     ctype = response.headers.get("Content-Type", "?")
                     reason = f"HTTP {status} with a non-JSON body ({ctype}); server restarting?"
