@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ecmpush.domain.backoff import (
+    AWS_BATCH_RETRY,
     DISPATCH_RETRY,
     MAX_HOLD_SECONDS,
     WRITE_BACK_RETRY,
@@ -89,3 +90,11 @@ def test_anything_else_is_no_retry_after(header: str | None) -> None:
     """RFC 9110's two forms only: a negative, fractional or non-number value is no hint (the
     caller's backoff applies), never a wait of infinity or of a parse accident."""
     assert retry_after_seconds(header, NOW) is None
+
+
+def test_undone_batch_items_are_resent_within_a_few_seconds() -> None:
+    """DynamoDB's and SQS's batch resends (five at most) wait 50 ms doubling to 1 s, jittered:
+    in all, never more than the seconds a Lambda invocation can spare."""
+    waits = [AWS_BATCH_RETRY.seconds(n, rand=1.0) for n in range(1, 6)]
+    assert waits == [0.1, 0.2, 0.4, 0.8, 1.0]
+    assert AWS_BATCH_RETRY.seconds(1, rand=0.0) == 0.05

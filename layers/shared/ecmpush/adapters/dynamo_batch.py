@@ -13,6 +13,7 @@ with backoff until done or out of patience."""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from ecmpush.chunks import chunks
+from ecmpush.domain.backoff import AWS_BATCH_RETRY
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -51,7 +53,7 @@ def client_of(table: Table) -> DynamoDBClient:
 
 
 def _backoff(attempt: int, sleep: Callable[[float], None]) -> None:
-    sleep(min(0.05 * 2**attempt, 1.0))
+    sleep(AWS_BATCH_RETRY.seconds(attempt + 1, rand=random.random()))
 
 
 def _until_done(

@@ -7,6 +7,7 @@ failed: a fan-out that silently dropped a batch would lose a part of the audienc
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from pydantic import BaseModel
 
+from ecmpush.domain.backoff import AWS_BATCH_RETRY
 from ecmpush.domain.messages import EventMessage, NotificationMessage
 
 if TYPE_CHECKING:
@@ -95,7 +97,7 @@ class SqsPublisher:
                     codes = sorted({str(f.get("Code")) for f in failed})
                     raise NotQueued(f"{len(failed)} messages not queued: {', '.join(codes)}")
                 entries = {f["Id"]: entries[f["Id"]] for f in failed}
-                time.sleep(0.05 * 2**attempt)
+                time.sleep(AWS_BATCH_RETRY.seconds(attempt + 1, rand=random.random()))
         return calls
 
 

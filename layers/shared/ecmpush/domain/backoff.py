@@ -1,6 +1,7 @@
 """How long to wait before trying again: the one backoff formula of every retry ecmpush
 schedules (a transient FCM answer on the dispatch queue, a reply Content Server could not take
-on the write-back queue, an HTTP retry to Content Server inside one call).
+on the write-back queue, an HTTP retry to Content Server inside one call, the items a DynamoDB
+or SQS batch call left undone).
 
 Exponential from `base_s`, doubling per attempt up to `max_s`, with equal jitter (half fixed,
 half random), so retries from many containers spread out but never collapse to zero; a
@@ -48,6 +49,9 @@ class Backoff:
 DISPATCH_RETRY = Backoff(base_s=2.0, max_s=600.0, limit_s=MAX_HOLD_SECONDS)
 # A reply Content Server could not take: 15-30 s, doubling to 7.5-15 min.
 WRITE_BACK_RETRY = Backoff(base_s=30.0, max_s=MAX_HOLD_SECONDS, limit_s=MAX_HOLD_SECONDS)
+# Items a DynamoDB or SQS batch call left undone, resent inside the same invocation: 50-100 ms,
+# doubling to 0.5-1 s, so five resends stay within a few seconds of the Lambda's time.
+AWS_BATCH_RETRY = Backoff(base_s=0.1, max_s=1.0)
 
 
 _DELAY_SECONDS = re.compile(r"[0-9]+")
