@@ -385,3 +385,20 @@ def test_sdk_change_fails_loudly(
     name = firebase_app_module._app_name(info, "http://127.0.0.1:1", None, 7, 10)
     with pytest.raises(ValueError, match="does not exist"):
         firebase_admin.get_app(name)  # not left half-configured
+
+
+def test_the_sdks_private_encoder_is_used_through_one_adapter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """firebase_app.encode_message owns the use of `_MessagingService.encode_message`: on the
+    pinned SDK it gives the wire message and refuses what send_each would; if an upgrade
+    removes it, sending fails loudly, not with an AttributeError in the middle of a batch."""
+    encoded = firebase_app_module.encode_message(
+        messaging.Message(token=REG_TOKEN, data={"a": "1"})
+    )
+    assert encoded == {"token": REG_TOKEN, "data": {"a": "1"}}
+    with pytest.raises(ValueError, match="non-string values"):
+        firebase_app_module.encode_message(messaging.Message(token=REG_TOKEN, data={"a": 1}))
+    monkeypatch.delattr(messaging._MessagingService, "encode_message")
+    with pytest.raises(FirebaseSdkChanged, match="encode_message"):
+        firebase_app_module.encode_message(messaging.Message(token=REG_TOKEN))

@@ -26,7 +26,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import exceptions, messaging
 
-from ecmpush.adapters.firebase_app import drop_access_token, ensure_access_token
+from ecmpush.adapters.firebase_app import drop_access_token, encode_message, ensure_access_token
 from ecmpush.clock import utc_now
 from ecmpush.domain.backoff import retry_after_seconds
 from ecmpush.domain.delivery import SendResult
@@ -69,7 +69,7 @@ class FcmSender:
         for index, push in enumerate(pushes):
             try:
                 message = to_message(push)
-                messaging._MessagingService.encode_message(message)  # validate before sending
+                encode_message(message)  # refused here, not as a whole batch
             except (ValueError, TypeError) as exc:
                 results[index] = SendResult(
                     error_code="INVALID_ARGUMENT",
@@ -102,7 +102,7 @@ class FcmSender:
     @staticmethod
     def wire_message(push: Push) -> dict[str, Any]:
         """The exact JSON object FCM receives as `message` for `push`."""
-        encoded: dict[str, Any] = messaging._MessagingService.encode_message(to_message(push))
+        encoded = encode_message(to_message(push))
         # The encoder returns nested plain dicts; a JSON round trip makes that a guarantee.
         copied: dict[str, Any] = json.loads(json.dumps(encoded))
         return copied

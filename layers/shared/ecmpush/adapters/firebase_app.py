@@ -23,6 +23,9 @@ upgrade that moves them fails here, loudly, instead of silently sending to the w
   cures: three attempts and two token fetches per message, outside the send budget. The token
   is fetched before every send instead (`ensure_access_token`), and a 401 that refuses it is
   handed back, the token dropped (`drop_access_token`) for the next send to fetch anew.
+- `messaging._MessagingService.encode_message` (`encode_message` below): the SDK's own JSON
+  encoder of a `Message`, used to refuse a push the SDK cannot send before the batch, and to
+  show the exact wire message (docs/clients.md samples). `send_each` runs the same encoder.
 - `auth._get_client(app)._token_verifier.id_token_verifier.cert_url`, so ID tokens are checked
   against local certificates (local stack only). The emulator variable is no substitute: it
   turns off signature and expiry checks.
@@ -277,6 +280,19 @@ def _app_name(
     ]
     digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     return f"ecmpush-{service_account['project_id']}-{digest}"
+
+
+def encode_message(message: messaging.Message) -> dict[str, Any]:
+    """The JSON object FCM receives as `message`, by the SDK's own (private) encoder: it raises
+    ValueError/TypeError for what `send_each` would refuse. The only use of the encoder."""
+    encode = getattr(messaging._MessagingService, "encode_message", None)
+    if not callable(encode):
+        raise FirebaseSdkChanged(
+            f"firebase-admin {firebase_admin.__version__}: messaging._MessagingService has no "
+            f"encode_message as in {PINNED_SDK_VERSION}; review firebase_app.py"
+        )
+    encoded: dict[str, Any] = encode(message)
+    return encoded
 
 
 def _configure_messaging(
