@@ -86,3 +86,23 @@ def test_a_registered_refusal_wins_over_the_aws_fallback(
 def test_an_unrelated_error_is_not_answered_as_unavailable(app: APIGatewayRestResolver) -> None:
     with pytest.raises(KeyError):
         _call(app, "/other")
+
+
+def test_the_private_powertools_hooks_the_guard_uses_are_as_pinned(
+    app: APIGatewayRestResolver,
+) -> None:
+    """GuardedResolver overrides `_call_route(route, route_arguments)` and calls
+    `_call_exception_handler(exc, route)`: private Powertools 3.x API with no public
+    equivalent that runs before request validation. An upgrade that renames or reshapes
+    them must fail here, not let requests reach validation unauthenticated."""
+    import inspect
+
+    from ecmpush.entrypoints.app_api import GuardedResolver
+
+    def parameters(name: str) -> list[str]:
+        return list(inspect.signature(getattr(APIGatewayRestResolver, name)).parameters)
+
+    assert parameters("_call_route") == ["self", "route", "route_arguments"]
+    assert parameters("_call_exception_handler") == ["self", "exp", "route"]
+    assert "_call_route" in vars(GuardedResolver)
+    assert isinstance(app, GuardedResolver)
