@@ -151,5 +151,3 @@ def test_unknown_ids_are_refusals_never_outages(otcs: Target) -> None:
         otcs.client.task_activities(TaskRef(process_id=unknown, subprocess_id=unknown, task_id=1))
     with pytest.raises((EcmNotFound, EcmRejected)):
         otcs.client.group_members(unknown, member_type="users", page=1)
-    with pytest.raises(EcmNotFound):
-        otcs.client.get_node(unknown)

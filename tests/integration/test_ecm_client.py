@@ -140,7 +140,6 @@ def test_otds_service_account_gets_ticket_by_bearer(ecm: tuple[EcmStandIn, str])
 
     assert [(x["via"], x["user"]) for x in app.logins()] == [("bearer", "svc-ecmpush")]
     assert statuses(app, "/otdsws/oauth2/token") == [200]
-    assert client.acting_name() == "svc-ecmpush"  # learned from GET /api/v1/auth's body
     assert not client.impersonates("asmith")
 
 
@@ -169,7 +168,7 @@ def test_tickets_are_cached_per_acting_user(ecm: tuple[EcmStandIn, str]) -> None
     client.get_task(CONTRACT, as_user="asmith")
     client.get_task(REPORT, as_user="cwu")
     client.get_task(POLICY, as_user="asmith")
-    client.get_node(30501)  # service account
+    client.task_activities(CONTRACT)  # service account
 
     assert sorted(x["user"] for x in app.logins()) == ["asmith", "cwu", "svc-ecmpush"]
     assert [r["user"] for r in app.requests("/api/v1/forms")] == ["asmith", "cwu", "asmith"]
@@ -351,7 +350,8 @@ def test_approve_via_custom_action_chosen_from_the_task(ecm: tuple[EcmStandIn, s
     disposition = choose_disposition(task, "approve")
     comment = "Approved on the train. via ecmpush from android at 2026-11-28T10:02:00Z"
 
-    client.apply_disposition(CONTRACT, disposition, comment=comment, as_user="asmith")
+    assert disposition.kind is DispositionKind.CUSTOM_ACTION
+    client.complete_task(CONTRACT, custom_action=disposition.key, comment=comment, as_user="asmith")
 
     state = app.task(4711, 4711, 1)
     assert state["disposition"] == {"kind": "custom_action", "key": "Approve", "label": "Approve"}
@@ -367,7 +367,10 @@ def test_mapped_keys_differ_per_workflow(ecm: tuple[EcmStandIn, str]) -> None:
         process_id=4713, subprocess_id=4713, task_id=2
     )  # offers custom "Approved"/"Rejected" and action "Review"
     disposition = choose_disposition(client.get_task(ref, as_user="bjones"), "reject")
-    client.apply_disposition(ref, disposition, comment="Over budget", as_user="bjones")
+    assert disposition.kind is DispositionKind.CUSTOM_ACTION
+    client.complete_task(
+        ref, custom_action=disposition.key, comment="Over budget", as_user="bjones"
+    )
     assert app.task(4713, 4713, 2)["disposition_taken"] == "Rejected"
 
 
@@ -376,9 +379,11 @@ def test_acknowledge_via_send_on(ecm: tuple[EcmStandIn, str]) -> None:
     client = otds_client(url)
     task = client.get_task(POLICY, as_user="asmith")
     disposition = choose_disposition(task, "acknowledge")
-    assert disposition.form_fields() == {"action": "SendOn"}
+    assert (disposition.kind, disposition.key) == (DispositionKind.ACTION, "SendOn")
 
-    client.apply_disposition(POLICY, disposition, comment="Read and understood", as_user="asmith")
+    client.complete_task(
+        POLICY, action=disposition.key, comment="Read and understood", as_user="asmith"
+    )
 
     state = app.task(4714, 4714, 1)
     assert (state["status"], state["disposition_taken"], state["acted_by"]) == (
@@ -397,13 +402,14 @@ def test_request_info_sends_for_review_to_the_initiator_by_id(ecm: tuple[EcmStan
     app, url = ecm
     client = otds_client(url)
     disposition = choose_disposition(client.get_task(CONTRACT, as_user="asmith"), "request_info")
+    assert disposition.kind is DispositionKind.ACTION
     with pytest.raises(EcmRejected):  # Review routes to someone: no assignee, no send-on
-        client.apply_disposition(CONTRACT, disposition, comment="?", as_user="asmith")
+        client.complete_task(CONTRACT, action=disposition.key, comment="?", as_user="asmith")
     initiator = client.workflow_status(4711).initiator
     assert initiator is not None
-    client.apply_disposition(
+    client.complete_task(
         CONTRACT,
-        disposition,
+        action=disposition.key,
         comment="Which liability cap?",
         as_user="asmith",
         assignee=initiator.user_id,
@@ -580,29 +586,6 @@ def test_unknown_task_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
 
 
 # -- nodes and search -------------------------------------------------------------------------
-
-
-def test_get_node_with_categories(ecm: tuple[EcmStandIn, str]) -> None:
-    _, url = ecm
-    client = password_client(url)
-    node = client.get_node("30501", categories=True)
-    assert (node.id, node.name, node.type, node.parent_id) == (
-        30501,
-        "ACME-2026-114 Supplier contract.pdf",
-        144,
-        30200,
-    )
-    assert node.categories["30100_3"] == "2026-12-31T00:00:00"
-    assert client.get_node(30501).categories == {}
-
-
-def test_unknown_node_is_not_found(ecm: tuple[EcmStandIn, str]) -> None:
-    app, url = ecm
-    client = password_client(url)
-    with pytest.raises(EcmNotFound) as caught:  # REST API 2.0.2: 400 "Could not get a node"
-        client.get_node(999999)
-    assert caught.value.status == 400
-    assert statuses(app, "/api/v2/nodes") == [400]
 
 
 def test_search_pages_through_records(ecm: tuple[EcmStandIn, str]) -> None:

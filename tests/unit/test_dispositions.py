@@ -48,12 +48,6 @@ def test_defaults_pick_the_offered_keys(reply: str, kind: DispositionKind, key: 
     assert (chosen.kind, chosen.key, chosen.reply_action) == (kind, key, reply)
 
 
-def test_form_fields_carry_exactly_one_field() -> None:
-    approve = choose_disposition(APPROVAL_TASK, "approve")
-    assert approve.form_fields() == {"custom_action": "Approve"}
-    assert choose_disposition(APPROVAL_TASK, "acknowledge").form_fields() == {"action": "SendOn"}
-
-
 def test_later_candidate_and_case_insensitive_key() -> None:
     task = FakeTask(custom_actions=opts(("APPROVED", "Approved"), ("rejected", "Rejected")))
     assert choose_disposition(task, "approve").key == "APPROVED"

@@ -125,17 +125,6 @@ def test_accept_answer() -> None:
             parsing.accepted(odd)
 
 
-def test_node() -> None:
-    node = parsing.node(fixture("node.json"))
-    assert (node.id, node.name, node.type, node.type_name, node.parent_id) == (
-        576204,
-        "Test",
-        0,
-        "Folder",
-        2004,
-    )
-
-
 @pytest.mark.parametrize(
     ("parser", "body", "where"),
     [

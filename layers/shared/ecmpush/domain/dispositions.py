@@ -51,10 +51,6 @@ class Disposition:
     key: str
     label: str
 
-    def form_fields(self) -> dict[str, str]:
-        """The one form field Content Server expects (`action=` or `custom_action=`)."""
-        return {self.kind.value: self.key}
-
 
 class NoMatchingDisposition(ValueError):
     """The task offers none of the candidates configured for a reply action: a configuration

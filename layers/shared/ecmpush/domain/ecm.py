@@ -143,19 +143,6 @@ class WorkflowStatus:
 
 
 @dataclass(frozen=True)
-class Node:
-    """A node (`GET /api/v2/nodes/{id}`); `categories` flattened to `{"<cat>_<attr>": value}`."""
-
-    id: int
-    name: str
-    type: int
-    type_name: str | None
-    parent_id: int | None
-    categories: Mapping[str, Any] = field(default_factory=dict)
-    properties: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
 class SearchRow:
     """One search hit: its node properties, the shown regions and any category values."""
 

@@ -44,13 +44,12 @@ from ecmpush.adapters.ecm.auth import Actor, Authenticator
 from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.adapters.ecm.transport import Answer, FormData, Transport
 from ecmpush.clock import Deadline
-from ecmpush.domain.dispositions import Disposition, DispositionKind
+from ecmpush.domain.dispositions import DispositionKind
 from ecmpush.domain.ecm import (
     ActiveWorkflow,
     Activity,
     CompletionResult,
     MembersPage,
-    Node,
     SearchPage,
     TaskDetails,
     WorkflowStatus,
@@ -172,10 +171,6 @@ class EcmClient:
         """True when calls made with `as_user` run under that user's own ticket (OTDS token
         exchange); False means they run as the service account."""
         return self._auth.actor(as_user).user is not None
-
-    def acting_name(self, as_user: str | None = None) -> str:
-        """The Content Server login that requests for `as_user` are recorded under."""
-        return self._auth.name_of(self._auth.actor(as_user))
 
     def user_id(self, login: str, *, budget_s: float | None = None) -> int:
         """The Content Server user id of `login` (what `assignee` takes), read from the user's
@@ -303,49 +298,11 @@ class EcmClient:
             raise explained from exc
         return CompletionResult(ref=ref, kind=kind, key=key, acted_as=self._auth.name_of(actor))
 
-    def apply_disposition(
-        self,
-        ref: TaskRef,
-        disposition: Disposition,
-        *,
-        comment: str,
-        as_user: str | None = None,
-        assignee: str | int | None = None,
-        budget_s: float | None = None,
-    ) -> CompletionResult:
-        """`complete_task` with the field chosen by `choose_disposition`."""
-        is_action = disposition.kind is DispositionKind.ACTION
-        return self.complete_task(
-            ref,
-            action=disposition.key if is_action else None,
-            custom_action=None if is_action else disposition.key,
-            comment=comment,
-            as_user=as_user,
-            assignee=assignee,
-            budget_s=budget_s,
-        )
-
     def task_activities(self, ref: TaskRef, *, budget_s: float | None = None) -> list[Activity]:
         """The workflow's history, as the server lists it; asked as the service account."""
         return self._activities(ref, self._transport.deadline(budget_s))
 
     # -- nodes and search -----------------------------------------------------------------
-
-    def get_node(
-        self, node_id: int | str, *, categories: bool = False, budget_s: float | None = None
-    ) -> Node:
-        """A node's properties (and category values with `categories=True`)."""
-        node = integer_id("node_id", node_id)
-        fields = ["properties", "categories"] if categories else ["properties"]
-        answer = self._api(
-            "GET",
-            f"/v2/nodes/{node}",
-            Actor(None),
-            self._transport.deadline(budget_s),
-            params={"fields": fields},
-            what=f"node {node}",
-        )
-        return parsing.node(answer.body)
 
     def search(
         self,

@@ -17,7 +17,6 @@ from ecmpush.domain.ecm import (
     Activity,
     Member,
     MembersPage,
-    Node,
     SearchPage,
     SearchRow,
     TaskDetails,
@@ -243,24 +242,6 @@ def _categories(data: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(block, Mapping):
                 flat.update({str(k): v for k, v in block.items()})
     return flat
-
-
-def node(body: Any) -> Node:
-    """`{"results": {"data": {"properties": {id, name, type, type_name, parent_id, ...}}}}`."""
-    results = _obj(_obj(body, "$").get("results"), "$.results")
-    data = _obj(results.get("data"), "$.results.data")
-    props = _obj(data.get("properties"), "$.results.data.properties")
-    path = "$.results.data.properties"
-    type_name = props.get("type_name")
-    return Node(
-        id=_int(props.get("id"), f"{path}.id"),
-        name=_str(props.get("name"), f"{path}.name"),
-        type=_int(props.get("type"), f"{path}.type"),
-        type_name=type_name if isinstance(type_name, str) else None,
-        parent_id=_opt_int(props.get("parent_id"), f"{path}.parent_id"),
-        categories=_categories(data),
-        properties=props,
-    )
 
 
 def _regions(value: Any, path: str, *, expected: bool) -> dict[str, Any]:
