@@ -90,6 +90,7 @@ e2e: $(STAMP) web browser
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m vulture
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

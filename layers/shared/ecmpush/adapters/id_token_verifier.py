@@ -85,10 +85,6 @@ class FirebaseIdTokenVerifier:
         self._lock = threading.Lock()
         self.lookups = 0  # Identity Toolkit reads so far; for tests and the cost bound
 
-    @property
-    def checks_revocation(self) -> bool:
-        return self._revocation_ttl is not None
-
     def verify(self, bearer_token: str, *, changes: bool = False) -> Principal:
         """`bearer_token` is the token itself; a leading "Bearer " is tolerated. `changes`: the
         request changes something, so a revocation must be seen within the tighter bound."""

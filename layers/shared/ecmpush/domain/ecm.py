@@ -46,10 +46,6 @@ class TaskDetails:
     def is_open(self) -> bool:
         return bool(self.actions or self.custom_actions)
 
-    def offers(self, kind: DispositionKind, key: str) -> bool:
-        options = self.custom_actions if kind is DispositionKind.CUSTOM_ACTION else self.actions
-        return any(o.key == key for o in options)
-
     def ensure_answerable_from_a_push(self) -> None:
         """Raise `EcmStepNeedsAuthentication` when sending this step on needs the holder to
         authenticate again (`authentication`), which no push reply can do."""

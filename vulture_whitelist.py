@@ -1,0 +1,47 @@
+"""Names vulture (`make lint`) cannot see used: read by a framework, by `asdict`, or parsed from
+the wire and kept for logs and tests. Dead code is deleted, not listed here; a name belongs
+here only with the reason no caller in ecmpush can show."""
+
+from ecmpush.adapters.fcm_sender import FcmSender
+from ecmpush.adapters.firebase_app import _read_environment_once
+from ecmpush.bootstrap.intake import _mark_duplicate
+from ecmpush.domain.ecm import (
+    CompletionResult,
+    SearchRow,
+    TaskDetails,
+    WorkflowStatus,
+    WorkflowStep,
+)
+from ecmpush.domain.events import TaskCompletedData
+from ecmpush.domain.notifications import Notification
+from ecmpush.domain.tasks import TrackedTask
+from ecmpush.services.device_prune import DevicePruneReport
+from ecmpush.services.expiry_sweep import SweepReport
+from ecmpush.services.sla_sweep import SlaSweepReport
+
+_ = (
+    # requests.Session's attribute, set (not read) to stop per-request environment lookups
+    _read_environment_once.trust_env,
+    # Powertools calls the idempotency response hook with (response, idempotent_data)
+    _mark_duplicate.idempotent_data,
+    # the exact JSON FCM receives: bench/dispatch_throughput and the FCM sender's tests
+    FcmSender.wire_message,
+    # Content Server's answers as parsed, kept whole (the stand-in and contract tests read them)
+    TaskDetails.comments_on,
+    CompletionResult.acted_as,
+    WorkflowStep.due_date,
+    WorkflowStatus.completed,
+    SearchRow.parent_id,
+    SearchRow.properties,
+    # contract fields validated at the edge and stored, not read back by a flow
+    TaskCompletedData.completed_by,
+    Notification.source_id,
+    TrackedTask.closed_at,
+    # sweep reports: logged and returned whole through `asdict`
+    DevicePruneReport.stopped,
+    SweepReport.search_invalid,
+    SweepReport.search_pages,
+    SlaSweepReport.closed,
+    SlaSweepReport.unaddressed,
+    SlaSweepReport.stopped,
+)
