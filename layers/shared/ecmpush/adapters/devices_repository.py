@@ -1,19 +1,6 @@
-"""Registered installations in DynamoDB: pk `owner`, sk `installation_id` (docs/resources.md).
-
-Every registration or refresh also sets `refresh_bucket`, the UTC month ("YYYY-MM") of its
-`updated_at`: the sparse `by_refresh` index (pk `refresh_bucket`, sk `updated_at`) lets the
-device prune sweep find devices not refreshed since a cutoff without a Scan. `token_hash`
-(SHA-256 of the FCM token) feeds `by_token`, which keeps one owner per token. Preferences items
-(`installation_id = #preferences`) are written elsewhere and never carry it.
-
-Registrations run concurrently on Lambda (issue 20, finding 12), so the rules that a read then a
-write would check are checked by the write itself, in the transaction that writes the device:
-- the per-user cap: the roster update is conditioned on the roster's size (`size(devices)`);
-- one owner per FCM token: a **token claim** item (`owner = #token#<token_hash>`, no user id
-  can start with `#`) is put with the condition that nobody else holds it. A claim is never
-  released: one whose holder no longer has a device with that token is stale, and the next
-  registration takes it over, conditioned on the claim it read (`claim_id`), so a holder that
-  re-registered meanwhile wins. Claims expire (`expires_at`) a year after their last use."""
+"""Registered installations in DynamoDB (pk `owner`, sk `installation_id`), one owner per FCM
+token, a per-user cap, changed in transactions.
+Why: docs/design/device-registrations.md."""
 
 from __future__ import annotations
 
@@ -105,7 +92,7 @@ class DevicesRepository:
         """Create or refresh a registration; returns the first registration time when it already
         existed (it survives refreshes), None when it is new. Raises `DeviceLimitReached` when
         it would be the owner's installation number `max_devices + 1`, `TokenHeld` when another
-        owner's live registration holds the token: both checked in the write (module doc)."""
+        owner's live registration holds the token: both checked in the write (design page)."""
         previous = self._table.get_item(
             Key={"owner": device.owner, "installation_id": device.installation_id},
             ConsistentRead=True,

@@ -1,15 +1,6 @@
-"""DynamoDB's batch and transaction calls on the low-level client, with their limits and their
-partial answers handled once: `BatchGetItem` (100 keys), `BatchWriteItem` (25 puts) and
-`TransactWriteItems` (100 items).
-
-Why the table's client, not the `Table` resource: Dispatch runs these from several threads at
-once, and boto3 clients are thread-safe where resources are not. That client still speaks
-Python values (the resource's serializers are hooked into it), except in a cancelled
-transaction's reasons, which arrive in DynamoDB's wire format.
-
-Why a loop on "unprocessed": both batch calls may answer 200 and leave part of the request
-undone under throttling; dropping that part would lose deliveries silently, so it is resent
-with backoff until done or out of patience."""
+"""DynamoDB's batch and transaction calls on the low-level client, with their limits and
+partial answers handled once.
+Why: docs/design/dynamodb-batches.md."""
 
 from __future__ import annotations
 

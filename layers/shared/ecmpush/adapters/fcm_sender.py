@@ -1,18 +1,6 @@
-"""`PushSender` on firebase-admin: `Push` → `messaging.Message`, `send_each` in chunks, and every
+"""`PushSender` on firebase-admin: `Push` -> `messaging.Message`, `send_each` in chunks, every
 answer reduced to a `SendResult` the domain's `classify()` understands.
-
-Why chunks: `send_each` starts one thread (and one connection) per message, and Lambda allows
-1024 threads and file descriptors; the SDK itself caps a call at 500 messages.
-
-Why the sync path: `send_each_async` needs an event loop that survives warm invocations, and the
-SDK's urllib3 retry policy (500/503 with backoff, 429 after Retry-After) only applies here.
-
-Targets: firebase-admin 7.7 deprecates `Message(token=...)` in favour of `fid=` (Firebase
-installation IDs). A registration token is not an installation ID, though, and FCM v1 keeps the
-two fields apart, so the target is chosen by shape: an FID (22 URL-safe characters) goes to
-`fid`, anything else stays a registration `token`. The token attribute is set after construction
-to keep the wire format without the per-message DeprecationWarning.
-"""
+Why: docs/design/fcm-sending.md."""
 
 from __future__ import annotations
 
@@ -162,7 +150,7 @@ def to_message(push: Push) -> messaging.Message:
         fid=push.token if _FID.fullmatch(push.token) else None,
     )
     if message.fid is None:
-        message.token = push.token  # see the module docstring
+        message.token = push.token  # docs/design/fcm-sending.md
     return message
 
 

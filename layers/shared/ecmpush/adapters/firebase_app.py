@@ -1,35 +1,6 @@
-"""The firebase-admin `App`s of the Firebase adapters, created once per warm Lambda.
-
-Two kinds, so that only the function that sends pushes ever holds the service-account key
-(issue 9, least privilege): `get_firebase_app` (the service account from Secrets Manager: FCM,
-Dispatch) and `get_verifier_app` (the project id only: ID-token verification in the API
-functions, whose roles cannot read the service-account secret at all).
-
-`initialize_app` refuses a second app with the same name, and Lambda reuses module state across
-invocations, so apps are named after what configures them (project, service account key, local
-endpoints, pool and timeout) and looked up before being created.
-
-Two settings have no public option in firebase-admin and are written to private attributes.
-They are checked against the pinned SDK (requirements pin 7.7.0) before being written, so an SDK
-upgrade that moves them fails here, loudly, instead of silently sending to the wrong place:
-
-- `messaging._MessagingService.FCM_URL` / the service's `_fcm_url`, and its `_client.session`
-  to mount a connection pool sized to our `send_each` concurrency. The SDK mounts 100
-  connections for fcm.googleapis.com only; a local stand-in URL would fall back to 10 and log
-  "Connection pool is full". Production keeps the real URL and only resizes the pool.
-- that session's `_refresh_status_codes` (google-auth's AuthorizedSession), emptied: on any 401
-  it would fetch a new access token and send again, twice. FCM's 401 is mostly
-  THIRD_PARTY_AUTH_ERROR (the project's APNs or web-push credentials), which no new token
-  cures: three attempts and two token fetches per message, outside the send budget. The token
-  is fetched before every send instead (`ensure_access_token`), and a 401 that refuses it is
-  handed back, the token dropped (`drop_access_token`) for the next send to fetch anew.
-- `messaging._MessagingService.encode_message` (`encode_message` below): the SDK's own JSON
-  encoder of a `Message`, used to refuse a push the SDK cannot send before the batch, and to
-  show the exact wire message (docs/clients.md samples). `send_each` runs the same encoder.
-- `auth._get_client(app)._token_verifier.id_token_verifier.cert_url`, so ID tokens are checked
-  against local certificates (local stack only). The emulator variable is no substitute: it
-  turns off signature and expiry checks.
-"""
+"""The firebase-admin `App`s of the Firebase adapters (one per configuration, created once per
+warm Lambda), and the only writes to the SDK's private attributes, checked against the pinned SDK.
+Why: docs/design/firebase-admin-private-settings.md."""
 
 from __future__ import annotations
 
@@ -60,7 +31,7 @@ _RETRY_BACKOFF_S = 0.5  # the SDK's backoff factor: the one retry waits at most 
 def send_budget(http_timeout: float) -> float:
     """The longest one `send_each` of a chunk can take: every attempt timing out, plus the
     backoff between them (the chunk's messages go in parallel). Nothing else happens inside a
-    send: no token fetch (`_refresh_status_codes`, see the module doc) and no Retry-After slept
+    send: no token fetch (`_refresh_status_codes`, design page) and no Retry-After slept
     out (`FcmRetry`)."""
     return SEND_ATTEMPTS * http_timeout + _RETRY_BACKOFF_S * (SEND_ATTEMPTS - 1)
 
@@ -123,7 +94,7 @@ def ensure_access_token(app: firebase_admin.App, valid_for_seconds: float) -> No
 def drop_access_token(app: firebase_admin.App) -> None:
     """Forget the App's access token, so the next `ensure_access_token` fetches a new one. Why:
     FCM refused it (401 UNAUTHENTICATED without an FCM errorCode: revoked, or the clock was
-    off), and the send itself no longer refreshes on a 401 (see the module doc)."""
+    off), and the send itself no longer refreshes on a 401 (the design page)."""
     credential = app.credential.get_credential()
     with _token_lock:
         credential.token = None
@@ -330,7 +301,7 @@ def _configure_messaging(
 
 
 def _no_refresh_on_401(session: Any) -> None:
-    """Empty google-auth's AuthorizedSession `_refresh_status_codes` (see the module doc),
+    """Empty google-auth's AuthorizedSession `_refresh_status_codes` (the design page),
     after checking it is where and what the pinned SDK keeps."""
     codes = getattr(session, "_refresh_status_codes", None)
     if not isinstance(codes, tuple) or 401 not in codes:
@@ -362,7 +333,7 @@ def _configure_identity_toolkit(
 ) -> None:
     """`auth._get_client(app)._user_manager.base_url` (local stack only): user lookups go to the
     Identity Toolkit stand-in; with `tenant_id`, the tenant client's too (`tenant_mgt` keeps one
-    per App and tenant). The emulator variable is no substitute (see the module doc)."""
+    per App and tenant). The emulator variable is no substitute (the design page)."""
     clients = [("", auth._get_client(app))]
     if tenant_id:
         clients.append((f"/tenants/{tenant_id}", tenant_mgt.auth_for_tenant(tenant_id, app=app)))

@@ -1,12 +1,6 @@
-"""A user's notification history: their inbox entries from the `by_recipient` index, newest
-first, each joined with its notification, that user's deliveries and their reply.
-
-Only the caller's rows are read: the header and the reply by key, the deliveries with
-`begins_with(sk, "d#<owner>#")`. A broadcast's item collection holds one delivery per device
-of every recipient; reading all of it for each inbox entry made one page cost seconds. Owners
-cannot hold `#` (`domain/user_ids.py`), and a delivery is listed only when its `owner` is the
-caller too: items keyed before that rule (`d#ext:rtcust#victim#…` also begins with
-`d#ext:rtcust#`) stay out of `rtcust`'s inbox (issue 20, finding 7)."""
+"""A user's notification history: inbox entries from the `by_recipient` index, newest first,
+each joined with its notification, that user's deliveries and their reply.
+Why: docs/design/notification-history.md."""
 
 from __future__ import annotations
 

@@ -1,32 +1,6 @@
-"""`IdTokenVerifier` on firebase-admin's `auth.verify_id_token` (signature against Google's
-securetoken certificates, `kid`, RS256, audience, issuer, subject, expiry).
-
-Failures become `Unauthenticated` with a fixed, short reason: the SDK's and google-auth's
-messages can quote the token itself (e.g. "Wrong number of segments in token: b'...'"), so they
-are neither passed on nor chained.
-
-When the SDK considers itself pointed at the Auth emulator it skips the signature and expiry
-checks. The local stack never needs that (it serves real certificates, see `firebase_app`), so
-an emulated SDK means a misconfigured deployment, and verification refuses to run rather than
-accept forged tokens. The SDK's own predicate decides, so the guard follows any change to it.
-
-Revocation (issue 9, finding 6; issue 21 §4): a token stays valid for its hour after the user's
-sessions were revoked or the account disabled, unless the user record is read. It is read with
-firebase-admin's `get_user` (Identity Toolkit `accounts:lookup`, the call
-`verify_id_token(check_revoked=True)` makes, with the same rule: disabled, or `iat` before
-`validSince`, is refused). A request that changes something (`changes=True`: a registration, a
-reply) accepts a record at most `revocation_cache_seconds` old, by default 0: it reads the record
-every time, so a revocation is seen at once, as the SDK's own `check_revoked` sees it. Reads of
-the caller's own inbox and preferences accept a record up to `read_revocation_cache_seconds` old
-(one lookup per user and container in that time). Every lookup refreshes the cache both use. The
-App needs a credential allowed to read users (a service account with the Firebase Authentication
-Viewer role); without one checks are off.
-
-Identity Platform tenants (issue 21 §4): every tenant of a project signs its users' tokens with
-the same keys, audience and issuer, so `verify_id_token` alone accepts a user of any tenant, and
-uids are only unique within a tenant. A token's `firebase.tenant` must equal `tenant_id` (the
-check the SDK's tenant-scoped client makes); without a configured tenant, a tenant's token is
-refused (project-level users only). The user record is then read in that tenant."""
+"""`IdTokenVerifier` on firebase-admin's `auth.verify_id_token`, with revocation and disabled
+users checked through a bounded cache of user records.
+Why: docs/design/id-token-verification.md."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
-"""How long to wait before trying again: the one backoff formula of every retry ecmpush
-schedules (a transient FCM answer on the dispatch queue, a reply Content Server could not take
-on the write-back queue, an HTTP retry to Content Server inside one call, the items a DynamoDB
-or SQS batch call left undone).
-
-Exponential from `base_s`, doubling per attempt up to `max_s`, with equal jitter (half fixed,
-half random), so retries from many containers spread out but never collapse to zero; a
-server's Retry-After is a floor, never shortened; and the result is bounded by `limit_s` (an
-SQS record can be delayed at most 15 minutes in one step)."""
+"""How long to wait before trying again: the one backoff formula and the one `Retry-After`
+parser of every retry ecmpush makes.
+Why: docs/design/one-backoff.md."""
 
 from __future__ import annotations
 

@@ -1,25 +1,6 @@
-"""Expiry warnings for records (contracts, licences, certificates, ...). Pure: times come in as
-arguments, so the same records at the same moment always yield the same notifications, ids
-included.
-
-Stages. A record with expiry date D (its `expires_at` as a UTC calendar day) passes, from the
-loosest to the tightest:
-
-| stage | due from (00:00 UTC) | single push | digest push |
-|---|---|---|---|
-| window w > 1 | D - w days | "Contract expires in 28 days: X" | "5 contracts expire within 30 days"
-| window 1 | D - 1 day | "... expires tomorrow: X" | "... expire by tomorrow" |
-| window 0 ("on the day") | D | "... expires today: X" | "... expire today" |
-| `expired` (always, last) | D + 1 day | "... has expired: X" | "... have expired" |
-
-A single push names the real number of days left (a late or late-registered record may be
-closer than its window); a digest names the window.
-
-Exactly once per record and stage: the record keeps, per `expires_at`, the stages it was warned
-for (`windows_sent`) and the ones it went past silently (`windows_passed`); a new `expires_at`
-(a renewal) clears both. The expired notice is the last: after it the record leaves the index.
-An expiry that is already `final_notice_max_age` old when the sweep first sees it (an old
-contract found by the search, a long-stopped sweep) gets no notice at all and just stops."""
+"""Expiry warnings for records (contracts, licences, certificates). Pure: the same records at
+the same moment always yield the same notifications, ids included.
+Why: docs/design/expiry-warnings.md."""
 
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
-"""How a notification for a Content Server group reaches its members: page by page.
-
-A field organisation of 100,000 people is one group in Content Server; listing it in one item
-or one message is impossible (SSM parameters hold 8 KB, SQS messages 256 KiB) and reading it in
-one invocation would outlive the timeout. So each page is its own dispatch message: page 1
-learns how many pages there are and queues the next 99 and page 101, which queues the 99 after
-it and page 201, and so on, so no message queues more than 100 and Dispatch invocations read
-and deliver the pages in parallel; the users page 1 also queues the group's member groups,
-walked the same way.
-Each page is a delivery batch, idempotent like any other, so a page read twice sends nothing
-twice. Pure: what to deliver and what to queue follows from the message and the page alone."""
+"""How a notification for a Content Server group reaches its members: page by page, each
+page a delivery batch of its own.
+Why: docs/design/group-walk-by-pages.md."""
 
 from __future__ import annotations
 

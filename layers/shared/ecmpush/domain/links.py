@@ -1,13 +1,5 @@
-"""Which links a push may carry (contract §1, issue 20 finding 4): https, on a host the operator
-lists: the app's (`AppBaseUrl`), Content Server's (`EcmBaseUrl`) and `LinkHosts`.
-
-A link in a push is one tap from a person's browser with the sender's authority behind it, so
-an event's `url` naming another site (`http://pay-acme.evil.example/login`) is refused at intake
-(422), and the renderer never puts a refused link into `deep_link` or `fcm_options.link` (it
-falls back to the app's own link). Hosts match exactly, case-insensitively, with the port: no
-suffix matching (`app.example.com.evil.example`), no userinfo (`https://app.example.com@evil`),
-and only plain ASCII hostnames (a Unicode host may be mapped by the browser to another one;
-the punycode form matches only when it is listed)."""
+"""Which links a push may carry (contract §1): https, on a host the operator lists.
+Why: docs/design/push-links.md."""
 
 from __future__ import annotations
 

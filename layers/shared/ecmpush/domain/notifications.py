@@ -31,7 +31,7 @@ class Notification(BaseModel):
     source_id: str  # the event (or sweep key) this notification came from
     recipients: list[str] = []
     # Content Server groups whose members hear of it too, read page by page by Dispatch
-    # (services/group_walk.py) instead of being listed here.
+    # (domain/group_walk.py) instead of being listed here.
     groups: list[EcmGroupTeam] = []
     template: str  # key into the message catalog (domain/templates.py)
     params: dict[str, str] = {}  # values the template fills in; never personal data beyond names

@@ -1,11 +1,6 @@
-"""A user's push preferences (contract §2): categories they muted and a quiet period in their
-own time zone. What may never be muted (critical governance alerts, SLA escalations) is decided
-where notifications are delivered, not here: a preference only states a wish.
-
-A quiet period lasts at most `MAX_QUIET_HOURS` (issue 20, finding 11d): a deferred push waits on
-the dispatch queue in hops of at most 15 minutes (SQS's longest delay), so 00:01 to 00:00 cost
-about 96 hops per deferral. New periods longer than that are refused; one stored before the
-bound (read with `STORED`) is kept but ends at most `MAX_QUIET_HOURS` after it began."""
+"""A user's push preferences (contract §2): muted categories and quiet hours in their own time
+zone. A preference states a wish; delivery decides what may not be muted.
+Why: docs/design/preferences.md."""
 
 from __future__ import annotations
 

@@ -1,14 +1,5 @@
 """How many recipients one webhook request may name (issue 9, finding 8: unbounded work).
-
-The schema bounds each list (1,000 users, 100 teams, 1,000 external ids), but an event naming
-all of them, fifty times per request, is a broadcast ECM senders never need and ecmpush pays
-for in fan-out. The caps count what the body *names*: users (assignee, supervisor, backup,
-owners, audience users, external ids) and groups (audience teams, notify roles). A team's
-members are expanded later by Dispatch from the routing configuration, so a few named teams
-still reach thousands of people; the caps bound what a sender can ask for, not team sizes.
-
-Over a per-event cap the event is refused (422, with the field paths and counts); over the
-per-request total the whole request is (413): in both cases nothing is stored or queued."""
+Why: docs/design/recipient-caps.md."""
 
 from __future__ import annotations
 

@@ -1,17 +1,6 @@
-"""Service levels of workflow tasks and the ladder an overdue task climbs. Pure: times come in as
-arguments, so the same task at the same level always yields the same step (ids included).
-
-The ladder has two steps, each taken exactly once (the task's `sla_level` says which is next):
-
-| level | when | who | notification |
-|---|---|---|---|
-| 0 | at `due_at` | the assignee | `sla.reminder` |
-| 1 | at `due_at + grace`, and `grace` after the reminder | see below | `sla.escalation` |
-| 2 | - | - | the ladder is done; the task leaves the `sla_due` index |
-
-Who may act on an escalation is the operator's word (the routing configuration's deputies of the
-assignee), never the event's: the supervisor and backup an event names are told, without reply
-buttons. A task with nobody to tell still takes step 1 (recorded only): the ladder always ends."""
+"""Service levels of workflow tasks and the ladder an overdue task climbs. Pure: the same task
+at the same level always yields the same step, ids included.
+Why: docs/design/sla-ladder.md."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
 """The one identity of a workflow step, from the webhook event to the Content Server call.
-
-Content Server addresses a step by three integers (process, subprocess, task) and answers them
-as JSON numbers; ECM event scripts send them as strings or numbers. Both are read here into one
-canonical decimal string, so `"04711"`, `" 4711 "` and `4711` are the same task everywhere: in
-the tracked-task key, in the action token, and in the REST path. An id that is not a whole
-number is refused at the webhook with its field path, instead of being accepted and failing
-later in the write-back, where the user's answer would be lost."""
+Why: docs/design/task-identity.md."""
 
 from __future__ import annotations
 

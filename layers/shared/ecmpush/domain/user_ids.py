@@ -1,22 +1,5 @@
 """Internal and external identities: one spelling each, in two namespaces no input can cross.
-
-External stakeholders are addressed as `ext:<external id>` inside ecmpush (recipients, device
-owners). An ECM user id from any outside source (a webhook event, the routing configuration, an
-ID token's `ecm_user` claim, a login in a Content Server answer) may therefore never start with
-that prefix: otherwise an event naming `ext:cust-42` as an assignee would put internal content
-on an external phone.
-
-One user, one spelling (issue 20, finding 9). Every door reads an id through `ecm_user_id` or
-`external_id`: NFKC (a full-width `asmith` is `asmith`), stripped, and refused when it still
-holds anything a reader cannot see or tell apart: default-ignorable code points (`asmith` +
-U+200B), other format, control, private-use or unassigned code points, combining marks that
-NFKC could not compose, whitespace other than the plain space, or `#`, the separator of
-DynamoDB keys (`d#<owner>#<installation>`: `rtcust#victim` would read as `rtcust`'s key prefix,
-finding 7). Content Server login names are case-insensitive, so an ECM user id is casefolded
-(`ASmith` is `asmith`); a login whose folding changes letters rather than case (`ß` → `ss`) is
-refused, as Content Server would not know it by the folded spelling. External ids are the
-operator's customer-system ids, which may be case-sensitive (Salesforce ids are): their case is
-kept and compared exactly."""
+Why: docs/design/identity-namespaces.md."""
 
 from __future__ import annotations
 
@@ -69,7 +52,7 @@ def _plain(value: str, what: str) -> str:
 
 
 def ecm_user_id(value: str) -> str:
-    """The one spelling of an ECM user id (see the module docstring); ValueError says why a
+    """The one spelling of an ECM user id (design page); ValueError says why a
     value has none. Raised messages never quote the value (it may be personal data)."""
     what = "an ECM user id"
     text = _plain(value, what)

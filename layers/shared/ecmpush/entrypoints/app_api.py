@@ -1,19 +1,6 @@
 """What every app-facing API function shares: a resolver with request validation, Firebase
-ID-token authentication, and one mapping of domain refusals to HTTP answers in the common error
-shape, so /devices, /me and /responses cannot drift apart.
-
-Hostile callers (issue 9): nothing about a request is parsed before its caller is known. The
-body size is checked first (413 over `MAX_APP_BODY_BYTES`), then the ID token (401), then the
-body must be UTF-8 JSON that Python can read (400 for non-UTF-8, nesting beyond
-`json_text.MAX_JSON_DEPTH`, integers beyond the interpreter's digit limit); only then does
-Powertools validate it against the schema (422).
-Powertools runs its validation middleware before any middleware of ours, so the guard hooks
-`_call_route` (the pinned Powertools 3.x entry point of one matched route) instead.
-
-AWS SDK errors are answered 503 without importing botocore at init (it is the first request's:
-bench/cold_import, docs/benchmarks.md §1): an SDK error can only be raised after the first
-client imported `botocore.exceptions`, so its classes are looked up in `sys.modules` when an
-exception has no handler of its own."""
+ID-token authentication checked before it, and one mapping of refusals to HTTP answers.
+Why: docs/design/app-api-guard.md."""
 
 from __future__ import annotations
 

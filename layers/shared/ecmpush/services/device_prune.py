@@ -1,19 +1,6 @@
-"""Token hygiene (issue #5): remove devices whose registration was not refreshed for
-`stale_days`. FCM considers a token stale after about a month unused and Android expires one
-after 270 days of inactivity; pushing to such tokens only produces errors, and every device a
-user abandoned would keep costing a send per notification until FCM says UNREGISTERED.
-
-No Scan: DevicesTable's sparse `by_refresh` index holds every device under the UTC month of
-its `updated_at` ("YYYY-MM"). A run reads the month buckets from (cutoff month - 12) up to the
-cutoff month, oldest first, each with `updated_at < cutoff`, page by page. Devices last refreshed
-before that window (more than a year before the cutoff) are not looked at: a daily run prunes
-them long before they get there.
-
-Each device is deleted on condition that `updated_at` is still the value the index showed: the
-index is eventually consistent, and an app that refreshed its registration meanwhile keeps it
-(`skipped`). So does a device another run or an unregister removed first. Nothing is recorded
-between runs: a run that stops before its time budget runs out leaves the rest in the index,
-and the next run meets it again, oldest first."""
+"""Token hygiene: remove devices whose registration was not refreshed for `stale_days`, one
+check-and-delete each, stopping before the Lambda's time runs out.
+Why: docs/design/device-registrations.md."""
 
 from __future__ import annotations
 

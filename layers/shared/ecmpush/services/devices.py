@@ -1,16 +1,5 @@
-"""Device registration use case (contract §2). The owner always comes from the verified token.
-
-Who may register what, so that one user can neither take over another's device nor put their own
-pushes on another's screen:
-- an installation registered by another user moves to the caller only when the request carries
-  the FCM token that installation holds (the shared tablet someone else logged into); knowing
-  or guessing an installation id is not enough;
-- an FCM token belongs to one owner: registering a token another user holds is refused;
-- each user has at most `max_devices` installations; a new one beyond that replaces the one
-  refreshed least recently (a reinstall leaves its old installation behind).
-Every check runs before anything is deleted or written, so a refusal changes nothing. The cap and
-the token's owner are checked again by the store in the write itself (issue 20, finding 12):
-concurrent registrations all read before any writes, and only the write can tell them apart."""
+"""Device registration (contract §2); the owner always comes from the verified token.
+Why: docs/design/device-registrations.md."""
 
 from __future__ import annotations
 

@@ -1,24 +1,6 @@
-"""The expiry sweep (flow 2): warn owners and named roles as records approach their expiry date.
-
-One run:
-
-1. **Search** (when `ECMPUSH_EXPIRY_SEARCH` is set): page through Content Server's
-   `POST /api/v2/search` and store each hit in RecordsTable (source `search`). ECM down (or
-   slow past the budget) only skips the rest of the search for this run: the page to go on
-   from is remembered, the run carries on with the records already stored, and the report
-   says the search was left unchecked. The search may use at most half of the time budget.
-2. **Sweep**: read the `notices_due` index page by page (never a Scan), decide each record's
-   stage (domain/expiry.py), group the announcements into one notification per recipient and
-   stage (a digest when there are several records), enqueue them, then record the stages.
-3. **Stop** before the Lambda time budget runs out: the rest stays in the index, due, for the
-   next run. A run that finds another run's lease on the sweep leaves at once (`busy`).
-
-Why notifications are enqueued before the stages are recorded: the other order loses a
-warning when the run dies between the two (the record says "sent", nothing was). In this order
-a crash re-sends on the next attempt, and the re-sent notification has the same id (it is
-derived from recipient, stage and the records it lists), which Dispatch serves at most once
-per device. Recording is conditional on the stage not being recorded yet and the record still
-having the same `expires_at`, so of two overlapping runs exactly one records each stage."""
+"""The expiry sweep (flow 2): warn owners and named roles as records approach their expiry
+date, from the records index and an optional Content Server search.
+Why: docs/design/expiry-warnings.md."""
 
 from __future__ import annotations
 

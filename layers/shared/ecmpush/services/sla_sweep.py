@@ -1,29 +1,6 @@
-"""SLA sweep use case: page through the tasks whose next SLA step is due, re-check each in
-Content Server, and climb its ladder one step (domain/sla.py).
-
-Per task, in this order:
-1. Re-read it (consistent read; the index is eventually consistent): closed, or its step not
-   due after all → skipped.
-2. Ask Content Server's workflow status (service account, small budget) whether the step is
-   still in progress there (the task form would not do: it answers only the assignee, and a
-   finished step with a 500). Done there → close it here, silently (no push). This workflow
-   unknown or not visible to the service account → the task is `unchecked` and the run goes on;
-   Content Server unreachable → `unchecked` too, and a few of those in a row stop the run.
-   Nothing is sent for an unchecked task; it stays due and the next run tries again.
-3. Enqueue the step's notifications, THEN advance the level (conditional on the level we read).
-   A crash (or time-out) between the two leaves the task at its old level, so the next run
-   enqueues the same notifications again: their ids are deterministic per task, due time and level,
-   and Dispatch claims each delivery per notification and device, so nobody gets it twice.
-   The other order could lose a step forever (level advanced, enqueue never happened). Two
-   overlapping sweeps both enqueue (harmless, the same id) and exactly one advances.
-
-Escalations go to the event's supervisor and backup for information and to the assignee's
-deputies from the routing configuration, who alone get reply buttons (domain/sla.py).
-
-A task climbs at most one step per run: a sweep that runs late sends the reminder first and the
-escalation at the next run at the earliest. The run stops before the Lambda time budget runs
-out (checked before each task) and after a few consecutive Content Server outages; what it did
-not reach stays due in the index, oldest first, for the next run."""
+"""SLA sweep: page through the tasks whose next SLA step is due, re-check each in Content
+Server, and climb its ladder one step (domain/sla.py).
+Why: docs/design/sla-ladder.md."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
-"""`POST /ecm/events` use case: authenticate the ECM sender, validate each event, accept each
-exactly once, and say per event what happened.
-
-Checks run cheapest-first and never parse an unauthenticated body: size, signature (with the
-webhook secret re-read once when it may have rotated), JSON, schema per event. Accepting an
-event is storing it, then handing it to Dispatch through the queue (`EventAcceptor`), inside
-idempotency keyed on the event id: a retried webhook after a crash between the two steps re-runs
-both (the put overwrites the same event, and Dispatch claims each device before sending), so
-an event is never lost and never pushed twice."""
+"""`POST /ecm/events`: authenticate the ECM sender, validate each event, accept each exactly
+once, and say per event what happened.
+Why: docs/design/webhook-intake.md."""
 
 from __future__ import annotations
 

@@ -1,24 +1,6 @@
-"""Applies a reply to Content Server as the person who gave it, then closes the task here, records
-the outcome and confirms to the user.
-
-In Content Server only the user whose inbox holds a step may open or send it on, so every step
-call runs as that user (OTDS impersonation), and the workflow status decides what a refusal
-means. In order:
-1. The workflow status says whether the step is still in progress. Not in progress → the reply
-   was applied by an earlier attempt when the history holds its comment from this user (a lost
-   answer, a re-delivered message), else somebody else finished the step (`task_closed`).
-2. A deputy reached by an SLA escalation does not hold the step: when the routing configuration
-   (the operator's word, never an event's) confirms them as a deputy of the step's holder in
-   Content Server, the step is handed over to them first (the step's `Delegate` action, as the
-   holder, with a comment saying why), then they act as themselves, so the audit trail names who
-   decided. Anybody else who is not the holder (an event's supervisor, the assignee after the
-   step was forwarded in ECM) is refused.
-3. A step assigned to a group (`member_accept`) is accepted into the user's inbox first.
-4. The disposition is the first configured candidate the form offers; "request info" sends the
-   step for review to the workflow's initiator (its user id, from the status).
-
-Safe to repeat: each step is re-derived from the status, and the audit comment is unique per
-reply, which is how step 1 recognises its own earlier success."""
+"""Applies a reply to Content Server as the person who gave it, then closes the task here,
+records the outcome and confirms to the user.
+Why: docs/design/write-back-as-the-replier.md."""
 
 from __future__ import annotations
 

@@ -1,20 +1,6 @@
-"""Content Server tickets: how they are obtained and kept between warm Lambda invocations.
-
-Two ways in (checked against pyxecm's otcs.py `authenticate` and otds.py `impersonate_user`):
-
-- password: `POST {api}/v1/auth` form `username`, `password` → `{"ticket": ...}`.
-- OTDS: `POST {otds}/otdsws/oauth2/token` form `grant_type=client_credentials`, `client_id`,
-  `client_secret` → `{"access_token": ...}`; to act as a user the same endpoint with
-  `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`,
-  `subject_token_type=urn:opentext.com:oauth:string:user_id`, `subject_token=<user>@<partition>`.
-  Then `GET {api}/v1/auth` with `Authorization: Bearer <token>` answers the ticket in the
-  `OTCSTicket` response header (the JSON body describes the authenticated user).
-
-Tickets are cached per acting identity (the service account, or each impersonated user); the
-client drops one when Content Server answers 401 and asks for a fresh one exactly once, and keeps
-the refreshed ticket Content Server sends back in the `OTCSTicket` response header (a ticket
-expires ~30 min after its last use, so the newest one is the one to keep).
-"""
+"""Content Server tickets: obtained (password or OTDS, impersonating the acting user) and kept
+between warm Lambda invocations.
+Why: docs/design/content-server-client.md."""
 
 from __future__ import annotations
 

@@ -1,33 +1,6 @@
-"""Content Server (Extended ECM) REST client: the adapter behind `ecmpush.ports.ContentServer`.
-
-Built on `requests` rather than pyxecm: pyxecm sleeps 30 s waiting for readiness, retries
-without bound and returns None on failure, none of which fits a Lambda that must either apply a
-reply or leave it queued. This client keeps one ticket per acting identity on the instance (a warm
-container reuses it, and keeps the refreshed ticket each answer carries), re-authenticates exactly
-once on 401, retries transient faults only within the caller's time budget and raises the typed
-errors of `ecmpush.domain.ecm_errors`.
-
-Who may call what follows the real server: only the user whose inbox holds a step may open its
-form or send it on, so those calls run as that user (OTDS impersonation); the workflow status and
-history, search and nodes run as the service account, which needs "see details" rights on the
-workflows and search rights on the record locations (docs/ecm.md).
-
-A refused or failed step call is ambiguous (a finished step's form answers 500 "Could not get a
-workflow for p, s, t"; status codes of a refused send-on vary by version), so the outcome is
-decided from the workflow status, never from the status code or the words.
-
-REST calls (docs/ecm.md has the shapes and where each was checked):
-- task form     GET  /api/v1/forms/processes/tasks/update?process_id=&subprocess_id=&task_id=
-- send on       PUT  /api/v2/processes/{p}/subprocesses/{s}/tasks/{t}  (action | custom_action,
-  comment; with an assignee all three inside `body=<json>`, as pyxecm sends them)
-- accept        POST /api/v2/mobilegroupassignment/accept/taskid/{t}/processid/{p}/subprocessid/{s}
-- status        GET  /api/v2/workflows/status/processes/{p}
-- running       GET  /api/v2/workflows/status/active[?mapObjId=]
-- history       GET  /api/v2/processes/{p}/subprocesses/{s}/activities
-- node          GET  /api/v2/nodes/{id}
-- search        POST /api/v2/search  (where, select, location_id1.., page, limit)
-- group members GET  /api/v2/members/{id}/members?where_type=&limit=&page=
-"""
+"""Content Server (Extended ECM) REST client behind `ports.EcmWorkflows`: workflow calls as the
+user whose inbox holds the step, the rest as the service account, typed errors.
+Why: docs/design/content-server-client.md."""
 
 from __future__ import annotations
 

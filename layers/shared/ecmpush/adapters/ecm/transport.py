@@ -1,12 +1,6 @@
-"""One HTTP exchange with bounded, budgeted retries.
-
-A Lambda has a hard end; pyxecm sleeps 30 s and retries forever, which would turn a Content Server
-restart into a timed-out invocation and a lost SQS receive. Here every call carries a `Deadline`
-(the caller's remaining time): transient failures (connection errors, timeouts, 502/503/504, and a
-2xx whose body is not JSON, which is what a restarting Content Server sends) are retried with
-exponential backoff and jitter only while the next attempt still fits, then `EcmUnavailable` is
-raised so the reply stays queued. Every other answer goes back to the caller to interpret.
-"""
+"""One HTTP exchange with Content Server, transient failures retried only while the next
+attempt fits the caller's deadline, then `EcmUnavailable`.
+Why: docs/design/content-server-client.md."""
 
 from __future__ import annotations
 
