@@ -163,6 +163,16 @@ def test_refuses_to_run_with_the_auth_emulator_variable(
         verifier.verify(local_identity.mint_id_token("alice"))
 
 
+def test_the_emulator_variable_refused_is_the_one_firebase_admin_reads() -> None:
+    """The verifier checks Firebase's documented variable rather than calling the SDK's
+    private `_auth_utils.is_emulated`; this pins that the pinned SDK reads that variable."""
+    from firebase_admin import _auth_utils
+
+    from ecmpush.adapters.id_token_verifier import AUTH_EMULATOR_VARIABLE
+
+    assert _auth_utils.EMULATOR_HOST_ENV_VAR == AUTH_EMULATOR_VARIABLE == EMULATOR_ENV
+
+
 def test_verify_only_app_checks_tokens_without_any_credential(
     local_identity: LocalIdentity, fcm_standin: RunningFcmStandIn
 ) -> None:
