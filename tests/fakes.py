@@ -3,6 +3,7 @@ and the contract suite (`tests/contract`)."""
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -148,3 +149,15 @@ def tracked_task(process_id: str = "4711", **changes: Any) -> TrackedTask:
         "opened_at": datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
     }
     return TrackedTask(**{**values, **changes})
+
+
+class Inline(Executor):
+    """Runs submitted work at once in the caller's thread (a Dispatch pool in unit tests)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future: Future[object] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future

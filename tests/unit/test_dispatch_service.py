@@ -39,12 +39,12 @@ from ecmpush.domain.routing_config import EcmGroupTeam, RoutingConfig
 from ecmpush.domain.task_ref import TaskRef
 from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
-from ecmpush.services.delivery import DeliveryOptions, Inline
+from ecmpush.services.delivery import DeliveryOptions
 from ecmpush.services.dispatch import Dispatch
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.settings import ConfigurationError
 from tests.conftest import sample_event
-from tests.fakes import Partial, unit_settings
+from tests.fakes import Inline, Partial, unit_settings
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 KEY = b"action-token-key-for-unit-tests!"

@@ -1,5 +1,5 @@
 """Docs and module docstrings name modules and names that exist (issue 22 item 7): a rename or a
-move that leaves `services/group_walk.py` or `ports.ContentServer` behind in prose fails here,
+move that leaves `services/group_walk.py` or `ports.EcmWorkflows` behind in prose fails here,
 in the file that still says it.
 
 Checked: repository paths (`domain/x.py`, `docs/x.md`, `tests/unit/test_x.py`, resolved from
@@ -88,12 +88,14 @@ def test_docs_and_docstrings_name_only_what_exists(path: Path) -> None:
     assert dead_references(path, path.read_text()) == []
 
 
-def test_the_check_finds_the_stale_names_issue_22_found() -> None:
+def test_the_check_finds_stale_paths_and_names() -> None:
+    """`services/group_walk.py` (issue 22's example) and `ports.EcmWorkflows` (a port the
+    reshape renamed) are gone; the check must say so."""
     prose = (
-        "see services/group_walk.py and `ports.ContentServer`; domain/group_walk.py is real, "
+        "see services/group_walk.py and `ports.EcmWorkflows`; domain/group_walk.py is real, "
         "and ecmpush.gone.f.<locals>.g is a historical qualname, not a reference"
     )
     assert dead_references(REPO / "README.md", prose) == [
         "services/group_walk.py",
-        "ports.ContentServer",
+        "ports.EcmWorkflows",
     ]

@@ -1,5 +1,5 @@
 """Delivering notifications: `Delivery` queues group pages and fan-out batches and hands each
-batch to `BatchDelivery`, which plans, claims, sends and saves (docs/design-dispatch.md)."""
+batch to `BatchDelivery`, which plans, claims, sends and saves (docs/design/dispatch.md)."""
 
 from __future__ import annotations
 
@@ -370,18 +370,6 @@ def wait_all(futures: Sequence[Future[Any]]) -> None:
     for error in errors:
         if error is not None:
             raise error
-
-
-class Inline(Executor):
-    """Runs submitted work at once in the caller's thread (tests, and a pool of one)."""
-
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-        future: Future[object] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
 
 
 _STATUS = {

@@ -1,6 +1,6 @@
 """Dispatch: one handler per dispatch message type (an ECM event, a page of a team's group, a
 notification batch), over the shared delivery step (services/delivery.py). Why batches,
-pages, the deadline and the shared FCM pause: docs/design-dispatch.md."""
+pages, the deadline and the shared FCM pause: docs/design/dispatch.md."""
 
 from __future__ import annotations
 

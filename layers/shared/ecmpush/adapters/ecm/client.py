@@ -1,4 +1,4 @@
-"""Content Server (Extended ECM) REST client behind `ports.EcmWorkflows`: workflow calls as the
+"""Content Server (Extended ECM) REST client behind `ports.ContentServer`: workflow calls as the
 user whose inbox holds the step, the rest as the service account, typed errors.
 Why: docs/design/content-server-client.md."""
 
