@@ -18,8 +18,15 @@ from ecmpush.domain.tasks import TrackedTask
 from ecmpush.services.device_prune import DevicePruneReport
 from ecmpush.services.expiry_sweep import SweepReport
 from ecmpush.services.sla_sweep import SlaSweepReport
+from ecmpush.settings import Settings
 
 _ = (
+    # pydantic-settings' hook, called with these keywords (only init_settings is kept)
+    Settings.settings_customise_sources,
+    Settings.settings_cls,
+    Settings.env_settings,
+    Settings.dotenv_settings,
+    Settings.file_secret_settings,
     # requests.Session's attribute, set (not read) to stop per-request environment lookups
     _read_environment_once.trust_env,
     # Powertools calls the idempotency response hook with (response, idempotent_data)

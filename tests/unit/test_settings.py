@@ -5,6 +5,7 @@ cold start with the variable's name in the error."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -123,3 +124,14 @@ def test_a_local_only_variable_in_lower_case_is_refused_too(required: pytest.Mon
 def test_integers_may_carry_surrounding_blanks(required: pytest.MonkeyPatch) -> None:
     required.setenv("ECMPUSH_DELIVERY_BATCH_SIZE", " 40 ")
     assert Settings.from_env().delivery_batch_size == 40
+
+
+def test_settings_built_from_values_read_nothing_from_the_environment(
+    required: pytest.MonkeyPatch,
+) -> None:
+    """Only `from_env` reads ECMPUSH_*: settings a test or a builder makes from values are
+    those values and the defaults, whatever the local stack left in the environment."""
+    required.setenv("ECMPUSH_FCM_CHUNK_SIZE", "7")
+    values: dict[str, Any] = {name: f"value-of-{name}" for name in REQUIRED}
+    assert Settings(**values).fcm_chunk_size == Settings.model_fields["fcm_chunk_size"].default
+    assert Settings.from_env().fcm_chunk_size == 7

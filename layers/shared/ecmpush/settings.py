@@ -9,7 +9,12 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "ECMPUSH_"
 
@@ -82,6 +87,19 @@ class Settings(BaseSettings):
     fcm_base_url: str | None = None
     firebase_certs_url: str | None = None
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`Settings(...)` is exactly the values given (tests, builders); only `from_env` reads
+        the environment, so nothing a test or the local stack left there leaks in."""
+        return (init_settings,)
+
     @model_validator(mode="before")
     @classmethod
     def _blank_is_unset(cls, values: Any) -> Any:
@@ -102,7 +120,7 @@ class Settings(BaseSettings):
         stack; pydantic's errors become one `ConfigurationError` naming the variable."""
         refuse_local_only_outside_the_local_stack()
         try:
-            return cls()
+            return cls(**EnvSettingsSource(cls)())
         except ValidationError as exc:
             raise ConfigurationError(_explain(exc)) from exc
 
