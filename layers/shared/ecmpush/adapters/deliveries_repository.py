@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import batched
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -22,7 +23,6 @@ from ecmpush.adapters.dynamo_batch import (
     batch_put,
     transact,
 )
-from ecmpush.chunks import chunks
 from ecmpush.clock import rfc3339
 from ecmpush.domain.delivery import (
     NO_DEVICE_ID,
@@ -118,7 +118,7 @@ class DeliveriesRepository:
         transaction, which is then repeated without it (the refusal says why: answered, or
         held by another attempt whose lease is fresh)."""
         answers: list[Claim] = []
-        for chunk in chunks(targets, MAX_TRANSACT):
+        for chunk in batched(targets, MAX_TRANSACT, strict=False):
             answers.extend(self._claim_chunk(notification, chunk, now, lease_seconds))
         return answers
 

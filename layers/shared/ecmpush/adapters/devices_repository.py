@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import batched
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -17,7 +18,6 @@ from botocore.exceptions import ClientError
 from ecmpush.adapters.dynamo_batch import MAX_TRANSACT, TransactionConflict, batch_get, transact
 from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.adapters.preferences_repository import PREFERENCES_KEY, preferences_of
-from ecmpush.chunks import chunks
 from ecmpush.clock import rfc3339
 from ecmpush.domain.devices import Device, DeviceLimitReached, RefreshEntry, TokenHeld
 from ecmpush.domain.page import Page
@@ -315,7 +315,7 @@ class DevicesRepository:
         `_commit`, so a device never appears without the roster learning of it; each roster is
         put only where none exists (a registration that got there first wins), and one that
         cannot be put now is simply read with a Query again next time."""
-        for part in chunks(owners, MAX_TRANSACT):
+        for part in batched(owners, MAX_TRANSACT, strict=False):
             puts = [
                 {
                     "Put": {

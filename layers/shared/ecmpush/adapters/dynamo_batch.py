@@ -8,12 +8,12 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import batched
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from ecmpush.chunks import chunks
 from ecmpush.domain.backoff import AWS_BATCH_RETRY
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def batch_get(
         found.extend(dict(i) for i in answer.get("Responses", {}).get(name, []))
         return dict(answer)
 
-    for chunk in chunks(keys, MAX_GET):
+    for chunk in batched(keys, MAX_GET, strict=False):
         request = {name: {"Keys": list(chunk), "ConsistentRead": True}}
         _until_done(call, request, "UnprocessedKeys", sleep)
     return found
@@ -106,7 +106,7 @@ def batch_put(
             "UnprocessedItems",
             sleep,
         )
-        for chunk in chunks(items, MAX_WRITE)
+        for chunk in batched(items, MAX_WRITE, strict=False)
     )
 
 

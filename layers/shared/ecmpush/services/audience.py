@@ -4,8 +4,8 @@ audience, read a BatchGetItem's worth per pool thread."""
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from itertools import batched
 
-from ecmpush.chunks import chunks
 from ecmpush.domain.notifications import Notification
 from ecmpush.domain.preferences import Preferences
 from ecmpush.domain.recipient import Recipient
@@ -43,7 +43,7 @@ class AudienceResolver:
     def _internal(self, internal: list[str]) -> dict[str, Recipient]:
         parts = [
             self._pool.submit(self._devices.recipients, part)
-            for part in chunks(internal, ROSTERS_PER_CALL)
+            for part in batched(internal, ROSTERS_PER_CALL, strict=False)
         ]
         found: dict[str, Recipient] = {}
         for part in parts:

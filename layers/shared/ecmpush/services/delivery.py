@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import batched
 from typing import Any
 
-from ecmpush.chunks import chunks
 from ecmpush.clock import Deadline
 from ecmpush.domain.delivery import (
     WRONG_PROJECT_CODES,
@@ -127,7 +127,7 @@ class Delivery:
         """The notification for `owners` a delivery batch at a time."""
         return [
             notification.model_copy(update={"recipients": list(chunk)})
-            for chunk in chunks(owners, self._batch_size)
+            for chunk in batched(owners, self._batch_size, strict=False)
         ]
 
     def _fan_out(self, notification: Notification, owners: list[str]) -> DispatchReport:
@@ -182,7 +182,7 @@ class BatchDelivery:
             self._pool.submit(
                 self._deliveries.save_notification, notification, part, now, header=index == 0
             )
-            for index, part in enumerate(chunks(owners, _INBOX_PER_CALL))
+            for index, part in enumerate(batched(owners, _INBOX_PER_CALL, strict=False))
         ]
         paused = self._pool.submit(self._pause.until)
         # The sender's credentials, fetched (if they must be) before anything is claimed.
@@ -192,7 +192,7 @@ class BatchDelivery:
         plan = self._planner.plan(notification, self._audience.reach(notification, owners), now)
         wait_all(saves)  # the inbox entries exist before the first push can be tapped
         for until, waiting in plan.deferred.items():
-            for part in chunks(waiting, self._options.batch_size):
+            for part in batched(waiting, self._options.batch_size, strict=False):
                 only_these = notification.model_copy(update={"recipients": list(part)})
                 self._queue.wait(
                     NotificationMessage(notification=only_these, not_before=until), now
@@ -204,7 +204,7 @@ class BatchDelivery:
                     self._deliveries.save_outcomes, notification, now, plan.outcomes, plan.policies
                 )
             )
-        sends = list(chunks(plan.pending, self._options.send_chunk))
+        sends = list(batched(plan.pending, self._options.send_chunk, strict=False))
         held_until = paused.result()
         if sends and authorized.exception() is not None:
             # A fault, unlike the deadline: retried as a failure, so a broken service account
@@ -220,7 +220,7 @@ class BatchDelivery:
     def _send_all(
         self,
         notification: Notification,
-        sends: list[Sequence[Pending]],
+        sends: Sequence[Sequence[Pending]],
         held_until: datetime | None,
         now: datetime,
         deadline: Deadline,
@@ -281,7 +281,7 @@ class BatchDelivery:
         """Write answers a batch write's worth per thread, while Dispatch goes on sending."""
         background.extend(
             self._pool.submit(self._deliveries.save_outcomes, notification, self._clock(), part)
-            for part in chunks(outcomes, _OUTCOMES_PER_WRITE)
+            for part in batched(outcomes, _OUTCOMES_PER_WRITE, strict=False)
         )
 
     def _claim(
@@ -293,7 +293,7 @@ class BatchDelivery:
             self._pool.submit(
                 self._deliveries.claim, notification, [p.target for p in part], now, lease
             )
-            for part in chunks(chunk, _CLAIMS_PER_CALL)
+            for part in batched(chunk, _CLAIMS_PER_CALL, strict=False)
         ]
 
     def _send(
