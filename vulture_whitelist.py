@@ -5,16 +5,16 @@ here only with the reason no caller in ecmpush can show."""
 from ecmpush.adapters.fcm_sender import FcmSender
 from ecmpush.adapters.firebase_app import _read_environment_once
 from ecmpush.bootstrap.intake import _mark_duplicate
-from ecmpush.domain.ecm import (
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.ecm.model import (
     CompletionResult,
     SearchRow,
     TaskDetails,
     WorkflowStatus,
     WorkflowStep,
 )
-from ecmpush.domain.events import TaskCompletedData
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.intake.events import TaskCompletedData
+from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.services.device_prune import DevicePruneReport
 from ecmpush.services.expiry_sweep import SweepReport
 from ecmpush.services.sla_sweep import SlaSweepReport

@@ -11,12 +11,12 @@ from functools import lru_cache
 from typing import Any
 
 from bench._common import REPO
-from ecmpush.domain.devices import Device
-from ecmpush.domain.events import event_adapter
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.push import Push
-from ecmpush.domain.render import render_push
-from ecmpush.domain.routing import RoutingContext, route
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.push import Push
+from ecmpush.domain.delivery.render import render_push
+from ecmpush.domain.delivery.routing import RoutingContext, route
+from ecmpush.domain.intake.events import event_adapter
 from ecmpush.services.action_tokens import ActionTokenSigner
 
 APP_BASE_URL = "https://app.test"

@@ -1,5 +1,5 @@
-"""render_fit: CPU per push of `ecmpush.domain.render.render_push` (template text + the 4 KiB
-fit), for a typical task notification and for oversized ones whose 3-4 KB of instructions must
+"""render_fit: CPU per push of `ecmpush.domain.delivery.render.render_push` (template text + the
+4 KiB fit), for a typical task notification and for oversized ones whose 3-4 KB of instructions must
 be cut, next to what the FCM adapter spends on the same push before any network I/O
 (`fcm_sender.to_message` + the SDK's `encode_message`).
 
@@ -18,10 +18,10 @@ from typing import Any
 from bench import _fixtures
 from bench._common import Json, Row, Spec, ratio, stats
 from ecmpush.adapters.fcm_sender import to_message
-from ecmpush.domain import render
-from ecmpush.domain.devices import Device
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.templates import render as render_text
+from ecmpush.domain.delivery import render
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.templates import render as render_text
 
 NAME = "render_fit"
 # name → (instructions length in characters or None for the sample's own, multibyte text)

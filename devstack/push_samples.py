@@ -15,21 +15,21 @@ from firebase_admin import messaging
 
 from devstack.template import REPO_ROOT
 from ecmpush.adapters.fcm_sender import to_message
-from ecmpush.domain.confirmations import confirmation
-from ecmpush.domain.devices import Device
-from ecmpush.domain.events import RecordExpiryScheduled, TaskAssigned, event_adapter
-from ecmpush.domain.expiry import ExpiryPolicy, TrackedRecord, decide
-from ecmpush.domain.expiry_notices import DueNotice, recipients_of
-from ecmpush.domain.expiry_notices import notifications_for as expiry_notifications
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.render import render_push
-from ecmpush.domain.replies import ReplyStatus
-from ecmpush.domain.routing import RoutingContext, route
-from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.sla import ESCALATION, SlaPolicy, step_for
-from ecmpush.domain.tasks import from_assigned
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.render import render_push
+from ecmpush.domain.delivery.routing import RoutingContext, route
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.intake.events import RecordExpiryScheduled, TaskAssigned, event_adapter
+from ecmpush.domain.intake.links import LinkPolicy
+from ecmpush.domain.replies.confirmations import confirmation
+from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.sweeps.expiry import ExpiryPolicy, TrackedRecord, decide
+from ecmpush.domain.sweeps.expiry_notices import DueNotice, recipients_of
+from ecmpush.domain.sweeps.expiry_notices import notifications_for as expiry_notifications
+from ecmpush.domain.sweeps.sla import ESCALATION, SlaPolicy, step_for
+from ecmpush.domain.sweeps.tasks import from_assigned
 
 DOC = REPO_ROOT / "docs" / "clients.md"
 BEGIN, END = "<!-- push-samples:begin (make samples) -->", "<!-- push-samples:end -->"

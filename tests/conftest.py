@@ -20,7 +20,7 @@ import botocore.loaders
 import botocore.session
 import pytest
 
-from ecmpush.domain.events import EVENT_TYPES
+from ecmpush.domain.intake.events import EVENT_TYPES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS = REPO_ROOT / "events"

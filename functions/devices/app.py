@@ -10,10 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.domain.devices import DeviceRegistration
-from ecmpush.domain.installation_ids import INSTALLATION_ID_PATTERN, NEW_INSTALLATION_ID_PATTERN
+from ecmpush.domain.delivery.devices import DeviceRegistration
+from ecmpush.domain.delivery.installation_ids import (
+    INSTALLATION_ID_PATTERN,
+    NEW_INSTALLATION_ID_PATTERN,
+)
+from ecmpush.domain.delivery.preferences import Preferences
 from ecmpush.domain.page import InvalidCursor
-from ecmpush.domain.preferences import Preferences
 from ecmpush.entrypoints.app_api import app_resolver, authenticated
 from ecmpush.entrypoints.http import error_response, json_response
 from ecmpush.entrypoints.observability import logger, metrics, tracer

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from ecmpush import bootstrap
 from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.backoff import DISPATCH_RETRY
-from ecmpush.domain.messages import dispatch_message_adapter
+from ecmpush.domain.delivery.messages import dispatch_message_adapter
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.settings import settings

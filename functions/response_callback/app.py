@@ -11,8 +11,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.domain.action_token import ActionTokenExpired, ActionTokenInvalid
-from ecmpush.domain.replies import ReplyConflict, ReplyForbidden, ReplyRequest
+from ecmpush.domain.replies.action_token import ActionTokenExpired, ActionTokenInvalid
+from ecmpush.domain.replies.replies import ReplyConflict, ReplyForbidden, ReplyRequest
 from ecmpush.entrypoints.app_api import app_resolver, authenticated
 from ecmpush.entrypoints.http import json_response
 from ecmpush.entrypoints.observability import logger, metrics, tracer

@@ -12,8 +12,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.domain import webhook_signature
-from ecmpush.domain.webhook_body import BodyError, BodyShapeInvalid, BodyTooLarge, BodyUnreadable
+from ecmpush.domain.intake import webhook_signature
+from ecmpush.domain.intake.webhook_body import (
+    BodyError,
+    BodyShapeInvalid,
+    BodyTooLarge,
+    BodyUnreadable,
+)
 from ecmpush.entrypoints.http import UnreadableBody, error_response, json_response, raw_body
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.snapstart import prepare_snapshot

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.domain.ecm_errors import EcmUnavailable
-from ecmpush.domain.write_back import WriteBack, backoff_seconds
+from ecmpush.domain.ecm.errors import EcmUnavailable
+from ecmpush.domain.replies.write_back import WriteBack, backoff_seconds
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.settings import settings
 

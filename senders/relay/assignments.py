@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStep
+from ecmpush.domain.ecm.model import ActiveWorkflow, WorkflowStep
 from ecmpush.domain.user_ids import ecm_user_id
 from ecmpush.privacy import who
 from senders.relay.config import RelayConfig

@@ -41,7 +41,7 @@ from typing import Any
 
 from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import EcmConfig
-from ecmpush.domain.events import EVENT_TYPES
+from ecmpush.domain.intake.events import EVENT_TYPES
 
 STAGES = frozenset({"approval", "review", "task"})
 PRIORITIES = frozenset({"low", "normal", "high"})

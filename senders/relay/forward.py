@@ -35,8 +35,8 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from ecmpush.domain.ecm_errors import EcmError, EcmUnavailable
-from ecmpush.domain.task_ref import TASK_ID_FIELDS, TaskRef
+from ecmpush.domain.ecm.errors import EcmError, EcmUnavailable
+from ecmpush.domain.ecm.task_ref import TASK_ID_FIELDS, TaskRef
 from ecmpush.privacy import who
 from senders.relay.config import RelayConfig, ecm_client
 from senders.relay.poller import Announcement, Deliver, RunningWorkflows, announce
@@ -189,7 +189,7 @@ def _is_id(value: Any) -> bool:
 def refused_types(body: bytes, allowed: frozenset[str]) -> list[str]:
     """The fields of a `/events` body whose event type is not in `allowed` (`type`, or
     `events[i].type` in a batch); empty when every event may be forwarded. Reads the body as the
-    webhook does (`domain/webhook_body.parse_body`: a batch is an object with `events` and no
+    webhook does (`domain/intake/webhook_body.parse_body`: a batch is an object with `events` and no
     `type`), so what is checked here is what the webhook will act on; but only as UTF-8 without a
     BOM, so no other decoding can read it differently."""
     try:

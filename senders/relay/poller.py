@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStatus, WorkflowStep
-from ecmpush.domain.ecm_errors import EcmError, EcmNotFound
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.errors import EcmError, EcmNotFound
+from ecmpush.domain.ecm.model import ActiveWorkflow, WorkflowStatus, WorkflowStep
+from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.privacy import who
 from senders.relay import state
 from senders.relay.assignments import Change, announcements, changes, event_id, iso, step_key

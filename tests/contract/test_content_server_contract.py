@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
-from ecmpush.domain.expiry_search import parse_ecm_date, parse_search_config
-from ecmpush.domain.replies import ReplyStatus
-from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.ecm.errors import EcmNotFound, EcmRejected
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.sweeps.expiry_search import parse_ecm_date, parse_search_config
 from ecmpush.services.write_back import WriteBackService
 from tests.contract.conftest import Target
 from tests.fakes import WriteBackRecorder

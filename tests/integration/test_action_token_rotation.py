@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from ecmpush import bootstrap
-from ecmpush.domain.action_token import ActionClaims, ActionTokenInvalid, sign, verify
+from ecmpush.domain.replies.action_token import ActionClaims, ActionTokenInvalid, sign, verify
 from ecmpush.settings import settings
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 from tests.integration.test_response_callback import APPROVAL, _answer, _ecm_task, _push

@@ -29,7 +29,7 @@ def _pushes(h: Harness, token: str) -> list[dict[str, str]]:
 
 
 def _policy(h: Harness, sample: str, owner: str) -> dict[str, Any] | None:
-    from ecmpush.domain.notifications import notification_id
+    from ecmpush.domain.delivery.notifications import notification_id
 
     event = sample_event(sample)
     nid = notification_id(event["id"], event["type"])

@@ -17,7 +17,7 @@ from devstack.lambda_runtime import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.adapters.devices_repository import DevicesRepository
 from ecmpush.clock import rfc3339
-from ecmpush.domain.devices import RefreshEntry
+from ecmpush.domain.delivery.devices import RefreshEntry
 from ecmpush.domain.page import Page
 from tests.conftest import sample_event
 from tests.integration.harness import Harness

@@ -11,9 +11,9 @@ from firebase_admin import messaging
 
 from devstack.fcm_standin import FCM_ERROR_TYPE
 from ecmpush.adapters import fcm_sender
-from ecmpush.domain.action_token import verify as verify_action_token
-from ecmpush.domain.notifications import notification_id
-from ecmpush.domain.push import Push
+from ecmpush.domain.delivery.notifications import notification_id
+from ecmpush.domain.delivery.push import Push
+from ecmpush.domain.replies.action_token import verify as verify_action_token
 from tests.conftest import sample_event
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 

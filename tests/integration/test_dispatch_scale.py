@@ -18,7 +18,7 @@ import pytest
 from devstack.lambda_runtime import InvocationTimedOut, LocalFunction
 from ecmpush import bootstrap
 from ecmpush.bootstrap.parts import firebase_app
-from ecmpush.domain.notifications import notification_id
+from ecmpush.domain.delivery.notifications import notification_id
 from ecmpush.services import delivery
 from ecmpush.settings import settings
 from tests.conftest import sample_event

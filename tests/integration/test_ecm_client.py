@@ -16,8 +16,7 @@ from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from devstack.http_server import BackgroundServer
 from ecmpush.adapters.ecm.client import EcmClient, send_on_form
 from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
-from ecmpush.domain.dispositions import DispositionKind, choose_disposition
-from ecmpush.domain.ecm_errors import (
+from ecmpush.domain.ecm.errors import (
     EcmAuthError,
     EcmNotAssignee,
     EcmNotFound,
@@ -27,7 +26,8 @@ from ecmpush.domain.ecm_errors import (
     EcmTaskNotOpen,
     EcmUnavailable,
 )
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.replies.dispositions import DispositionKind, choose_disposition
 from tests.integration.ecm_steps import AUTHENTICATED_TASK, GROUP_TASK
 
 CONTRACT = TaskRef(

@@ -20,7 +20,7 @@ from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.records_repository import RecordsRepository
 from ecmpush.bootstrap import build_expiry_sweep
 from ecmpush.bootstrap.parts import records_table
-from ecmpush.domain.events import event_adapter
+from ecmpush.domain.intake.events import event_adapter
 from ecmpush.services.record_tracking import RecordTracker
 from ecmpush.settings import settings
 from tests.conftest import sample_event

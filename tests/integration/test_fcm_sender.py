@@ -30,8 +30,8 @@ from ecmpush.adapters.firebase_app import (
     fcm_retry,
     get_firebase_app,
 )
-from ecmpush.domain.delivery import FcmOutcome, classify
-from ecmpush.domain.push import Push, WebAction
+from ecmpush.domain.delivery.delivery import FcmOutcome, classify
+from ecmpush.domain.delivery.push import Push, WebAction
 
 # A registration token has the FID, a colon and a long opaque part; an FID alone is 22 chars.
 REG_TOKEN = "cXk1a2FhbGRzZjJhcmVh:APA91bH" + "x" * 140

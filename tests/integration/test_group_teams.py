@@ -15,7 +15,7 @@ import requests
 
 from devstack.ecm_standin import EcmStandIn
 from ecmpush import bootstrap
-from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
+from ecmpush.domain.ecm.errors import EcmNotFound, EcmRejected
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 from tests.integration.test_ecm_client import password_client

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.delivery.routing_config import RoutingConfig
 from tests.conftest import sample_event
 from tests.integration.harness import Harness
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ecmpush.adapters.devices_repository import DevicesRepository
-from ecmpush.domain.devices import Device
+from ecmpush.domain.delivery.devices import Device
 from tests.conftest import fullwidth, sample_event
 from tests.integration.harness import Harness, Reply
 

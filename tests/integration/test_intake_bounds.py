@@ -87,9 +87,9 @@ def test_a_queued_push_with_an_odd_due_time_still_reaches_everyone_who_can_show_
 ) -> None:
     """Bypassing intake (queued before the bound, or by hand): the device in a zone where year
     9999 overflows is failed and recorded, the message completes, the others get their push."""
-    from ecmpush.domain.messages import NotificationMessage
-    from ecmpush.domain.notifications import Notification
-    from ecmpush.domain.task_ref import TaskRef
+    from ecmpush.domain.delivery.messages import NotificationMessage
+    from ecmpush.domain.delivery.notifications import Notification
+    from ecmpush.domain.ecm.task_ref import TaskRef
 
     harness.register(
         "asmith", "phone-utc-8d3f1a6c2e", "fcm-token-asmith-utc-000001", timezone="UTC"
@@ -186,8 +186,8 @@ def test_a_queued_critical_alert_with_a_foreign_link_is_pushed_with_the_apps_own
 ) -> None:
     """Bypassing intake (accepted before the rule, or queued by hand): the critical alert,
     which passes mutes and quiet hours, still carries no foreign link in any field."""
-    from ecmpush.domain.events import event_adapter
-    from ecmpush.domain.messages import EventMessage
+    from ecmpush.domain.delivery.messages import EventMessage
+    from ecmpush.domain.intake.events import event_adapter
 
     harness.register("cwu", "phone-cwu-4b8e2f6a1d", "fcm-token-cwu-web-000000001", "web")
     event = event_adapter.validate_python(_with("governance_alert", "data.node.url", url))

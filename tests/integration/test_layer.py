@@ -328,18 +328,19 @@ NOT_AT_INIT_OF = {
     "devices": (
         "ecmpush.adapters.history_repository",
         "ecmpush.adapters.deliveries_repository",
-        "ecmpush.domain.notifications",
-        "ecmpush.domain.events",
-        "ecmpush.domain.ecm",
-        "ecmpush.domain.messages",
+        "ecmpush.domain.delivery.notifications",
+        "ecmpush.domain.intake.events",
+        "ecmpush.domain.ecm.model",
+        "ecmpush.domain.delivery.messages",
     ),
     "webhook_intake": ("ecmpush.entrypoints.app_api",),
     # The reply body needs a pattern and a Literal, not the device, notification or event models
-    # (domain/installation_ids.py, domain/reply_actions.py): the service's first call builds them.
+    # (domain/delivery/installation_ids.py, domain/replies/reply_actions.py): the service's first
+    # call builds them.
     "response_callback": (
-        "ecmpush.domain.devices",
-        "ecmpush.domain.notifications",
-        "ecmpush.domain.events",
+        "ecmpush.domain.delivery.devices",
+        "ecmpush.domain.delivery.notifications",
+        "ecmpush.domain.intake.events",
     ),
 }
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from ecmpush.adapters.fcm_sender import FcmSender
-from ecmpush.domain.push import Push, WebAction
-from ecmpush.domain.render import payload_size
+from ecmpush.domain.delivery.push import Push, WebAction
+from ecmpush.domain.delivery.render import payload_size
 
 
 def _push(**overrides: object) -> Push:

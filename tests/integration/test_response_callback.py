@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ecmpush.adapters.responses_repository import reply_key
-from ecmpush.domain.action_token import ActionClaims, sign
+from ecmpush.domain.replies.action_token import ActionClaims, sign
 from tests.conftest import sample_event
 from tests.integration.ecm_steps import AUTHENTICATED_TASK
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness

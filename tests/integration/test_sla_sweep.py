@@ -15,7 +15,7 @@ import pytest
 
 from devstack.lambda_runtime import LambdaContext
 from ecmpush.adapters.tasks_repository import TasksRepository
-from ecmpush.domain.action_token import ActionClaims, sign, verify
+from ecmpush.domain.replies.action_token import ActionClaims, sign, verify
 from tests.conftest import sample_event
 from tests.integration.harness import ACTION_TOKEN_KEY, Harness
 

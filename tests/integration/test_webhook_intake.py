@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from devstack.api_router import proxy_event
-from ecmpush.domain.events import event_adapter
-from ecmpush.domain.webhook_signature import sign
+from ecmpush.domain.intake.events import event_adapter
+from ecmpush.domain.intake.webhook_signature import sign
 from tests.conftest import SAMPLE_EVENT_NAMES, sample_event
 from tests.integration.harness import WEBHOOK_SECRET, Harness, table_unreachable
 

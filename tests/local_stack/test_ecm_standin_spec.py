@@ -31,7 +31,7 @@ from werkzeug.test import Client
 
 from devstack.ecm_standin import EcmStandIn, create_ecm_standin
 from ecmpush.adapters.ecm.client import select_regions, send_on_form
-from ecmpush.domain.dispositions import DispositionKind
+from ecmpush.domain.replies.dispositions import DispositionKind
 from tests.integration.ecm_steps import AUTHENTICATED_TASK, GROUP_TASK
 
 SPEC: dict[str, Any] = json.loads(

@@ -23,8 +23,8 @@ from devstack.fcm_standin import (
 )
 from devstack.identity import LocalIdentity
 from ecmpush.adapters.fcm_sender import FcmSender
-from ecmpush.domain.devices import Device
-from ecmpush.domain.render import render_push
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.render import render_push
 
 SEND = "/v1/projects/ecmpush-local/messages:send"
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from ecmpush.domain.action_token import (
+from ecmpush.domain.replies.action_token import (
     ActionClaims,
     ActionTokenExpired,
     ActionTokenInvalid,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ecmpush.domain.action_token import ActionTokenUnknownKey, verify
+from ecmpush.domain.replies.action_token import ActionTokenUnknownKey, verify
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.rotating_keys import verify_with_rotation
 from tests.unit.test_dispatch_service import notification

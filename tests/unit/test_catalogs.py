@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ecmpush.domain.devices import Device
-from ecmpush.domain.events import event_adapter
-from ecmpush.domain.render import render_push
-from ecmpush.domain.routing import RoutingContext, route
-from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.templates import EN, render
-from ecmpush.domain.translations import DE, FR
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.render import render_push
+from ecmpush.domain.delivery.routing import RoutingContext, route
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.delivery.templates import EN, render
+from ecmpush.domain.delivery.translations import DE, FR
+from ecmpush.domain.intake.events import event_adapter
 from tests.conftest import SAMPLE_EVENT_NAMES, sample_event
 
 

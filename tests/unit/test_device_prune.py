@@ -13,7 +13,7 @@ import pytest
 
 from ecmpush.adapters.devices_repository import refresh_bucket
 from ecmpush.adapters.dynamo import iso
-from ecmpush.domain.devices import RefreshEntry
+from ecmpush.domain.delivery.devices import RefreshEntry
 from ecmpush.domain.page import Page
 from ecmpush.services.device_prune import DevicePruneService, month_buckets
 from tests.fakes import Partial

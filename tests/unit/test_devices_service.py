@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ecmpush.domain.devices import Device, DeviceLimitReached, DeviceRegistration, TokenHeld
+from ecmpush.domain.delivery.devices import (
+    Device,
+    DeviceLimitReached,
+    DeviceRegistration,
+    TokenHeld,
+)
 from ecmpush.domain.identity import Principal, Unauthenticated
 from ecmpush.services.devices import DeviceConflict, DevicesService, Forbidden, WeakInstallationId
 from tests.fakes import Partial

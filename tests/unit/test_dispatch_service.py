@@ -14,8 +14,7 @@ from pydantic import ValidationError
 
 from ecmpush.bootstrap import build_dispatch
 from ecmpush.clock import NO_DEADLINE, Deadline
-from ecmpush.domain.action_token import verify
-from ecmpush.domain.delivery import (
+from ecmpush.domain.delivery.delivery import (
     NO_DEVICE_ID,
     Claim,
     DeliveryOutcome,
@@ -24,20 +23,21 @@ from ecmpush.domain.delivery import (
     PolicyOutcome,
     SendResult,
 )
-from ecmpush.domain.devices import Device, Platform
-from ecmpush.domain.ecm import MembersPage
-from ecmpush.domain.ecm_errors import EcmNotFound, EcmUnavailable
-from ecmpush.domain.events import Record as EcmRecord
-from ecmpush.domain.events import event_adapter
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.messages import EventMessage, GroupPageMessage, NotificationMessage
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.preferences import Preferences, QuietHours
-from ecmpush.domain.push import Push
-from ecmpush.domain.recipient import Recipient
-from ecmpush.domain.routing_config import EcmGroupTeam, RoutingConfig
-from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.delivery.devices import Device, Platform
+from ecmpush.domain.delivery.messages import EventMessage, GroupPageMessage, NotificationMessage
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.preferences import Preferences, QuietHours
+from ecmpush.domain.delivery.push import Push
+from ecmpush.domain.delivery.recipient import Recipient
+from ecmpush.domain.delivery.routing_config import EcmGroupTeam, RoutingConfig
+from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
+from ecmpush.domain.ecm.model import MembersPage
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.intake.events import Record as EcmRecord
+from ecmpush.domain.intake.events import event_adapter
+from ecmpush.domain.intake.links import LinkPolicy
+from ecmpush.domain.replies.action_token import verify
+from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.delivery import DeliveryOptions
 from ecmpush.services.dispatch import Dispatch
@@ -1204,7 +1204,7 @@ def test_the_retry_of_a_partly_failed_message_does_not_render_again_for_the_serv
 def test_a_recipient_whose_preferences_cannot_be_applied_fails_alone(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from ecmpush.domain.delivery_policy import decide as real
+    from ecmpush.domain.delivery.delivery_policy import decide as real
 
     def decide(n: Notification, preferences: Preferences, now: datetime) -> Any:
         if preferences.muted_categories == ["review"]:  # alice's, as a marker

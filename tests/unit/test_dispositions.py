@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ecmpush.domain.dispositions import (
+from ecmpush.domain.replies.dispositions import (
     DEFAULT_DISPOSITION_MAPPING,
     ActionOption,
     Disposition,

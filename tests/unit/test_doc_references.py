@@ -92,8 +92,9 @@ def test_the_check_finds_stale_paths_and_names() -> None:
     """`services/group_walk.py` (issue 22's example) and `ports.EcmWorkflows` (a port the
     reshape renamed) are gone; the check must say so."""
     prose = (
-        "see services/group_walk.py and `ports.EcmWorkflows`; domain/group_walk.py is real, "
-        "and ecmpush.gone.f.<locals>.g is a historical qualname, not a reference"
+        "see services/group_walk.py and `ports.EcmWorkflows`; "
+        "domain/delivery/group_walk.py is real, and ecmpush.gone.f.<locals>.g is a historical "
+        "qualname, not a reference"
     )
     assert dead_references(REPO / "README.md", prose) == [
         "services/group_walk.py",

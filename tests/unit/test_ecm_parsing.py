@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from ecmpush.adapters.ecm import parsing
-from ecmpush.domain.ecm import Member
-from ecmpush.domain.ecm_errors import EcmProtocolError
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.errors import EcmProtocolError
+from ecmpush.domain.ecm.model import Member
+from ecmpush.domain.ecm.task_ref import TaskRef
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otcs"
 

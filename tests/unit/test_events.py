@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from ecmpush.domain.events import (
+from ecmpush.domain.intake.events import (
     EVENT_TYPES,
     DocumentAvailable,
     DocumentPublished,

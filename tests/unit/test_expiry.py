@@ -1,6 +1,6 @@
-"""Expiry warnings: the stage logic (domain/expiry.py) and the sweep (services/expiry_sweep.py)
-with in-memory fakes that keep RecordsTable's rules (conditional marks, the due index in
-next-notice order, renewals). Time is always passed in."""
+"""Expiry warnings: the stage logic (domain/sweeps/expiry.py) and the sweep
+(services/expiry_sweep.py) with in-memory fakes that keep RecordsTable's rules (conditional
+marks, the due index in next-notice order, renewals). Time is always passed in."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ import pytest
 from pydantic import BaseModel
 
 from ecmpush.clock import sortable
-from ecmpush.domain.ecm import SearchPage, SearchRow
-from ecmpush.domain.ecm_errors import EcmUnavailable
-from ecmpush.domain.events import Record, event_adapter
-from ecmpush.domain.expiry import (
+from ecmpush.domain.delivery.messages import NotificationMessage
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.delivery.templates import render
+from ecmpush.domain.ecm.errors import EcmUnavailable
+from ecmpush.domain.ecm.model import SearchPage, SearchRow
+from ecmpush.domain.intake.events import Record, event_adapter
+from ecmpush.domain.page import Page
+from ecmpush.domain.sweeps.expiry import (
     EXPIRED,
     ExpiryConfigError,
     ExpiryPolicy,
@@ -25,13 +30,16 @@ from ecmpush.domain.expiry import (
     decide,
     parse_windows,
 )
-from ecmpush.domain.expiry_notices import DueNotice, expiry_notification_id, notifications_for
-from ecmpush.domain.expiry_search import parse_ecm_date, parse_search_config, record_from_search
-from ecmpush.domain.messages import NotificationMessage
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.page import Page
-from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.templates import render
+from ecmpush.domain.sweeps.expiry_notices import (
+    DueNotice,
+    expiry_notification_id,
+    notifications_for,
+)
+from ecmpush.domain.sweeps.expiry_search import (
+    parse_ecm_date,
+    parse_search_config,
+    record_from_search,
+)
 from ecmpush.services.expiry_sweep import ExpirySweepService, SweepReport
 from ecmpush.services.record_tracking import RecordTracker
 from tests.conftest import sample_event

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ecmpush.domain.ecm import MembersPage
-from ecmpush.domain.group_walk import PAGES_PER_LEADER, next_step
-from ecmpush.domain.messages import GroupPageMessage
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.routing_config import EcmGroupTeam
+from ecmpush.domain.delivery.group_walk import PAGES_PER_LEADER, next_step
+from ecmpush.domain.delivery.messages import GroupPageMessage
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.routing_config import EcmGroupTeam
+from ecmpush.domain.ecm.model import MembersPage
 
 NOTIFICATION = Notification(
     id="n-1",

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from ecmpush.domain.installation_ids import weak_installation_id
+from ecmpush.domain.delivery.installation_ids import weak_installation_id
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ecmpush.bootstrap.parts import link_policy
-from ecmpush.domain.links import LinkHostsInvalid, LinkPolicy
+from ecmpush.domain.intake.links import LinkHostsInvalid, LinkPolicy
 from ecmpush.settings import ConfigurationError
 from tests.fakes import unit_settings
 

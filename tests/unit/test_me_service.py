@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ecmpush.domain.delivery.preferences import Preferences
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.page import Page
-from ecmpush.domain.preferences import Preferences
 from ecmpush.services.me import MeService
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)

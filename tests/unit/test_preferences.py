@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from ecmpush.domain.preferences import Preferences, QuietHours, quiet_until
+from ecmpush.domain.delivery.preferences import Preferences, QuietHours, quiet_until
 
 
 def _prefs(start: str, end: str, zone: str) -> Preferences:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ecmpush.adapters.preferences_repository import preferences_of
-from ecmpush.domain.messages import NotificationMessage
-from ecmpush.domain.preferences import MAX_QUIET_HOURS
+from ecmpush.domain.delivery.messages import NotificationMessage
+from ecmpush.domain.delivery.preferences import MAX_QUIET_HOURS
 from tests.unit import test_dispatch_service as dispatch
 
 HOPS_PER_HOUR = 4  # 900 s each

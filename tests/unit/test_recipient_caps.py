@@ -1,11 +1,11 @@
-"""What an event names, as the recipient caps count it (domain/recipient_caps.py)."""
+"""What an event names, as the recipient caps count it (domain/intake/recipient_caps.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ecmpush.domain.events import event_adapter
-from ecmpush.domain.recipient_caps import RecipientCaps, event_errors, named
+from ecmpush.domain.intake.events import event_adapter
+from ecmpush.domain.intake.recipient_caps import RecipientCaps, event_errors, named
 from tests.conftest import sample_event
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ecmpush.domain.events import event_adapter
+from ecmpush.domain.intake.events import event_adapter
 from ecmpush.services.record_tracking import SOURCE, RecordTracker
 from tests.conftest import sample_event
 from tests.unit.test_expiry import FakeRecords

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.ecm import ActiveWorkflow, WorkflowStatus
+from ecmpush.domain.ecm.model import ActiveWorkflow, WorkflowStatus
 from senders.relay.config import RelayConfig
 from senders.relay.forward import forward_app
 

@@ -12,13 +12,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ecmpush.domain import templates
-from ecmpush.domain.devices import Device
-from ecmpush.domain.events import TaskAssigned, event_adapter
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.notifications import Notification, notification_id
-from ecmpush.domain.push import Push, WebAction
-from ecmpush.domain.render import (
+from ecmpush.domain.delivery import templates
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.notifications import Notification, notification_id
+from ecmpush.domain.delivery.push import Push, WebAction
+from ecmpush.domain.delivery.render import (
     FCM_PAYLOAD_LIMIT,
     PayloadTooLarge,
     collapse_key,
@@ -27,8 +25,10 @@ from ecmpush.domain.render import (
     render_push,
     wire_estimate,
 )
-from ecmpush.domain.routing import RoutingContext, route
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.delivery.routing import RoutingContext, route
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.intake.events import TaskAssigned, event_adapter
+from ecmpush.domain.intake.links import LinkPolicy
 from tests.conftest import sample_event
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

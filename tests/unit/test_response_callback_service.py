@@ -10,19 +10,19 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.action_token import (
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.ecm.errors import EcmRejected, EcmUnavailable
+from ecmpush.domain.identity import Principal
+from ecmpush.domain.replies.action_token import (
     ActionClaims,
     ActionTokenExpired,
     ActionTokenInvalid,
     sign,
 )
-from ecmpush.domain.devices import Device
-from ecmpush.domain.dispositions import NoMatchingDisposition
-from ecmpush.domain.ecm_errors import EcmRejected, EcmUnavailable
-from ecmpush.domain.identity import Principal
-from ecmpush.domain.replies import ReplyConflict, ReplyForbidden, ReplyRequest, ReplyStatus
-from ecmpush.domain.tasks import TrackedTask
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.replies.dispositions import NoMatchingDisposition
+from ecmpush.domain.replies.replies import ReplyConflict, ReplyForbidden, ReplyRequest, ReplyStatus
+from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.services.response_callback import ResponseCallbackService
 from tests.fakes import Queue, ReplyLedger, Shelf, tracked_task
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.events import event_adapter
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.routing import RoutingContext, route
-from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.delivery.routing import RoutingContext, route
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.intake.events import event_adapter
+from ecmpush.domain.intake.links import LinkPolicy
 from tests.conftest import sample_event
 
 CONFIG = RoutingConfig.model_validate(

@@ -1,4 +1,4 @@
-"""The SLA policy and ladder (domain/sla.py): default hours and their validated override, the
+"""The SLA policy and ladder (domain/sweeps/sla.py): default hours and their validated override, the
 reminder at the due time, the escalation after the grace to supervisor and/or backup, each level
 once, the next step time the index is keyed on, and deterministic notification ids."""
 
@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from ecmpush.clock import sortable
-from ecmpush.domain.devices import Device
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.render import render_push
-from ecmpush.domain.sla import (
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.render import render_push
+from ecmpush.domain.sweeps.sla import (
     BUILT_IN_HOURS,
     DONE,
     ESCALATION,
@@ -23,7 +23,7 @@ from ecmpush.domain.sla import (
     sla_notification_id,
     step_for,
 )
-from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.sweeps.tasks import TrackedTask
 
 DUE = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
 BASE = "https://app.example.com"

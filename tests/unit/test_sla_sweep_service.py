@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.ecm import Member, WorkflowStatus, WorkflowStep
-from ecmpush.domain.ecm_errors import EcmNotFound, EcmUnavailable
+from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
+from ecmpush.domain.ecm.model import Member, WorkflowStatus, WorkflowStep
+from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.page import Page
-from ecmpush.domain.sla import SlaPolicy, step_for
-from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.sweeps.sla import SlaPolicy, step_for
+from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.services.sla_sweep import NOT_ECM_OUTCOME, SlaSweepService
 from tests.fakes import Partial, Queue, tracked_task
 

@@ -40,11 +40,11 @@ def test_without_the_runtime_library_nothing_is_registered(monkeypatch: pytest.M
 def test_before_snapshot_imports_the_first_requests_modules(
     runtime: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delitem(sys.modules, "ecmpush.domain.sla", raising=False)
-    assert snapstart.prepare_snapshot("ecmpush.domain.sla") is True
+    monkeypatch.delitem(sys.modules, "ecmpush.domain.sweeps.sla", raising=False)
+    assert snapstart.prepare_snapshot("ecmpush.domain.sweeps.sla") is True
     ((func, args),) = runtime["before"]
     func(*args)
-    assert "ecmpush.domain.sla" in sys.modules
+    assert "ecmpush.domain.sweeps.sla" in sys.modules
 
 
 def test_after_restore_drops_every_built_object(runtime: dict[str, list[Any]]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.task_ref import TaskRef
 from tests.conftest import sample_event
 from tests.unit.test_events import error_paths, validate
 

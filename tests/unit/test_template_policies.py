@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from devstack import template as cfn
 from ecmpush.adapters.fcm_pause_store import _KEY as FCM_PAUSE_KEY
-from ecmpush.domain.notifications import notification_id
+from ecmpush.domain.delivery.notifications import notification_id
 from tests.iam import (
     POLICY_TEMPLATES,
     arn_label,

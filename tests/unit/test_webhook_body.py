@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.events import EVENT_TYPES
-from ecmpush.domain.webhook_body import (
+from ecmpush.domain.intake.events import EVENT_TYPES
+from ecmpush.domain.intake.webhook_body import (
     MAX_BATCH,
     MAX_BODY_BYTES,
     BodyError,

@@ -12,13 +12,22 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import BaseModel
 
-from ecmpush.domain.events import EcmEvent, event_adapter
-from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.messages import DispatchMessage, EventMessage
-from ecmpush.domain.recipient_caps import RecipientCaps
-from ecmpush.domain.webhook_body import MAX_BODY_BYTES, BodyError, BodyTooLarge, BodyUnreadable
-from ecmpush.domain.webhook_signature import InvalidSignature, SignatureMismatch, sign
+from ecmpush.domain.delivery.messages import DispatchMessage, EventMessage
+from ecmpush.domain.intake.events import EcmEvent, event_adapter
+from ecmpush.domain.intake.intake_outcomes import (
+    EventIdReused,
+    EventInProgress,
+    EventStoreUnavailable,
+)
+from ecmpush.domain.intake.links import LinkPolicy
+from ecmpush.domain.intake.recipient_caps import RecipientCaps
+from ecmpush.domain.intake.webhook_body import (
+    MAX_BODY_BYTES,
+    BodyError,
+    BodyTooLarge,
+    BodyUnreadable,
+)
+from ecmpush.domain.intake.webhook_signature import InvalidSignature, SignatureMismatch, sign
 from ecmpush.services.webhook_intake import EventAcceptor, IntakeAnswer, WebhookIntakeService
 from tests.conftest import sample_event
 from tests.fakes import Partial, Queue

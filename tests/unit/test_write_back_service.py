@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 
-from ecmpush.domain.dispositions import ActionOption, DispositionKind
-from ecmpush.domain.ecm import (
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.ecm.errors import (
+    EcmAuthError,
+    EcmNotAssignee,
+    EcmStepNeedsAuthentication,
+    EcmTaskNotOpen,
+)
+from ecmpush.domain.ecm.model import (
     Activity,
     CompletionResult,
     Member,
@@ -18,16 +24,10 @@ from ecmpush.domain.ecm import (
     WorkflowStatus,
     WorkflowStep,
 )
-from ecmpush.domain.ecm_errors import (
-    EcmAuthError,
-    EcmNotAssignee,
-    EcmStepNeedsAuthentication,
-    EcmTaskNotOpen,
-)
-from ecmpush.domain.replies import ReplyStatus, audit_comment
-from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.write_back import WriteBack, backoff_seconds
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.replies.dispositions import ActionOption, DispositionKind
+from ecmpush.domain.replies.replies import ReplyStatus, audit_comment
+from ecmpush.domain.replies.write_back import WriteBack, backoff_seconds
 from ecmpush.services.write_back import LAST_CALL_S, WriteBackService
 from tests.fakes import Partial, WriteBackRecorder, tracked_task
 

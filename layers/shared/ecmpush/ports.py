@@ -13,15 +13,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ecmpush.domain.delivery import (
+    from ecmpush.domain.delivery.delivery import (
         Claim,
         DeliveryOutcome,
         DeliveryTarget,
         PolicyOutcome,
         SendResult,
     )
-    from ecmpush.domain.devices import Device, RefreshEntry
-    from ecmpush.domain.ecm import (
+    from ecmpush.domain.delivery.devices import Device, RefreshEntry
+    from ecmpush.domain.delivery.messages import MemberType
+    from ecmpush.domain.delivery.notifications import Notification
+    from ecmpush.domain.delivery.preferences import Preferences
+    from ecmpush.domain.delivery.push import Push
+    from ecmpush.domain.delivery.recipient import Recipient
+    from ecmpush.domain.ecm.model import (
         Activity,
         CompletionResult,
         MembersPage,
@@ -29,19 +34,14 @@ if TYPE_CHECKING:
         TaskDetails,
         WorkflowStatus,
     )
-    from ecmpush.domain.events import EcmEvent, Record
-    from ecmpush.domain.expiry import TrackedRecord
+    from ecmpush.domain.ecm.task_ref import TaskRef
     from ecmpush.domain.identity import Principal
-    from ecmpush.domain.messages import MemberType
-    from ecmpush.domain.notifications import Notification
+    from ecmpush.domain.intake.events import EcmEvent, Record
     from ecmpush.domain.page import Page
-    from ecmpush.domain.preferences import Preferences
-    from ecmpush.domain.push import Push
-    from ecmpush.domain.recipient import Recipient
-    from ecmpush.domain.replies import ReplyStatus
-    from ecmpush.domain.task_ref import TaskRef
-    from ecmpush.domain.tasks import TrackedTask
-    from ecmpush.domain.write_back import WriteBack
+    from ecmpush.domain.replies.replies import ReplyStatus
+    from ecmpush.domain.replies.write_back import WriteBack
+    from ecmpush.domain.sweeps.expiry import TrackedRecord
+    from ecmpush.domain.sweeps.tasks import TrackedTask
 
 
 class PushSender(Protocol):
@@ -74,7 +74,7 @@ class IdTokenVerifier(Protocol):
 class ContentServer(Protocol):
     """adapters/ecm/client.py `EcmClient`. Reads run as the service account; step calls
     (`get_task`, `accept_task`, `complete_task`) as `as_user`, the user whose inbox holds the
-    step. Each raises `EcmNotFound`, `EcmRejected` or `EcmUnavailable` (domain/ecm_errors.py)."""
+    step. Each raises `EcmNotFound`, `EcmRejected` or `EcmUnavailable` (domain/ecm/errors.py)."""
 
     def workflow_status(
         self, process_id: str | int, *, budget_s: float | None = None
@@ -206,7 +206,7 @@ class DeliveriesPort(Protocol):
 
 class FcmPausePort(Protocol):
     """adapters/fcm_pause_store.py `FcmPauseStore`: the project-wide hold FCM asked for
-    (domain/pacing.py), shared by every container."""
+    (domain/delivery/pacing.py), shared by every container."""
 
     def until(self) -> datetime | None: ...
     def pause(self, until: datetime) -> None: ...

@@ -24,7 +24,7 @@ from ecmpush.adapters.dynamo_batch import (
     transact,
 )
 from ecmpush.clock import rfc3339
-from ecmpush.domain.delivery import (
+from ecmpush.domain.delivery.delivery import (
     NO_DEVICE_ID,
     Claim,
     DeliveryOutcome,
@@ -32,7 +32,7 @@ from ecmpush.domain.delivery import (
     DeliveryTarget,
     PolicyOutcome,
 )
-from ecmpush.domain.notifications import Notification
+from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.user_ids import KEY_SEPARATOR
 
 if TYPE_CHECKING:

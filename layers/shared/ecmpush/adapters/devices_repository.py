@@ -19,10 +19,10 @@ from ecmpush.adapters.dynamo_batch import MAX_TRANSACT, TransactionConflict, bat
 from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.adapters.preferences_repository import PREFERENCES_KEY, preferences_of
 from ecmpush.clock import rfc3339
-from ecmpush.domain.devices import Device, DeviceLimitReached, RefreshEntry, TokenHeld
+from ecmpush.domain.delivery.devices import Device, DeviceLimitReached, RefreshEntry, TokenHeld
+from ecmpush.domain.delivery.preferences import Preferences
+from ecmpush.domain.delivery.recipient import Recipient
 from ecmpush.domain.page import Page
-from ecmpush.domain.preferences import Preferences
-from ecmpush.domain.recipient import Recipient
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

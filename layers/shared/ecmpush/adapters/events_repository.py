@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.events import EcmEvent
+from ecmpush.domain.intake.events import EcmEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

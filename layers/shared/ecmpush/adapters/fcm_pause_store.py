@@ -1,4 +1,4 @@
-"""The project-wide FCM pause (domain/pacing.py) as one item of DeliveriesTable, so every
+"""The project-wide FCM pause (domain/delivery/pacing.py) as one item of DeliveriesTable, so every
 Dispatch container sees it: `notification_id = #fcm`, `sk = #pause`, `until` (ISO 8601 UTC).
 Keys starting with '#' are never notification ids. A pause only ever grows: two invocations
 that both hit the quota keep the later end."""

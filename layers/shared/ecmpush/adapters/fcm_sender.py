@@ -17,8 +17,8 @@ from firebase_admin import exceptions, messaging
 from ecmpush.adapters.firebase_app import drop_access_token, encode_message, ensure_access_token
 from ecmpush.clock import utc_now
 from ecmpush.domain.backoff import retry_after_seconds
-from ecmpush.domain.delivery import SendResult
-from ecmpush.domain.push import Push
+from ecmpush.domain.delivery.delivery import SendResult
+from ecmpush.domain.delivery.push import Push
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def to_message(push: Push) -> messaging.Message:
             headers=apns_headers,
             payload=messaging.APNSPayload(
                 # No alert here: FCM builds it from the top-level notification, and every
-                # repeated title/body costs bytes of the 4 KiB budget (domain/render.py).
+                # repeated title/body costs bytes of the 4 KiB budget (domain/delivery/render.py).
                 aps=messaging.Aps(
                     category=push.apns_category,
                     mutable_content=True,

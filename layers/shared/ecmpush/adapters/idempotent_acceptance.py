@@ -1,6 +1,6 @@
 """Accepting an event exactly once: Powertools idempotency (DynamoDB, keyed on the event id,
 the payload checked) around the intake's store-and-queue, its exceptions translated into the
-intake's outcomes (domain/intake_outcomes.py) so no Powertools or botocore type passes this
+intake's outcomes (domain/intake/intake_outcomes.py) so no Powertools or botocore type passes this
 adapter. Imported on the first request only: the idempotency package loads boto3."""
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecmpush.domain.events import EcmEvent
-from ecmpush.domain.intake_outcomes import EventIdReused, EventInProgress, EventStoreUnavailable
+from ecmpush.domain.intake.events import EcmEvent
+from ecmpush.domain.intake.intake_outcomes import (
+    EventIdReused,
+    EventInProgress,
+    EventStoreUnavailable,
+)
 
 Answer = dict[str, str]
 # The name the idempotency records were written under before this adapter existed: Powertools'

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.preferences import STORED, Preferences
+from ecmpush.domain.delivery.preferences import STORED, Preferences
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.adapters.dynamo_cursor import due_page
 from ecmpush.clock import rfc3339, sortable
-from ecmpush.domain.events import Record
-from ecmpush.domain.expiry import TrackedRecord
+from ecmpush.domain.intake.events import Record
 from ecmpush.domain.page import Page
+from ecmpush.domain.sweeps.expiry import TrackedRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

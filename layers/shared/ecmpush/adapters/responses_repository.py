@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from ecmpush.adapters.deliveries_repository import item_key
 from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.clock import rfc3339
-from ecmpush.domain.replies import ReplyStatus
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.write_back import WriteBack
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -10,8 +10,8 @@ from pathlib import Path
 from aws_lambda_powertools.utilities.parameters import get_parameter
 from pydantic import ValidationError
 
+from ecmpush.domain.delivery.routing_config import RoutingConfig
 from ecmpush.domain.field_errors import field_errors
-from ecmpush.domain.routing_config import RoutingConfig
 from ecmpush.settings import ConfigurationError
 
 

@@ -17,7 +17,7 @@ import boto3
 from pydantic import BaseModel
 
 from ecmpush.domain.backoff import AWS_BATCH_RETRY
-from ecmpush.domain.messages import EventMessage, NotificationMessage
+from ecmpush.domain.delivery.messages import EventMessage, NotificationMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient

@@ -12,8 +12,8 @@ from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.adapters.dynamo_cursor import due_page
 from ecmpush.clock import rfc3339, sortable
 from ecmpush.domain.page import Page
-from ecmpush.domain.sla import SlaPolicy
-from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.sweeps.sla import SlaPolicy
+from ecmpush.domain.sweeps.tasks import TrackedTask
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

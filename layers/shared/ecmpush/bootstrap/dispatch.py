@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from ecmpush.adapters.secrets import SecretStore
-    from ecmpush.domain.links import LinkPolicy
-    from ecmpush.domain.routing_config import RoutingConfig
+    from ecmpush.domain.delivery.routing_config import RoutingConfig
+    from ecmpush.domain.intake.links import LinkPolicy
     from ecmpush.ports import (
         ContentServer,
         DeliveriesPort,
@@ -113,7 +113,7 @@ def build_dispatch(config: Settings | None = None, **overrides: Unpack[DispatchP
     from ecmpush.adapters.events_repository import EventsRepository
     from ecmpush.adapters.fcm_pause_store import FcmPauseStore
     from ecmpush.adapters.records_repository import RecordsRepository
-    from ecmpush.domain.messages import EventMessage, GroupPageMessage, NotificationMessage
+    from ecmpush.domain.delivery.messages import EventMessage, GroupPageMessage, NotificationMessage
     from ecmpush.services.action_tokens import ActionTokenSigner
     from ecmpush.services.audience import AudienceResolver
     from ecmpush.services.delivery import BatchDelivery, Delivery, Requeue

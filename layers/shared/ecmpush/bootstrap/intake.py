@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-    from ecmpush.domain.events import EcmEvent
+    from ecmpush.domain.intake.events import EcmEvent
     from ecmpush.services.webhook_intake import WebhookIntakeService
 
 

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from ecmpush.adapters.secrets import SecretStore
     from ecmpush.adapters.sqs_publisher import SqsPublisher
     from ecmpush.adapters.tasks_repository import TasksRepository
-    from ecmpush.domain.links import LinkPolicy
-    from ecmpush.domain.recipient_caps import RecipientCaps
-    from ecmpush.domain.routing_config import RoutingConfig
-    from ecmpush.domain.sla import SlaPolicy
+    from ecmpush.domain.delivery.routing_config import RoutingConfig
+    from ecmpush.domain.intake.links import LinkPolicy
+    from ecmpush.domain.intake.recipient_caps import RecipientCaps
+    from ecmpush.domain.sweeps.sla import SlaPolicy
 
 
 def table(name: str) -> Table:
@@ -106,7 +106,7 @@ def tasks_repository(config: Settings) -> TasksRepository:
 def sla_policy(config: Settings) -> SlaPolicy:
     """Default SLA hours (ECMPUSH_SLA_DEFAULTS over the built-in table) and the grace before the
     escalation (ECMPUSH_SLA_GRACE_HOURS), checked at cold start."""
-    from ecmpush.domain.sla import SlaConfigError, SlaPolicy
+    from ecmpush.domain.sweeps.sla import SlaConfigError, SlaPolicy
 
     try:
         return SlaPolicy.from_config(config.sla_defaults, config.sla_grace_hours)
@@ -117,7 +117,7 @@ def sla_policy(config: Settings) -> SlaPolicy:
 def link_policy(config: Settings) -> LinkPolicy:
     """Hosts a push's link may name: the app's, Content Server's and ECMPUSH_LINK_HOSTS,
     checked at cold start (a typo there would otherwise refuse every event with a link)."""
-    from ecmpush.domain.links import LinkHostsInvalid, LinkPolicy
+    from ecmpush.domain.intake.links import LinkHostsInvalid, LinkPolicy
 
     try:
         return LinkPolicy.of(config.app_base_url, config.ecm_base_url, listed=config.link_hosts)
@@ -128,7 +128,7 @@ def link_policy(config: Settings) -> LinkPolicy:
 def recipient_caps(config: Settings) -> RecipientCaps:
     """Checked at cold start: a per-request cap below the per-event one would refuse every
     request that uses the per-event allowance."""
-    from ecmpush.domain.recipient_caps import RecipientCaps
+    from ecmpush.domain.intake.recipient_caps import RecipientCaps
 
     try:
         return RecipientCaps(

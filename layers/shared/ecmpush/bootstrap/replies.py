@@ -22,7 +22,7 @@ from ecmpush.clock import utc_now
 from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
-    from ecmpush.domain.routing_config import RoutingConfig
+    from ecmpush.domain.delivery.routing_config import RoutingConfig
     from ecmpush.ports import (
         ContentServer,
         DevicesPort,

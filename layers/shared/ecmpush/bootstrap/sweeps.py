@@ -22,9 +22,9 @@ from ecmpush.clock import utc_now
 from ecmpush.settings import ConfigurationError, Settings, settings
 
 if TYPE_CHECKING:
-    from ecmpush.domain.expiry import ExpiryPolicy
-    from ecmpush.domain.expiry_search import SearchConfig
-    from ecmpush.domain.routing_config import RoutingConfig
+    from ecmpush.domain.delivery.routing_config import RoutingConfig
+    from ecmpush.domain.sweeps.expiry import ExpiryPolicy
+    from ecmpush.domain.sweeps.expiry_search import SearchConfig
     from ecmpush.ports import (
         ContentServer,
         DevicesPort,
@@ -65,7 +65,7 @@ class DevicePruneParts(TypedDict, total=False):
 
 
 def _expiry_policy(config: Settings) -> ExpiryPolicy:
-    from ecmpush.domain.expiry import ExpiryConfigError, ExpiryPolicy
+    from ecmpush.domain.sweeps.expiry import ExpiryConfigError, ExpiryPolicy
 
     try:
         return ExpiryPolicy.from_config(config.expiry_windows)
@@ -74,8 +74,8 @@ def _expiry_policy(config: Settings) -> ExpiryPolicy:
 
 
 def _expiry_search(config: Settings) -> SearchConfig | None:
-    from ecmpush.domain.expiry import ExpiryConfigError
-    from ecmpush.domain.expiry_search import parse_search_config
+    from ecmpush.domain.sweeps.expiry import ExpiryConfigError
+    from ecmpush.domain.sweeps.expiry_search import parse_search_config
 
     try:
         return parse_search_config(config.expiry_search)

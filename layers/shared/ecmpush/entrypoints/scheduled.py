@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
 from ecmpush.clock import rfc3339, utc_now
-from ecmpush.domain.events import Timestamp
+from ecmpush.domain.intake.events import Timestamp
 from ecmpush.entrypoints.observability import logger, metrics
 
 _timestamp: TypeAdapter[datetime] = TypeAdapter(Timestamp)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ecmpush.domain.action_token import ActionClaims, sign
-from ecmpush.domain.notifications import Notification
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.replies.action_token import ActionClaims, sign
 
 
 class ActionTokenSigner:

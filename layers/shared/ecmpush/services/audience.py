@@ -6,9 +6,9 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from itertools import batched
 
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.preferences import Preferences
-from ecmpush.domain.recipient import Recipient
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.preferences import Preferences
+from ecmpush.domain.delivery.recipient import Recipient
 from ecmpush.domain.user_ids import EXTERNAL_PREFIX, is_external
 from ecmpush.ports import DevicesPort
 

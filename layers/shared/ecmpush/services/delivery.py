@@ -12,7 +12,7 @@ from itertools import batched
 from typing import Any
 
 from ecmpush.clock import Deadline
-from ecmpush.domain.delivery import (
+from ecmpush.domain.delivery.delivery import (
     WRONG_PROJECT_CODES,
     Claim,
     DeliveryOutcome,
@@ -22,9 +22,9 @@ from ecmpush.domain.delivery import (
     classify,
     suspect_credentials,
 )
-from ecmpush.domain.messages import GroupPageMessage, NotificationMessage
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.pacing import pause_after
+from ecmpush.domain.delivery.messages import GroupPageMessage, NotificationMessage
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.pacing import pause_after
 from ecmpush.ports import DeliveriesPort, FcmPausePort, Publisher, PushSender
 from ecmpush.services.audience import AudienceResolver
 from ecmpush.services.delivery_plan import Pending, Planner

@@ -11,21 +11,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.delivery import (
+from ecmpush.domain.delivery.delivery import (
     NO_DEVICE_ID,
     DeliveryOutcome,
     DeliveryStatus,
     DeliveryTarget,
     PolicyOutcome,
 )
-from ecmpush.domain.delivery_policy import Verdict, decide
-from ecmpush.domain.devices import Device
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.push import Push
-from ecmpush.domain.recipient import Recipient
-from ecmpush.domain.render import PayloadTooLarge, render_push
-from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.delivery.delivery_policy import Verdict, decide
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.push import Push
+from ecmpush.domain.delivery.recipient import Recipient
+from ecmpush.domain.delivery.render import PayloadTooLarge, render_push
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.privacy import who
 from ecmpush.services.action_tokens import ActionTokenSigner
 from ecmpush.services.dispatch_report import DispatchReport

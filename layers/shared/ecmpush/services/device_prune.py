@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.devices import RefreshEntry
+from ecmpush.domain.delivery.devices import RefreshEntry
 from ecmpush.ports import DevicesPort
 
 LOOKBACK_MONTHS = 12

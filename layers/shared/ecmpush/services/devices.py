@@ -6,9 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ecmpush.domain.devices import Device, DeviceLimitReached, DeviceRegistration, TokenHeld
+from ecmpush.domain.delivery.devices import (
+    Device,
+    DeviceLimitReached,
+    DeviceRegistration,
+    TokenHeld,
+)
+from ecmpush.domain.delivery.installation_ids import weak_installation_id
 from ecmpush.domain.identity import Principal
-from ecmpush.domain.installation_ids import weak_installation_id
 from ecmpush.ports import DevicesPort
 
 DEFAULT_MAX_DEVICES = 10

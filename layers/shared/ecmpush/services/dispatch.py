@@ -11,20 +11,25 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ecmpush.clock import NO_DEADLINE, Deadline
-from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected, EcmUnavailable
-from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled, TaskAssigned, TaskCompleted
-from ecmpush.domain.group_walk import next_step
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.messages import (
+from ecmpush.domain.delivery.group_walk import next_step
+from ecmpush.domain.delivery.messages import (
     DispatchMessage,
     EventMessage,
     GroupPageMessage,
     NotificationMessage,
 )
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.routing import RoutingContext, route
-from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.tasks import from_assigned
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.routing import RoutingContext, route
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.ecm.errors import EcmNotFound, EcmRejected, EcmUnavailable
+from ecmpush.domain.intake.events import (
+    EcmEvent,
+    RecordExpiryScheduled,
+    TaskAssigned,
+    TaskCompleted,
+)
+from ecmpush.domain.intake.links import LinkPolicy
+from ecmpush.domain.sweeps.tasks import from_assigned
 from ecmpush.ports import ContentServer, EventsPort, TasksPort
 from ecmpush.services.delivery import Delivery, Requeue, wait_all
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
@@ -148,7 +153,7 @@ class NotificationHandler:
 
 class GroupPageHandler:
     """One page of a team's Content Server group: the pages it leads to queued, its users
-    delivered as a batch (domain/group_walk.py)."""
+    delivered as a batch (domain/delivery/group_walk.py)."""
 
     def __init__(
         self,

@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ecmpush.domain.ecm import SearchRow
-from ecmpush.domain.ecm_errors import EcmError
-from ecmpush.domain.expiry import ExpiryPolicy, TrackedRecord, decide
-from ecmpush.domain.expiry_notices import DueNotice, notifications_for, recipients_of
-from ecmpush.domain.expiry_search import SearchConfig, record_from_search
-from ecmpush.domain.messages import NotificationMessage
-from ecmpush.domain.routing_config import RoutingConfig
+from ecmpush.domain.delivery.messages import NotificationMessage
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.ecm.errors import EcmError
+from ecmpush.domain.ecm.model import SearchRow
+from ecmpush.domain.sweeps.expiry import ExpiryPolicy, TrackedRecord, decide
+from ecmpush.domain.sweeps.expiry_notices import DueNotice, notifications_for, recipients_of
+from ecmpush.domain.sweeps.expiry_search import SearchConfig, record_from_search
 from ecmpush.ports import ContentServer, Publisher, RecordsPort, SweepLeasePort
 
 log = logging.getLogger(__name__)

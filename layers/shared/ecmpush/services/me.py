@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ecmpush.domain.delivery.preferences import Preferences
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.page import Page
-from ecmpush.domain.preferences import Preferences
 from ecmpush.ports import InboxPort, PreferencesPort
 
 

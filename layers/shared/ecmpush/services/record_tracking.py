@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ecmpush.domain.events import EcmEvent, RecordExpiryScheduled
+from ecmpush.domain.intake.events import EcmEvent, RecordExpiryScheduled
 from ecmpush.ports import RecordsPort
 
 SOURCE = "webhook"

@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ecmpush.domain.action_token import ActionClaims, ActionTokenUnknownKey, verify
-from ecmpush.domain.dispositions import NoMatchingDisposition
-from ecmpush.domain.ecm_errors import EcmNotFound, EcmRejected
+from ecmpush.domain.ecm.errors import EcmNotFound, EcmRejected
+from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.identity import Principal
-from ecmpush.domain.replies import (
+from ecmpush.domain.replies.action_token import ActionClaims, ActionTokenUnknownKey, verify
+from ecmpush.domain.replies.dispositions import NoMatchingDisposition
+from ecmpush.domain.replies.replies import (
     ReplyConflict,
     ReplyRequest,
     ReplyStatus,
     authorize,
     new_response_id,
 )
-from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.replies.write_back import WriteBack
 from ecmpush.ports import DevicesPort, Publisher, RepliesPort, ReplyWriter, TasksPort
 from ecmpush.services.rotating_keys import verify_with_rotation
 

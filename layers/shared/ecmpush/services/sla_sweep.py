@@ -1,5 +1,5 @@
 """SLA sweep: page through the tasks whose next SLA step is due, re-check each in Content
-Server, and climb its ladder one step (domain/sla.py).
+Server, and climb its ladder one step (domain/sweeps/sla.py).
 Why: docs/design/sla-ladder.md."""
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from enum import Enum
 from typing import Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.ecm_errors import (
+from ecmpush.domain.delivery.messages import NotificationMessage
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.ecm.errors import (
     EcmAuthError,
     EcmError,
     EcmProtocolError,
     EcmUnavailable,
 )
-from ecmpush.domain.messages import NotificationMessage
-from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.sla import SlaPolicy, SlaStep, step_for
-from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.sweeps.sla import SlaPolicy, SlaStep, step_for
+from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.ports import ContentServer, Publisher, TasksPort
 
 CLOSED_OUTCOME = "completed in Content Server (found by the SLA sweep)"

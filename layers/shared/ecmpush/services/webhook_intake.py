@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ecmpush.domain import webhook_signature
-from ecmpush.domain.events import EcmEvent
-from ecmpush.domain.intake_outcomes import EventNotAccepted
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.messages import EventMessage
-from ecmpush.domain.recipient_caps import RecipientCaps
-from ecmpush.domain.webhook_body import ParsedItem, check_size, parse_body
+from ecmpush.domain.delivery.messages import EventMessage
+from ecmpush.domain.intake import webhook_signature
+from ecmpush.domain.intake.events import EcmEvent
+from ecmpush.domain.intake.intake_outcomes import EventNotAccepted
+from ecmpush.domain.intake.links import LinkPolicy
+from ecmpush.domain.intake.recipient_caps import RecipientCaps
+from ecmpush.domain.intake.webhook_body import ParsedItem, check_size, parse_body
 from ecmpush.ports import EventsPort, Publisher
 from ecmpush.services.rotating_keys import verify_with_rotation
 

@@ -8,16 +8,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from ecmpush.clock import Deadline
-from ecmpush.domain.confirmations import confirmation
-from ecmpush.domain.dispositions import DispositionKind, choose_disposition
-from ecmpush.domain.ecm import TaskDetails, WorkflowStatus
-from ecmpush.domain.ecm_errors import EcmAuthError, EcmNotAssignee, EcmRejected, EcmTaskNotOpen
-from ecmpush.domain.messages import NotificationMessage
-from ecmpush.domain.replies import ReplyStatus, audit_comment
-from ecmpush.domain.routing import task_link
-from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.task_ref import TaskRef
-from ecmpush.domain.write_back import (
+from ecmpush.domain.delivery.messages import NotificationMessage
+from ecmpush.domain.delivery.routing import task_link
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.ecm.errors import EcmAuthError, EcmNotAssignee, EcmRejected, EcmTaskNotOpen
+from ecmpush.domain.ecm.model import TaskDetails, WorkflowStatus
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.replies.confirmations import confirmation
+from ecmpush.domain.replies.dispositions import DispositionKind, choose_disposition
+from ecmpush.domain.replies.replies import ReplyStatus, audit_comment
+from ecmpush.domain.replies.write_back import (
     HANDOVER_ACTIONS,
     ROUTED_ACTIONS,
     WriteBack,

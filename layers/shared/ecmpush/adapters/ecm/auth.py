@@ -14,7 +14,7 @@ from ecmpush.adapters.ecm.config import AuthMode, EcmConfig
 from ecmpush.adapters.ecm.parsing import error_text
 from ecmpush.adapters.ecm.transport import Answer, Transport
 from ecmpush.clock import Deadline
-from ecmpush.domain.ecm_errors import EcmAuthError, EcmError, EcmProtocolError, EcmUnavailable
+from ecmpush.domain.ecm.errors import EcmAuthError, EcmError, EcmProtocolError, EcmUnavailable
 from ecmpush.privacy import who
 
 log = logging.getLogger(__name__)

@@ -17,18 +17,8 @@ from ecmpush.adapters.ecm.auth import Actor, Authenticator
 from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.adapters.ecm.transport import Answer, FormData, Transport
 from ecmpush.clock import Deadline
-from ecmpush.domain.dispositions import DispositionKind
-from ecmpush.domain.ecm import (
-    ActiveWorkflow,
-    Activity,
-    CompletionResult,
-    MembersPage,
-    SearchPage,
-    TaskDetails,
-    WorkflowStatus,
-    integer_id,
-)
-from ecmpush.domain.ecm_errors import (
+from ecmpush.domain.delivery.messages import MemberType
+from ecmpush.domain.ecm.errors import (
     EcmAuthError,
     EcmError,
     EcmNotAssignee,
@@ -38,8 +28,18 @@ from ecmpush.domain.ecm_errors import (
     EcmTaskNotOpen,
     EcmUnavailable,
 )
-from ecmpush.domain.messages import MemberType
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.model import (
+    ActiveWorkflow,
+    Activity,
+    CompletionResult,
+    MembersPage,
+    SearchPage,
+    TaskDetails,
+    WorkflowStatus,
+    integer_id,
+)
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.replies.dispositions import DispositionKind
 from ecmpush.privacy import who
 
 log = logging.getLogger(__name__)

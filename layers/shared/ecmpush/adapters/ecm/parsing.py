@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ecmpush.domain.dispositions import ActionOption
-from ecmpush.domain.ecm import (
+from ecmpush.domain.ecm.errors import EcmProtocolError
+from ecmpush.domain.ecm.model import (
     ActiveWorkflow,
     Activity,
     Member,
@@ -23,8 +23,8 @@ from ecmpush.domain.ecm import (
     WorkflowStatus,
     WorkflowStep,
 )
-from ecmpush.domain.ecm_errors import EcmProtocolError
-from ecmpush.domain.task_ref import TASK_ID_FIELDS, TaskRef
+from ecmpush.domain.ecm.task_ref import TASK_ID_FIELDS, TaskRef
+from ecmpush.domain.replies.dispositions import ActionOption
 
 
 def _obj(value: Any, path: str) -> Mapping[str, Any]:

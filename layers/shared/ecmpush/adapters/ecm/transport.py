@@ -17,7 +17,7 @@ import requests
 from ecmpush.adapters.ecm.config import EcmConfig
 from ecmpush.clock import Deadline, utc_now
 from ecmpush.domain.backoff import Backoff, retry_after_seconds
-from ecmpush.domain.ecm_errors import EcmUnavailable
+from ecmpush.domain.ecm.errors import EcmUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from typing import Final
 
 from ecmpush.clock import rfc3339, sortable
 from ecmpush.domain.config_json import json_object
-from ecmpush.domain.notifications import Notification, notification_id
-from ecmpush.domain.reply_actions import BY_STAGE, INFO
-from ecmpush.domain.routing import task_link
-from ecmpush.domain.tasks import TrackedTask
+from ecmpush.domain.delivery.notifications import Notification, notification_id
+from ecmpush.domain.delivery.routing import task_link
+from ecmpush.domain.replies.reply_actions import BY_STAGE, INFO
+from ecmpush.domain.sweeps.tasks import TrackedTask
 
 STAGES: Final = ("approval", "review", "task")
 PRIORITIES: Final = ("low", "normal", "high")

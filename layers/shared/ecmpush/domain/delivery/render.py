@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.devices import Device
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.push import Push, WebAction
-from ecmpush.domain.reply_actions import BUTTON_LABELS
-from ecmpush.domain.routing import task_link
-from ecmpush.domain.templates import render as render_text
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.push import Push, WebAction
+from ecmpush.domain.delivery.routing import task_link
+from ecmpush.domain.delivery.templates import render as render_text
+from ecmpush.domain.intake.links import LinkPolicy
+from ecmpush.domain.replies.reply_actions import BUTTON_LABELS
 
 FCM_PAYLOAD_LIMIT = 4096
 COLLAPSE_KEY_LIMIT = 64  # apns-collapse-id's limit in bytes; the tighter of the platforms

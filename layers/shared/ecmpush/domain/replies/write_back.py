@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 from ecmpush.clock import audit_stamp
 from ecmpush.domain.backoff import WRITE_BACK_RETRY
-from ecmpush.domain.reply_actions import ReplyAction
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.replies.reply_actions import ReplyAction
 
 
 class WriteBack(BaseModel):

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from ecmpush.domain.config_json import json_object
-from ecmpush.domain.events import Record
-from ecmpush.domain.expiry import (
+from ecmpush.domain.intake.events import Record
+from ecmpush.domain.sweeps.expiry import (
     KINDS,
     ROLES,
     ExpiryConfigError,

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecmpush.domain.ecm import MembersPage
-from ecmpush.domain.messages import GroupPageMessage
-from ecmpush.domain.routing_config import EcmGroupTeam
+from ecmpush.domain.delivery.messages import GroupPageMessage
+from ecmpush.domain.delivery.routing_config import EcmGroupTeam
+from ecmpush.domain.ecm.model import MembersPage
 from ecmpush.domain.user_ids import ecm_user_id
 
 MAX_DEPTH = 8  # member groups of member groups; deeper nesting is a mistake, not a team

@@ -22,8 +22,8 @@ MAX_GROUP_MEMBERS = 1_000_000
 
 class EcmGroupTeam(BaseModel):
     """A team whose members are a Content Server group's, read page by page when an event
-    names the team (domain/group_walk.py): a 100,000-person field organisation is kept where
-    ECM administrators keep it, not copied into a parameter. Member groups count too."""
+    names the team (domain/delivery/group_walk.py): a 100,000-person field organisation is
+    kept where ECM administrators keep it, not copied into a parameter. Member groups count too."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

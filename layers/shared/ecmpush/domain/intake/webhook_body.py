@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ecmpush.domain.events import EVENT_TYPES, EcmEvent, event_adapter
 from ecmpush.domain.field_errors import FieldError, field_errors
+from ecmpush.domain.intake.events import EVENT_TYPES, EcmEvent, event_adapter
+from ecmpush.domain.intake.links import LinkPolicy
+from ecmpush.domain.intake.recipient_caps import RecipientCaps, event_errors, named
 from ecmpush.domain.json_text import UnreadableJson, read_json
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.recipient_caps import RecipientCaps, event_errors, named
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_BATCH = 50

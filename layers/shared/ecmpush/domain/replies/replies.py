@@ -13,9 +13,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from ecmpush.clock import audit_stamp
-from ecmpush.domain.action_token import ActionClaims
-from ecmpush.domain.installation_ids import INSTALLATION_ID_PATTERN
-from ecmpush.domain.reply_actions import ReplyAction
+from ecmpush.domain.delivery.installation_ids import INSTALLATION_ID_PATTERN
+from ecmpush.domain.replies.action_token import ActionClaims
+from ecmpush.domain.replies.reply_actions import ReplyAction
 from ecmpush.domain.unicode_text import skeleton, without_default_ignorables
 
 MAX_COMMENT_CHARS = 1000

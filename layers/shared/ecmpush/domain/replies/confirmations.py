@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ecmpush.domain.notifications import Notification, notification_id
-from ecmpush.domain.replies import ReplyStatus
-from ecmpush.domain.reply_actions import INFO
-from ecmpush.domain.write_back import WriteBack
+from ecmpush.domain.delivery.notifications import Notification, notification_id
+from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.reply_actions import INFO
+from ecmpush.domain.replies.write_back import WriteBack
 
 
 def confirmation(

@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ecmpush.domain.reply_actions import ReplyAction
-from ecmpush.domain.routing_config import EcmGroupTeam
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.delivery.routing_config import EcmGroupTeam
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.replies.reply_actions import ReplyAction
 
 _NAMESPACE = uuid.UUID("5b7f8c9e-2f1d-4e57-9d0c-6a3e7f1c2b4d")
 
@@ -31,9 +31,9 @@ class Notification(BaseModel):
     source_id: str  # the event (or sweep key) this notification came from
     recipients: list[str] = []
     # Content Server groups whose members hear of it too, read page by page by Dispatch
-    # (domain/group_walk.py) instead of being listed here.
+    # (domain/delivery/group_walk.py) instead of being listed here.
     groups: list[EcmGroupTeam] = []
-    template: str  # key into the message catalog (domain/templates.py)
+    template: str  # key into the message catalog (domain/delivery/templates.py)
     params: dict[str, str] = {}  # values the template fills in; never personal data beyond names
     deep_link: str
     actions: list[ReplyAction] = []

@@ -1,6 +1,6 @@
 """A workflow task as ecmpush tracks it: opened by `task.assigned`, closed by `task.completed`
 or by an applied reply. Replies to a closed task are refused (409); the SLA sweep reads the
-open ones whose next SLA step is due and climbs their ladder (domain/sla.py), one `sla_level`
+open ones whose next SLA step is due and climbs their ladder (domain/sweeps/sla.py), one `sla_level`
 at a time."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ecmpush.domain.events import TaskAssigned
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.intake.events import TaskAssigned
 
 
 class TrackedTask(BaseModel):
@@ -33,7 +33,7 @@ class TrackedTask(BaseModel):
     status: Literal["open", "closed"] = "open"
     opened_at: datetime
     assigned_at: datetime | None = None  # the event's occurred_at: where a default SLA counts from
-    sla_level: int = 0  # the next SLA step (domain/sla.py: 0 reminder, 1 escalation, 2 done)
+    sla_level: int = 0  # the next SLA step (domain/sweeps/sla.py: 0 reminder, 1 escalation, 2 done)
     closed_at: datetime | None = None
     outcome: str | None = None
 

@@ -20,7 +20,7 @@ from pydantic import (
     TypeAdapter,
 )
 
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.user_ids import ExternalId, InternalUserId
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]

@@ -1,6 +1,7 @@
 """The pushes an expiry sweep sends for the records due now: one per recipient and stage, a
-single push naming the record or a digest listing several (domain/expiry.py decides which stage
-is due). Pure: the same notices at the same moment give the same notifications, ids included."""
+single push naming the record or a digest listing several (domain/sweeps/expiry.py decides
+which stage is due). Pure: the same notices at the same moment give the same notifications,
+ids included."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from ecmpush.domain.expiry import (
+from ecmpush.domain.delivery.notifications import Notification, notification_id
+from ecmpush.domain.replies.reply_actions import INFO
+from ecmpush.domain.sweeps.expiry import (
     ANY_KIND,
     CATEGORY,
     EXPIRED,
@@ -18,8 +21,6 @@ from ecmpush.domain.expiry import (
     TrackedRecord,
     utc_day,
 )
-from ecmpush.domain.notifications import Notification, notification_id
-from ecmpush.domain.reply_actions import INFO
 
 
 @dataclass(frozen=True)

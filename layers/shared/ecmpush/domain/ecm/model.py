@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecmpush.domain.dispositions import ActionOption, DispositionKind
-from ecmpush.domain.ecm_errors import EcmStepNeedsAuthentication
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.ecm.errors import EcmStepNeedsAuthentication
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.replies.dispositions import ActionOption, DispositionKind
 
 
 def integer_id(name: str, value: str | int) -> str:

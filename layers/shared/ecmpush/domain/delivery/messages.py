@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from ecmpush.domain.events import EcmEvent
-from ecmpush.domain.notifications import Notification
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.intake.events import EcmEvent
 
 
 class EventMessage(BaseModel):
@@ -55,7 +55,7 @@ class GroupPageMessage(BaseModel):
 DispatchMessage = Annotated[
     EventMessage | NotificationMessage | GroupPageMessage, Field(discriminator="kind")
 ]
-# Built on the first validate call, like the event models (domain/events.py).
+# Built on the first validate call, like the event models (domain/intake/events.py).
 dispatch_message_adapter: TypeAdapter[DispatchMessage] = TypeAdapter(
     DispatchMessage, config=ConfigDict(defer_build=True)
 )

@@ -1,4 +1,4 @@
-"""German and French texts of the message catalog (domain/templates.py holds English, the
+"""German and French texts of the message catalog (domain/delivery/templates.py holds English, the
 fallback). A key missing here falls back to English for that one text, so a new template is
 never blocked on translation."""
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from ecmpush.domain.notifications import Notification
-from ecmpush.domain.preferences import Preferences, quiet_until
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.preferences import Preferences, quiet_until
 
 
 class Verdict(StrEnum):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecmpush.domain.devices import Device
-from ecmpush.domain.preferences import Preferences
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.preferences import Preferences
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-# Kept free of pydantic models: the reply API's body needs this type at init (domain/replies.py).
+# Kept free of pydantic models: the reply API's body needs this type at init
+# (domain/replies/replies.py).
 ReplyAction = Literal["acknowledge", "approve", "reject", "request_info"]
 
 

@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from ecmpush.domain.devices import TimeZoneName
+from ecmpush.domain.delivery.devices import TimeZoneName
 
 Category = Literal[
     "approval",

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecmpush.domain.events import (
+from ecmpush.domain.field_errors import FieldError
+from ecmpush.domain.intake.events import (
     DocumentAvailable,
     DocumentPublished,
     EcmEvent,
     RecordExpiryScheduled,
     TaskAssigned,
 )
-from ecmpush.domain.field_errors import FieldError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ecmpush.domain.translations import DE, FR, Catalog
+from ecmpush.domain.delivery.translations import DE, FR, Catalog
 
 EN: Catalog = {
     "task.assigned.approval.title": "Approval needed: {task_title}",
@@ -26,12 +26,13 @@ EN: Catalog = {
     "action.reject": "Rejected",
     "action.acknowledge": "Acknowledged",
     "action.request_info": "More information requested",
-    # SLA ladder (domain/sla.py); the body is the standard one: document · due · priority.
+    # SLA ladder (domain/sweeps/sla.py); the body is the standard one: document · due · priority.
     "sla.reminder.title": "Overdue: {task_title}",
     "sla.escalation.title": "Escalation: {task_title} is overdue with {assignee}",
 }
 
-# Expiry warnings (domain/expiry_notices.py): a single record, or a digest per recipient and window.
+# Expiry warnings (domain/sweeps/expiry_notices.py): a single record, or a digest per
+# recipient and window.
 EN.update(
     {
         "expiry.warning.single.days.title": "{kind_label} expires in {days} days: {record_name}",
@@ -71,7 +72,7 @@ EN.update(
     }
 )
 
-# Flows 4 to 6 (domain/routing.py): field teams, external stakeholders, governance.
+# Flows 4 to 6 (domain/delivery/routing.py): field teams, external stakeholders, governance.
 EN.update(
     {
         "document.available.job_instruction.title": "New job instruction: {document_name}",

@@ -10,7 +10,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.events import (
+from ecmpush.domain.delivery.notifications import Notification, notification_id
+from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.domain.intake.events import (
     DocumentAvailable,
     DocumentPublished,
     DocumentRef,
@@ -18,11 +21,8 @@ from ecmpush.domain.events import (
     GovernanceAlert,
     TaskAssigned,
 )
-from ecmpush.domain.links import LinkPolicy
-from ecmpush.domain.notifications import Notification, notification_id
-from ecmpush.domain.reply_actions import BY_STAGE, INFO
-from ecmpush.domain.routing_config import RoutingConfig
-from ecmpush.domain.task_ref import TaskRef
+from ecmpush.domain.intake.links import LinkPolicy
+from ecmpush.domain.replies.reply_actions import BY_STAGE, INFO
 from ecmpush.domain.user_ids import EXTERNAL_PREFIX
 
 
@@ -32,7 +32,7 @@ class RoutingContext:
     now: datetime
     # Read only by routes that name roles or teams, so other events never need the document.
     routing: Callable[[], RoutingConfig] = RoutingConfig
-    # Hosts an event's own link may name (domain/links.py); None: the app's host alone.
+    # Hosts an event's own link may name (domain/intake/links.py); None: the app's host alone.
     links: LinkPolicy | None = None
 
     @property
@@ -53,7 +53,7 @@ def document_link(ctx: RoutingContext, document: DocumentRef) -> str:
 
 
 def task_link(base: str, task: TaskRef, nid: str) -> str:
-    """Ids are Content Server integers (domain/task_ref.py); escaped all the same, so the link
+    """Ids are Content Server integers (domain/ecm/task_ref.py); escaped all the same, so the link
     could not be bent even if a looser id type crept in."""
     ids = (task.process_id, task.subprocess_id, task.task_id)
     path = "/".join(quote(part, safe="") for part in ids)

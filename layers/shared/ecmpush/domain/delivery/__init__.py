@@ -1,0 +1,2 @@
+"""From a queued message to a push: notifications, routing, audiences, preferences, devices,
+rendering, FCM pacing."""

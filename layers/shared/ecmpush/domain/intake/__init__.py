@@ -1,0 +1,2 @@
+"""What arrives: Content Server events and their webhook (body, signature, links, caps,
+outcomes)."""
