@@ -1,1 +1,2 @@
-"""Pure domain logic: models, routing, rendering, tokens. Imports nothing from the cloud."""
+"""Pure domain logic, imports nothing from the cloud: intake/, delivery/, replies/, sweeps/, ecm/
+by what they are about, and at the top the helpers every group shares."""
