@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import fullwidth
 from tests.integration.harness import Harness
+from tests.integration.test_hostile_comments import assert_refused_untouched
 from tests.integration.test_response_callback import APPROVAL, _answer, _ecm_task, _push
 
 STAMP = " from ios at 2026-01-01 00:00:00 UTC"
@@ -47,17 +48,7 @@ EMOJI = (
 def test_look_alike_forgeries_are_refused_and_nothing_reaches_ecm(
     harness: Harness, comment: str
 ) -> None:
-    data = _push(harness, APPROVAL)
-    reply = _answer(harness, data, "approve", "asmith", comment)
-    assert reply.status == 422, reply
-    assert reply.body["errors"][0]["path"] == "comment"
-    task = _ecm_task(harness, APPROVAL)
-    assert task["status"] == "open"
-    assert task["comments"] == []
-    record = harness.table("DeliveriesTable").get_item(
-        Key={"notification_id": data["notification_id"], "sk": "r#asmith"}
-    )
-    assert "Item" not in record
+    assert_refused_untouched(harness, comment)
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,20 @@ from tests.integration.test_response_callback import APPROVAL, _answer, _ecm_tas
 def test_forged_comments_are_refused_and_nothing_reaches_ecm(
     harness: Harness, comment: str
 ) -> None:
+    assert_refused_untouched(harness, comment)
+
+
+def test_control_and_bidi_characters_never_reach_the_audit_trail(harness: Harness) -> None:
+    data = _push(harness, APPROVAL)
+    reply = _answer(harness, data, "approve", "asmith", "ok\r\nfine\x00 \u202egnp.exe\u202c")
+    assert reply.status == 202, reply
+    [comment] = _ecm_task(harness, APPROVAL)["comments"]
+    assert comment["comment"].startswith("ok fine gnp.exe — via ecmpush from android at ")
+
+
+def assert_refused_untouched(harness: Harness, comment: str) -> None:
+    """The reply is 422 on `comment`, the Content Server task stays open with no comment, and
+    no reply record is written."""
     data = _push(harness, APPROVAL)
     reply = _answer(harness, data, "approve", "asmith", comment)
     assert reply.status == 422, reply
@@ -33,11 +47,3 @@ def test_forged_comments_are_refused_and_nothing_reaches_ecm(
         Key={"notification_id": data["notification_id"], "sk": "r#asmith"}
     )
     assert "Item" not in record
-
-
-def test_control_and_bidi_characters_never_reach_the_audit_trail(harness: Harness) -> None:
-    data = _push(harness, APPROVAL)
-    reply = _answer(harness, data, "approve", "asmith", "ok\r\nfine\x00 \u202egnp.exe\u202c")
-    assert reply.status == 202, reply
-    [comment] = _ecm_task(harness, APPROVAL)["comments"]
-    assert comment["comment"].startswith("ok fine gnp.exe — via ecmpush from android at ")
