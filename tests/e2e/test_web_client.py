@@ -134,12 +134,7 @@ def _ecm_task(stack: RunningStack, task_ids: tuple[str, str, str]) -> dict[str, 
 def test_sign_in_register_receive_approve(running_stack: RunningStack, browser: Any) -> None:
     assert (DIST_DIR / "index.html").exists(), "web client not built: run `make web`"
     _seed_task(running_stack)
-    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
-    context.grant_permissions(["notifications"], origin=running_stack.api)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    context, page, errors, _ = _open_app(browser, running_stack)
     try:
         page.goto(f"{running_stack.api}/app/")
         page.fill("#ecm-user", USER)
@@ -313,6 +308,30 @@ Object.defineProperty(Document.prototype, 'visibilityState', {get: () => 'hidden
 Object.defineProperty(Document.prototype, 'hidden', {get: () => true});
 """
 
+
+def _open_app(
+    browser: Any, stack: RunningStack, *, hidden: bool = False
+) -> tuple[Any, Any, list[str], list[Any]]:
+    """A browser context allowed to notify, and its page on the app's origin: the page's
+    uncaught errors, and every body POSTed to /responses by the page or its service worker,
+    are collected in the lists returned beside them. `hidden` makes the page report itself
+    hidden, so pushes go to the service worker."""
+    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context.grant_permissions(["notifications"], origin=stack.api)
+    if hidden:
+        context.add_init_script(HIDDEN_PAGE)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    replies: list[Any] = []
+    context.on(
+        "request",
+        lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
+    )
+    return context, page, errors, replies
+
+
 SW_APPROVAL = ("4791", "4791", "1")
 SW_REVIEW = ("4792", "4792", "1")
 
@@ -326,13 +345,7 @@ def test_answers_from_the_service_worker_notification(
     notification opens the page's comment box, and the comment reaches the workflow."""
     _seed_task(running_stack, SW_APPROVAL, "Approve travel policy v3")
     _seed_task(running_stack, SW_REVIEW, "Review safety manual", stage="review")
-    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
-    context.grant_permissions(["notifications"], origin=running_stack.api)
-    context.add_init_script(HIDDEN_PAGE)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    context, page, errors, _ = _open_app(browser, running_stack, hidden=True)
     responses: list[str] = []
     page.on("request", lambda r: responses.append(r.url) if r.url.endswith("/responses") else None)
     try:
@@ -471,17 +484,7 @@ def test_a_link_opens_the_card_but_only_a_tap_answers(
     drawn with the app's labels, in the notification and in the card a tap on it opens. The
     user's tap on the app's Reject button then rejects: the label is what is sent."""
     _seed_task(running_stack, LINKED, "Approve vendor contract")
-    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
-    context.grant_permissions(["notifications"], origin=running_stack.api)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    replies: list[Any] = []
-    context.on(
-        "request",
-        lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
-    )
+    context, page, errors, replies = _open_app(browser, running_stack)
 
     def reload_with(fragment: str) -> None:
         page.evaluate("f => { location.hash = f; location.reload(); }", fragment)
@@ -581,10 +584,7 @@ def test_the_comment_box_stops_at_the_apis_limit(running_stack: RunningStack, br
     more than 1,000 (a schema error after the user wrote it all). Typing 1,500 characters keeps
     1,000, the counter says so, and the rejection with that comment reaches Content Server."""
     _seed_task(running_stack, LONG_COMMENT, "Approve fleet lease")
-    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
-    context.grant_permissions(["notifications"], origin=running_stack.api)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    context, page, _, _ = _open_app(browser, running_stack)
     try:
         page.goto(f"{running_stack.api}/app/")
         page.fill("#ecm-user", USER)
@@ -665,17 +665,7 @@ def test_a_reply_that_fails_comes_back_with_a_reason_and_a_retry(
     ends in a sentence with the buttons back and "Try again", which sends the same answer once
     the API answers; an answer refused for good (409) keeps the buttons off."""
     _seed_task(running_stack, RETRIED, "Approve office move")
-    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
-    context.grant_permissions(["notifications"], origin=running_stack.api)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    replies: list[Any] = []
-    context.on(
-        "request",
-        lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
-    )
+    context, page, errors, replies = _open_app(browser, running_stack)
     bad_gateway = {"status": 502, "content_type": "text/html", "body": BAD_GATEWAY_PAGE}
     try:
         # The inbox's first read meets a proxy's HTML error page.
@@ -776,11 +766,7 @@ def test_a_notification_answer_that_fails_comes_back_with_its_buttons(
     replaced the notification with an outcome line and no buttons. Now the notification comes
     back with its buttons and the reason, and the next tap sends the answer."""
     _seed_task(running_stack, SW_RETRIED, "Approve parking rules")
-    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
-    context.grant_permissions(["notifications"], origin=running_stack.api)
-    context.add_init_script(HIDDEN_PAGE)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    context, page, _, _ = _open_app(browser, running_stack, hidden=True)
     try:
         page.goto(f"{running_stack.api}/app/")
         page.fill("#ecm-user", USER)
