@@ -23,7 +23,7 @@ from ecmpush.domain.delivery.routing_config import RoutingConfig
 from ecmpush.domain.intake.events import RecordExpiryScheduled, TaskAssigned, event_adapter
 from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.domain.replies.confirmations import confirmation
-from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.requests import ReplyStatus
 from ecmpush.domain.replies.write_back import WriteBack
 from ecmpush.domain.sweeps.expiry import ExpiryPolicy, TrackedRecord, decide
 from ecmpush.domain.sweeps.expiry_notices import DueNotice, recipients_of

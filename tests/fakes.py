@@ -10,7 +10,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from ecmpush.domain.delivery.messages import DispatchMessage
-from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.requests import ReplyStatus
 from ecmpush.domain.replies.write_back import WriteBack
 from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.settings import Settings

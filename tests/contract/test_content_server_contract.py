@@ -13,7 +13,7 @@ import pytest
 
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmRejected
 from ecmpush.domain.ecm.task_ref import TaskRef
-from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.requests import ReplyStatus
 from ecmpush.domain.replies.write_back import WriteBack
 from ecmpush.domain.sweeps.expiry_search import parse_ecm_date, parse_search_config
 from ecmpush.services.write_back import WriteBackService

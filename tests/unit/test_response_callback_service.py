@@ -20,7 +20,7 @@ from ecmpush.domain.replies.action_token import (
     sign,
 )
 from ecmpush.domain.replies.dispositions import NoMatchingDisposition
-from ecmpush.domain.replies.replies import ReplyConflict, ReplyForbidden, ReplyRequest, ReplyStatus
+from ecmpush.domain.replies.requests import ReplyConflict, ReplyForbidden, ReplyRequest, ReplyStatus
 from ecmpush.domain.replies.write_back import WriteBack
 from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.services.response_callback import ResponseCallbackService

@@ -26,7 +26,7 @@ from ecmpush.domain.ecm.model import (
 )
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.replies.dispositions import ActionOption, DispositionKind
-from ecmpush.domain.replies.replies import ReplyStatus, audit_comment
+from ecmpush.domain.replies.requests import ReplyStatus, audit_comment
 from ecmpush.domain.replies.write_back import WriteBack, backoff_seconds
 from ecmpush.services.write_back import LAST_CALL_S, WriteBackService
 from tests.fakes import Partial, WriteBackRecorder, tracked_task

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ecmpush.domain.delivery.delivery import (
+    from ecmpush.domain.delivery.devices import Device, RefreshEntry
+    from ecmpush.domain.delivery.messages import MemberType
+    from ecmpush.domain.delivery.notifications import Notification
+    from ecmpush.domain.delivery.outcomes import (
         Claim,
         DeliveryOutcome,
         DeliveryTarget,
         PolicyOutcome,
         SendResult,
     )
-    from ecmpush.domain.delivery.devices import Device, RefreshEntry
-    from ecmpush.domain.delivery.messages import MemberType
-    from ecmpush.domain.delivery.notifications import Notification
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
     from ecmpush.domain.delivery.recipient import Recipient
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ecmpush.domain.identity import Principal
     from ecmpush.domain.intake.events import EcmEvent, Record
     from ecmpush.domain.page import Page
-    from ecmpush.domain.replies.replies import ReplyStatus
+    from ecmpush.domain.replies.requests import ReplyStatus
     from ecmpush.domain.replies.write_back import WriteBack
     from ecmpush.domain.sweeps.expiry import TrackedRecord
     from ecmpush.domain.sweeps.tasks import TrackedTask

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ecmpush.adapters.deliveries_repository import item_key
 from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.clock import rfc3339
-from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.requests import ReplyStatus
 from ecmpush.domain.replies.write_back import WriteBack
 
 if TYPE_CHECKING:

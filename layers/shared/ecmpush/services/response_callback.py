@@ -15,7 +15,7 @@ from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.replies.action_token import ActionClaims, ActionTokenUnknownKey, verify
 from ecmpush.domain.replies.dispositions import NoMatchingDisposition
-from ecmpush.domain.replies.replies import (
+from ecmpush.domain.replies.requests import (
     ReplyConflict,
     ReplyRequest,
     ReplyStatus,

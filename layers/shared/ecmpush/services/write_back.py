@@ -16,7 +16,7 @@ from ecmpush.domain.ecm.model import TaskDetails, WorkflowStatus
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.replies.confirmations import confirmation
 from ecmpush.domain.replies.dispositions import DispositionKind, choose_disposition
-from ecmpush.domain.replies.replies import ReplyStatus, audit_comment
+from ecmpush.domain.replies.requests import ReplyStatus, audit_comment
 from ecmpush.domain.replies.write_back import (
     HANDOVER_ACTIONS,
     ROUTED_ACTIONS,

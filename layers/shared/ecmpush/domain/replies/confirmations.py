@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ecmpush.domain.delivery.notifications import Notification, notification_id
-from ecmpush.domain.replies.replies import ReplyStatus
 from ecmpush.domain.replies.reply_actions import INFO
+from ecmpush.domain.replies.requests import ReplyStatus
 from ecmpush.domain.replies.write_back import WriteBack
 
 
