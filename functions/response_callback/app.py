@@ -31,7 +31,7 @@ prepare_snapshot(
     "ecmpush.adapters.ecm.client",
     "ecmpush.adapters.secrets",
     "ecmpush.adapters.devices_repository",
-    "ecmpush.adapters.responses_repository",
+    "ecmpush.adapters.replies_repository",
     "ecmpush.services.response_callback",
 )
 

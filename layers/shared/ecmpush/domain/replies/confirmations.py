@@ -7,11 +7,11 @@ from datetime import datetime
 from ecmpush.domain.delivery.notifications import Notification, notification_id
 from ecmpush.domain.replies.reply_actions import INFO
 from ecmpush.domain.replies.requests import ReplyStatus
-from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.replies.write_back import Reply
 
 
 def confirmation(
-    reply: WriteBack, outcome: ReplyStatus, task_title: str, deep_link: str, now: datetime
+    reply: Reply, outcome: ReplyStatus, task_title: str, deep_link: str, now: datetime
 ) -> Notification:
     return Notification(
         id=notification_id(reply.response_id, "response.confirmed"),
