@@ -23,8 +23,8 @@ from ecmpush.domain.delivery.routing_config import RoutingConfig
 from ecmpush.domain.intake.events import RecordExpiryScheduled, TaskAssigned, event_adapter
 from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.domain.replies.confirmations import confirmation
-from ecmpush.domain.replies.replies import ReplyStatus
-from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.replies.requests import ReplyStatus
+from ecmpush.domain.replies.write_back import Reply
 from ecmpush.domain.sweeps.expiry import ExpiryPolicy, TrackedRecord, decide
 from ecmpush.domain.sweeps.expiry_notices import DueNotice, recipients_of
 from ecmpush.domain.sweeps.expiry_notices import notifications_for as expiry_notifications
@@ -74,7 +74,7 @@ def _flows() -> list[tuple[str, Notification]]:
     assert approval.task is not None
     flows += _expiry_flows(config)
     flows += _sla_flows(_event("task_assigned"), approval.id)
-    reply = WriteBack(
+    reply = Reply(
         response_id="r-3adca368",
         notification_id=approval.id,
         ecm_user="asmith",

@@ -10,8 +10,8 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from ecmpush.domain.delivery.messages import DispatchMessage
-from ecmpush.domain.replies.replies import ReplyStatus
-from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.replies.requests import ReplyStatus
+from ecmpush.domain.replies.write_back import Reply
 from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.settings import Settings
 
@@ -54,30 +54,30 @@ class _Marks(Partial):
     def __init__(self, marked: list[ReplyStatus]) -> None:
         self.marked = marked
 
-    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
+    def mark(self, reply: Reply, status: ReplyStatus, now: datetime, detail: str = "") -> None:
         self.marked.append(status)
 
 
 class ReplyLedger(Partial):
     """`RepliesPort` (get, claim, release): one reply per (notification, user), as
-    ResponsesRepository keeps them."""
+    RepliesRepository keeps them."""
 
     def __init__(self) -> None:
-        self.items: dict[tuple[str, str], WriteBack] = {}
+        self.items: dict[tuple[str, str], Reply] = {}
         self.released: list[str] = []
 
     def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None:
         reply = self.items.get((notification_id, ecm_user))
         return {"response_id": reply.response_id} if reply else None
 
-    def claim(self, reply: WriteBack, now: datetime) -> bool:
+    def claim(self, reply: Reply, now: datetime) -> bool:
         key = (reply.notification_id, reply.ecm_user)
         if key in self.items:
             return False
         self.items[key] = reply
         return True
 
-    def release(self, reply: WriteBack) -> None:
+    def release(self, reply: Reply) -> None:
         key = (reply.notification_id, reply.ecm_user)
         if key in self.items and self.items[key].response_id == reply.response_id:
             del self.items[key]

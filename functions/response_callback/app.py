@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
 from ecmpush.domain.replies.action_token import ActionTokenExpired, ActionTokenInvalid
-from ecmpush.domain.replies.replies import ReplyConflict, ReplyForbidden, ReplyRequest
+from ecmpush.domain.replies.requests import ReplyConflict, ReplyForbidden, ReplyRequest
 from ecmpush.entrypoints.app_api import app_resolver, authenticated
 from ecmpush.entrypoints.http import json_response
 from ecmpush.entrypoints.observability import logger, metrics, tracer
@@ -31,7 +31,7 @@ prepare_snapshot(
     "ecmpush.adapters.ecm.client",
     "ecmpush.adapters.secrets",
     "ecmpush.adapters.devices_repository",
-    "ecmpush.adapters.responses_repository",
+    "ecmpush.adapters.replies_repository",
     "ecmpush.services.response_callback",
 )
 

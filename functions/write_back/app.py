@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
 from ecmpush.domain.ecm.errors import EcmUnavailable
-from ecmpush.domain.replies.write_back import WriteBack, backoff_seconds
+from ecmpush.domain.replies.write_back import Reply, backoff_seconds
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.settings import settings
 
@@ -30,7 +30,7 @@ SAFETY_MARGIN_S = 5.0  # kept back from the invocation's time to record the outc
 
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    reply = WriteBack.model_validate_json(record.body)
+    reply = Reply.model_validate_json(record.body)
     budget = lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
     try:
         outcome = bootstrap.build_write_back().apply(reply, max(budget, 1.0))

@@ -13,8 +13,8 @@ import pytest
 
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmRejected
 from ecmpush.domain.ecm.task_ref import TaskRef
-from ecmpush.domain.replies.replies import ReplyStatus
-from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.replies.requests import ReplyStatus
+from ecmpush.domain.replies.write_back import Reply
 from ecmpush.domain.sweeps.expiry_search import parse_ecm_date, parse_search_config
 from ecmpush.services.write_back import WriteBackService
 from tests.contract.conftest import Target
@@ -30,8 +30,8 @@ def _ref(step: dict[str, Any]) -> TaskRef:
     )
 
 
-def _reply(step: dict[str, Any], action: str, response_id: str, second: int) -> WriteBack:
-    return WriteBack(
+def _reply(step: dict[str, Any], action: str, response_id: str, second: int) -> Reply:
+    return Reply(
         response_id=response_id,
         notification_id=f"contract-{action}",
         ecm_user=step["assignee"],

@@ -27,7 +27,7 @@ import requests
 from devstack.demo import approval_event
 from devstack.web_static import DIST_DIR
 from devstack.webpush_channel import push_payload
-from ecmpush.domain.replies.replies import MAX_COMMENT_CHARS
+from ecmpush.domain.replies.requests import MAX_COMMENT_CHARS
 from senders.relay.webhook import post_event
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import RunningStack, devstack

@@ -30,7 +30,7 @@ from ecmpush.adapters.firebase_app import (
     fcm_retry,
     get_firebase_app,
 )
-from ecmpush.domain.delivery.delivery import FcmOutcome, classify
+from ecmpush.domain.delivery.outcomes import FcmOutcome, classify
 from ecmpush.domain.delivery.push import Push, WebAction
 
 # A registration token has the FID, a colon and a long opaque part; an FID alone is 22 chars.

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ecmpush.adapters.responses_repository import reply_key
+from ecmpush.adapters.replies_repository import reply_key
 from ecmpush.domain.replies.action_token import ActionClaims, sign
 from tests.conftest import sample_event
 from tests.integration.ecm_steps import AUTHENTICATED_TASK

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from devstack import template as cfn
-from ecmpush.domain.replies.replies import ReplyStatus
+from ecmpush.domain.replies.requests import ReplyStatus
 from tests.conftest import REPO_ROOT
 
 # report_run(prefix, ...) publishes <prefix><Count>; the function whose source names the counts.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecmpush.domain.delivery.delivery import (
+from ecmpush.domain.delivery.outcomes import (
     DEAD_TOKEN_CODES,
     TRANSIENT_CODES,
     FcmOutcome,

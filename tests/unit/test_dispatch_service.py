@@ -14,7 +14,10 @@ from pydantic import ValidationError
 
 from ecmpush.bootstrap import build_dispatch
 from ecmpush.clock import NO_DEADLINE, Deadline
-from ecmpush.domain.delivery.delivery import (
+from ecmpush.domain.delivery.devices import Device, Platform
+from ecmpush.domain.delivery.messages import EventMessage, GroupPageMessage, NotificationMessage
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.outcomes import (
     NO_DEVICE_ID,
     Claim,
     DeliveryOutcome,
@@ -23,9 +26,6 @@ from ecmpush.domain.delivery.delivery import (
     PolicyOutcome,
     SendResult,
 )
-from ecmpush.domain.delivery.devices import Device, Platform
-from ecmpush.domain.delivery.messages import EventMessage, GroupPageMessage, NotificationMessage
-from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.delivery.preferences import Preferences, QuietHours
 from ecmpush.domain.delivery.push import Push
 from ecmpush.domain.delivery.recipient import Recipient

@@ -20,8 +20,8 @@ from ecmpush.domain.replies.action_token import (
     sign,
 )
 from ecmpush.domain.replies.dispositions import NoMatchingDisposition
-from ecmpush.domain.replies.replies import ReplyConflict, ReplyForbidden, ReplyRequest, ReplyStatus
-from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.replies.requests import ReplyConflict, ReplyForbidden, ReplyRequest, ReplyStatus
+from ecmpush.domain.replies.write_back import Reply
 from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.services.response_callback import ResponseCallbackService
 from tests.fakes import Queue, ReplyLedger, Shelf, tracked_task
@@ -57,9 +57,9 @@ class Writer:
     def __init__(self, outcome: ReplyStatus = ReplyStatus.APPLIED) -> None:
         self.outcome = outcome
         self.error: Exception | None = None
-        self.applied: list[tuple[WriteBack, float]] = []
+        self.applied: list[tuple[Reply, float]] = []
 
-    def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
+    def apply(self, reply: Reply, budget_s: float) -> ReplyStatus:
         self.applied.append((reply, budget_s))
         if self.error is not None:
             raise self.error
@@ -74,7 +74,7 @@ class World:
         self.tasks: Shelf[TrackedTask] = Shelf()
         self.devices: Shelf[Device] = Shelf()
         self.writer = Writer()
-        self.queue: Queue[WriteBack] = Queue()
+        self.queue: Queue[Reply] = Queue()
         self.service = ResponseCallbackService(
             action_token_keys=lambda: self.keys,
             refreshed_action_token_keys=lambda: self.refreshed,

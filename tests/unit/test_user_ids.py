@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from ecmpush.adapters.deliveries_repository import delivery_key, inbox_key, policy_key
-from ecmpush.adapters.responses_repository import reply_key
+from ecmpush.adapters.replies_repository import reply_key
 from ecmpush.domain.delivery.routing_config import RoutingConfig
 from ecmpush.domain.user_ids import ecm_user_id, external_id
 from tests.conftest import fullwidth

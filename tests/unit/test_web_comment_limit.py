@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ecmpush.domain.replies.replies import MAX_COMMENT_CHARS
+from ecmpush.domain.replies.requests import MAX_COMMENT_CHARS
 from tests.conftest import REPO_ROOT
 
 REPLIES_JS = REPO_ROOT / "clients" / "web" / "src" / "replies.js"

@@ -26,8 +26,8 @@ from ecmpush.domain.ecm.model import (
 )
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.replies.dispositions import ActionOption, DispositionKind
-from ecmpush.domain.replies.replies import ReplyStatus, audit_comment
-from ecmpush.domain.replies.write_back import WriteBack, backoff_seconds
+from ecmpush.domain.replies.requests import ReplyStatus, audit_comment
+from ecmpush.domain.replies.write_back import Reply, backoff_seconds
 from ecmpush.services.write_back import LAST_CALL_S, WriteBackService
 from tests.fakes import Partial, WriteBackRecorder, tracked_task
 
@@ -118,8 +118,8 @@ class FakeContentServer(Partial):
 TRACKED = tracked_task(title="Approve contract", opened_at=NOW)
 
 
-def reply(action: str = "approve", user: str = "asmith", comment: str | None = "ok") -> WriteBack:
-    return WriteBack(
+def reply(action: str = "approve", user: str = "asmith", comment: str | None = "ok") -> Reply:
+    return Reply(
         response_id="r-1",
         notification_id="n-1",
         ecm_user=user,

@@ -35,7 +35,7 @@ export function needsCommentBox(action) {
 
 /**
  * The longest comment, in the textarea's own units (UTF-16 code units, never more characters than
- * that): the API's limit (MAX_COMMENT_CHARS in layers/shared/ecmpush/domain/replies/replies.py, held
+ * that): the API's limit (MAX_COMMENT_CHARS in layers/shared/ecmpush/domain/replies/requests.py, held
  * equal by tests/unit/test_web_comment_limit.py). The comment box's maxlength and its counter
  * both read it, so the page cannot let a user write what `POST /responses` refuses.
  */

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ecmpush.domain.delivery.delivery import (
+    from ecmpush.domain.delivery.devices import Device, RefreshEntry
+    from ecmpush.domain.delivery.messages import MemberType
+    from ecmpush.domain.delivery.notifications import Notification
+    from ecmpush.domain.delivery.outcomes import (
         Claim,
         DeliveryOutcome,
         DeliveryTarget,
         PolicyOutcome,
         SendResult,
     )
-    from ecmpush.domain.delivery.devices import Device, RefreshEntry
-    from ecmpush.domain.delivery.messages import MemberType
-    from ecmpush.domain.delivery.notifications import Notification
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
     from ecmpush.domain.delivery.recipient import Recipient
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from ecmpush.domain.identity import Principal
     from ecmpush.domain.intake.events import EcmEvent, Record
     from ecmpush.domain.page import Page
-    from ecmpush.domain.replies.replies import ReplyStatus
-    from ecmpush.domain.replies.write_back import WriteBack
+    from ecmpush.domain.replies.requests import ReplyStatus
+    from ecmpush.domain.replies.write_back import Reply
     from ecmpush.domain.sweeps.expiry import TrackedRecord
     from ecmpush.domain.sweeps.tasks import TrackedTask
 
@@ -240,15 +240,13 @@ class TasksPort(Protocol):
 
 
 class RepliesPort(Protocol):
-    """adapters/responses_repository.py `ResponsesRepository`: one reply per (notification,
+    """adapters/replies_repository.py `RepliesRepository`: one reply per (notification,
     user), and its status."""
 
     def get(self, notification_id: str, ecm_user: str) -> dict[str, Any] | None: ...
-    def claim(self, reply: WriteBack, now: datetime) -> bool: ...
-    def release(self, reply: WriteBack) -> None: ...
-    def mark(
-        self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = ""
-    ) -> None: ...
+    def claim(self, reply: Reply, now: datetime) -> bool: ...
+    def release(self, reply: Reply) -> None: ...
+    def mark(self, reply: Reply, status: ReplyStatus, now: datetime, detail: str = "") -> None: ...
 
 
 class RecordsPort(Protocol):
@@ -309,7 +307,7 @@ class ReplyWriter(Protocol):
     """services/write_back.py `WriteBackService`, as the response callback applies a reply
     inline."""
 
-    def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
+    def apply(self, reply: Reply, budget_s: float) -> ReplyStatus:
         """Apply the reply in Content Server within `budget_s`: the outcome, or raise
         `EcmError` / `NoMatchingDisposition` when Content Server could not take it."""
         ...

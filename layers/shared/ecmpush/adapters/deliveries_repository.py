@@ -24,7 +24,8 @@ from ecmpush.adapters.dynamo_batch import (
     transact,
 )
 from ecmpush.clock import rfc3339
-from ecmpush.domain.delivery.delivery import (
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.outcomes import (
     NO_DEVICE_ID,
     Claim,
     DeliveryOutcome,
@@ -32,7 +33,6 @@ from ecmpush.domain.delivery.delivery import (
     DeliveryTarget,
     PolicyOutcome,
 )
-from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.user_ids import KEY_SEPARATOR
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from firebase_admin import exceptions, messaging
 from ecmpush.adapters.firebase_app import drop_access_token, encode_message, ensure_access_token
 from ecmpush.clock import utc_now
 from ecmpush.domain.backoff import retry_after_seconds
-from ecmpush.domain.delivery.delivery import SendResult
+from ecmpush.domain.delivery.outcomes import SendResult
 from ecmpush.domain.delivery.push import Push
 
 log = logging.getLogger(__name__)

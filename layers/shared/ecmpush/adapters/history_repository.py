@@ -10,8 +10,8 @@ from boto3.dynamodb.conditions import Key
 
 from ecmpush.adapters.deliveries_repository import HEADER, delivery_key
 from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
-from ecmpush.adapters.responses_repository import reply_key
-from ecmpush.domain.delivery.delivery import NO_DEVICE_ID
+from ecmpush.adapters.replies_repository import reply_key
+from ecmpush.domain.delivery.outcomes import NO_DEVICE_ID
 from ecmpush.domain.delivery.templates import render
 from ecmpush.domain.page import Page
 

@@ -63,7 +63,7 @@ class ResponseCallbackParts(TypedDict, total=False):
 def build_write_back(
     config: Settings | None = None, **overrides: Unpack[WriteBackParts]
 ) -> WriteBackService:
-    from ecmpush.adapters.responses_repository import ResponsesRepository
+    from ecmpush.adapters.replies_repository import RepliesRepository
     from ecmpush.services.write_back import WriteBackService
 
     config = config or settings()
@@ -72,7 +72,7 @@ def build_write_back(
         ecm=part("ecm", lambda: ecm_client(config, build_secret_store)),
         replies=part(
             "replies",
-            lambda: ResponsesRepository(table(config.deliveries_table), config.retention_days),
+            lambda: RepliesRepository(table(config.deliveries_table), config.retention_days),
         ),
         tasks=part("tasks", lambda: tasks_repository(config)),
         publisher=part("publisher", lambda: queue(config.dispatch_queue_url)),
@@ -89,7 +89,7 @@ def build_response_callback(
 ) -> ResponseCallbackService:
     """The reply is applied inline by a write-back service sharing this one's repositories."""
     from ecmpush.adapters.devices_repository import DevicesRepository
-    from ecmpush.adapters.responses_repository import ResponsesRepository
+    from ecmpush.adapters.replies_repository import RepliesRepository
     from ecmpush.services.response_callback import ResponseCallbackService
 
     config = config or settings()
@@ -97,7 +97,7 @@ def build_response_callback(
     keys, refreshed = rotating_secret(build_secret_store, config.action_token_secret_id)
     replies = part(
         "replies",
-        lambda: ResponsesRepository(table(config.deliveries_table), config.retention_days),
+        lambda: RepliesRepository(table(config.deliveries_table), config.retention_days),
     )
     tasks = part("tasks", lambda: tasks_repository(config))
     return ResponseCallbackService(

@@ -12,7 +12,9 @@ from itertools import batched
 from typing import Any
 
 from ecmpush.clock import Deadline
-from ecmpush.domain.delivery.delivery import (
+from ecmpush.domain.delivery.messages import GroupPageMessage, NotificationMessage
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.outcomes import (
     WRONG_PROJECT_CODES,
     Claim,
     DeliveryOutcome,
@@ -22,8 +24,6 @@ from ecmpush.domain.delivery.delivery import (
     classify,
     suspect_credentials,
 )
-from ecmpush.domain.delivery.messages import GroupPageMessage, NotificationMessage
-from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.delivery.pacing import pause_after
 from ecmpush.ports import DeliveriesPort, FcmPausePort, Publisher, PushSender
 from ecmpush.services.audience import AudienceResolver

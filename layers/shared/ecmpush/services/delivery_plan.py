@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.delivery.delivery import (
+from ecmpush.domain.delivery.delivery_policy import Verdict, decide
+from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.outcomes import (
     NO_DEVICE_ID,
     DeliveryOutcome,
     DeliveryStatus,
     DeliveryTarget,
     PolicyOutcome,
 )
-from ecmpush.domain.delivery.delivery_policy import Verdict, decide
-from ecmpush.domain.delivery.devices import Device
-from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.delivery.push import Push
 from ecmpush.domain.delivery.recipient import Recipient
 from ecmpush.domain.delivery.render import PayloadTooLarge, render_push

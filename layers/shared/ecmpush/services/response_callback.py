@@ -15,14 +15,14 @@ from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.replies.action_token import ActionClaims, ActionTokenUnknownKey, verify
 from ecmpush.domain.replies.dispositions import NoMatchingDisposition
-from ecmpush.domain.replies.replies import (
+from ecmpush.domain.replies.requests import (
     ReplyConflict,
     ReplyRequest,
     ReplyStatus,
     authorize,
     new_response_id,
 )
-from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.replies.write_back import Reply
 from ecmpush.ports import DevicesPort, Publisher, RepliesPort, ReplyWriter, TasksPort
 from ecmpush.services.rotating_keys import verify_with_rotation
 
@@ -51,7 +51,7 @@ class ResponseCallbackService:
         self._clock = clock
         self._inline_budget = inline_budget_s
 
-    def accept(self, principal: Principal, request: ReplyRequest) -> WriteBack:
+    def accept(self, principal: Principal, request: ReplyRequest) -> Reply:
         """Returns the accepted reply; raises ActionTokenInvalid, ActionTokenExpired,
         ReplyForbidden or ReplyConflict."""
         now = self._clock()
@@ -75,7 +75,7 @@ class ResponseCallbackService:
             if request.installation_id
             else None
         )
-        reply = WriteBack(
+        reply = Reply(
             response_id=new_response_id(),
             notification_id=claims.notification_id,
             ecm_user=claims.ecm_user,
@@ -101,7 +101,7 @@ class ResponseCallbackService:
             ActionTokenUnknownKey,
         )
 
-    def apply_or_queue(self, reply: WriteBack) -> ReplyStatus:
+    def apply_or_queue(self, reply: Reply) -> ReplyStatus:
         try:
             outcome = self._writer.apply(reply, self._inline_budget)
         except (EcmRejected, EcmNotFound, NoMatchingDisposition) as exc:

@@ -16,11 +16,11 @@ from ecmpush.domain.ecm.model import TaskDetails, WorkflowStatus
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.replies.confirmations import confirmation
 from ecmpush.domain.replies.dispositions import DispositionKind, choose_disposition
-from ecmpush.domain.replies.replies import ReplyStatus, audit_comment
+from ecmpush.domain.replies.requests import ReplyStatus, audit_comment
 from ecmpush.domain.replies.write_back import (
     HANDOVER_ACTIONS,
     ROUTED_ACTIONS,
-    WriteBack,
+    Reply,
     handover_comment,
 )
 from ecmpush.ports import ContentServer, Publisher, RepliesPort, TasksPort
@@ -58,7 +58,7 @@ class WriteBackService:
         self._routing = routing
         self._mapping = mapping
 
-    def apply(self, reply: WriteBack, budget_s: float) -> ReplyStatus:
+    def apply(self, reply: Reply, budget_s: float) -> ReplyStatus:
         """Raises `EcmError` (other than task-not-open) when Content Server could not take it."""
         tracked = self._tasks.get(reply.task.key)
         outcome = self._apply_in_ecm(reply, Deadline(budget_s))
@@ -72,7 +72,7 @@ class WriteBackService:
         )
         return outcome
 
-    def _apply_in_ecm(self, reply: WriteBack, budget: Deadline) -> ReplyStatus:
+    def _apply_in_ecm(self, reply: Reply, budget: Deadline) -> ReplyStatus:
         ecm = self._ecm()
         ref = reply.task
         user = reply.ecm_user
@@ -129,7 +129,7 @@ class WriteBackService:
 
     @staticmethod
     def _hand_over(
-        ecm: ContentServer, ref: TaskRef, holder: str, reply: WriteBack, budget: Deadline
+        ecm: ContentServer, ref: TaskRef, holder: str, reply: Reply, budget: Deadline
     ) -> None:
         """Move the step from `holder`'s inbox to the replying deputy, through the step's own
         Delegate action run as the holder."""

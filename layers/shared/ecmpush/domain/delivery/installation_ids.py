@@ -1,6 +1,6 @@
 """What an app installation id may look like (contract §2, issue 9).
 
-Its own module, without pydantic models: the reply API's body (domain/replies/replies.py) needs
+Its own module, without pydantic models: the reply API's body (domain/replies/requests.py) needs
 only a pattern at init, and taking it from domain/delivery/devices.py built the device models in
 ResponseCallback's init too (bench/cold_import, docs/benchmarks.md §1)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ecmpush.domain.backoff import MAX_HOLD_SECONDS
-from ecmpush.domain.delivery.delivery import SendResult
+from ecmpush.domain.delivery.outcomes import SendResult
 
 QUOTA_CODES = frozenset({"QUOTA_EXCEEDED", "RESOURCE_EXHAUSTED"})
 MAX_PAUSE_SECONDS = MAX_HOLD_SECONDS  # the longest an SQS record can be held back in one step

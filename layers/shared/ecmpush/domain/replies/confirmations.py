@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from ecmpush.domain.delivery.notifications import Notification, notification_id
-from ecmpush.domain.replies.replies import ReplyStatus
 from ecmpush.domain.replies.reply_actions import INFO
-from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.replies.requests import ReplyStatus
+from ecmpush.domain.replies.write_back import Reply
 
 
 def confirmation(
-    reply: WriteBack, outcome: ReplyStatus, task_title: str, deep_link: str, now: datetime
+    reply: Reply, outcome: ReplyStatus, task_title: str, deep_link: str, now: datetime
 ) -> Notification:
     return Notification(
         id=notification_id(reply.response_id, "response.confirmed"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 # Kept free of pydantic models: the reply API's body needs this type at init
-# (domain/replies/replies.py).
+# (domain/replies/requests.py).
 ReplyAction = Literal["acknowledge", "approve", "reject", "request_info"]
 
 

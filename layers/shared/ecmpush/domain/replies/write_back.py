@@ -13,10 +13,12 @@ from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.replies.reply_actions import ReplyAction
 
 
-class WriteBack(BaseModel):
+class Reply(BaseModel):
+    """One reply, from `POST /responses` through the write-back queue to Content Server."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    response_id: str
+    response_id: str  # the reply's id under its wire name (contract §3), kept as the public API
     notification_id: str
     ecm_user: str
     task: TaskRef

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from ecmpush.adapters.deliveries_repository import item_key
 from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.clock import rfc3339
-from ecmpush.domain.replies.replies import ReplyStatus
-from ecmpush.domain.replies.write_back import WriteBack
+from ecmpush.domain.replies.requests import ReplyStatus
+from ecmpush.domain.replies.write_back import Reply
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -21,12 +21,12 @@ def reply_key(ecm_user: str) -> str:
     return item_key("r", ecm_user)
 
 
-class ResponsesRepository:
+class RepliesRepository:
     def __init__(self, table: Table, retention_days: int) -> None:
         self._table = table
         self._retention = timedelta(days=retention_days)
 
-    def claim(self, reply: WriteBack, now: datetime) -> bool:
+    def claim(self, reply: Reply, now: datetime) -> bool:
         """Record the reply as queued; False when this recipient already answered."""
         item: dict[str, Any] = {
             "notification_id": reply.notification_id,
@@ -48,7 +48,7 @@ class ResponsesRepository:
             self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(sk)"
         )
 
-    def release(self, reply: WriteBack) -> None:
+    def release(self, reply: Reply) -> None:
         """Undo a claim whose reply could be neither applied nor queued, so the user may retry."""
         conditional(
             self._table.delete_item,
@@ -57,7 +57,7 @@ class ResponsesRepository:
             ExpressionAttributeValues={":id": reply.response_id},
         )
 
-    def mark(self, reply: WriteBack, status: ReplyStatus, now: datetime, detail: str = "") -> None:
+    def mark(self, reply: Reply, status: ReplyStatus, now: datetime, detail: str = "") -> None:
         self._table.update_item(
             Key={"notification_id": reply.notification_id, "sk": reply_key(reply.ecm_user)},
             UpdateExpression="SET #status = :status, updated_at = :now, detail = :detail",

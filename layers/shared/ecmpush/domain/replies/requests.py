@@ -102,6 +102,7 @@ def authorize(claims: ActionClaims, ecm_user: str | None, action: str) -> None:
 
 
 def new_response_id() -> str:
+    """A reply's id; `response_id` is its wire name in `POST /responses` (contract §3), kept."""
     return f"r-{uuid.uuid4()}"
 
 
