@@ -163,14 +163,18 @@ def test_refuses_to_run_with_the_auth_emulator_variable(
         verifier.verify(local_identity.mint_id_token("alice"))
 
 
-def test_the_emulator_variable_refused_is_the_one_firebase_admin_reads() -> None:
-    """The verifier checks Firebase's documented variable rather than calling the SDK's
-    private `_auth_utils.is_emulated`; this pins that the pinned SDK reads that variable."""
+def test_the_sdks_emulator_test_is_the_one_the_verifier_asks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The verifier asks the SDK's private `_auth_utils.is_emulated` (deployable code never names
+    the emulator variable); this pins that the pinned SDK has it and that it reads Firebase's
+    documented variable."""
     from firebase_admin import _auth_utils
 
-    from ecmpush.adapters.id_token_verifier import AUTH_EMULATOR_VARIABLE
-
-    assert _auth_utils.EMULATOR_HOST_ENV_VAR == AUTH_EMULATOR_VARIABLE == EMULATOR_ENV
+    monkeypatch.delenv(EMULATOR_ENV, raising=False)
+    assert _auth_utils.is_emulated() is False
+    monkeypatch.setenv(EMULATOR_ENV, "127.0.0.1:9099")
+    assert _auth_utils.is_emulated() is True
 
 
 def test_verify_only_app_checks_tokens_without_any_credential(
