@@ -27,7 +27,7 @@ from typing import Any
 
 import bench  # noqa: F401  (puts the layer on sys.path)
 from bench._common import REPO
-from bench._fanout_child import _seed, _start_moto
+from bench._fanout_child import _seed, _start_moto, _warm_dispatch
 from bench._fixtures import task_event
 
 OWNER = "asmith"  # the sample event's assignee
@@ -145,13 +145,6 @@ def measure(params: dict[str, Any]) -> dict[str, Any]:
         assert moto.stdin is not None
         moto.stdin.close()
         moto.wait(timeout=20)
-
-
-def _warm_dispatch(bootstrap: Any) -> None:
-    """Build Dispatch as a warm container has it: `build_dispatch()` in this tree,
-    `dispatch_service()` in the trees of commits before issue 22's reshape."""
-    build = getattr(bootstrap, "build_dispatch", None) or bootstrap.dispatch_service
-    build()
 
 
 if __name__ == "__main__":

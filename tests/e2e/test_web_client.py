@@ -332,6 +332,18 @@ def _open_app(
     return context, page, errors, replies
 
 
+def _sign_in(page: Any, stack: RunningStack) -> str:
+    """Sign in as USER with the typed-name form and wait until the browser is registered;
+    the FCM token it registered."""
+    page.goto(f"{stack.api}/app/")
+    page.fill("#ecm-user", USER)
+    with page.expect_request(lambda r: "/devices/" in r.url) as registration:
+        page.click("#sign-in button[type=submit]")
+    page.wait_for_selector("body[data-registered=yes]", state="attached")
+    token: str = registration.value.post_data_json["token"]
+    return token
+
+
 SW_APPROVAL = ("4791", "4791", "1")
 SW_REVIEW = ("4792", "4792", "1")
 
@@ -349,10 +361,7 @@ def test_answers_from_the_service_worker_notification(
     responses: list[str] = []
     page.on("request", lambda r: responses.append(r.url) if r.url.endswith("/responses") else None)
     try:
-        page.goto(f"{running_stack.api}/app/")
-        page.fill("#ecm-user", USER)
-        page.click("#sign-in button[type=submit]")
-        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _sign_in(page, running_stack)
         installation_id = page.evaluate("localStorage.getItem('ecmpush.installation_id')")
         (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
 
@@ -499,12 +508,7 @@ def test_a_link_opens_the_card_but_only_a_tap_answers(
         assert _ecm_task(running_stack, LINKED) == before
 
     try:
-        page.goto(f"{running_stack.api}/app/")
-        page.fill("#ecm-user", USER)
-        with page.expect_request(lambda r: "/devices/" in r.url) as registration:
-            page.click("#sign-in button[type=submit]")
-        token = registration.value.post_data_json["token"]
-        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        token = _sign_in(page, running_stack)
         _post(running_stack, _approval("evt-web-link-0001", LINKED, "Approve vendor contract"))
         page.locator("[data-testid=push][data-type='task.assigned']").wait_for()
         payload = _payload_sent(running_stack, token, "Approve vendor contract")
@@ -586,10 +590,7 @@ def test_the_comment_box_stops_at_the_apis_limit(running_stack: RunningStack, br
     _seed_task(running_stack, LONG_COMMENT, "Approve fleet lease")
     context, page, _, _ = _open_app(browser, running_stack)
     try:
-        page.goto(f"{running_stack.api}/app/")
-        page.fill("#ecm-user", USER)
-        page.click("#sign-in button[type=submit]")
-        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _sign_in(page, running_stack)
         _post(running_stack, _approval("evt-web-long-0001", LONG_COMMENT, "Approve fleet lease"))
         card = page.locator("[data-testid=push][data-type='task.assigned']")
         card.wait_for()
@@ -768,10 +769,7 @@ def test_a_notification_answer_that_fails_comes_back_with_its_buttons(
     _seed_task(running_stack, SW_RETRIED, "Approve parking rules")
     context, page, _, _ = _open_app(browser, running_stack, hidden=True)
     try:
-        page.goto(f"{running_stack.api}/app/")
-        page.fill("#ecm-user", USER)
-        page.click("#sign-in button[type=submit]")
-        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        _sign_in(page, running_stack)
         (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
         _post(running_stack, _approval("evt-web-sw-0003", SW_RETRIED, "Approve parking rules"))
         title = "Approval needed: Approve parking rules"
@@ -823,12 +821,7 @@ def test_a_card_answered_on_another_device_is_gone_after_a_reload(
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
-        page.goto(f"{running_stack.api}/app/")
-        page.fill("#ecm-user", USER)
-        with page.expect_request(lambda r: "/devices/" in r.url) as registration:
-            page.click("#sign-in button[type=submit]")
-        token = registration.value.post_data_json["token"]
-        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        token = _sign_in(page, running_stack)
         _post(running_stack, _approval("evt-web-elsewhere-01", ELSEWHERE, "Approve canteen menu"))
         page.locator("[data-testid=push][data-type='task.assigned']").wait_for()
         payload = _payload_sent(running_stack, token, "Approve canteen menu")
