@@ -15,6 +15,7 @@ from ecmpush.domain.ecm.model import (
 )
 from ecmpush.domain.intake.events import TaskCompletedData
 from ecmpush.domain.sweeps.tasks import TrackedTask
+from ecmpush.entrypoints.answers import NotificationPage
 from ecmpush.services.device_prune import DevicePruneReport
 from ecmpush.services.expiry_sweep import SweepReport
 from ecmpush.services.sla_sweep import SlaSweepReport
@@ -44,6 +45,8 @@ _ = (
     TaskCompletedData.completed_by,
     Notification.source_id,
     TrackedTask.closed_at,
+    # an API answer's field: serialised whole by `model_response`, read by the app
+    NotificationPage.next_cursor,
     # sweep reports: logged and returned whole through `asdict`
     DevicePruneReport.stopped,
     SweepReport.search_invalid,
