@@ -116,7 +116,7 @@ smoke: $(STAMP)
 	  { echo "make smoke: set AWS_SAM_STACK_NAME=<stack name> and AWS credentials"; exit 2; }
 	$(PY) -m pytest -p no:randomly tests/e2e/test_deployed_stack.py
 
-## Refresh the README's web client screenshots on purpose: the browser test writes them to
+## Refresh the web client screenshots (docs/web-client.md) on purpose: the browser test writes them to
 ## .build/screenshots/ (every `make test` does, leaving docs/ alone); this copies them over.
 screenshots: $(STAMP) web browser
 	rm -rf .build/screenshots
