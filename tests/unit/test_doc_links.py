@@ -37,9 +37,9 @@ def broken_links(page: Path) -> list[str]:
             continue  # https:, mailto:
         path_part, _, fragment = target.partition("#")
         linked = (page.parent / path_part).resolve() if path_part else page
-        if not linked.exists():
-            broken.append(target)
-        elif fragment and linked.suffix == ".md" and fragment not in _anchors(linked):
+        if not linked.exists() or (
+            linked.suffix == ".md" and fragment and fragment not in _anchors(linked)
+        ):
             broken.append(target)
     return broken
 
@@ -53,7 +53,7 @@ def test_the_check_finds_a_missing_page_and_a_missing_heading(tmp_path: Path) ->
     (tmp_path / "a.md").write_text("# A page\n\n## Replies (two-way)\n")
     page = tmp_path / "b.md"
     page.write_text(
-        "[ok](a.md#replies-two-way) [gone](c.md) [no heading](a.md#nothing) "
+        "[ok](a.md#replies-two-way) [gone](c.md) [no heading](a.md#nothing) [gone too](d.md#x) "
         "[web](https://example.org/x)\n"
     )
-    assert broken_links(page) == ["c.md", "a.md#nothing"]
+    assert broken_links(page) == ["c.md", "a.md#nothing", "d.md#x"]
