@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import (
     OpenAPIResponse,
     OpenAPIResponseContentModel,
+    OpenAPIResponseHeader,
 )
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -217,6 +218,9 @@ APP_ERRORS: dict[int, Answer] = {
     503: ("AWS or the sign-in check is unavailable for now; retry after Retry-After", None),
 }
 FIREBASE_ID_TOKEN: list[dict[str, list[str]]] = [{"firebaseIdToken": []}]
+RETRY_AFTER = OpenAPIResponseHeader(
+    description="seconds to wait before retrying", schema={"type": "integer"}
+)
 
 
 def documented(answers: dict[int, Answer]) -> dict[int, OpenAPIResponse]:
@@ -227,6 +231,8 @@ def documented(answers: dict[int, Answer]) -> dict[int, OpenAPIResponse]:
         if model is None and status >= 400:
             model = ErrorBody
         entry = OpenAPIResponse(description=description)
+        if status == 503:
+            entry["headers"] = {"Retry-After": RETRY_AFTER}
         if model is not None:
             entry["content"] = {"application/json": OpenAPIResponseContentModel(model=model)}
         responses[status] = entry
