@@ -13,7 +13,7 @@ import pytest
 
 from devstack.api_router import proxy_event
 from ecmpush.domain.intake.events import event_adapter
-from ecmpush.domain.intake.webhook_signature import sign
+from ecmpush.entrypoints.webhook_signature import sign
 from tests.conftest import SAMPLE_EVENT_NAMES, sample_event
 from tests.integration.harness import WEBHOOK_SECRET, Harness, table_unreachable
 
