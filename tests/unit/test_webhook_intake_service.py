@@ -14,12 +14,12 @@ import pytest
 from pydantic import BaseModel
 
 from ecmpush.domain.delivery.messages import DispatchMessage, EventMessage
-from ecmpush.domain.intake.events import EcmEvent, event_adapter
-from ecmpush.domain.intake.intake_outcomes import (
+from ecmpush.domain.intake.acceptance import (
     EventIdReused,
     EventInProgress,
     EventStoreUnavailable,
 )
+from ecmpush.domain.intake.events import EcmEvent, event_adapter
 from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.domain.intake.recipient_caps import RecipientCaps
 from ecmpush.entrypoints.webhook_body import (

@@ -23,14 +23,14 @@ if TYPE_CHECKING:
 
 @cached
 def build_sqs_client() -> SQSClient:
-    """boto3 on first use: only a record that is held back needs this client."""
+    """boto3 on first use: only a message that is held back needs this client."""
     import boto3
 
     return boto3.client("sqs")
 
 
 def hold_back_message(queue_url: str, receipt_handle: str, seconds: float) -> None:
-    """Keep a received SQS record invisible for `seconds` (a Retry-After, a backoff) instead of
+    """Keep a received SQS message invisible for `seconds` (a Retry-After, a backoff) instead of
     the queue's fixed visibility timeout."""
     from ecmpush.adapters.sqs_visibility import delay_message
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from ecmpush.domain.delivery.messages import EventMessage
+from ecmpush.domain.intake.acceptance import EventNotAccepted
 from ecmpush.domain.intake.events import EcmEvent
-from ecmpush.domain.intake.intake_outcomes import EventNotAccepted
 from ecmpush.ports import EventsPort, Publisher
 
 log = logging.getLogger(__name__)
