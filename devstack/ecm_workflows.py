@@ -111,9 +111,11 @@ class WorkflowRoutes(Sessions):
                 (t for t in self.tasks.values() if self._holds(user, t)), key=lambda t: t.key
             )
             rows = [self._assignment(t, expand=expand) for t in held]
+        link = {"body": "", "content_type": "", "href": "/api/v2/members/assignments"}
         return json_response(
             {
-                "links": self_link("/api/v2/members/assignments", "GET"),
+                # `members_V2Links`: lists all the way down, as the document has them.
+                "links": [{"data": [{"self": [{**link, "method": "GET", "name": ""}]}]}],
                 "results": [{"data": [{"assignments": rows}]}],
             }
         )

@@ -109,16 +109,15 @@ class ApproverService:
         )
 
     def document(self, principal: Principal, node_id: str) -> DocumentMetadata:
-        node = self._ecm().node(node_id, as_user=_ecm_user(principal), budget_s=ECM_BUDGET_S)
+        user = _ecm_user(principal)
+        node = self._ecm().node(node_id, as_user=user, budget_s=ECM_BUDGET_S)
         return metadata(node, self._content_limit)
 
     def content(self, principal: Principal, node_id: str) -> NodeContent:
         """Raises `EcmForbidden` (403), `EcmNotFound` (404), `EcmContentTooLarge` (413)."""
+        user = _ecm_user(principal)
         return self._ecm().node_content(
-            node_id,
-            as_user=_ecm_user(principal),
-            limit=self._content_limit,
-            budget_s=ECM_BUDGET_S,
+            node_id, as_user=user, limit=self._content_limit, budget_s=ECM_BUDGET_S
         )
 
     def _initiator(self, ref: TaskRef) -> Member | None:

@@ -357,11 +357,12 @@ def _sender(entry: Mapping[str, Any], path: str) -> tuple[int | None, str | None
 def _assignment(entry: Mapping[str, Any], path: str) -> Assignment | None:
     if entry.get("workflow_id") in (None, "", 0):
         return None  # not a workflow step (another kind of assignment)
-    ids = {
-        "process_id": entry.get("workflow_id"),
-        "subprocess_id": entry.get("workflow_subworkflow_id"),
-        "task_id": entry.get("workflow_subworkflow_task_id"),
+    names = {
+        "process_id": "workflow_id",
+        "subprocess_id": "workflow_subworkflow_id",
+        "task_id": "workflow_subworkflow_task_id",
     }
+    ids = {ours: _int(entry.get(theirs), f"{path}.{theirs}") for ours, theirs in names.items()}
     ref = _task_ref(ids, path)
     from_id, from_login, from_name = _sender(entry, path)
     return Assignment(
