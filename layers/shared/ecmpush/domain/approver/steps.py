@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ecmpush.clock import rfc3339
 from ecmpush.domain.ecm.model import Activity, Assignment, Member, TaskDetails
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.sweeps.tasks import TrackedTask
@@ -264,12 +265,12 @@ def history(
     ]
     for push in pushes:
         entries.append(
-            HistoryEntry(at=push.created_at.isoformat(), source="ecmpush", what=f"push {push.type}")
+            HistoryEntry(at=rfc3339(push.created_at), source="ecmpush", what=f"push {push.type}")
         )
         if push.reply is not None:
             entries.append(
                 HistoryEntry(
-                    at=push.reply.replied_at or push.created_at.isoformat(),
+                    at=push.reply.replied_at or rfc3339(push.created_at),
                     source="ecmpush",
                     what=f"reply {push.reply.action} ({push.reply.status}) by {owner}",
                 )
