@@ -294,7 +294,7 @@ def _approver_api(stack: Stack) -> bool:
             f"{late:<22} {step['title']}"
         )
     pushes = [m["message"]["data"] for m in stack.fcm.messages()]
-    push = next((d for d in pushes if d.get("type") == "document.available"), {})
+    push: dict[str, str] = next((d for d in pushes if d.get("type") == "document.available"), {})
     node_id = str(push.get("deep_link", "")).rstrip("/").rsplit("/", 1)[-1] or "88001"
     opened = get("cwu", f"/me/documents/{node_id}/content")
     refused = get(USER, f"/me/documents/{node_id}/content")
