@@ -54,8 +54,7 @@ ContentServerIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,19}$")]
 
 @app.get("/me/tasks")
 def list_tasks() -> WaitingList:
-    waiting = bootstrap.build_approver().waiting(authenticated(app))
-    return waiting
+    return bootstrap.build_approver().waiting(authenticated(app))
 
 
 @app.get("/me/tasks/<process_id>/<subprocess_id>/<task_id>")
