@@ -12,13 +12,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.domain.intake import webhook_signature
-from ecmpush.domain.intake.webhook_body import (
-    BodyError,
-    BodyShapeInvalid,
-    BodyTooLarge,
-    BodyUnreadable,
-)
 from ecmpush.entrypoints.answers import (
     BatchResults,
     ErrorBody,
@@ -29,6 +22,13 @@ from ecmpush.entrypoints.answers import (
 from ecmpush.entrypoints.http import UnreadableBody, error_response, raw_body
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.snapstart import prepare_snapshot
+from ecmpush.entrypoints.webhook_body import (
+    BodyError,
+    BodyShapeInvalid,
+    BodyTooLarge,
+    BodyUnreadable,
+)
+from ecmpush.entrypoints.webhook_signature import InvalidSignature
 
 app = APIGatewayRestResolver()
 # SnapStart: the first request's lazy imports go into the snapshot (entrypoints/snapstart.py).
@@ -104,19 +104,24 @@ def receive_events() -> Response[str]:
     if content_type.split(";")[0].strip().lower() != "application/json":
         return error_response(415, "Content-Type must be application/json")
     signature = app.current_event.headers.get("x-ecmpush-signature")
+    intake = bootstrap.build_intake()
     try:
-        answer = bootstrap.build_intake().service.receive(signature, _raw_body())
-    except webhook_signature.InvalidSignature as exc:
+        parsed = intake.reader.read(signature, _raw_body())
+    except InvalidSignature as exc:
         logger.warning("webhook signature refused: %s", exc)
         return error_response(401, str(exc))
     except BodyError as exc:
         return error_response(BODY_STATUS[type(exc)], exc.message, exc.errors)
-    for result in answer.results:
+    results = [
+        item.refusal() if item.event is None else intake.service.accept(item.event)
+        for item in parsed.items
+    ]
+    for result in results:
         _log(result)
-    if answer.batch:
-        batch = BatchResults.model_validate({"results": answer.results})
+    if parsed.batch:
+        batch = BatchResults.model_validate({"results": results})
         return model_response(207, batch, omit_null=True)
-    single = EventResult.model_validate(answer.results[0])
+    single = EventResult.model_validate(results[0])
     headers = {"Retry-After": "5"} if single.status == "unavailable" else None
     return model_response(STATUS_CODES[single.status], single, headers, omit_null=True)
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import (
     OpenAPIResponse,
     OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
     OpenAPIResponseHeader,
 )
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,6 +49,13 @@ class ErrorBody(_Answer):
 
     message: str
     errors: list[FieldErrorBody] | None = None
+
+
+class DocumentTooLarge(ErrorBody):
+    """A document larger than the app may be sent: open it in Content Server instead."""
+
+    size: int
+    max_bytes: int
 
 
 class RegisteredDevice(_Answer):
@@ -223,9 +231,25 @@ RETRY_AFTER = OpenAPIResponseHeader(
 )
 
 
+# The routes that read Content Server as the caller answer these too (functions/approver).
+ECM_ERRORS: dict[int, Answer] = {
+    403: ("the caller has no Content Server account (an external stakeholder)", None),
+    501: ("reading Content Server as the user is not configured (act_as_user)", None),
+    502: ("Content Server refused the sign-in made for the caller, or answered unreadably", None),
+    503: ("Content Server or AWS unavailable for now; retry after Retry-After", None),
+}
+
+
+def binary(*media_types: str) -> dict[str, OpenAPIResponseContentSchema]:
+    """An answer's body that is a file, in one of `media_types`, not JSON."""
+    schema = OpenAPIResponseContentSchema(schema={"type": "string", "format": "binary"})
+    return dict.fromkeys(media_types, schema)
+
+
 def documented(answers: dict[int, Answer]) -> dict[int, OpenAPIResponse]:
-    """Powertools `responses=` for a route: status → (description, body model). An error
-    status without a model answers an `ErrorBody`; a success without one has no body."""
+    """Powertools `responses=` for a route: status → (description, body model, or `binary(...)`).
+    An error status without a model answers an `ErrorBody`; a success without one has no
+    body."""
     responses: dict[int, OpenAPIResponse] = {}
     for status, (description, model) in sorted(answers.items()):
         if model is None and status >= 400:
@@ -233,7 +257,9 @@ def documented(answers: dict[int, Answer]) -> dict[int, OpenAPIResponse]:
         entry = OpenAPIResponse(description=description)
         if status == 503:
             entry["headers"] = {"Retry-After": RETRY_AFTER}
-        if model is not None:
+        if isinstance(model, dict):
+            entry["content"] = dict(model)
+        elif model is not None:
             entry["content"] = {"application/json": OpenAPIResponseContentModel(model=model)}
         responses[status] = entry
     return responses
