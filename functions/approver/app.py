@@ -166,7 +166,7 @@ def _too_large(exc: EcmContentTooLarge) -> Response[str]:
         size=exc.size,
         max_bytes=exc.limit,
     )
-    return model_response(413, body, omit_null=True)
+    return model_response(413, body, given_only=True)
 
 
 @app.exception_handler(EcmUnavailable)

@@ -120,10 +120,10 @@ def receive_events() -> Response[str]:
         _log(result)
     if parsed.batch:
         batch = BatchResults.model_validate({"results": results})
-        return model_response(207, batch, omit_null=True)
+        return model_response(207, batch, given_only=True)
     single = EventResult.model_validate(results[0])
     headers = {"Retry-After": "5"} if single.status == "unavailable" else None
-    return model_response(STATUS_CODES[single.status], single, headers, omit_null=True)
+    return model_response(STATUS_CODES[single.status], single, headers, given_only=True)
 
 
 def _log(result: dict[str, Any]) -> None:

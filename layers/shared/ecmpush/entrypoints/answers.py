@@ -189,7 +189,7 @@ class EventResult(_Answer):
         json_schema_extra={"examples": [{"id": "evt-7f3a", "status": "accepted"}]}
     )
 
-    id: str
+    id: str | None = Field(description="the event's id; null when the body had none to read")
     status: EventStatus
     errors: list[FieldErrorBody] | None = None
     message: str | None = None
@@ -206,10 +206,10 @@ def model_response(
     body: BaseModel,
     headers: dict[str, str] | None = None,
     *,
-    omit_null: bool = False,
+    given_only: bool = False,
 ) -> Response[str]:
-    """`body` as the JSON answer: every field, or (`omit_null`) only those with a value."""
-    return json_response(status, body.model_dump(mode="json", exclude_none=omit_null), headers)
+    """`body` as the JSON answer: every field, or (`given_only`) only those it was given."""
+    return json_response(status, body.model_dump(mode="json", exclude_unset=given_only), headers)
 
 
 # A documented answer: its description and body model (a model, a union of models, or None for
