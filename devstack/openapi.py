@@ -161,6 +161,8 @@ def _add_raw_body(document: dict[str, Any], method: str, path: str) -> None:
     loaded = json.loads(text)
     schema = loaded["schema"]
     defs = {renamed.get(name, name): d for name, d in loaded["defs"].items()}
+    for new in renamed.values():
+        defs[new]["title"] = new  # generators name the class after the title
     _merge(document, {"components": {"schemas": defs}})
     document["paths"][path][method]["requestBody"] = {
         "required": True,
@@ -273,6 +275,9 @@ def problems(document: dict[str, Any], routes: set[tuple[str, str]] | None = Non
         f"{m.upper()} {p}: in template.yaml, not in the document"
         for m, p in sorted(expected - set(operations))
     ]
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        if schema.get("title", name) != name:  # generators name the class after the title
+            found.append(f"schema {name}: titled {schema['title']!r}")
     for (method, path), operation in sorted(operations.items()):
         schemas = document.get("components", {}).get("schemas", {})
         found += _operation_problems(f"{method.upper()} {path}", operation, schemas)

@@ -105,6 +105,8 @@ def test_the_rules_catch_a_route_without_operation_id_or_response_model() -> Non
     assert any(p.startswith("GET /me/receipts: no named operationId") for p in found)
     assert "GET /me/receipts 200: no response model (responses= on the route)" in found
     assert "GET /me/receipts: no tags" in found
+    document["components"]["schemas"]["Renamed"] = {"title": "Original", "type": "object"}
+    assert "schema Renamed: titled 'Original'" in openapi.problems(document, routes=set())
 
 
 def test_push_samples_in_clients_doc_are_current() -> None:
