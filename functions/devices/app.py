@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.domain.delivery.devices import DeviceRegistration
+from ecmpush.domain.delivery.devices import DeviceRegistration, RegisteredDevice
 from ecmpush.domain.delivery.installation_ids import (
     INSTALLATION_ID_PATTERN,
     NEW_INSTALLATION_ID_PATTERN,
@@ -21,7 +21,6 @@ from ecmpush.entrypoints.answers import (
     FIREBASE_ID_TOKEN,
     NO_BODY,
     NotificationPage,
-    RegisteredDevice,
     app_documented,
     model_response,
 )

@@ -4,7 +4,6 @@ generated client parses exactly what the functions send. Why: docs/design/api-do
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -16,7 +15,6 @@ from aws_lambda_powertools.event_handler.openapi.types import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecmpush.domain.delivery.devices import AudienceKind, Platform
 from ecmpush.entrypoints.http import json_response
 
 
@@ -56,40 +54,6 @@ class DocumentTooLarge(ErrorBody):
 
     size: int
     max_bytes: int
-
-
-class RegisteredDevice(_Answer):
-    """A device as its owner sees it: everything but the FCM token."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "owner": "asmith",
-                    "installation_id": "3f0c9a62-5b1e-4d0a-9c55-1d2e3f4a5b6c",
-                    "platform": "android",
-                    "locale": "de-DE",
-                    "timezone": "Europe/Berlin",
-                    "app_version": "1.4.0",
-                    "audience": "internal",
-                    "external_id": None,
-                    "created_at": "2026-11-28T10:00:00Z",
-                    "updated_at": "2026-11-28T10:00:00Z",
-                }
-            ]
-        }
-    )
-
-    owner: str
-    installation_id: str
-    platform: Platform
-    locale: str | None = None
-    timezone: str | None = None
-    app_version: str | None = None
-    audience: AudienceKind = "internal"
-    external_id: str | None = None
-    created_at: datetime
-    updated_at: datetime
 
 
 class DeliveryEntry(_Answer):
