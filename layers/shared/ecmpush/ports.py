@@ -236,7 +236,27 @@ class TasksPort(Protocol):
         *,
         due_at: datetime,
         step: dict[str, Any] | None = None,
+        snooze_at: datetime | None = None,
     ) -> bool: ...
+    def advance_unseen(
+        self,
+        task: TrackedTask,
+        to_level: int,
+        unseen_at: datetime | None,
+        next_at: datetime | None,
+        *,
+        escalates: bool = False,
+        step: dict[str, Any] | None = None,
+    ) -> bool: ...
+    def snooze(self, task: TrackedTask, until: datetime) -> bool: ...
+    def wake(self, task: TrackedTask, next_at: datetime | None) -> bool: ...
+
+
+class SeenPort(Protocol):
+    """adapters/deliveries_repository.py `DeliveriesRepository`: whether a user's device
+    displayed or opened one of some pushes (the receipts its deliveries keep)."""
+
+    def seen_by(self, owner: str, notification_ids: Sequence[str]) -> bool: ...
 
 
 class RepliesPort(Protocol):
