@@ -50,5 +50,8 @@ _ = (
     SweepReport.search_pages,
     SlaSweepReport.closed,
     SlaSweepReport.unaddressed,
+    SlaSweepReport.not_seen_reminders,  # read by name in functions/sla_sweep/app.py
+    SlaSweepReport.not_seen_escalations,
+    SlaSweepReport.snoozed,
     SlaSweepReport.stopped,
 )

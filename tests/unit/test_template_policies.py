@@ -134,7 +134,8 @@ EXPECTED: dict[str, Grants] = {
     | _index("TasksTable", "sla_due")
     | _send("DispatchQueue")
     | _secret("EcmCredentialsSecret")
-    | _SSM,  # the deputies who may act on an escalation
+    | _SSM  # the deputies who may act on an escalation
+    | _items("DeliveriesTable", "query"),  # whether the assignee saw the push (not-seen check)
     "DevicePruneFunction": _index("DevicesTable", "by_refresh")
     | _items("DevicesTable", "delete", "update", "check"),
     "WebhookSecretRotationFunction": {("WebhookSecret", a) for a in _ROTATE}

@@ -259,6 +259,12 @@ class SeenPort(Protocol):
     def seen_by(self, owner: str, notification_ids: Sequence[str]) -> bool: ...
 
 
+class ProcessFigures(Protocol):
+    """adapters/process_figures.py `PowertoolsFigures`: process visibility metrics."""
+
+    def decided(self, *, flow: str, stage: str, seconds: float) -> None: ...
+
+
 class RepliesPort(Protocol):
     """adapters/replies_repository.py `RepliesRepository`: one reply per (notification,
     user), and its status."""

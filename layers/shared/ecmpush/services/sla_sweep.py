@@ -50,8 +50,8 @@ class SlaSweepReport:
     closed: int = 0  # done in Content Server: closed here without a push
     unaddressed: int = 0  # of `skipped`: escalations recorded with no supervisor or backup
     seen: int = 0  # of `skipped`: not-seen checks ended because the assignee saw the push
-    not_seen: int = 0  # of `notified`: not-seen reminders and early escalations
-    not_seen_escalations: int = 0  # of `not_seen`: the early escalations
+    not_seen_reminders: int = 0  # of `notified`: reminders for a push nobody looked at
+    not_seen_escalations: int = 0  # of `notified`: early escalations for the same
     snoozed: int = 0  # of `notified`: snoozed pushes brought back
     complete: bool = True  # False when the run stopped before the end of the due tasks
     stopped: str | None = None  # "time_budget" or "ecm_unavailable"
@@ -211,8 +211,8 @@ class SlaSweepService:
             report.unaddressed += 1
         else:
             report.notified += 1
-            report.not_seen += 1
             report.not_seen_escalations += int(unseen.escalates)
+            report.not_seen_reminders += int(not unseen.escalates)
 
     def _wake(self, task: TrackedTask, now: datetime, report: SlaSweepReport) -> None:
         notification = snoozed_notification(task, self._base_url, now)
