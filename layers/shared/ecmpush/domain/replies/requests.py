@@ -68,7 +68,7 @@ class ReplyRequest(BaseModel):
 
     action_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     # "snooze": remind me later (docs/design/not-seen.md), with `snooze` saying when.
-    action: ReplyAction | Literal["snooze"]
+    action: Literal[ReplyAction, "snooze"]
     comment: Comment | None = None
     installation_id: Annotated[str, StringConstraints(pattern=INSTALLATION_ID_PATTERN)] | None = (
         None
