@@ -141,7 +141,10 @@ class Tasks(Partial):
         task = self.items[task_key]
         if task.sla_level != from_level or task.snooze_at != snooze_at:
             return False
-        self.items[task_key] = task.model_copy(update={"sla_level": to_level})
+        update: dict[str, Any] = {"sla_level": to_level}
+        if to_level >= DONE:
+            update |= {"unseen_level": UNSEEN_DONE, "unseen_at": None}
+        self.items[task_key] = task.model_copy(update=update)
         self.next_at[task_key] = next_at
         self.history[task_key].append(step or {})
         return True
@@ -298,9 +301,15 @@ def test_never_escalated_twice_when_the_ladder_escalated_first() -> None:
     world = World(task)
     world.sweep(SENT)  # ladder reminder
     world.sweep(SENT + timedelta(days=2))  # ladder escalation
-    assert world.tasks.items["1/1/1"].sla_level == DONE
-    report = world.sweep(SENT + timedelta(days=5))  # the not-seen check ends without a push
-    assert (report.notified, report.skipped) == (0, 1)
+    escalated = world.tasks.items["1/1/1"]
+    assert (escalated.sla_level, escalated.unseen_level, escalated.unseen_at) == (DONE, 2, None)
+    report = world.sweep(SENT + timedelta(days=5))  # the not-seen check ended with the ladder
+    assert (report.examined, report.notified) == (0, 0)
+    # and a check met anyway (a write racing the escalation) ends without a push
+    raced = escalated.model_copy(update={"unseen_level": 0, "unseen_at": SENT})
+    ended = unseen_step_for(raced, ROUTING.unseen, "https://app.test", SENT + timedelta(days=5))
+    assert ended is not None
+    assert (ended.ended, ended.notifications) == (True, ())
     assert [kind for kind, *_ in world.sent()] == [
         "sla.reminder",
         "sla.escalation",
@@ -428,3 +437,13 @@ def test_a_snooze_never_delays_an_sla_escalation() -> None:
     world.sweep(SENT + timedelta(hours=48))
     assert world.sent()[-1][0] == "task.snoozed"
     assert world.tasks.next_at["1/1/1"] is None
+
+
+def test_the_local_stacks_routing_document_watches_approvals_and_reviews() -> None:
+    from devstack.stack import ROUTING_FILE
+
+    unseen = RoutingConfig.model_validate_json(ROUTING_FILE.read_text()).unseen
+    assert unseen is not None
+    assert unseen.first_check("approval", "high") == timedelta(hours=1)
+    assert unseen.first_check("review", "low") == timedelta(days=1)
+    assert unseen.first_check("task", "high") is None

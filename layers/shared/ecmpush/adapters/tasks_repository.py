@@ -164,7 +164,8 @@ class TasksRepository:
         snooze_at: datetime | None = None,
     ) -> bool:
         """Move an open task's ladder from `from_level` to `to_level` (due again at `next_at`, or
-        out of the index when None), appending `step` to its `sla_steps` history. Conditional on
+        out of the index when None), appending `step` to its `sla_steps` history; the ladder's
+        end also ends a pending not-seen check. Conditional on
         the task being open, at `from_level` and on the same due time, so of two overlapping
         sweeps exactly one climbs each step; False when the condition did not hold. `next_at`
         includes the task's pending snooze, `snooze_at` as read: a snooze written meanwhile
@@ -182,12 +183,19 @@ class TasksRepository:
             "sla_level = :to",
             "sla_steps = list_append(if_not_exists(sla_steps, :none), :steps)",
         ]
+        removes = []
+        if to_level >= DONE:  # the ladder's end ends a pending not-seen check too
+            sets.append("unseen_level = :unseen_done")
+            values[":unseen_done"] = UNSEEN_DONE
+            removes.append("unseen_at")
         if next_at is not None:
             sets += ["sla_bucket = :bucket", "sla_next_at = :next"]
             values |= {":bucket": SLA_BUCKET, ":next": sortable(next_at)}
-            expression = "SET " + ", ".join(sets)
         else:
-            expression = "SET " + ", ".join(sets) + " REMOVE sla_bucket, sla_next_at"
+            removes += ["sla_bucket", "sla_next_at"]
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
         at_level = "sla_level = :from"
         if from_level == 0:  # tasks tracked before the SLA ladder existed have no level yet
             at_level = "(attribute_not_exists(sla_level) OR sla_level = :from)"

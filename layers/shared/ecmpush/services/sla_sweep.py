@@ -243,11 +243,13 @@ class SlaSweepService:
         assert task.due_at is not None  # step_for only yields steps for tasks with a due time
         for notification in step.notifications:
             self._publisher.publish(NotificationMessage(notification=notification))
+        # The ladder's escalation ends a pending not-seen check too (the repository removes it).
+        ends_unseen = {"unseen_at": None} if step.next_level >= DONE else {}
         advanced = self._tasks.advance(
             task.task_key,
             step.level,
             step.next_level,
-            task.next_check(step.next_at),
+            task.model_copy(update=ends_unseen).next_check(step.next_at),
             due_at=task.due_at,
             step=_history_entry(step, now),
             snooze_at=task.snooze_at,
