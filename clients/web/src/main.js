@@ -18,6 +18,7 @@ import {
   offeredActions,
   postResponse,
 } from './replies.js';
+import { postSnooze, snoozeControl } from './snooze.js';
 import './style.css';
 
 const CATEGORIES = [
@@ -281,12 +282,25 @@ function showPushCard(payload, opened = null) {
     buttons.length ? el('div', { class: 'actions' }, ...buttons) : null,
     commentBox,
     result,
+    snoozeControl(data, offered, {
+      post: async (snooze) => postSnooze(config.apiBase, await currentIdToken(auth), {
+        actionToken: data.action_token, snooze, installationId: installationId(),
+      }),
+      done: () => snoozed(card, data),
+    }),
   );
   $('pushes').prepend(card);
   if (offered.includes(opened)) {
     if (needsCommentBox(opened)) openCommentBox(opened);
     else buttons[offered.indexOf(opened)].focus();
   }
+}
+
+/** Snoozed: the card's buttons go off until the push comes back (as `task.snoozed`). */
+function snoozed(card, data) {
+  card.dataset.snoozed = 'yes';
+  card.querySelectorAll('.actions button').forEach((b) => { b.disabled = true; });
+  forgetPush(data.notification_id);
 }
 
 async function loadInbox() {
