@@ -15,7 +15,7 @@ import pytest
 
 from devstack.stack import ROUTING_FILE
 from ecmpush import bootstrap
-from ecmpush.clock import rfc3339
+from ecmpush.clock import rfc3339, sortable
 from tests.integration.harness import Harness
 from tests.integration.test_audiences import _set_preferences, quiet_now
 from tests.integration.test_sla_sweep import (
@@ -244,3 +244,51 @@ def test_a_snooze_never_delays_the_sla_escalation(harness: Harness) -> None:
     assert tracked["sla_level"] == 2
     assert tracked["sla_next_at"] == rfc3339(until)  # the snooze still comes back
     assert APPROVAL[2] == "asmith"
+
+
+def test_writes_that_race_lose_instead_of_dropping_a_check_from_the_index(
+    harness: Harness,
+) -> None:
+    """TasksRepository against moto: each write checks the levels and the snooze it read, so a
+    sweep's not-seen step read before a snooze loses to it, and a snooze read before the early
+    escalation loses to that; the winner's schedule is what the index holds."""
+    from ecmpush.adapters.tasks_repository import TasksRepository
+    from ecmpush.domain.sweeps.sla import SlaPolicy
+
+    _register_everyone(harness)
+    _assign(harness, due_at=DUE)
+    repository = TasksRepository(harness.table("TasksTable"), 30, SlaPolicy())
+    read = repository.get("4711/4711/1")
+    assert read is not None and read.unseen_at is not None
+    until = read.unseen_at + timedelta(hours=2)
+    assert repository.snooze(read, until)  # the user snoozes first
+    assert not repository.advance_unseen(read, 1, read.unseen_at, read.unseen_at)  # stale read
+    tracked = _tracked(harness)
+    assert (tracked["snooze_at"], tracked["sla_next_at"]) == (rfc3339(until), sortable(until))
+    assert not repository.snooze(read, until)  # the count moved: a stale second snooze loses
+
+    fresh = repository.get("4711/4711/1")
+    assert fresh is not None
+    assert not repository.advance(
+        "4711/4711/1", 0, 1, None, due_at=datetime.fromisoformat(DUE), snooze_at=None
+    )  # the ladder's step read no snooze: it loses too
+    assert repository.wake(fresh, datetime.fromisoformat(DUE))
+    assert _tracked(harness)["sla_next_at"] == DUE
+
+
+def test_seen_by_reads_only_the_owners_receipts(harness: Harness) -> None:
+    from ecmpush.adapters.deliveries_repository import DeliveriesRepository
+
+    _register_everyone(harness)
+    _assign(harness, due_at=DUE)
+    nid = str(_tracked(harness)["notification_id"])
+    deliveries = DeliveriesRepository(harness.table("DeliveriesTable"), 30)
+    assert not deliveries.seen_by("asmith", [nid])
+    harness.table("DeliveriesTable").update_item(
+        Key={"notification_id": nid, "sk": "d#asmith#asmith-phone-4b7e1c9a"},
+        UpdateExpression="SET opened_at = :at",
+        ExpressionAttributeValues={":at": "2026-12-08T10:00:00Z"},
+    )
+    assert deliveries.seen_by("asmith", ["unknown-id", nid])
+    assert not deliveries.seen_by("asmit", [nid])  # a prefix of the owner is another owner
+    assert not deliveries.seen_by("bjones", [nid])
