@@ -259,7 +259,8 @@ def test_writes_that_race_lose_instead_of_dropping_a_check_from_the_index(
     _assign(harness, due_at=DUE)
     repository = TasksRepository(harness.table("TasksTable"), 30, SlaPolicy())
     read = repository.get("4711/4711/1")
-    assert read is not None and read.unseen_at is not None
+    assert read is not None
+    assert read.unseen_at is not None
     until = read.unseen_at + timedelta(hours=2)
     assert repository.snooze(read, until)  # the user snoozes first
     assert not repository.advance_unseen(read, 1, read.unseen_at, read.unseen_at)  # stale read
