@@ -852,8 +852,8 @@ def test_a_card_answered_on_another_device_is_gone_after_a_reload(
 
 # --- not seen → the next person, and snooze (issue 23 items 3 and 4) ---------------------------
 
-NOT_SEEN = ("4796", "4796", "1")
-SNOOZED = ("4797", "4797", "1")
+NOT_SEEN = ("4798", "4798", "1")
+SNOOZED = ("4799", "4799", "1")
 ASMITH_TOKEN = "fcm-e2e-asmith-android-not-seen-0001"
 
 
@@ -915,7 +915,7 @@ def test_a_push_nobody_saw_is_reminded_then_escalated_early_to_the_deputy(
         _wait_for_push(running_stack, ASMITH_TOKEN, "task.assigned", title)
 
         reminded = _sweep_sla(running_stack, sent + timedelta(hours=1, minutes=5))
-        assert reminded["not_seen_reminders"] >= 1, reminded
+        assert reminded["not_seen_reminders"] >= 1, json.dumps(reminded)
         reminder = _wait_for_push(running_stack, ASMITH_TOKEN, "sla.reminder", title)
         assert reminder["reason"] == "not_seen"
         assert reminder["actions"] == "approve,reject,request_info"
