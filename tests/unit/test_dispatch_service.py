@@ -30,6 +30,7 @@ from ecmpush.domain.delivery.preferences import Preferences, QuietHours
 from ecmpush.domain.delivery.push import Push
 from ecmpush.domain.delivery.recipient import Recipient
 from ecmpush.domain.delivery.routing_config import EcmGroupTeam, RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.ecm.model import MembersPage
 from ecmpush.domain.ecm.task_ref import TaskRef
@@ -210,9 +211,19 @@ class FakeTasks(Partial):
         if current is None or current.status == "open":
             self.tasks[task.task_key] = task
 
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+    def get(self, key: str) -> TrackedTask | None:
+        return self.tasks.get(key)
+
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
         if key in self.tasks:
-            update = {"status": "closed", "closed_at": now, "outcome": outcome}
+            update = {
+                "status": "closed",
+                "closed_at": now,
+                "outcome": outcome,
+                "decision": decision,
+            }
             self.tasks[key] = self.tasks[key].model_copy(update=update)
 
 

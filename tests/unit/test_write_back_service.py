@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ecmpush.domain.delivery.messages import NotificationMessage, WithdrawalMessage
 from ecmpush.domain.delivery.routing_config import RoutingConfig
 from ecmpush.domain.ecm.errors import (
     EcmAuthError,
@@ -155,7 +156,13 @@ def test_the_assignee_approves_as_themself() -> None:
     assert ecm.calls == [("complete", ("Approve", "asmith", None))]
     assert recorder.marked == [ReplyStatus.APPLIED]
     assert recorder.closed == ["4711/4711/1"]
-    assert len(recorder.published) == 1  # the confirmation push
+    confirmed, withdrawal = recorder.published  # the confirmation push, then the withdrawal
+    assert isinstance(confirmed, NotificationMessage)
+    assert isinstance(withdrawal, WithdrawalMessage)
+    assert (withdrawal.task.key, withdrawal.reason) == ("4711/4711/1", "replied")
+    assert withdrawal.decision.by == "asmith"
+    assert withdrawal.decision.action == "approve"
+    assert recorder.decisions == [withdrawal.decision]  # the 409 of a withdrawn push names it
 
 
 def test_a_spent_budget_still_gives_each_content_server_call_half_a_second() -> None:

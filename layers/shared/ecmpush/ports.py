@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
     from ecmpush.domain.delivery.recipient import Recipient
+    from ecmpush.domain.delivery.withdrawal import Decision
     from ecmpush.domain.ecm.model import (
         Activity,
         CompletionResult,
@@ -202,6 +203,12 @@ class DeliveriesPort(Protocol):
         deliveries: Sequence[DeliveryOutcome] = (),
         policies: Sequence[PolicyOutcome] = (),
     ) -> None: ...
+    def deliveries(self, notification_id: str) -> list[dict[str, Any]]: ...
+    def about_task(self, task_key: str) -> list[dict[str, Any]]: ...
+    def withdraw(
+        self, notification_id: str, owner: str, installation_id: str, reason: str, now: datetime
+    ) -> bool: ...
+    def record_decision(self, notification_id: str, decision: Decision) -> bool: ...
 
 
 class FcmPausePort(Protocol):
@@ -224,7 +231,13 @@ class TasksPort(Protocol):
     the SLA sweep."""
 
     def open(self, task: TrackedTask) -> None: ...
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
+        """Close the task; `decision` (who decided, kept from the first close that knew) is what
+        a later reply's 409 names."""
+        ...
+
     def get(self, key: str) -> TrackedTask | None: ...
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]: ...
     def advance(

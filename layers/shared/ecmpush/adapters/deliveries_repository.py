@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
+from ecmpush.adapters.dynamo import applied
 from ecmpush.adapters.dynamo_batch import (
     MAX_TRANSACT,
     TransactionConflict,
@@ -33,12 +34,14 @@ from ecmpush.domain.delivery.outcomes import (
     DeliveryTarget,
     PolicyOutcome,
 )
+from ecmpush.domain.delivery.withdrawal import Decision, decision_item, withdrawable
 from ecmpush.domain.user_ids import KEY_SEPARATOR
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 HEADER = "#notification"
+BY_TASK = "by_task"  # sparse: headers of pushes that are withdrawn once their task is decided
 _CONFLICT_PATIENCE = 5  # transaction conflicts (another attempt on the same items) in a row
 
 
@@ -92,6 +95,8 @@ class DeliveriesRepository:
             "created_at": rfc3339(notification.created_at),
             "expires_at": self._expires(now),
         }
+        if notification.task is not None and withdrawable(notification):
+            item["task_key"] = notification.task.key
         inbox = [
             {
                 "notification_id": notification.id,
@@ -255,3 +260,49 @@ class DeliveriesRepository:
             & Key("sk").begins_with("d#")
         )
         return list(page.get("Items", []))
+
+    # --- withdrawals (domain/delivery/withdrawal.py) -------------------------------------------
+
+    def about_task(self, task_key: str) -> list[dict[str, Any]]:
+        """Every withdrawable notification ever sent about the task, oldest first, from the
+        sparse `by_task` index: `notification_id` and `notification` (what was sent)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_TASK,
+            "KeyConditionExpression": Key("task_key").eq(task_key),
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def withdraw(
+        self, notification_id: str, owner: str, installation_id: str, reason: str, now: datetime
+    ) -> bool:
+        """Mark a sent delivery withdrawn, once: False when it was not sent or is withdrawn
+        already (a repeated withdrawal message sends nothing twice)."""
+        return applied(
+            self._table.update_item,
+            Key={"notification_id": notification_id, "sk": delivery_key(owner, installation_id)},
+            UpdateExpression="SET withdrawn_at = :now, withdrawal = :reason",
+            ConditionExpression="#status = :sent AND attribute_not_exists(withdrawn_at)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":now": rfc3339(now),
+                ":reason": reason,
+                ":sent": DeliveryStatus.SENT.value,
+            },
+        )
+
+    def record_decision(self, notification_id: str, decision: Decision) -> bool:
+        """Who decided the notification's task, on its header; the first decision stays.
+        False when the header is gone (expired)."""
+        return applied(
+            self._table.update_item,
+            Key={"notification_id": notification_id, "sk": HEADER},
+            UpdateExpression="SET decision = if_not_exists(decision, :decision)",
+            ConditionExpression="attribute_exists(sk)",
+            ExpressionAttributeValues={":decision": decision_item(decision)},
+        )

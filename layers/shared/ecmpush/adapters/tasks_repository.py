@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ecmpush.adapters.dynamo import applied, conditional
 from ecmpush.adapters.dynamo_cursor import due_page
 from ecmpush.clock import rfc3339, sortable
+from ecmpush.domain.delivery.withdrawal import Decision, decision_item
 from ecmpush.domain.page import Page
 from ecmpush.domain.sweeps.sla import SlaPolicy
 from ecmpush.domain.sweeps.tasks import TrackedTask
@@ -108,22 +109,30 @@ class TasksRepository:
         )
         # (not applied when the task was closed meanwhile: it stays closed)
 
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
         """Close (creating a closed marker when the task was never seen open); the task leaves
-        the SLA index."""
+        the SLA index. `decision` is kept from the first close that names one, so a late
+        `task.completed` does not overwrite who approved from a push."""
+        sets = (
+            "SET #status = :closed, closed_at = :now, outcome = :outcome, "
+            "expires_at = if_not_exists(expires_at, :expires)"
+        )
+        values: dict[str, Any] = {
+            ":closed": "closed",
+            ":now": rfc3339(now),
+            ":outcome": outcome or "completed",
+            ":expires": int((now + self._retention).timestamp()),
+        }
+        if decision is not None:
+            sets += ", decision = if_not_exists(decision, :decision)"
+            values[":decision"] = decision_item(decision)
         self._table.update_item(
             Key={"task_key": key},
-            UpdateExpression=(
-                "SET #status = :closed, closed_at = :now, outcome = :outcome, "
-                "expires_at = if_not_exists(expires_at, :expires) REMOVE sla_bucket, sla_next_at"
-            ),
+            UpdateExpression=f"{sets} REMOVE sla_bucket, sla_next_at",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":closed": "closed",
-                ":now": rfc3339(now),
-                ":outcome": outcome or "completed",
-                ":expires": int((now + self._retention).timestamp()),
-            },
+            ExpressionAttributeValues=values,
         )
 
     def get(self, key: str) -> TrackedTask | None:
@@ -212,4 +221,5 @@ def _closed_marker(key: str, item: dict[str, Any]) -> TrackedTask:
         status="closed",
         opened_at=datetime.fromisoformat(str(item.get("closed_at"))),
         outcome=str(item.get("outcome") or "completed"),
+        decision=item.get("decision"),
     )
