@@ -111,7 +111,8 @@ def test_approve_on_the_phone_withdraws_the_browser_push_and_its_button_names_th
     assert "sound" not in withdrawal["apns"]["payload"]["aps"]  # the quiet replacement
 
     browser = _delivery(h, nid, "asmith", BROWSER_ID)
-    assert browser["withdrawal"] == "replied" and browser["withdrawn_at"]
+    assert browser["withdrawal"] == "replied"
+    assert browser["withdrawn_at"]
     assert _header(h, nid)["decision"]["by"] == "asmith"
     task = h.table("TasksTable").get_item(Key={"task_key": "4711/4711/1"})["Item"]
     assert (task["decision"]["action"], task["decision"]["platform"]) == ("approve", "android")

@@ -112,7 +112,7 @@ class Record:
     error_message: str | None = None
 
 
-class FakeDeliveries:
+class FakeDeliveries(Partial):
     """Claims behave like the table: a final record makes the next claim DONE; a claim without
     an answer yet is IN_FLIGHT for others; `preset` forces a claim result per device."""
 
