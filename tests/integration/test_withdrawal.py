@@ -117,6 +117,15 @@ def test_approve_on_the_phone_withdraws_the_browser_push_and_its_button_names_th
     task = h.table("TasksTable").get_item(Key={"task_key": "4711/4711/1"})["Item"]
     assert (task["decision"]["action"], task["decision"]["platform"]) == ("approve", "android")
 
+    # The inbox says who decided, and which device had the push withdrawn.
+    inbox = h.app_call(
+        h.devices_fn, "GET", "/me/notifications", bearer=h.identity.mint_id_token("asmith")
+    ).body["notifications"]
+    entry = next(n for n in inbox if n["notification_id"] == nid)
+    assert (entry["decision"]["by"], entry["decision"]["action"]) == ("asmith", "approve")
+    withdrawn = {d["installation_id"]: d.get("withdrawal") for d in entry["deliveries"]}
+    assert withdrawn == {PHONE_ID: "replied", BROWSER_ID: "replied"}
+
     # The browser's button, tapped after the withdrawal: 409 naming who decided.
     late = _reply(h, original["data"], "asmith", BROWSER_ID, "reject")
     assert late.status == 409
