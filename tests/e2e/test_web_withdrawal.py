@@ -29,8 +29,8 @@ from tests.e2e.test_web_client import (
 pytestmark = pytest.mark.e2e
 
 USER = "bjones"  # the assignee tests/e2e/test_web_client.py seeds and signs in
-DEVICES_TASK = ("4793", "4793", "1")
-GROUP_STEP = ("4794", "4794", "1")
+DEVICES_TASK = ("4798", "4798", "1")  # ids no other browser test uses
+GROUP_STEP = ("4799", "4799", "1")
 
 # Run in the service worker: wait (up to a minute) until no notification on screen carries the
 # push `notificationId` itself; what is shown then (the quiet replacement, a confirmation).

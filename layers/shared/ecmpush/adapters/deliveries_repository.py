@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from ecmpush.adapters.dynamo import applied
 from ecmpush.adapters.dynamo_batch import (
     MAX_TRANSACT,
     TransactionConflict,
@@ -279,30 +278,71 @@ class DeliveriesRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def withdraw(
-        self, notification_id: str, owner: str, installation_id: str, reason: str, now: datetime
-    ) -> bool:
-        """Mark a sent delivery withdrawn, once: False when it was not sent or is withdrawn
-        already (a repeated withdrawal message sends nothing twice)."""
-        return applied(
-            self._table.update_item,
-            Key={"notification_id": notification_id, "sk": delivery_key(owner, installation_id)},
-            UpdateExpression="SET withdrawn_at = :now, withdrawal = :reason",
-            ConditionExpression="#status = :sent AND attribute_not_exists(withdrawn_at)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":now": rfc3339(now),
-                ":reason": reason,
-                ":sent": DeliveryStatus.SENT.value,
-            },
+        self, deliveries: Sequence[tuple[str, str, str]], reason: str, now: datetime
+    ) -> list[bool]:
+        """Mark sent deliveries (notification id, owner, installation id) withdrawn, 100 to a
+        transaction; per delivery whether this call marked it: False when it was not sent or
+        is withdrawn already (a repeated withdrawal message sends nothing twice)."""
+        return self._each_once(
+            [
+                {
+                    "Update": {
+                        "Key": {"notification_id": nid, "sk": delivery_key(owner, installation)},
+                        "UpdateExpression": "SET withdrawn_at = :now, withdrawal = :reason",
+                        "ConditionExpression": (
+                            "#status = :sent AND attribute_not_exists(withdrawn_at)"
+                        ),
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":now": rfc3339(now),
+                            ":reason": reason,
+                            ":sent": DeliveryStatus.SENT.value,
+                        },
+                    }
+                }
+                for nid, owner, installation in deliveries
+            ]
         )
 
-    def record_decision(self, notification_id: str, decision: Decision) -> bool:
-        """Who decided the notification's task, on its header; the first decision stays.
-        False when the header is gone (expired)."""
-        return applied(
-            self._table.update_item,
-            Key={"notification_id": notification_id, "sk": HEADER},
-            UpdateExpression="SET decision = if_not_exists(decision, :decision)",
-            ConditionExpression="attribute_exists(sk)",
-            ExpressionAttributeValues={":decision": decision_item(decision)},
+    def record_decision(self, notification_ids: Sequence[str], decision: Decision) -> None:
+        """Who decided the notifications' task, on their headers, 100 to a transaction; the
+        first decision stays, a header gone (expired) is skipped."""
+        self._each_once(
+            [
+                {
+                    "Update": {
+                        "Key": {"notification_id": nid, "sk": HEADER},
+                        "UpdateExpression": "SET decision = if_not_exists(decision, :decision)",
+                        "ConditionExpression": "attribute_exists(sk)",
+                        "ExpressionAttributeValues": {":decision": decision_item(decision)},
+                    }
+                }
+                for nid in notification_ids
+            ]
         )
+
+    def _each_once(self, actions: Sequence[dict[str, Any]]) -> list[bool]:
+        """Conditional writes of distinct items, 100 to a transaction: a refused condition
+        cancels its transaction, which is repeated without it; per action whether it was
+        written."""
+        answers: list[bool] = []
+        for chunk in batched(actions, MAX_TRANSACT, strict=False):
+            written: dict[int, bool] = {}
+            open_ = list(range(len(chunk)))
+            conflicts = 0
+            while open_:
+                try:
+                    refused = transact(self._table, [chunk[i] for i in open_])
+                except TransactionConflict:
+                    conflicts += 1
+                    if conflicts > _CONFLICT_PATIENCE:
+                        raise
+                    time.sleep(0.05 * conflicts)
+                    continue
+                if not refused:
+                    written.update(dict.fromkeys(open_, True))
+                    break
+                written.update({open_[r.index]: False for r in refused})
+                open_ = [i for i in open_ if i not in written]
+            answers.extend(written[i] for i in range(len(chunk)))
+        return answers

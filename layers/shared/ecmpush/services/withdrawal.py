@@ -87,17 +87,16 @@ class WithdrawalHandler:
                     keep_notifications=message.keep_notifications,
                 )
             ]
-        withdrawn = self._mark(message, targets, now)
         decided = {str(h["notification_id"]) for h, _ in targets}
         if not keep_owners and not message.keep_notifications:
             decided |= {str(h["notification_id"]) for h in headers}  # the task is done for all
-        wait_all(
-            [
-                self._pool.submit(self._deliveries.record_decision, nid, message.decision)
-                for nid in sorted(decided)
-            ]
+        # Written while the pushes go out: the 409 reads the task's decision, not these.
+        recorded = self._pool.submit(
+            self._deliveries.record_decision, sorted(decided), message.decision
         )
-        return self._send(withdrawn, message)
+        report = self._send(self._mark(message, targets, now), message)
+        wait_all([recorded])
+        return report
 
     @staticmethod
     def _current_holders(ecm: Callable[[], ContentServer], task: TaskRef) -> set[str]:
@@ -122,26 +121,23 @@ class WithdrawalHandler:
     ) -> list[Withdrawn]:
         """Mark each delivery withdrawn (once: a repeated message finds them marked) and pair
         the marked ones with their device; a device deleted meanwhile gets nothing."""
+        if not targets:
+            return []
         owners = list(dict.fromkeys(str(item["owner"]) for _, item in targets))
-        roster = self._devices.recipients(owners) if owners else {}
+        read = self._pool.submit(self._devices.recipients, owners)  # while the marks are written
+        marked = self._deliveries.withdraw(
+            [
+                (str(header["notification_id"]), str(item["owner"]), str(item["installation_id"]))
+                for header, item in targets
+            ],
+            message.reason,
+            now,
+        )
         devices: dict[tuple[str, str], Device] = {
             (owner, d.installation_id): d
-            for owner, recipient in roster.items()
+            for owner, recipient in read.result().items()
             for d in recipient.devices
         }
-        marked = _results(
-            [
-                self._pool.submit(
-                    self._deliveries.withdraw,
-                    str(header["notification_id"]),
-                    str(item["owner"]),
-                    str(item["installation_id"]),
-                    message.reason,
-                    now,
-                )
-                for header, item in targets
-            ]
-        )
         withdrawn: list[Withdrawn] = []
         for (header, item), done in zip(targets, marked, strict=True):
             device = devices.get((str(item["owner"]), str(item["installation_id"])))
