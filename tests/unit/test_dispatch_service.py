@@ -206,10 +206,11 @@ class FakeTasks(Partial):
     def __init__(self) -> None:
         self.tasks: dict[str, TrackedTask] = {}
 
-    def open(self, task: TrackedTask) -> None:
+    def open(self, task: TrackedTask) -> TrackedTask | None:
         current = self.tasks.get(task.task_key)
         if current is None or current.status == "open":
             self.tasks[task.task_key] = task
+        return current
 
     def get(self, key: str) -> TrackedTask | None:
         return self.tasks.get(key)

@@ -230,7 +230,10 @@ class TasksPort(Protocol):
     """adapters/tasks_repository.py `TasksRepository`: workflow steps tracked for replies and
     the SLA sweep."""
 
-    def open(self, task: TrackedTask) -> None: ...
+    def open(self, task: TrackedTask) -> TrackedTask | None:
+        """Track the task; returns it as it was tracked before (None: new)."""
+        ...
+
     def close(
         self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
     ) -> None:

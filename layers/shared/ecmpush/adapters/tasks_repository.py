@@ -8,7 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ecmpush.adapters.dynamo import applied, conditional
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from ecmpush.adapters.dynamo import applied, conditional, is_conditional_failure
 from ecmpush.adapters.dynamo_cursor import due_page
 from ecmpush.clock import rfc3339, sortable
 from ecmpush.domain.delivery.withdrawal import Decision, decision_item
@@ -19,6 +22,7 @@ from ecmpush.domain.sweeps.tasks import TrackedTask
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+_DESERIALIZER = TypeDeserializer()
 SLA_INDEX = "sla_due"
 SLA_BUCKET = "due"
 
@@ -44,7 +48,7 @@ class TasksRepository:
         self._retention = timedelta(days=retention_days)
         self._sla = sla_policy or SlaPolicy()
 
-    def open(self, task: TrackedTask) -> None:
+    def open(self, task: TrackedTask) -> TrackedTask | None:
         """Track a newly assigned task with its SLA ladder at the first step, unless it was
         already closed (events can arrive out of order: a completion must not be undone by a
         late assignment). Without a due time in the event, the default SLA for its stage and
@@ -52,7 +56,10 @@ class TasksRepository:
         event computes the same due time).
 
         Assigned again while open: a new due time restarts the ladder; the same due time keeps
-        the SLA progress (a redelivered event must not remind twice) and refreshes the rest."""
+        the SLA progress (a redelivered event must not remind twice) and refreshes the rest.
+
+        Returns the task as it was tracked before (None: new), read from the refused write
+        itself, so a reassignment is seen without another round trip."""
         due_at = task.due_at or self._sla.default_due(
             task.stage, task.priority, task.assigned_at or task.opened_at
         )
@@ -67,14 +74,30 @@ class TasksRepository:
         item["sla_bucket"] = SLA_BUCKET
         item["sla_next_at"] = sortable(due_at)
         item["expires_at"] = int((task.opened_at + self._retention).timestamp())
-        if self._put(item, "attribute_not_exists(task_key)"):
-            return
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(task_key)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+            earlier = self._earlier(task.task_key, exc)
         restart = "#status = :open AND (attribute_not_exists(due_at) OR due_at <> :due)"
-        if self._put(
+        if not self._put(
             item, restart, {"#status": "status"}, {":open": "open", ":due": item["due_at"]}
         ):
-            return
-        self._refresh(item)
+            self._refresh(item)
+        return earlier
+
+    def _earlier(self, key: str, refused: ClientError) -> TrackedTask | None:
+        """The item a refused create found (DynamoDB returns it with ALL_OLD), else read."""
+        wire: dict[str, Any] | None = refused.response.get("Item")  # type: ignore[assignment]
+        if not wire:
+            return self.get(key)
+        return _tracked(key, {k: _DESERIALIZER.deserialize(v) for k, v in wire.items()})
 
     def _put(
         self,
@@ -137,9 +160,7 @@ class TasksRepository:
 
     def get(self, key: str) -> TrackedTask | None:
         item = self._table.get_item(Key={"task_key": key}, ConsistentRead=True).get("Item")
-        if item is None or "opened_at" not in item:
-            return _closed_marker(key, item) if item else None
-        return TrackedTask.model_validate(item)
+        return _tracked(key, item) if item is not None else None
 
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]:
         """One page (at most `limit` items read) of tasks whose next SLA step is due at `now`,
@@ -200,6 +221,12 @@ class TasksRepository:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
+
+
+def _tracked(key: str, item: dict[str, Any]) -> TrackedTask:
+    if "opened_at" not in item:
+        return _closed_marker(key, item)
+    return TrackedTask.model_validate(item)
 
 
 def _due_text(due_at: datetime) -> str:

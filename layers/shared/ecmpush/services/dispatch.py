@@ -1,6 +1,7 @@
 """Dispatch: one handler per dispatch message type (an ECM event, a page of a team's group, a
-notification batch), over the shared delivery step (services/delivery.py). Why batches,
-pages, the deadline and the shared FCM pause: docs/design/dispatch.md."""
+notification batch; a withdrawal's is services/withdrawal.py), over the shared delivery step
+(services/delivery.py). Why batches, pages, the deadline and the shared FCM pause:
+docs/design/dispatch.md."""
 
 from __future__ import annotations
 
@@ -123,8 +124,7 @@ class EventHandler:
         self._records.track(event, now)  # record.expiry_scheduled → RecordsTable
         if isinstance(event, TaskAssigned):
             nid = notifications[0].id if notifications else None
-            earlier = self._tasks.get(event.data.task.key)
-            self._tasks.open(from_assigned(event, nid, now))
+            earlier = self._tasks.open(from_assigned(event, nid, now))
             if earlier is not None and reassigned(earlier, event):
                 self._withdrawals.publish(
                     WithdrawalMessage(
