@@ -125,6 +125,7 @@ def test_approve_on_the_phone_withdraws_the_browser_push_and_its_button_names_th
     assert (entry["decision"]["by"], entry["decision"]["action"]) == ("asmith", "approve")
     withdrawn = {d["installation_id"]: d.get("withdrawal") for d in entry["deliveries"]}
     assert withdrawn == {PHONE_ID: "replied", BROWSER_ID: "replied"}
+    assert _withdrawals(h, PHONE) == []  # the phone got the confirmation, which replaces it
 
     # The browser's button, tapped after the withdrawal: 409 naming who decided.
     late = _reply(h, original["data"], "asmith", BROWSER_ID, "reject")

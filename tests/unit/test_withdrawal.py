@@ -71,10 +71,12 @@ def test_what_is_withdrawn_once_a_task_is_decided(
 
 
 def test_the_new_assignee_and_the_new_assignment_keep_their_push() -> None:
-    keep = {"keep_owners": ["BJones"], "keep_notifications": ["n-new"]}
-    assert keeps_push("bjones", "n-old", **keep)  # logins compare case-blind
-    assert keeps_push("asmith", "n-new", **keep)
-    assert not keeps_push("asmith", "n-old", **keep)
+    def keeps(owner: str, nid: str) -> bool:
+        return keeps_push(owner, nid, keep_owners=["BJones"], keep_notifications=["n-new"])
+
+    assert keeps("bjones", "n-old")  # logins compare case-blind
+    assert keeps("asmith", "n-new")
+    assert not keeps("asmith", "n-old")
     assert not keeps_push("asmith", "n-old", keep_owners=(), keep_notifications=())
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ecmpush.clock import NO_DEADLINE
+from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.delivery.devices import Device
 from ecmpush.domain.delivery.messages import WithdrawalMessage
 from ecmpush.domain.delivery.outcomes import SendResult
@@ -22,7 +22,7 @@ from ecmpush.domain.ecm.model import Member, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.services.dispatch_report import RetryLater
 from ecmpush.services.withdrawal import WithdrawalHandler
-from tests.fakes import Inline, Partial
+from tests.fakes import Inline, Partial, Queue
 
 NOW = datetime(2026, 12, 1, 10, 42, tzinfo=UTC)
 TASK = TaskRef(process_id="4711", subprocess_id="4711", task_id="1")
@@ -141,6 +141,7 @@ def _handler(
     sender: FakeSender,
     ecm: FakeEcm | None = None,
     devices: FakeDevices | None = None,
+    queue: Queue[WithdrawalMessage] | None = None,
 ) -> WithdrawalHandler:
     return WithdrawalHandler(
         deliveries=deliveries,
@@ -149,7 +150,9 @@ def _handler(
         holders=(lambda: ecm) if ecm is not None else None,
         clock=lambda: NOW,
         pool=Inline(),
+        queue=queue or Queue(),
         send_chunk=2,
+        reserve_seconds=5.0,
     )
 
 
@@ -212,3 +215,46 @@ def test_a_dead_token_met_by_a_withdrawal_removes_the_device() -> None:
     report = _handler(deliveries, sender, devices=devices).handle(message, NO_DEADLINE)
     assert (report.withdrawn, report.removed) == (1, 1)
     assert devices.deleted == ["bjones"]
+
+
+def test_near_the_invocations_end_the_rest_waits_for_the_next_run_never_sent_twice() -> None:
+    """Two devices a chunk and 5 s kept back: the first chunk takes 6 of the 10 s left, so the
+    message is queued again; its next run sends the rest."""
+    deliveries = FakeDeliveries({"n-1": ["asmith", "bjones", "cwu", "dlee"]})
+    sender, queue = SlowSender(), Queue[WithdrawalMessage]()
+    handler = _handler(deliveries, sender, queue=queue)
+    message = WithdrawalMessage(task=TASK, reason="completed", decision=DECIDED)
+    first = handler.handle(message, Deadline(10.0, clock=lambda: sender.elapsed))
+    assert (first.withdrawn, first.requeued) == (2, 1)
+    assert queue.published == [message]
+    second = handler.handle(queue.published[0], NO_DEADLINE)
+    assert second.withdrawn == 2
+    tokens = sorted(p.token for p in sender.pushes)
+    assert tokens == [f"token-of-{u}" for u in ("asmith", "bjones", "cwu", "dlee")]
+
+
+class SlowSender(FakeSender):
+    """Each send takes 6 s of `elapsed`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elapsed = 0.0
+
+    def send(self, pushes: Sequence[Push]) -> list[SendResult]:
+        self.elapsed += 6.0
+        return super().send(pushes)
+
+
+def test_the_device_the_reply_came_from_is_marked_without_a_withdrawal_push() -> None:
+    """Its confirmation replaces the push there; marked, a later `task.completed` sends it
+    nothing either."""
+    deliveries = FakeDeliveries({"n-1": ["asmith", "bjones"]})
+    sender = FakeSender()
+    message = WithdrawalMessage(
+        task=TASK, reason="replied", decision=DECIDED, confirmed_on=("asmith-phone",)
+    )
+    assert _handler(deliveries, sender).handle(message, NO_DEADLINE).withdrawn == 1
+    assert [p.token for p in sender.pushes] == ["token-of-bjones"]
+    assert ("n-1", "asmith", "asmith-phone") in deliveries.marked
+    later = WithdrawalMessage(task=TASK, reason="completed", decision=DECIDED)
+    assert _handler(deliveries, sender).handle(later, NO_DEADLINE).withdrawn == 0

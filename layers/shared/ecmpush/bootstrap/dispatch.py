@@ -206,7 +206,9 @@ def build_dispatch(config: Settings | None = None, **overrides: Unpack[DispatchP
         holders=directory,
         clock=clock,
         pool=pool,
+        queue=publisher,
         send_chunk=options.send_chunk,
+        reserve_seconds=options.reserve_seconds,
     )
     return Dispatch(
         {

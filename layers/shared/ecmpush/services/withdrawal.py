@@ -5,7 +5,7 @@ device the data-only `withdrawn` push. Why: docs/design/withdrawal.md."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from datetime import datetime
 from itertools import batched
@@ -23,7 +23,7 @@ from ecmpush.domain.delivery.withdrawal import (
 )
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.ecm.task_ref import TaskRef
-from ecmpush.ports import ContentServer, DeliveriesPort, DevicesPort, PushSender
+from ecmpush.ports import ContentServer, DeliveriesPort, DevicesPort, Publisher, PushSender
 from ecmpush.services.delivery import wait_all
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 
@@ -43,7 +43,9 @@ class WithdrawalHandler:
         holders: Callable[[], ContentServer] | None,
         clock: Callable[[], datetime],
         pool: Executor,
+        queue: Publisher,
         send_chunk: int,
+        reserve_seconds: float,
     ) -> None:
         self._deliveries = deliveries
         self._devices = devices
@@ -51,7 +53,9 @@ class WithdrawalHandler:
         self._holders = holders
         self._clock = clock
         self._pool = pool
+        self._queue = queue
         self._send_chunk = send_chunk
+        self._reserve = reserve_seconds  # kept back from the deadline before a chunk starts
 
     def handle(self, message: WithdrawalMessage, deadline: Deadline) -> DispatchReport:
         now = self._clock()
@@ -94,9 +98,35 @@ class WithdrawalHandler:
         recorded = self._pool.submit(
             self._deliveries.record_decision, sorted(decided), message.decision
         )
-        report = self._send(self._mark(message, targets, now), message)
+        report = self._withdraw(message, targets, now, deadline)
         wait_all([recorded])
         return report
+
+    def _withdraw(
+        self,
+        message: WithdrawalMessage,
+        targets: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+        now: datetime,
+        deadline: Deadline,
+    ) -> DispatchReport:
+        """Mark and send a chunk at a time; when the invocation's end nears, the message goes
+        back on the queue and its next run finds the chunks done marked (never sent twice)."""
+        if not targets:
+            return DispatchReport()
+        owners = list(dict.fromkeys(str(item["owner"]) for _, item in targets))
+        devices: dict[tuple[str, str], Device] = {
+            (owner, d.installation_id): d
+            for owner, recipient in self._devices.recipients(owners).items()
+            for d in recipient.devices
+        }
+        reports: list[DispatchReport] = []
+        for chunk in batched(targets, self._send_chunk, strict=False):
+            if deadline.remaining() < self._reserve:
+                self._queue.publish(message)
+                reports.append(DispatchReport(requeued=1))
+                break
+            reports.append(self._send(self._mark(message, chunk, devices, now), message))
+        return DispatchReport.merge(reports)
 
     @staticmethod
     def _current_holders(ecm: Callable[[], ContentServer], task: TaskRef) -> set[str]:
@@ -117,14 +147,11 @@ class WithdrawalHandler:
         self,
         message: WithdrawalMessage,
         targets: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+        devices: Mapping[tuple[str, str], Device],
         now: datetime,
     ) -> list[Withdrawn]:
         """Mark each delivery withdrawn (once: a repeated message finds them marked) and pair
         the marked ones with their device; a device deleted meanwhile gets nothing."""
-        if not targets:
-            return []
-        owners = list(dict.fromkeys(str(item["owner"]) for _, item in targets))
-        read = self._pool.submit(self._devices.recipients, owners)  # while the marks are written
         marked = self._deliveries.withdraw(
             [
                 (str(header["notification_id"]), str(item["owner"]), str(item["installation_id"]))
@@ -133,15 +160,10 @@ class WithdrawalHandler:
             message.reason,
             now,
         )
-        devices: dict[tuple[str, str], Device] = {
-            (owner, d.installation_id): d
-            for owner, recipient in read.result().items()
-            for d in recipient.devices
-        }
         withdrawn: list[Withdrawn] = []
         for (header, item), done in zip(targets, marked, strict=True):
             device = devices.get((str(item["owner"]), str(item["installation_id"])))
-            if not done or device is None:
+            if not done or device is None or device.installation_id in message.confirmed_on:
                 continue
             sent = header.get("notification") or {}
             withdrawn.append(

@@ -75,12 +75,14 @@ class WriteBackService:
         self._publisher.publish(
             NotificationMessage(notification=confirmation(reply, outcome, title, link, now))
         )
-        # Every other push about the step goes from every device, the replier's others too.
+        # Every other push about the step goes from every device, the replier's others too
+        # (the device the reply came from gets the confirmation, which replaces it).
         self._publisher.publish(
             WithdrawalMessage(
                 task=reply.task,
                 reason="handed_over" if handed_over else "replied",
                 decision=decision,
+                confirmed_on=(reply.installation_id,) if reply.installation_id else (),
             )
         )
         return outcome

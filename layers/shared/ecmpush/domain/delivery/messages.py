@@ -62,9 +62,10 @@ _Names = Annotated[
 
 class WithdrawalMessage(BaseModel):
     """Withdraw the pushes about `task` still on devices (domain/delivery/withdrawal.py), except
-    those of `keep_owners` and `keep_notifications`. With `ask_holders` (a reassignment, where a
-    group step's members arrive as one assignment each), whoever Content Server still lists as
-    the step's holder keeps theirs too: only Content Server says who may act."""
+    those of `keep_owners` and `keep_notifications`. With `ask_holders`
+    (a reassignment, where a group step's members arrive as one assignment each), whoever
+    Content Server still lists as the step's holder keeps theirs too: only Content Server says
+    who may act."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: Literal["withdrawal"] = "withdrawal"
@@ -73,6 +74,9 @@ class WithdrawalMessage(BaseModel):
     decision: Decision
     keep_owners: _Names = ()
     keep_notifications: _Names = ()
+    # The device the reply came from: its push is marked withdrawn without a withdrawal push,
+    # as the reply's confirmation replaces it there.
+    confirmed_on: _Names = ()
     ask_holders: bool = False
 
 
