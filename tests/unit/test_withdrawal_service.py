@@ -17,7 +17,7 @@ from ecmpush.domain.delivery.preferences import Preferences
 from ecmpush.domain.delivery.push import Push
 from ecmpush.domain.delivery.recipient import Recipient
 from ecmpush.domain.delivery.withdrawal import Decision
-from ecmpush.domain.ecm.errors import EcmUnavailable
+from ecmpush.domain.ecm.errors import EcmRejected, EcmUnavailable
 from ecmpush.domain.ecm.model import Member, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.services.dispatch_report import RetryLater
@@ -122,15 +122,20 @@ class FakeSender(Partial):
 
 
 class FakeEcm(Partial):
-    def __init__(self, holders: Sequence[str] = (), down: bool = False) -> None:
+    def __init__(
+        self, holders: Sequence[str] = (), down: bool = False, refuses: bool = False
+    ) -> None:
         self.holders = holders
         self.down = down
+        self.refuses = refuses
 
     def workflow_status(
         self, process_id: str | int, *, budget_s: float | None = None
     ) -> WorkflowStatus:
         if self.down:
             raise EcmUnavailable("503")
+        if self.refuses:
+            raise EcmRejected("the service account may not see this workflow")
         members = tuple(Member(None, login) for login in self.holders)
         step = WorkflowStep(TASK, "Approve", "ok", members)
         return WorkflowStatus(str(process_id), "ok", None, (step,) if members else ())
@@ -201,6 +206,8 @@ def test_a_reassignment_nobody_can_confirm_withdraws_nothing() -> None:
         ask_holders=True,
     )
     assert _handler(deliveries, sender).handle(message, NO_DEADLINE).withdrawn == 0
+    refusing = _handler(deliveries, sender, FakeEcm(refuses=True))
+    assert refusing.handle(message, NO_DEADLINE).withdrawn == 0
     with pytest.raises(RetryLater):
         _handler(deliveries, sender, FakeEcm(down=True)).handle(message, NO_DEADLINE)
     assert sender.pushes == []

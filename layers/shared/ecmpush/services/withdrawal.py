@@ -21,7 +21,7 @@ from ecmpush.domain.delivery.withdrawal import (
     keeps_push,
     withdrawal_push,
 )
-from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
+from ecmpush.domain.ecm.errors import EcmError, EcmNotFound, EcmUnavailable
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.ports import ContentServer, DeliveriesPort, DevicesPort, Publisher, PushSender
 from ecmpush.services.delivery import wait_all
@@ -61,15 +61,12 @@ class WithdrawalHandler:
         now = self._clock()
         keep_owners = set(message.keep_owners)
         if message.ask_holders:
-            if self._holders is None:
+            holders = self._current_holders(message.task)
+            if holders is None:
                 # Nobody can confirm who still holds the step (a group step's members arrive
                 # as one assignment each): withdrawing on a guess could empty their screens.
-                log.warning(
-                    "reassigned task %s: no Content Server settings, nothing withdrawn",
-                    message.task,
-                )
                 return DispatchReport()
-            keep_owners |= self._current_holders(self._holders, message.task)
+            keep_owners |= holders
         headers = [h for h in self._deliveries.about_task(message.task.key) if _is_withdrawable(h)]
         on_devices = _results(
             [
@@ -128,18 +125,27 @@ class WithdrawalHandler:
             reports.append(self._send(self._mark(message, chunk, devices, now), message))
         return DispatchReport.merge(reports)
 
-    @staticmethod
-    def _current_holders(ecm: Callable[[], ContentServer], task: TaskRef) -> set[str]:
+    def _current_holders(self, task: TaskRef) -> set[str] | None:
         """Who Content Server lists as the step's holders now (every member of a group step
-        nobody accepted yet): their pushes stay."""
+        nobody accepted yet): their pushes stay. None when Content Server cannot say (no
+        settings, the service account may not see the workflow): logged, nothing withdrawn.
+        Content Server down: the message waits and asks again."""
+        if self._holders is None:
+            log.warning("reassigned task %s: no Content Server settings, nothing withdrawn", task)
+            return None
         try:
-            status = ecm().workflow_status(task.process_id, budget_s=HOLDERS_BUDGET_SECONDS)
+            status = self._holders().workflow_status(
+                task.process_id, budget_s=HOLDERS_BUDGET_SECONDS
+            )
         except EcmNotFound:
             return set()  # the workflow is gone: nobody holds the step any more
         except EcmUnavailable as exc:
             raise RetryLater(
                 f"holders of {task}: {exc}", exc.retry_after or HOLDERS_RETRY_SECONDS
             ) from exc
+        except EcmError as exc:
+            log.error("reassigned task %s: holders unknown (%s), nothing withdrawn", task, exc)
+            return None
         step = status.current_step(task)
         return {m.login for m in step.assignees} if step is not None else set()
 
