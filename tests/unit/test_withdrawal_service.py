@@ -12,7 +12,7 @@ import pytest
 from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.delivery.devices import Device
 from ecmpush.domain.delivery.messages import WithdrawalMessage
-from ecmpush.domain.delivery.outcomes import SendResult
+from ecmpush.domain.delivery.outcomes import SendResult, SendVerdict
 from ecmpush.domain.delivery.preferences import Preferences
 from ecmpush.domain.delivery.push import Push
 from ecmpush.domain.delivery.recipient import Recipient
@@ -114,7 +114,7 @@ class FakeSender(Partial):
     def send(self, pushes: Sequence[Push]) -> list[SendResult]:
         self.pushes.extend(pushes)
         return [
-            SendResult(error_code="UNREGISTERED")
+            SendResult(SendVerdict.INVALID_TOKEN, error_code="UNREGISTERED")
             if p.token in self.dead
             else SendResult(message_id="m")
             for p in pushes

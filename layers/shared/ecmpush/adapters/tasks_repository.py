@@ -36,6 +36,7 @@ _REFRESHED = (
     "backup",
     "priority",
     "document_name",
+    "document_node_id",
     "notification_id",
 )
 

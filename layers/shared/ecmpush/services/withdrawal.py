@@ -14,7 +14,7 @@ from typing import Any
 from ecmpush.clock import Deadline
 from ecmpush.domain.delivery.devices import Device
 from ecmpush.domain.delivery.messages import WithdrawalMessage
-from ecmpush.domain.delivery.outcomes import NO_DEVICE_ID, DeliveryStatus, FcmOutcome, classify
+from ecmpush.domain.delivery.outcomes import NO_DEVICE_ID, DeliveryStatus, SendVerdict
 from ecmpush.domain.delivery.withdrawal import (
     KEPT_TYPES,
     Withdrawn,
@@ -189,10 +189,9 @@ class WithdrawalHandler:
         for chunk in batched(withdrawn, self._send_chunk, strict=False):
             results = self._sender.send([withdrawal_push(w, message.decision) for w in chunk])
             for item, result in zip(chunk, results, strict=True):
-                outcome = classify(result)
-                if outcome is FcmOutcome.SENT:
+                if result.verdict is SendVerdict.SENT:
                     reports.append(DispatchReport(withdrawn=1))
-                elif outcome is FcmOutcome.REMOVE_TOKEN:
+                elif result.verdict is SendVerdict.INVALID_TOKEN:
                     device = item.device
                     self._devices.delete_if_token(
                         device.owner, device.installation_id, device.token
