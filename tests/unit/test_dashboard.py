@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, get_args
 
 from devstack import template as cfn
+from ecmpush.domain.delivery.withdrawal import WithdrawalReason
 from ecmpush.domain.replies.requests import ReplyStatus
 from tests.conftest import REPO_ROOT
 
@@ -66,12 +67,15 @@ def test_every_application_metric_on_the_dashboard_is_emitted_by_the_code() -> N
     assert len(names) > 20
     assert [name for name in names if not _emitted(name)] == []
     for row in _metrics("Ecmpush"):
-        dimensions = [v for v in row[2:] if isinstance(v, str)]
+        words = [v for v in row[2:] if isinstance(v, str)]
+        dimensions = dict(zip(words[::2], words[1::2], strict=True))
+        assert dimensions.pop("service") == "ecmpush", row
         if row[1] in _figures():
-            assert dimensions[:2] == ["service", "ecmpush"], row
-            assert tuple(dimensions[2::2]) == FIGURE_DIMENSIONS, row
+            assert tuple(dimensions) == FIGURE_DIMENSIONS, row
+        elif row[1] == "PushesWithdrawn":  # the withdrawal count carries its reason
+            assert tuple(dimensions) == ("reason",), row
         else:
-            assert dimensions == ["service", "ecmpush"], row
+            assert dimensions == {}, row
 
 
 def _figures() -> set[str]:
@@ -83,6 +87,11 @@ def test_time_to_decision_is_shown_at_p50_and_p90_for_every_stage() -> None:
     shown = {(row[7], row[8]["stat"]) for row in rows if row[1] == "TimeToDecision"}
     stages = ("approval", "review", "task")
     assert shown == {(stage, stat) for stage in stages for stat in ("p50", "p90")}
+
+
+def test_withdrawals_are_shown_for_every_reason_the_code_gives() -> None:
+    reasons = {row[3] for row in _metrics("Ecmpush") if row[1] == "PushesWithdrawn"}
+    assert reasons == set(get_args(WithdrawalReason))
 
 
 def test_every_queue_has_its_age_and_depth_on_the_dashboard() -> None:

@@ -19,6 +19,7 @@ FLOW_TYPES = {
     5: {"document.published"},
     6: {"governance.alert"},
     7: {"response.confirmed"},
+    "withdrawal": {"withdrawn"},  # issue 23: a push whose task was decided elsewhere
 }
 
 
@@ -45,7 +46,7 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
 def test_push_samples_in_clients_doc_are_current() -> None:
     text = push_samples.DOC.read_text()
     assert push_samples.updated_doc(text) == text, "docs/clients.md samples are stale: make samples"
-    assert text.count("#### ") == 15
+    assert text.count("#### ") == 16
     assert '"category": "ECM_APPROVAL"' in text
     assert '"click_action": "ECM_REVIEW"' in text
 
@@ -76,6 +77,9 @@ def test_every_flow_has_an_android_and_an_ios_sample() -> None:
     not_seen = [s for s in sections if s.split(" (")[0].endswith("not seen")]
     assert len(not_seen) == 2
     assert all(s.count('"reason": "not_seen"') == 2 for s in not_seen)  # android and ios
+    withdrawn = next(s for s in sections if s.startswith("withdrawn"))
+    assert '"notification": {' not in withdrawn  # data-only: the app closes the push itself
+    assert '"apns-collapse-id": "task-' in withdrawn
 
 
 def test_template_documents_every_api_route_from_the_openapi_document() -> None:

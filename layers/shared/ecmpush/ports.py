@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from ecmpush.domain.approver.steps import TrackedPush
     from ecmpush.domain.delivery.devices import Device, RefreshEntry
     from ecmpush.domain.delivery.messages import MemberType
     from ecmpush.domain.delivery.notifications import Notification
@@ -26,10 +27,14 @@ if TYPE_CHECKING:
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
     from ecmpush.domain.delivery.recipient import Recipient
+    from ecmpush.domain.delivery.withdrawal import Decision
     from ecmpush.domain.ecm.model import (
         Activity,
+        Assignment,
         CompletionResult,
         MembersPage,
+        NodeContent,
+        NodeInfo,
         SearchPage,
         TaskDetails,
         WorkflowStatus,
@@ -107,6 +112,21 @@ class ContentServer(Protocol):
     ) -> CompletionResult: ...
 
     def task_activities(self, ref: TaskRef, *, budget_s: float | None = None) -> list[Activity]: ...
+
+    def assignments(self, as_user: str, *, budget_s: float | None = None) -> list[Assignment]:
+        """The steps in `as_user`'s inbox, asked as that user (`EcmImpersonationOff` without
+        impersonation)."""
+        ...
+
+    def node(self, node_id: int | str, *, as_user: str, budget_s: float | None = None) -> NodeInfo:
+        """`EcmForbidden` for a node hidden from `as_user`, `EcmNotFound` for none."""
+        ...
+
+    def node_content(
+        self, node_id: int | str, *, as_user: str, limit: int, budget_s: float | None = None
+    ) -> NodeContent:
+        """`EcmContentTooLarge` above `limit` bytes; `EcmForbidden`, `EcmNotFound` as `node`."""
+        ...
 
     def user_id(self, login: str, *, budget_s: float | None = None) -> int: ...
 
@@ -202,6 +222,12 @@ class DeliveriesPort(Protocol):
         deliveries: Sequence[DeliveryOutcome] = (),
         policies: Sequence[PolicyOutcome] = (),
     ) -> None: ...
+    def deliveries(self, notification_id: str) -> list[dict[str, Any]]: ...
+    def about_task(self, task_key: str) -> list[dict[str, Any]]: ...
+    def withdraw(
+        self, deliveries: Sequence[tuple[str, str, str]], reason: str, now: datetime
+    ) -> list[bool]: ...
+    def record_decision(self, notification_ids: Sequence[str], decision: Decision) -> None: ...
 
 
 class FcmPausePort(Protocol):
@@ -223,8 +249,17 @@ class TasksPort(Protocol):
     """adapters/tasks_repository.py `TasksRepository`: workflow steps tracked for replies and
     the SLA sweep."""
 
-    def open(self, task: TrackedTask) -> None: ...
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+    def open(self, task: TrackedTask) -> TrackedTask | None:
+        """Track the task; returns it as it was tracked before (None: new)."""
+        ...
+
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
+        """Close the task; `decision` (who decided, kept from the first close that knew) is what
+        a later reply's 409 names."""
+        ...
+
     def get(self, key: str) -> TrackedTask | None: ...
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]: ...
     def advance(
@@ -263,6 +298,15 @@ class ProcessFigures(Protocol):
     """adapters/process_figures.py `PowertoolsFigures`: process visibility metrics."""
 
     def decided(self, *, flow: str, stage: str, seconds: float) -> None: ...
+
+
+class TrackedStepsPort(Protocol):
+    """adapters/tracked_steps_repository.py `TrackedStepsRepository` (read only)."""
+
+    def tasks(self, refs: Sequence[TaskRef]) -> Mapping[TaskRef, TrackedTask]: ...
+    def pushes(
+        self, tasks: Sequence[TrackedTask], owner: str, *, with_sla: bool = False
+    ) -> Mapping[str, list[TrackedPush]]: ...
 
 
 class RepliesPort(Protocol):

@@ -221,11 +221,12 @@ def ladder_notification(
     actionable: bool,
     nid: str,
     source_id: str,
-    template: str | None = None,
     reason: str | None = None,
 ) -> Notification:
     """A push about the task for `recipients`. Whoever may act gets the original push's buttons
-    (BY_STAGE); whoever is only told gets the same text with no buttons and so no action token."""
+    (BY_STAGE); whoever is only told gets the same text with no buttons and so no action token.
+    A `reason` has its own text: `sla.not_seen.reminder` for an `sla.reminder` sent because
+    nobody saw the push."""
     buttons = BY_STAGE.get(task.stage, BY_STAGE["task"]) if actionable else INFO
     ref = task.ref
     params = {
@@ -243,7 +244,7 @@ def ladder_notification(
         category=CATEGORY,
         source_id=source_id,
         recipients=list(recipients),
-        template=template or kind,
+        template=f"{CATEGORY}.{reason}.{kind.rpartition('.')[2]}" if reason else kind,
         params=params,
         deep_link=task_link(base, ref, nid),
         actions=list(buttons.actions),

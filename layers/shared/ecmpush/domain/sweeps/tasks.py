@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.intake.events import TaskAssigned
 
@@ -29,6 +30,9 @@ class TrackedTask(BaseModel):
     due_at: datetime | None = None  # from the event, else the default SLA (TasksRepository.open)
     priority: str = "normal"
     document_name: str | None = None
+    document_node_id: str | None = (
+        None  # the event's document (read as the user: docs/design/approver-api.md)
+    )
     notification_id: str | None = None
     status: Literal["open", "closed"] = "open"
     opened_at: datetime
@@ -36,6 +40,7 @@ class TrackedTask(BaseModel):
     sla_level: int = 0  # the next SLA step (domain/sweeps/sla.py: 0 reminder, 1 escalation, 2 done)
     closed_at: datetime | None = None
     outcome: str | None = None
+    decision: Decision | None = None  # who decided, once closed (domain/delivery/withdrawal.py)
     # Not seen → the next person (domain/sweeps/unseen.py): when the next check is due (None: not
     # watched, or done) and which step it takes (0 reminder, 1 early escalation, 2 done).
     unseen_at: datetime | None = None
@@ -82,6 +87,7 @@ def from_assigned(
         due_at=task.due_at,
         priority=task.priority,
         document_name=data.document.name if data.document else None,
+        document_node_id=data.document.node_id if data.document else None,
         notification_id=notification_id,
         opened_at=now,
         assigned_at=event.occurred_at,

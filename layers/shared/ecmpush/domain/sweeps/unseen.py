@@ -22,10 +22,6 @@ UNSEEN_REMINDER: Final = 0
 UNSEEN_ESCALATION: Final = 1
 UNSEEN_DONE: Final = 2
 
-TEMPLATES: Final = {
-    UNSEEN_REMINDER: "sla.not_seen.reminder",
-    UNSEEN_ESCALATION: "sla.not_seen.escalation",
-}
 _KINDS: Final = {UNSEEN_REMINDER: KIND[0], UNSEEN_ESCALATION: KIND[ESCALATION]}
 
 
@@ -95,7 +91,6 @@ def unseen_step_for(
             actionable=actionable,
             nid=unseen_notification_id(task, level, info=not actionable),
             source_id=f"{NOT_SEEN}:{task.task_key}:{level}",
-            template=TEMPLATES[level],
             reason=NOT_SEEN,
         )
         for people, actionable in ((actors, True), (informed, False))
