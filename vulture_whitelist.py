@@ -6,6 +6,7 @@ from ecmpush.adapters.fcm_sender import FcmSender
 from ecmpush.adapters.firebase_app import _read_environment_once
 from ecmpush.bootstrap.intake import _mark_duplicate
 from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.receipts import ReceiptEvent
 from ecmpush.domain.ecm.model import (
     CompletionResult,
     SearchRow,
@@ -51,4 +52,8 @@ _ = (
     SlaSweepReport.closed,
     SlaSweepReport.unaddressed,
     SlaSweepReport.stopped,
+    # receipt kinds a client reports: parsed from the body by value, stored by `attribute`
+    ReceiptEvent.RECEIVED,
+    ReceiptEvent.DISPLAYED,
+    ReceiptEvent.DISMISSED,
 )
