@@ -37,6 +37,7 @@ prepare_snapshot(
     "ecmpush.services.devices",
     "ecmpush.services.me",
     "ecmpush.services.receipts",
+    "ecmpush.adapters.receipts_repository",
 )
 
 InstallationId = Annotated[str, Path(pattern=INSTALLATION_ID_PATTERN)]
