@@ -201,3 +201,23 @@ def test_the_timeline_orders_send_receipts_read_and_reply(harness: Harness) -> N
     rendered = render(entries)
     assert "accepted by FCM" in rendered
     assert opened.replace("+00:00", "Z") in rendered
+
+
+def test_the_first_open_emits_time_to_open_per_flow_and_stage(harness: Harness, capfd: Any) -> None:
+    nid = _sent(harness)
+    # Powertools prints a single_metric whatever POWERTOOLS_METRICS_DISABLED says.
+    capfd.readouterr()
+    assert _receipts(harness, "asmith", _receipt(nid, "opened")).body["results"] == ["recorded"]
+    assert _receipts(harness, "asmith", _receipt(nid, "opened")).body["results"] == ["unchanged"]
+    emitted = [
+        json.loads(line)
+        for line in capfd.readouterr().out.splitlines()
+        if line.startswith("{") and '"TimeToOpen"' in line
+    ]
+    assert len(emitted) == 1, emitted  # the repeat emits nothing
+    (metric,) = emitted
+    assert (metric["flow"], metric["stage"]) == ("task.assigned", "approval")
+    (definition,) = metric["_aws"]["CloudWatchMetrics"]
+    assert definition["Namespace"] == "Ecmpush"
+    assert definition["Dimensions"] == [["flow", "stage", "service"]]
+    assert 0 <= metric["TimeToOpen"][0] < 60
