@@ -81,7 +81,6 @@ def test_history_newest_first_with_deliveries_and_replies(harness: Harness) -> N
             "displayed_at": None,
             "opened_at": None,
             "dismissed_at": None,
-            "withdrawn_at": None,
         }
     ]
     assert entry["response"] is None

@@ -10,6 +10,7 @@ import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
 import { currentIdToken, startFirebase } from './firebase.js';
 import { forgetPush, keepPush } from './pushes.js';
 import { SYNC_TAG, flushReceipts, recordReceipt } from './receipts.js';
+import { isWithdrawal, withdrawNotifications } from './withdrawals.js';
 import {
   NO_ANSWER,
   actionLabel,
@@ -89,6 +90,7 @@ function notificationOf(payload) {
 }
 
 async function showPush(payload) {
+  if (isWithdrawal(payload)) return withdraw(payload); // not a push of its own: no receipts
   await recordReceipt(payload, 'received', installationId);
   await Promise.all([keepPush(payload), self.registration.showNotification(...notificationOf(payload))]);
   return report(payload, 'displayed');
@@ -129,6 +131,12 @@ async function besides(side, main) {
   const [, outcome] = await Promise.allSettled([side, main]);
   if (outcome.status === 'rejected') throw outcome.reason;
   return outcome.value;
+}
+
+/** A push whose task was decided elsewhere: its notification goes, open pages update the card. */
+async function withdraw(payload) {
+  await withdrawNotifications(self.registration, payload);
+  await tellPages({ type: 'ecmpush-withdrawn', payload });
 }
 
 /**

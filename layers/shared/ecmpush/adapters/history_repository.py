@@ -28,8 +28,8 @@ BY_RECIPIENT = "by_recipient"
 
 
 _KEYS = frozenset({"notification_id", "sk", "recipient", "created_at"})
-# What a delivery shows of its receipts: the first report of each kind, and a withdrawal.
-_RECEIPT_ATTRIBUTES = (*(event.attribute for event in ReceiptEvent), "withdrawn_at")
+# What a delivery shows of its receipts: the first report of each kind.
+_RECEIPT_ATTRIBUTES = tuple(event.attribute for event in ReceiptEvent)
 
 
 class HistoryRepository:
@@ -75,6 +75,7 @@ class HistoryRepository:
                 "error_code": item.get("error_code"),
                 "updated_at": item.get("updated_at"),
                 **{name: item.get(name) for name in _RECEIPT_ATTRIBUTES},
+                **_withdrawal(item),
             }
             for sk, item in sorted(by_sk.items())
             if sk.startswith(prefix)
@@ -82,6 +83,7 @@ class HistoryRepository:
             and item.get("installation_id") != NO_DEVICE_ID
         ]
         reply = by_sk.get(reply_key(owner))
+        decision = by_sk.get(HEADER, {}).get("decision")
         return {
             "notification_id": nid,
             "type": inbox.get("type"),
@@ -94,6 +96,7 @@ class HistoryRepository:
             "read_at": inbox.get("read_at"),
             "deliveries": deliveries,
             "no_device": delivery_key(owner, NO_DEVICE_ID) in by_sk,
+            "decision": dict(decision) if decision else None,  # who decided its task
             "response": (
                 {
                     "action": reply["action"],
@@ -149,3 +152,10 @@ class HistoryRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         marked = sum(self.mark_read(owner, nid, now) is not None for nid in unread[:limit])
         return marked, len(unread) > limit
+
+
+def _withdrawal(item: dict[str, Any]) -> dict[str, Any]:
+    """When and why the push was withdrawn from this device (docs/design/withdrawal.md)."""
+    if "withdrawn_at" not in item:
+        return {}
+    return {"withdrawn_at": item["withdrawn_at"], "withdrawal": item.get("withdrawal")}
