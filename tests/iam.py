@@ -241,7 +241,9 @@ def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[
 def static_provisioned(template: dict[str, Any]) -> Provisioned:
     """AWS-shaped physical values (names after the logical ids, as devstack provisions them)
     for reading the policies without moto."""
-    out = Provisioned(parameters=cfn.parameter_defaults(template))
+    out = Provisioned(
+        parameters=cfn.parameter_defaults(template), conditions=template.get("Conditions", {})
+    )
     arn = {
         "AWS::DynamoDB::Table": "arn:aws:dynamodb:{r}:{a}:table/{n}",
         "AWS::SQS::Queue": "arn:aws:sqs:{r}:{a}:{n}",

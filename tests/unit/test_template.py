@@ -45,6 +45,9 @@ CONTRACT_ROUTES = {
     ("PUT", "/me/preferences"): "id_token",
     ("GET", "/me/notifications"): "id_token",
     ("POST", "/responses"): "id_token",
+    # The optional OTDS sign-in bridge (docs/sign-in.md): before any ID token exists.
+    ("POST", "/sign-in/otds/start"): "none",
+    ("POST", "/sign-in/otds/token"): "none",
 }
 # An SQS event source's visibility timeout at least 6 x the function timeout; the smallest
 # MaximumConcurrency; a batch without a batching window holds at most 10 messages.
@@ -128,6 +131,8 @@ def target(value: Any) -> str:
         return str(value["Ref"])
     if "Fn::GetAtt" in value:
         return str(value["Fn::GetAtt"][0])
+    if "Fn::If" in value:  # a conditional resource's reference, or "" without it
+        return target(value["Fn::If"][1])
     (name,) = {v.split(".")[0] for v in re.findall(r"\$\{([\w.]+)\}", json.dumps(value))}
     return str(name)
 
@@ -583,6 +588,8 @@ def resolver_routes(app: Path) -> dict[tuple[str, str], ast.FunctionDef]:
 def verifies(handler: ast.FunctionDef, auth: str) -> bool:
     if auth == "signature":
         return "x-ecmpush-signature" in ast.unparse(handler)
+    if auth == "none":  # signing in: the OTDS code and the signed state are what it checks
+        return "bootstrap.build_sign_in" in ast.unparse(handler)
     return any(isinstance(n, ast.Name) and n.id == "authenticated" for n in ast.walk(handler))
 
 
