@@ -3,6 +3,7 @@ PKCE (RFC 7636's own example), the signed state, the login mapping, and every re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,8 @@ from ecmpush.domain.sign_in import (
     state_key,
 )
 from ecmpush.services.sign_in import SignInService
+from ecmpush.settings import ConfigurationError
+from tests.fakes import unit_settings
 
 KEY = state_key("client-secret")
 # RFC 7636 Appendix B.
@@ -193,3 +196,65 @@ def test_content_server_has_the_last_word(cs_login, message):
         built.finish("code-1", state, RFC_VERIFIER)
     assert refused.value.status == 403
     assert minter.minted == []
+
+
+BRIDGE = {
+    "otds_base_url": "https://otds.example.com",
+    "otds_client_id": "ecmpush-sign-in",
+    "otds_secret_id": "otds-secret",
+    "sign_in_redirect_uri": "https://app.example.com/",
+    "sign_in_firebase_secret_id": "sign-in-firebase",
+}
+
+
+def test_the_bridge_is_built_from_its_settings_without_reading_secrets():
+    from ecmpush.bootstrap.sign_in import build_sign_in
+
+    assert isinstance(build_sign_in(unit_settings(**BRIDGE)), SignInService)
+
+
+@pytest.mark.parametrize(
+    ("changes", "refused"),
+    [
+        ({"otds_client_id": ""}, "ECMPUSH_OTDS_CLIENT_ID is required"),
+        ({"otds_base_url": "http://otds.example.com"}, "ECMPUSH_OTDS_BASE_URL must be an https"),
+        (
+            {"sign_in_redirect_uri": "https://app.example.com/?next=https://evil.example"},
+            "ECMPUSH_SIGN_IN_REDIRECT_URI must have no query",
+        ),
+        ({"otds_partition_suffix": "drop"}, "OTDS login mapping"),
+    ],
+)
+def test_the_bridge_refuses_a_misconfiguration_at_cold_start(changes, refused):
+    from ecmpush.bootstrap.sign_in import build_sign_in
+
+    with pytest.raises(ConfigurationError, match=refused):
+        build_sign_in(unit_settings(**{**BRIDGE, **changes}))
+
+
+def test_the_handler_answers_an_oversized_or_schema_breaking_body_without_the_bridge():
+    import importlib
+
+    app = importlib.import_module("functions.sign_in.app")
+    event = {
+        "httpMethod": "POST",
+        "path": "/sign-in/otds/start",
+        "resource": "/sign-in/otds/start",
+        "headers": {"Content-Type": "application/json"},
+        "requestContext": {"requestId": "r1", "stage": "prod", "resourcePath": "/"},
+        "body": '{"code_challenge": "' + "a" * 5000 + '"}',
+        "isBase64Encoded": False,
+    }
+
+    class Context:
+        function_name, memory_limit_in_mb, aws_request_id = "f", 128, "r1"
+        invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:f"
+
+    assert app.lambda_handler(event, Context())["statusCode"] == 413
+    event["body"] = '{"code_challenge": "short", "redirect_uri": "https://evil.example"}'
+    answer = app.lambda_handler(event, Context())
+    assert answer["statusCode"] == 422
+    assert {e["path"] for e in json.loads(answer["body"])["errors"]} == {
+        "code_challenge",
+        "redirect_uri",
+    }
