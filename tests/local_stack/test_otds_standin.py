@@ -61,7 +61,7 @@ def code_of(answer: Any) -> str:
     assert answer.status_code == 302, answer.get_data(as_text=True)
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
     assert query["state"] == ["st"]
-    return query["code"][0]
+    return str(query["code"][0])
 
 
 def redeem(client: Client, issued: str, **overrides: str) -> Any:
