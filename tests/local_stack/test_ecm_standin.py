@@ -564,8 +564,8 @@ def test_answers_have_the_real_shape(
 
 def test_every_route_of_every_concern_module_has_its_handler() -> None:
     """The app is assembled from one module per concern (auth, OTDS sign-in, workflows, nodes,
-    members, inspect): each rule's endpoint `x` is answered by a method `_h_x`, and two apps (a test's
-    and the session's) each hold their own copy of every rule."""
+    members, inspect): each rule's endpoint `x` is answered by a method `_h_x`, and two apps (a
+    test's and the session's) each hold their own copy of every rule."""
     first, second = create_ecm_standin(), create_ecm_standin()
     endpoints = [rule.endpoint for rule in first._urls.iter_rules()]
     assert len(endpoints) == 23  # with OTDS sign-in's authorize and currentuser
