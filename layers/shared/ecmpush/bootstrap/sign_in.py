@@ -14,6 +14,8 @@ from ecmpush.bootstrap.parts import build_secret_store
 from ecmpush.settings import ConfigurationError, Settings, running_in_local_stack, settings
 
 if TYPE_CHECKING:
+    import requests
+
     from ecmpush.ports import CustomTokenMinter, OtdsAuthorization
     from ecmpush.services.sign_in import SignInService
 
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
 def _https(name: str, url: str) -> str:
     """OTDS and the redirect URI are https in every deployment; the local stand-ins are http."""
     parts = urlsplit(url)
-    if not parts.netloc or parts.scheme not in ("https", *(("http",) * running_in_local_stack())):
+    schemes = ("https", "http") if running_in_local_stack() else ("https",)
+    if not parts.netloc or parts.scheme not in schemes:
         raise ConfigurationError(f"environment variable {name} must be an https URL")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"environment variable {name} must have no query or fragment")
@@ -66,11 +69,23 @@ def build_sign_in(config: Settings | None = None) -> SignInService:
     def state_keys() -> list[bytes]:
         return [state_key(client_secret())]
 
+    @cache
+    def session() -> requests.Session:
+        import requests
+
+        return requests.Session()
+
     def otds() -> OtdsAuthorization:
+        """Per request: the client secret as the secret store has it now (rotation)."""
         from ecmpush.adapters.otds_client import OtdsClient
 
         return OtdsClient(
-            otds_url, config.otds_client_id, client_secret(), redirect_uri, config.otds_scope
+            otds_url,
+            config.otds_client_id,
+            client_secret(),
+            redirect_uri,
+            config.otds_scope,
+            session=session(),
         )
 
     @cache
