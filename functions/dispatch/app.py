@@ -1,12 +1,12 @@
-"""SQS consumer: one dispatch message per record, failed records reported individually.
+"""SQS consumer: one dispatch message per SQS message, failed ones reported individually.
 
-A record that raises is returned in `batchItemFailures`, so only it comes back; a record to
+A message that raises is returned in `batchItemFailures`, so only it comes back; a message to
 retry (a transient FCM answer) comes back after a backoff from seconds (domain/backoff.py:
 1-2 s, doubling, at least FCM's Retry-After), not after the queue's 180 s visibility timeout;
-a record that never succeeds reaches the DLQ through the queue's redrive policy. Records run
+a message that never succeeds reaches the DLQ through the queue's redrive policy. Messages run
 one after another: each is a delivery batch of a few hundred recipients that Dispatch already
 sends in parallel, and the invocation's remaining time is its deadline (what it cannot reach
-goes back as that record's failure, never killed half-written)."""
+goes back as that message's failure, never killed half-written)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.settings import settings
 
-# A batch whose every record failed is still a partial response, not a function error: a
-# transient FCM outage should retry records, not page the on-call through the Errors alarm.
+# A batch whose every message failed is still a partial response, not a function error: a
+# transient FCM outage should retry messages, not page the on-call through the Errors alarm.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 

@@ -25,7 +25,7 @@ from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
 from devstack.resources import Provisioned
 from devstack.sqs_poller import SqsPoller
-from ecmpush.domain.intake.webhook_signature import sign
+from ecmpush.entrypoints.webhook_signature import sign
 from tests.iam import IamEnforcer
 
 WEBHOOK_SECRET = "test-webhook-secret-current"
@@ -92,6 +92,7 @@ class Harness:
         self.dispatch = LocalFunction(specs["DispatchFunction"])
         self.responses_fn = LocalFunction(specs["ResponseCallbackFunction"])
         self.write_back = LocalFunction(specs["WriteBackFunction"])
+        self.approver_fn = LocalFunction(specs["ApproverFunction"])
         self._scheduled: dict[str, LocalFunction] = {}
         self.sqs = boto3.client("sqs")
         self.dynamodb = boto3.resource("dynamodb")

@@ -18,7 +18,7 @@ from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.page import Page
 from ecmpush.domain.sweeps.sla import SlaPolicy, step_for
 from ecmpush.domain.sweeps.tasks import TrackedTask
-from ecmpush.services.sla_sweep import NOT_ECM_OUTCOME, SlaSweepService
+from ecmpush.services.sla_sweep import NOT_ECM_OUTCOME, SlaSweepOptions, SlaSweepService
 from tests.fakes import Partial, Queue, tracked_task
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -124,7 +124,9 @@ def sweep(tasks: Tasks, ecm: Ecm, publisher: Queue[Any], **options: Any) -> SlaS
         publisher=publisher,
         policy=POLICY,
         app_base_url="https://app.test",
-        **{"page_size": 2, "ecm_budget_s": 1.0, "safety_margin_s": 1.0, **options},
+        options=SlaSweepOptions(
+            **{"page_size": 2, "ecm_budget_s": 1.0, "safety_margin_s": 1.0, **options}
+        ),
     )
 
 

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # Hosts besides AppBaseUrl's and EcmBaseUrl's that links in pushes may name (comma list).
     link_hosts: str = ""
     # Revocation checks of ID tokens (issue 9): on when a Firebase Auth viewer secret is set.
-    # How old a cached user record may be: on requests that change something (0 = read it
+    # How old a cached Firebase user account may be: on requests that change something (0 = read it
     # every time, a revocation is seen at once) and on reads (issue 21 §4).
     firebase_auth_secret_id: str | None = None
     revocation_cache_seconds: int = 0

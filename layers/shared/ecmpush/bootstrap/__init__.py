@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ecmpush.bootstrap.approver import build_approver
 from ecmpush.bootstrap.auth import build_id_token_verifier
 from ecmpush.bootstrap.cache import cached, forget_all
 from ecmpush.bootstrap.devices import build_devices
@@ -24,14 +25,14 @@ if TYPE_CHECKING:
 
 @cached
 def build_sqs_client() -> SQSClient:
-    """boto3 on first use: only a record that is held back needs this client."""
+    """boto3 on first use: only a message that is held back needs this client."""
     import boto3
 
     return boto3.client("sqs")
 
 
 def hold_back_message(queue_url: str, receipt_handle: str, seconds: float) -> None:
-    """Keep a received SQS record invisible for `seconds` (a Retry-After, a backoff) instead of
+    """Keep a received SQS message invisible for `seconds` (a Retry-After, a backoff) instead of
     the queue's fixed visibility timeout."""
     from ecmpush.adapters.sqs_visibility import delay_message
 
@@ -46,6 +47,7 @@ def reset() -> None:
 
 
 __all__ = [
+    "build_approver",
     "build_device_prune",
     "build_devices",
     "build_dispatch",

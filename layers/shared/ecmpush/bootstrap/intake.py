@@ -1,4 +1,5 @@
-"""The webhook intake (functions/webhook_intake): authenticate, parse, accept each event once."""
+"""The webhook intake (functions/webhook_intake): authenticate and parse at the edge
+(`WebhookReader`), accept each event once (`WebhookIntakeService`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
     from ecmpush.domain.intake.events import EcmEvent
+    from ecmpush.entrypoints.webhook_body import WebhookReader
     from ecmpush.services.webhook_intake import WebhookIntakeService
 
 
@@ -39,6 +41,7 @@ class IntakeParts(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class Intake:
+    reader: WebhookReader  # size, signature, JSON and schema: the request at the edge
     service: WebhookIntakeService
     idempotency: IdempotencyConfig  # the handler registers each invocation's context with it
     accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]]  # built on first use
@@ -53,6 +56,7 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
 def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts]) -> Intake:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
+    from ecmpush.entrypoints.webhook_body import WebhookReader
     from ecmpush.services.webhook_intake import WebhookIntakeService
 
     config = config or settings()
@@ -82,12 +86,11 @@ def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts
     store = build_secret_store
     secrets, refreshed = rotating_secret(store, config.webhook_secret_id)
     accept = part("accept_once", lambda: accept_event_once)
-    service = WebhookIntakeService(
+    reader = WebhookReader(
         secrets=part("secrets", lambda: secrets),
         refreshed_secrets=part("refreshed_secrets", lambda: refreshed),
-        accept_once=accept,
         caps=recipient_caps(config),
         links=link_policy(config),
         clock=part("clock", lambda: time.time),
     )
-    return Intake(service, idempotency, accept)
+    return Intake(reader, WebhookIntakeService(accept), idempotency, accept)

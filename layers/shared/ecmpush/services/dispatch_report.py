@@ -1,5 +1,5 @@
 """What one dispatch message came to (`DispatchReport`, summed from the parts that did the
-work), and `RetryLater`, the answer that sends the SQS record back."""
+work), and `RetryLater`, the answer that sends the SQS message back."""
 
 from __future__ import annotations
 

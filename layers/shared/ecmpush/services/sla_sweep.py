@@ -61,6 +61,17 @@ class _Check(Enum):
     DOWN = "down"  # unchecked, and Content Server as a whole looks unusable
 
 
+@dataclass(frozen=True)
+class SlaSweepOptions:
+    """How a run paces itself: tasks per index page, one Content Server call's budget, the time
+    kept back at the end, and how many outages in a row end the run."""
+
+    page_size: int = 25
+    ecm_budget_s: float = 5.0
+    safety_margin_s: float = 10.0
+    max_consecutive_outages: int = 3
+
+
 class SlaSweepService:
     def __init__(
         self,
@@ -71,10 +82,7 @@ class SlaSweepService:
         policy: SlaPolicy,
         app_base_url: str,
         routing: Callable[[], RoutingConfig] = RoutingConfig,
-        page_size: int = 25,
-        ecm_budget_s: float = 5.0,
-        safety_margin_s: float = 10.0,
-        max_consecutive_outages: int = 3,
+        options: SlaSweepOptions = SlaSweepOptions(),
     ) -> None:
         self._tasks = tasks
         self._ecm = ecm  # built lazily: credentials are read only when a task is due
@@ -82,10 +90,10 @@ class SlaSweepService:
         self._policy = policy
         self._base_url = app_base_url
         self._routing = routing
-        self._page_size = page_size
-        self._ecm_budget_s = ecm_budget_s
-        self._margin_s = safety_margin_s
-        self._max_outages = max_consecutive_outages
+        self._page_size = options.page_size
+        self._ecm_budget_s = options.ecm_budget_s
+        self._margin_s = options.safety_margin_s
+        self._max_outages = options.max_consecutive_outages
 
     def run(self, now: datetime, remaining_ms: Callable[[], int]) -> SlaSweepReport:
         """Sweep as of `now`. `remaining_ms` is read once before each task: a task is only
