@@ -59,6 +59,8 @@ def test_state_round_trip_and_refusals():
         "no signature": ([KEY], state.split(".")[0], RFC_VERIFIER, NOW),
         "another challenge": ([KEY], issue_state(KEY, other, NOW, "n"), RFC_VERIFIER, NOW),
         "too long": ([KEY], state + "a" * 600, RFC_VERIFIER, NOW),
+        "not base64url": ([KEY], "é" + state, RFC_VERIFIER, NOW),
+        "two dots": ([KEY], state + ".x", RFC_VERIFIER, NOW),
     }
     for name, (keys, candidate, verifier, now) in cases.items():
         with pytest.raises(SignInRefused) as refused:

@@ -21,6 +21,7 @@ _VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 _STATE_LABEL = b"ecmpush-otds-sign-in-state."
 _MAX_STATE = 512
+_STATE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 # A login: no control characters, / \\ or #; plain spaces only inside ("a@Some Partition").
 _LOGIN = re.compile(r"[^\s@/\\#]([^\t\n\r\f\v/\\#]{0,126}[^\s/\\#])?")
 
@@ -78,9 +79,9 @@ def issue_state(key: bytes, challenge: str, now: int, nonce: str) -> str:
 def check_state(keys: Sequence[bytes], state: str, verifier: str, now: int) -> None:
     """The state is one this bridge issued (any active key), not expired, and the verifier is
     the one whose challenge it carries: a code obtained for another browser cannot be used."""
-    payload, _, signature = state.partition(".")
-    if len(state) > _MAX_STATE or not payload or not signature:
+    if len(state) > _MAX_STATE or not _STATE.fullmatch(state):
         raise SignInRefused(400, "state is not one this sign-in issued")
+    payload, _, signature = state.partition(".")
     if not any(hmac.compare_digest(_signature(key, payload), signature) for key in keys):
         raise SignInRefused(400, "state is not one this sign-in issued")
     try:
