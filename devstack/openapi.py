@@ -121,11 +121,14 @@ ANSWERS: dict[tuple[str, str], dict[str, str]] = {
     # The optional OTDS sign-in bridge (docs/sign-in.md): no ID token yet, it makes one.
     ("post", "/sign-in/otds/start"): {
         "200": "`{authorize_url, state}`: send the browser to OTDS",
+        "400": "not UTF-8 JSON",
+        "413": "body over 4 KiB",
         "422": "the request breaks the schema (field paths in `errors`)",
     },
     ("post", "/sign-in/otds/token"): {
         "200": "`{custom_token}` for signInWithCustomToken",
-        "400": "state not issued here or expired, verifier mismatch, or OTDS refused the code",
+        "400": "not UTF-8 JSON; state not issued here or expired, verifier mismatch, or OTDS "
+        "refused the code",
         "403": "the OTDS user may not sign in, or has no Content Server login",
         "413": "body over 4 KiB",
         "422": "the request breaks the schema (field paths in `errors`)",

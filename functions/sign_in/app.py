@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
 from ecmpush.domain.field_errors import field_errors
+from ecmpush.domain.json_text import UnreadableJson, read_json
 from ecmpush.domain.sign_in import FinishRequest, SignInRefused, StartRequest
 from ecmpush.entrypoints.http import UnreadableBody, error_response, json_response, raw_body
 from ecmpush.entrypoints.observability import logger, metrics, tracer
@@ -59,12 +60,14 @@ def finish(request: Annotated[FinishRequest, Body()]) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Size, then readability (400: not UTF-8 JSON), then the routes' schemas (422)."""
     try:
-        size = len(raw_body(event))
-    except UnreadableBody as exc:
+        raw = raw_body(event)
+        if len(raw) > MAX_BODY_BYTES:
+            return _answer(error_response(413, f"body larger than {MAX_BODY_BYTES} bytes"))
+        read_json(raw)
+    except (UnreadableBody, UnreadableJson) as exc:
         return _answer(error_response(400, str(exc)))
-    if size > MAX_BODY_BYTES:
-        return _answer(error_response(413, f"body larger than {MAX_BODY_BYTES} bytes"))
     return app.resolve(event, context)
 
 

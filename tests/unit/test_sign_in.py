@@ -234,7 +234,7 @@ def test_the_bridge_refuses_a_misconfiguration_at_cold_start(changes, refused):
         build_sign_in(unit_settings(**{**BRIDGE, **changes}))
 
 
-def test_the_handler_answers_an_oversized_or_schema_breaking_body_without_the_bridge():
+def test_the_handler_answers_an_oversized_unreadable_or_schema_breaking_body_without_the_bridge():
     import importlib
 
     app = importlib.import_module("functions.sign_in.app")
@@ -253,6 +253,8 @@ def test_the_handler_answers_an_oversized_or_schema_breaking_body_without_the_br
         invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:f"
 
     assert app.lambda_handler(event, Context())["statusCode"] == 413
+    event["body"] = "code_challenge=x"
+    assert app.lambda_handler(event, Context())["statusCode"] == 400
     event["body"] = '{"code_challenge": "short", "redirect_uri": "https://evil.example"}'
     answer = app.lambda_handler(event, Context())
     assert answer["statusCode"] == 422
