@@ -8,6 +8,7 @@ import { failureMessage, readBody } from './http.js';
 import { finishOtdsSignIn, startOtdsSignIn } from './otds.js';
 import { subscribe } from './push.js';
 import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
+import { decisionOf, isWithdrawal, showDecided, withdrawNotifications } from './withdrawals.js';
 import {
   COMMENT_ACTIONS,
   MAX_COMMENT,
@@ -180,6 +181,10 @@ async function registerDevice() {
     await Notification.requestPermission();
   }
   const received = (payload) => {
+    if (isWithdrawal(payload)) {
+      withdrawn(payload, registration);
+      return;
+    }
     keepPush(payload);
     showPushCard(payload);
   };
@@ -216,11 +221,21 @@ navigator.serviceWorker.addEventListener('message', (event) => {
     // Answered from the notification: the card here has nothing left to do.
     if (isFinal(message.result)) cardOf(message.notificationId)?.remove();
     loadInbox();
+  } else if (message.type === 'ecmpush-withdrawn') {
+    withdrawn(message.payload);
   } else if (message.type === 'ecmpush-open') {
     keepPush(message.payload);
     showPushCard(message.payload, message.action);
   }
 });
+
+/** A withdrawal: the card says who decided; arriving here (page in front), the page closes the
+ * notification the service worker would otherwise have closed. */
+function withdrawn(payload, registration = null) {
+  showDecided(cardOf(payload.data.notification_id), decisionOf(payload.data));
+  if (registration) withdrawNotifications(registration, payload);
+  loadInbox();
+}
 
 /**
  * Draws the card of a push with the app's own reply buttons. Only a tap on one of those buttons
@@ -323,7 +338,12 @@ async function loadInbox() {
     notifications.filter((n) => n.response).forEach((n) => {
       forgetPush(n.notification_id);
       const card = cardOf(n.notification_id);
-      if (card && !card.dataset.replied) card.remove();
+      if (card && !card.dataset.replied && !card.dataset.decided) card.remove();
+    });
+    // Decided elsewhere and not answered here: the kept card says who decided.
+    notifications.filter((n) => n.decision && !n.response).forEach((n) => {
+      forgetPush(n.notification_id);
+      showDecided(cardOf(n.notification_id), n.decision);
     });
     const rows = notifications.map((n) => {
       const delivered = n.deliveries.map((d) => `${d.platform} ${d.status}`).join(', ');

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
     from ecmpush.domain.delivery.recipient import Recipient
+    from ecmpush.domain.delivery.withdrawal import Decision
     from ecmpush.domain.ecm.model import (
         Activity,
         Assignment,
@@ -221,6 +222,12 @@ class DeliveriesPort(Protocol):
         deliveries: Sequence[DeliveryOutcome] = (),
         policies: Sequence[PolicyOutcome] = (),
     ) -> None: ...
+    def deliveries(self, notification_id: str) -> list[dict[str, Any]]: ...
+    def about_task(self, task_key: str) -> list[dict[str, Any]]: ...
+    def withdraw(
+        self, deliveries: Sequence[tuple[str, str, str]], reason: str, now: datetime
+    ) -> list[bool]: ...
+    def record_decision(self, notification_ids: Sequence[str], decision: Decision) -> None: ...
 
 
 class FcmPausePort(Protocol):
@@ -242,8 +249,17 @@ class TasksPort(Protocol):
     """adapters/tasks_repository.py `TasksRepository`: workflow steps tracked for replies and
     the SLA sweep."""
 
-    def open(self, task: TrackedTask) -> None: ...
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+    def open(self, task: TrackedTask) -> TrackedTask | None:
+        """Track the task; returns it as it was tracked before (None: new)."""
+        ...
+
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
+        """Close the task; `decision` (who decided, kept from the first close that knew) is what
+        a later reply's 409 names."""
+        ...
+
     def get(self, key: str) -> TrackedTask | None: ...
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]: ...
     def advance(

@@ -11,8 +11,9 @@ from enum import Enum
 from typing import Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.delivery.messages import NotificationMessage
+from ecmpush.domain.delivery.messages import NotificationMessage, WithdrawalMessage
 from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import (
     EcmAuthError,
     EcmError,
@@ -143,7 +144,11 @@ class SlaSweepService:
             return None
         check = self._check(task, budget_s, report)
         if check is _Check.DONE:
-            self._tasks.close(key, CLOSED_OUTCOME, now)
+            decision = Decision(action="completed", platform="ecm", at=now)
+            self._tasks.close(key, CLOSED_OUTCOME, now, decision)
+            self._publisher.publish(
+                WithdrawalMessage(task=task.ref, reason="sla_recheck", decision=decision)
+            )
             report.closed += 1
         elif check in (_Check.UNCHECKED, _Check.DOWN):
             report.unchecked += 1
