@@ -344,7 +344,7 @@ def _sign_in(page: Any, stack: RunningStack) -> str:
     return token
 
 
-OTDS_TASK = ("4798", "4798", "1")  # seeded for this test alone
+OTDS_TASK = ("4789", "4789", "1")  # ids no other browser test uses
 
 
 def test_signs_in_through_otds_registers_receives_and_replies(
