@@ -5,6 +5,7 @@ import { onAuthStateChanged, signInWithCustomToken, signOut } from 'firebase/aut
 import { Api } from './api.js';
 import { currentIdToken, startFirebase } from './firebase.js';
 import { failureMessage, readBody } from './http.js';
+import { finishOtdsSignIn, startOtdsSignIn } from './otds.js';
 import { subscribe } from './push.js';
 import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
 import { flushReceipts, recordReceipt } from './receipts.js';
@@ -73,8 +74,10 @@ async function loadConfig() {
   }
   const loaded = await readBody(response);
   if (!response.ok) return failed(`config.json: HTTP ${response.status}`);
-  if (typeof loaded.apiBase !== 'string' || typeof loaded.signInUrl !== 'string' || !loaded.firebase) {
-    return failed('config.json lacks apiBase, signInUrl or firebase', 'Please tell your administrator.');
+  // signInUrl: the typed-name shortcut (local stack only); otdsSignIn: the OTDS bridge.
+  const signIn = typeof loaded.signInUrl === 'string' || loaded.otdsSignIn === true;
+  if (typeof loaded.apiBase !== 'string' || !signIn || !loaded.firebase) {
+    return failed('config.json lacks apiBase, a way to sign in, or firebase', 'Please tell your administrator.');
   }
   return loaded;
 }
@@ -85,6 +88,28 @@ if (!config) await new Promise(() => {});
 const { app, auth } = startFirebase(config);
 const api = new Api(config.apiBase, () => currentIdToken(auth));
 let session = null;
+
+$('otds-sign-in-card').hidden = config.otdsSignIn !== true;
+$('sign-in').hidden = typeof config.signInUrl !== 'string';
+$('otds-sign-in').addEventListener('click', async () => {
+  setStatus('Going to OTDS to sign in…');
+  try {
+    await startOtdsSignIn(config.apiBase);
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+});
+if (config.otdsSignIn === true) {
+  try {
+    const customToken = await finishOtdsSignIn(config.apiBase);
+    if (customToken) {
+      setStatus('Signing in…');
+      await signInWithCustomToken(auth, customToken);
+    }
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+}
 
 $('sign-in').addEventListener('submit', async () => {
   const user = $('ecm-user').value.trim();
@@ -130,7 +155,8 @@ onAuthStateChanged(auth, async (user) => {
   document.body.dataset.signedIn = user ? 'yes' : 'no';
   if (!user) {
     session = null;
-    setStatus('Signed out.');
+    // A failed sign-in's reason stays on screen (the first state change comes after it).
+    if ($('status').dataset.kind !== 'error') setStatus('Signed out.');
     return;
   }
   const claims = (await user.getIdTokenResult()).claims;

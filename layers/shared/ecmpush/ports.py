@@ -384,3 +384,34 @@ class ReplyWriter(Protocol):
         """Apply the reply in Content Server within `budget_s`: the outcome, or raise
         `EcmError` / `NoMatchingDisposition` when Content Server could not take it."""
         ...
+
+
+class OtdsAuthorization(Protocol):
+    """adapters/otds_client.py `OtdsClient`: OTDS's OAuth 2.0 endpoints for the sign-in bridge."""
+
+    def authorize_url(self, state: str, code_challenge: str) -> str:
+        """`/otdsws/oauth2/auth` with the configured client, redirect URI and scope."""
+        ...
+
+    def exchange_code(self, code: str, code_verifier: str) -> str:
+        """The user's access token for an authorization code (`/otdsws/oauth2/token`); raises
+        `SignInRefused` when OTDS refuses the code."""
+        ...
+
+    def current_user(self, access_token: str) -> Mapping[str, Any]:
+        """The signed-in user's OTDS record (`/otdsws/rest/currentuser` → `user`)."""
+        ...
+
+
+class ContentServerLogins(Protocol):
+    """adapters/ecm/bearer_login.py `BearerLoginCheck`: which login Content Server gives the
+    holder of an OTDS access token (`GET /api/v1/auth`), None when it knows no such user."""
+
+    def login_of(self, access_token: str) -> str | None: ...
+
+
+class CustomTokenMinter(Protocol):
+    """adapters/custom_tokens.py `FirebaseCustomTokens`: Firebase custom tokens
+    (`auth.create_custom_token`)."""
+
+    def mint(self, uid: str, claims: Mapping[str, str]) -> str: ...
