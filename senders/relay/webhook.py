@@ -87,3 +87,32 @@ def deliver(
             if isinstance(result, dict):
                 outcome[str(result.get("id"))] = str(result.get("status"))
     return outcome
+
+
+# What a whole request's failure (`failed:<reason>`) means, said plainly for the administrator.
+FAILURE_CAUSES = {
+    "failed:401": (
+        "the webhook refused the signature: the relay's webhook secret is not the stack's "
+        "current one (Secrets Manager WebhookSecret; fetch it again after each rotation)"
+    ),
+    "failed:403": (
+        "API Gateway refused the request: the relay sends no API key or a wrong one "
+        "(webhook_api_key_env must name a variable holding the stack's WebhookApiKey value)"
+    ),
+    "failed:404": "nothing answers at {url}/ecm/events: check webhook_url (the stack's ApiUrl)",
+    "failed:413": "the webhook found a request too large (more than 256 KiB)",
+    "failed:ConnectionError": "the webhook at {url} cannot be reached (DNS, proxy, firewall)",
+    "failed:Timeout": "the webhook at {url} did not answer in time",
+    "failed:ReadTimeout": "the webhook at {url} did not answer in time",
+    "failed:ConnectTimeout": "the webhook at {url} cannot be reached (connection timed out)",
+    "failed:SSLError": "the webhook at {url} failed the TLS check (certificate, proxy)",
+}
+CONFIGURATION_FAILURES = frozenset({"failed:401", "failed:403", "failed:404"})
+
+
+def failure_cause(status: str, api_url: str) -> str | None:
+    """The plain cause of a `failed:<reason>` outcome; None for a per-event status."""
+    if not status.startswith("failed:"):
+        return None
+    cause = FAILURE_CAUSES.get(status, "the webhook answered {status}: see docs/relay.md")
+    return cause.format(url=api_url.rstrip("/"), status=status.removeprefix("failed:"))
