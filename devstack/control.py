@@ -18,6 +18,7 @@ SWEEPS = {
     "expiry": "ExpirySweepFunction",
     "sla": "SlaSweepFunction",
     "devices": "DevicePruneFunction",
+    "relay": "RelayPollFunction",  # only when started with --relay (EnableRelay)
 }
 
 

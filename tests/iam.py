@@ -195,6 +195,11 @@ class _Resolver:
         if fn == "Fn::Select":
             index, items = arg
             return self.value(items, local)[int(index)]
+        if fn == "Fn::Join":  # a CommaDelimitedList parameter's value is its comma text here
+            delimiter, items = arg
+            joined = self.value(items, local)
+            parts = joined if isinstance(joined, list) else str(joined).split(",")
+            return delimiter.join(str(part) for part in parts)
         raise AssertionError(f"cannot evaluate {fn} in a policy")
 
 

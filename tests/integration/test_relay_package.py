@@ -201,6 +201,11 @@ def test_the_webhook_refusing_the_relay_is_said_plainly(
     status, lines = _relay(installed, keyless, tmp_path)
     assert status == 3
     assert "API Gateway refused the request" in _messages(lines, "ERROR")
+
+    misrouted = _configure(tmp_path, f"{webhook}/ecm/events", ecm_server[1])  # the route, not base
+    status, lines = _relay(installed, misrouted, tmp_path)
+    assert status == 3
+    assert "API Gateway has no route" in _messages(lines, "ERROR")
     assert harness.queue_depth() == 0  # nothing reached intake, nothing recorded as sent
     assert json.loads((tmp_path / "state" / "relay-state.json").read_text())["steps"] == {}
 

@@ -110,6 +110,7 @@ def test_map_rules_are_the_files_and_the_functions() -> None:
         ("failed:401", "refused the signature"),
         ("failed:403", "API Gateway refused the request"),
         ("failed:404", "nothing answers at https://w.example/prod/ecm/events"),
+        ("failed:no-route", "API Gateway has no route https://w.example/prod/ecm/events"),
         ("failed:ConnectionError", "https://w.example/prod cannot be reached"),
         ("failed:502", "the webhook answered 502"),
     ],

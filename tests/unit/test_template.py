@@ -128,6 +128,9 @@ def target(value: Any) -> str:
         return str(value["Ref"])
     if "Fn::GetAtt" in value:
         return str(value["Fn::GetAtt"][0])
+    if "Fn::If" in value:  # a conditional resource's name, or a literal without it
+        _, yes, no = value["Fn::If"]
+        return target(yes if isinstance(yes, dict) else no)
     (name,) = {v.split(".")[0] for v in re.findall(r"\$\{([\w.]+)\}", json.dumps(value))}
     return str(name)
 

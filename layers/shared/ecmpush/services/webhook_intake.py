@@ -43,33 +43,25 @@ class IntakeAnswer:
     results: list[dict[str, Any]]  # one per event, in order: id, status, errors or message
 
 
-class WebhookIntakeService:
+class EventIntake:
+    """Validate each event of a body and accept it once: what the webhook does once the
+    signature holds, and all that a sender inside the stack needs (RelayPollFunction hands its
+    events here instead of POSTing them: they crossed no network, so there is no signature)."""
+
     def __init__(
         self,
         *,
-        secrets: Callable[[], Sequence[bytes]],
-        refreshed_secrets: Callable[[], Sequence[bytes] | None],
         accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]],
         caps: RecipientCaps,
         links: LinkPolicy,
-        clock: Callable[[], float],
     ) -> None:
-        self._secrets = secrets
-        self._refreshed = refreshed_secrets
         self._accept_once = accept_once  # built lazily: the idempotency layer loads boto3
         self._caps = caps
         self._links = links
-        self._clock = clock
 
-    def receive(self, signature: str | None, body: bytes) -> IntakeAnswer:
-        """Raises `BodyError` or `InvalidSignature` for the request as a whole."""
+    def receive(self, body: bytes) -> IntakeAnswer:
+        """Raises `BodyError` for the body as a whole."""
         check_size(body)
-        verify_with_rotation(
-            lambda keys: webhook_signature.verify(signature, body, keys, now=self._clock()),
-            self._secrets,
-            self._refreshed,
-            webhook_signature.SignatureMismatch,
-        )
         parsed = parse_body(body, self._caps, self._links)
         return IntakeAnswer(parsed.batch, [self._accept(item) for item in parsed.items])
 
@@ -87,3 +79,31 @@ class WebhookIntakeService:
             elif exc.status == "unavailable":
                 answer["message"] = "temporarily unavailable; retry"
             return answer
+
+
+class WebhookIntakeService:
+    def __init__(
+        self,
+        *,
+        secrets: Callable[[], Sequence[bytes]],
+        refreshed_secrets: Callable[[], Sequence[bytes] | None],
+        accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]],
+        caps: RecipientCaps,
+        links: LinkPolicy,
+        clock: Callable[[], float],
+    ) -> None:
+        self._secrets = secrets
+        self._refreshed = refreshed_secrets
+        self._events = EventIntake(accept_once=accept_once, caps=caps, links=links)
+        self._clock = clock
+
+    def receive(self, signature: str | None, body: bytes) -> IntakeAnswer:
+        """Raises `BodyError` or `InvalidSignature` for the request as a whole."""
+        check_size(body)
+        verify_with_rotation(
+            lambda keys: webhook_signature.verify(signature, body, keys, now=self._clock()),
+            self._secrets,
+            self._refreshed,
+            webhook_signature.SignatureMismatch,
+        )
+        return self._events.receive(body)
