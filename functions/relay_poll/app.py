@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ecmpush import bootstrap
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.scheduled import report_run, scheduled_time
-from senders.relay.function import RelayPoll
 
 COUNTS = ("workflows", "sent", "refused", "pending")
 
@@ -21,6 +20,10 @@ COUNTS = ("workflows", "sent", "refused", "pending")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The relay's modules load requests and the Content Server client: a first run's cost, as
+    # every handler's first call (tests/integration/test_layer.py), not the init's.
+    from senders.relay.function import RelayPoll
+
     now = scheduled_time(event)
     stack = bootstrap.build_relay_poll()
     stack.idempotency.register_lambda_context(context)

@@ -456,7 +456,8 @@ def _check_trees(
     for path in [*sources, *apps]:
         statements.extend(s for s in import_statements(path.read_text()) if s not in statements)
     everything = [trees[n] for n in order]
-    jobs = [("", pool.submit(probe, sys.executable, everything, None, statements))]
+    bundled = sorted({code for app in apps for code in _function_code(app)[1:]})
+    jobs = [("", pool.submit(probe, sys.executable, everything, None, statements, bundled))]
     attached = function_layers(template.read_text()) if template else {}
     for app in apps:
         layer_names = attached.get(app.parent.name, order)

@@ -108,3 +108,43 @@ def test_requirements_pin_the_declared_dependencies_at_the_tested_versions() -> 
     assert {name: tested.get(name) for name in relay} == relay
     declared = {d.split(">")[0].split("=")[0].lower() for d in PYPROJECT["project"]["dependencies"]}
     assert declared <= set(relay)
+
+
+def test_the_functions_artifact_holds_the_relay_and_imports_with_the_shared_layer(
+    tmp_path: Path,
+) -> None:
+    """functions/relay_poll/Makefile (SAM's makefile build) copies the handler and senders/relay;
+    with SharedLayer's ecmpush on the path, the artifact imports what the handler's first run
+    does. layer_check.py probes the same code (BUNDLED)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import layer_check
+
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    make = shutil.which("make")
+    assert make is not None
+    makefile = str(REPO / "functions" / "relay_poll" / "Makefile")
+    subprocess.run(  # noqa: S603 - make, our Makefile
+        [make, "-s", "-f", makefile, "build-RelayPollFunction"],
+        env={"ARTIFACTS_DIR": str(artifact), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        check=True,
+    )
+    assert {p.name for p in (artifact / "senders" / "relay").glob("*.py")} == {
+        p.name for p in RELAY.glob("*.py")
+    }
+    probe = "import app; from senders.relay.function import RelayPoll; print(RelayPoll.__name__)"
+    done = subprocess.run(  # noqa: S603 - this interpreter, our probe
+        [sys.executable, "-c", probe],
+        cwd=artifact,
+        env={"PYTHONPATH": f"{artifact}:{SHARED}", "POWERTOOLS_SERVICE_NAME": "ecmpush"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stdout.strip() == "RelayPoll", done.stderr
+    bundled = (REPO / "functions" / "relay_poll" / layer_check.BUNDLED["relay_poll"]).resolve()
+    assert (bundled / "senders" / "relay").is_dir()
