@@ -2,11 +2,15 @@
 the wire and kept for logs and tests. Dead code is deleted, not listed here; a name belongs
 here only with the reason no caller in ecmpush can show."""
 
+from aws_lambda_powertools.event_handler import Response
+
 from ecmpush.adapters.fcm_sender import FcmSender
 from ecmpush.adapters.firebase_app import _read_environment_once
 from ecmpush.adapters.relay_state_item import RelayStateItem
 from ecmpush.bootstrap.intake import _mark_duplicate
 from ecmpush.bootstrap.relay import RelayPollStack
+from ecmpush.domain.approver.documents import DocumentMetadata
+from ecmpush.domain.approver.steps import PushState
 from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.ecm.model import (
     CompletionResult,
@@ -60,4 +64,11 @@ _ = (
     SlaSweepReport.closed,
     SlaSweepReport.unaddressed,
     SlaSweepReport.stopped,
+    # the approver's API answers (docs/clients.md), read by the app, not by ecmpush
+    DocumentMetadata.modified_at,
+    DocumentMetadata.too_large,
+    DocumentMetadata.max_bytes,
+    PushState.action_token_expires_at,
+    # Powertools reads it when it builds the Lambda answer (isBase64Encoded)
+    Response.base64_encoded,
 )

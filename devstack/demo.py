@@ -129,6 +129,7 @@ def run_demo(stack: Stack) -> bool:
     ok = _expiring_contract(stack) and ok
     ok = _overdue_task(stack) and ok
     ok = _audiences(stack) and ok
+    ok = _approver_api(stack) and ok
     _say("Demo " + ("passed" if ok else "FAILED") + ".")
     return ok
 
@@ -270,6 +271,44 @@ def _audiences(stack: Stack) -> bool:
     for who, data in results.items():
         _say(f"  {who:<32} {data['title'] if data else 'nothing'}")
     return all(results.values())
+
+
+def _approver_api(stack: Stack) -> bool:
+    """The approver's API: what waits for asmith (Content Server's inbox), and the field push's
+    document opened as cwu (Field Operations may) and as asmith (Content Server refuses)."""
+    _say("\n── Demo: the approver's API (read from Content Server as the caller) ──")
+    api = stack.urls["api"]
+
+    def get(user: str, path: str) -> requests.Response:
+        token = stack.identity.mint_id_token(user)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/octet-stream"}
+        return requests.get(f"{api}{path}", headers=headers, timeout=30)
+
+    waiting = get(USER, "/me/tasks")
+    steps = waiting.json().get("tasks", []) if waiting.ok else []
+    _say(f"GET /me/tasks as {USER} → {waiting.status_code}")
+    for step in steps:
+        late = "overdue" if step["overdue"] else (step["due_at"] or "no due date")
+        _say(
+            f"  {step['process_id']}/{step['subprocess_id']}/{step['task_id']:<4} "
+            f"{late:<22} {step['title']}"
+        )
+    pushes = [m["message"]["data"] for m in stack.fcm.messages()]
+    push: dict[str, str] = next((d for d in pushes if d.get("type") == "document.available"), {})
+    node_id = str(push.get("deep_link", "")).rstrip("/").rsplit("/", 1)[-1] or "88001"
+    opened = get("cwu", f"/me/documents/{node_id}/content")
+    refused = get(USER, f"/me/documents/{node_id}/content")
+    _say(
+        f"GET /me/documents/{node_id}/content as cwu → {opened.status_code} "
+        f"{opened.headers.get('Content-Type')}, {len(opened.content)} bytes"
+    )
+    _say(f"GET /me/documents/{node_id}/content as {USER} → {refused.status_code} {refused.text}")
+    return (
+        waiting.ok
+        and opened.status_code == 200
+        and opened.content.startswith(b"%PDF")
+        and refused.status_code == 403
+    )
 
 
 def _event_status(stack: Stack, event_id: str) -> str | None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+CONTENT_DIR = Path(__file__).with_name("ecm_content")
 
 
 @dataclass
@@ -138,9 +141,17 @@ class Node:
     mime_type: str | None = None
     description: str = ""
     categories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The document's bytes: a file under devstack/ecm_content/ (documents only).
+    content_file: str | None = None
+    # Content Server's permissions, reduced to the two a reader needs: who may see the node
+    # ("See") and who may open its content ("See Contents", which implies See). Entries are
+    # logins or group ids. None: Public Access, everyone may do both.
+    see: list[str | int] | None = None
+    see_contents: list[str | int] | None = None
 
     @classmethod
     def from_seed(cls, raw: Mapping[str, Any]) -> Node:
+        permissions = raw.get("permissions")
         return cls(
             id=int(raw["id"]),
             name=str(raw["name"]),
@@ -150,7 +161,21 @@ class Node:
             mime_type=raw.get("mime_type"),
             description=str(raw.get("description", "")),
             categories=copy.deepcopy(dict(raw.get("categories", {}))),
+            content_file=raw.get("content_file"),
+            see=None if permissions is None else list(permissions.get("see", [])),
+            see_contents=None if permissions is None else list(permissions.get("see_contents", [])),
         )
+
+    def may_see(self, principals: set[str | int]) -> bool:
+        """`principals`: a user's login and the ids of the groups it is in."""
+        if self.see is None:
+            return True
+        return bool(principals & {*self.see, *(self.see_contents or [])})
+
+    def may_open(self, principals: set[str | int]) -> bool:
+        if self.see_contents is None:
+            return True
+        return bool(principals & set(self.see_contents))
 
     def properties(self) -> dict[str, Any]:
         """`results.data.properties` as pyxecm's get_node example shows it (a subset)."""
@@ -164,6 +189,7 @@ class Node:
             "description": self.description,
             "container": self.type != 144,
             "mime_type": self.mime_type,
+            "size": self.size,
             "container_size": 0,
             "create_date": "2026-01-05T09:00:00Z",
             "modify_date": "2026-11-02T16:30:00Z",
@@ -190,6 +216,20 @@ class Node:
             "reserved_shared_collaboration": False,
             "favorite": False,
         }
+
+    @property
+    def size(self) -> int | None:
+        """The document's size in bytes (Content Server's `size` property), None without one."""
+        content = self.content()
+        return None if content is None else len(content)
+
+    def content(self) -> bytes | None:
+        if self.type != 144 or not self.content_file:
+            return None
+        path = (CONTENT_DIR / self.content_file).resolve()
+        if CONTENT_DIR.resolve() not in path.parents:
+            raise ValueError(f"content_file outside {CONTENT_DIR}: {self.content_file!r}")
+        return path.read_bytes()
 
     def category_blocks(self) -> list[dict[str, Any]]:
         return [dict(values) for _, values in sorted(self.categories.items())]

@@ -53,7 +53,10 @@ ROUTES = [
         endpoint="accept",
         methods=["POST"],
     ),
+    Rule("/api/v2/members/assignments", endpoint="assignments", methods=["GET"]),
 ]
+
+_PRIORITY_NAMES = {"low": (0, "Low"), "normal": (1, "Medium"), "high": (2, "High")}
 
 
 def _chosen_action(fields: dict[str, str]) -> tuple[str, str]:
@@ -96,6 +99,57 @@ class WorkflowRoutes(Sessions):
                 raise error(unknown[0], unknown[1].format(p=key[0], s=key[1], t=key[2]))
             raise error(404, f"Could not find the workflow task {key[0]}/{key[1]}/{key[2]}.")
         return task
+
+    def _h_assignments(self, request: Request, entry: dict[str, Any]) -> Response:
+        """The steps in the ticket user's inbox (`members_V2ResponseAssignments`: `results[]`
+        of `data[]` of `assignments[]`), open ones only; `expand=assignments{from_user_id}`
+        puts the sender's member record in place of its id."""
+        user = self._ticket_user(request, entry)
+        expand = "from_user_id" in " ".join(request.args.getlist("expand"))
+        with self._lock:
+            held = sorted(
+                (t for t in self.tasks.values() if self._holds(user, t)), key=lambda t: t.key
+            )
+            rows = [self._assignment(t, expand=expand) for t in held]
+        link = {"body": "", "content_type": "", "href": "/api/v2/members/assignments"}
+        return json_response(
+            {
+                # `members_V2Links`: lists all the way down, as the document has them.
+                "links": [{"data": [{"self": [{**link, "method": "GET", "name": ""}]}]}],
+                "results": [{"data": [{"assignments": rows}]}],
+            }
+        )
+
+    def _assignment(self, task: Task, *, expand: bool) -> dict[str, Any]:
+        sender = self.users.get(task.initiator)
+        sender_id = sender.id if sender else None
+        priority, priority_name = _PRIORITY_NAMES.get(task.priority or "normal", (1, "Medium"))
+        node = self.nodes.get(task.document_node_id) if task.document_node_id else None
+        return {
+            "container": False,
+            "container_size": 0,
+            "date_due": task.due_date or "",
+            "description": "",
+            "favorite": False,
+            "followup_id": 0,
+            "from_user_id": sender.as_member() if expand and sender else sender_id,
+            "id": task.process_id * 1000 + task.task_id,
+            "instructions": task.instructions,
+            "location_id": node.parent_id if node else 0,
+            "name": task.title,
+            "priority": priority,
+            "priority_name": priority_name,
+            "smartViewAttachmentsView": False,
+            "status": 0,
+            "status_name": "Ready",
+            "type": 153,
+            "type_name": "Workflow",
+            "workflow_id": task.process_id,
+            "workflow_open_in_smart_ui": True,
+            "workflow_subworkflow_id": task.subprocess_id,
+            "workflow_subworkflow_task_id": task.task_id,
+            "maptask_subtype": 0,
+        }
 
     @staticmethod
     def _holds(user: User, task: Task) -> bool:

@@ -22,6 +22,7 @@ RESOLVERS = (
     "functions.webhook_intake.app",
     "functions.devices.app",
     "functions.response_callback.app",
+    "functions.approver.app",
 )
 ERROR_SCHEMA = {
     "type": "object",
@@ -42,6 +43,13 @@ _APP_ERRORS = {
     "401": "missing, invalid or expired Firebase ID token",
     "422": "the request breaks the schema (field paths in `errors`)",
     "503": "AWS temporarily unavailable; retry after Retry-After",
+}
+# The approver's API reads Content Server as the caller (docs/design/approver-api.md).
+_ECM_ERRORS = {
+    "403": "the caller has no Content Server account (an external stakeholder)",
+    "501": "reading Content Server as the user is not configured (act_as_user)",
+    "502": "Content Server refused the sign-in made for the caller, or answered unreadably",
+    "503": "Content Server or AWS temporarily unavailable; retry after Retry-After",
 }
 # (method, path) → extra documented answers, beyond Powertools' own 200/422.
 ANSWERS: dict[tuple[str, str], dict[str, str]] = {
@@ -74,6 +82,33 @@ ANSWERS: dict[tuple[str, str], dict[str, str]] = {
         "200": "newest first, with delivery and reply status",
         "400": "cursor from another inbox",
         **_APP_ERRORS,
+    },
+    ("get", "/me/tasks"): {
+        **_APP_ERRORS,
+        **_ECM_ERRORS,
+        "200": "the steps Content Server lists in the caller's inbox, overdue first",
+    },
+    ("get", "/me/tasks/{process_id}/{subprocess_id}/{task_id}"): {
+        **_APP_ERRORS,
+        **_ECM_ERRORS,
+        "200": "the step, its actions and what happened so far",
+        "404": "Content Server does not list the step in the caller's inbox",
+    },
+    ("get", "/me/documents/{node_id}/metadata"): {
+        **_APP_ERRORS,
+        **_ECM_ERRORS,
+        "200": "the node as Content Server shows it to the caller",
+        "403": "Content Server refuses the node to the caller (or the caller has no account)",
+        "404": "no such node",
+    },
+    ("get", "/me/documents/{node_id}/content"): {
+        **_APP_ERRORS,
+        **_ECM_ERRORS,
+        "200": "the document's bytes, with its MIME type (binary: ask with an Accept naming "
+        "application/pdf, image/* or application/octet-stream)",
+        "403": "Content Server refuses the document to the caller (or the caller has no account)",
+        "404": "no such node",
+        "413": "larger than `max_bytes` (4 MiB): open it in Content Server; body has `size`",
     },
     ("post", "/responses"): {
         "202": "applied in Content Server, or queued for the write-back worker",

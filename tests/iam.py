@@ -317,7 +317,18 @@ def checked_requests(
                 for item in params["TransactItems"]
                 for kind, body in item.items()
             ]
-        if operation in ("BatchWriteItem", "BatchGetItem"):
+        if operation == "BatchGetItem":
+            # IAM evaluates `dynamodb:LeadingKeys` over every key a batch read names.
+            return [
+                (
+                    f"dynamodb:{operation}",
+                    _table_arn(t),
+                    _leading_key({"TableName": t, "Key": key}, keys),
+                )
+                for t, request in params["RequestItems"].items()
+                for key in request["Keys"]
+            ]
+        if operation == "BatchWriteItem":
             return [(f"dynamodb:{operation}", _table_arn(t), None) for t in params["RequestItems"]]
         arn = _table_arn(params["TableName"], params.get("IndexName"))
         return [(f"dynamodb:{operation}", arn, _leading_key(params, keys))]

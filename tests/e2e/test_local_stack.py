@@ -63,6 +63,9 @@ def test_make_run_demo_passes(tmp_path: Path) -> None:
         in result.stdout
     )
     assert "cust-globex-001 (external, ios)  New service report: Q4 service report" in result.stdout
+    # The approver's API: the field push's document opened as the user, and refused to another.
+    assert "GET /me/documents/88001/content as cwu → 200 application/pdf" in result.stdout
+    assert "GET /me/documents/88001/content as asmith → 403" in result.stdout
 
 
 def test_approval_push_over_http(running_stack: RunningStack, tmp_path: Path) -> None:

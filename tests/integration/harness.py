@@ -92,6 +92,7 @@ class Harness:
         self.dispatch = LocalFunction(specs["DispatchFunction"])
         self.responses_fn = LocalFunction(specs["ResponseCallbackFunction"])
         self.write_back = LocalFunction(specs["WriteBackFunction"])
+        self.approver_fn = LocalFunction(specs["ApproverFunction"])
         self._scheduled: dict[str, LocalFunction] = {}
         self.sqs = boto3.client("sqs")
         self.dynamodb = boto3.resource("dynamodb")

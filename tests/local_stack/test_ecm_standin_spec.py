@@ -223,6 +223,8 @@ ACCEPT = (
 NODE = "/v2/nodes/{id}"
 SEARCH = "/v2/search"
 MEMBERS = "/v2/members/{id}/members"
+ASSIGNMENTS = "/v2/members/assignments"
+CONTENT = "/v2/nodes/{id}/content"
 
 
 def test_every_answer_ecmpush_reads_has_the_documented_shape(
@@ -263,6 +265,10 @@ def test_every_answer_ecmpush_reads_has_the_documented_shape(
         ("GET", MEMBERS, _ok(client.get("/api/v2/members/20001/members", headers=service,
                                         query_string={"where_type": 1, "limit": 100,
                                                       "page": 1}))),
+        # Without `expand`: expanded, `from_user_id` is the sender's member record instead.
+        ("GET", ASSIGNMENTS, _ok(client.get(f"/api{ASSIGNMENTS}", headers=asmith))),
+        ("GET", NODE, _ok(client.get("/api/v2/nodes/88001", headers=asmith,
+                                     query_string={"fields": "properties"}))),
     ]  # fmt: skip
     sent = client.put(
         "/api/v2/processes/4711/subprocesses/4711/tasks/1",
@@ -295,6 +301,8 @@ def test_the_validation_catches_the_shapes_the_document_does_not_allow() -> None
     assert validate("GET", STATUS, {"results": {"step_list": {"current": {}}}})
     assert validate("POST", SEARCH, {"results": [{"data": {"regions": []}}]})
     assert validate("GET", ACTIVITIES, {"results": [{"data": []}]})
+    assert validate("GET", ASSIGNMENTS, {"results": {"data": {"assignments": []}}})
+    assert validate("GET", ASSIGNMENTS, {"results": [{"data": [{"assignments": [{"id": "x"}]}]}]})
 
 
 @pytest.mark.parametrize(
@@ -312,6 +320,10 @@ def test_the_validation_catches_the_shapes_the_document_does_not_allow() -> None
         ("POST", "/api/v2/mobilegroupassignment/accept/taskid/1/processid/1/subprocessid/1",
          "cwu", None, ACCEPT, 400),
         ("GET", "/api/v2/nodes/1", "svc-ecmpush", None, NODE, 400),
+        ("GET", "/api/v2/nodes/88002", "asmith", None, NODE, 400),
+        ("GET", "/api/v2/nodes/1/content", "cwu", None, CONTENT, 500),
+        ("GET", "/api/v2/nodes/88001/content", "asmith", None, CONTENT, 500),
+        ("GET", "/api/v2/nodes/30400/content", "cwu", None, CONTENT, 500),
         ("GET", "/api/v2/members/999999/members", "svc-ecmpush", None, MEMBERS, 500),
         ("GET", "/api/v2/members/1003/members", "svc-ecmpush", None, MEMBERS, 500),
         ("PUT", "/api/v2/processes/4711/subprocesses/4711/tasks/1", "asmith",
@@ -321,6 +333,7 @@ def test_the_validation_catches_the_shapes_the_document_does_not_allow() -> None
     ],
     ids=["form-unknown", "form-not-holder", "status-unknown", "status-not-visible",
          "activities-unknown", "accept-not-member", "accept-unknown", "node-unknown",
+         "node-not-visible", "content-unknown", "content-not-permitted", "content-of-a-folder",
          "group-unknown", "group-is-a-user", "send-on-both", "send-on-no-authentication"],
 )  # fmt: skip
 def test_refusals_are_the_documented_status_and_text(

@@ -45,6 +45,11 @@ CONTRACT_ROUTES = {
     ("PUT", "/me/preferences"): "id_token",
     ("GET", "/me/notifications"): "id_token",
     ("POST", "/responses"): "id_token",
+    # issue 25: the approver's API (docs/clients.md), on the same Firebase ID-token guard.
+    ("GET", "/me/tasks"): "id_token",
+    ("GET", "/me/tasks/{process_id}/{subprocess_id}/{task_id}"): "id_token",
+    ("GET", "/me/documents/{node_id}/metadata"): "id_token",
+    ("GET", "/me/documents/{node_id}/content"): "id_token",
 }
 # An SQS event source's visibility timeout at least 6 x the function timeout; the smallest
 # MaximumConcurrency; a batch without a batching window holds at most 10 messages.

@@ -100,6 +100,10 @@ EXPECTED: dict[str, Grants] = {
     | _index("DevicesTable", "by_token")
     | _items("DeliveriesTable", "get", "query")
     | _index("DeliveriesTable", "by_recipient"),
+    # issue 25: reads only, Content Server as the caller with the ECM credentials.
+    "ApproverFunction": _items("TasksTable", "batchget")
+    | _items("DeliveriesTable", "batchget")
+    | _secret("EcmCredentialsSecret"),
     "DispatchFunction": _table("DevicesTable", _CRUD)
     | _table("DeliveriesTable", _CRUD)
     | _table("EventsTable", _CRUD)
@@ -315,9 +319,9 @@ def test_revocation_checks_add_only_the_viewer_secret_to_the_api_functions(templ
         for function, grants in function_grants(template, provisioned).items()
     }
     viewer = (arn, "secretsmanager:GetSecretValue")
-    for function in ("DevicesFunction", "ResponseCallbackFunction"):
+    for function in ("DevicesFunction", "ResponseCallbackFunction", "ApproverFunction"):
         labelled = {(arn_label(r), a) for r, a in on[function] if (r, a) != viewer}
         assert viewer in on[function], function
         assert labelled == EXPECTED[function], function
     assert not any(viewer in grants for f, grants in on.items() if f not in (
-        "DevicesFunction", "ResponseCallbackFunction"))  # fmt: skip
+        "DevicesFunction", "ResponseCallbackFunction", "ApproverFunction"))  # fmt: skip

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from ecmpush.domain.approver.steps import TrackedPush
     from ecmpush.domain.delivery.devices import Device, RefreshEntry
     from ecmpush.domain.delivery.messages import MemberType
     from ecmpush.domain.delivery.notifications import Notification
@@ -28,8 +29,11 @@ if TYPE_CHECKING:
     from ecmpush.domain.delivery.recipient import Recipient
     from ecmpush.domain.ecm.model import (
         Activity,
+        Assignment,
         CompletionResult,
         MembersPage,
+        NodeContent,
+        NodeInfo,
         SearchPage,
         TaskDetails,
         WorkflowStatus,
@@ -107,6 +111,21 @@ class ContentServer(Protocol):
     ) -> CompletionResult: ...
 
     def task_activities(self, ref: TaskRef, *, budget_s: float | None = None) -> list[Activity]: ...
+
+    def assignments(self, as_user: str, *, budget_s: float | None = None) -> list[Assignment]:
+        """The steps in `as_user`'s inbox, asked as that user (`EcmImpersonationOff` without
+        impersonation)."""
+        ...
+
+    def node(self, node_id: int | str, *, as_user: str, budget_s: float | None = None) -> NodeInfo:
+        """`EcmForbidden` for a node hidden from `as_user`, `EcmNotFound` for none."""
+        ...
+
+    def node_content(
+        self, node_id: int | str, *, as_user: str, limit: int, budget_s: float | None = None
+    ) -> NodeContent:
+        """`EcmContentTooLarge` above `limit` bytes; `EcmForbidden`, `EcmNotFound` as `node`."""
+        ...
 
     def user_id(self, login: str, *, budget_s: float | None = None) -> int: ...
 
@@ -237,6 +256,15 @@ class TasksPort(Protocol):
         due_at: datetime,
         step: dict[str, Any] | None = None,
     ) -> bool: ...
+
+
+class TrackedStepsPort(Protocol):
+    """adapters/tracked_steps_repository.py `TrackedStepsRepository` (read only)."""
+
+    def tasks(self, refs: Sequence[TaskRef]) -> Mapping[TaskRef, TrackedTask]: ...
+    def pushes(
+        self, tasks: Sequence[TrackedTask], owner: str, *, with_sla: bool = False
+    ) -> Mapping[str, list[TrackedPush]]: ...
 
 
 class RepliesPort(Protocol):

@@ -31,6 +31,7 @@ _REFRESHED = (
     "backup",
     "priority",
     "document_name",
+    "document_node_id",
     "notification_id",
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ecmpush.bootstrap.approver import build_approver
 from ecmpush.bootstrap.auth import build_id_token_verifier
 from ecmpush.bootstrap.cache import cached, forget_all
 from ecmpush.bootstrap.devices import build_devices
@@ -46,6 +47,7 @@ def reset() -> None:
 
 
 __all__ = [
+    "build_approver",
     "build_device_prune",
     "build_devices",
     "build_dispatch",

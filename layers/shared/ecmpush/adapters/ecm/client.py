@@ -15,12 +15,15 @@ import requests
 from ecmpush.adapters.ecm import parsing
 from ecmpush.adapters.ecm.auth import Actor, Authenticator
 from ecmpush.adapters.ecm.config import EcmConfig
-from ecmpush.adapters.ecm.transport import Answer, FormData, Transport
+from ecmpush.adapters.ecm.transport import Answer, Download, Downloader, FormData, Transport
 from ecmpush.clock import Deadline
 from ecmpush.domain.delivery.messages import MemberType
 from ecmpush.domain.ecm.errors import (
     EcmAuthError,
+    EcmContentTooLarge,
     EcmError,
+    EcmForbidden,
+    EcmImpersonationOff,
     EcmNotAssignee,
     EcmNotFound,
     EcmProtocolError,
@@ -31,8 +34,11 @@ from ecmpush.domain.ecm.errors import (
 from ecmpush.domain.ecm.model import (
     ActiveWorkflow,
     Activity,
+    Assignment,
     CompletionResult,
     MembersPage,
+    NodeContent,
+    NodeInfo,
     SearchPage,
     TaskDetails,
     WorkflowStatus,
@@ -60,6 +66,9 @@ _REFUSALS: tuple[tuple[str, type[EcmError]], ...] = (
     ("insufficient privileges", EcmRejected),
     ("could not access task status", EcmNotFound),
     ("could not get a node for", EcmNotFound),
+    # The 500 of `GET /api/v2/nodes/{id}/content`: "Sorry, the item you requested could not be
+    # accessed. Either it does not exist, or you do not have permission to access it."
+    ("could not be accessed", EcmNotFound),
 )
 
 
@@ -130,6 +139,7 @@ class EcmClient:
         self._session = session or requests.Session()
         self._transport = Transport(config, self._session, sleep=sleep, clock=clock, rand=rand)
         self._auth = Authenticator(config, self._transport)
+        self._downloader = Downloader(self._transport, self._session)
 
     @property
     def config(self) -> EcmConfig:
@@ -340,7 +350,119 @@ class EcmClient:
         )
         return parsing.members_page(answer.body)
 
+    # -- the user's own inbox and documents, read as that user ------------------------------
+
+    def assignments(self, as_user: str, *, budget_s: float | None = None) -> list[Assignment]:
+        """The workflow steps in `as_user`'s inbox, as Content Server lists them to that user
+        (with who sent each, expanded). `EcmImpersonationOff` without OTDS impersonation."""
+        answer = self._api(
+            "GET",
+            "/v2/members/assignments",
+            self._user(as_user),
+            self._transport.deadline(budget_s),
+            params={"expand": "assignments{from_user_id}"},
+            what="assignments",
+        )
+        return parsing.assignments(answer.body)
+
+    def node(self, node_id: int | str, *, as_user: str, budget_s: float | None = None) -> NodeInfo:
+        """A node's properties as `as_user` sees them: `EcmForbidden` when the node exists but
+        Content Server hides it from that user, `EcmNotFound` when it does not exist."""
+        return self._node(integer_id("node_id", node_id), self._user(as_user), budget_s)
+
+    def node_content(
+        self, node_id: int | str, *, as_user: str, limit: int, budget_s: float | None = None
+    ) -> NodeContent:
+        """The document's latest version as `as_user` may read it, at most `limit` bytes
+        (`EcmContentTooLarge` above, read no further). A node the user sees but may not open
+        (no See Contents) is `EcmForbidden`."""
+        actor = self._user(as_user)
+        deadline = self._transport.deadline(budget_s)
+        wire_id = integer_id("node_id", node_id)
+        info = self._node(wire_id, actor, None, deadline)
+        if info.size is not None and info.size > limit:
+            raise EcmContentTooLarge(
+                f"node {wire_id} has {info.size} bytes", size=info.size, limit=limit
+            )
+        download = self._download(f"/v2/nodes/{wire_id}/content", actor, deadline, limit)
+        if not download.ok:
+            answer = Answer(download.status, download.headers, download.body, "")
+            failure = _failure(answer, f"content of node {wire_id}")
+            if isinstance(failure, EcmNotFound | EcmRejected):
+                # The user sees the node (its properties answered) but not its content.
+                raise EcmForbidden(
+                    f"content of node {wire_id} refused to {who(actor.user)}",
+                    status=download.status,
+                    server_message=failure.server_message,
+                )
+            raise failure
+        if download.truncated:
+            raise EcmContentTooLarge(
+                f"node {wire_id} has more than {limit} bytes", size=None, limit=limit
+            )
+        declared = download.headers.get("Content-Type", "").split(";", 1)[0].strip()
+        return NodeContent(
+            node_id=int(wire_id),
+            mime_type=declared or info.mime_type or "application/octet-stream",
+            data=download.data,
+            file_name=info.name,
+        )
+
     # -- internals ------------------------------------------------------------------------
+
+    def _user(self, as_user: str) -> Actor:
+        actor = self._auth.actor(as_user)
+        if actor.user is None:
+            raise EcmImpersonationOff(
+                "reading a user's inbox or documents needs OTDS impersonation (act_as_user)"
+            )
+        return actor
+
+    def _node(
+        self,
+        wire_id: str,
+        actor: Actor,
+        budget_s: float | None,
+        deadline: Deadline | None = None,
+    ) -> NodeInfo:
+        deadline = deadline or self._transport.deadline(budget_s)
+        try:
+            answer = self._api(
+                "GET",
+                f"/v2/nodes/{wire_id}",
+                actor,
+                deadline,
+                params={"fields": "properties"},
+                what=f"node {wire_id}",
+            )
+        except EcmNotFound as exc:
+            if actor.user is None:
+                raise
+            # Content Server answers a node the user may not see like an unknown one: the
+            # service account says which it is (docs/design/approver-api.md).
+            self._node(wire_id, Actor(None), None, deadline)
+            raise EcmForbidden(
+                f"node {wire_id} is not visible to {who(actor.user)}",
+                status=exc.status,
+                server_message=exc.server_message,
+            ) from exc
+        return parsing.node_info(answer.body)
+
+    def _download(self, path: str, actor: Actor, deadline: Deadline, limit: int) -> Download:
+        """`_api` for content: one re-authentication on 401."""
+        url = f"{self._config.api_url}{path}"
+        for attempt in (1, 2):
+            ticket = self._auth.ticket(actor, deadline)
+            download = self._downloader.get(
+                url, deadline=deadline, headers={"OTCSTicket": ticket}, limit=limit
+            )
+            if download.status != 401:
+                self._auth.refreshed(actor, ticket, download.headers.get("OTCSTicket"))
+                return download
+            self._auth.invalidate(actor, ticket)
+            if attempt == 2:
+                raise EcmAuthError(f"{path}: a fresh ticket was refused too", status=401)
+        raise AssertionError("unreachable")
 
     def _api(
         self,

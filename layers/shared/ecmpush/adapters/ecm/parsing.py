@@ -15,8 +15,10 @@ from ecmpush.domain.ecm.errors import EcmProtocolError
 from ecmpush.domain.ecm.model import (
     ActiveWorkflow,
     Activity,
+    Assignment,
     Member,
     MembersPage,
+    NodeInfo,
     SearchPage,
     SearchRow,
     TaskDetails,
@@ -328,3 +330,81 @@ def members_page(body: Any) -> MembersPage:
         elif kind == 1:
             groups.append(_int(props.get("id"), f"{base}.properties.id"))
     return MembersPage(users=tuple(users), groups=tuple(groups), **_paging(root))
+
+
+def _each(value: Any, path: str) -> list[tuple[Any, str]]:
+    """A list's items, or one object as a list of one (REST API 2.0.2 lists `data` and
+    `assignments` as arrays; v2 list answers elsewhere put one object per result)."""
+    if isinstance(value, Mapping):
+        return [(value, path)]
+    return [(item, f"{path}[{i}]") for i, item in enumerate(_list(value, path))]
+
+
+def _sender(entry: Mapping[str, Any], path: str) -> tuple[int | None, str | None, str | None]:
+    """`from_user_id`: an id, or the member record `expand=assignments{from_user_id}` puts
+    there instead."""
+    value = entry.get("from_user_id")
+    if isinstance(value, Mapping):
+        name = value.get("name_formatted") or value.get("display_name")
+        return (
+            _opt_int(value.get("id"), f"{path}.from_user_id.id"),
+            _opt_str(value.get("name")),
+            name if isinstance(name, str) and name else None,
+        )
+    return _opt_int(value, f"{path}.from_user_id"), None, None
+
+
+def _assignment(entry: Mapping[str, Any], path: str) -> Assignment | None:
+    if entry.get("workflow_id") in (None, "", 0):
+        return None  # not a workflow step (another kind of assignment)
+    names = {
+        "process_id": "workflow_id",
+        "subprocess_id": "workflow_subworkflow_id",
+        "task_id": "workflow_subworkflow_task_id",
+    }
+    ids = {ours: _int(entry.get(theirs), f"{path}.{theirs}") for ours, theirs in names.items()}
+    ref = _task_ref(ids, path)
+    from_id, from_login, from_name = _sender(entry, path)
+    return Assignment(
+        ref=ref,
+        name=str(entry.get("name") or ""),
+        date_due=str(entry.get("date_due") or ""),
+        priority_name=str(entry.get("priority_name") or ""),
+        instructions=str(entry.get("instructions") or ""),
+        from_user_id=from_id,
+        from_login=from_login,
+        from_name=from_name,
+    )
+
+
+def assignments(body: Any) -> list[Assignment]:
+    """`{"results": [{"data": [{"assignments": [{id, name, date_due, priority, priority_name,
+    from_user_id, workflow_id, workflow_subworkflow_id, workflow_subworkflow_task_id, ...}]}]}]}`
+    (REST API 2.0.2 `members_V2ResponseAssignments`). Assignments that are no workflow step
+    are left out; a step named twice is listed once."""
+    out: dict[TaskRef, Assignment] = {}
+    for result, at in _each(_obj(body, "$").get("results"), "$.results"):
+        for data, data_at in _each(_obj(result, at).get("data"), f"{at}.data"):
+            block = _obj(data, data_at).get("assignments")
+            if block is None:
+                continue
+            for item, item_at in _each(block, f"{data_at}.assignments"):
+                found = _assignment(_obj(item, item_at), item_at)
+                if found is not None and found.ref not in out:
+                    out[found.ref] = found
+    return list(out.values())
+
+
+def node_info(body: Any) -> NodeInfo:
+    """`{"results": {"data": {"properties": {id, name, type, mime_type, size?, ...}}}}`."""
+    results = _obj(_obj(body, "$").get("results"), "$.results")
+    data = _obj(results.get("data"), "$.results.data")
+    props = _obj(data.get("properties"), "$.results.data.properties")
+    return NodeInfo(
+        id=_int(props.get("id"), "$.results.data.properties.id"),
+        name=_str(props.get("name"), "$.results.data.properties.name"),
+        type=_int(props.get("type"), "$.results.data.properties.type"),
+        mime_type=_opt_str(props.get("mime_type")),
+        size=_opt_int(props.get("size"), "$.results.data.properties.size"),
+        modify_date=_opt_str(props.get("modify_date")),
+    )

@@ -69,6 +69,13 @@ class Transport:
         self._clock = clock
         self._rand = rand or random.random
 
+    @property
+    def config(self) -> EcmConfig:
+        return self._config
+
+    def pause(self, seconds: float) -> None:
+        self._sleep(seconds)
+
     def deadline(self, budget_s: float | None) -> Deadline:
         return Deadline(
             self._config.default_budget_s if budget_s is None else budget_s, self._clock
@@ -146,3 +153,92 @@ class Transport:
                 )
             log.warning("ECM %s %s: %s; retry %d in %.2fs", method, url, reason, attempt, delay)
             self._sleep(delay)
+
+
+@dataclass(frozen=True)
+class Download:
+    """A final answer to a content request: `data` holds at most `limit` bytes; `truncated`
+    says the body went on past them (it was not read further). A non-2xx answer carries its
+    decoded JSON error in `body`."""
+
+    status: int
+    headers: Mapping[str, str]
+    data: bytes
+    truncated: bool
+    body: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def _read_capped(response: requests.Response, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False
+
+
+class Downloader:
+    """Streams a document for the client: the same timeouts and retries as `Transport`, but the
+    body is bytes, read only up to a cap (a Lambda answer holds 6 MB at most)."""
+
+    def __init__(self, transport: Transport, session: requests.Session) -> None:
+        self._transport = transport
+        self._session = session
+
+    def get(
+        self, url: str, *, deadline: Deadline, headers: Mapping[str, str], limit: int
+    ) -> Download:
+        cfg = self._transport.config
+        sent = {"Accept": "*/*", "User-Agent": cfg.user_agent, **headers}
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                raise EcmUnavailable(f"GET {url}: no time left in the budget")
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                with self._session.get(
+                    url,
+                    headers=sent,
+                    timeout=(
+                        min(cfg.connect_timeout_s, remaining),
+                        min(cfg.read_timeout_s, remaining),
+                    ),
+                    allow_redirects=False,
+                    stream=True,
+                ) as response:
+                    status = response.status_code
+                    if status not in RETRYABLE_STATUSES:
+                        data, truncated = _read_capped(response, limit)
+                        body = None if 200 <= status < 300 else _decode_bytes(data)
+                        return Download(status, response.headers, data, truncated, body)
+                    reason = f"HTTP {status}"
+                    retry_after = retry_after_seconds(
+                        response.headers.get("Retry-After"), utc_now()
+                    )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = type(exc).__name__
+            delay = self._transport.backoff(attempt, retry_after)
+            if attempt >= cfg.max_attempts or delay >= deadline.remaining():
+                raise EcmUnavailable(
+                    f"GET {url}: {reason} after {attempt} attempt(s)",
+                    status=status,
+                    retry_after=retry_after,
+                )
+            log.warning("ECM GET %s: %s; retry %d in %.2fs", url, reason, attempt, delay)
+            self._transport.pause(delay)
+
+
+def _decode_bytes(data: bytes) -> Any:
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return None

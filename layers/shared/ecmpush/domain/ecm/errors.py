@@ -75,3 +75,25 @@ class EcmStepNeedsAuthentication(EcmRejected):
     `authentication`; the send-on must then carry `authentication_info`, else a real server
     answers 400). A reply from a push cannot: ecmpush never holds users' passwords. Refused
     before anything is sent, and not retried: the user answers such a step in Content Server."""
+
+
+class EcmForbidden(EcmRejected):
+    """The node exists, but Content Server refuses it to the acting user. Content Server itself
+    answers an invisible and an unknown node alike; the client tells them apart by asking as the
+    service account whether the node exists (docs/design/approver-api.md)."""
+
+
+class EcmContentTooLarge(EcmRejected):
+    """The document is larger than the caller may pass on (`size` bytes; `limit` the cap). Its
+    bytes were not read past the cap."""
+
+    def __init__(self, message: str, *, size: int | None, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
+class EcmImpersonationOff(EcmError):
+    """A call that must run as the user (their inbox, their documents) while the client is not
+    configured to impersonate users (`act_as_user`): answering it as the service account would
+    show the user what they may not see."""

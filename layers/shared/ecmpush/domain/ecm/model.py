@@ -177,3 +177,43 @@ class SearchPage:
     @property
     def has_more(self) -> bool:
         return self.page < self.page_total
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One workflow step in a user's own inbox (`GET /api/v2/members/assignments` →
+    `results[].data[].assignments[]`, REST API 2.0.2 `members_V2PropertiesAssignments`).
+    `from_user` is who sent it: an id, with the login and display name when the server
+    expanded it (`expand=assignments{from_user_id}`)."""
+
+    ref: TaskRef
+    name: str
+    date_due: str = ""  # as Content Server writes it: often no zone, or ""
+    priority_name: str = ""
+    instructions: str = ""
+    from_user_id: int | None = None
+    from_login: str | None = None
+    from_name: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """A node's properties as the asking user sees them (`GET /api/v2/nodes/{id}`)."""
+
+    id: int
+    name: str
+    type: int
+    mime_type: str | None = None
+    size: int | None = None
+    modify_date: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeContent:
+    """A document's bytes (`GET /api/v2/nodes/{id}/content`), read whole: never more than the
+    caller's cap."""
+
+    node_id: int
+    mime_type: str
+    data: bytes
+    file_name: str | None = None

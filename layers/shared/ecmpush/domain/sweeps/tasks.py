@@ -29,6 +29,9 @@ class TrackedTask(BaseModel):
     due_at: datetime | None = None  # from the event, else the default SLA (TasksRepository.open)
     priority: str = "normal"
     document_name: str | None = None
+    document_node_id: str | None = (
+        None  # the event's document (read as the user: docs/design/approver-api.md)
+    )
     notification_id: str | None = None
     status: Literal["open", "closed"] = "open"
     opened_at: datetime
@@ -60,6 +63,7 @@ def from_assigned(event: TaskAssigned, notification_id: str | None, now: datetim
         due_at=task.due_at,
         priority=task.priority,
         document_name=data.document.name if data.document else None,
+        document_node_id=data.document.node_id if data.document else None,
         notification_id=notification_id,
         opened_at=now,
         assigned_at=event.occurred_at,

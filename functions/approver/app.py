@@ -1,0 +1,138 @@
+"""The approver's API for the app (issue 25), authenticated by a Firebase ID token like every
+`/me/...` route: the workflow steps waiting for the caller, one step's view and history, and the
+documents they open, all read from Content Server as the caller, so its inbox and permissions
+decide. Why: docs/design/approver-api.md."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecmpush import bootstrap
+from ecmpush.domain.approver.documents import DocumentMetadata
+from ecmpush.domain.approver.steps import StepView, WaitingList
+from ecmpush.domain.ecm.errors import (
+    EcmAuthError,
+    EcmContentTooLarge,
+    EcmForbidden,
+    EcmImpersonationOff,
+    EcmNotFound,
+    EcmProtocolError,
+    EcmUnavailable,
+)
+from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.entrypoints.app_api import app_resolver, authenticated
+from ecmpush.entrypoints.http import error_response, json_response
+from ecmpush.entrypoints.observability import logger, metrics, tracer
+from ecmpush.entrypoints.snapstart import prepare_snapshot
+from ecmpush.services.approver import InternalUsersOnly, NotYourStep
+
+# How each refusal is answered: this API's one table.
+app = app_resolver(
+    (InternalUsersOnly, 403),
+    (EcmForbidden, 403),
+    (NotYourStep, 404),
+    (EcmNotFound, 404),
+)
+# SnapStart: the first request's lazy imports go into the snapshot (entrypoints/snapstart.py).
+prepare_snapshot(
+    "ecmpush.adapters.id_token_verifier",
+    "ecmpush.adapters.secrets",
+    "ecmpush.adapters.ecm.client",
+    "ecmpush.adapters.tracked_steps_repository",
+    "ecmpush.services.approver",
+)
+
+# A Content Server id: a whole number of at most 19 digits (domain/ecm/task_ref.py).
+ContentServerIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,19}$")]
+
+
+@app.get("/me/tasks")
+def list_tasks() -> WaitingList:
+    return bootstrap.build_approver().waiting(authenticated(app))
+
+
+@app.get("/me/tasks/<process_id>/<subprocess_id>/<task_id>")
+def get_task(
+    process_id: ContentServerIdPath,
+    subprocess_id: ContentServerIdPath,
+    task_id: ContentServerIdPath,
+) -> StepView:
+    ref = TaskRef(process_id=process_id, subprocess_id=subprocess_id, task_id=task_id)
+    return bootstrap.build_approver().step(authenticated(app), ref)
+
+
+@app.get("/me/documents/<node_id>/metadata")
+def get_document_metadata(node_id: ContentServerIdPath) -> DocumentMetadata:
+    return bootstrap.build_approver().document(authenticated(app), node_id)
+
+
+@app.get("/me/documents/<node_id>/content")
+def get_document_content(node_id: ContentServerIdPath) -> Response[str]:
+    content = bootstrap.build_approver().content(authenticated(app), node_id)
+    logger.info("document read", extra={"node_id": node_id, "bytes": len(content.data)})
+    headers = {
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(content.file_name or node_id)}",
+    }
+    # Encoded here, not by Powertools: its response validation would turn bytes into text.
+    response = Response(
+        status_code=200,
+        content_type=content.mime_type,
+        body=base64.b64encode(content.data).decode("ascii"),
+        headers=headers,
+    )
+    response.base64_encoded = True
+    return response
+
+
+@app.exception_handler(EcmContentTooLarge)
+def _too_large(exc: EcmContentTooLarge) -> Response[str]:
+    body = {
+        "message": (
+            f"the document is larger than {exc.limit} bytes, more than the app can be sent; "
+            "open it in Content Server"
+        ),
+        "size": exc.size,
+        "max_bytes": exc.limit,
+    }
+    return json_response(413, body)
+
+
+@app.exception_handler(EcmUnavailable)
+def _ecm_unavailable(exc: EcmUnavailable) -> Response[str]:
+    logger.warning("Content Server unavailable: %s", exc)
+    response = error_response(503, "Content Server is temporarily unavailable; retry")
+    response.headers["Retry-After"] = str(int(exc.retry_after or 5))
+    return response
+
+
+@app.exception_handler(EcmImpersonationOff)
+def _impersonation_off(exc: EcmImpersonationOff) -> Response[str]:
+    logger.error("approver API without impersonation: %s", exc)
+    return error_response(501, "reading Content Server as the user is not configured")
+
+
+@app.exception_handler(EcmAuthError)
+def _ecm_auth(exc: EcmAuthError) -> Response[str]:
+    logger.error("Content Server refused ecmpush's sign-in for the user: %s", exc)
+    return error_response(502, "Content Server refused the sign-in made for you")
+
+
+@app.exception_handler(EcmProtocolError)
+def _ecm_protocol(exc: EcmProtocolError) -> Response[str]:
+    logger.error("Content Server answer not understood: %s", exc)
+    return error_response(502, "Content Server answered something ecmpush does not understand")
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
