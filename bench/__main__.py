@@ -22,6 +22,7 @@ BENCHMARKS = {
     "shape": "bench.shape",
     "transient_retry": "bench.transient_retry",
     "webhook_intake": "bench.webhook_intake",
+    "withdrawal": "bench.withdrawal",
 }
 
 

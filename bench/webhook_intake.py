@@ -3,7 +3,7 @@ tests run it (tests/integration/conftest.py and harness.py): resources provision
 template.yaml by `devstack.resources.provision`, the template's environment from
 `devstack.stack.function_environment`, the handler loaded by `devstack.lambda_runtime`, API
 Gateway proxy events from `devstack.api_router.proxy_event`, bodies signed with
-`ecmpush.domain.intake.webhook_signature.sign`.
+`ecmpush.entrypoints.webhook_signature.sign`.
 
 Paths compared, per event:
 - handler_single: one signed event per invocation (202 accepted);
@@ -39,7 +39,7 @@ from bench import _fixtures
 from bench._common import Json, Row, Spec, ratio, stats
 
 NAME = "webhook_intake"
-BATCH = 50  # ecmpush.domain.intake.webhook_body.MAX_BATCH
+BATCH = 50  # ecmpush.entrypoints.webhook_body.MAX_BATCH
 SINGLES = 50
 BATCH_REPS = 5
 WEBHOOK_SECRET = "bench-webhook-secret"
@@ -113,7 +113,7 @@ class _Webhook:
         self, invoke: Callable[[dict[str, Any]], Any], reset_queue: Callable[[], None]
     ) -> None:
         from devstack.api_router import proxy_event
-        from ecmpush.domain.intake.webhook_signature import sign
+        from ecmpush.entrypoints.webhook_signature import sign
 
         self._invoke = invoke
         self.reset_queue = reset_queue

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from firebase_admin import messaging
@@ -20,6 +22,7 @@ from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.delivery.render import render_push
 from ecmpush.domain.delivery.routing import RoutingContext, route
 from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision, Withdrawn, withdrawal_push
 from ecmpush.domain.intake.events import RecordExpiryScheduled, TaskAssigned, event_adapter
 from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.domain.replies.confirmations import confirmation
@@ -158,8 +161,8 @@ def _sla_flows(event: object, original_id: str) -> list[tuple[str, Notification]
     ]
 
 
-def _wire(notification: Notification, platform: str) -> dict[str, Any]:
-    device = Device(
+def _device(notification: Notification, platform: str) -> Device:
+    return Device(
         owner=notification.recipients[0],
         installation_id=f"sample-{platform}",
         token=f"fcm-token-of-the-{platform}-device",
@@ -169,6 +172,10 @@ def _wire(notification: Notification, platform: str) -> dict[str, Any]:
         created_at=NOW,
         updated_at=NOW,
     )
+
+
+def _wire(notification: Notification, platform: str) -> dict[str, Any]:
+    device = _device(notification, platform)
     token = ACTION_TOKEN if notification.actions else None
     push = render_push(notification, device, token, LINKS)
     wire: dict[str, Any] = messaging._MessagingService.encode_message(to_message(push))
@@ -177,13 +184,37 @@ def _wire(notification: Notification, platform: str) -> dict[str, Any]:
     return {k: v for k, v in wire.items() if k not in other}
 
 
+def _withdrawal_wire(notification: Notification, platform: str) -> dict[str, Any]:
+    """The data-only `withdrawn` push that takes `notification` off a device once its task was
+    approved on another one (docs/design/withdrawal.md)."""
+    assert notification.task is not None
+    device = _device(notification, platform)
+    decision = Decision(by="asmith", action="approve", platform="android", at=NOW)
+    title = notification.params.get("task_title", "")
+    push = withdrawal_push(Withdrawn(notification.id, notification.task, title, device), decision)
+    wire: dict[str, Any] = messaging._MessagingService.encode_message(to_message(push))
+    other = {"android": ("apns", "webpush"), "ios": ("android", "webpush")}[platform]
+    return {k: v for k, v in wire.items() if k not in other}
+
+
+def _samples() -> list[tuple[str, Callable[[str], dict[str, Any]]]]:
+    """Each flow's push per platform, then the withdrawal of the first (the approval)."""
+    flows = _flows()
+    samples: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
+        (label, partial(_wire, notification)) for label, notification in flows
+    ]
+    label = "withdrawn (the approval above, approved on another device)"
+    samples.append((label, partial(_withdrawal_wire, flows[0][1])))
+    return samples
+
+
 def render_block() -> str:
     parts = [BEGIN]
-    for label, notification in _flows():
+    for label, wire in _samples():
         parts.append(f"\n#### {label}\n")
         for platform in ("android", "ios"):
             body = json.dumps(
-                {"message": _wire(notification, platform)},
+                {"message": wire(platform)},
                 indent=2,
                 sort_keys=True,
                 ensure_ascii=False,

@@ -1,19 +1,19 @@
-"""SQS consumer: one dispatch message per record, failed records reported individually.
+"""SQS consumer: one dispatch message per SQS message, failed ones reported individually.
 
-A record that raises is returned in `batchItemFailures`, so only it comes back; a record to
+A message that raises is returned in `batchItemFailures`, so only it comes back; a message to
 retry (a transient FCM answer) comes back after a backoff from seconds (domain/backoff.py:
 1-2 s, doubling, at least FCM's Retry-After), not after the queue's 180 s visibility timeout;
-a record that never succeeds reaches the DLQ through the queue's redrive policy. Records run
+a message that never succeeds reaches the DLQ through the queue's redrive policy. Messages run
 one after another: each is a delivery batch of a few hundred recipients that Dispatch already
 sends in parallel, and the invocation's remaining time is its deadline (what it cannot reach
-goes back as that record's failure, never killed half-written)."""
+goes back as that message's failure, never killed half-written)."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -27,13 +27,13 @@ from pydantic import ValidationError
 from ecmpush import bootstrap
 from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.backoff import DISPATCH_RETRY
-from ecmpush.domain.delivery.messages import dispatch_message_adapter
+from ecmpush.domain.delivery.messages import WithdrawalMessage, dispatch_message_adapter
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.settings import settings
 
-# A batch whose every record failed is still a partial response, not a function error: a
-# transient FCM outage should retry records, not page the on-call through the Errors alarm.
+# A batch whose every message failed is still a partial response, not a function error: a
+# transient FCM outage should retry messages, not page the on-call through the Errors alarm.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
@@ -76,6 +76,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         )
         raise
     _count(report)
+    if isinstance(message, WithdrawalMessage) and report.withdrawn:
+        _count_withdrawn(message.reason, report.withdrawn)
     logger.info("dispatched", extra={"message_id": record.message_id, "report": vars(report)})
 
 
@@ -84,6 +86,17 @@ def _deadline(context: LambdaContext | None) -> Deadline:
     if context is None:
         return NO_DEADLINE
     return Deadline(context.get_remaining_time_in_millis() / 1000)
+
+
+def _count_withdrawn(reason: str, withdrawn: int) -> None:
+    """Pushes withdrawn, per path that took the task away (the dashboard's withdrawal widget)."""
+    with single_metric(
+        name="PushesWithdrawn",
+        unit=MetricUnit.Count,
+        value=withdrawn,
+        namespace=metrics.namespace,
+    ) as metric:
+        metric.add_dimension(name="reason", value=reason)
 
 
 def _count(report: DispatchReport) -> None:

@@ -12,16 +12,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.domain.intake import webhook_signature
-from ecmpush.domain.intake.webhook_body import (
+from ecmpush.entrypoints.http import UnreadableBody, error_response, json_response, raw_body
+from ecmpush.entrypoints.observability import logger, metrics, tracer
+from ecmpush.entrypoints.snapstart import prepare_snapshot
+from ecmpush.entrypoints.webhook_body import (
     BodyError,
     BodyShapeInvalid,
     BodyTooLarge,
     BodyUnreadable,
 )
-from ecmpush.entrypoints.http import UnreadableBody, error_response, json_response, raw_body
-from ecmpush.entrypoints.observability import logger, metrics, tracer
-from ecmpush.entrypoints.snapstart import prepare_snapshot
+from ecmpush.entrypoints.webhook_signature import InvalidSignature
 
 app = APIGatewayRestResolver()
 # SnapStart: the first request's lazy imports go into the snapshot (entrypoints/snapstart.py).
@@ -68,18 +68,23 @@ def receive_events() -> Response[str]:
     if content_type.split(";")[0].strip().lower() != "application/json":
         return error_response(415, "Content-Type must be application/json")
     signature = app.current_event.headers.get("x-ecmpush-signature")
+    intake = bootstrap.build_intake()
     try:
-        answer = bootstrap.build_intake().service.receive(signature, _raw_body())
-    except webhook_signature.InvalidSignature as exc:
+        parsed = intake.reader.read(signature, _raw_body())
+    except InvalidSignature as exc:
         logger.warning("webhook signature refused: %s", exc)
         return error_response(401, str(exc))
     except BodyError as exc:
         return error_response(BODY_STATUS[type(exc)], exc.message, exc.errors)
-    for result in answer.results:
+    results = [
+        item.refusal() if item.event is None else intake.service.accept(item.event)
+        for item in parsed.items
+    ]
+    for result in results:
         _log(result)
-    if answer.batch:
-        return json_response(207, {"results": answer.results})
-    result = answer.results[0]
+    if parsed.batch:
+        return json_response(207, {"results": results})
+    result = results[0]
     headers = {"Retry-After": "5"} if result["status"] == "unavailable" else None
     return json_response(STATUS_CODES[result["status"]], result, headers)
 

@@ -25,7 +25,7 @@ from ecmpush.settings import settings
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-SAFETY_MARGIN_S = 5.0  # kept back from the invocation's time to record the outcome
+SAFETY_MARGIN_S = 5.0  # kept back from the invocation's time to save the reply's status
 
 
 @tracer.capture_method
@@ -33,7 +33,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     reply = Reply.model_validate_json(record.body)
     budget = lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
     try:
-        outcome = bootstrap.build_write_back().apply(reply, max(budget, 1.0))
+        status = bootstrap.build_write_back().apply(reply, max(budget, 1.0))
     except EcmUnavailable as exc:
         attempts = int(record.attributes.approximate_receive_count or 1)
         bootstrap.hold_back_message(
@@ -47,8 +47,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
             extra={"response_id": reply.response_id, "attempt": attempts},
         )
         raise
-    metrics.add_metric(name=f"WriteBack_{outcome.value}", unit=MetricUnit.Count, value=1)
-    logger.info("reply applied", extra={"response_id": reply.response_id, "outcome": outcome.value})
+    metrics.add_metric(name=f"WriteBack_{status.value}", unit=MetricUnit.Count, value=1)
+    logger.info("reply applied", extra={"response_id": reply.response_id, "outcome": status.value})
 
 
 @logger.inject_lambda_context

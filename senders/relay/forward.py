@@ -189,7 +189,7 @@ def _is_id(value: Any) -> bool:
 def refused_types(body: bytes, allowed: frozenset[str]) -> list[str]:
     """The fields of a `/events` body whose event type is not in `allowed` (`type`, or
     `events[i].type` in a batch); empty when every event may be forwarded. Reads the body as the
-    webhook does (`domain/intake/webhook_body.parse_body`: a batch is an object with `events` and no
+    webhook does (`entrypoints/webhook_body.parse_body`: a batch is an object with `events` and no
     `type`), so what is checked here is what the webhook will act on; but only as UTF-8 without a
     BOM, so no other decoding can read it differently."""
     try:

@@ -5,7 +5,7 @@ host next to Content Server has (`ecmpush.bootstrap.build_relay_poll`; docs/rela
 - Content Server through the stack's own client (EcmBaseUrl, EcmCredentialsSecret);
 - the state in a RecordsTable item (`#relay:state`, with a revision: `TableStateStore`), not a file;
 - the events handed straight to the webhook intake's checks and accept-once in-process
-  (`ecmpush.services.webhook_intake.EventIntake`), not POSTed: a function in Content Server's VPC
+  (`ecmpush.bootstrap.relay.build_relay_poll`), not POSTed: a function in Content Server's VPC
   then needs no route to API Gateway (NAT), no webhook secret and no API key, and each event
   is still validated and accepted once by its id, so the function and a standalone relay
   announcing the same step meet as `duplicate`.
@@ -30,7 +30,6 @@ from senders.relay.webhook import MAX_BATCH
 
 if TYPE_CHECKING:
     from ecmpush.bootstrap.relay import RelayPollStack
-    from ecmpush.services.webhook_intake import IntakeAnswer
 
 
 def function_config(stack: RelayPollStack) -> RelayConfig:
@@ -57,7 +56,7 @@ def function_config(stack: RelayPollStack) -> RelayConfig:
 
 
 def intake_delivery(
-    receive: Callable[[bytes], IntakeAnswer],
+    receive: Callable[[bytes], list[dict[str, Any]]],
 ) -> Callable[[Sequence[Mapping[str, Any]]], dict[str, str]]:
     """`Deliver` for the function: each batch through intake's checks and accept-once; the
     answers are the webhook's per-event statuses."""
@@ -66,7 +65,7 @@ def intake_delivery(
         outcome: dict[str, str] = {}
         for start in range(0, len(events), MAX_BATCH):
             body = json.dumps({"events": list(events[start : start + MAX_BATCH])}).encode()
-            for result in receive(body).results:
+            for result in receive(body):
                 outcome[str(result["id"])] = str(result["status"])
         return outcome
 

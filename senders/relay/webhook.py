@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from ecmpush.domain.intake.webhook_signature import sign
+from ecmpush.entrypoints.webhook_signature import sign
 
 MAX_BATCH = 50  # contract §1
 DONE = frozenset({"accepted", "duplicate"})  # the event is in; never send it again

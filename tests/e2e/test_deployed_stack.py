@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from ecmpush.domain.intake.webhook_signature import sign
+from ecmpush.entrypoints.webhook_signature import sign
 from tests.conftest import sample_event
 
 STACK = os.environ.get("AWS_SAM_STACK_NAME")

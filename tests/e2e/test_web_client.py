@@ -344,6 +344,70 @@ def _sign_in(page: Any, stack: RunningStack) -> str:
     return token
 
 
+OTDS_TASK = ("4789", "4789", "1")  # ids no other browser test uses
+
+
+def test_signs_in_through_otds_registers_receives_and_replies(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 24: "Sign in with OTDS" goes to the OTDS stand-in's sign-in page (authorization
+    code + PKCE), comes back to the app with the code, which the sign-in bridge trades for a
+    custom token; the page registers, receives the approval push and approves. The typed-name
+    shortcut is never called. A reload afterwards does not replay the code."""
+    _seed_task(running_stack, OTDS_TASK, "Approve OTDS rollout")
+    context, page, errors, _ = _open_app(browser, running_stack)
+    shortcut: list[str] = []
+    context.on("request", lambda r: shortcut.append(r.url) if "/_devstack/" in r.url else None)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.click("#otds-sign-in")
+        page.wait_for_url(f"{running_stack.urls['ecm']}/otdsws/oauth2/auth?*")
+        assert "code_challenge_method=S256" in page.url
+        page.fill("input[name=username]", USER)
+        page.fill("input[name=password]", f"{USER}-local")
+        with page.expect_request(lambda r: "/devices/" in r.url):
+            page.click("button[type=submit]")
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        assert page.inner_text("#who") == USER
+        assert "code=" not in page.url  # the single-use code is gone from the address
+
+        _post(running_stack, _approval("evt-web-otds-0001", OTDS_TASK, "Approve OTDS rollout"))
+        card = page.locator("[data-testid=push][data-type='task.assigned']")
+        card.wait_for()
+        card.locator("button[data-action=approve]").click()
+        page.wait_for_selector("[data-testid=push][data-replied]")
+        assert card.get_attribute("data-replied") == "yes", card.inner_text()
+    finally:
+        context.close()
+    assert errors == []
+    assert shortcut == []
+    assert _ecm_task(running_stack, OTDS_TASK)["acted_by"] == USER
+
+
+def test_otds_refusals_are_said_on_the_page(running_stack: RunningStack, browser: Any) -> None:
+    """An OTDS user without a Content Server account, and an answer from OTDS this page never
+    asked for (a forged or replayed callback), end signed out with the reason on screen."""
+    context, page, errors, _ = _open_app(browser, running_stack)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.click("#otds-sign-in")
+        page.wait_for_url(f"{running_stack.urls['ecm']}/otdsws/oauth2/auth?*")
+        page.fill("input[name=username]", "kpatel")
+        page.fill("input[name=password]", "kpatel-local")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#status[data-kind=error]")
+        assert "no Content Server login" in page.inner_text("#status")
+        assert page.get_attribute("body", "data-signed-in") == "no"
+
+        page.goto(f"{running_stack.api}/app/?code=stolen&state=forged")
+        page.wait_for_selector("#status[data-kind=error]")
+        assert "not started here" in page.inner_text("#status")
+        assert page.get_attribute("body", "data-signed-in") == "no"
+    finally:
+        context.close()
+    assert errors == []
+
+
 SW_APPROVAL = ("4791", "4791", "1")
 SW_REVIEW = ("4792", "4792", "1")
 

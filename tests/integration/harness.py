@@ -25,7 +25,7 @@ from devstack.identity import LocalIdentity
 from devstack.lambda_runtime import LocalFunction
 from devstack.resources import Provisioned
 from devstack.sqs_poller import SqsPoller
-from ecmpush.domain.intake.webhook_signature import sign
+from ecmpush.entrypoints.webhook_signature import sign
 from tests.iam import IamEnforcer
 
 WEBHOOK_SECRET = "test-webhook-secret-current"

@@ -30,7 +30,7 @@ from ecmpush.adapters.firebase_app import (
     fcm_retry,
     get_firebase_app,
 )
-from ecmpush.domain.delivery.outcomes import FcmOutcome, classify
+from ecmpush.domain.delivery.outcomes import SendVerdict
 from ecmpush.domain.delivery.push import Push, WebAction
 
 # A registration token has the FID, a colon and a long opaque part; an FID alone is 22 chars.
@@ -133,37 +133,42 @@ def test_ttl_reaches_every_platform() -> None:
     assert abs(expires - (time.time() + 600)) < 5
 
 
-# token → (fault, expected error_code, classify outcome, HTTP attempts the SDK makes)
-ERROR_CASES: dict[str, tuple[dict[str, Any], str, FcmOutcome, int]] = {
-    "tok-unregistered": ({"error": "UNREGISTERED"}, "UNREGISTERED", FcmOutcome.REMOVE_TOKEN, 1),
-    "tok-invalid": ({"error": "INVALID_ARGUMENT"}, "INVALID_ARGUMENT", FcmOutcome.REMOVE_TOKEN, 1),
+# token → (fault, expected error_code, verdict, HTTP attempts the SDK makes)
+ERROR_CASES: dict[str, tuple[dict[str, Any], str, SendVerdict, int]] = {
+    "tok-unregistered": ({"error": "UNREGISTERED"}, "UNREGISTERED", SendVerdict.INVALID_TOKEN, 1),
+    "tok-invalid": (
+        {"error": "INVALID_ARGUMENT"},
+        "INVALID_ARGUMENT",
+        SendVerdict.INVALID_TOKEN,
+        1,
+    ),
     "tok-quota": (
         {"error": "QUOTA_EXCEEDED", "retry_after": 1},
         "QUOTA_EXCEEDED",
-        FcmOutcome.RETRY,
+        SendVerdict.RETRY,
         1,  # Retry-After is dispatch's to honour (SQS visibility), not slept out in the SDK
     ),
-    "tok-quota-no-header": ({"error": "QUOTA_EXCEEDED"}, "QUOTA_EXCEEDED", FcmOutcome.RETRY, 1),
-    "tok-unavailable": ({"error": "UNAVAILABLE"}, "UNAVAILABLE", FcmOutcome.RETRY, 2),
+    "tok-quota-no-header": ({"error": "QUOTA_EXCEEDED"}, "QUOTA_EXCEEDED", SendVerdict.RETRY, 1),
+    "tok-unavailable": ({"error": "UNAVAILABLE"}, "UNAVAILABLE", SendVerdict.RETRY, 2),
     # FCM said when to come back: not asked again half a second later (dispatch waits it out).
     "tok-unavailable-retry-after": (
         {"error": "UNAVAILABLE", "retry_after": 7},
         "UNAVAILABLE",
-        FcmOutcome.RETRY,
+        SendVerdict.RETRY,
         1,
     ),
-    "tok-internal": ({"error": "INTERNAL"}, "INTERNAL", FcmOutcome.RETRY, 2),
+    "tok-internal": ({"error": "INTERNAL"}, "INTERNAL", SendVerdict.RETRY, 2),
     "tok-mismatch": (
         {"error": "SENDER_ID_MISMATCH"},
         "SENDER_ID_MISMATCH",
-        FcmOutcome.REMOVE_TOKEN,
+        SendVerdict.INVALID_TOKEN,
         1,
     ),
     # 401 about APNs' or web push's credentials: no new access token cures it, none is fetched.
     "tok-apns-auth": (
         {"error": "THIRD_PARTY_AUTH_ERROR"},
         "THIRD_PARTY_AUTH_ERROR",
-        FcmOutcome.PLATFORM_AUTH,
+        SendVerdict.PLATFORM_AUTH,
         1,
     ),
 }
@@ -182,7 +187,7 @@ def test_fcm_errors_become_results(sender: FcmSender, fcm_standin: RunningFcmSta
 
     assert results.pop("tok-fine").ok
     actual = {
-        t: (r.error_code, classify(r), len(fcm_standin.messages(t))) for t, r in results.items()
+        t: (r.error_code, r.verdict, len(fcm_standin.messages(t))) for t, r in results.items()
     }
     expected = {
         t: (code, outcome, attempts) for t, (_, code, outcome, attempts) in ERROR_CASES.items()
@@ -191,10 +196,10 @@ def test_fcm_errors_become_results(sender: FcmSender, fcm_standin: RunningFcmSta
     assert results["tok-quota"].retry_after_seconds == 1.0
     assert results["tok-quota-no-header"].retry_after_seconds is None
     assert results["tok-unavailable-retry-after"].retry_after_seconds == 7.0
-    # Google's invalid-token answer: its message and FcmError detail are why it is pruned.
+    # Google's invalid-token answer: its message and FcmError detail are why it is an invalid
+    # token (adapters/fcm_errors.py; the fields themselves: tests/unit/test_fcm_send_result.py).
     invalid = results["tok-invalid"]
     assert invalid.error_message == "The registration token is not a valid FCM registration token"
-    assert (invalid.fcm_error_code, invalid.field_violations) == ("INVALID_ARGUMENT", ())
     statuses = [r["answer"]["status"] for r in fcm_standin.messages("tok-unavailable")]
     assert statuses == [503] * 2  # one retry, then the SQS record's retry takes over
 
@@ -210,8 +215,7 @@ def test_a_refused_access_token_is_one_attempt_then_fetched_anew(
 
     [result] = sender.send([make_push("tok-revoked")])
 
-    assert (result.error_code, result.fcm_error_code) == ("UNAUTHENTICATED", None)
-    assert classify(result) is FcmOutcome.RETRY
+    assert (result.error_code, result.verdict) == ("UNAUTHENTICATED", SendVerdict.RETRY)
     assert [r["answer"]["status"] for r in fcm_standin.messages("tok-revoked")] == [401]
     assert fcm_standin.standin.token_requests == fetched
     sender.authorize(60)
@@ -289,7 +293,7 @@ def test_oversized_message_is_permanent_not_a_dead_token(
     assert payload_size(FcmSender.wire_message(push)) > 4096
     [result] = sender.send([push])
     assert (result.error_code, result.error_message) == ("INVALID_ARGUMENT", "Message is too big")
-    assert classify(result) is FcmOutcome.PERMANENT
+    assert result.verdict is SendVerdict.FAILED
 
 
 def test_push_the_sdk_refuses_fails_alone(
@@ -298,7 +302,7 @@ def test_push_the_sdk_refuses_fails_alone(
     bad = make_push("tok-bad", data={"n": 1})  # not a dict[str, str]: the SDK refuses it
     results = sender.send([bad, make_push("tok-good")])
     assert results[0].error_code == "INVALID_ARGUMENT"
-    assert classify(results[0]) is FcmOutcome.PERMANENT
+    assert results[0].verdict is SendVerdict.FAILED
     assert results[1].ok
     assert fcm_standin.messages("tok-bad") == []
 
@@ -338,7 +342,7 @@ def test_chunk_that_cannot_authenticate_becomes_unavailable_results(
     finally:
         firebase_admin.delete_app(app)
     assert [r.error_code for r in results] == ["UNAVAILABLE"] * 3
-    assert all(classify(r) is FcmOutcome.RETRY for r in results)
+    assert all(r.verdict is SendVerdict.RETRY for r in results)
     assert "invalid_grant" in (results[0].error_message or "")
     assert fcm_standin.messages() == []
 

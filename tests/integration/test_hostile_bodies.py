@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from devstack.api_router import proxy_event
-from ecmpush.domain.intake.webhook_signature import sign
+from ecmpush.entrypoints.webhook_signature import sign
 from tests.integration.harness import WEBHOOK_SECRET, Harness, Reply, _reply
 
 DEEP = b"[" * 3000 + b"]" * 3000  # under the 8 KiB cap, beyond json's recursion limit

@@ -27,8 +27,8 @@ from devstack.http_server import BackgroundServer
 from devstack.stack import local_ecm_credentials
 from ecmpush.adapters.ecm.client import EcmClient
 from ecmpush.adapters.ecm.config import EcmConfig
-from ecmpush.domain.intake import webhook_signature as signature
 from ecmpush.domain.intake.events import event_adapter
+from ecmpush.entrypoints import webhook_signature as signature
 from ecmpush.privacy import who
 from senders.relay import state
 from senders.relay.assignments import event_id

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from ecmpush.domain.intake.webhook_signature import sign
+from ecmpush.entrypoints.webhook_signature import sign
 from tests.conftest import EVENTS
 from tests.integration.harness import WEBHOOK_SECRET, Harness
 

@@ -13,7 +13,7 @@ import pytest
 
 from devstack.api_router import proxy_event
 from ecmpush.domain.intake.events import event_adapter
-from ecmpush.domain.intake.webhook_signature import sign
+from ecmpush.entrypoints.webhook_signature import sign
 from tests.conftest import SAMPLE_EVENT_NAMES, sample_event
 from tests.integration.harness import WEBHOOK_SECRET, Harness, table_unreachable
 
@@ -302,9 +302,9 @@ def test_on_lambda_the_records_prefix_is_powertools_default_for_the_old_function
 ) -> None:
     """Deployed, Powertools' default prefix starts with the function's name: `key_prefix`
     must reproduce it, or every accepted event would be forgotten by the deploy."""
-    from ecmpush.adapters.idempotent_acceptance import records_key_prefix
+    from ecmpush.adapters.idempotent_acceptance import idempotency_key_prefix
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ecmpush-WebhookIntakeFunction-AbC")
-    assert records_key_prefix() == (
+    assert idempotency_key_prefix() == (
         "ecmpush-WebhookIntakeFunction-AbC.ecmpush.bootstrap.accept_event_once.<locals>.accept"
     )

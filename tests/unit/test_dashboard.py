@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, get_args
 
 from devstack import template as cfn
+from ecmpush.domain.delivery.withdrawal import WithdrawalReason
 from ecmpush.domain.replies.requests import ReplyStatus
 from tests.conftest import REPO_ROOT
 
@@ -59,7 +60,14 @@ def test_every_application_metric_on_the_dashboard_is_emitted_by_the_code() -> N
     names = [row[1] for row in _metrics("Ecmpush")]
     assert len(names) > 20
     assert [name for name in names if not _emitted(name)] == []
-    assert all(row[2:] == ["service", "ecmpush"] for row in _metrics("Ecmpush"))
+    assert all(row[-2:] == ["service", "ecmpush"] for row in _metrics("Ecmpush"))
+    # Only the withdrawal count carries a dimension of its own.
+    assert {row[1] for row in _metrics("Ecmpush") if len(row) > 4} == {"PushesWithdrawn"}
+
+
+def test_withdrawals_are_shown_for_every_reason_the_code_gives() -> None:
+    reasons = {row[3] for row in _metrics("Ecmpush") if row[1] == "PushesWithdrawn"}
+    assert reasons == set(get_args(WithdrawalReason))
 
 
 def test_every_queue_has_its_age_and_depth_on_the_dashboard() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ecmpush.adapters.fcm_errors import FcmAnswer, send_result
 from ecmpush.bootstrap import build_dispatch
 from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.delivery.devices import Device, Platform
@@ -30,6 +31,7 @@ from ecmpush.domain.delivery.preferences import Preferences, QuietHours
 from ecmpush.domain.delivery.push import Push
 from ecmpush.domain.delivery.recipient import Recipient
 from ecmpush.domain.delivery.routing_config import EcmGroupTeam, RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.ecm.model import MembersPage
 from ecmpush.domain.ecm.task_ref import TaskRef
@@ -55,6 +57,11 @@ FINAL = {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.TOKEN_REMOVE
 
 
 # --- fakes --------------------------------------------------------------------------------------
+
+
+def fcm_result(**answer: Any) -> SendResult:
+    """What the FCM adapter makes of an error answer (adapters/fcm_errors.py)."""
+    return send_result(FcmAnswer(**answer))
 
 
 class FakePreferences:
@@ -111,7 +118,7 @@ class Record:
     error_message: str | None = None
 
 
-class FakeDeliveries:
+class FakeDeliveries(Partial):
     """Claims behave like the table: a final record makes the next claim DONE; a claim without
     an answer yet is IN_FLIGHT for others; `preset` forces a claim result per device."""
 
@@ -205,14 +212,25 @@ class FakeTasks(Partial):
     def __init__(self) -> None:
         self.tasks: dict[str, TrackedTask] = {}
 
-    def open(self, task: TrackedTask) -> None:
+    def open(self, task: TrackedTask) -> TrackedTask | None:
         current = self.tasks.get(task.task_key)
         if current is None or current.status == "open":
             self.tasks[task.task_key] = task
+        return current
 
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+    def get(self, key: str) -> TrackedTask | None:
+        return self.tasks.get(key)
+
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
         if key in self.tasks:
-            update = {"status": "closed", "closed_at": now, "outcome": outcome}
+            update = {
+                "status": "closed",
+                "closed_at": now,
+                "outcome": outcome,
+                "decision": decision,
+            }
             self.tasks[key] = self.tasks[key].model_copy(update=update)
 
 
@@ -477,7 +495,7 @@ def test_dead_token_deletes_that_device_with_its_token() -> None:
     w = world(
         device("alice", "a1"),
         device("alice", "a2"),
-        answers={"tok-a1": SendResult(error_code="UNREGISTERED", error_message="gone")},
+        answers={"tok-a1": fcm_result(error_code="UNREGISTERED", error_message="gone")},
     )
     report = w.send(message(notification(["alice"])))
     assert w.devices.deletes == [("alice", "a1", "tok-a1")]
@@ -491,7 +509,7 @@ def test_dead_token_deletes_that_device_with_its_token() -> None:
 
 
 def test_invalid_argument_naming_the_token_field_also_removes_it() -> None:
-    answer = SendResult(
+    answer = fcm_result(
         error_code="INVALID_ARGUMENT",
         error_message="Request contains an invalid argument.",
         field_violations=("message.token",),
@@ -502,7 +520,7 @@ def test_invalid_argument_naming_the_token_field_also_removes_it() -> None:
 
 
 def test_platform_auth_error_is_failed_without_deleting_or_retrying() -> None:
-    answer = SendResult(error_code="THIRD_PARTY_AUTH_ERROR", error_message="APNs cert")
+    answer = fcm_result(error_code="THIRD_PARTY_AUTH_ERROR", error_message="APNs cert")
     w = world(device("alice", "a1"), answers={"tok-a1": answer})
     report = w.send(message(notification(["alice"])))
     assert (report.failed, report.platform_auth, report.retrying) == (1, 1, 0)
@@ -512,7 +530,7 @@ def test_platform_auth_error_is_failed_without_deleting_or_retrying() -> None:
 
 
 def test_wrong_project_for_most_tokens_prunes_nothing_and_retries() -> None:
-    mismatch = SendResult(error_code="SENDER_ID_MISMATCH", error_message="SenderId mismatch")
+    mismatch = fcm_result(error_code="SENDER_ID_MISMATCH", error_message="SenderId mismatch")
     w = world(
         device("alice", "a1"),
         device("alice", "a2"),
@@ -542,9 +560,9 @@ def test_transient_errors_raise_retry_later_with_the_longest_retry_after() -> No
         device("alice", "a3"),
         device("alice", "a4"),
         answers={
-            "tok-a1": SendResult(error_code="UNAVAILABLE", retry_after_seconds=5),
-            "tok-a2": SendResult(error_code="QUOTA_EXCEEDED", retry_after_seconds=30),
-            "tok-a3": SendResult(error_code="INTERNAL"),
+            "tok-a1": fcm_result(error_code="UNAVAILABLE", retry_after_seconds=5),
+            "tok-a2": fcm_result(error_code="QUOTA_EXCEEDED", retry_after_seconds=30),
+            "tok-a3": fcm_result(error_code="INTERNAL"),
         },
     )
     with pytest.raises(RetryLater) as info:
@@ -560,7 +578,7 @@ def test_transient_errors_raise_retry_later_with_the_longest_retry_after() -> No
 
 
 def test_transient_error_without_retry_after_has_no_delay() -> None:
-    w = world(device("alice", "a1"), answers={"tok-a1": SendResult(error_code="UNAVAILABLE")})
+    w = world(device("alice", "a1"), answers={"tok-a1": fcm_result(error_code="UNAVAILABLE")})
     with pytest.raises(RetryLater) as info:
         w.send(message(notification(["alice"])))
     assert info.value.retry_after_seconds is None
@@ -570,7 +588,7 @@ def test_retry_sends_only_to_devices_not_yet_served() -> None:
     w = world(
         device("alice", "a1"),
         device("alice", "a2"),
-        answers={"tok-a2": SendResult(error_code="UNAVAILABLE")},
+        answers={"tok-a2": fcm_result(error_code="UNAVAILABLE")},
     )
     n = notification(["alice"])
     with pytest.raises(RetryLater):
@@ -672,7 +690,7 @@ def test_state_only_event_is_marked_tracked_and_sends_nothing() -> None:
 
 def test_event_is_marked_even_when_a_retry_is_needed() -> None:
     event = event_adapter.validate_python(sample_event("task_assigned"))
-    w = world(device("asmith", "s1"), answers={"tok-s1": SendResult(error_code="UNAVAILABLE")})
+    w = world(device("asmith", "s1"), answers={"tok-s1": fcm_result(error_code="UNAVAILABLE")})
     with pytest.raises(RetryLater):
         w.send(EventMessage(event=event))
     assert w.events.marks == [(event.id, "routed", NOW, 1)]
@@ -969,7 +987,7 @@ def test_an_answer_that_cannot_be_written_fails_the_message() -> None:
 
 
 def test_quota_exceeded_with_retry_after_pauses_the_project_and_holds_the_rest() -> None:
-    w = world(*_crowd(4), answers={"tok-inst-00": SendResult(
+    w = world(*_crowd(4), answers={"tok-inst-00": fcm_result(
         error_code="QUOTA_EXCEEDED", retry_after_seconds=30.0
     )})  # fmt: skip
     w.options = {"send_chunk": 2}
@@ -998,7 +1016,7 @@ def test_a_batch_arriving_during_a_pause_sends_nothing_and_waits_it_out() -> Non
 
 
 def test_quota_exceeded_without_retry_after_retries_only_that_record() -> None:
-    w = world(device("alice", "a1"), answers={"tok-a1": SendResult(error_code="QUOTA_EXCEEDED")})
+    w = world(device("alice", "a1"), answers={"tok-a1": fcm_result(error_code="QUOTA_EXCEEDED")})
     with pytest.raises(RetryLater):
         w.send(message(notification(["alice"])))
     assert w.pause.asked == []
@@ -1129,7 +1147,7 @@ def test_a_group_page_too_close_to_the_deadline_is_queued_again_unread() -> None
 def test_a_read_group_page_that_cannot_finish_goes_on_as_a_batch_not_as_the_page() -> None:
     members = [f"user-{n:02}" for n in range(3)]
     w = _group_world({100: (members, [])}, *_crowd(3))
-    w.sender.answers = {"tok-inst-01": SendResult(error_code="UNAVAILABLE")}
+    w.sender.answers = {"tok-inst-01": fcm_result(error_code="UNAVAILABLE")}
     w.send(_bulletin(["field-ops"]))
     page_one = w.publisher.published[0][0]
     w.publisher.published.clear()

@@ -40,7 +40,12 @@ from ecmpush.domain.sweeps.expiry_search import (
     parse_search_config,
     record_from_search,
 )
-from ecmpush.services.expiry_sweep import ExpirySweepService, SweepReport
+from ecmpush.services.expiry_sweep import (
+    ExpirySearch,
+    ExpirySweepOptions,
+    ExpirySweepService,
+    SweepReport,
+)
 from ecmpush.services.record_tracking import RecordTracker
 from tests.conftest import sample_event
 from tests.fakes import Partial
@@ -518,10 +523,12 @@ def _row(node: int, expires: str, owner: str = "bjones") -> SearchRow:
     )
 
 
-SEARCH = parse_search_config(
+_SEARCH = parse_search_config(
     '{"where": "Attr_30100_2:contract", "date_attribute": "30100_3",'
     ' "owner_attribute": "30100_5", "notify_roles": ["legal"]}'
 )
+assert _SEARCH is not None
+SEARCH = _SEARCH
 
 
 def _service(
@@ -540,10 +547,8 @@ def _service(
         policy=policy,
         app_base_url=BASE,
         clock=lambda: datetime.now(UTC),
-        search=SEARCH if ecm is not None else None,
-        ecm=(lambda: ecm) if ecm is not None else None,
-        page_size=page_size,
-        margin_ms=1_000,
+        search=ExpirySearch(SEARCH, lambda: ecm) if ecm is not None else None,
+        options=ExpirySweepOptions(page_size=page_size, margin_ms=1_000),
     )
 
 

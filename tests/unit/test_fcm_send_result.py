@@ -1,5 +1,5 @@
 """SDK answers the stand-in cannot produce cheaply (no HTTP body, HTTP-date Retry-After, an
-unspecified errorCode) reduced to SendResult."""
+unspecified errorCode) read into an FcmAnswer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 import requests
 from firebase_admin import exceptions, messaging
 
-from ecmpush.adapters.fcm_sender import to_send_result
+from ecmpush.adapters.fcm_errors import FcmAnswer, classify
+from ecmpush.adapters.fcm_sender import fcm_answer
+from ecmpush.domain.delivery.outcomes import SendVerdict
 
 FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 
@@ -25,8 +27,10 @@ def http_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return response
 
 
-def failed(exc: Exception) -> Any:
-    return messaging.SendResponse(resp=None, exception=exc)
+def failed(exc: Exception) -> FcmAnswer:
+    answer = fcm_answer(messaging.SendResponse(resp=None, exception=exc))
+    assert answer is not None
+    return answer
 
 
 def rpc_body(status: str, error_code: str | None = None) -> dict[str, Any]:
@@ -37,8 +41,7 @@ def rpc_body(status: str, error_code: str | None = None) -> dict[str, Any]:
 
 
 def test_success() -> None:
-    result = to_send_result(messaging.SendResponse({"name": "projects/p/messages/1"}, None))
-    assert (result.ok, result.message_id) == (True, "projects/p/messages/1")
+    assert fcm_answer(messaging.SendResponse({"name": "projects/p/messages/1"}, None)) is None
 
 
 @pytest.mark.parametrize(
@@ -68,7 +71,7 @@ def test_success() -> None:
     ],
 )
 def test_error_codes(exc: Exception, code: str) -> None:
-    result = to_send_result(failed(exc))
+    result = failed(exc)
     assert result.error_code == code
     assert result.error_message == str(exc)
 
@@ -88,7 +91,7 @@ def test_retry_after(header: str | int | None, expected: float | None) -> None:
         header = email.utils.formatdate(time.time() + header, usegmt=True)
     headers = {"Retry-After": header} if header is not None else {}
     response = http_response(429, rpc_body("RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"), headers)
-    result = to_send_result(failed(messaging.QuotaExceededError("q", http_response=response)))
+    result = failed(messaging.QuotaExceededError("q", http_response=response))
     assert result.error_code == "QUOTA_EXCEEDED"
     if expected is None:
         assert result.retry_after_seconds is None
@@ -109,14 +112,15 @@ def test_googles_invalid_token_answer_keeps_its_message_and_fcm_error_code() -> 
     exc = exceptions.InvalidArgumentError(
         body["error"]["message"], http_response=http_response(400, body)
     )
-    result = to_send_result(failed(exc))
+    result = failed(exc)
     assert (result.error_code, result.fcm_error_code) == ("INVALID_ARGUMENT", "INVALID_ARGUMENT")
     assert result.error_message == "The registration token is not a valid FCM registration token"
     assert result.field_violations == ()
+    assert classify(result) is SendVerdict.INVALID_TOKEN
 
 
 def test_an_answer_without_fcm_error_detail_has_no_fcm_error_code() -> None:
     body = {"error": {"code": 400, "message": "Invalid JSON", "status": "INVALID_ARGUMENT"}}
     exc = exceptions.InvalidArgumentError("m", http_response=http_response(400, body))
-    result = to_send_result(failed(exc))
+    result = failed(exc)
     assert (result.error_code, result.fcm_error_code) == ("INVALID_ARGUMENT", None)

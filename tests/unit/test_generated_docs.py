@@ -19,6 +19,7 @@ FLOW_TYPES = {
     5: {"document.published"},
     6: {"governance.alert"},
     7: {"response.confirmed"},
+    "withdrawal": {"withdrawn"},  # issue 23: a push whose task was decided elsewhere
 }
 
 
@@ -45,7 +46,7 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
 def test_push_samples_in_clients_doc_are_current() -> None:
     text = push_samples.DOC.read_text()
     assert push_samples.updated_doc(text) == text, "docs/clients.md samples are stale: make samples"
-    assert text.count("#### ") == 12
+    assert text.count("#### ") == 13
     assert '"category": "ECM_APPROVAL"' in text
     assert '"click_action": "ECM_REVIEW"' in text
 
@@ -73,6 +74,9 @@ def test_every_flow_has_an_android_and_an_ios_sample() -> None:
     escalation = next(s for s in sections if s.startswith("sla.escalation"))
     assert '"actions": "approve,reject,request_info"' in escalation  # the step's own buttons
     assert '"action_token"' in escalation
+    withdrawn = next(s for s in sections if s.startswith("withdrawn"))
+    assert '"notification": {' not in withdrawn  # data-only: the app closes the push itself
+    assert '"apns-collapse-id": "task-' in withdrawn
 
 
 def test_template_documents_every_api_route_from_the_openapi_document() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from ecmpush.domain.ecm.model import ActiveWorkflow, Member, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm.task_ref import TaskRef
-from ecmpush.domain.intake.webhook_body import parse_body
+from ecmpush.entrypoints.webhook_body import parse_body
 from senders.relay.assignments import changes, due_at, event_id
 from senders.relay.config import MapRule, RelayConfig
 from tests.conftest import fullwidth

@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 
+from ecmpush.domain.delivery.messages import WithdrawalMessage
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.ecm.model import Member, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.page import Page
 from ecmpush.domain.sweeps.sla import SlaPolicy, step_for
 from ecmpush.domain.sweeps.tasks import TrackedTask
-from ecmpush.services.sla_sweep import NOT_ECM_OUTCOME, SlaSweepService
+from ecmpush.services.sla_sweep import NOT_ECM_OUTCOME, SlaSweepOptions, SlaSweepService
 from tests.fakes import Partial, Queue, tracked_task
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -51,7 +53,9 @@ class Tasks(Partial):
     def get(self, key: str) -> TrackedTask | None:
         return self.items.get(key)
 
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
         self.events.append(("close", key))
         self.outcomes[key] = outcome
         self.items[key] = self.items[key].model_copy(update={"status": "closed"})
@@ -124,7 +128,9 @@ def sweep(tasks: Tasks, ecm: Ecm, publisher: Queue[Any], **options: Any) -> SlaS
         publisher=publisher,
         policy=POLICY,
         app_base_url="https://app.test",
-        **{"page_size": 2, "ecm_budget_s": 1.0, "safety_margin_s": 1.0, **options},
+        options=SlaSweepOptions(
+            **{"page_size": 2, "ecm_budget_s": 1.0, "safety_margin_s": 1.0, **options}
+        ),
     )
 
 
@@ -158,7 +164,11 @@ def test_a_task_done_in_content_server_is_closed_silently_and_an_unknown_one_lef
     tasks, ecm, queue = world(task(1), task(2), done={"1"}, unknown={"2"})
     report = sweep(tasks, ecm, queue).run(NOW, lambda: PLENTY)
     assert (report.closed, report.unchecked, report.notified) == (1, 1, 0)
-    assert queue.published == []
+    # No reminder: only the withdrawal of the pushes still on devices about the closed task.
+    [withdrawal] = queue.published
+    assert isinstance(withdrawal, WithdrawalMessage)
+    assert (withdrawal.task.key, withdrawal.reason) == ("1/1/1", "sla_recheck")
+    assert (withdrawal.decision.action, withdrawal.decision.platform) == ("completed", "ecm")
     assert tasks.events == [("close", "1/1/1")]
     assert tasks.items["2/2/1"].status == "open"  # never closed on a guess
     assert report.problems[0]["error"] == "EcmNotFound"

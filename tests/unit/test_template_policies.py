@@ -115,6 +115,7 @@ EXPECTED: dict[str, Grants] = {
     | _secret("FirebaseServiceAccountSecret")
     | _secret("ActionTokenKeySecret")
     | _secret("EcmCredentialsSecret"),  # members of teams kept as Content Server groups
+    "SignInFunction": _secret("OtdsClientSecret") | _secret("SignInServiceAccountSecret"),
     "ResponseCallbackFunction": _items("DeliveriesTable", "get", "put", "update", "delete")
     | _items("TasksTable", "get", "update")
     | _items("DevicesTable", "get")

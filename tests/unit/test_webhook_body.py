@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ecmpush.domain.intake.events import EVENT_TYPES
-from ecmpush.domain.intake.webhook_body import (
+from ecmpush.entrypoints.webhook_body import (
     MAX_BATCH,
     MAX_BODY_BYTES,
     BodyError,

@@ -1,8 +1,9 @@
-"""The webhook intake with fakes: a request is read only once its signature holds (the secret
-re-read once when it may have rotated), each event is answered on its own (accepted, duplicate,
-invalid, conflict, in progress, unavailable), and an event is stored before it is queued, so a
-crash between the two is repaired by the webhook's retry (same event, same id) and a queue
-failure is the caller's to see, never an accepted event left unqueued."""
+"""The webhook intake with fakes: a request is read (`WebhookReader`, at the edge) only once its
+signature holds (the secret re-read once when it may have rotated), each event is answered on
+its own (accepted, duplicate, invalid, conflict, in progress, unavailable), and an event is
+stored before it is queued, so a crash between the two is repaired by the webhook's retry (same
+event, same id) and a queue failure is the caller's to see, never an accepted event left
+unqueued."""
 
 from __future__ import annotations
 
@@ -13,22 +14,24 @@ import pytest
 from pydantic import BaseModel
 
 from ecmpush.domain.delivery.messages import DispatchMessage, EventMessage
-from ecmpush.domain.intake.events import EcmEvent, event_adapter
-from ecmpush.domain.intake.intake_outcomes import (
+from ecmpush.domain.intake.acceptance import (
     EventIdReused,
     EventInProgress,
     EventStoreUnavailable,
 )
+from ecmpush.domain.intake.events import EcmEvent, event_adapter
 from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.domain.intake.recipient_caps import RecipientCaps
-from ecmpush.domain.intake.webhook_body import (
+from ecmpush.entrypoints.webhook_body import (
     MAX_BODY_BYTES,
     BodyError,
     BodyTooLarge,
     BodyUnreadable,
+    ParsedBody,
+    WebhookReader,
 )
-from ecmpush.domain.intake.webhook_signature import InvalidSignature, SignatureMismatch, sign
-from ecmpush.services.webhook_intake import EventAcceptor, IntakeAnswer, WebhookIntakeService
+from ecmpush.entrypoints.webhook_signature import InvalidSignature, SignatureMismatch, sign
+from ecmpush.services.webhook_intake import EventAcceptor, WebhookIntakeService
 from tests.conftest import sample_event
 from tests.fakes import Partial, Queue
 
@@ -93,14 +96,14 @@ class Intake:
         self.fresh: list[bytes] | None = None
         self.accepted: list[EcmEvent] = []
         self.refusals: dict[str, Exception] = {}  # event id -> what accepting it raises
-        self.service = WebhookIntakeService(
+        self.reader = WebhookReader(
             secrets=lambda: self.secrets,
             refreshed_secrets=lambda: self.fresh,
-            accept_once=lambda: self._accept,
             caps=RecipientCaps(),
             links=LinkPolicy.of("https://app.example.com", listed=SAMPLE_LINK_HOSTS),
             clock=lambda: NOW.timestamp(),
         )
+        self.service = WebhookIntakeService(accept_once=lambda: self._accept)
 
     def _accept(self, event: EcmEvent) -> dict[str, str]:
         if event.id in self.refusals:
@@ -108,14 +111,23 @@ class Intake:
         self.accepted.append(event)
         return {"id": event.id, "status": "accepted"}
 
-    def receive(self, body: bytes, key: bytes = SECRET) -> IntakeAnswer:
-        return self.service.receive(sign(key, int(NOW.timestamp()), body), body)
+    def read(self, body: bytes, key: bytes = SECRET) -> ParsedBody:
+        return self.reader.read(sign(key, int(NOW.timestamp()), body), body)
+
+    def receive(self, body: bytes, key: bytes = SECRET) -> tuple[bool, list[dict[str, object]]]:
+        """As functions/webhook_intake does: read at the edge, then one answer per item."""
+        parsed = self.read(body, key)
+        results = [
+            item.refusal() if item.event is None else self.service.accept(item.event)
+            for item in parsed.items
+        ]
+        return parsed.batch, results
 
 
 def test_a_signed_event_is_accepted_and_answered() -> None:
     intake = Intake()
-    answer = intake.receive(_body(sample_event("task_assigned")))
-    assert (answer.batch, [r["status"] for r in answer.results]) == (False, ["accepted"])
+    batch, results = intake.receive(_body(sample_event("task_assigned")))
+    assert (batch, [r["status"] for r in results]) == (False, ["accepted"])
     assert [e.id for e in intake.accepted] == [sample_event("task_assigned")["id"]]
 
 
@@ -125,7 +137,7 @@ def test_a_secret_rotated_in_since_is_found_by_one_re_read_and_a_forgery_is_not(
     with pytest.raises(SignatureMismatch):
         intake.receive(body, key=ROTATED)  # nothing fresher to read
     intake.fresh = [ROTATED, SECRET]
-    assert intake.receive(body, key=ROTATED).results[0]["status"] == "accepted"
+    assert intake.receive(body, key=ROTATED)[1][0]["status"] == "accepted"
     with pytest.raises(InvalidSignature):
         intake.receive(body, key=b"f" * 32)
     assert len(intake.accepted) == 1
@@ -134,7 +146,7 @@ def test_a_secret_rotated_in_since_is_found_by_one_re_read_and_a_forgery_is_not(
 def test_nothing_is_parsed_before_the_signature_and_size_hold() -> None:
     intake = Intake()
     with pytest.raises(InvalidSignature):
-        intake.service.receive(None, b"{not json")
+        intake.reader.read(None, b"{not json")
     with pytest.raises(BodyError) as too_big:
         intake.receive(b" " * (MAX_BODY_BYTES + 1))
     assert isinstance(too_big.value, BodyTooLarge)
@@ -153,20 +165,20 @@ def test_each_event_of_a_batch_gets_its_own_answer() -> None:
         "evt-3": EventInProgress("being accepted"),
         "evt-4": EventStoreUnavailable("DynamoDB unreachable"),
     }
-    answer = intake.receive(_body(*events))
-    assert answer.batch
-    assert [(r["id"], r["status"]) for r in answer.results] == [
+    batch, results = intake.receive(_body(*events))
+    assert batch
+    assert [(r["id"], r["status"]) for r in results] == [
         ("evt-0", "accepted"),
         ("evt-1", "invalid"),
         ("evt-2", "conflict"),
         ("evt-3", "in_progress"),
         ("evt-4", "unavailable"),
     ]
-    assert answer.results[1]["errors"]
-    assert answer.results[2]["errors"] == [
+    assert results[1]["errors"]
+    assert results[2]["errors"] == [
         {"path": "id", "message": "id was already used for a different event"}
     ]
-    assert answer.results[4]["message"] == "temporarily unavailable; retry"
+    assert results[4]["message"] == "temporarily unavailable; retry"
     assert [e.id for e in intake.accepted] == ["evt-0"]
 
 
@@ -183,7 +195,9 @@ def test_an_event_linking_off_the_listed_hosts_is_invalid_and_not_accepted(url: 
     intake = Intake()
     event = sample_event("document_published")
     event["data"]["document"]["url"] = url
-    answer = intake.receive(_body(event, sample_event("task_completed")))
-    assert [r["status"] for r in answer.results] == ["invalid", "accepted"]
-    assert [e["path"] for e in answer.results[0]["errors"]] == ["data.document.url"]
+    _, results = intake.receive(_body(event, sample_event("task_completed")))
+    assert [r["status"] for r in results] == ["invalid", "accepted"]
+    errors = results[0]["errors"]
+    assert isinstance(errors, list)
+    assert [e["path"] for e in errors] == ["data.document.url"]
     assert [e.type for e in intake.accepted] == ["task.completed"]

@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from ecmpush.domain.intake.webhook_signature import (
+from ecmpush.entrypoints.webhook_signature import (
     REPLAY_WINDOW_SECONDS,
     InvalidSignature,
     sign,

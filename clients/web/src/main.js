@@ -5,8 +5,10 @@ import { onAuthStateChanged, signInWithCustomToken, signOut } from 'firebase/aut
 import { Api } from './api.js';
 import { currentIdToken, startFirebase } from './firebase.js';
 import { failureMessage, readBody } from './http.js';
+import { finishOtdsSignIn, startOtdsSignIn } from './otds.js';
 import { subscribe } from './push.js';
 import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
+import { decisionOf, isWithdrawal, showDecided, withdrawNotifications } from './withdrawals.js';
 import {
   COMMENT_ACTIONS,
   MAX_COMMENT,
@@ -71,8 +73,10 @@ async function loadConfig() {
   }
   const loaded = await readBody(response);
   if (!response.ok) return failed(`config.json: HTTP ${response.status}`);
-  if (typeof loaded.apiBase !== 'string' || typeof loaded.signInUrl !== 'string' || !loaded.firebase) {
-    return failed('config.json lacks apiBase, signInUrl or firebase', 'Please tell your administrator.');
+  // signInUrl: the typed-name shortcut (local stack only); otdsSignIn: the OTDS bridge.
+  const signIn = typeof loaded.signInUrl === 'string' || loaded.otdsSignIn === true;
+  if (typeof loaded.apiBase !== 'string' || !signIn || !loaded.firebase) {
+    return failed('config.json lacks apiBase, a way to sign in, or firebase', 'Please tell your administrator.');
   }
   return loaded;
 }
@@ -83,6 +87,28 @@ if (!config) await new Promise(() => {});
 const { app, auth } = startFirebase(config);
 const api = new Api(config.apiBase, () => currentIdToken(auth));
 let session = null;
+
+$('otds-sign-in-card').hidden = config.otdsSignIn !== true;
+$('sign-in').hidden = typeof config.signInUrl !== 'string';
+$('otds-sign-in').addEventListener('click', async () => {
+  setStatus('Going to OTDS to sign in…');
+  try {
+    await startOtdsSignIn(config.apiBase);
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+});
+if (config.otdsSignIn === true) {
+  try {
+    const customToken = await finishOtdsSignIn(config.apiBase);
+    if (customToken) {
+      setStatus('Signing in…');
+      await signInWithCustomToken(auth, customToken);
+    }
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+}
 
 $('sign-in').addEventListener('submit', async () => {
   const user = $('ecm-user').value.trim();
@@ -126,7 +152,8 @@ onAuthStateChanged(auth, async (user) => {
   document.body.dataset.signedIn = user ? 'yes' : 'no';
   if (!user) {
     session = null;
-    setStatus('Signed out.');
+    // A failed sign-in's reason stays on screen (the first state change comes after it).
+    if ($('status').dataset.kind !== 'error') setStatus('Signed out.');
     return;
   }
   const claims = (await user.getIdTokenResult()).claims;
@@ -154,6 +181,10 @@ async function registerDevice() {
     await Notification.requestPermission();
   }
   const received = (payload) => {
+    if (isWithdrawal(payload)) {
+      withdrawn(payload, registration);
+      return;
+    }
     keepPush(payload);
     showPushCard(payload);
   };
@@ -190,11 +221,21 @@ navigator.serviceWorker.addEventListener('message', (event) => {
     // Answered from the notification: the card here has nothing left to do.
     if (isFinal(message.result)) cardOf(message.notificationId)?.remove();
     loadInbox();
+  } else if (message.type === 'ecmpush-withdrawn') {
+    withdrawn(message.payload);
   } else if (message.type === 'ecmpush-open') {
     keepPush(message.payload);
     showPushCard(message.payload, message.action);
   }
 });
+
+/** A withdrawal: the card says who decided; arriving here (page in front), the page closes the
+ * notification the service worker would otherwise have closed. */
+function withdrawn(payload, registration = null) {
+  showDecided(cardOf(payload.data.notification_id), decisionOf(payload.data));
+  if (registration) withdrawNotifications(registration, payload);
+  loadInbox();
+}
 
 /**
  * Draws the card of a push with the app's own reply buttons. Only a tap on one of those buttons
@@ -297,7 +338,12 @@ async function loadInbox() {
     notifications.filter((n) => n.response).forEach((n) => {
       forgetPush(n.notification_id);
       const card = cardOf(n.notification_id);
-      if (card && !card.dataset.replied) card.remove();
+      if (card && !card.dataset.replied && !card.dataset.decided) card.remove();
+    });
+    // Decided elsewhere and not answered here: the kept card says who decided.
+    notifications.filter((n) => n.decision && !n.response).forEach((n) => {
+      forgetPush(n.notification_id);
+      showDecided(cardOf(n.notification_id), n.decision);
     });
     const rows = notifications.map((n) => {
       const delivered = n.deliveries.map((d) => `${d.platform} ${d.status}`).join(', ');

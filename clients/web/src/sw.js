@@ -9,6 +9,7 @@ import { indexedDBLocalPersistence, initializeAuth } from 'firebase/auth';
 import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
 import { currentIdToken, startFirebase } from './firebase.js';
 import { forgetPush, keepPush } from './pushes.js';
+import { isWithdrawal, withdrawNotifications } from './withdrawals.js';
 import {
   NO_ANSWER,
   actionLabel,
@@ -76,7 +77,14 @@ function notificationOf(payload) {
 }
 
 function showPush(payload) {
+  if (isWithdrawal(payload)) return withdraw(payload);
   return Promise.all([keepPush(payload), self.registration.showNotification(...notificationOf(payload))]);
+}
+
+/** A push whose task was decided elsewhere: its notification goes, open pages update the card. */
+async function withdraw(payload) {
+  await withdrawNotifications(self.registration, payload);
+  await tellPages({ type: 'ecmpush-withdrawn', payload });
 }
 
 /**

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
     from ecmpush.domain.delivery.recipient import Recipient
+    from ecmpush.domain.delivery.withdrawal import Decision
     from ecmpush.domain.ecm.model import (
         Activity,
         Assignment,
@@ -221,6 +222,12 @@ class DeliveriesPort(Protocol):
         deliveries: Sequence[DeliveryOutcome] = (),
         policies: Sequence[PolicyOutcome] = (),
     ) -> None: ...
+    def deliveries(self, notification_id: str) -> list[dict[str, Any]]: ...
+    def about_task(self, task_key: str) -> list[dict[str, Any]]: ...
+    def withdraw(
+        self, deliveries: Sequence[tuple[str, str, str]], reason: str, now: datetime
+    ) -> list[bool]: ...
+    def record_decision(self, notification_ids: Sequence[str], decision: Decision) -> None: ...
 
 
 class FcmPausePort(Protocol):
@@ -242,8 +249,17 @@ class TasksPort(Protocol):
     """adapters/tasks_repository.py `TasksRepository`: workflow steps tracked for replies and
     the SLA sweep."""
 
-    def open(self, task: TrackedTask) -> None: ...
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+    def open(self, task: TrackedTask) -> TrackedTask | None:
+        """Track the task; returns it as it was tracked before (None: new)."""
+        ...
+
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
+        """Close the task; `decision` (who decided, kept from the first close that knew) is what
+        a later reply's 409 names."""
+        ...
+
     def get(self, key: str) -> TrackedTask | None: ...
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]: ...
     def advance(
@@ -347,3 +363,34 @@ class ReplyWriter(Protocol):
         """Apply the reply in Content Server within `budget_s`: the outcome, or raise
         `EcmError` / `NoMatchingDisposition` when Content Server could not take it."""
         ...
+
+
+class OtdsAuthorization(Protocol):
+    """adapters/otds_client.py `OtdsClient`: OTDS's OAuth 2.0 endpoints for the sign-in bridge."""
+
+    def authorize_url(self, state: str, code_challenge: str) -> str:
+        """`/otdsws/oauth2/auth` with the configured client, redirect URI and scope."""
+        ...
+
+    def exchange_code(self, code: str, code_verifier: str) -> str:
+        """The user's access token for an authorization code (`/otdsws/oauth2/token`); raises
+        `SignInRefused` when OTDS refuses the code."""
+        ...
+
+    def current_user(self, access_token: str) -> Mapping[str, Any]:
+        """The signed-in user's OTDS record (`/otdsws/rest/currentuser` → `user`)."""
+        ...
+
+
+class ContentServerLogins(Protocol):
+    """adapters/ecm/bearer_login.py `BearerLoginCheck`: which login Content Server gives the
+    holder of an OTDS access token (`GET /api/v1/auth`), None when it knows no such user."""
+
+    def login_of(self, access_token: str) -> str | None: ...
+
+
+class CustomTokenMinter(Protocol):
+    """adapters/custom_tokens.py `FirebaseCustomTokens`: Firebase custom tokens
+    (`auth.create_custom_token`)."""
+
+    def mint(self, uid: str, claims: Mapping[str, str]) -> str: ...

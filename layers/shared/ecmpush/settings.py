@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # Hosts besides AppBaseUrl's and EcmBaseUrl's that links in pushes may name (comma list).
     link_hosts: str = ""
     # Revocation checks of ID tokens (issue 9): on when a Firebase Auth viewer secret is set.
-    # How old a cached user record may be: on requests that change something (0 = read it
+    # How old a cached Firebase user account may be: on requests that change something (0 = read it
     # every time, a revocation is seen at once) and on reads (issue 21 §4).
     firebase_auth_secret_id: str | None = None
     revocation_cache_seconds: int = 0
@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     relay_maps: str = ""
     relay_default_stage: str = "task"
     relay_tenant: str = ""
+    # The OTDS sign-in bridge (SignInFunction, docs/sign-in.md); unset unless OtdsBaseUrl is.
+    otds_base_url: str = ""
+    otds_client_id: str = ""
+    otds_secret_id: str = ""
+    otds_scope: str = ""
+    otds_login_attribute: str = "name"
+    otds_partition_suffix: str = "strip"
+    otds_partitions: str = ""
+    sign_in_redirect_uri: str = ""
+    sign_in_firebase_secret_id: str = ""
     # Local stack only: never set by template.yaml, and refused anywhere else (LOCAL_ONLY).
     identity_toolkit_url: str | None = None
     routing_file: str | None = None

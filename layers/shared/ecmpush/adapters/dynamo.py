@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # connections would drop and reopen connections (a TLS handshake each) under that load. And
 # botocore's defaults (60 s connect and read, five legacy attempts) let one hung call outlive
 # a 30 s invocation; with these bounds it fails within seconds, so the handler still answers
-# (the record retries) instead of being killed with claims in flight. DynamoDB answers in
+# (the SQS message retries) instead of being killed with claims in flight. DynamoDB answers in
 # milliseconds: the bounds only cut off a hang.
 CLIENT_CONFIG = Config(
     max_pool_connections=32,

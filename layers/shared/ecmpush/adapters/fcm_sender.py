@@ -1,5 +1,5 @@
 """`PushSender` on firebase-admin: `Push` -> `messaging.Message`, `send_each` in chunks, every
-answer reduced to a `SendResult` the domain's `classify()` understands.
+answer read into the domain's `SendResult` (FCM's error codes: fcm_errors.py).
 Why: docs/design/fcm-sending.md."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import exceptions, messaging
 
+from ecmpush.adapters.fcm_errors import FcmAnswer, send_result
 from ecmpush.adapters.firebase_app import drop_access_token, encode_message, ensure_access_token
 from ecmpush.clock import utc_now
 from ecmpush.domain.backoff import retry_after_seconds
@@ -59,9 +60,8 @@ class FcmSender:
                 message = to_message(push)
                 encode_message(message)  # refused here, not as a whole batch
             except (ValueError, TypeError) as exc:
-                results[index] = SendResult(
-                    error_code="INVALID_ARGUMENT",
-                    error_message=f"not sent, rejected locally: {exc}",
+                results[index] = send_result(
+                    FcmAnswer("INVALID_ARGUMENT", f"not sent, rejected locally: {exc}")
                 )
                 continue
             pending.append((index, message))
@@ -71,11 +71,6 @@ class FcmSender:
                 results[index] = result
         done = [r for r in results if r is not None]
         assert len(done) == len(pushes), "every push gets exactly one result"
-        if any(r.error_code == "UNAUTHENTICATED" and r.fcm_error_code is None for r in done):
-            # FCM refused the access token itself (not APNs' or web push's credentials, which
-            # come with an errorCode): the next send fetches a new one (see firebase_app).
-            log.warning("FCM refused the access token; it is fetched anew before the next send")
-            drop_access_token(self._app)
         return done
 
     def _send_chunk(self, chunk: list[tuple[int, messaging.Message]]) -> list[SendResult]:
@@ -83,9 +78,17 @@ class FcmSender:
             batch = messaging.send_each([m for _, m in chunk], app=self._app)
         except Exception as exc:
             log.warning("FCM send_each failed for a chunk of %d: %s", len(chunk), _describe(exc))
-            failed = SendResult(error_code="UNAVAILABLE", error_message=_describe(exc))
+            failed = send_result(FcmAnswer("UNAVAILABLE", _describe(exc)))
             return [failed] * len(chunk)
-        return [to_send_result(response) for response in batch.responses]
+        answers = [fcm_answer(response) for response in batch.responses]
+        if any(_refused_access_token(answer) for answer in answers):
+            # The next send fetches a new access token (see firebase_app).
+            log.warning("FCM refused the access token; it is fetched anew before the next send")
+            drop_access_token(self._app)
+        return [
+            SendResult(message_id=response.message_id) if answer is None else send_result(answer)
+            for response, answer in zip(batch.responses, answers, strict=True)
+        ]
 
     @staticmethod
     def wire_message(push: Push) -> dict[str, Any]:
@@ -98,6 +101,8 @@ class FcmSender:
 
 def to_message(push: Push) -> messaging.Message:
     """Translate a domain `Push` (contract §4) into the SDK's message."""
+    if push.data_only:
+        return _data_only_message(push)
     apns_headers = {
         "apns-priority": "10" if push.priority == "high" else "5",
         # Required by APNs for alert pushes since iOS 13 (and on watchOS): without it a push
@@ -154,13 +159,42 @@ def to_message(push: Push) -> messaging.Message:
     return message
 
 
-def to_send_result(response: messaging.SendResponse) -> SendResult:
-    """Reduce one SDK answer to the domain's SendResult."""
+def _data_only_message(push: Push) -> messaging.Message:
+    """A withdrawal: data for the Android app and the web service worker (which close the push
+    tagged `push.tag`); for iOS, whose apps see no data push while not running, a soundless
+    alert with the withdrawn push's `apns-collapse-id`, which replaces it on screen, and
+    `content-available` so a running app can remove it (docs/clients.md)."""
+    apns_headers = {"apns-priority": "5", "apns-push-type": "alert"}
+    if push.collapse_key:
+        apns_headers["apns-collapse-id"] = push.collapse_key
+    message = messaging.Message(
+        data=dict(push.data),
+        android=messaging.AndroidConfig(priority=push.priority, collapse_key=push.collapse_key),
+        apns=messaging.APNSConfig(
+            headers=apns_headers,
+            payload=messaging.APNSPayload(
+                aps=messaging.Aps(
+                    alert=messaging.ApsAlert(title=push.title, body=push.body),
+                    content_available=True,
+                    thread_id=push.tag,
+                )
+            ),
+        ),
+        webpush=messaging.WebpushConfig(headers={"Urgency": push.priority}),
+        fid=push.token if _FID.fullmatch(push.token) else None,
+    )
+    if message.fid is None:
+        message.token = push.token
+    return message
+
+
+def fcm_answer(response: messaging.SendResponse) -> FcmAnswer | None:
+    """FCM's error answer as sent (None: FCM accepted the message)."""
     if response.success:
-        return SendResult(message_id=response.message_id)
+        return None
     exc = response.exception
     details = _error_details(exc)
-    return SendResult(
+    return FcmAnswer(
         error_code=_error_code(exc, details),
         error_message=str(exc),
         retry_after_seconds=_retry_after(getattr(exc, "http_response", None)),
@@ -221,6 +255,16 @@ def _retry_after(response: Any) -> float | None:
     headers = getattr(response, "headers", None)
     value = headers.get("Retry-After") if headers is not None else None
     return retry_after_seconds(value if isinstance(value, str) else None, utc_now())
+
+
+def _refused_access_token(answer: FcmAnswer | None) -> bool:
+    """401 without an FcmError: FCM refused ecmpush's own access token (not APNs' or web push's
+    credentials, which come with an errorCode)."""
+    return (
+        answer is not None
+        and answer.error_code == "UNAUTHENTICATED"
+        and answer.fcm_error_code is None
+    )
 
 
 def _describe(exc: BaseException) -> str:

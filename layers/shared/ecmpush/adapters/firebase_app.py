@@ -39,7 +39,7 @@ def send_budget(http_timeout: float) -> float:
 class FcmRetry(urllib3.util.Retry):
     """The SDK's retry policy for FCM (500/503 and lost connections, backoff 0.5 s), limited to
     one retry, which never retries an answer that says when to come back: a 503 (or 429) with
-    Retry-After is handed back as it is, and Dispatch keeps the record away for that long
+    Retry-After is handed back as it is, and Dispatch keeps the SQS message away for that long
     (SQS visibility), instead of asking again half a second later. Sleeping it out here
     instead could hold the Lambda for the minute FCM may ask for."""
 
@@ -288,7 +288,7 @@ def _configure_messaging(
     if fcm_base_url is not None:
         service._fcm_url = f"{base}/v1/projects/{project_id}/messages:send"
     # One retry, not the SDK's four: a send must fit Dispatch's deadline reserve
-    # (`send_budget`), and an outage past one retry is the SQS record's to retry, later.
+    # (`send_budget`), and an outage past one retry is the SQS message's to retry, later.
     # Retry-After is Dispatch's to honour (`FcmRetry`).
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=1,  # one host per mount

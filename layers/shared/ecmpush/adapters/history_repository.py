@@ -66,6 +66,7 @@ class HistoryRepository:
                 "status": item["status"],
                 "error_code": item.get("error_code"),
                 "updated_at": item.get("updated_at"),
+                **_withdrawal(item),
             }
             for sk, item in sorted(by_sk.items())
             if sk.startswith(prefix)
@@ -73,6 +74,7 @@ class HistoryRepository:
             and item.get("installation_id") != NO_DEVICE_ID
         ]
         reply = by_sk.get(reply_key(owner))
+        decision = by_sk.get(HEADER, {}).get("decision")
         return {
             "notification_id": nid,
             "type": inbox.get("type"),
@@ -83,6 +85,7 @@ class HistoryRepository:
             "deep_link": header.get("deep_link"),
             "deliveries": deliveries,
             "no_device": delivery_key(owner, NO_DEVICE_ID) in by_sk,
+            "decision": dict(decision) if decision else None,  # who decided its task
             "response": (
                 {
                     "action": reply["action"],
@@ -93,3 +96,10 @@ class HistoryRepository:
                 else None
             ),
         }
+
+
+def _withdrawal(item: dict[str, Any]) -> dict[str, Any]:
+    """When and why the push was withdrawn from this device (docs/design/withdrawal.md)."""
+    if "withdrawn_at" not in item:
+        return {}
+    return {"withdrawn_at": item["withdrawn_at"], "withdrawal": item.get("withdrawal")}

@@ -1,5 +1,5 @@
 """`IdTokenVerifier` on firebase-admin's `auth.verify_id_token`, with revocation and disabled
-users checked through a bounded cache of user records.
+users checked through a bounded cache of Firebase user accounts.
 Why: docs/design/id-token-verification.md."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class FirebaseIdTokenVerifier:
         tenant_id: str | None = None,
     ) -> None:
         """`revocation_cache_seconds` None: no revocation checks (the App has no credential);
-        else the age a user record may have on a request that changes something (0: read it
+        else the age a cached user account may have on a request that changes something (0: read it
         every time), `read_revocation_cache_seconds` the same on reads. `tenant_id`: the
         Identity Platform tenant whose users may call (None: project-level users only)."""
         if not 0 <= clock_skew_seconds <= 60:
@@ -144,7 +144,7 @@ class FirebaseIdTokenVerifier:
             # Fails closed; the SDK's message can name the project, not the token: no chaining
             # needed, but keep the type for the logs.
             raise RevocationCheckUnavailable(
-                f"could not read the user record ({type(exc).__name__})"
+                f"could not read the user account ({type(exc).__name__})"
             ) from None
         with self._lock:
             if len(self._users) >= MAX_CACHED_USERS:
@@ -153,7 +153,7 @@ class FirebaseIdTokenVerifier:
         return state
 
     def _get_user(self, uid: str) -> auth.UserRecord:
-        """The user's record in the configured tenant, or the project's."""
+        """The user account in the configured tenant, or the project's."""
         if self._tenant_id is None:
             return auth.get_user(uid, app=self._app)
         return tenant_mgt.auth_for_tenant(self._tenant_id, app=self._app).get_user(uid)

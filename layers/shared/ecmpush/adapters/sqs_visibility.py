@@ -1,4 +1,4 @@
-"""Holds a received SQS record back for a while: how consumers honour a Retry-After (FCM, ECM)
+"""Holds a received SQS message back for a while: how consumers honour a Retry-After (FCM, ECM)
 or back off, instead of letting the queue's fixed visibility timeout decide."""
 
 from __future__ import annotations

@@ -8,9 +8,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ecmpush.adapters.dynamo import applied, conditional
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from ecmpush.adapters.dynamo import applied, conditional, is_conditional_failure
 from ecmpush.adapters.dynamo_cursor import due_page
 from ecmpush.clock import rfc3339, sortable
+from ecmpush.domain.delivery.withdrawal import Decision, decision_item
 from ecmpush.domain.page import Page
 from ecmpush.domain.sweeps.sla import SlaPolicy
 from ecmpush.domain.sweeps.tasks import TrackedTask
@@ -18,6 +22,7 @@ from ecmpush.domain.sweeps.tasks import TrackedTask
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+_DESERIALIZER = TypeDeserializer()
 SLA_INDEX = "sla_due"
 SLA_BUCKET = "due"
 
@@ -44,7 +49,7 @@ class TasksRepository:
         self._retention = timedelta(days=retention_days)
         self._sla = sla_policy or SlaPolicy()
 
-    def open(self, task: TrackedTask) -> None:
+    def open(self, task: TrackedTask) -> TrackedTask | None:
         """Track a newly assigned task with its SLA ladder at the first step, unless it was
         already closed (events can arrive out of order: a completion must not be undone by a
         late assignment). Without a due time in the event, the default SLA for its stage and
@@ -52,7 +57,10 @@ class TasksRepository:
         event computes the same due time).
 
         Assigned again while open: a new due time restarts the ladder; the same due time keeps
-        the SLA progress (a redelivered event must not remind twice) and refreshes the rest."""
+        the SLA progress (a redelivered event must not remind twice) and refreshes the rest.
+
+        Returns the task as it was tracked before (None: new), read from the refused write
+        itself, so a reassignment is seen without another round trip."""
         due_at = task.due_at or self._sla.default_due(
             task.stage, task.priority, task.assigned_at or task.opened_at
         )
@@ -67,14 +75,30 @@ class TasksRepository:
         item["sla_bucket"] = SLA_BUCKET
         item["sla_next_at"] = sortable(due_at)
         item["expires_at"] = int((task.opened_at + self._retention).timestamp())
-        if self._put(item, "attribute_not_exists(task_key)"):
-            return
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(task_key)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+            earlier = self._earlier(task.task_key, exc)
         restart = "#status = :open AND (attribute_not_exists(due_at) OR due_at <> :due)"
-        if self._put(
+        if not self._put(
             item, restart, {"#status": "status"}, {":open": "open", ":due": item["due_at"]}
         ):
-            return
-        self._refresh(item)
+            self._refresh(item)
+        return earlier
+
+    def _earlier(self, key: str, refused: ClientError) -> TrackedTask | None:
+        """The item a refused create found (DynamoDB returns it with ALL_OLD), else read."""
+        wire: dict[str, Any] | None = refused.response.get("Item")  # type: ignore[assignment]
+        if not wire:
+            return self.get(key)
+        return _tracked(key, {k: _DESERIALIZER.deserialize(v) for k, v in wire.items()})
 
     def _put(
         self,
@@ -109,29 +133,35 @@ class TasksRepository:
         )
         # (not applied when the task was closed meanwhile: it stays closed)
 
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
         """Close (creating a closed marker when the task was never seen open); the task leaves
-        the SLA index."""
+        the SLA index. `decision` is kept from the first close that names one, so a late
+        `task.completed` does not overwrite who approved from a push."""
+        sets = (
+            "SET #status = :closed, closed_at = :now, outcome = :outcome, "
+            "expires_at = if_not_exists(expires_at, :expires)"
+        )
+        values: dict[str, Any] = {
+            ":closed": "closed",
+            ":now": rfc3339(now),
+            ":outcome": outcome or "completed",
+            ":expires": int((now + self._retention).timestamp()),
+        }
+        if decision is not None:
+            sets += ", decision = if_not_exists(decision, :decision)"
+            values[":decision"] = decision_item(decision)
         self._table.update_item(
             Key={"task_key": key},
-            UpdateExpression=(
-                "SET #status = :closed, closed_at = :now, outcome = :outcome, "
-                "expires_at = if_not_exists(expires_at, :expires) REMOVE sla_bucket, sla_next_at"
-            ),
+            UpdateExpression=f"{sets} REMOVE sla_bucket, sla_next_at",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":closed": "closed",
-                ":now": rfc3339(now),
-                ":outcome": outcome or "completed",
-                ":expires": int((now + self._retention).timestamp()),
-            },
+            ExpressionAttributeValues=values,
         )
 
     def get(self, key: str) -> TrackedTask | None:
         item = self._table.get_item(Key={"task_key": key}, ConsistentRead=True).get("Item")
-        if item is None or "opened_at" not in item:
-            return _closed_marker(key, item) if item else None
-        return TrackedTask.model_validate(item)
+        return _tracked(key, item) if item is not None else None
 
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]:
         """One page (at most `limit` items read) of tasks whose next SLA step is due at `now`,
@@ -194,6 +224,12 @@ class TasksRepository:
         )
 
 
+def _tracked(key: str, item: dict[str, Any]) -> TrackedTask:
+    if "opened_at" not in item:
+        return _closed_marker(key, item)
+    return TrackedTask.model_validate(item)
+
+
 def _due_text(due_at: datetime) -> str:
     """Stored in UTC, so the conditions comparing it see one spelling per instant."""
     return rfc3339(due_at.astimezone(UTC))
@@ -213,4 +249,5 @@ def _closed_marker(key: str, item: dict[str, Any]) -> TrackedTask:
         status="closed",
         opened_at=datetime.fromisoformat(str(item.get("closed_at"))),
         outcome=str(item.get("outcome") or "completed"),
+        decision=item.get("decision"),
     )

@@ -16,6 +16,7 @@ from ecmpush.bootstrap.intake import build_intake
 from ecmpush.bootstrap.parts import build_secret_store
 from ecmpush.bootstrap.relay import build_relay_poll
 from ecmpush.bootstrap.replies import build_response_callback, build_write_back
+from ecmpush.bootstrap.sign_in import build_sign_in
 from ecmpush.bootstrap.sweeps import build_device_prune, build_expiry_sweep, build_sla_sweep
 from ecmpush.settings import settings
 
@@ -25,14 +26,14 @@ if TYPE_CHECKING:
 
 @cached
 def build_sqs_client() -> SQSClient:
-    """boto3 on first use: only a record that is held back needs this client."""
+    """boto3 on first use: only a message that is held back needs this client."""
     import boto3
 
     return boto3.client("sqs")
 
 
 def hold_back_message(queue_url: str, receipt_handle: str, seconds: float) -> None:
-    """Keep a received SQS record invisible for `seconds` (a Retry-After, a backoff) instead of
+    """Keep a received SQS message invisible for `seconds` (a Retry-After, a backoff) instead of
     the queue's fixed visibility timeout."""
     from ecmpush.adapters.sqs_visibility import delay_message
 
@@ -57,6 +58,7 @@ __all__ = [
     "build_relay_poll",
     "build_response_callback",
     "build_secret_store",
+    "build_sign_in",
     "build_sla_sweep",
     "build_sqs_client",
     "build_write_back",

@@ -1,4 +1,5 @@
-"""The webhook intake (functions/webhook_intake): authenticate, parse, accept each event once."""
+"""The webhook intake (functions/webhook_intake): authenticate and parse at the edge
+(`WebhookReader`), accept each event once (`WebhookIntakeService`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
     from ecmpush.domain.intake.events import EcmEvent
+    from ecmpush.entrypoints.webhook_body import WebhookReader
     from ecmpush.services.webhook_intake import WebhookIntakeService
 
 
@@ -39,6 +41,7 @@ class IntakeParts(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class Intake:
+    reader: WebhookReader  # size, signature, JSON and schema: the request at the edge
     service: WebhookIntakeService
     idempotency: IdempotencyConfig  # the handler registers each invocation's context with it
     accept_once: Callable[[], Callable[[EcmEvent], dict[str, str]]]  # built on first use
@@ -65,7 +68,8 @@ def accept_once_builder(
     config: Settings, idempotency: IdempotencyConfig
 ) -> Callable[[], Callable[[EcmEvent], dict[str, str]]]:
     """`EventAcceptor.accept` behind Powertools idempotency keyed on the event id (the
-    idempotency layer loads boto3: built on the first event, not before its signature)."""
+    idempotency layer loads boto3: built on the first event, not before its signature). Also
+    the relay poll's (bootstrap/relay.py), which hands its events over in-process."""
 
     @cache
     def accept_event_once() -> Callable[[EcmEvent], dict[str, str]]:
@@ -85,6 +89,7 @@ def accept_once_builder(
 
 @cached
 def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts]) -> Intake:
+    from ecmpush.entrypoints.webhook_body import WebhookReader
     from ecmpush.services.webhook_intake import WebhookIntakeService
 
     config = config or settings()
@@ -94,12 +99,11 @@ def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts
     store = build_secret_store
     secrets, refreshed = rotating_secret(store, config.webhook_secret_id)
     accept = part("accept_once", lambda: accept_event_once)
-    service = WebhookIntakeService(
+    reader = WebhookReader(
         secrets=part("secrets", lambda: secrets),
         refreshed_secrets=part("refreshed_secrets", lambda: refreshed),
-        accept_once=accept,
         caps=recipient_caps(config),
         links=link_policy(config),
         clock=part("clock", lambda: time.time),
     )
-    return Intake(service, idempotency, accept)
+    return Intake(reader, WebhookIntakeService(accept), idempotency, accept)

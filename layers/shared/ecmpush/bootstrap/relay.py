@@ -2,14 +2,14 @@
 relay's `poll` (senders/relay/function.py runs it) - Content Server through the stack's client,
 the state item, intake's in-process door and the relay settings. The relay's own modules are
 not in SharedLayer, so this builds only the stack's side of it. Intake without the webhook's
-signature check (`EventIntake`): the events are built here and cross no network, so this
-function needs neither the webhook secret nor an API key."""
+signature check (`receive`): the events are built here and cross no network, so this function
+needs neither the webhook secret nor an API key."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ecmpush.bootstrap.cache import Overrides, cached
 from ecmpush.bootstrap.intake import accept_once_builder, idempotency_config
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
     from ecmpush.adapters.ecm.client import EcmClient
     from ecmpush.ports import RelayStatePort
-    from ecmpush.services.webhook_intake import IntakeAnswer
 
 
 class RelayPollParts(TypedDict, total=False):
@@ -35,7 +34,7 @@ class RelayPollParts(TypedDict, total=False):
 
     ecm: Callable[[], EcmClient]
     state: RelayStatePort
-    receive: Callable[[bytes], IntakeAnswer]
+    receive: Callable[[bytes], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,8 @@ class RelayPollStack:
 
     ecm: Callable[[], EcmClient]
     state: RelayStatePort
-    receive: Callable[[bytes], IntakeAnswer]  # intake, in-process (`EventIntake.receive`)
+    # Intake in-process: a JSON body of events -> one answer per event, as the webhook's 207.
+    receive: Callable[[bytes], list[dict[str, Any]]]
     idempotency: IdempotencyConfig  # the handler registers each invocation's context with it
     maps: str
     default_stage: str
@@ -58,20 +58,26 @@ def build_relay_poll(
     config: Settings | None = None, **overrides: Unpack[RelayPollParts]
 ) -> RelayPollStack:
     from ecmpush.adapters.relay_state_item import RelayStateItem
-    from ecmpush.services.webhook_intake import EventIntake
+    from ecmpush.entrypoints.webhook_body import check_size, parse_body
+    from ecmpush.services.webhook_intake import WebhookIntakeService
 
     config = config or settings()
     part = Overrides(overrides, RelayPollParts)
     idempotency = idempotency_config(config)
-    intake = EventIntake(
-        accept_once=accept_once_builder(config, idempotency),
-        caps=recipient_caps(config),
-        links=link_policy(config),
-    )
+    service = WebhookIntakeService(accept_once_builder(config, idempotency))
+    caps, links = recipient_caps(config), link_policy(config)
+
+    def receive(body: bytes) -> list[dict[str, Any]]:
+        """The webhook's checks but the signature (size, JSON, schema, recipient caps, link
+        hosts), then accept-once: the events were built here and crossed no network."""
+        check_size(body)
+        parsed = parse_body(body, caps, links)
+        return [i.refusal() if i.event is None else service.accept(i.event) for i in parsed.items]
+
     return RelayPollStack(
         ecm=part("ecm", lambda: ecm_client(config, build_secret_store)),
         state=part("state", lambda: RelayStateItem(records_table(config))),
-        receive=part("receive", lambda: intake.receive),
+        receive=part("receive", lambda: receive),
         idempotency=idempotency,
         maps=config.relay_maps,
         default_stage=config.relay_default_stage,

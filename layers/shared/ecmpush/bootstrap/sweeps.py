@@ -89,10 +89,11 @@ def build_expiry_sweep(
 ) -> ExpirySweepService:
     from ecmpush.adapters.records_repository import RecordsRepository
     from ecmpush.adapters.sweep_lease_store import SweepLeaseStore
-    from ecmpush.services.expiry_sweep import ExpirySweepService
+    from ecmpush.services.expiry_sweep import ExpirySearch, ExpirySweepService
 
     config = config or settings()
     part = Overrides(overrides, ExpirySweepParts)
+    search = _expiry_search(config)
     service = ExpirySweepService(
         records=part(
             "records", lambda: RecordsRepository(records_table(config), config.retention_days)
@@ -103,8 +104,9 @@ def build_expiry_sweep(
         policy=_expiry_policy(config),
         app_base_url=config.app_base_url,
         clock=part("clock", lambda: utc_now),
-        search=_expiry_search(config),
-        ecm=part("ecm", lambda: ecm_client(config, build_secret_store)),
+        search=None
+        if search is None
+        else ExpirySearch(search, part("ecm", lambda: ecm_client(config, build_secret_store))),
     )
     return service
 

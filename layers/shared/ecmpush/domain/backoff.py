@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-MAX_HOLD_SECONDS = 900.0  # the longest an SQS record is held back in one step (DelaySeconds)
+MAX_HOLD_SECONDS = 900.0  # the longest an SQS message is held back in one step (DelaySeconds)
 _MAX_DOUBLINGS = 62  # 2**62 exceeds any max_s; keeps 2.0 ** n finite for absurd counts
 
 

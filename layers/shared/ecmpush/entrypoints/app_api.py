@@ -34,7 +34,7 @@ class BadBody(Exception):
 def _verify_caller(app: APIGatewayRestResolver) -> Principal:
     """Requests that change something (register or delete a device, save preferences, answer a
     push) see a revocation or a disabled user at once (or within `RevocationCacheSeconds`);
-    reads of the caller's own inbox and preferences may use a user record cached for
+    reads of the caller's own inbox and preferences may use a user account cached for
     `ReadRevocationCacheSeconds` (issue 21 §4)."""
     token = bearer_token(app.current_event.headers.get("authorization"))
     if token is None:

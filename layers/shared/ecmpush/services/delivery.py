@@ -15,13 +15,11 @@ from ecmpush.clock import Deadline
 from ecmpush.domain.delivery.messages import GroupPageMessage, NotificationMessage
 from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.delivery.outcomes import (
-    WRONG_PROJECT_CODES,
     Claim,
     DeliveryOutcome,
     DeliveryStatus,
-    FcmOutcome,
     SendResult,
-    classify,
+    SendVerdict,
     suspect_credentials,
 )
 from ecmpush.domain.delivery.pacing import pause_after
@@ -320,10 +318,10 @@ class BatchDelivery:
         outcomes: list[DeliveryOutcome] = []
         counts = [report, DispatchReport(credentials_suspect=suspect)]
         for item, result in zip(claimed, results, strict=True):
-            fcm = classify(result)
-            if suspect and result.error_code in WRONG_PROJECT_CODES:
-                fcm = FcmOutcome.RETRY
-            if fcm is FcmOutcome.REMOVE_TOKEN:
+            fcm = result.verdict
+            if suspect and result.wrong_project:
+                fcm = SendVerdict.RETRY
+            if fcm is SendVerdict.INVALID_TOKEN:
                 target = item.target
                 background.append(
                     self._pool.submit(
@@ -346,16 +344,16 @@ class BatchDelivery:
         return DispatchReport.merge(counts), outcomes, pause_after(results)
 
 
-def _counted(outcome: FcmOutcome, result: SendResult) -> DispatchReport:
+def _counted(outcome: SendVerdict, result: SendResult) -> DispatchReport:
     """One FCM answer as a report line."""
-    if outcome is FcmOutcome.REMOVE_TOKEN:
+    if outcome is SendVerdict.INVALID_TOKEN:
         return DispatchReport(removed=1)
-    if outcome is FcmOutcome.RETRY:
+    if outcome is SendVerdict.RETRY:
         wait = result.retry_after_seconds
         return DispatchReport(retrying=1, retry_after=() if wait is None else (wait,))
-    if outcome is FcmOutcome.PERMANENT:
+    if outcome is SendVerdict.FAILED:
         return DispatchReport(failed=1)
-    if outcome is FcmOutcome.PLATFORM_AUTH:
+    if outcome is SendVerdict.PLATFORM_AUTH:
         return DispatchReport(failed=1, platform_auth=1)
     return DispatchReport(sent=1)
 
@@ -373,9 +371,9 @@ def wait_all(futures: Sequence[Future[Any]]) -> None:
 
 
 _STATUS = {
-    FcmOutcome.SENT: DeliveryStatus.SENT,
-    FcmOutcome.REMOVE_TOKEN: DeliveryStatus.TOKEN_REMOVED,
-    FcmOutcome.RETRY: DeliveryStatus.RETRYING,
-    FcmOutcome.PERMANENT: DeliveryStatus.FAILED,
-    FcmOutcome.PLATFORM_AUTH: DeliveryStatus.FAILED,
+    SendVerdict.SENT: DeliveryStatus.SENT,
+    SendVerdict.INVALID_TOKEN: DeliveryStatus.TOKEN_REMOVED,
+    SendVerdict.RETRY: DeliveryStatus.RETRYING,
+    SendVerdict.FAILED: DeliveryStatus.FAILED,
+    SendVerdict.PLATFORM_AUTH: DeliveryStatus.FAILED,
 }

@@ -54,6 +54,26 @@ class SweepReport:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ExpirySearch:
+    """The Content Server search the sweep ingests records from, and the client it asks (built
+    lazily: ECM credentials are read only when searching)."""
+
+    config: SearchConfig
+    ecm: Callable[[], ContentServer]
+
+
+@dataclass(frozen=True)
+class ExpirySweepOptions:
+    """How a run paces itself: records per index page, the time kept back at the end, the share
+    of the run the search may take, and one Content Server call's budget."""
+
+    page_size: int = 100
+    margin_ms: int = 20_000
+    search_share: float = 0.5
+    ecm_budget_s: float = 20.0
+
+
 class ExpirySweepService:
     def __init__(
         self,
@@ -65,15 +85,9 @@ class ExpirySweepService:
         policy: ExpiryPolicy,
         app_base_url: str,
         clock: Callable[[], datetime],
-        search: SearchConfig | None = None,
-        ecm: Callable[[], ContentServer] | None = None,
-        page_size: int = 100,
-        margin_ms: int = 20_000,
-        search_share: float = 0.5,
-        ecm_budget_s: float = 20.0,
+        search: ExpirySearch | None = None,
+        options: ExpirySweepOptions = ExpirySweepOptions(),
     ) -> None:
-        if search is not None and ecm is None:
-            raise ValueError("a search configuration needs an ECM client")
         self._records = records
         self._lease = lease
         self._publisher = publisher
@@ -82,11 +96,10 @@ class ExpirySweepService:
         self._base_url = app_base_url
         self._clock = clock  # the wall clock, for the lease; `now` of a run may be another time
         self._search = search
-        self._ecm = ecm  # built lazily: ECM credentials are read only when searching
-        self._page_size = page_size
-        self._margin_ms = margin_ms
-        self._search_share = search_share
-        self._ecm_budget_s = ecm_budget_s
+        self._page_size = options.page_size
+        self._margin_ms = options.margin_ms
+        self._search_share = options.search_share
+        self._ecm_budget_s = options.ecm_budget_s
 
     def run(self, now: datetime, remaining_ms: Callable[[], int]) -> SweepReport:
         """Sweep as of `now` (the scheduled time), within `remaining_ms()` minus a margin."""
@@ -110,18 +123,18 @@ class ExpirySweepService:
 
     def _ingest(
         self,
-        config: SearchConfig,
+        search: ExpirySearch,
         now: datetime,
         remaining_ms: Callable[[], int],
         report: SweepReport,
     ) -> None:
-        assert self._ecm is not None
+        config = search.config
         floor_ms = max(self._margin_ms, remaining_ms() * (1 - self._search_share))
         fingerprint = config.fingerprint
         query = config.query(now, self._policy)
         page = self._lease.resume_page(SEARCH, fingerprint)
         try:
-            client = self._ecm()
+            client = search.ecm()
             while True:
                 left_ms = remaining_ms()
                 if left_ms < floor_ms:

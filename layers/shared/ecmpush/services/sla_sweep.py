@@ -11,8 +11,9 @@ from enum import Enum
 from typing import Any
 
 from ecmpush.clock import rfc3339
-from ecmpush.domain.delivery.messages import NotificationMessage
+from ecmpush.domain.delivery.messages import NotificationMessage, WithdrawalMessage
 from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import (
     EcmAuthError,
     EcmError,
@@ -61,6 +62,17 @@ class _Check(Enum):
     DOWN = "down"  # unchecked, and Content Server as a whole looks unusable
 
 
+@dataclass(frozen=True)
+class SlaSweepOptions:
+    """How a run paces itself: tasks per index page, one Content Server call's budget, the time
+    kept back at the end, and how many outages in a row end the run."""
+
+    page_size: int = 25
+    ecm_budget_s: float = 5.0
+    safety_margin_s: float = 10.0
+    max_consecutive_outages: int = 3
+
+
 class SlaSweepService:
     def __init__(
         self,
@@ -71,10 +83,7 @@ class SlaSweepService:
         policy: SlaPolicy,
         app_base_url: str,
         routing: Callable[[], RoutingConfig] = RoutingConfig,
-        page_size: int = 25,
-        ecm_budget_s: float = 5.0,
-        safety_margin_s: float = 10.0,
-        max_consecutive_outages: int = 3,
+        options: SlaSweepOptions = SlaSweepOptions(),
     ) -> None:
         self._tasks = tasks
         self._ecm = ecm  # built lazily: credentials are read only when a task is due
@@ -82,10 +91,10 @@ class SlaSweepService:
         self._policy = policy
         self._base_url = app_base_url
         self._routing = routing
-        self._page_size = page_size
-        self._ecm_budget_s = ecm_budget_s
-        self._margin_s = safety_margin_s
-        self._max_outages = max_consecutive_outages
+        self._page_size = options.page_size
+        self._ecm_budget_s = options.ecm_budget_s
+        self._margin_s = options.safety_margin_s
+        self._max_outages = options.max_consecutive_outages
 
     def run(self, now: datetime, remaining_ms: Callable[[], int]) -> SlaSweepReport:
         """Sweep as of `now`. `remaining_ms` is read once before each task: a task is only
@@ -135,7 +144,11 @@ class SlaSweepService:
             return None
         check = self._check(task, budget_s, report)
         if check is _Check.DONE:
-            self._tasks.close(key, CLOSED_OUTCOME, now)
+            decision = Decision(action="completed", platform="ecm", at=now)
+            self._tasks.close(key, CLOSED_OUTCOME, now, decision)
+            self._publisher.publish(
+                WithdrawalMessage(task=task.ref, reason="sla_recheck", decision=decision)
+            )
             report.closed += 1
         elif check in (_Check.UNCHECKED, _Check.DOWN):
             report.unchecked += 1

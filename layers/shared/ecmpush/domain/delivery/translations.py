@@ -139,3 +139,41 @@ FR: Catalog = {
     "kind.any.one": "L'enregistrement",
     "kind.any.many": "enregistrements",
 }
+
+DE.update(
+    {
+        "withdrawn.title": "{task_title}",
+        "withdrawn.body": "Erledigt: {decision_label} {platform_label} um {time}",
+        "decision.approve": "genehmigt",
+        "decision.reject": "abgelehnt",
+        "decision.acknowledge": "bestätigt",
+        "decision.request_info": "zur Klärung zurückgeschickt",
+        "decision.completed": "abgeschlossen",
+        "decision.reassigned": "neu zugewiesen",
+        "decision.taken": "von einem anderen Mitglied übernommen",
+        "platform.android": "auf Android",
+        "platform.ios": "auf iOS",
+        "platform.web": "im Browser",
+        "platform.ecm": "in Content Server",
+        "platform.app": "in der App",
+    }
+)
+
+FR.update(
+    {
+        "withdrawn.title": "{task_title}",
+        "withdrawn.body": "Terminé : {decision_label} {platform_label} à {time}",
+        "decision.approve": "approuvé",
+        "decision.reject": "refusé",
+        "decision.acknowledge": "pris en compte",
+        "decision.request_info": "renvoyé pour complément d'information",
+        "decision.completed": "terminé",
+        "decision.reassigned": "réattribué",
+        "decision.taken": "pris par un autre membre",
+        "platform.android": "sur Android",
+        "platform.ios": "sur iOS",
+        "platform.web": "dans le navigateur",
+        "platform.ecm": "dans Content Server",
+        "platform.app": "dans l'application",
+    }
+)

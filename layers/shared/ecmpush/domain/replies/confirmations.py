@@ -11,7 +11,7 @@ from ecmpush.domain.replies.write_back import Reply
 
 
 def confirmation(
-    reply: Reply, outcome: ReplyStatus, task_title: str, deep_link: str, now: datetime
+    reply: Reply, status: ReplyStatus, task_title: str, deep_link: str, now: datetime
 ) -> Notification:
     return Notification(
         id=notification_id(reply.response_id, "response.confirmed"),
@@ -19,7 +19,7 @@ def confirmation(
         category="confirmation",
         source_id=reply.response_id,
         recipients=[reply.ecm_user],
-        template=f"response.confirmed.{outcome.value}",
+        template=f"response.confirmed.{status.value}",
         params={"task_title": task_title or "The task", "action": reply.action},
         deep_link=deep_link,
         apns_category=INFO.category,

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.intake.events import TaskAssigned
 
@@ -39,6 +40,7 @@ class TrackedTask(BaseModel):
     sla_level: int = 0  # the next SLA step (domain/sweeps/sla.py: 0 reminder, 1 escalation, 2 done)
     closed_at: datetime | None = None
     outcome: str | None = None
+    decision: Decision | None = None  # who decided, once closed (domain/delivery/withdrawal.py)
 
     @property
     def ref(self) -> TaskRef:

@@ -1,10 +1,11 @@
-"""Turns a raw webhook body into events or precise, per-event errors (contract §1).
+"""Turns a raw webhook request into verified events or precise, per-event errors (contract §1).
 
 A batch is answered item by item: one bad event must not sink forty-nine good ones, and every
 refusal names the failing field paths so the ECM-side script author can fix the sender."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,8 @@ from ecmpush.domain.intake.events import EVENT_TYPES, EcmEvent, event_adapter
 from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.domain.intake.recipient_caps import RecipientCaps, event_errors, named
 from ecmpush.domain.json_text import UnreadableJson, read_json
+from ecmpush.entrypoints.webhook_signature import SignatureMismatch, verify
+from ecmpush.services.rotating_keys import verify_with_rotation
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_BATCH = 50
@@ -50,6 +53,10 @@ class ParsedItem:
     id: str | None
     event: EcmEvent | None = None
     errors: list[FieldError] = field(default_factory=list)
+
+    def refusal(self) -> dict[str, Any]:
+        """The answer for an item that is not an event (`event` is None)."""
+        return {"id": self.id, "status": "invalid", "errors": self.errors}
 
 
 @dataclass(frozen=True)
@@ -157,3 +164,27 @@ def parse_body(
     items = [_parse_item(0, document, caps, links)]
     _check_request_total(items, caps)
     return ParsedBody(batch=False, items=items)
+
+
+@dataclass(frozen=True)
+class WebhookReader:
+    """Reads a request cheapest-first and never parses an unauthenticated body: size (413),
+    signature (401, with the webhook secret re-read once when it may have rotated), JSON (400),
+    shape (422), then each event against its schema, the recipient caps and the link policy."""
+
+    secrets: Callable[[], Sequence[bytes]]
+    refreshed_secrets: Callable[[], Sequence[bytes] | None]
+    caps: RecipientCaps
+    links: LinkPolicy
+    clock: Callable[[], float]
+
+    def read(self, signature: str | None, body: bytes) -> ParsedBody:
+        """Raises `BodyError` or `InvalidSignature` for the request as a whole."""
+        check_size(body)
+        verify_with_rotation(
+            lambda keys: verify(signature, body, keys, now=self.clock()),
+            self.secrets,
+            self.refreshed_secrets,
+            SignatureMismatch,
+        )
+        return parse_body(body, self.caps, self.links)
