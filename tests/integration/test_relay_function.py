@@ -20,6 +20,7 @@ from senders.relay.poller import poll
 from senders.relay.webhook import MAX_BATCH
 from tests.integration.harness import WEBHOOK_SECRET, Harness
 
+pytestmark = pytest.mark.relay_function
 SEEDED_STEP = "4711/4711/1"  # devstack/ecm_seed.json: asmith's approval
 SEEDED_TITLE = "Approve supplier contract ACME-2026-114"
 
