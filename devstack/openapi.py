@@ -84,6 +84,24 @@ ANSWERS: dict[tuple[str, str], dict[str, str]] = {
         "400": "cursor from another inbox",
         **_APP_ERRORS,
     },
+    ("post", "/me/notifications/{notification_id}/read"): {
+        "200": "marked read (the first `read_at` is kept)",
+        "404": "not a notification of the caller",
+        **_APP_ERRORS,
+    },
+    ("post", "/me/notifications/read"): {
+        "200": "`marked` entries read now; `more` when unread ones remain (call again)",
+        **_APP_ERRORS,
+    },
+    ("post", "/me/receipts"): {
+        "200": "one result per receipt, in order (recorded, unchanged, unknown_delivery, "
+        "not_sent_yet: send again later, before_send), and their counts",
+        "413": "body over 8 KiB",
+        "422": "the request breaks the schema, has more than 25 receipts, or a receipt dated "
+        "in the future (field paths in `errors`); nothing was recorded",
+        "401": _APP_ERRORS["401"],
+        "503": _APP_ERRORS["503"],
+    },
     ("get", "/me/tasks"): {
         **_APP_ERRORS,
         **_ECM_ERRORS,

@@ -247,10 +247,20 @@ class Stack:
         def status() -> dict[str, Any]:
             return collect(template, self.provisioned, router.answers, LAST_RUNS)
 
+        def timeline(notification_id: str) -> list[dict[str, str]]:
+            import boto3
+
+            from ecmpush_ops.timeline import as_json, build, read_collection
+
+            deliveries = boto3.resource("dynamodb", region_name=REGION).Table(
+                self.provisioned.refs["DeliveriesTable"]
+            )
+            return as_json(build(read_collection(deliveries, notification_id)))
+
         api = DispatcherMiddleware(
             router,
             {
-                "/_devstack": ControlApp(self.functions, status),
+                "/_devstack": ControlApp(self.functions, status, timeline),
                 "/_devstack/sign-in": SignInBridge(self.identity, token_uri_for(fcm_server.url)),
                 "/app": WebClientApp(client_config),
                 "/docs": ApiDocsApp(),

@@ -908,3 +908,117 @@ def test_a_card_answered_on_another_device_is_gone_after_a_reload(
         assert page.evaluate(KEPT) == []
     finally:
         context.close()
+
+
+RECEIPTS_TASK = ("4780", "4780", "1")  # used by no other browser test
+
+# Run in the service worker: the notification titled `title` closed without a tap, dispatched to
+# the worker's own `notificationclose` listener (its waitUntil promises awaited, as in CLICK).
+CLOSE = """async (title) => {
+  const [notification] = (await self.registration.getNotifications())
+    .filter((n) => n.title === title);
+  if (!notification) return {found: false};
+  const waits = [];
+  const event = new NotificationEvent('notificationclose', {notification});
+  Object.defineProperty(event, 'waitUntil', {value: (promise) => { waits.push(promise); }});
+  self.dispatchEvent(event);
+  await Promise.allSettled(waits);
+  return {found: true, waited: waits.length};
+}"""
+
+
+def _my_delivery(
+    stack: RunningStack, token: str, notification_id: str, installation_id: str, *receipts: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The inbox entry of `notification_id` and its delivery to `installation_id`, once every
+    receipt named has reached the server (the worker retries while Dispatch saves FCM's answer)."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = requests.get(
+            f"{stack.api}/me/notifications",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert answer.ok, answer.text
+        entries = [
+            n for n in answer.json()["notifications"] if n["notification_id"] == notification_id
+        ]
+        deliveries = [
+            d for e in entries for d in e["deliveries"] if d["installation_id"] == installation_id
+        ]
+        if deliveries and all(deliveries[0].get(f"{r}_at") for r in receipts):
+            return entries[0], deliveries[0]
+        assert time.monotonic() < deadline, (receipts, entries)
+        time.sleep(0.5)
+
+
+def test_receipts_from_the_service_worker_reach_the_inbox_and_the_timeline(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """The page is hidden: the worker shows the push and reports `received` and `displayed`
+    (sent again while the server still says "not sent yet"); closing the notification reports
+    `dismissed`, a tap on it `opened` and marks it read. The inbox shows them for this browser
+    and the unread count drops; `python -m devstack timeline` lists them after FCM's acceptance."""
+    _seed_task(running_stack, RECEIPTS_TASK, "Approve receipts policy")
+    context, page, errors, _ = _open_app(browser, running_stack, hidden=True)
+    try:
+        _sign_in(page, running_stack)
+        installation_id = page.evaluate("localStorage.getItem('ecmpush.installation_id')")
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
+        _post(
+            running_stack,
+            _approval("evt-web-receipts-0001", RECEIPTS_TASK, "Approve receipts policy"),
+        )
+        title = "Approval needed: Approve receipts policy"
+        (shown,) = worker.evaluate(SHOWN, title)
+        nid = shown["notificationId"]
+        token = running_stack.token(USER)
+        entry, delivery = _my_delivery(
+            running_stack, token, nid, installation_id, "received", "displayed"
+        )
+        assert entry["read"] is False
+        assert delivery["opened_at"] is None
+        unread_before = requests.get(
+            f"{running_stack.api}/me/notifications",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()["unread"]
+        assert unread_before >= 1
+
+        closed = worker.evaluate(CLOSE, title)
+        assert closed == {"found": True, "waited": 1}, closed
+        clicked = worker.evaluate(CLICK, {"title": title, "action": ""})
+        assert clicked["found"], clicked
+        assert clicked["replies"] == [], clicked  # a tap on the body answers nothing
+        entry, delivery = _my_delivery(
+            running_stack, token, nid, installation_id, "dismissed", "opened"
+        )
+        assert entry["read"] is True
+        assert delivery["received_at"] <= delivery["displayed_at"] <= delivery["opened_at"]
+        # The page shows the receipts and the read mark in its inbox (once a reload of the
+        # inbox started after the tap has drawn it).
+        states = "web sent · received · displayed · opened · dismissed"
+        item = page.locator(f"[data-testid=inbox-item][data-notification-id='{nid}']")
+        for _ in range(60):
+            page.click("#refresh")
+            if states in item.inner_text() and item.get_attribute("data-read") == "yes":
+                break
+            time.sleep(0.5)
+        assert states in item.inner_text()
+        assert item.get_attribute("data-read") == "yes"
+    finally:
+        context.close()
+    assert errors == []
+
+    result = devstack(running_stack.state_dir, "timeline", nid, "--json")
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(result.stdout)
+    mine = [e["what"] for e in entries if e["device"] in (installation_id, "")]
+    # FCM's acceptance is dated when Dispatch recorded the answer, which a fast device's
+    # `received` may precede by milliseconds (docs/operations.md): only its presence is checked.
+    assert mine[0] == "created"
+    assert "accepted by FCM" in mine
+    for earlier, later in (("received", "displayed"), ("displayed", "dismissed")):
+        assert mine.index(earlier) < mine.index(later), mine
+    assert "opened" in mine
+    assert any(e["what"] == "marked read" and e["who"] == USER for e in entries)

@@ -44,6 +44,9 @@ CONTRACT_ROUTES = {
     ("GET", "/me/preferences"): "id_token",
     ("PUT", "/me/preferences"): "id_token",
     ("GET", "/me/notifications"): "id_token",
+    ("POST", "/me/notifications/{notification_id}/read"): "id_token",
+    ("POST", "/me/notifications/read"): "id_token",
+    ("POST", "/me/receipts"): "id_token",
     ("POST", "/responses"): "id_token",
     # The optional OTDS sign-in bridge (docs/sign-in.md): before any ID token exists.
     ("POST", "/sign-in/otds/start"): "none",

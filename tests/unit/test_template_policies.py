@@ -98,7 +98,7 @@ EXPECTED: dict[str, Grants] = {
     "DevicesFunction": _items("DevicesTable", "get", "put", "update", "delete", "check", "query")
     | _index("DevicesTable", "by_installation")
     | _index("DevicesTable", "by_token")
-    | _items("DeliveriesTable", "get", "query")
+    | _items("DeliveriesTable", "get", "query", "batchget", "update")  # receipts, read marks
     | _index("DeliveriesTable", "by_recipient"),
     # issue 25: reads only, Content Server as the caller with the ECM credentials.
     "ApproverFunction": _items("TasksTable", "batchget")

@@ -8,6 +8,7 @@ import { failureMessage, readBody } from './http.js';
 import { finishOtdsSignIn, startOtdsSignIn } from './otds.js';
 import { subscribe } from './push.js';
 import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
+import { flushReceipts, recordReceipt } from './receipts.js';
 import { decisionOf, isWithdrawal, showDecided, withdrawNotifications } from './withdrawals.js';
 import {
   COMMENT_ACTIONS,
@@ -143,6 +144,8 @@ $('sign-out').addEventListener('click', async () => {
   await signOut(auth);
 });
 $('refresh').addEventListener('click', () => loadInbox());
+$('mark-all-read').addEventListener('click', () => markRead(null));
+window.addEventListener('online', () => sendReceipts());
 $('preferences').addEventListener('submit', (event) => {
   event.preventDefault();
   savePreferences();
@@ -166,7 +169,7 @@ onAuthStateChanged(auth, async (user) => {
   } catch (error) {
     setStatus(`Could not register for notifications: ${error.message}`, 'error');
   }
-  await Promise.all([loadInbox(), loadPreferences()]);
+  await Promise.all([loadInbox(), loadPreferences(), sendReceipts()]);
 });
 
 async function registerDevice() {
@@ -187,6 +190,7 @@ async function registerDevice() {
     }
     keepPush(payload);
     showPushCard(payload);
+    reportShownHere(payload);
   };
   const token = await subscribe(config, app, registration, received);
   const device = await api.registerDevice(id, token);
@@ -226,6 +230,7 @@ navigator.serviceWorker.addEventListener('message', (event) => {
   } else if (message.type === 'ecmpush-open') {
     keepPush(message.payload);
     showPushCard(message.payload, message.action);
+    markRead(message.payload.data?.notification_id);
   }
 });
 
@@ -333,7 +338,8 @@ function showPushCard(payload, opened = null) {
 async function loadInbox() {
   if (!auth.currentUser) return;
   try {
-    const { notifications } = await api.notifications();
+    const { notifications, unread } = await api.notifications();
+    showUnread(unread);
     // Answered elsewhere (another device, or before a reload): a kept card not answered here goes.
     notifications.filter((n) => n.response).forEach((n) => {
       forgetPush(n.notification_id);
@@ -346,14 +352,17 @@ async function loadInbox() {
       showDecided(cardOf(n.notification_id), n.decision);
     });
     const rows = notifications.map((n) => {
-      const delivered = n.deliveries.map((d) => `${d.platform} ${d.status}`).join(', ');
+      const delivered = n.deliveries.map(deliveryState).join(', ');
       const reply = n.response
         ? `${n.response.action} · ${n.response.status}`
         : (n.no_device ? 'no device' : '');
       return el(
         'li',
-        { 'data-testid': 'inbox-item', dataset: { notificationId: n.notification_id, category: n.category } },
+        { 'data-testid': 'inbox-item', dataset: { notificationId: n.notification_id, category: n.category, read: n.read ? 'yes' : 'no' } },
         el('strong', {}, n.title),
+        n.read ? null : el('button', {
+          type: 'button', class: 'link', 'data-testid': 'mark-read', onclick: () => markRead(n.notification_id),
+        }, 'Mark read'),
         el('span', { class: 'meta' }, ` ${new Date(n.created_at).toLocaleString()} · ${n.category}`),
         el('p', {}, n.body),
         el('p', { class: 'meta' }, delivered ? `Delivered: ${delivered}` : 'Not delivered'),
@@ -365,6 +374,47 @@ async function loadInbox() {
   } catch (error) {
     setStatus(`Inbox: ${error.message}`, 'error');
   }
+}
+
+// -- receipts and read marks (receipts.js; docs/design/receipts.md) ------------------------------
+
+const RECEIPTS = ['received', 'displayed', 'opened', 'dismissed'];
+
+/** "web sent · displayed · opened": the delivery's status and the receipts its device sent. */
+function deliveryState(delivery) {
+  const reported = RECEIPTS.filter((kind) => delivery[`${kind}_at`]);
+  return [`${delivery.platform} ${delivery.status}`, ...reported].join(' · ');
+}
+
+/** A push shown as a card while the page is in front: received and displayed, here. */
+async function reportShownHere(payload) {
+  await recordReceipt(payload, 'received', installationId());
+  await recordReceipt(payload, 'displayed', installationId());
+  sendReceipts();
+}
+
+function sendReceipts() {
+  return flushReceipts(config.apiBase, () => currentIdToken(auth));
+}
+
+function showUnread(unread) {
+  const badge = $('unread');
+  badge.textContent = unread ? String(unread) : '';
+  badge.hidden = !unread;
+  $('mark-all-read').hidden = !unread;
+  navigator.setAppBadge?.(unread || 0).catch(() => undefined);
+}
+
+/** Marks one notification read (or all of them: `notificationId` null), then redraws the inbox. */
+async function markRead(notificationId) {
+  if (!auth.currentUser || notificationId === undefined) return;
+  try {
+    if (notificationId === null) await api.markAllRead();
+    else await api.markRead(notificationId);
+  } catch (error) {
+    setStatus(`Inbox: ${error.message}`, 'error');
+  }
+  loadInbox();
 }
 
 async function loadPreferences() {
@@ -407,7 +457,10 @@ const link = new URLSearchParams(location.hash.slice(1));
 if (link.has('open')) {
   history.replaceState(null, '', location.pathname);
   const payload = await keptPush(link.get('open'));
-  if (payload) showPushCard(payload, link.get('action'));
+  if (payload) {
+    showPushCard(payload, link.get('action'));
+    markRead(link.get('open'));
+  }
   else setStatus('This link does not open a notification waiting on this browser.', 'error');
   document.body.dataset.link = payload ? 'opened' : 'refused';
 }

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
+    from ecmpush.domain.delivery.receipts import DeliveryRef, DeliveryState, ReceiptEvent
     from ecmpush.domain.delivery.recipient import Recipient
     from ecmpush.domain.delivery.withdrawal import Decision
     from ecmpush.domain.ecm.model import (
@@ -353,6 +354,34 @@ class InboxPort(Protocol):
     def page(self, owner: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
         """One page of the owner's notifications, newest first; raises `InvalidCursor`."""
         ...
+
+    def unread(self, owner: str) -> int:
+        """How many of the owner's notifications have no `read_at` (the badge)."""
+        ...
+
+    def mark_read(self, owner: str, notification_id: str, now: datetime) -> str | None:
+        """Keep the first `read_at` of the owner's inbox entry; None when it has none."""
+        ...
+
+    def mark_all_read(self, owner: str, now: datetime, limit: int) -> tuple[int, bool]:
+        """Mark up to `limit` unread entries read: how many, and whether unread ones remain."""
+        ...
+
+
+class ReceiptsPort(Protocol):
+    """adapters/receipts_repository.py `ReceiptsRepository`."""
+
+    def states(
+        self, owner: str, refs: Sequence[DeliveryRef]
+    ) -> Mapping[DeliveryRef, DeliveryState]: ...
+
+    def record(
+        self,
+        owner: str,
+        ref: DeliveryRef,
+        state: DeliveryState,
+        reports: Mapping[ReceiptEvent, datetime],
+    ) -> frozenset[ReceiptEvent] | None: ...
 
 
 class ReplyWriter(Protocol):
