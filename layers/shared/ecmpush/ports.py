@@ -359,6 +359,14 @@ class SweepLeasePort(Protocol):
     ) -> None: ...
 
 
+class RelayStatePort(Protocol):
+    """adapters/relay_state_item.py `RelayStateItem`: the scheduled relay poll's state, one
+    JSON document written only over the revision it was read at."""
+
+    def read(self) -> tuple[Mapping[str, Any] | None, int]: ...
+    def write(self, document: Mapping[str, Any], expected_revision: int) -> None: ...
+
+
 class PreferencesPort(Protocol):
     """adapters/preferences_repository.py `PreferencesRepository`."""
 
