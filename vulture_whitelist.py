@@ -6,10 +6,13 @@ from aws_lambda_powertools.event_handler import Response
 
 from ecmpush.adapters.fcm_sender import FcmSender
 from ecmpush.adapters.firebase_app import _read_environment_once
+from ecmpush.adapters.relay_state_item import RelayStateItem
 from ecmpush.bootstrap.intake import _mark_duplicate
+from ecmpush.bootstrap.relay import RelayPollStack
 from ecmpush.domain.approver.documents import DocumentMetadata
 from ecmpush.domain.approver.steps import PushState
 from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.receipts import ReceiptEvent
 from ecmpush.domain.ecm.model import (
     CompletionResult,
     SearchRow,
@@ -19,13 +22,20 @@ from ecmpush.domain.ecm.model import (
 )
 from ecmpush.domain.intake.events import TaskCompletedData
 from ecmpush.domain.sweeps.tasks import TrackedTask
-from ecmpush.entrypoints.answers import NotificationPage
+from ecmpush.entrypoints.answers import NotificationPage, ReplySnoozed
+from ecmpush.ports import RelayStatePort
 from ecmpush.services.device_prune import DevicePruneReport
 from ecmpush.services.expiry_sweep import SweepReport
 from ecmpush.services.sla_sweep import SlaSweepReport
 from ecmpush.settings import Settings
 
 _ = (
+    # read by the relay's poll, senders/relay/function.py: RelayPollFunction's artifact holds
+    # it beside the handler (functions/relay_poll/Makefile), outside SharedLayer and these paths
+    RelayStateItem.read,
+    RelayStatePort.read,
+    RelayPollStack.maps,
+    RelayPollStack.default_stage,
     # pydantic-settings' hook, called with these keywords (only init_settings is kept)
     Settings.settings_customise_sources,
     Settings.settings_cls,
@@ -51,13 +61,21 @@ _ = (
     TrackedTask.closed_at,
     # an API answer's field: serialised whole by `model_response`, read by the app
     NotificationPage.next_cursor,
+    ReplySnoozed.snoozed_until,
     # sweep reports: logged and returned whole through `asdict`
     DevicePruneReport.stopped,
     SweepReport.search_invalid,
     SweepReport.search_pages,
     SlaSweepReport.closed,
     SlaSweepReport.unaddressed,
+    SlaSweepReport.not_seen_reminders,  # read by name in functions/sla_sweep/app.py
+    SlaSweepReport.not_seen_escalations,
+    SlaSweepReport.snoozed,
     SlaSweepReport.stopped,
+    # receipt kinds a client reports: parsed from the body by value, stored by `attribute`
+    ReceiptEvent.RECEIVED,
+    ReceiptEvent.DISPLAYED,
+    ReceiptEvent.DISMISSED,
     # the approver's API answers (docs/clients.md), read by the app, not by ecmpush
     DocumentMetadata.modified_at,
     DocumentMetadata.too_large,

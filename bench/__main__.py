@@ -17,11 +17,13 @@ BENCHMARKS = {
     "dispatch_throughput": "bench.dispatch_throughput",
     "fanout": "bench.fanout",
     "group_fanout": "bench.group_fanout",
+    "receipts_writes": "bench.receipts_writes",
     "render_fit": "bench.render_fit",
     "send_async": "bench.send_async",
     "shape": "bench.shape",
     "transient_retry": "bench.transient_retry",
     "webhook_intake": "bench.webhook_intake",
+    "withdrawal": "bench.withdrawal",
 }
 
 

@@ -48,6 +48,7 @@ TAGS = [
     Tag(name="replies", description="Answers to pushes, written back into ECM."),
     Tag(name="tasks", description="The caller's workflow steps, read from Content Server."),
     Tag(name="documents", description="Documents, read from Content Server as the caller."),
+    Tag(name="sign-in", description="The optional OTDS sign-in bridge (no ID token yet)."),
 ]
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     "firebaseIdToken": HTTPBearer(

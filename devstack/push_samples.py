@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from firebase_admin import messaging
@@ -20,6 +22,7 @@ from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.delivery.render import render_push
 from ecmpush.domain.delivery.routing import RoutingContext, route
 from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision, Withdrawn, withdrawal_push
 from ecmpush.domain.intake.events import RecordExpiryScheduled, TaskAssigned, event_adapter
 from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.domain.replies.confirmations import confirmation
@@ -29,7 +32,9 @@ from ecmpush.domain.sweeps.expiry import ExpiryPolicy, TrackedRecord, decide
 from ecmpush.domain.sweeps.expiry_notices import DueNotice, recipients_of
 from ecmpush.domain.sweeps.expiry_notices import notifications_for as expiry_notifications
 from ecmpush.domain.sweeps.sla import ESCALATION, SlaPolicy, step_for
+from ecmpush.domain.sweeps.snooze import snoozed_notification
 from ecmpush.domain.sweeps.tasks import from_assigned
+from ecmpush.domain.sweeps.unseen import UNSEEN_ESCALATION, unseen_step_for
 
 DOC = REPO_ROOT / "docs" / "clients.md"
 BEGIN, END = "<!-- push-samples:begin (make samples) -->", "<!-- push-samples:end -->"
@@ -155,11 +160,41 @@ def _sla_flows(event: object, original_id: str) -> list[tuple[str, Notification]
         ("sla.reminder (assignee, at the due time)", to_assignee),
         ("sla.escalation (a configured deputy, after the grace period)", to_deputy),
         ("sla.escalation (the event's supervisor and backup: told, no buttons)", to_supervisor),
+        *_not_seen_flows(event, original_id),
     ]
 
 
-def _wire(notification: Notification, platform: str) -> dict[str, Any]:
-    device = Device(
+def _not_seen_flows(event: TaskAssigned, original_id: str) -> list[tuple[str, Notification]]:
+    """Not seen → the next person (the routing document's `unseen` section: a high-priority
+    approval unseen for an hour, then three more) and a snoozed push coming back."""
+    config = RoutingConfig.model_validate(
+        {"unseen": {"approval": {"high": "PT1H"}, "escalate_after": "PT3H"}}
+    )
+    assert config.unseen is not None
+    after = config.unseen.first_check("approval", "high")
+    task = from_assigned(event, original_id, NOW, after)
+    assert task.unseen_at is not None
+    reminder = unseen_step_for(task, config.unseen, BASE, task.unseen_at)
+    later = task.unseen_at + config.unseen.escalate_after
+    escalated = task.model_copy(update={"unseen_level": UNSEEN_ESCALATION, "unseen_at": later})
+    escalation = unseen_step_for(escalated, config.unseen, BASE, later, ("dlee",))
+    assert reminder is not None
+    assert escalation is not None
+    [to_assignee] = reminder.notifications
+    to_deputy, _ = escalation.notifications
+    snoozed = task.model_copy(update={"snoozes": 1})
+    return [
+        ("sla.reminder, not seen (assignee, an hour after an unseen push)", to_assignee),
+        ("sla.escalation, not seen (a configured deputy, early)", to_deputy),
+        (
+            'task.snoozed (assignee, after "remind me later")',
+            snoozed_notification(snoozed, BASE, NOW),
+        ),
+    ]
+
+
+def _device(notification: Notification, platform: str) -> Device:
+    return Device(
         owner=notification.recipients[0],
         installation_id=f"sample-{platform}",
         token=f"fcm-token-of-the-{platform}-device",
@@ -169,6 +204,10 @@ def _wire(notification: Notification, platform: str) -> dict[str, Any]:
         created_at=NOW,
         updated_at=NOW,
     )
+
+
+def _wire(notification: Notification, platform: str) -> dict[str, Any]:
+    device = _device(notification, platform)
     token = ACTION_TOKEN if notification.actions else None
     push = render_push(notification, device, token, LINKS)
     wire: dict[str, Any] = messaging._MessagingService.encode_message(to_message(push))
@@ -177,13 +216,37 @@ def _wire(notification: Notification, platform: str) -> dict[str, Any]:
     return {k: v for k, v in wire.items() if k not in other}
 
 
+def _withdrawal_wire(notification: Notification, platform: str) -> dict[str, Any]:
+    """The data-only `withdrawn` push that takes `notification` off a device once its task was
+    approved on another one (docs/design/withdrawal.md)."""
+    assert notification.task is not None
+    device = _device(notification, platform)
+    decision = Decision(by="asmith", action="approve", platform="android", at=NOW)
+    title = notification.params.get("task_title", "")
+    push = withdrawal_push(Withdrawn(notification.id, notification.task, title, device), decision)
+    wire: dict[str, Any] = messaging._MessagingService.encode_message(to_message(push))
+    other = {"android": ("apns", "webpush"), "ios": ("android", "webpush")}[platform]
+    return {k: v for k, v in wire.items() if k not in other}
+
+
+def _samples() -> list[tuple[str, Callable[[str], dict[str, Any]]]]:
+    """Each flow's push per platform, then the withdrawal of the first (the approval)."""
+    flows = _flows()
+    samples: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
+        (label, partial(_wire, notification)) for label, notification in flows
+    ]
+    label = "withdrawn (the approval above, approved on another device)"
+    samples.append((label, partial(_withdrawal_wire, flows[0][1])))
+    return samples
+
+
 def render_block() -> str:
     parts = [BEGIN]
-    for label, notification in _flows():
+    for label, wire in _samples():
         parts.append(f"\n#### {label}\n")
         for platform in ("android", "ios"):
             body = json.dumps(
-                {"message": _wire(notification, platform)},
+                {"message": wire(platform)},
                 indent=2,
                 sort_keys=True,
                 ensure_ascii=False,

@@ -10,6 +10,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from ecmpush.domain.delivery.messages import DispatchMessage
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.replies.requests import ReplyStatus
 from ecmpush.domain.replies.write_back import Reply
 from ecmpush.domain.sweeps.tasks import TrackedTask
@@ -34,14 +35,18 @@ class WriteBackRecorder(Partial):
         self.tracked = tracked
         self.marked: list[ReplyStatus] = []
         self.closed: list[str] = []
+        self.decisions: list[Decision | None] = []
         self.published: list[DispatchMessage] = []
         self.replies = _Marks(self.marked)
 
     def get(self, key: str) -> TrackedTask | None:
         return self.tracked if self.tracked and self.tracked.task_key == key else None
 
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
         self.closed.append(key)
+        self.decisions.append(decision)
 
     def publish(self, message: BaseModel, delay_seconds: int = 0) -> str:
         self.published.append(cast(DispatchMessage, message))

@@ -195,6 +195,11 @@ class _Resolver:
         if fn == "Fn::Select":
             index, items = arg
             return self.value(items, local)[int(index)]
+        if fn == "Fn::Join":  # a CommaDelimitedList parameter's value is its comma text here
+            delimiter, items = arg
+            joined = self.value(items, local)
+            parts = joined if isinstance(joined, list) else str(joined).split(",")
+            return delimiter.join(str(part) for part in parts)
         raise AssertionError(f"cannot evaluate {fn} in a policy")
 
 
@@ -223,6 +228,8 @@ def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[
     for name, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue  # an optional function the parameters leave out
         grants: list[Grant] = []
         for policy in (resolver.chosen(p) for p in resource["Properties"].get("Policies", [])):
             if policy is None:
@@ -241,7 +248,14 @@ def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[
 def static_provisioned(template: dict[str, Any]) -> Provisioned:
     """AWS-shaped physical values (names after the logical ids, as devstack provisions them)
     for reading the policies without moto."""
-    out = Provisioned(parameters=cfn.parameter_defaults(template))
+    # The optional OTDS sign-in bridge and relay poll switched on, so their functions' policies
+    # are read too.
+    parameters = {
+        **cfn.parameter_defaults(template),
+        "OtdsBaseUrl": "https://otds.example.com",
+        "EnableRelay": "true",
+    }
+    out = Provisioned(parameters=parameters, conditions=template.get("Conditions", {}))
     arn = {
         "AWS::DynamoDB::Table": "arn:aws:dynamodb:{r}:{a}:table/{n}",
         "AWS::SQS::Queue": "arn:aws:sqs:{r}:{a}:{n}",

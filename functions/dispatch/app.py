@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from ecmpush import bootstrap
 from ecmpush.clock import NO_DEADLINE, Deadline
 from ecmpush.domain.backoff import DISPATCH_RETRY
-from ecmpush.domain.delivery.messages import dispatch_message_adapter
+from ecmpush.domain.delivery.messages import WithdrawalMessage, dispatch_message_adapter
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.settings import settings
@@ -76,6 +76,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         )
         raise
     _count(report)
+    if isinstance(message, WithdrawalMessage) and report.withdrawn:
+        _count_withdrawn(message.reason, report.withdrawn)
     logger.info("dispatched", extra={"message_id": record.message_id, "report": vars(report)})
 
 
@@ -84,6 +86,17 @@ def _deadline(context: LambdaContext | None) -> Deadline:
     if context is None:
         return NO_DEADLINE
     return Deadline(context.get_remaining_time_in_millis() / 1000)
+
+
+def _count_withdrawn(reason: str, withdrawn: int) -> None:
+    """Pushes withdrawn, per path that took the task away (the dashboard's withdrawal widget)."""
+    with single_metric(
+        name="PushesWithdrawn",
+        unit=MetricUnit.Count,
+        value=withdrawn,
+        namespace=metrics.namespace,
+    ) as metric:
+        metric.add_dimension(name="reason", value=reason)
 
 
 def _count(report: DispatchReport) -> None:

@@ -11,11 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
+from ecmpush.clock import rfc3339
 from ecmpush.domain.replies.action_token import ActionTokenExpired, ActionTokenInvalid
 from ecmpush.domain.replies.requests import ReplyConflict, ReplyForbidden, ReplyRequest
 from ecmpush.entrypoints.answers import (
     FIREBASE_ID_TOKEN,
     ReplyAccepted,
+    ReplySnoozed,
     app_documented,
     model_response,
 )
@@ -52,7 +54,10 @@ prepare_snapshot(
     security=FIREBASE_ID_TOKEN,
     responses=app_documented(
         {
-            202: ("applied in Content Server, or queued for the write-back worker", ReplyAccepted),
+            202: (
+                "applied in Content Server, or queued for the write-back worker; or snoozed",
+                ReplyAccepted | ReplySnoozed,
+            ),
             401: ("bad ID token, or an action token that is malformed or not ecmpush's", None),
             403: ("the action token names another user, or the action was not offered", None),
             409: ("already answered, or the task is no longer open", None),
@@ -63,6 +68,11 @@ prepare_snapshot(
 def post_response(request: Annotated[ReplyRequest, Body()]) -> Response[str]:
     principal = authenticated(app)
     service = bootstrap.build_response_callback()
+    if request.action == "snooze":
+        until = service.snooze(principal, request)
+        metrics.add_metric(name="Snoozes", unit=MetricUnit.Count, value=1)
+        snoozed = ReplySnoozed(status="snoozed", snoozed_until=rfc3339(until))
+        return model_response(202, snoozed)
     reply = service.accept(principal, request)
     status = service.apply_or_queue(reply)
     metrics.add_metric(name=f"Replies_{status.value}", unit=MetricUnit.Count, value=1)

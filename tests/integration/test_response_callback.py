@@ -113,7 +113,8 @@ def test_double_tap_is_409_and_ecm_sees_one_answer(harness: Harness) -> None:
     assert _answer(harness, data, "approve", "asmith").status == 202
     again = _answer(harness, data, "reject", "asmith")
     assert again.status == 409
-    assert "already answered" in again.body["message"]
+    # The task records who decided (issue 23): the second tap is told.
+    assert again.body["message"].startswith("already decided: approved by asmith on Android at ")
     assert len(_ecm_task(harness, APPROVAL)["comments"]) == 1
 
 
@@ -169,7 +170,8 @@ def test_task_completed_in_ecm_closes_the_task_for_replies(harness: Harness) -> 
     harness.drain()
     reply = _answer(harness, data, "approve", "asmith")
     assert reply.status == 409
-    assert "no longer open" in reply.body["message"]
+    # Content Server's own completion, and by whom, as the event said (issue 23).
+    assert reply.body["message"].startswith("already decided: completed by asmith in Content")
     assert _ecm_task(harness, APPROVAL)["comments"] == []
 
 

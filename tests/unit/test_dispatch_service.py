@@ -31,6 +31,7 @@ from ecmpush.domain.delivery.preferences import Preferences, QuietHours
 from ecmpush.domain.delivery.push import Push
 from ecmpush.domain.delivery.recipient import Recipient
 from ecmpush.domain.delivery.routing_config import EcmGroupTeam, RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.ecm.model import MembersPage
 from ecmpush.domain.ecm.task_ref import TaskRef
@@ -117,7 +118,7 @@ class Record:
     error_message: str | None = None
 
 
-class FakeDeliveries:
+class FakeDeliveries(Partial):
     """Claims behave like the table: a final record makes the next claim DONE; a claim without
     an answer yet is IN_FLIGHT for others; `preset` forces a claim result per device."""
 
@@ -211,14 +212,25 @@ class FakeTasks(Partial):
     def __init__(self) -> None:
         self.tasks: dict[str, TrackedTask] = {}
 
-    def open(self, task: TrackedTask) -> None:
+    def open(self, task: TrackedTask) -> TrackedTask | None:
         current = self.tasks.get(task.task_key)
         if current is None or current.status == "open":
             self.tasks[task.task_key] = task
+        return current
 
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+    def get(self, key: str) -> TrackedTask | None:
+        return self.tasks.get(key)
+
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
         if key in self.tasks:
-            update = {"status": "closed", "closed_at": now, "outcome": outcome}
+            update = {
+                "status": "closed",
+                "closed_at": now,
+                "outcome": outcome,
+                "decision": decision,
+            }
             self.tasks[key] = self.tasks[key].model_copy(update=update)
 
 

@@ -16,11 +16,12 @@ from devstack import template as cfn
 FLOW_TYPES = {
     1: {"task.assigned"},
     2: {"expiry.warning"},
-    3: {"sla.reminder", "sla.escalation"},
+    3: {"sla.reminder", "sla.escalation", "task.snoozed"},  # the SLA sweep's pushes
     4: {"document.available"},
     5: {"document.published"},
     6: {"governance.alert"},
     7: {"response.confirmed"},
+    "withdrawal": {"withdrawn"},  # issue 23: a push whose task was decided elsewhere
 }
 
 
@@ -41,9 +42,10 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
     assert set(reply["responses"]) == {
         "202", "400", "401", "403", "409", "410", "413", "422", "503"
     }  # fmt: skip
-    assert reply["responses"]["202"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ReplyAccepted"
-    }
+    assert reply["responses"]["202"]["content"]["application/json"]["schema"]["anyOf"] == [
+        {"$ref": "#/components/schemas/ReplyAccepted"},
+        {"$ref": "#/components/schemas/ReplySnoozed"},
+    ]
     assert reply["responses"]["410"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorBody"
     }
@@ -112,7 +114,7 @@ def test_the_rules_catch_a_route_without_operation_id_or_response_model() -> Non
 def test_push_samples_in_clients_doc_are_current() -> None:
     text = push_samples.DOC.read_text()
     assert push_samples.updated_doc(text) == text, "docs/clients.md samples are stale: make samples"
-    assert text.count("#### ") == 12
+    assert text.count("#### ") == 16
     assert '"category": "ECM_APPROVAL"' in text
     assert '"click_action": "ECM_REVIEW"' in text
 
@@ -140,6 +142,12 @@ def test_every_flow_has_an_android_and_an_ios_sample() -> None:
     escalation = next(s for s in sections if s.startswith("sla.escalation"))
     assert '"actions": "approve,reject,request_info"' in escalation  # the step's own buttons
     assert '"action_token"' in escalation
+    not_seen = [s for s in sections if s.split(" (")[0].endswith("not seen")]
+    assert len(not_seen) == 2
+    assert all(s.count('"reason": "not_seen"') == 2 for s in not_seen)  # android and ios
+    withdrawn = next(s for s in sections if s.startswith("withdrawn"))
+    assert '"notification": {' not in withdrawn  # data-only: the app closes the push itself
+    assert '"apns-collapse-id": "task-' in withdrawn
 
 
 def test_template_documents_every_api_route_from_the_openapi_document() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ecmpush.domain.delivery.devices import Device
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import EcmRejected, EcmUnavailable
 from ecmpush.domain.identity import Principal
 from ecmpush.domain.replies.action_token import (
@@ -135,6 +136,22 @@ def test_a_reply_to_a_closed_task_is_refused_before_anything_is_claimed() -> Non
     assert w.replies.items == {}
     w.tasks.items["4711/4711/1"] = _tracked("open")
     assert w.service.accept(ASMITH, request()).action == "approve"
+
+
+def test_a_withdrawn_push_answers_who_decided() -> None:
+    """The task records who decided (TasksRepository.close): a button tapped on a push it
+    withdrew, or a second device of the decider's, gets the 409 naming them."""
+    w = World()
+    decision = Decision(by="bjones", action="approve", platform="android", at=NOW)
+    w.tasks.items["4711/4711/1"] = _tracked("closed").model_copy(update={"decision": decision})
+    with pytest.raises(ReplyConflict, match=r"^already decided: approved by bjones on Android at "):
+        w.service.accept(ASMITH, request())
+    assert w.replies.items == {}
+    w.tasks.items["4711/4711/1"] = _tracked("open")
+    w.service.accept(ASMITH, request())  # answered here: the task is still open meanwhile
+    w.tasks.items["4711/4711/1"] = _tracked("closed").model_copy(update={"decision": decision})
+    with pytest.raises(ReplyConflict, match=r"^already decided: approved by bjones"):
+        w.service.accept(ASMITH, request("reject"))
 
 
 def test_a_token_for_a_task_content_server_cannot_have_is_refused_and_claims_nothing() -> None:

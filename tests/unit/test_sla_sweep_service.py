@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from ecmpush.domain.delivery.messages import WithdrawalMessage
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmUnavailable
 from ecmpush.domain.ecm.model import Member, WorkflowStatus, WorkflowStep
 from ecmpush.domain.ecm.task_ref import TaskRef
@@ -51,7 +53,9 @@ class Tasks(Partial):
     def get(self, key: str) -> TrackedTask | None:
         return self.items.get(key)
 
-    def close(self, key: str, outcome: str | None, now: datetime) -> None:
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
         self.events.append(("close", key))
         self.outcomes[key] = outcome
         self.items[key] = self.items[key].model_copy(update={"status": "closed"})
@@ -65,6 +69,7 @@ class Tasks(Partial):
         *,
         due_at: datetime,
         step: dict[str, Any] | None = None,
+        snooze_at: datetime | None = None,
     ) -> bool:
         if self.lose_advance:
             raise RuntimeError("DynamoDB unreachable")
@@ -160,7 +165,11 @@ def test_a_task_done_in_content_server_is_closed_silently_and_an_unknown_one_lef
     tasks, ecm, queue = world(task(1), task(2), done={"1"}, unknown={"2"})
     report = sweep(tasks, ecm, queue).run(NOW, lambda: PLENTY)
     assert (report.closed, report.unchecked, report.notified) == (1, 1, 0)
-    assert queue.published == []
+    # No reminder: only the withdrawal of the pushes still on devices about the closed task.
+    [withdrawal] = queue.published
+    assert isinstance(withdrawal, WithdrawalMessage)
+    assert (withdrawal.task.key, withdrawal.reason) == ("1/1/1", "sla_recheck")
+    assert (withdrawal.decision.action, withdrawal.decision.platform) == ("completed", "ecm")
     assert tasks.events == [("close", "1/1/1")]
     assert tasks.items["2/2/1"].status == "open"  # never closed on a guess
     assert report.problems[0]["error"] == "EcmNotFound"

@@ -4,11 +4,12 @@ port that keeps the real server's rules: only the holder may open or send on a s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from ecmpush.domain.delivery.messages import NotificationMessage, WithdrawalMessage
 from ecmpush.domain.delivery.routing_config import RoutingConfig
 from ecmpush.domain.ecm.errors import (
     EcmAuthError,
@@ -136,7 +137,10 @@ DEPUTIES = RoutingConfig.model_validate({"deputies": {"asmith": ["bjones"]}})
 
 
 def service(
-    ecm: FakeContentServer, recorder: WriteBackRecorder, routing: RoutingConfig = DEPUTIES
+    ecm: FakeContentServer,
+    recorder: WriteBackRecorder,
+    routing: RoutingConfig = DEPUTIES,
+    figures: Any = None,
 ) -> WriteBackService:
     return WriteBackService(
         ecm=lambda: ecm,
@@ -146,6 +150,7 @@ def service(
         app_base_url="https://app.test",
         clock=lambda: NOW,
         routing=lambda: routing,
+        figures=figures,
     )
 
 
@@ -155,7 +160,13 @@ def test_the_assignee_approves_as_themself() -> None:
     assert ecm.calls == [("complete", ("Approve", "asmith", None))]
     assert recorder.marked == [ReplyStatus.APPLIED]
     assert recorder.closed == ["4711/4711/1"]
-    assert len(recorder.published) == 1  # the confirmation push
+    confirmed, withdrawal = recorder.published  # the confirmation push, then the withdrawal
+    assert isinstance(confirmed, NotificationMessage)
+    assert isinstance(withdrawal, WithdrawalMessage)
+    assert (withdrawal.task.key, withdrawal.reason) == ("4711/4711/1", "replied")
+    assert withdrawal.decision.by == "asmith"
+    assert withdrawal.decision.action == "approve"
+    assert recorder.decisions == [withdrawal.decision]  # the 409 of a withdrawn push names it
 
 
 def test_a_spent_budget_still_gives_each_content_server_call_half_a_second() -> None:
@@ -198,16 +209,17 @@ def test_a_deputy_of_someone_else_cannot_take_the_step_over() -> None:
 
 
 def test_a_confirmed_deputy_takes_the_step_over_then_decides() -> None:
-    ecm = FakeContentServer()
-    assert (
-        service(ecm, WriteBackRecorder(TRACKED)).apply(reply(user="bjones"), 5)
-        is ReplyStatus.APPLIED
-    )
+    ecm, recorder = FakeContentServer(), WriteBackRecorder(TRACKED)
+    assert service(ecm, recorder).apply(reply(user="bjones"), 5) is ReplyStatus.APPLIED
     assert ecm.calls == [
         ("complete", ("Delegate", "asmith", 1002)),
         ("complete", ("Approve", "bjones", None)),
     ]
     assert ecm.history[0].comment.startswith("Handed over to bjones after an SLA escalation")
+    # The assignee's pushes (and the escalation's) go from every device, as a hand-over.
+    withdrawal = recorder.published[-1]
+    assert isinstance(withdrawal, WithdrawalMessage)
+    assert (withdrawal.reason, withdrawal.decision.by) == ("handed_over", "bjones")
 
 
 def test_a_handover_whose_answer_was_lost_goes_on_to_the_decision() -> None:
@@ -255,6 +267,11 @@ def test_a_step_finished_by_our_earlier_attempt_is_applied_not_sent_again() -> N
     assert ecm.calls == []
     other = reply(comment="changed my mind")
     assert service(ecm, recorder).apply(other, 5) is ReplyStatus.TASK_CLOSED
+    # Nothing of the second reply's is recorded as the decision: Content Server had decided.
+    withdrawal = recorder.published[-1]
+    assert isinstance(withdrawal, WithdrawalMessage)
+    assert withdrawal.decision.by is None
+    assert (withdrawal.decision.action, withdrawal.decision.platform) == ("completed", "ecm")
 
 
 def test_the_same_comment_from_someone_else_is_not_ours() -> None:
@@ -288,3 +305,24 @@ def test_a_reply_content_server_could_not_take_waits_a_doubling_backoff_or_its_h
 ) -> None:
     assert backoff_seconds(receive_count, retry_after, rand=0.0) == shortest
     assert backoff_seconds(receive_count, retry_after, rand=1.0) == longest
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.decisions: list[tuple[str, str, float]] = []
+
+    def decided(self, *, flow: str, stage: str, seconds: float) -> None:
+        self.decisions.append((flow, stage, seconds))
+
+
+def test_an_applied_reply_reports_the_time_from_the_first_push_to_the_decision() -> None:
+    figures = Figures()
+    pushed_at = NOW - timedelta(hours=2)
+    recorder = WriteBackRecorder(tracked_task(stage="review", opened_at=pushed_at))
+    writer = service(FakeContentServer(), recorder, figures=figures)
+    writer.apply(reply(action="acknowledge"), 5)
+    assert figures.decisions == [("task.assigned", "review", 7200.0)]
+    closed = WriteBackRecorder(TRACKED.model_copy(update={"status": "closed"}))
+    late = service(FakeContentServer(), closed, figures=figures)
+    late.apply(reply(), 5)
+    assert len(figures.decisions) == 1  # a task closed already was decided elsewhere

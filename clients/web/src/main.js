@@ -5,8 +5,11 @@ import { onAuthStateChanged, signInWithCustomToken, signOut } from 'firebase/aut
 import { Api } from './api.js';
 import { currentIdToken, startFirebase } from './firebase.js';
 import { failureMessage, readBody } from './http.js';
+import { finishOtdsSignIn, startOtdsSignIn } from './otds.js';
 import { subscribe } from './push.js';
 import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
+import { flushReceipts, recordReceipt } from './receipts.js';
+import { decisionOf, isWithdrawal, showDecided, withdrawNotifications } from './withdrawals.js';
 import {
   COMMENT_ACTIONS,
   MAX_COMMENT,
@@ -18,6 +21,7 @@ import {
   offeredActions,
   postResponse,
 } from './replies.js';
+import { postSnooze, snoozeControl } from './snooze.js';
 import './style.css';
 
 const CATEGORIES = [
@@ -71,8 +75,10 @@ async function loadConfig() {
   }
   const loaded = await readBody(response);
   if (!response.ok) return failed(`config.json: HTTP ${response.status}`);
-  if (typeof loaded.apiBase !== 'string' || typeof loaded.signInUrl !== 'string' || !loaded.firebase) {
-    return failed('config.json lacks apiBase, signInUrl or firebase', 'Please tell your administrator.');
+  // signInUrl: the typed-name shortcut (local stack only); otdsSignIn: the OTDS bridge.
+  const signIn = typeof loaded.signInUrl === 'string' || loaded.otdsSignIn === true;
+  if (typeof loaded.apiBase !== 'string' || !signIn || !loaded.firebase) {
+    return failed('config.json lacks apiBase, a way to sign in, or firebase', 'Please tell your administrator.');
   }
   return loaded;
 }
@@ -83,6 +89,28 @@ if (!config) await new Promise(() => {});
 const { app, auth } = startFirebase(config);
 const api = new Api(config.apiBase, () => currentIdToken(auth));
 let session = null;
+
+$('otds-sign-in-card').hidden = config.otdsSignIn !== true;
+$('sign-in').hidden = typeof config.signInUrl !== 'string';
+$('otds-sign-in').addEventListener('click', async () => {
+  setStatus('Going to OTDS to sign in…');
+  try {
+    await startOtdsSignIn(config.apiBase);
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+});
+if (config.otdsSignIn === true) {
+  try {
+    const customToken = await finishOtdsSignIn(config.apiBase);
+    if (customToken) {
+      setStatus('Signing in…');
+      await signInWithCustomToken(auth, customToken);
+    }
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+}
 
 $('sign-in').addEventListener('submit', async () => {
   const user = $('ecm-user').value.trim();
@@ -117,6 +145,8 @@ $('sign-out').addEventListener('click', async () => {
   await signOut(auth);
 });
 $('refresh').addEventListener('click', () => loadInbox());
+$('mark-all-read').addEventListener('click', () => markRead(null));
+window.addEventListener('online', () => sendReceipts());
 $('preferences').addEventListener('submit', (event) => {
   event.preventDefault();
   savePreferences();
@@ -126,7 +156,8 @@ onAuthStateChanged(auth, async (user) => {
   document.body.dataset.signedIn = user ? 'yes' : 'no';
   if (!user) {
     session = null;
-    setStatus('Signed out.');
+    // A failed sign-in's reason stays on screen (the first state change comes after it).
+    if ($('status').dataset.kind !== 'error') setStatus('Signed out.');
     return;
   }
   const claims = (await user.getIdTokenResult()).claims;
@@ -139,7 +170,7 @@ onAuthStateChanged(auth, async (user) => {
   } catch (error) {
     setStatus(`Could not register for notifications: ${error.message}`, 'error');
   }
-  await Promise.all([loadInbox(), loadPreferences()]);
+  await Promise.all([loadInbox(), loadPreferences(), sendReceipts()]);
 });
 
 async function registerDevice() {
@@ -154,8 +185,13 @@ async function registerDevice() {
     await Notification.requestPermission();
   }
   const received = (payload) => {
+    if (isWithdrawal(payload)) {
+      withdrawn(payload, registration);
+      return;
+    }
     keepPush(payload);
     showPushCard(payload);
+    reportShownHere(payload);
   };
   const token = await subscribe(config, app, registration, received);
   const device = await api.registerDevice(id, token);
@@ -190,11 +226,22 @@ navigator.serviceWorker.addEventListener('message', (event) => {
     // Answered from the notification: the card here has nothing left to do.
     if (isFinal(message.result)) cardOf(message.notificationId)?.remove();
     loadInbox();
+  } else if (message.type === 'ecmpush-withdrawn') {
+    withdrawn(message.payload);
   } else if (message.type === 'ecmpush-open') {
     keepPush(message.payload);
     showPushCard(message.payload, message.action);
+    markRead(message.payload.data?.notification_id);
   }
 });
+
+/** A withdrawal: the card says who decided; arriving here (page in front), the page closes the
+ * notification the service worker would otherwise have closed. */
+function withdrawn(payload, registration = null) {
+  showDecided(cardOf(payload.data.notification_id), decisionOf(payload.data));
+  if (registration) withdrawNotifications(registration, payload);
+  loadInbox();
+}
 
 /**
  * Draws the card of a push with the app's own reply buttons. Only a tap on one of those buttons
@@ -281,6 +328,12 @@ function showPushCard(payload, opened = null) {
     buttons.length ? el('div', { class: 'actions' }, ...buttons) : null,
     commentBox,
     result,
+    snoozeControl(data, offered, {
+      post: async (snooze) => postSnooze(config.apiBase, await currentIdToken(auth), {
+        actionToken: data.action_token, snooze, installationId: installationId(),
+      }),
+      done: () => snoozed(card, data),
+    }),
   );
   $('pushes').prepend(card);
   if (offered.includes(opened)) {
@@ -289,25 +342,41 @@ function showPushCard(payload, opened = null) {
   }
 }
 
+/** Snoozed: the card's buttons go off until the push comes back (as `task.snoozed`). */
+function snoozed(card, data) {
+  card.dataset.snoozed = 'yes';
+  card.querySelectorAll('.actions button').forEach((b) => { b.disabled = true; });
+  forgetPush(data.notification_id);
+}
+
 async function loadInbox() {
   if (!auth.currentUser) return;
   try {
-    const { notifications } = await api.notifications();
+    const { notifications, unread } = await api.notifications();
+    showUnread(unread);
     // Answered elsewhere (another device, or before a reload): a kept card not answered here goes.
     notifications.filter((n) => n.response).forEach((n) => {
       forgetPush(n.notification_id);
       const card = cardOf(n.notification_id);
-      if (card && !card.dataset.replied) card.remove();
+      if (card && !card.dataset.replied && !card.dataset.decided) card.remove();
+    });
+    // Decided elsewhere and not answered here: the kept card says who decided.
+    notifications.filter((n) => n.decision && !n.response).forEach((n) => {
+      forgetPush(n.notification_id);
+      showDecided(cardOf(n.notification_id), n.decision);
     });
     const rows = notifications.map((n) => {
-      const delivered = n.deliveries.map((d) => `${d.platform} ${d.status}`).join(', ');
+      const delivered = n.deliveries.map(deliveryState).join(', ');
       const reply = n.response
         ? `${n.response.action} · ${n.response.status}`
         : (n.no_device ? 'no device' : '');
       return el(
         'li',
-        { 'data-testid': 'inbox-item', dataset: { notificationId: n.notification_id, category: n.category } },
+        { 'data-testid': 'inbox-item', dataset: { notificationId: n.notification_id, category: n.category, read: n.read ? 'yes' : 'no' } },
         el('strong', {}, n.title),
+        n.read ? null : el('button', {
+          type: 'button', class: 'link', 'data-testid': 'mark-read', onclick: () => markRead(n.notification_id),
+        }, 'Mark read'),
         el('span', { class: 'meta' }, ` ${new Date(n.created_at).toLocaleString()} · ${n.category}`),
         el('p', {}, n.body),
         el('p', { class: 'meta' }, delivered ? `Delivered: ${delivered}` : 'Not delivered'),
@@ -319,6 +388,47 @@ async function loadInbox() {
   } catch (error) {
     setStatus(`Inbox: ${error.message}`, 'error');
   }
+}
+
+// -- receipts and read marks (receipts.js; docs/design/receipts.md) ------------------------------
+
+const RECEIPTS = ['received', 'displayed', 'opened', 'dismissed'];
+
+/** "web sent · displayed · opened": the delivery's status and the receipts its device sent. */
+function deliveryState(delivery) {
+  const reported = RECEIPTS.filter((kind) => delivery[`${kind}_at`]);
+  return [`${delivery.platform} ${delivery.status}`, ...reported].join(' · ');
+}
+
+/** A push shown as a card while the page is in front: received and displayed, here. */
+async function reportShownHere(payload) {
+  await recordReceipt(payload, 'received', installationId());
+  await recordReceipt(payload, 'displayed', installationId());
+  sendReceipts();
+}
+
+function sendReceipts() {
+  return flushReceipts(config.apiBase, () => currentIdToken(auth));
+}
+
+function showUnread(unread) {
+  const badge = $('unread');
+  badge.textContent = unread ? String(unread) : '';
+  badge.hidden = !unread;
+  $('mark-all-read').hidden = !unread;
+  navigator.setAppBadge?.(unread || 0).catch(() => undefined);
+}
+
+/** Marks one notification read (or all of them: `notificationId` null), then redraws the inbox. */
+async function markRead(notificationId) {
+  if (!auth.currentUser || notificationId === undefined) return;
+  try {
+    if (notificationId === null) await api.markAllRead();
+    else await api.markRead(notificationId);
+  } catch (error) {
+    setStatus(`Inbox: ${error.message}`, 'error');
+  }
+  loadInbox();
 }
 
 async function loadPreferences() {
@@ -361,7 +471,10 @@ const link = new URLSearchParams(location.hash.slice(1));
 if (link.has('open')) {
   history.replaceState(null, '', location.pathname);
   const payload = await keptPush(link.get('open'));
-  if (payload) showPushCard(payload, link.get('action'));
+  if (payload) {
+    showPushCard(payload, link.get('action'));
+    markRead(link.get('open'));
+  }
   else setStatus('This link does not open a notification waiting on this browser.', 'error');
   document.body.dataset.link = payload ? 'opened' : 'refused';
 }

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     )
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
+    from ecmpush.domain.delivery.receipts import DeliveryRef, DeliveryState, ReceiptEvent
     from ecmpush.domain.delivery.recipient import Recipient
+    from ecmpush.domain.delivery.withdrawal import Decision
     from ecmpush.domain.ecm.model import (
         Activity,
         Assignment,
@@ -221,6 +223,12 @@ class DeliveriesPort(Protocol):
         deliveries: Sequence[DeliveryOutcome] = (),
         policies: Sequence[PolicyOutcome] = (),
     ) -> None: ...
+    def deliveries(self, notification_id: str) -> list[dict[str, Any]]: ...
+    def about_task(self, task_key: str) -> list[dict[str, Any]]: ...
+    def withdraw(
+        self, deliveries: Sequence[tuple[str, str, str]], reason: str, now: datetime
+    ) -> list[bool]: ...
+    def record_decision(self, notification_ids: Sequence[str], decision: Decision) -> None: ...
 
 
 class FcmPausePort(Protocol):
@@ -242,8 +250,17 @@ class TasksPort(Protocol):
     """adapters/tasks_repository.py `TasksRepository`: workflow steps tracked for replies and
     the SLA sweep."""
 
-    def open(self, task: TrackedTask) -> None: ...
-    def close(self, key: str, outcome: str | None, now: datetime) -> None: ...
+    def open(self, task: TrackedTask) -> TrackedTask | None:
+        """Track the task; returns it as it was tracked before (None: new)."""
+        ...
+
+    def close(
+        self, key: str, outcome: str | None, now: datetime, decision: Decision | None = None
+    ) -> None:
+        """Close the task; `decision` (who decided, kept from the first close that knew) is what
+        a later reply's 409 names."""
+        ...
+
     def get(self, key: str) -> TrackedTask | None: ...
     def due(self, now: datetime, limit: int, cursor: str | None = None) -> Page[str]: ...
     def advance(
@@ -255,7 +272,33 @@ class TasksPort(Protocol):
         *,
         due_at: datetime,
         step: dict[str, Any] | None = None,
+        snooze_at: datetime | None = None,
     ) -> bool: ...
+    def advance_unseen(
+        self,
+        task: TrackedTask,
+        to_level: int,
+        unseen_at: datetime | None,
+        next_at: datetime | None,
+        *,
+        escalates: bool = False,
+        step: dict[str, Any] | None = None,
+    ) -> bool: ...
+    def snooze(self, task: TrackedTask, until: datetime) -> bool: ...
+    def wake(self, task: TrackedTask, next_at: datetime | None) -> bool: ...
+
+
+class SeenPort(Protocol):
+    """adapters/deliveries_repository.py `DeliveriesRepository`: whether a user's device
+    displayed or opened one of some pushes (the receipts its deliveries keep)."""
+
+    def seen_by(self, owner: str, notification_ids: Sequence[str]) -> bool: ...
+
+
+class ProcessFigures(Protocol):
+    """adapters/process_figures.py `PowertoolsFigures`: process visibility metrics."""
+
+    def decided(self, *, flow: str, stage: str, seconds: float) -> None: ...
 
 
 class TrackedStepsPort(Protocol):
@@ -316,6 +359,14 @@ class SweepLeasePort(Protocol):
     ) -> None: ...
 
 
+class RelayStatePort(Protocol):
+    """adapters/relay_state_item.py `RelayStateItem`: the scheduled relay poll's state, one
+    JSON document written only over the revision it was read at."""
+
+    def read(self) -> tuple[Mapping[str, Any] | None, int]: ...
+    def write(self, document: Mapping[str, Any], expected_revision: int) -> None: ...
+
+
 class PreferencesPort(Protocol):
     """adapters/preferences_repository.py `PreferencesRepository`."""
 
@@ -330,6 +381,34 @@ class InboxPort(Protocol):
         """One page of the owner's notifications, newest first; raises `InvalidCursor`."""
         ...
 
+    def unread(self, owner: str) -> int:
+        """How many of the owner's notifications have no `read_at` (the badge)."""
+        ...
+
+    def mark_read(self, owner: str, notification_id: str, now: datetime) -> str | None:
+        """Keep the first `read_at` of the owner's inbox entry; None when it has none."""
+        ...
+
+    def mark_all_read(self, owner: str, now: datetime, limit: int) -> tuple[int, bool]:
+        """Mark up to `limit` unread entries read: how many, and whether unread ones remain."""
+        ...
+
+
+class ReceiptsPort(Protocol):
+    """adapters/receipts_repository.py `ReceiptsRepository`."""
+
+    def states(
+        self, owner: str, refs: Sequence[DeliveryRef]
+    ) -> Mapping[DeliveryRef, DeliveryState]: ...
+
+    def record(
+        self,
+        owner: str,
+        ref: DeliveryRef,
+        state: DeliveryState,
+        reports: Mapping[ReceiptEvent, datetime],
+    ) -> frozenset[ReceiptEvent] | None: ...
+
 
 class ReplyWriter(Protocol):
     """services/write_back.py `WriteBackService`, as the response callback applies a reply
@@ -339,3 +418,34 @@ class ReplyWriter(Protocol):
         """Apply the reply in Content Server within `budget_s`: the outcome, or raise
         `EcmError` / `NoMatchingDisposition` when Content Server could not take it."""
         ...
+
+
+class OtdsAuthorization(Protocol):
+    """adapters/otds_client.py `OtdsClient`: OTDS's OAuth 2.0 endpoints for the sign-in bridge."""
+
+    def authorize_url(self, state: str, code_challenge: str) -> str:
+        """`/otdsws/oauth2/auth` with the configured client, redirect URI and scope."""
+        ...
+
+    def exchange_code(self, code: str, code_verifier: str) -> str:
+        """The user's access token for an authorization code (`/otdsws/oauth2/token`); raises
+        `SignInRefused` when OTDS refuses the code."""
+        ...
+
+    def current_user(self, access_token: str) -> Mapping[str, Any]:
+        """The signed-in user's OTDS record (`/otdsws/rest/currentuser` → `user`)."""
+        ...
+
+
+class ContentServerLogins(Protocol):
+    """adapters/ecm/bearer_login.py `BearerLoginCheck`: which login Content Server gives the
+    holder of an OTDS access token (`GET /api/v1/auth`), None when it knows no such user."""
+
+    def login_of(self, access_token: str) -> str | None: ...
+
+
+class CustomTokenMinter(Protocol):
+    """adapters/custom_tokens.py `FirebaseCustomTokens`: Firebase custom tokens
+    (`auth.create_custom_token`)."""
+
+    def mint(self, uid: str, claims: Mapping[str, str]) -> str: ...

@@ -33,12 +33,14 @@ from ecmpush.domain.delivery.outcomes import (
     DeliveryTarget,
     PolicyOutcome,
 )
+from ecmpush.domain.delivery.withdrawal import Decision, decision_item, withdrawable
 from ecmpush.domain.user_ids import KEY_SEPARATOR
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 HEADER = "#notification"
+BY_TASK = "by_task"  # sparse: headers of pushes that are withdrawn once their task is decided
 _CONFLICT_PATIENCE = 5  # transaction conflicts (another attempt on the same items) in a row
 
 
@@ -92,6 +94,8 @@ class DeliveriesRepository:
             "created_at": rfc3339(notification.created_at),
             "expires_at": self._expires(now),
         }
+        if notification.task is not None and withdrawable(notification):
+            item["task_key"] = notification.task.key
         inbox = [
             {
                 "notification_id": notification.id,
@@ -255,3 +259,111 @@ class DeliveriesRepository:
             & Key("sk").begins_with("d#")
         )
         return list(page.get("Items", []))
+
+    # --- withdrawals (domain/delivery/withdrawal.py) -------------------------------------------
+
+    def about_task(self, task_key: str) -> list[dict[str, Any]]:
+        """Every withdrawable notification ever sent about the task, oldest first, from the
+        sparse `by_task` index: `notification_id` and `notification` (what was sent)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_TASK,
+            "KeyConditionExpression": Key("task_key").eq(task_key),
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def withdraw(
+        self, deliveries: Sequence[tuple[str, str, str]], reason: str, now: datetime
+    ) -> list[bool]:
+        """Mark sent deliveries (notification id, owner, installation id) withdrawn, 100 to a
+        transaction; per delivery whether this call marked it: False when it was not sent or
+        is withdrawn already (a repeated withdrawal message sends nothing twice)."""
+        return self._each_once(
+            [
+                {
+                    "Update": {
+                        "Key": {"notification_id": nid, "sk": delivery_key(owner, installation)},
+                        "UpdateExpression": "SET withdrawn_at = :now, withdrawal = :reason",
+                        "ConditionExpression": (
+                            "#status = :sent AND attribute_not_exists(withdrawn_at)"
+                        ),
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":now": rfc3339(now),
+                            ":reason": reason,
+                            ":sent": DeliveryStatus.SENT.value,
+                        },
+                    }
+                }
+                for nid, owner, installation in deliveries
+            ]
+        )
+
+    def record_decision(self, notification_ids: Sequence[str], decision: Decision) -> None:
+        """Who decided the notifications' task, on their headers, 100 to a transaction; the
+        first decision stays, a header gone (expired) is skipped."""
+        self._each_once(
+            [
+                {
+                    "Update": {
+                        "Key": {"notification_id": nid, "sk": HEADER},
+                        "UpdateExpression": "SET decision = if_not_exists(decision, :decision)",
+                        "ConditionExpression": "attribute_exists(sk)",
+                        "ExpressionAttributeValues": {":decision": decision_item(decision)},
+                    }
+                }
+                for nid in notification_ids
+            ]
+        )
+
+    def _each_once(self, actions: Sequence[dict[str, Any]]) -> list[bool]:
+        """Conditional writes of distinct items, 100 to a transaction: a refused condition
+        cancels its transaction, which is repeated without it; per action whether it was
+        written."""
+        answers: list[bool] = []
+        for chunk in batched(actions, MAX_TRANSACT, strict=False):
+            written: dict[int, bool] = {}
+            open_ = list(range(len(chunk)))
+            conflicts = 0
+            while open_:
+                try:
+                    refused = transact(self._table, [chunk[i] for i in open_])
+                except TransactionConflict:
+                    conflicts += 1
+                    if conflicts > _CONFLICT_PATIENCE:
+                        raise
+                    time.sleep(0.05 * conflicts)
+                    continue
+                if not refused:
+                    written.update(dict.fromkeys(open_, True))
+                    break
+                written.update({open_[r.index]: False for r in refused})
+                open_ = [i for i in open_ if i not in written]
+            answers.extend(written[i] for i in range(len(chunk)))
+        return answers
+
+    def seen_by(self, owner: str, notification_ids: Sequence[str]) -> bool:
+        """Whether a device of `owner` displayed or opened any of the pushes (the receipts
+        `displayed_at` / `opened_at` on its deliveries): one strongly consistent query per
+        push, over that owner's deliveries only."""
+        prefix = item_key("d", owner) + KEY_SEPARATOR
+        for notification_id in notification_ids:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": Key("notification_id").eq(notification_id)
+                & Key("sk").begins_with(prefix),
+                "ConsistentRead": True,
+                "ProjectionExpression": "displayed_at, opened_at",
+            }
+            while True:
+                page = self._table.query(**kwargs)
+                if any("displayed_at" in i or "opened_at" in i for i in page.get("Items", [])):
+                    return True
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return False

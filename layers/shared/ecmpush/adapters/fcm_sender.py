@@ -101,6 +101,8 @@ class FcmSender:
 
 def to_message(push: Push) -> messaging.Message:
     """Translate a domain `Push` (contract §4) into the SDK's message."""
+    if push.data_only:
+        return _data_only_message(push)
     apns_headers = {
         "apns-priority": "10" if push.priority == "high" else "5",
         # Required by APNs for alert pushes since iOS 13 (and on watchOS): without it a push
@@ -154,6 +156,35 @@ def to_message(push: Push) -> messaging.Message:
     )
     if message.fid is None:
         message.token = push.token  # docs/design/fcm-sending.md
+    return message
+
+
+def _data_only_message(push: Push) -> messaging.Message:
+    """A withdrawal: data for the Android app and the web service worker (which close the push
+    tagged `push.tag`); for iOS, whose apps see no data push while not running, a soundless
+    alert with the withdrawn push's `apns-collapse-id`, which replaces it on screen, and
+    `content-available` so a running app can remove it (docs/clients.md)."""
+    apns_headers = {"apns-priority": "5", "apns-push-type": "alert"}
+    if push.collapse_key:
+        apns_headers["apns-collapse-id"] = push.collapse_key
+    message = messaging.Message(
+        data=dict(push.data),
+        android=messaging.AndroidConfig(priority=push.priority, collapse_key=push.collapse_key),
+        apns=messaging.APNSConfig(
+            headers=apns_headers,
+            payload=messaging.APNSPayload(
+                aps=messaging.Aps(
+                    alert=messaging.ApsAlert(title=push.title, body=push.body),
+                    content_available=True,
+                    thread_id=push.tag,
+                )
+            ),
+        ),
+        webpush=messaging.WebpushConfig(headers={"Urgency": push.priority}),
+        fid=push.token if _FID.fullmatch(push.token) else None,
+    )
+    if message.fid is None:
+        message.token = push.token
     return message
 
 

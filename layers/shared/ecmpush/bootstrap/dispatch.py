@@ -113,7 +113,12 @@ def build_dispatch(config: Settings | None = None, **overrides: Unpack[DispatchP
     from ecmpush.adapters.events_repository import EventsRepository
     from ecmpush.adapters.fcm_pause_store import FcmPauseStore
     from ecmpush.adapters.records_repository import RecordsRepository
-    from ecmpush.domain.delivery.messages import EventMessage, GroupPageMessage, NotificationMessage
+    from ecmpush.domain.delivery.messages import (
+        EventMessage,
+        GroupPageMessage,
+        NotificationMessage,
+        WithdrawalMessage,
+    )
     from ecmpush.services.action_tokens import ActionTokenSigner
     from ecmpush.services.audience import AudienceResolver
     from ecmpush.services.delivery import BatchDelivery, Delivery, Requeue
@@ -126,6 +131,7 @@ def build_dispatch(config: Settings | None = None, **overrides: Unpack[DispatchP
         NotificationHandler,
     )
     from ecmpush.services.record_tracking import RecordTracker
+    from ecmpush.services.withdrawal import WithdrawalHandler
 
     config = config or settings()
     part = Overrides(overrides, DispatchParts)
@@ -139,16 +145,17 @@ def build_dispatch(config: Settings | None = None, **overrides: Unpack[DispatchP
     pool = part("pool", lambda: _dispatch_pool(config))
     routes = part("routing", lambda: routing(config))
     links = part("links", lambda: link_policy(config))
-    requeue = Requeue(part("publisher", lambda: queue(config.dispatch_queue_url)))
+    publisher = part("publisher", lambda: queue(config.dispatch_queue_url))
+    requeue = Requeue(publisher)
+    recipients = part("recipients", lambda: DevicesRepository(table(config.devices_table)))
+    sender = part("sender", lambda: _push_sender(config, store))
+    directory = part("directory", lambda: ecm_client(config, store))
 
     def key() -> bytes:  # AWSCURRENT only: new tokens always carry the newest key
         return store().text(config.action_token_secret_id).encode()
 
     batch = BatchDelivery(
-        audience=AudienceResolver(
-            part("recipients", lambda: DevicesRepository(table(config.devices_table))),
-            pool,
-        ),
+        audience=AudienceResolver(recipients, pool),
         planner=Planner(
             routes,
             part(
@@ -158,7 +165,7 @@ def build_dispatch(config: Settings | None = None, **overrides: Unpack[DispatchP
             links,
         ),
         deliveries=deliveries,
-        sender=part("sender", lambda: _push_sender(config, store)),
+        sender=sender,
         pause=part("pause", lambda: FcmPauseStore(table(config.deliveries_table))),
         queue=requeue,
         clock=clock,
@@ -180,15 +187,34 @@ def build_dispatch(config: Settings | None = None, **overrides: Unpack[DispatchP
             lambda: EventsRepository(table(config.events_table), config.retention_days),
         ),
         delivery=delivery,
+        withdrawals=publisher,
         clock=clock,
         pool=pool,
     )
     pages = GroupPageHandler(
-        directory=part("directory", lambda: ecm_client(config, store)),
+        directory=directory,
         delivery=delivery,
         queue=requeue,
         clock=clock,
         reserve_seconds=options.reserve_seconds,
     )
     batches = NotificationHandler(delivery=delivery, queue=requeue, clock=clock)
-    return Dispatch({EventMessage: events, GroupPageMessage: pages, NotificationMessage: batches})
+    withdrawals = WithdrawalHandler(
+        deliveries=deliveries,
+        devices=recipients,
+        sender=sender,
+        holders=directory,
+        clock=clock,
+        pool=pool,
+        queue=publisher,
+        send_chunk=options.send_chunk,
+        reserve_seconds=options.reserve_seconds,
+    )
+    return Dispatch(
+        {
+            EventMessage: events,
+            GroupPageMessage: pages,
+            NotificationMessage: batches,
+            WithdrawalMessage: withdrawals,
+        }
+    )

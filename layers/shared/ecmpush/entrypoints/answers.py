@@ -129,6 +129,41 @@ class NotificationPage(_Answer):
 
     notifications: list[NotificationEntry]
     next_cursor: str | None = None
+    unread: int = Field(description="how many of the caller's notifications are unread")
+
+
+class NotificationRead(_Answer):
+    """One notification marked read: its first `read_at` is kept."""
+
+    notification_id: str
+    read_at: str
+
+
+class NotificationsRead(_Answer):
+    """How many were marked read now; `more` when unread ones remain (call again)."""
+
+    marked: int
+    more: bool
+
+
+class ReceiptsReport(_Answer):
+    """One result per receipt, in order, and their counts."""
+
+    results: list[str]
+    counts: dict[str, int]
+
+
+class SignInStarted(_Answer):
+    """Where to send the browser (OTDS's authorize page), and the state it comes back with."""
+
+    authorize_url: str
+    state: str
+
+
+class SignInFinished(_Answer):
+    """A Firebase custom token for `signInWithCustomToken`."""
+
+    custom_token: str
 
 
 class ReplyAccepted(_Answer):
@@ -140,6 +175,13 @@ class ReplyAccepted(_Answer):
 
     response_id: str
     status: Literal["queued", "applied"]
+
+
+class ReplySnoozed(_Answer):
+    """A `snooze`: the push comes back at `snoozed_until`; nothing reached Content Server."""
+
+    status: Literal["snoozed"]
+    snoozed_until: str
 
 
 EventStatus = Literal["accepted", "duplicate", "invalid", "conflict", "in_progress", "unavailable"]
@@ -190,6 +232,8 @@ APP_ERRORS: dict[int, Answer] = {
     503: ("AWS or the sign-in check is unavailable for now; retry after Retry-After", None),
 }
 FIREBASE_ID_TOKEN: list[dict[str, list[str]]] = [{"firebaseIdToken": []}]
+# A route anyone may call (the sign-in bridge: there is no ID token yet).
+ANONYMOUS: list[dict[str, list[str]]] = [{}]
 RETRY_AFTER = OpenAPIResponseHeader(
     description="seconds to wait before retrying", schema={"type": "integer"}
 )

@@ -1,13 +1,14 @@
 """Dispatch: one handler per dispatch message type (an ECM event, a page of a team's group, a
-notification batch), over the shared delivery step (services/delivery.py). Why batches,
-pages, the deadline and the shared FCM pause: docs/design/dispatch.md."""
+notification batch; a withdrawal's is services/withdrawal.py), over the shared delivery step
+(services/delivery.py). Why batches, pages, the deadline and the shared FCM pause:
+docs/design/dispatch.md."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ecmpush.clock import NO_DEADLINE, Deadline
@@ -17,11 +18,14 @@ from ecmpush.domain.delivery.messages import (
     EventMessage,
     GroupPageMessage,
     NotificationMessage,
+    WithdrawalMessage,
 )
 from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.delivery.routing import RoutingContext, route
 from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision
 from ecmpush.domain.ecm.errors import EcmNotFound, EcmRejected, EcmUnavailable
+from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.intake.events import (
     EcmEvent,
     RecordExpiryScheduled,
@@ -29,8 +33,8 @@ from ecmpush.domain.intake.events import (
     TaskCompleted,
 )
 from ecmpush.domain.intake.links import LinkPolicy
-from ecmpush.domain.sweeps.tasks import from_assigned
-from ecmpush.ports import ContentServer, EventsPort, TasksPort
+from ecmpush.domain.sweeps.tasks import TrackedTask, from_assigned
+from ecmpush.ports import ContentServer, EventsPort, Publisher, TasksPort
 from ecmpush.services.delivery import Delivery, Requeue, wait_all
 from ecmpush.services.dispatch_report import DispatchReport, RetryLater
 from ecmpush.services.record_tracking import RecordTracker
@@ -77,6 +81,11 @@ class EventRouter:
     def route(self, event: EcmEvent, now: datetime) -> list[Notification]:
         return route(event, RoutingContext(self._base_url, now, self._routing, self._links))
 
+    def unseen_after(self, stage: str, priority: str) -> timedelta | None:
+        """How long a task's push may stay unseen (docs/design/not-seen.md); None: not watched."""
+        unseen = self._routing().unseen
+        return unseen.first_check(stage, priority) if unseen else None
+
 
 class EventHandler:
     """An ECM event: tracked state first (a reply racing the push must find its task open),
@@ -90,9 +99,11 @@ class EventHandler:
         tasks: TasksPort,
         events: EventsPort,
         delivery: Delivery,
+        withdrawals: Publisher,
         clock: Callable[[], datetime],
         pool: Executor,
     ) -> None:
+        self._withdrawals = withdrawals
         self._router = router
         self._records = records
         self._tasks = tasks
@@ -118,9 +129,48 @@ class EventHandler:
         self._records.track(event, now)  # record.expiry_scheduled → RecordsTable
         if isinstance(event, TaskAssigned):
             nid = notifications[0].id if notifications else None
-            self._tasks.open(from_assigned(event, nid, now))
+            task = event.data.task
+            unseen_after = self._router.unseen_after(task.stage, task.priority)
+            earlier = self._tasks.open(from_assigned(event, nid, now, unseen_after))
+            if earlier is not None and reassigned(earlier, event):
+                self._withdrawals.publish(
+                    WithdrawalMessage(
+                        task=_ref(event.data.task),
+                        reason="reassigned",
+                        decision=Decision(
+                            action="reassigned", platform="ecm", at=event.occurred_at
+                        ),
+                        keep_owners=(event.data.assignee.user_id,),
+                        keep_notifications=(nid,) if nid else (),
+                        ask_holders=True,
+                    )
+                )
         elif isinstance(event, TaskCompleted):
-            self._tasks.close(event.data.task.key, event.data.outcome, now)
+            decision = Decision(
+                by=event.data.completed_by.user_id if event.data.completed_by else None,
+                action="completed",
+                platform="ecm",
+                at=event.occurred_at,
+            )
+            self._tasks.close(event.data.task.key, event.data.outcome, now, decision)
+            self._withdrawals.publish(
+                WithdrawalMessage(task=_ref(event.data.task), reason="completed", decision=decision)
+            )
+
+
+def reassigned(earlier: TrackedTask, event: TaskAssigned) -> bool:
+    """A `task.assigned` for an open tracked task naming someone else: a forward, a delegation,
+    or the next member of a group step (the withdrawal asks Content Server which)."""
+    return (
+        earlier.status == "open"
+        and earlier.assignee.casefold() != event.data.assignee.user_id.casefold()
+    )
+
+
+def _ref(task: TaskRef) -> TaskRef:
+    return TaskRef(
+        process_id=task.process_id, subprocess_id=task.subprocess_id, task_id=task.task_id
+    )
 
 
 def _outcome(event: EcmEvent, notifications: list[Notification]) -> str:

@@ -23,6 +23,7 @@ class DispatchReport:
     unreached: int = 0  # devices left for the retry because the deadline came near
     held: int = 0  # devices left for the retry because FCM asked the project to pause
     requeued: int = 0  # the message queued again for what was unreached or held
+    withdrawn: int = 0  # withdrawal pushes FCM took (services/withdrawal.py)
     platform_auth: int = 0  # APNs/web-push credential errors (alarmed, never pruned)
     credentials_suspect: bool = False  # "wrong project" for most tokens: nothing pruned, alarmed
     retry_after: tuple[float, ...] = ()

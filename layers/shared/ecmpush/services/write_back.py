@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
 from ecmpush.clock import Deadline
-from ecmpush.domain.delivery.messages import NotificationMessage
+from ecmpush.domain.delivery.messages import NotificationMessage, WithdrawalMessage
 from ecmpush.domain.delivery.routing import task_link
 from ecmpush.domain.delivery.routing_config import RoutingConfig
+from ecmpush.domain.delivery.withdrawal import Decision, DecisionPlatform
 from ecmpush.domain.ecm.errors import EcmAuthError, EcmNotAssignee, EcmRejected, EcmTaskNotOpen
 from ecmpush.domain.ecm.model import TaskDetails, WorkflowStatus
 from ecmpush.domain.ecm.task_ref import TaskRef
@@ -23,12 +25,15 @@ from ecmpush.domain.replies.write_back import (
     Reply,
     handover_comment,
 )
-from ecmpush.ports import ContentServer, Publisher, RepliesPort, TasksPort
+from ecmpush.domain.sweeps.tasks import TrackedTask
+from ecmpush.ports import ContentServer, ProcessFigures, Publisher, RepliesPort, TasksPort
 from ecmpush.privacy import who
 
 # What a Content Server call is given once the write-back's own time is spent: enough for one
 # quick answer, so the last steps of a reply still try rather than fail unasked.
 LAST_CALL_S = 0.5
+# The flow whose pushes carry decisions (workflow steps): the `flow` of the time-to-decision figure.
+DECISION_FLOW = "task.assigned"
 
 
 def _left(budget: Deadline) -> float:
@@ -48,6 +53,7 @@ class WriteBackService:
         clock: Callable[[], datetime],
         routing: Callable[[], RoutingConfig] = RoutingConfig,
         mapping: Mapping[str, Sequence[str]] | None = None,
+        figures: ProcessFigures | None = None,
     ) -> None:
         self._ecm = ecm  # built lazily: credentials are read only when a reply needs them
         self._replies = replies
@@ -57,22 +63,45 @@ class WriteBackService:
         self._clock = clock
         self._routing = routing
         self._mapping = mapping
+        self._figures = figures
 
     def apply(self, reply: Reply, budget_s: float) -> ReplyStatus:
         """Raises `EcmError` (other than task-not-open) when Content Server could not take it."""
         tracked = self._tasks.get(reply.task.key)
-        outcome = self._apply_in_ecm(reply, Deadline(budget_s))
+        outcome, handed_over = self._apply_in_ecm(reply, Deadline(budget_s))
         now = self._clock()
         self._replies.mark(reply, outcome, now)
-        self._tasks.close(reply.task.key, f"{reply.action} by {reply.ecm_user} via ecmpush", now)
+        decision = reply_decision(reply, outcome, now)
+        self._tasks.close(
+            reply.task.key, f"{reply.action} by {reply.ecm_user} via ecmpush", now, decision
+        )
+        if outcome is ReplyStatus.APPLIED and tracked and tracked.status == "open":
+            self._decided(tracked, now)
         title = tracked.title if tracked else ""
         link = task_link(self._base_url, reply.task, reply.notification_id)
         self._publisher.publish(
             NotificationMessage(notification=confirmation(reply, outcome, title, link, now))
         )
+        # Every other push about the step goes from every device, the replier's others too
+        # (the device the reply came from gets the confirmation, which replaces it).
+        self._publisher.publish(
+            WithdrawalMessage(
+                task=reply.task,
+                reason="handed_over" if handed_over else "replied",
+                decision=decision,
+                confirmed_on=(reply.installation_id,) if reply.installation_id else (),
+            )
+        )
         return outcome
 
-    def _apply_in_ecm(self, reply: Reply, budget: Deadline) -> ReplyStatus:
+    def _decided(self, tracked: TrackedTask, now: datetime) -> None:
+        """Time to decision: from the task's first push (`opened_at`) to the applied reply."""
+        if self._figures is not None:
+            seconds = (now - tracked.opened_at).total_seconds()
+            self._figures.decided(flow=DECISION_FLOW, stage=tracked.stage, seconds=seconds)
+
+    def _apply_in_ecm(self, reply: Reply, budget: Deadline) -> tuple[ReplyStatus, bool]:
+        """The outcome, and whether the step was handed over to the replier first."""
         ecm = self._ecm()
         ref = reply.task
         user = reply.ecm_user
@@ -89,7 +118,8 @@ class WriteBackService:
         status = ecm.workflow_status(ref.process_id, budget_s=_left(budget))
         step = status.current_step(ref)
         if step is None:
-            return self._applied_earlier_or_closed(ecm, ref, user, comment, budget)
+            return self._applied_earlier_or_closed(ecm, ref, user, comment, budget), False
+        handed_over = False
         try:
             if step.assignees and not step.assigned_to(user):
                 routing = self._routing()
@@ -101,6 +131,7 @@ class WriteBackService:
                     # a supervisor an event named but the operator never confirmed
                     raise EcmNotAssignee(f"task {ref} is not in the inbox of {who(user)}")
                 self._hand_over(ecm, ref, holder, reply, budget)
+                handed_over = True
             form = ecm.get_task(ref, as_user=user, budget_s=_left(budget))
             form.ensure_answerable_from_a_push()
             if form.member_accept:
@@ -124,8 +155,8 @@ class WriteBackService:
                 budget_s=_left(budget),
             )
         except EcmTaskNotOpen:
-            return self._applied_earlier_or_closed(ecm, ref, user, comment, budget)
-        return ReplyStatus.APPLIED
+            return self._applied_earlier_or_closed(ecm, ref, user, comment, budget), handed_over
+        return ReplyStatus.APPLIED, handed_over
 
     @staticmethod
     def _hand_over(
@@ -168,6 +199,20 @@ class WriteBackService:
         if any(e.comment == comment and e.user_id in (None, user_id) for e in history):
             return ReplyStatus.APPLIED
         return ReplyStatus.TASK_CLOSED
+
+
+def reply_decision(reply: Reply, outcome: ReplyStatus, now: datetime) -> Decision:
+    """Who decided: the replier, from their platform, when the reply was given; or, when
+    someone finished the step in Content Server first, Content Server at `now`."""
+    if outcome is ReplyStatus.TASK_CLOSED:
+        return Decision(action="completed", platform="ecm", at=now)
+    platform = reply.platform if reply.platform in ("android", "ios", "web") else None
+    return Decision(
+        by=reply.ecm_user,
+        action=reply.action,
+        platform=cast("DecisionPlatform | None", platform),
+        at=reply.replied_at,
+    )
 
 
 def _offered(form: TaskDetails, keys: Sequence[str]) -> str | None:

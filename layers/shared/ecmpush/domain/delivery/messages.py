@@ -1,6 +1,7 @@
 """What travels on the dispatch queue: an accepted ECM event to route, a notification a sweep
-or a reply already decided on, or one page of a Content Server group whose members a
-notification is for. One discriminated union keeps the consumer's parse strict."""
+or a reply already decided on, one page of a Content Server group whose members a
+notification is for, or the withdrawal of a decided task's pushes. One discriminated union
+keeps the consumer's parse strict."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.withdrawal import Decision, WithdrawalReason
+from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.intake.events import EcmEvent
 
 
@@ -52,8 +55,34 @@ class GroupPageMessage(BaseModel):
         return self.notification.groups[0].ecm_group
 
 
+_Names = Annotated[
+    tuple[Annotated[str, Field(min_length=1, max_length=256)], ...], Field(max_length=100)
+]
+
+
+class WithdrawalMessage(BaseModel):
+    """Withdraw the pushes about `task` still on devices (domain/delivery/withdrawal.py), except
+    those of `keep_owners` and `keep_notifications`. With `ask_holders`
+    (a reassignment, where a group step's members arrive as one assignment each), whoever
+    Content Server still lists as the step's holder keeps theirs too: only Content Server says
+    who may act."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["withdrawal"] = "withdrawal"
+    task: TaskRef
+    reason: WithdrawalReason
+    decision: Decision
+    keep_owners: _Names = ()
+    keep_notifications: _Names = ()
+    # The device the reply came from: its push is marked withdrawn without a withdrawal push,
+    # as the reply's confirmation replaces it there.
+    confirmed_on: _Names = ()
+    ask_holders: bool = False
+
+
 DispatchMessage = Annotated[
-    EventMessage | NotificationMessage | GroupPageMessage, Field(discriminator="kind")
+    EventMessage | NotificationMessage | GroupPageMessage | WithdrawalMessage,
+    Field(discriminator="kind"),
 ]
 # Built on the first validate call, like the event models (domain/intake/events.py).
 dispatch_message_adapter: TypeAdapter[DispatchMessage] = TypeAdapter(

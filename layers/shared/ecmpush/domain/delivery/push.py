@@ -36,3 +36,7 @@ class Push:
     ttl_seconds: int | None = None
     tag: str | None = field(default=None)
     channel_id: str | None = None  # the Android notification channel the app creates per category
+    # A withdrawal (domain/delivery/withdrawal.py): no notification block, so Android and the
+    # web hand it to the app / service worker, which close the push with the same tag; iOS gets
+    # a silent alert with the same apns-collapse-id that replaces the withdrawn one.
+    data_only: bool = False

@@ -15,6 +15,7 @@ from ecmpush.domain.delivery.notifications import Notification
 from ecmpush.domain.delivery.push import Push, WebAction
 from ecmpush.domain.delivery.routing import task_link
 from ecmpush.domain.delivery.templates import render as render_text
+from ecmpush.domain.ecm.task_ref import TaskRef
 from ecmpush.domain.intake.links import LinkPolicy
 from ecmpush.domain.replies.reply_actions import BUTTON_LABELS
 
@@ -116,13 +117,15 @@ def fit(push: Push, limit: int = FCM_PAYLOAD_LIMIT) -> Push:
 def collapse_key(notification: Notification) -> str | None:
     """The same for every push about one workflow task, so the latest replaces the earlier ones
     on screen; None for pushes about no task (each stays)."""
-    if notification.task is None:
-        return None
-    key = f"task-{notification.task.process_id}-{notification.task.subprocess_id}-"
-    key += notification.task.task_id
+    return task_collapse_key(notification.task) if notification.task is not None else None
+
+
+def task_collapse_key(task: TaskRef) -> str:
+    """`collapse_key` of the pushes about `task` (a withdrawal carries it too)."""
+    key = f"task-{task.process_id}-{task.subprocess_id}-{task.task_id}"
     if len(key.encode()) <= COLLAPSE_KEY_LIMIT:
         return key
-    return "task-" + hashlib.sha256(notification.task.key.encode()).hexdigest()[:40]
+    return "task-" + hashlib.sha256(task.key.encode()).hexdigest()[:40]
 
 
 def channel_id(category: str) -> str:
@@ -168,6 +171,8 @@ def render_push(
         data["due_at"] = rfc3339(notification.due_at)
     if notification.severity:
         data["severity"] = notification.severity
+    if notification.reason:
+        data["reason"] = notification.reason
     push = Push(
         token=device.token,
         title=title,

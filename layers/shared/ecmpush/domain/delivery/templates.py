@@ -29,6 +29,10 @@ EN: Catalog = {
     # SLA ladder (domain/sweeps/sla.py); the body is the standard one: document · due · priority.
     "sla.reminder.title": "Overdue: {task_title}",
     "sla.escalation.title": "Escalation: {task_title} is overdue with {assignee}",
+    # Not seen → the next person (domain/sweeps/unseen.py) and snooze (domain/sweeps/snooze.py).
+    "sla.not_seen.reminder.title": "Still waiting for you: {task_title}",
+    "sla.not_seen.escalation.title": "Not seen by {assignee}: {task_title}",
+    "task.snoozed.title": "Reminder: {task_title}",
 }
 
 # Expiry warnings (domain/sweeps/expiry_notices.py): a single record, or a digest per
@@ -104,6 +108,27 @@ EN.update(
     }
 )
 
+# Withdrawals (domain/delivery/withdrawal.py): the quiet line that replaces a push whose task
+# was decided elsewhere.
+EN.update(
+    {
+        "withdrawn.title": "{task_title}",
+        "withdrawn.body": "Done: {decision_label} {platform_label} at {time}",
+        "decision.approve": "approved",
+        "decision.reject": "rejected",
+        "decision.acknowledge": "acknowledged",
+        "decision.request_info": "sent back for more information",
+        "decision.completed": "completed",
+        "decision.reassigned": "reassigned",
+        "decision.taken": "taken by another member",
+        "platform.android": "on Android",
+        "platform.ios": "on iOS",
+        "platform.web": "in the browser",
+        "platform.ecm": "in Content Server",
+        "platform.app": "in the app",
+    }
+)
+
 CATALOGS: dict[str, Catalog] = {"en": EN, "de": DE, "fr": FR}
 SEPARATOR = " · "
 
@@ -137,6 +162,8 @@ def render(
         "action_label": ("action", "action.{}"),
         "kind_label": ("kind", "kind.{}.one"),
         "kinds_label": ("kinds", "kind.{}.many"),
+        "decision_label": ("decision", "decision.{}"),
+        "platform_label": ("platform", "platform.{}"),
     }
     for label, (code, key) in labels.items():
         if params.get(code):

@@ -25,6 +25,9 @@ DE: Catalog = {
     "action.request_info": "Weitere Informationen angefordert",
     "sla.reminder.title": "Überfällig: {task_title}",
     "sla.escalation.title": "Eskalation: {task_title} ist bei {assignee} überfällig",
+    "sla.not_seen.reminder.title": "Wartet noch auf Sie: {task_title}",
+    "sla.not_seen.escalation.title": "Von {assignee} nicht gesehen: {task_title}",
+    "task.snoozed.title": "Erinnerung: {task_title}",
     "document.available.job_instruction.title": "Neue Arbeitsanweisung: {document_name}",
     "document.available.safety_form.title": "Neues Sicherheitsformular: {document_name}",
     "document.available.incident_report.title": "Neuer Vorfallbericht: {document_name}",
@@ -92,6 +95,9 @@ FR: Catalog = {
     "action.request_info": "Complément d'information demandé",
     "sla.reminder.title": "En retard : {task_title}",
     "sla.escalation.title": "Escalade : {task_title} est en retard chez {assignee}",
+    "sla.not_seen.reminder.title": "Toujours en attente de vous : {task_title}",
+    "sla.not_seen.escalation.title": "Non vu par {assignee} : {task_title}",
+    "task.snoozed.title": "Rappel : {task_title}",
     "document.available.job_instruction.title": "Nouvelle consigne de travail : {document_name}",
     "document.available.safety_form.title": "Nouveau formulaire de sécurité : {document_name}",
     "document.available.incident_report.title": "Nouveau rapport d'incident : {document_name}",
@@ -139,3 +145,41 @@ FR: Catalog = {
     "kind.any.one": "L'enregistrement",
     "kind.any.many": "enregistrements",
 }
+
+DE.update(
+    {
+        "withdrawn.title": "{task_title}",
+        "withdrawn.body": "Erledigt: {decision_label} {platform_label} um {time}",
+        "decision.approve": "genehmigt",
+        "decision.reject": "abgelehnt",
+        "decision.acknowledge": "bestätigt",
+        "decision.request_info": "zur Klärung zurückgeschickt",
+        "decision.completed": "abgeschlossen",
+        "decision.reassigned": "neu zugewiesen",
+        "decision.taken": "von einem anderen Mitglied übernommen",
+        "platform.android": "auf Android",
+        "platform.ios": "auf iOS",
+        "platform.web": "im Browser",
+        "platform.ecm": "in Content Server",
+        "platform.app": "in der App",
+    }
+)
+
+FR.update(
+    {
+        "withdrawn.title": "{task_title}",
+        "withdrawn.body": "Terminé : {decision_label} {platform_label} à {time}",
+        "decision.approve": "approuvé",
+        "decision.reject": "refusé",
+        "decision.acknowledge": "pris en compte",
+        "decision.request_info": "renvoyé pour complément d'information",
+        "decision.completed": "terminé",
+        "decision.reassigned": "réattribué",
+        "decision.taken": "pris par un autre membre",
+        "platform.android": "sur Android",
+        "platform.ios": "sur iOS",
+        "platform.web": "dans le navigateur",
+        "platform.ecm": "dans Content Server",
+        "platform.app": "dans l'application",
+    }
+)
