@@ -58,13 +58,19 @@ class DocumentTooLarge(ErrorBody):
 
 class DeliveryEntry(_Answer):
     """One device's delivery of a notification (`status`: sending, sent, retrying, failed,
-    token_removed)."""
+    token_removed), and what the device reported of it (`POST /me/receipts`)."""
+
+    model_config = ConfigDict(extra="allow")  # withdrawn_at, withdrawal: only when withdrawn
 
     installation_id: str
     platform: str | None = None
     status: str
     error_code: str | None = None
     updated_at: str | None = None
+    received_at: str | None = None
+    displayed_at: str | None = None
+    opened_at: str | None = None
+    dismissed_at: str | None = None
 
 
 class ReplyEntry(_Answer):
@@ -87,8 +93,11 @@ class NotificationEntry(_Answer):
     title: str
     body: str
     deep_link: str | None = None
+    read: bool = False
+    read_at: str | None = None
     deliveries: list[DeliveryEntry]
     no_device: bool
+    decision: dict[str, Any] | None = None
     response: ReplyEntry | None = None
 
 
