@@ -158,6 +158,9 @@ def test_waiting_list_task_view_and_reply(running_stack: RunningStack, browser: 
         view = page.locator("[data-testid=task-view]")
         view.wait_for()
         assert "Check the liability cap" in view.inner_text()
+        # What happened so far, in plain words (not "push task.assigned").
+        assert "Notification sent" in view.locator("ol.history").inner_text()
+        assert "task.assigned" not in view.inner_text()
         reply = view.locator("[data-testid=task-reply] [data-testid=push]")
         labels = reply.locator(".actions button").all_inner_texts()
         assert labels == ["Approve", "Reject", "Ask for info"]
@@ -204,6 +207,12 @@ def test_document_from_a_field_push(
         assert document.locator("iframe").get_attribute("title") == (
             "Lockout-tagout procedure rev. 7"
         )
+        # The frame shows the document's own bytes (Content Server's PDF), from a blob URL.
+        head = page.evaluate(
+            """() => fetch(document.querySelector('[data-testid=document] iframe').src)
+                .then(r => r.text()).then(t => t.slice(0, 5))"""
+        )
+        assert head == "%PDF-"
         _shot(page, "7-document")
         # Offline, the copy kept on the device is shown; sign-out deletes it.
         page.click("[data-testid=back]")

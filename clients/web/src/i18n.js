@@ -5,6 +5,9 @@
 
 const WORDS = {
   en: {
+    historyPush: 'Notification sent', historyReply: '{who} answered: {action}',
+    registered: 'Notifications for you arrive here.', signingIn: 'Signing in as {user}…', signedOut: 'Signed out.',
+    category: { approval: 'Approvals', review: 'Reviews', task: 'Tasks', expiry: 'Expiring documents', sla: 'Reminders and escalations', field: 'Field documents', publication: 'Publications', governance: 'Governance alerts', confirmation: 'Confirmations of my answers' },
     signedInAs: 'Signed in as', signOut: 'Sign out', signIn: 'Sign in', ecmUser: 'Content Server user name',
     waiting: 'Waiting for me', refresh: 'Refresh', nothingWaiting: 'Nothing is waiting for you.',
     loading: 'Loading…', overdue: 'Overdue', due: 'Due {when}', noDue: 'No due date',
@@ -36,6 +39,9 @@ const WORDS = {
     priorityLabel: 'Priority',
   },
   de: {
+    historyPush: 'Benachrichtigung gesendet', historyReply: '{who} hat geantwortet: {action}',
+    registered: 'Benachrichtigungen für Sie kommen hier an.', signingIn: 'Anmeldung als {user}…', signedOut: 'Abgemeldet.',
+    category: { approval: 'Genehmigungen', review: 'Prüfungen', task: 'Aufgaben', expiry: 'Ablaufende Dokumente', sla: 'Erinnerungen und Eskalationen', field: 'Dokumente für den Außendienst', publication: 'Veröffentlichungen', governance: 'Governance-Hinweise', confirmation: 'Bestätigungen meiner Antworten' },
     signedInAs: 'Angemeldet als', signOut: 'Abmelden', signIn: 'Anmelden', ecmUser: 'Content-Server-Benutzername',
     waiting: 'Wartet auf mich', refresh: 'Aktualisieren', nothingWaiting: 'Nichts wartet auf Sie.',
     loading: 'Wird geladen…', overdue: 'Überfällig', due: 'Fällig {when}', noDue: 'Kein Fälligkeitsdatum',
@@ -67,6 +73,9 @@ const WORDS = {
     priorityLabel: 'Priorität',
   },
   fr: {
+    historyPush: 'Notification envoyée', historyReply: '{who} a répondu : {action}',
+    registered: 'Les notifications pour vous arrivent ici.', signingIn: 'Connexion en tant que {user}…', signedOut: 'Déconnecté.',
+    category: { approval: 'Approbations', review: 'Relectures', task: 'Tâches', expiry: 'Documents qui expirent', sla: 'Rappels et escalades', field: 'Documents terrain', publication: 'Publications', governance: 'Alertes de gouvernance', confirmation: 'Confirmations de mes réponses' },
     signedInAs: 'Connecté en tant que', signOut: 'Se déconnecter', signIn: 'Se connecter', ecmUser: 'Nom d’utilisateur Content Server',
     waiting: 'En attente de moi', refresh: 'Actualiser', nothingWaiting: 'Rien ne vous attend.',
     loading: 'Chargement…', overdue: 'En retard', due: 'Échéance {when}', noDue: 'Pas d’échéance',

@@ -94,7 +94,7 @@ let session = null;
 
 $('sign-in').addEventListener('submit', async () => {
   const user = $('ecm-user').value.trim();
-  setStatus(`Signing in as ${user}…`);
+  setStatus(t('signingIn', { user }));
   try {
     let response;
     try {
@@ -145,7 +145,7 @@ onAuthStateChanged(auth, async (user) => {
   document.body.dataset.signedIn = user ? 'yes' : 'no';
   if (!user) {
     session = null;
-    setStatus('Signed out.');
+    setStatus(t('signedOut'));
     return;
   }
   const claims = (await user.getIdTokenResult()).claims;
@@ -201,7 +201,7 @@ async function registerDevice() {
   $('device').textContent = t('pushesOn');
   $('device').dataset.installationId = device.installation_id;
   document.body.dataset.registered = 'yes';
-  setStatus('Registered: pushes for you arrive here.', 'ok');
+  setStatus(t('registered'), 'ok');
 }
 
 /**
@@ -503,7 +503,7 @@ async function loadPreferences() {
     const preferences = await api.preferences();
     const muted = new Set(preferences.muted_categories);
     $('categories').replaceChildren(...CATEGORIES.map((category) =>
-      el('label', {}, el('input', { type: 'checkbox', name: 'muted', value: category, checked: muted.has(category) }), ` ${category}`)));
+      el('label', {}, el('input', { type: 'checkbox', name: 'muted', value: category, checked: muted.has(category) }), ` ${t(`category.${category}`)}`)));
     const quiet = preferences.quiet_hours;
     $('quiet-on').checked = Boolean(quiet);
     $('quiet-start').value = quiet?.start || '22:00';
@@ -524,7 +524,7 @@ async function savePreferences() {
   };
   try {
     await api.savePreferences(body);
-    setStatus('Preferences saved.', 'ok');
+    setStatus(t('saved'), 'ok');
   } catch (error) {
     setStatus(`Preferences not saved: ${error.message}`, 'error');
   }

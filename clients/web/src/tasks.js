@@ -33,10 +33,18 @@ export function waitingItems(el, steps, open) {
       step.sender ? el('span', { class: 'meta' }, t('from', { who: senderName(step.sender) })) : null))));
 }
 
+/** An entry of the history in plain words: ecmpush's own entries are read, not shown raw. */
+function historyWords(entry) {
+  if (entry.source !== 'ecmpush') return entry.what;
+  if (entry.what.startsWith('push ')) return t('historyPush');
+  const reply = entry.what.match(/^reply (\w+) \(\w+\) by (.+)$/);
+  return reply ? t('historyReply', { who: reply[2], action: actionWord(reply[1]) || reply[1] }) : entry.what;
+}
+
 function historyLine(el, entry) {
   const who = entry.source === 'content_server' ? 'Content Server' : 'ecmpush';
   return el('li', {}, el('span', { class: 'meta' }, `${when(entry.at)} · ${who}`), ' ',
-    entry.what, entry.comment ? el('q', {}, entry.comment) : null);
+    historyWords(entry), entry.comment ? el('q', {}, entry.comment) : null);
 }
 
 /** What the reply part of the view says when this device holds no push to answer with. */
