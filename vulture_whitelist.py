@@ -10,6 +10,7 @@ from ecmpush.bootstrap.intake import _mark_duplicate
 from ecmpush.domain.approver.documents import DocumentMetadata
 from ecmpush.domain.approver.steps import PushState
 from ecmpush.domain.delivery.notifications import Notification
+from ecmpush.domain.delivery.receipts import ReceiptEvent
 from ecmpush.domain.ecm.model import (
     CompletionResult,
     SearchRow,
@@ -55,6 +56,10 @@ _ = (
     SlaSweepReport.closed,
     SlaSweepReport.unaddressed,
     SlaSweepReport.stopped,
+    # receipt kinds a client reports: parsed from the body by value, stored by `attribute`
+    ReceiptEvent.RECEIVED,
+    ReceiptEvent.DISPLAYED,
+    ReceiptEvent.DISMISSED,
     # the approver's API answers (docs/clients.md), read by the app, not by ecmpush
     DocumentMetadata.modified_at,
     DocumentMetadata.too_large,

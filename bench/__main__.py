@@ -17,6 +17,7 @@ BENCHMARKS = {
     "dispatch_throughput": "bench.dispatch_throughput",
     "fanout": "bench.fanout",
     "group_fanout": "bench.group_fanout",
+    "receipts_writes": "bench.receipts_writes",
     "render_fit": "bench.render_fit",
     "send_async": "bench.send_async",
     "shape": "bench.shape",

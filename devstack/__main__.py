@@ -1,4 +1,4 @@
-"""`python -m devstack run|token|post|sweep|status`: the local stack's command line."""
+"""`python -m devstack run|token|post|sweep|status|timeline`: the local stack's command line."""
 
 from __future__ import annotations
 
@@ -107,6 +107,19 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _timeline(args: argparse.Namespace) -> int:
+    import requests
+
+    from ecmpush_ops.timeline import Entry, render
+
+    urls = json.loads((Path(args.state_dir) / "stack.json").read_text())["urls"]
+    response = requests.get(f"{urls['api']}/_devstack/timeline/{args.notification_id}", timeout=30)
+    response.raise_for_status()
+    entries = response.json()
+    print(json.dumps(entries, indent=2) if args.json else render(Entry(**e) for e in entries))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
     parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
@@ -125,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--at", default=None, help="as of this RFC 3339 time (local clock override)")
     status = commands.add_parser("status", help="the operations dashboard's figures, locally")
     status.add_argument("--json", action="store_true")
+    timeline = commands.add_parser("timeline", help="a notification's evidence timeline, locally")
+    timeline.add_argument("notification_id")
+    timeline.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     commands_by_name = {
@@ -133,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "post": _post,
         "sweep": _sweep,
         "status": _status,
+        "timeline": _timeline,
     }
     return commands_by_name[args.command](args)
 

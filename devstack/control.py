@@ -1,6 +1,8 @@
 """Local-only control routes under `/_devstack` on the API port: run a scheduled function now,
-optionally as of another time (the demo's clock override; nothing like it exists in AWS), and
-`GET /_devstack/status`, the dashboard's figures (devstack/status.py)."""
+optionally as of another time (the demo's clock override; nothing like it exists in AWS),
+`GET /_devstack/status`, the dashboard's figures (devstack/status.py), and
+`GET /_devstack/timeline/<notification_id>`, a notification's evidence timeline
+(ecmpush_ops/timeline.py, what `python -m ecmpush_ops timeline` shows for a deployed stack)."""
 
 from __future__ import annotations
 
@@ -26,9 +28,11 @@ class ControlApp:
         self,
         functions: dict[str, LocalFunction],
         status: Callable[[], dict[str, Any]] | None = None,
+        timeline: Callable[[str], list[dict[str, str]]] | None = None,
     ) -> None:
         self._functions = functions
         self._status = status
+        self._timeline = timeline
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self._dispatch(Request(environ))(environ, start_response)
@@ -36,6 +40,8 @@ class ControlApp:
     def _dispatch(self, request: Request) -> Response:
         if request.method == "GET" and request.path == "/status" and self._status is not None:
             return _json(self._status())
+        if request.method == "GET" and request.path.startswith("/timeline/") and self._timeline:
+            return _json(self._timeline(request.path.removeprefix("/timeline/")))
         name = request.path.rstrip("/").rpartition("/")[2]
         if request.method != "POST" or not request.path.startswith("/sweeps/"):
             return _json({"message": "POST /_devstack/sweeps/<expiry|sla>"}, 404)

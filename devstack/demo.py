@@ -382,6 +382,7 @@ def print_howto(stack: Stack) -> None:
     _say(f"  moto (AWS)          {urls['moto']}")
     _say(f"  FCM stand-in        {urls['fcm']}   GET /_inspect/messages")
     _say(f"  ECM stand-in        {urls['ecm']}   GET /_inspect/tasks/4711/4711/1")
+    _say(f"  OTDS stand-in       {urls['ecm']}/otdsws   Sign in with OTDS: asmith / asmith-local")
     _say(f"  webhook secret      {stack.config.state_dir / 'webhook_secret'}")
     _say(f"  webhook API key     {stack.config.state_dir / 'webhook_api_key'}  (x-api-key)")
     _say("  ID token            .venv/bin/python -m devstack token asmith")

@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from devstack.ecm_model import User
+from devstack.ecm_model import OAuthClient, User
 from devstack.ecm_state import EcmState
 from devstack.ecm_wire import error, json_response, oauth_error, utc_now
 
@@ -91,7 +91,8 @@ class AuthRoutes(Sessions):
         user = self._ticket_user(request, entry)
         return json_response({"data": user.as_member()})
 
-    def _h_otds_token(self, request: Request, entry: dict[str, Any]) -> Response:
+    def _client(self, request: Request) -> OAuthClient:
+        """The OAuth client authenticated by form fields or HTTP Basic (RFC 6749 §2.3.1)."""
         form = request.form
         client_id = form.get("client_id") or (
             request.authorization.username if request.authorization else None
@@ -107,6 +108,11 @@ class AuthRoutes(Sessions):
             or not secrets.compare_digest(client.client_secret, client_secret)
         ):
             raise oauth_error(401, "invalid_client", "Client authentication failed.")
+        return client
+
+    def _h_otds_token(self, request: Request, entry: dict[str, Any]) -> Response:
+        form = request.form
+        client = self._client(request)
         grant = form.get("grant_type", "")
         body: dict[str, Any] = {"token_type": "Bearer", "expires_in": OTDS_TOKEN_LIFETIME_S}
         if grant == CLIENT_CREDENTIALS:

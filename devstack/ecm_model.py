@@ -58,6 +58,7 @@ class OAuthClient:
     client_secret: str
     user: str
     may_impersonate: bool = False
+    redirect_urls: tuple[str, ...] = ()  # where /otdsws/oauth2/auth may send a code
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Shapes follow pyxecm (opentext/pyxecm 3.4.10, otcs.py and otds.py), OpenText's Content Server
 REST API 2.0.2 OpenAPI document and the research notes; where public sources leave a detail
 open it takes the strictest reading, and docs/ecm.md lists it as "to confirm on a real server".
-This module assembles the app from one module per concern: sign-in (ecm_auth), workflow steps
+This module assembles the app from one module per concern: sign-in (ecm_auth; OTDS's
+authorization code flow in otds_sign_in), workflow steps
 (ecm_workflows), nodes and search (ecm_nodes), group members (ecm_members) and the loopback-only
 `/_inspect` control routes (ecm_inspect), over the state of ecm_state.
 `create_ecm_standin()` returns the WSGI app; serve it with `devstack.http_server.BackgroundServer`.
@@ -21,14 +22,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from devstack import ecm_auth, ecm_inspect, ecm_members, ecm_nodes, ecm_workflows
-from devstack.ecm_auth import AuthRoutes
+from devstack import ecm_auth, ecm_inspect, ecm_members, ecm_nodes, ecm_workflows, otds_sign_in
 from devstack.ecm_inspect import LOOPBACK, InspectRoutes
 from devstack.ecm_members import MemberRoutes
 from devstack.ecm_nodes import NodeRoutes
 from devstack.ecm_state import DEFAULT_TICKET_LIFETIME_S
 from devstack.ecm_wire import Answer, error, json_response
 from devstack.ecm_workflows import BOTH_ACTIONS_ERROR, NO_STATUS_ERROR, WorkflowRoutes
+from devstack.otds_sign_in import OtdsSignInRoutes
 
 __all__ = [
     "BOTH_ACTIONS_ERROR",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 SEED_PATH = Path(__file__).with_name("ecm_seed.json")
-_ROUTE_MODULES = (ecm_auth, ecm_workflows, ecm_nodes, ecm_members, ecm_inspect)
+_ROUTE_MODULES = (ecm_auth, otds_sign_in, ecm_workflows, ecm_nodes, ecm_members, ecm_inspect)
 
 
 def load_default_seed() -> dict[str, Any]:
@@ -48,7 +49,7 @@ def load_default_seed() -> dict[str, Any]:
     return data
 
 
-class EcmStandIn(AuthRoutes, WorkflowRoutes, NodeRoutes, MemberRoutes, InspectRoutes):
+class EcmStandIn(OtdsSignInRoutes, WorkflowRoutes, NodeRoutes, MemberRoutes, InspectRoutes):
     """The WSGI app plus in-process helpers. Thread-safe: the threaded server calls it
     concurrently, so all state changes happen under one lock. A route's endpoint `x` is
     answered by the method `_h_x` of the module that lists its rule."""

@@ -52,6 +52,9 @@ class EcmState:
             self.category_names: dict[str, str] = {}
             self._tickets: dict[str, tuple[str, float]] = {}  # ticket → (login, expires)
             self._tokens: dict[str, tuple[str, float]] = {}  # OTDS token → (login, expires)
+            # OTDS users without a Content Server account (devstack/otds_sign_in.py).
+            self.otds_only_users: dict[str, dict[str, Any]] = {}
+            self._codes: dict[str, Any] = {}  # authorization code → otds_sign_in.IssuedCode
             self._requests: list[dict[str, Any]] = []
             self._logins: list[dict[str, Any]] = []
             self.faults = Faults()
@@ -70,6 +73,8 @@ class EcmState:
         for raw in data.get("users", []):
             user = User.from_seed(raw)
             self.users[user.login] = user
+        for raw in data.get("otds_users", []):
+            self.otds_only_users[str(raw["name"])] = dict(raw)
         for raw in data.get("groups", []):
             group = Group.from_seed(raw)
             self.groups[group.id] = group
@@ -79,6 +84,7 @@ class EcmState:
                 client_secret=str(raw["client_secret"]),
                 user=str(raw["user"]),
                 may_impersonate=bool(raw.get("may_impersonate", False)),
+                redirect_urls=tuple(str(url) for url in raw.get("redirect_urls", [])),
             )
             self.clients[client.client_id] = client
         for raw in data.get("categories", []):

@@ -23,6 +23,7 @@ RESOLVERS = (
     "functions.devices.app",
     "functions.response_callback.app",
     "functions.approver.app",
+    "functions.sign_in.app",
 )
 ERROR_SCHEMA = {
     "type": "object",
@@ -83,6 +84,24 @@ ANSWERS: dict[tuple[str, str], dict[str, str]] = {
         "400": "cursor from another inbox",
         **_APP_ERRORS,
     },
+    ("post", "/me/notifications/{notification_id}/read"): {
+        "200": "marked read (the first `read_at` is kept)",
+        "404": "not a notification of the caller",
+        **_APP_ERRORS,
+    },
+    ("post", "/me/notifications/read"): {
+        "200": "`marked` entries read now; `more` when unread ones remain (call again)",
+        **_APP_ERRORS,
+    },
+    ("post", "/me/receipts"): {
+        "200": "one result per receipt, in order (recorded, unchanged, unknown_delivery, "
+        "not_sent_yet: send again later, before_send), and their counts",
+        "413": "body over 8 KiB",
+        "422": "the request breaks the schema, has more than 25 receipts, or a receipt dated "
+        "in the future (field paths in `errors`); nothing was recorded",
+        "401": _APP_ERRORS["401"],
+        "503": _APP_ERRORS["503"],
+    },
     ("get", "/me/tasks"): {
         **_APP_ERRORS,
         **_ECM_ERRORS,
@@ -116,6 +135,22 @@ ANSWERS: dict[tuple[str, str], dict[str, str]] = {
         "409": "already answered, or the task is no longer open",
         "410": "the action token has expired",
         **_APP_ERRORS,
+    },
+    # The optional OTDS sign-in bridge (docs/sign-in.md): no ID token yet, it makes one.
+    ("post", "/sign-in/otds/start"): {
+        "200": "`{authorize_url, state}`: send the browser to OTDS",
+        "400": "not UTF-8 JSON",
+        "413": "body over 4 KiB",
+        "422": "the request breaks the schema (field paths in `errors`)",
+    },
+    ("post", "/sign-in/otds/token"): {
+        "200": "`{custom_token}` for signInWithCustomToken",
+        "400": "not UTF-8 JSON; state not issued here or expired, verifier mismatch, or OTDS "
+        "refused the code",
+        "403": "the OTDS user may not sign in, or has no Content Server login",
+        "413": "body over 4 KiB",
+        "422": "the request breaks the schema (field paths in `errors`)",
+        "502": "OTDS or Content Server unreachable or answering unexpectedly",
     },
 }
 SECURITY_SCHEMES = {
@@ -170,11 +205,15 @@ def build() -> dict[str, Any]:
     document["components"]["securitySchemes"] = SECURITY_SCHEMES
     for (method, path), answers in ANSWERS.items():
         operation = document["paths"][path][method]
-        operation["security"] = [
-            {"ecmSignature": [], "ecmSenderApiKey": []}
-            if path == "/ecm/events"
-            else {"firebaseIdToken": []}
-        ]
+        operation["security"] = (
+            []
+            if path.startswith("/sign-in/")
+            else [
+                {"ecmSignature": [], "ecmSenderApiKey": []}
+                if path == "/ecm/events"
+                else {"firebaseIdToken": []}
+            ]
+        )
         responses = operation.setdefault("responses", {})
         if "200" not in answers and method != "get":
             responses.pop("200", None)

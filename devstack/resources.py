@@ -23,10 +23,32 @@ class Provisioned:
     refs: dict[str, str] = field(default_factory=dict)
     arns: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)  # the template's Conditions
+
+    def holds(self, condition: str) -> bool:
+        """A template condition, from the parameters (Fn::Equals, Not, And, Or, Condition)."""
+        return bool(self._evaluate(self.conditions[condition]))
+
+    def _evaluate(self, node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((name, arg),) = node.items()
+            if name == "Fn::Equals":
+                return str(self._evaluate(arg[0])) == str(self._evaluate(arg[1]))
+            if name == "Fn::Not":
+                return not self._evaluate(arg[0])
+            if name == "Fn::And":
+                return all(self._evaluate(a) for a in arg)
+            if name == "Fn::Or":
+                return any(self._evaluate(a) for a in arg)
+            if name == "Condition":
+                return self.holds(str(arg))
+        return self.resolve(node)
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             ((name, arg),) = value.items()
+            if name == "Fn::If":
+                return self.resolve(arg[1] if self.holds(str(arg[0])) else arg[2])
             if name == "Ref":
                 return self._ref(str(arg))
             if name == "Fn::GetAtt":
@@ -77,7 +99,10 @@ def provision(
     parameters: dict[str, str] | None = None,
 ) -> Provisioned:
     """Create every table, queue and secret of the template; names are the logical ids."""
-    out = Provisioned(parameters={**parameter_defaults(template), **(parameters or {})})
+    out = Provisioned(
+        parameters={**parameter_defaults(template), **(parameters or {})},
+        conditions=template.get("Conditions", {}),
+    )
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     for logical_id, resource in resources(template, "AWS::DynamoDB::Table").items():
         _create_table(dynamodb, logical_id, resource["Properties"])
@@ -102,7 +127,9 @@ def provision(
         out.arns[logical_id] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{logical_id}"
 
     secrets = boto3.client("secretsmanager", region_name=REGION)
-    for logical_id in resources(template, "AWS::SecretsManager::Secret"):
+    for logical_id, resource in resources(template, "AWS::SecretsManager::Secret").items():
+        if "Condition" in resource and not out.holds(resource["Condition"]):
+            continue  # an optional part the parameters leave out (the OTDS sign-in bridge)
         if logical_id not in secret_values:
             raise KeyError(f"no local value for secret {logical_id}")
         arn = secrets.create_secret(Name=logical_id, SecretString=secret_values[logical_id])["ARN"]

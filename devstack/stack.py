@@ -19,7 +19,7 @@ from devstack import template as cfn
 from devstack.api_router import ApiRouter
 from devstack.auth_standin import LOCAL_API_KEY, AuthStandIn
 from devstack.control import ControlApp
-from devstack.ecm_standin import EcmStandIn, create_ecm_standin
+from devstack.ecm_standin import EcmStandIn, create_ecm_standin, load_default_seed
 from devstack.fcm_standin import FcmStandIn, certs_url_for, create_fcm_standin, token_uri_for
 from devstack.http_server import BackgroundServer
 from devstack.identity import LocalIdentity
@@ -82,6 +82,25 @@ def _persistent_secret(path: Path) -> str:
     path.write_text(value)
     path.chmod(0o600)
     return value
+
+
+# The OTDS OAuth client of the sign-in bridge (devstack/ecm_seed.json); its redirect URL is the
+# local web client's, registered when the API's port is known.
+LOCAL_SIGN_IN_CLIENT = {
+    "client_id": "ecmpush-sign-in",
+    "client_secret": "ecmpush-sign-in-local-secret",
+    "user": "svc-ecmpush",
+}
+
+
+class _LateApp:
+    """The API's WSGI app, set once the routes are built: the server starts first, so its URL
+    (the sign-in redirect URI) can be a template parameter."""
+
+    app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
 
 
 def local_ecm_credentials(ecm_url: str) -> dict[str, Any]:
@@ -155,7 +174,14 @@ class Stack:
             },
         )
         fcm_server = self._serve("fcm", google, config.fcm_port)
-        self.ecm = create_ecm_standin()
+        api_app = _LateApp()
+        api_server = self._serve("api", api_app, config.api_port)
+        redirect_uri = f"{api_server.url}/app/"
+        seed = load_default_seed()  # the sign-in client's redirect URL is this API's web client
+        seed["oauth_clients"] = [
+            c for c in seed["oauth_clients"] if c["client_id"] != LOCAL_SIGN_IN_CLIENT["client_id"]
+        ] + [{**LOCAL_SIGN_IN_CLIENT, "redirect_urls": [redirect_uri]}]
+        self.ecm = create_ecm_standin(seed)
         ecm_server = self._serve("ecm", self.ecm, config.ecm_port)
 
         template = cfn.load()
@@ -169,6 +195,10 @@ class Stack:
                 "FirebaseServiceAccountSecret": json.dumps(service_account),
                 "ActionTokenKeySecret": _persistent_secret(config.state_dir / "action_token_key"),
                 "EcmCredentialsSecret": json.dumps(local_ecm_credentials(ecm_server.url)),
+                "OtdsClientSecret": json.dumps(
+                    {"client_secret": LOCAL_SIGN_IN_CLIENT["client_secret"]}
+                ),
+                "SignInServiceAccountSecret": json.dumps(service_account),
             },
             parameters={
                 "AppBaseUrl": config.app_base_url,
@@ -176,6 +206,10 @@ class Stack:
                 "LinkHosts": SAMPLE_LINK_HOSTS,
                 "LogLevel": config.log_level,
                 "FirebaseProjectId": self.identity.project_id,
+                # The OTDS sign-in bridge: the Content Server stand-in also plays OTDS.
+                "OtdsBaseUrl": ecm_server.url,
+                "OtdsClientId": LOCAL_SIGN_IN_CLIENT["client_id"],
+                "SignInRedirectUri": redirect_uri,
             },
         )
         self._export_environment(template, fcm_server.url)
@@ -205,16 +239,26 @@ class Stack:
         def status() -> dict[str, Any]:
             return collect(template, self.provisioned, router.answers, LAST_RUNS)
 
+        def timeline(notification_id: str) -> list[dict[str, str]]:
+            import boto3
+
+            from ecmpush_ops.timeline import as_json, build, read_collection
+
+            deliveries = boto3.resource("dynamodb", region_name=REGION).Table(
+                self.provisioned.refs["DeliveriesTable"]
+            )
+            return as_json(build(read_collection(deliveries, notification_id)))
+
         api = DispatcherMiddleware(
             router,
             {
-                "/_devstack": ControlApp(self.functions, status),
+                "/_devstack": ControlApp(self.functions, status, timeline),
                 "/_devstack/sign-in": SignInBridge(self.identity, token_uri_for(fcm_server.url)),
                 "/app": WebClientApp(client_config),
                 "/docs": ApiDocsApp(),
             },
         )
-        api_server = self._serve("api", api, config.api_port)
+        api_app.app = api
         self.urls["web"] = f"{api_server.url}/app/"
         self.urls["docs"] = f"{api_server.url}/docs/"
         self.scheduler = LocalScheduler(jobs)

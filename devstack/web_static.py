@@ -39,7 +39,10 @@ def local_client_config(fcm_url: str, project_id: str, api_key: str) -> dict[str
     """`config.json` for the local stack (see the module docstring)."""
     return {
         "apiBase": "",
+        # The typed-name shortcut: local only, a deployment's config.json has no signInUrl.
         "signInUrl": "/_devstack/sign-in",
+        # The OTDS sign-in bridge (POST {apiBase}/sign-in/otds/...), as in production.
+        "otdsSignIn": True,
         "firebase": {
             "apiKey": api_key,
             "authDomain": f"{project_id}.firebaseapp.com",

@@ -223,6 +223,8 @@ def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[
     for name, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue  # an optional function the parameters leave out
         grants: list[Grant] = []
         for policy in (resolver.chosen(p) for p in resource["Properties"].get("Policies", [])):
             if policy is None:
@@ -241,7 +243,9 @@ def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[
 def static_provisioned(template: dict[str, Any]) -> Provisioned:
     """AWS-shaped physical values (names after the logical ids, as devstack provisions them)
     for reading the policies without moto."""
-    out = Provisioned(parameters=cfn.parameter_defaults(template))
+    # The optional OTDS sign-in bridge switched on, so its function's policies are read too.
+    parameters = {**cfn.parameter_defaults(template), "OtdsBaseUrl": "https://otds.example.com"}
+    out = Provisioned(parameters=parameters, conditions=template.get("Conditions", {}))
     arn = {
         "AWS::DynamoDB::Table": "arn:aws:dynamodb:{r}:{a}:table/{n}",
         "AWS::SQS::Queue": "arn:aws:sqs:{r}:{a}:{n}",

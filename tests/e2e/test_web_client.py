@@ -348,6 +348,70 @@ def _sign_in(page: Any, stack: RunningStack) -> str:
     return token
 
 
+OTDS_TASK = ("4789", "4789", "1")  # ids no other browser test uses
+
+
+def test_signs_in_through_otds_registers_receives_and_replies(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Issue 24: "Sign in with OTDS" goes to the OTDS stand-in's sign-in page (authorization
+    code + PKCE), comes back to the app with the code, which the sign-in bridge trades for a
+    custom token; the page registers, receives the approval push and approves. The typed-name
+    shortcut is never called. A reload afterwards does not replay the code."""
+    _seed_task(running_stack, OTDS_TASK, "Approve OTDS rollout")
+    context, page, errors, _ = _open_app(browser, running_stack)
+    shortcut: list[str] = []
+    context.on("request", lambda r: shortcut.append(r.url) if "/_devstack/" in r.url else None)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.click("#otds-sign-in")
+        page.wait_for_url(f"{running_stack.urls['ecm']}/otdsws/oauth2/auth?*")
+        assert "code_challenge_method=S256" in page.url
+        page.fill("input[name=username]", USER)
+        page.fill("input[name=password]", f"{USER}-local")
+        with page.expect_request(lambda r: "/devices/" in r.url):
+            page.click("button[type=submit]")
+        page.wait_for_selector("body[data-registered=yes]", state="attached")
+        assert page.inner_text("#who") == USER
+        assert "code=" not in page.url  # the single-use code is gone from the address
+
+        _post(running_stack, _approval("evt-web-otds-0001", OTDS_TASK, "Approve OTDS rollout"))
+        card = page.locator("[data-testid=push][data-type='task.assigned']")
+        card.wait_for()
+        card.locator("button[data-action=approve]").click()
+        page.wait_for_selector("[data-testid=push][data-replied]")
+        assert card.get_attribute("data-replied") == "yes", card.inner_text()
+    finally:
+        context.close()
+    assert errors == []
+    assert shortcut == []
+    assert _ecm_task(running_stack, OTDS_TASK)["acted_by"] == USER
+
+
+def test_otds_refusals_are_said_on_the_page(running_stack: RunningStack, browser: Any) -> None:
+    """An OTDS user without a Content Server account, and an answer from OTDS this page never
+    asked for (a forged or replayed callback), end signed out with the reason on screen."""
+    context, page, errors, _ = _open_app(browser, running_stack)
+    try:
+        page.goto(f"{running_stack.api}/app/")
+        page.click("#otds-sign-in")
+        page.wait_for_url(f"{running_stack.urls['ecm']}/otdsws/oauth2/auth?*")
+        page.fill("input[name=username]", "kpatel")
+        page.fill("input[name=password]", "kpatel-local")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#status[data-kind=error]")
+        assert "no Content Server login" in page.inner_text("#status")
+        assert page.get_attribute("body", "data-signed-in") == "no"
+
+        page.goto(f"{running_stack.api}/app/?code=stolen&state=forged")
+        page.wait_for_selector("#status[data-kind=error]")
+        assert "not started here" in page.inner_text("#status")
+        assert page.get_attribute("body", "data-signed-in") == "no"
+    finally:
+        context.close()
+    assert errors == []
+
+
 SW_APPROVAL = ("4791", "4791", "1")
 SW_REVIEW = ("4792", "4792", "1")
 
@@ -859,3 +923,117 @@ def test_a_card_answered_on_another_device_is_gone_after_a_reload(
         assert page.evaluate(KEPT) == []
     finally:
         context.close()
+
+
+RECEIPTS_TASK = ("4780", "4780", "1")  # used by no other browser test
+
+# Run in the service worker: the notification titled `title` closed without a tap, dispatched to
+# the worker's own `notificationclose` listener (its waitUntil promises awaited, as in CLICK).
+CLOSE = """async (title) => {
+  const [notification] = (await self.registration.getNotifications())
+    .filter((n) => n.title === title);
+  if (!notification) return {found: false};
+  const waits = [];
+  const event = new NotificationEvent('notificationclose', {notification});
+  Object.defineProperty(event, 'waitUntil', {value: (promise) => { waits.push(promise); }});
+  self.dispatchEvent(event);
+  await Promise.allSettled(waits);
+  return {found: true, waited: waits.length};
+}"""
+
+
+def _my_delivery(
+    stack: RunningStack, token: str, notification_id: str, installation_id: str, *receipts: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The inbox entry of `notification_id` and its delivery to `installation_id`, once every
+    receipt named has reached the server (the worker retries while Dispatch saves FCM's answer)."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = requests.get(
+            f"{stack.api}/me/notifications",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert answer.ok, answer.text
+        entries = [
+            n for n in answer.json()["notifications"] if n["notification_id"] == notification_id
+        ]
+        deliveries = [
+            d for e in entries for d in e["deliveries"] if d["installation_id"] == installation_id
+        ]
+        if deliveries and all(deliveries[0].get(f"{r}_at") for r in receipts):
+            return entries[0], deliveries[0]
+        assert time.monotonic() < deadline, (receipts, entries)
+        time.sleep(0.5)
+
+
+def test_receipts_from_the_service_worker_reach_the_inbox_and_the_timeline(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """The page is hidden: the worker shows the push and reports `received` and `displayed`
+    (sent again while the server still says "not sent yet"); closing the notification reports
+    `dismissed`, a tap on it `opened` and marks it read. The inbox shows them for this browser
+    and the unread count drops; `python -m devstack timeline` lists them after FCM's acceptance."""
+    _seed_task(running_stack, RECEIPTS_TASK, "Approve receipts policy")
+    context, page, errors, _ = _open_app(browser, running_stack, hidden=True)
+    try:
+        _sign_in(page, running_stack)
+        installation_id = page.evaluate("localStorage.getItem('ecmpush.installation_id')")
+        (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
+        _post(
+            running_stack,
+            _approval("evt-web-receipts-0001", RECEIPTS_TASK, "Approve receipts policy"),
+        )
+        title = "Approval needed: Approve receipts policy"
+        (shown,) = worker.evaluate(SHOWN, title)
+        nid = shown["notificationId"]
+        token = running_stack.token(USER)
+        entry, delivery = _my_delivery(
+            running_stack, token, nid, installation_id, "received", "displayed"
+        )
+        assert entry["read"] is False
+        assert delivery["opened_at"] is None
+        unread_before = requests.get(
+            f"{running_stack.api}/me/notifications",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()["unread"]
+        assert unread_before >= 1
+
+        closed = worker.evaluate(CLOSE, title)
+        assert closed == {"found": True, "waited": 1}, closed
+        clicked = worker.evaluate(CLICK, {"title": title, "action": ""})
+        assert clicked["found"], clicked
+        assert clicked["replies"] == [], clicked  # a tap on the body answers nothing
+        entry, delivery = _my_delivery(
+            running_stack, token, nid, installation_id, "dismissed", "opened"
+        )
+        assert entry["read"] is True
+        assert delivery["received_at"] <= delivery["displayed_at"] <= delivery["opened_at"]
+        # The page shows the receipts and the read mark in its inbox (once a reload of the
+        # inbox started after the tap has drawn it).
+        states = "web sent · received · displayed · opened · dismissed"
+        item = page.locator(f"[data-testid=inbox-item][data-notification-id='{nid}']")
+        for _ in range(60):
+            page.click("#refresh")
+            if states in item.inner_text() and item.get_attribute("data-read") == "yes":
+                break
+            time.sleep(0.5)
+        assert states in item.inner_text()
+        assert item.get_attribute("data-read") == "yes"
+    finally:
+        context.close()
+    assert errors == []
+
+    result = devstack(running_stack.state_dir, "timeline", nid, "--json")
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(result.stdout)
+    mine = [e["what"] for e in entries if e["device"] in (installation_id, "")]
+    # FCM's acceptance is dated when Dispatch recorded the answer, which a fast device's
+    # `received` may precede by milliseconds (docs/operations.md): only its presence is checked.
+    assert mine[0] == "created"
+    assert "accepted by FCM" in mine
+    for earlier, later in (("received", "displayed"), ("displayed", "dismissed")):
+        assert mine.index(earlier) < mine.index(later), mine
+    assert "opened" in mine
+    assert any(e["what"] == "marked read" and e["who"] == USER for e in entries)

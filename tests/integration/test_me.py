@@ -77,6 +77,10 @@ def test_history_newest_first_with_deliveries_and_replies(harness: Harness) -> N
             "status": "sent",
             "error_code": None,
             "updated_at": entry["deliveries"][0]["updated_at"],
+            "received_at": None,
+            "displayed_at": None,
+            "opened_at": None,
+            "dismissed_at": None,
         }
     ]
     assert entry["response"] is None
@@ -84,9 +88,12 @@ def test_history_newest_first_with_deliveries_and_replies(harness: Harness) -> N
         harness, "GET", "/me/notifications", "asmith", limit="2", cursor=first.body["next_cursor"]
     )
     assert [n["title"] for n in second.body["notifications"]] == ["Approval needed: Task 0"]
+    assert entry["read"] is False
+    assert first.body["unread"] == 3
     assert _me(harness, "GET", "/me/notifications", "bjones").body == {
         "notifications": [],
         "next_cursor": None,
+        "unread": 0,
     }
 
 

@@ -564,11 +564,11 @@ def test_answers_have_the_real_shape(
 
 
 def test_every_route_of_every_concern_module_has_its_handler() -> None:
-    """The app is assembled from one module per concern (auth, workflows, nodes, members,
-    inspect): each rule's endpoint `x` is answered by a method `_h_x`, and two apps (a test's
-    and the session's) each hold their own copy of every rule."""
+    """The app is assembled from one module per concern (auth, OTDS sign-in, workflows, nodes,
+    members, inspect): each rule's endpoint `x` is answered by a method `_h_x`, and two apps (a
+    test's and the session's) each hold their own copy of every rule."""
     first, second = create_ecm_standin(), create_ecm_standin()
     endpoints = [rule.endpoint for rule in first._urls.iter_rules()]
-    assert len(endpoints) == 23
+    assert len(endpoints) == 25  # with OTDS sign-in's authorize and currentuser
     assert [e for e in endpoints if not callable(getattr(first, f"_h_{e}", None))] == []
     assert [rule.endpoint for rule in second._urls.iter_rules()] == endpoints

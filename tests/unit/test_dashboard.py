@@ -81,3 +81,24 @@ def test_webhook_errors_are_the_api_stage_4xx_and_5xx() -> None:
     rows = _metrics("AWS/ApiGateway")
     assert {row[1] for row in rows} == {"4XXError", "5XXError"}
     assert all(row[2:] == ["ApiName", "${AWS::StackName}-api", "Stage", "${Stage}"] for row in rows)
+
+
+def _searches() -> list[str]:
+    """The SEARCH expressions of the dashboard (metrics whose dimension values vary)."""
+    return [
+        str(row[0]["expression"])
+        for widget in _dashboard()["widgets"]
+        for row in widget["properties"]["metrics"]
+        if row and isinstance(row[0], dict) and "expression" in row[0]
+    ]
+
+
+def test_searched_metrics_are_emitted_with_the_dimensions_searched() -> None:
+    """TimeToOpen has per-flow and per-stage dimensions, so the dashboard searches for it."""
+    searches = _searches()
+    time_to_open = [s for s in searches if 'MetricName="TimeToOpen"' in s]
+    assert {s.rsplit("'", 2)[1] for s in time_to_open} == {"p50", "p90"}
+    assert all("{Ecmpush,flow,service,stage}" in s for s in time_to_open)
+    source = (REPO_ROOT / "functions/devices/app.py").read_text()
+    assert 'name="TimeToOpen"' in source
+    assert '{"flow": first_open.flow, "stage": first_open.stage}' in source

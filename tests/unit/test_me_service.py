@@ -34,6 +34,17 @@ class Inbox:
         self.reads.append((owner, limit, cursor))
         return Page(({"owner": owner},), "next")
 
+    def unread(self, owner: str) -> int:
+        return len(owner)
+
+    def mark_read(self, owner: str, notification_id: str, now: datetime) -> str | None:
+        self.reads.append((owner, 0, notification_id))
+        return now.isoformat() if notification_id == "mine" else None
+
+    def mark_all_read(self, owner: str, now: datetime, limit: int) -> tuple[int, bool]:
+        self.reads.append((owner, limit, None))
+        return 3, False
+
 
 def service() -> tuple[MeService, PreferenceStore, list[Inbox]]:
     store, built = PreferenceStore(), []
@@ -64,3 +75,14 @@ def test_history_reads_the_callers_inbox_with_their_cursor() -> None:
     assert page.items == ({"owner": "ext:C-42"},)
     assert page.cursor == "next"
     assert [inbox.reads for inbox in built] == [[("ext:C-42", 20, "opaque")]]
+
+
+def test_read_marks_go_to_the_callers_inbox_at_the_service_clock() -> None:
+    me, _, built = service()
+    asmith = Principal("uid-1", "asmith")
+    assert me.mark_read(asmith, "mine") == NOW.isoformat()
+    assert me.mark_read(asmith, "theirs") is None
+    assert me.mark_all_read(asmith) == (3, False)
+    assert me.unread(asmith) == len("asmith")
+    reads = [read for inbox in built for read in inbox.reads]
+    assert reads == [("asmith", 0, "mine"), ("asmith", 0, "theirs"), ("asmith", 200, None)]

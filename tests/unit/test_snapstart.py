@@ -75,10 +75,18 @@ def _warm_lists() -> dict[str, list[str]]:
 
 
 def test_the_api_functions_warm_their_first_requests_modules() -> None:
-    assert set(_warm_lists()) == {"webhook_intake", "devices", "response_callback", "approver"}
+    assert set(_warm_lists()) == {
+        "webhook_intake",
+        "devices",
+        "response_callback",
+        "approver",
+        "sign_in",
+    }
 
 
-@pytest.mark.parametrize("function", ["webhook_intake", "devices", "response_callback", "approver"])
+@pytest.mark.parametrize(
+    "function", ["webhook_intake", "devices", "response_callback", "approver", "sign_in"]
+)
 def test_every_module_a_handler_warms_exists(function: str) -> None:
     """A misspelt name would make the before-snapshot hook raise, and publishing fail."""
     import importlib.util

@@ -44,7 +44,13 @@ CONTRACT_ROUTES = {
     ("GET", "/me/preferences"): "id_token",
     ("PUT", "/me/preferences"): "id_token",
     ("GET", "/me/notifications"): "id_token",
+    ("POST", "/me/notifications/{notification_id}/read"): "id_token",
+    ("POST", "/me/notifications/read"): "id_token",
+    ("POST", "/me/receipts"): "id_token",
     ("POST", "/responses"): "id_token",
+    # The optional OTDS sign-in bridge (docs/sign-in.md): before any ID token exists.
+    ("POST", "/sign-in/otds/start"): "none",
+    ("POST", "/sign-in/otds/token"): "none",
     # issue 25: the approver's API (docs/clients.md), on the same Firebase ID-token guard.
     ("GET", "/me/tasks"): "id_token",
     ("GET", "/me/tasks/{process_id}/{subprocess_id}/{task_id}"): "id_token",
@@ -133,6 +139,8 @@ def target(value: Any) -> str:
         return str(value["Ref"])
     if "Fn::GetAtt" in value:
         return str(value["Fn::GetAtt"][0])
+    if "Fn::If" in value:  # a conditional resource's reference, or "" without it
+        return target(value["Fn::If"][1])
     (name,) = {v.split(".")[0] for v in re.findall(r"\$\{([\w.]+)\}", json.dumps(value))}
     return str(name)
 
@@ -588,6 +596,8 @@ def resolver_routes(app: Path) -> dict[tuple[str, str], ast.FunctionDef]:
 def verifies(handler: ast.FunctionDef, auth: str) -> bool:
     if auth == "signature":
         return "x-ecmpush-signature" in ast.unparse(handler)
+    if auth == "none":  # signing in: the OTDS code and the signed state are what it checks
+        return "bootstrap.build_sign_in" in ast.unparse(handler)
     return any(isinstance(n, ast.Name) and n.id == "authenticated" for n in ast.walk(handler))
 
 

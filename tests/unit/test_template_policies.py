@@ -98,7 +98,7 @@ EXPECTED: dict[str, Grants] = {
     "DevicesFunction": _items("DevicesTable", "get", "put", "update", "delete", "check", "query")
     | _index("DevicesTable", "by_installation")
     | _index("DevicesTable", "by_token")
-    | _items("DeliveriesTable", "get", "query")
+    | _items("DeliveriesTable", "get", "query", "batchget", "update")  # receipts, read marks
     | _index("DeliveriesTable", "by_recipient"),
     # issue 25: reads only, Content Server as the caller with the ECM credentials.
     "ApproverFunction": _items("TasksTable", "batchget")
@@ -115,6 +115,7 @@ EXPECTED: dict[str, Grants] = {
     | _secret("FirebaseServiceAccountSecret")
     | _secret("ActionTokenKeySecret")
     | _secret("EcmCredentialsSecret"),  # members of teams kept as Content Server groups
+    "SignInFunction": _secret("OtdsClientSecret") | _secret("SignInServiceAccountSecret"),
     "ResponseCallbackFunction": _items("DeliveriesTable", "get", "put", "update", "delete")
     | _items("TasksTable", "get", "update")
     | _items("DevicesTable", "get")

@@ -82,6 +82,14 @@ export class Api {
     return this.call('GET', `/me/notifications?limit=${limit}`);
   }
 
+  markRead(notificationId) {
+    return this.call('POST', `/me/notifications/${encodeURIComponent(notificationId)}/read`);
+  }
+
+  markAllRead() {
+    return this.call('POST', '/me/notifications/read');
+  }
+
   preferences() {
     return this.call('GET', '/me/preferences');
   }

@@ -5,6 +5,7 @@
 
 const WORDS = {
   en: {
+    signInLocal: 'Sign in (local shortcut)', signInOtds: 'Sign in with OTDS', markRead: 'Mark read', markAllRead: 'Mark all read',
     historyPush: 'Notification sent', historyReply: '{who} answered: {action}',
     registered: 'Notifications for you arrive here.', signingIn: 'Signing in as {user}…', signedOut: 'Signed out.',
     category: { approval: 'Approvals', review: 'Reviews', task: 'Tasks', expiry: 'Expiring documents', sla: 'Reminders and escalations', field: 'Field documents', publication: 'Publications', governance: 'Governance alerts', confirmation: 'Confirmations of my answers' },
@@ -39,6 +40,7 @@ const WORDS = {
     priorityLabel: 'Priority',
   },
   de: {
+    signInLocal: 'Anmelden (lokale Abkürzung)', signInOtds: 'Mit OTDS anmelden', markRead: 'Als gelesen markieren', markAllRead: 'Alle als gelesen markieren',
     historyPush: 'Benachrichtigung gesendet', historyReply: '{who} hat geantwortet: {action}',
     registered: 'Benachrichtigungen für Sie kommen hier an.', signingIn: 'Anmeldung als {user}…', signedOut: 'Abgemeldet.',
     category: { approval: 'Genehmigungen', review: 'Prüfungen', task: 'Aufgaben', expiry: 'Ablaufende Dokumente', sla: 'Erinnerungen und Eskalationen', field: 'Dokumente für den Außendienst', publication: 'Veröffentlichungen', governance: 'Governance-Hinweise', confirmation: 'Bestätigungen meiner Antworten' },
@@ -73,6 +75,7 @@ const WORDS = {
     priorityLabel: 'Priorität',
   },
   fr: {
+    signInLocal: 'Se connecter (raccourci local)', signInOtds: 'Se connecter avec OTDS', markRead: 'Marquer comme lu', markAllRead: 'Tout marquer comme lu',
     historyPush: 'Notification envoyée', historyReply: '{who} a répondu : {action}',
     registered: 'Les notifications pour vous arrivent ici.', signingIn: 'Connexion en tant que {user}…', signedOut: 'Déconnecté.',
     category: { approval: 'Approbations', review: 'Relectures', task: 'Tâches', expiry: 'Documents qui expirent', sla: 'Rappels et escalades', field: 'Documents terrain', publication: 'Publications', governance: 'Alertes de gouvernance', confirmation: 'Confirmations de mes réponses' },

@@ -5,11 +5,13 @@ import { onAuthStateChanged, signInWithCustomToken, signOut } from 'firebase/aut
 import { Api } from './api.js';
 import { currentIdToken, startFirebase } from './firebase.js';
 import { failureMessage, readBody } from './http.js';
+import { finishOtdsSignIn, startOtdsSignIn } from './otds.js';
 import { subscribe } from './push.js';
 import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
 import { documentOfLink, documentView, forgetDocuments } from './documents.js';
 import { LANGUAGE, actionWord, t, when } from './i18n.js';
 import { stepIds, replyNote, stepView, waitingItems } from './tasks.js';
+import { flushReceipts, recordReceipt } from './receipts.js';
 import { decisionOf, isWithdrawal, showDecided, withdrawNotifications } from './withdrawals.js';
 import {
   COMMENT_ACTIONS,
@@ -79,8 +81,10 @@ async function loadConfig() {
   }
   const loaded = await readBody(response);
   if (!response.ok) return failed(`config.json: HTTP ${response.status}`);
-  if (typeof loaded.apiBase !== 'string' || typeof loaded.signInUrl !== 'string' || !loaded.firebase) {
-    return failed('config.json lacks apiBase, signInUrl or firebase', 'Please tell your administrator.');
+  // signInUrl: the typed-name shortcut (local stack only); otdsSignIn: the OTDS bridge.
+  const signIn = typeof loaded.signInUrl === 'string' || loaded.otdsSignIn === true;
+  if (typeof loaded.apiBase !== 'string' || !signIn || !loaded.firebase) {
+    return failed('config.json lacks apiBase, a way to sign in, or firebase', 'Please tell your administrator.');
   }
   return loaded;
 }
@@ -91,6 +95,28 @@ if (!config) await new Promise(() => {});
 const { app, auth } = startFirebase(config);
 const api = new Api(config.apiBase, () => currentIdToken(auth));
 let session = null;
+
+$('otds-sign-in-card').hidden = config.otdsSignIn !== true;
+$('sign-in').hidden = typeof config.signInUrl !== 'string';
+$('otds-sign-in').addEventListener('click', async () => {
+  setStatus('Going to OTDS to sign in…');
+  try {
+    await startOtdsSignIn(config.apiBase);
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+});
+if (config.otdsSignIn === true) {
+  try {
+    const customToken = await finishOtdsSignIn(config.apiBase);
+    if (customToken) {
+      setStatus('Signing in…');
+      await signInWithCustomToken(auth, customToken);
+    }
+  } catch (error) {
+    setStatus(`Sign-in failed: ${error.message}`, 'error');
+  }
+}
 
 $('sign-in').addEventListener('submit', async () => {
   const user = $('ecm-user').value.trim();
@@ -136,6 +162,8 @@ $('ask-permission').addEventListener('click', async () => {
     await registerOrSay();
   }
 });
+$('mark-all-read').addEventListener('click', () => markRead(null));
+window.addEventListener('online', () => sendReceipts());
 $('preferences').addEventListener('submit', (event) => {
   event.preventDefault();
   savePreferences();
@@ -145,7 +173,8 @@ onAuthStateChanged(auth, async (user) => {
   document.body.dataset.signedIn = user ? 'yes' : 'no';
   if (!user) {
     session = null;
-    setStatus(t('signedOut'));
+    // A failed sign-in's reason stays on screen (the first state change comes after it).
+    if ($('status').dataset.kind !== 'error') setStatus(t('signedOut'));
     return;
   }
   const claims = (await user.getIdTokenResult()).claims;
@@ -155,7 +184,7 @@ onAuthStateChanged(auth, async (user) => {
   await showKeptPushes(user.uid);
   showInstallHelp();
   if ('Notification' in window && Notification.permission === 'granted') await registerOrSay();
-  await Promise.all([loadWaiting(), loadInbox(), loadPreferences()]);
+  await Promise.all([loadWaiting(), loadInbox(), loadPreferences(), sendReceipts()]);
   await sendWaitingReplies();
 });
 
@@ -195,6 +224,7 @@ async function registerDevice() {
     }
     keepPush(payload);
     showPushCard(payload);
+    reportShownHere(payload);
   };
   const token = await subscribe(config, app, registration, received);
   const device = await api.registerDevice(id, token);
@@ -235,6 +265,7 @@ navigator.serviceWorker.addEventListener('message', (event) => {
   } else if (message.type === 'ecmpush-open') {
     keepPush(message.payload);
     showPushCard(message.payload, message.action);
+    markRead(message.payload.data?.notification_id);
   }
 });
 
@@ -294,9 +325,10 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
       keepWaitingReply(data.notification_id, action, comment.value.trim());
       card.dataset.replied = 'waiting';
       result.textContent = `${actionLabel(action)}: ${t('waitingToSend')}`;
-      addEventListener('online', () => send(action), { once: true });
-      return;
+      return; // sendWaitingReplies sends it when `online` fires or the page opens
     }
+    if (inFlight.has(data.notification_id)) return; // an action token answers once
+    inFlight.add(data.notification_id);
     result.textContent = 'Sending…';
     let reply;
     try {
@@ -308,6 +340,8 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
       });
     } catch {
       reply = NO_ANSWER; // no ID token: the sign-in service is unreachable
+    } finally {
+      inFlight.delete(data.notification_id);
     }
     if (reply !== NO_ANSWER) dropWaitingReply(data.notification_id);
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
@@ -369,6 +403,9 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
 
 // Replies tapped offline: {notification id: {action, comment}} until the API answers them.
 const OUTBOX = 'ecmpush.outbox';
+// Notification ids whose reply is on its way now: never posted twice at once.
+const inFlight = new Set();
+addEventListener('online', () => sendWaitingReplies());
 
 function waitingReplies() {
   try {
@@ -387,9 +424,11 @@ function dropWaitingReply(notificationId) {
   localStorage.setItem(OUTBOX, JSON.stringify(rest));
 }
 
-/** On opening the page: the replies left waiting before a reload go (or wait for `online`). */
+/** Page opened or back online: the replies left waiting go (offline, they wait on). */
 async function sendWaitingReplies() {
+  if (!auth.currentUser) return;
   for (const [notificationId, reply] of Object.entries(waitingReplies())) {
+    if (inFlight.has(notificationId)) continue;
     const payload = await keptPush(notificationId);
     if (!payload) {
       dropWaitingReply(notificationId);
@@ -458,10 +497,17 @@ async function openDocument(nodeId) {
   frame.replaceChildren(back, view);
 }
 
+/** A push category in the page's language (an unknown one as it came). */
+function categoryWord(category) {
+  const word = t(`category.${category}`);
+  return word.startsWith('category.') ? category : word;
+}
+
 async function loadInbox() {
   if (!auth.currentUser) return;
   try {
-    const { notifications } = await api.notifications();
+    const { notifications, unread } = await api.notifications();
+    showUnread(unread);
     // Answered elsewhere (another device, or before a reload): a kept card not answered here goes.
     notifications.filter((n) => n.response).forEach((n) => {
       forgetPush(n.notification_id);
@@ -474,6 +520,7 @@ async function loadInbox() {
       showDecided(cardOf(n.notification_id), n.decision);
     });
     const rows = notifications.map((n) => {
+      const delivered = n.deliveries.map(deliveryState).join(', ');
       const reply = n.response
         ? t('youAnswered', {
           action: actionLabel(n.response.action) || n.response.action,
@@ -484,10 +531,14 @@ async function loadInbox() {
         : (n.no_device ? t('noReply') : '');
       return el(
         'li',
-        { 'data-testid': 'inbox-item', dataset: { notificationId: n.notification_id, category: n.category } },
+        { 'data-testid': 'inbox-item', dataset: { notificationId: n.notification_id, category: n.category, read: n.read ? 'yes' : 'no' } },
         el('strong', {}, n.title),
-        el('span', { class: 'meta' }, ` ${when(n.created_at)}`),
+        n.read ? null : el('button', {
+          type: 'button', class: 'link', 'data-testid': 'mark-read', onclick: () => markRead(n.notification_id),
+        }, t('markRead')),
+        el('span', { class: 'meta' }, ` ${when(n.created_at)} · ${categoryWord(n.category)}`),
         el('p', {}, n.body),
+        el('p', { class: 'meta' }, delivered ? `Delivered: ${delivered}` : 'Not delivered'),
         reply ? el('p', { class: 'reply', 'data-testid': 'inbox-reply' }, reply) : null,
       );
     });
@@ -496,6 +547,47 @@ async function loadInbox() {
   } catch (error) {
     setStatus(`Inbox: ${error.message}`, 'error');
   }
+}
+
+// -- receipts and read marks (receipts.js; docs/design/receipts.md) ------------------------------
+
+const RECEIPTS = ['received', 'displayed', 'opened', 'dismissed'];
+
+/** "web sent · displayed · opened": the delivery's status and the receipts its device sent. */
+function deliveryState(delivery) {
+  const reported = RECEIPTS.filter((kind) => delivery[`${kind}_at`]);
+  return [`${delivery.platform} ${delivery.status}`, ...reported].join(' · ');
+}
+
+/** A push shown as a card while the page is in front: received and displayed, here. */
+async function reportShownHere(payload) {
+  await recordReceipt(payload, 'received', installationId());
+  await recordReceipt(payload, 'displayed', installationId());
+  sendReceipts();
+}
+
+function sendReceipts() {
+  return flushReceipts(config.apiBase, () => currentIdToken(auth));
+}
+
+function showUnread(unread) {
+  const badge = $('unread');
+  badge.textContent = unread ? String(unread) : '';
+  badge.hidden = !unread;
+  $('mark-all-read').hidden = !unread;
+  navigator.setAppBadge?.(unread || 0).catch(() => undefined);
+}
+
+/** Marks one notification read (or all of them: `notificationId` null), then redraws the inbox. */
+async function markRead(notificationId) {
+  if (!auth.currentUser || notificationId === undefined) return;
+  try {
+    if (notificationId === null) await api.markAllRead();
+    else await api.markRead(notificationId);
+  } catch (error) {
+    setStatus(`Inbox: ${error.message}`, 'error');
+  }
+  loadInbox();
 }
 
 async function loadPreferences() {
@@ -538,7 +630,10 @@ const link = new URLSearchParams(location.hash.slice(1));
 if (link.has('open')) {
   history.replaceState(null, '', location.pathname);
   const payload = await keptPush(link.get('open'));
-  if (payload) showPushCard(payload, link.get('action'));
+  if (payload) {
+    showPushCard(payload, link.get('action'));
+    markRead(link.get('open'));
+  }
   else setStatus('This link does not open a notification waiting on this browser.', 'error');
   document.body.dataset.link = payload ? 'opened' : 'refused';
 } else if (link.has('document') || link.has('task')) {

@@ -9,6 +9,7 @@ import { indexedDBLocalPersistence, initializeAuth } from 'firebase/auth';
 import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
 import { currentIdToken, startFirebase } from './firebase.js';
 import { forgetPush, keepPush } from './pushes.js';
+import { SYNC_TAG, flushReceipts, recordReceipt } from './receipts.js';
 import { isWithdrawal, withdrawNotifications } from './withdrawals.js';
 import {
   NO_ANSWER,
@@ -30,13 +31,25 @@ self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const payload = event.notification.data?.FCM_MSG;
   if (!payload) return;
+  const opened = reportOpened(payload);
   // Only a button this worker drew for the push (an action the push offers) answers at once.
   const action = offeredActions(payload.data).includes(event.action) ? event.action : null;
   if (action && !needsCommentBox(action)) {
-    event.waitUntil(answer(payload, action));
+    event.waitUntil(besides(opened, answer(payload, action)));
   } else {
-    event.waitUntil(openPage(payload, action));
+    event.waitUntil(besides(opened, openPage(payload, action)));
   }
+});
+
+// Closed without a tap (swiped away, "clear all"): a `dismissed` receipt.
+self.addEventListener('notificationclose', (event) => {
+  const payload = event.notification.data?.FCM_MSG;
+  if (payload) event.waitUntil(report(payload, 'dismissed'));
+});
+
+// Receipts that waited (offline, or the worker stopped) go when the browser is online again.
+self.addEventListener('sync', (event) => {
+  if (event.tag === SYNC_TAG) event.waitUntil(sendReceipts());
 });
 
 // The page forwards pushes from the local delivery channel while it is hidden.
@@ -76,9 +89,48 @@ function notificationOf(payload) {
   }];
 }
 
-function showPush(payload) {
-  if (isWithdrawal(payload)) return withdraw(payload);
-  return Promise.all([keepPush(payload), self.registration.showNotification(...notificationOf(payload))]);
+async function showPush(payload) {
+  if (isWithdrawal(payload)) return withdraw(payload); // not a push of its own: no receipts
+  await recordReceipt(payload, 'received', installationId);
+  await Promise.all([keepPush(payload), self.registration.showNotification(...notificationOf(payload))]);
+  return report(payload, 'displayed');
+}
+
+/** Queues a receipt and sends what waits (docs/design/receipts.md). */
+async function report(payload, event) {
+  await recordReceipt(payload, event, installationId);
+  return sendReceipts();
+}
+
+async function sendReceipts() {
+  const waiting = await flushReceipts(config.apiBase || '', () => currentIdToken(auth));
+  if (waiting > 0) await self.registration.sync?.register(SYNC_TAG).catch(() => undefined);
+  return waiting;
+}
+
+/** Opened: the receipt, and the inbox entry marked read (the server does not infer it). */
+async function reportOpened(payload) {
+  const notificationId = payload.data?.notification_id;
+  await recordReceipt(payload, 'opened', installationId);
+  try {
+    const idToken = await currentIdToken(auth);
+    if (idToken && notificationId) {
+      await fetch(`${config.apiBase || ''}/me/notifications/${encodeURIComponent(notificationId)}/read`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${idToken}` },
+      });
+    }
+  } catch {
+    // Offline: the page marks it read when it opens.
+  }
+  return sendReceipts();
+}
+
+/** `main`'s outcome, once `side` (receipts) has settled too: one promise for `waitUntil`. */
+async function besides(side, main) {
+  const [, outcome] = await Promise.allSettled([side, main]);
+  if (outcome.status === 'rejected') throw outcome.reason;
+  return outcome.value;
 }
 
 /** A push whose task was decided elsewhere: its notification goes, open pages update the card. */

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from ecmpush.domain.delivery.preferences import Preferences
     from ecmpush.domain.delivery.push import Push
+    from ecmpush.domain.delivery.receipts import DeliveryRef, DeliveryState, ReceiptEvent
     from ecmpush.domain.delivery.recipient import Recipient
     from ecmpush.domain.delivery.withdrawal import Decision
     from ecmpush.domain.ecm.model import (
@@ -346,6 +347,34 @@ class InboxPort(Protocol):
         """One page of the owner's notifications, newest first; raises `InvalidCursor`."""
         ...
 
+    def unread(self, owner: str) -> int:
+        """How many of the owner's notifications have no `read_at` (the badge)."""
+        ...
+
+    def mark_read(self, owner: str, notification_id: str, now: datetime) -> str | None:
+        """Keep the first `read_at` of the owner's inbox entry; None when it has none."""
+        ...
+
+    def mark_all_read(self, owner: str, now: datetime, limit: int) -> tuple[int, bool]:
+        """Mark up to `limit` unread entries read: how many, and whether unread ones remain."""
+        ...
+
+
+class ReceiptsPort(Protocol):
+    """adapters/receipts_repository.py `ReceiptsRepository`."""
+
+    def states(
+        self, owner: str, refs: Sequence[DeliveryRef]
+    ) -> Mapping[DeliveryRef, DeliveryState]: ...
+
+    def record(
+        self,
+        owner: str,
+        ref: DeliveryRef,
+        state: DeliveryState,
+        reports: Mapping[ReceiptEvent, datetime],
+    ) -> frozenset[ReceiptEvent] | None: ...
+
 
 class ReplyWriter(Protocol):
     """services/write_back.py `WriteBackService`, as the response callback applies a reply
@@ -355,3 +384,34 @@ class ReplyWriter(Protocol):
         """Apply the reply in Content Server within `budget_s`: the outcome, or raise
         `EcmError` / `NoMatchingDisposition` when Content Server could not take it."""
         ...
+
+
+class OtdsAuthorization(Protocol):
+    """adapters/otds_client.py `OtdsClient`: OTDS's OAuth 2.0 endpoints for the sign-in bridge."""
+
+    def authorize_url(self, state: str, code_challenge: str) -> str:
+        """`/otdsws/oauth2/auth` with the configured client, redirect URI and scope."""
+        ...
+
+    def exchange_code(self, code: str, code_verifier: str) -> str:
+        """The user's access token for an authorization code (`/otdsws/oauth2/token`); raises
+        `SignInRefused` when OTDS refuses the code."""
+        ...
+
+    def current_user(self, access_token: str) -> Mapping[str, Any]:
+        """The signed-in user's OTDS record (`/otdsws/rest/currentuser` → `user`)."""
+        ...
+
+
+class ContentServerLogins(Protocol):
+    """adapters/ecm/bearer_login.py `BearerLoginCheck`: which login Content Server gives the
+    holder of an OTDS access token (`GET /api/v1/auth`), None when it knows no such user."""
+
+    def login_of(self, access_token: str) -> str | None: ...
+
+
+class CustomTokenMinter(Protocol):
+    """adapters/custom_tokens.py `FirebaseCustomTokens`: Firebase custom tokens
+    (`auth.create_custom_token`)."""
+
+    def mint(self, uid: str, claims: Mapping[str, str]) -> str: ...

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     # The Identity Platform tenant whose users may call the API; unset: project-level users
     # only, a tenant's token is refused (issue 21 §4).
     firebase_tenant_id: str | None = None
+    # The OTDS sign-in bridge (SignInFunction, docs/sign-in.md); unset unless OtdsBaseUrl is.
+    otds_base_url: str = ""
+    otds_client_id: str = ""
+    otds_secret_id: str = ""
+    otds_scope: str = ""
+    otds_login_attribute: str = "name"
+    otds_partition_suffix: str = "strip"
+    otds_partitions: str = ""
+    sign_in_redirect_uri: str = ""
+    sign_in_firebase_secret_id: str = ""
     # Local stack only: never set by template.yaml, and refused anywhere else (LOCAL_ONLY).
     identity_toolkit_url: str | None = None
     routing_file: str | None = None

@@ -1,17 +1,23 @@
 """A user's notification history: inbox entries from the `by_recipient` index, newest first,
-each joined with its notification, that user's deliveries and their reply.
-Why: docs/design/notification-history.md."""
+each joined with its notification, that user's deliveries (with the receipts their devices
+reported) and their reply; whether the user has read it (`read_at` on the inbox entry) and how
+many they have not (the badge).
+Why: docs/design/notification-history.md, docs/design/receipts.md."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
-from ecmpush.adapters.deliveries_repository import HEADER, delivery_key
+from ecmpush.adapters.deliveries_repository import HEADER, delivery_key, inbox_key
+from ecmpush.adapters.dynamo import conditional
 from ecmpush.adapters.dynamo_cursor import from_cursor, to_cursor
 from ecmpush.adapters.replies_repository import reply_key
+from ecmpush.clock import rfc3339
 from ecmpush.domain.delivery.outcomes import NO_DEVICE_ID
+from ecmpush.domain.delivery.receipts import ReceiptEvent
 from ecmpush.domain.delivery.templates import render
 from ecmpush.domain.page import Page
 
@@ -22,6 +28,8 @@ BY_RECIPIENT = "by_recipient"
 
 
 _KEYS = frozenset({"notification_id", "sk", "recipient", "created_at"})
+# What a delivery shows of its receipts: the first report of each kind.
+_RECEIPT_ATTRIBUTES = tuple(event.attribute for event in ReceiptEvent)
 
 
 class HistoryRepository:
@@ -66,6 +74,7 @@ class HistoryRepository:
                 "status": item["status"],
                 "error_code": item.get("error_code"),
                 "updated_at": item.get("updated_at"),
+                **{name: item.get(name) for name in _RECEIPT_ATTRIBUTES},
                 **_withdrawal(item),
             }
             for sk, item in sorted(by_sk.items())
@@ -83,6 +92,8 @@ class HistoryRepository:
             "title": title,
             "body": body,
             "deep_link": header.get("deep_link"),
+            "read": "read_at" in inbox,
+            "read_at": inbox.get("read_at"),
             "deliveries": deliveries,
             "no_device": delivery_key(owner, NO_DEVICE_ID) in by_sk,
             "decision": dict(decision) if decision else None,  # who decided its task
@@ -96,6 +107,51 @@ class HistoryRepository:
                 else None
             ),
         }
+
+    def _unread_query(self, owner: str) -> dict[str, Any]:
+        return {
+            "IndexName": BY_RECIPIENT,
+            "KeyConditionExpression": Key("recipient").eq(owner),
+            "FilterExpression": Attr("read_at").not_exists(),
+        }
+
+    def unread(self, owner: str) -> int:
+        """Counted on the index (a Query with Select=COUNT, a page per MB): inbox entries are
+        small and live as long as the deliveries' TTL, so this stays a few calls."""
+        kwargs: dict[str, Any] = {**self._unread_query(owner), "Select": "COUNT"}
+        count = 0
+        while True:
+            page = self._table.query(**kwargs)
+            count += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return count
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def mark_read(self, owner: str, notification_id: str, now: datetime) -> str | None:
+        answer = conditional(
+            self._table.update_item,
+            Key={"notification_id": notification_id, "sk": inbox_key(owner)},
+            UpdateExpression="SET read_at = if_not_exists(read_at, :now)",
+            ConditionExpression="attribute_exists(sk) AND recipient = :owner",
+            ExpressionAttributeValues={":now": rfc3339(now), ":owner": owner},
+            ReturnValues="ALL_NEW",
+        )
+        return None if answer is None else str(answer["Attributes"]["read_at"])
+
+    def mark_all_read(self, owner: str, now: datetime, limit: int) -> tuple[int, bool]:
+        kwargs: dict[str, Any] = {
+            **self._unread_query(owner),
+            "ProjectionExpression": "notification_id",
+        }
+        unread: list[str] = []
+        while len(unread) <= limit:
+            page = self._table.query(**kwargs)
+            unread += [str(item["notification_id"]) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        marked = sum(self.mark_read(owner, nid, now) is not None for nid in unread[:limit])
+        return marked, len(unread) > limit
 
 
 def _withdrawal(item: dict[str, Any]) -> dict[str, Any]:

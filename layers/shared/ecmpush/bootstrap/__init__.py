@@ -15,6 +15,7 @@ from ecmpush.bootstrap.dispatch import build_dispatch
 from ecmpush.bootstrap.intake import build_intake
 from ecmpush.bootstrap.parts import build_secret_store
 from ecmpush.bootstrap.replies import build_response_callback, build_write_back
+from ecmpush.bootstrap.sign_in import build_sign_in
 from ecmpush.bootstrap.sweeps import build_device_prune, build_expiry_sweep, build_sla_sweep
 from ecmpush.settings import settings
 
@@ -55,6 +56,7 @@ __all__ = [
     "build_intake",
     "build_response_callback",
     "build_secret_store",
+    "build_sign_in",
     "build_sla_sweep",
     "build_sqs_client",
     "build_write_back",

@@ -1,4 +1,5 @@
-"""The devices API (functions/devices): registrations, and `/me` (preferences, the inbox)."""
+"""The devices API (functions/devices): registrations, and `/me` (preferences, the inbox,
+receipts)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from ecmpush.settings import Settings, settings
 
 if TYPE_CHECKING:
     from ecmpush.adapters.history_repository import HistoryRepository
-    from ecmpush.ports import DevicesPort, InboxPort, PreferencesPort
+    from ecmpush.adapters.receipts_repository import ReceiptsRepository
+    from ecmpush.ports import DevicesPort, InboxPort, PreferencesPort, ReceiptsPort
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.me import MeService
+    from ecmpush.services.receipts import ReceiptsService
 
 
 class DevicesParts(TypedDict, total=False):
@@ -26,6 +29,7 @@ class DevicesParts(TypedDict, total=False):
     devices: DevicesPort
     preferences: PreferencesPort
     inbox: Callable[[], InboxPort]
+    receipts: Callable[[], ReceiptsPort]
     clock: Callable[[], datetime]
 
 
@@ -33,6 +37,7 @@ class DevicesParts(TypedDict, total=False):
 class DevicesApi:
     devices: DevicesService
     me: MeService
+    receipts: ReceiptsService
 
 
 @cached
@@ -41,6 +46,7 @@ def build_devices(config: Settings | None = None, **overrides: Unpack[DevicesPar
     from ecmpush.adapters.preferences_repository import PreferencesRepository
     from ecmpush.services.devices import DevicesService
     from ecmpush.services.me import MeService
+    from ecmpush.services.receipts import ReceiptsService
 
     config = config or settings()
     part = Overrides(overrides, DevicesParts)
@@ -53,6 +59,13 @@ def build_devices(config: Settings | None = None, **overrides: Unpack[DevicesPar
 
         return HistoryRepository(table(config.deliveries_table))
 
+    @cache
+    def receipts() -> ReceiptsRepository:
+        """Receipts on the deliveries, for POST /me/receipts only (loads boto3 like history)."""
+        from ecmpush.adapters.receipts_repository import ReceiptsRepository
+
+        return ReceiptsRepository(table(config.deliveries_table))
+
     clock = part("clock", lambda: utc_now)
     devices = DevicesService(
         part("devices", lambda: DevicesRepository(table(config.devices_table))),
@@ -64,4 +77,4 @@ def build_devices(config: Settings | None = None, **overrides: Unpack[DevicesPar
         inbox=part("inbox", lambda: history),
         clock=clock,
     )
-    return DevicesApi(devices, me)
+    return DevicesApi(devices, me, ReceiptsService(part("receipts", lambda: receipts), clock))
