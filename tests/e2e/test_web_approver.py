@@ -306,11 +306,19 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
 
 
 @pytest.mark.parametrize(
-    ("locale", "waiting", "overdue"),
-    [("de-DE", "Wartet auf mich", "Überfällig"), ("fr-FR", "En attente de moi", "En retard")],
+    ("locale", "waiting", "overdue", "approvals"),
+    [
+        ("de-DE", "Wartet auf mich", "Überfällig", "Genehmigungen"),
+        ("fr-FR", "En attente de moi", "En retard", "Approbations"),
+    ],
 )
 def test_page_in_the_users_language(
-    running_stack: RunningStack, browser: Any, locale: str, waiting: str, overdue: str
+    running_stack: RunningStack,
+    browser: Any,
+    locale: str,
+    waiting: str,
+    overdue: str,
+    approvals: str,
 ) -> None:
     """The browser asks for German or French: the page speaks it."""
     context, page, errors, _ = _open(browser, running_stack, PHONE, locale=locale)
@@ -320,6 +328,8 @@ def test_page_in_the_users_language(
         assert page.evaluate("document.documentElement.lang") == locale[:2]
         assert waiting in page.inner_text("#waiting h2")
         assert overdue in page.inner_text("#waiting-list")
+        page.locator("#categories label").first.wait_for()
+        assert approvals in page.inner_text("#categories")  # not the category id "approval"
         _shot(page, f"13-{locale[:2]}")
     finally:
         context.close()

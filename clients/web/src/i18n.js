@@ -5,6 +5,8 @@
 
 const WORDS = {
   en: {
+    sending: 'Sending…', sayWhatYouNeed: 'Please say what you need.', commentLabel: 'Comment for the workflow',
+    result: { applied: 'Sent to Content Server.', queued: 'Saved; Content Server is busy, it will be applied shortly.', 403: 'This answer is not available to you.', 409: 'This notification was already answered or the task is closed.', 410: 'This notification has expired.', 0: 'Could not reach the server. Check your connection and try again.', down: 'The server is not answering right now. Please try again in a moment.' },
     signInLocal: 'Sign in (local shortcut)', signInOtds: 'Sign in with OTDS', markRead: 'Mark read', markAllRead: 'Mark all read',
     historyPush: 'Notification sent', historyReply: '{who} answered: {action}',
     registered: 'Notifications for you arrive here.', signingIn: 'Signing in as {user}…', signedOut: 'Signed out.',
@@ -40,6 +42,8 @@ const WORDS = {
     priorityLabel: 'Priority',
   },
   de: {
+    sending: 'Wird gesendet…', sayWhatYouNeed: 'Bitte sagen Sie, was Sie brauchen.', commentLabel: 'Kommentar für den Workflow',
+    result: { applied: 'An Content Server übermittelt.', queued: 'Gespeichert; Content Server ist ausgelastet, die Antwort folgt in Kürze.', 403: 'Diese Antwort steht Ihnen nicht zur Verfügung.', 409: 'Diese Benachrichtigung wurde bereits beantwortet oder die Aufgabe ist abgeschlossen.', 410: 'Diese Benachrichtigung ist abgelaufen.', 0: 'Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.', down: 'Der Server antwortet gerade nicht. Bitte versuchen Sie es gleich noch einmal.' },
     signInLocal: 'Anmelden (lokale Abkürzung)', signInOtds: 'Mit OTDS anmelden', markRead: 'Als gelesen markieren', markAllRead: 'Alle als gelesen markieren',
     historyPush: 'Benachrichtigung gesendet', historyReply: '{who} hat geantwortet: {action}',
     registered: 'Benachrichtigungen für Sie kommen hier an.', signingIn: 'Anmeldung als {user}…', signedOut: 'Abgemeldet.',
@@ -75,6 +79,8 @@ const WORDS = {
     priorityLabel: 'Priorität',
   },
   fr: {
+    sending: 'Envoi…', sayWhatYouNeed: 'Veuillez préciser ce dont vous avez besoin.', commentLabel: 'Commentaire pour le workflow',
+    result: { applied: 'Transmis à Content Server.', queued: 'Enregistré ; Content Server est occupé, la réponse sera appliquée sous peu.', 403: 'Cette réponse ne vous est pas ouverte.', 409: 'Cette notification a déjà reçu une réponse ou la tâche est close.', 410: 'Cette notification a expiré.', 0: 'Le serveur est injoignable. Vérifiez votre connexion et réessayez.', down: 'Le serveur ne répond pas pour l’instant. Réessayez dans un moment.' },
     signInLocal: 'Se connecter (raccourci local)', signInOtds: 'Se connecter avec OTDS', markRead: 'Marquer comme lu', markAllRead: 'Tout marquer comme lu',
     historyPush: 'Notification envoyée', historyReply: '{who} a répondu : {action}',
     registered: 'Les notifications pour vous arrivent ici.', signingIn: 'Connexion en tant que {user}…', signedOut: 'Déconnecté.',

@@ -256,7 +256,7 @@ function cardOf(notificationId) {
 navigator.serviceWorker.addEventListener('message', (event) => {
   const message = event.data || {};
   if (message.type === 'ecmpush-replied') {
-    setStatus(describeResult(message.result), message.result.ok ? 'ok' : 'error');
+    setStatus(describeReply(message.result), message.result.ok ? 'ok' : 'error');
     // Answered from the notification: the card here has nothing left to do.
     if (isFinal(message.result)) cardOf(message.notificationId)?.remove();
     loadInbox();
@@ -292,8 +292,8 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
   // No maxlength: a pasted comment is not cut silently; a too long one is refused with words.
   const comment = el('textarea', {
     rows: 3,
-    'aria-label': 'Comment for the workflow',
-    placeholder: 'Comment for the workflow',
+    'aria-label': t('commentLabel'),
+    placeholder: t('commentLabel'),
     'data-testid': 'reply-comment',
   });
   const counter = el('span', { class: 'meta counter', 'data-testid': 'reply-counter' });
@@ -311,7 +311,7 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
   const send = async (action) => {
     if (!offered.includes(action)) return;
     if (COMMENT_ACTIONS[action] && !comment.value.trim()) {
-      result.textContent = 'Please say what you need.';
+      result.textContent = t('sayWhatYouNeed');
       return;
     }
     if (comment.value.trim().length > MAX_COMMENT) {
@@ -329,7 +329,7 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
     }
     if (inFlight.has(data.notification_id)) return; // an action token answers once
     inFlight.add(data.notification_id);
-    result.textContent = 'Sending…';
+    result.textContent = t('sending');
     let reply;
     try {
       reply = await postResponse(config.apiBase, await currentIdToken(auth), {
@@ -346,7 +346,7 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
     if (reply !== NO_ANSWER) dropWaitingReply(data.notification_id);
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
     if (isFinal(reply)) forgetPush(data.notification_id);
-    result.replaceChildren(`${actionLabel(action)}: ${describeResult(reply)}`);
+    result.replaceChildren(`${actionLabel(action)}: ${describeReply(reply)}`);
     if (!isFinal(reply)) {
       result.append(' ', el('button', {
         type: 'button', class: 'link', 'data-testid': 'reply-retry', onclick: () => send(action),
@@ -399,6 +399,18 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
     else buttons[offered.indexOf(opened)].focus();
   }
   return card;
+}
+
+/**
+ * describeResult's sentence in the page's language: the API's own message (a refusal it
+ * explains) stays as it came; outcomes the app knows are said in the user's words.
+ */
+function describeReply(reply) {
+  if (LANGUAGE === 'en') return describeResult(reply);
+  if (reply.ok) return t(reply.body.status === 'applied' ? 'result.applied' : 'result.queued');
+  if ([0, 403, 409, 410].includes(reply.status)) return t(`result.${reply.status}`);
+  if (reply.status === 429 || reply.status >= 500) return t('result.down');
+  return describeResult(reply);
 }
 
 // Replies tapped offline: {notification id: {action, comment}} until the API answers them.
