@@ -10,7 +10,7 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
 .PHONY: run test check static lint typecheck unit integration e2e template-lint build lock bench clean \
-	web browser openapi samples screenshots
+	web browser openapi samples screenshots relay-wheel
 WEB := clients/web
 WEB_DEPS := $(WEB)/node_modules/.installed
 WEB_BUILD := $(WEB)/dist/index.html
@@ -111,6 +111,11 @@ screenshots: $(STAMP) web browser
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+## The standalone relay's wheel (senders/relay/pyproject.toml) in .build/relay/, for
+## `pip install --no-deps` after its requirements.txt (docs/relay.md).
+relay-wheel: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps -w .build/relay senders/relay
 
 ## Re-resolve every pin: requirements/constraints.txt, the dev venv's complete set (uv pip compile
 ## of requirements/dev.txt for python 3.13 on any platform; the pins already in it are kept

@@ -6,7 +6,9 @@ from aws_lambda_powertools.event_handler import Response
 
 from ecmpush.adapters.fcm_sender import FcmSender
 from ecmpush.adapters.firebase_app import _read_environment_once
+from ecmpush.adapters.relay_state_item import RelayStateItem
 from ecmpush.bootstrap.intake import _mark_duplicate
+from ecmpush.bootstrap.relay import RelayPollStack
 from ecmpush.domain.approver.documents import DocumentMetadata
 from ecmpush.domain.approver.steps import PushState
 from ecmpush.domain.delivery.notifications import Notification
@@ -20,12 +22,19 @@ from ecmpush.domain.ecm.model import (
 )
 from ecmpush.domain.intake.events import TaskCompletedData
 from ecmpush.domain.sweeps.tasks import TrackedTask
+from ecmpush.ports import RelayStatePort
 from ecmpush.services.device_prune import DevicePruneReport
 from ecmpush.services.expiry_sweep import SweepReport
 from ecmpush.services.sla_sweep import SlaSweepReport
 from ecmpush.settings import Settings
 
 _ = (
+    # read by the relay's poll, senders/relay/function.py: RelayPollFunction's artifact holds
+    # it beside the handler (functions/relay_poll/Makefile), outside SharedLayer and these paths
+    RelayStateItem.read,
+    RelayStatePort.read,
+    RelayPollStack.maps,
+    RelayPollStack.default_stage,
     # pydantic-settings' hook, called with these keywords (only init_settings is kept)
     Settings.settings_customise_sources,
     Settings.settings_cls,
@@ -55,6 +64,9 @@ _ = (
     SweepReport.search_pages,
     SlaSweepReport.closed,
     SlaSweepReport.unaddressed,
+    SlaSweepReport.not_seen_reminders,  # read by name in functions/sla_sweep/app.py
+    SlaSweepReport.not_seen_escalations,
+    SlaSweepReport.snoozed,
     SlaSweepReport.stopped,
     # receipt kinds a client reports: parsed from the body by value, stored by `attribute`
     ReceiptEvent.RECEIVED,

@@ -9,13 +9,17 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from devstack.stack import DEFAULT_STATE_DIR, Stack, StackConfig
 
 
 def _run(args: argparse.Namespace) -> int:
-    stack = Stack(StackConfig.from_env(Path(args.state_dir))).start()
+    config = StackConfig.from_env(Path(args.state_dir))
+    if args.relay:
+        config = replace(config, relay=True)
+    stack = Stack(config).start()
     from devstack.demo import print_howto, run_demo
 
     ok = True
@@ -127,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="start the local stack, replay the demo, serve")
     run.add_argument("--no-demo", action="store_true")
     run.add_argument("--exit-after-demo", action="store_true")
+    run.add_argument(
+        "--relay", action="store_true", help="EnableRelay: RelayPollFunction polls the ECM stand-in"
+    )
     token = commands.add_parser("token", help="mint a local Firebase ID token")
     token.add_argument("ecm_user", nargs="?", default="")
     token.add_argument("--external", default=None, help="external stakeholder id claim")
@@ -134,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     post = commands.add_parser("post", help="sign and POST an event JSON file to the running stack")
     post.add_argument("file")
     sweep = commands.add_parser("sweep", help="run a scheduled sweep in the running stack now")
-    sweep.add_argument("name", choices=["expiry", "sla", "devices"])
+    sweep.add_argument("name", choices=["expiry", "sla", "devices", "relay"])
     sweep.add_argument("--at", default=None, help="as of this RFC 3339 time (local clock override)")
     status = commands.add_parser("status", help="the operations dashboard's figures, locally")
     status.add_argument("--json", action="store_true")

@@ -20,6 +20,7 @@ SWEEPS = {
     "expiry": "ExpirySweepFunction",
     "sla": "SlaSweepFunction",
     "devices": "DevicePruneFunction",
+    "relay": "RelayPollFunction",  # only when started with --relay (EnableRelay)
 }
 
 

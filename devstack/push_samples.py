@@ -32,7 +32,9 @@ from ecmpush.domain.sweeps.expiry import ExpiryPolicy, TrackedRecord, decide
 from ecmpush.domain.sweeps.expiry_notices import DueNotice, recipients_of
 from ecmpush.domain.sweeps.expiry_notices import notifications_for as expiry_notifications
 from ecmpush.domain.sweeps.sla import ESCALATION, SlaPolicy, step_for
+from ecmpush.domain.sweeps.snooze import snoozed_notification
 from ecmpush.domain.sweeps.tasks import from_assigned
+from ecmpush.domain.sweeps.unseen import UNSEEN_ESCALATION, unseen_step_for
 
 DOC = REPO_ROOT / "docs" / "clients.md"
 BEGIN, END = "<!-- push-samples:begin (make samples) -->", "<!-- push-samples:end -->"
@@ -158,6 +160,36 @@ def _sla_flows(event: object, original_id: str) -> list[tuple[str, Notification]
         ("sla.reminder (assignee, at the due time)", to_assignee),
         ("sla.escalation (a configured deputy, after the grace period)", to_deputy),
         ("sla.escalation (the event's supervisor and backup: told, no buttons)", to_supervisor),
+        *_not_seen_flows(event, original_id),
+    ]
+
+
+def _not_seen_flows(event: TaskAssigned, original_id: str) -> list[tuple[str, Notification]]:
+    """Not seen → the next person (the routing document's `unseen` section: a high-priority
+    approval unseen for an hour, then three more) and a snoozed push coming back."""
+    config = RoutingConfig.model_validate(
+        {"unseen": {"approval": {"high": "PT1H"}, "escalate_after": "PT3H"}}
+    )
+    assert config.unseen is not None
+    after = config.unseen.first_check("approval", "high")
+    task = from_assigned(event, original_id, NOW, after)
+    assert task.unseen_at is not None
+    reminder = unseen_step_for(task, config.unseen, BASE, task.unseen_at)
+    later = task.unseen_at + config.unseen.escalate_after
+    escalated = task.model_copy(update={"unseen_level": UNSEEN_ESCALATION, "unseen_at": later})
+    escalation = unseen_step_for(escalated, config.unseen, BASE, later, ("dlee",))
+    assert reminder is not None
+    assert escalation is not None
+    [to_assignee] = reminder.notifications
+    to_deputy, _ = escalation.notifications
+    snoozed = task.model_copy(update={"snoozes": 1})
+    return [
+        ("sla.reminder, not seen (assignee, an hour after an unseen push)", to_assignee),
+        ("sla.escalation, not seen (a configured deputy, early)", to_deputy),
+        (
+            'task.snoozed (assignee, after "remind me later")',
+            snoozed_notification(snoozed, BASE, NOW),
+        ),
     ]
 
 

@@ -56,6 +56,8 @@ class StackConfig:
     state_dir: Path = DEFAULT_STATE_DIR
     log_level: str = "WARNING"
     app_base_url: str = "https://app.ecmpush.local"
+    # EnableRelay: RelayPollFunction polls the ECM stand-in on its schedule (docs/relay.md).
+    relay: bool = False
 
     @classmethod
     def from_env(cls, state_dir: Path | None = None) -> StackConfig:
@@ -66,6 +68,7 @@ class StackConfig:
             ecm_port=_port("ECMPUSH_ECM_PORT", 8181),
             state_dir=state_dir or DEFAULT_STATE_DIR,
             log_level=os.environ.get("ECMPUSH_LOG_LEVEL", "WARNING"),
+            relay=os.environ.get("ECMPUSH_RELAY", "").lower() in ("1", "true"),
         )
 
     @classmethod
@@ -206,6 +209,7 @@ class Stack:
                 "LinkHosts": SAMPLE_LINK_HOSTS,
                 "LogLevel": config.log_level,
                 "FirebaseProjectId": self.identity.project_id,
+                "EnableRelay": "true" if config.relay else "false",
                 # The OTDS sign-in bridge: the Content Server stand-in also plays OTDS.
                 "OtdsBaseUrl": ecm_server.url,
                 "OtdsClientId": LOCAL_SIGN_IN_CLIENT["client_id"],
@@ -220,6 +224,10 @@ class Stack:
         for logical_id, spec in specs.items():
             if not (spec.routes or spec.queues or spec.schedules):
                 continue
+            if spec.condition and not cfn.condition_holds(
+                template, spec.condition, self.provisioned.parameters
+            ):
+                continue  # not created with these parameters (EnableRelay=false, say)
             function = LocalFunction(spec)
             self.functions[logical_id] = function
             routes.extend((route, function) for route in spec.routes)

@@ -72,6 +72,7 @@ class FunctionSpec:
     # How many invocations may run at once: ReservedConcurrentExecutions, or the SQS event
     # sources' MaximumConcurrency, else DEFAULT_CONCURRENCY (devstack/lambda_runtime.py).
     concurrency: int = DEFAULT_CONCURRENCY
+    condition: str | None = None  # the template condition that creates it (None: always)
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -138,6 +139,7 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
             timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
             environment=env,
             concurrency=_concurrency(props, globals_, parameters),
+            condition=resource.get("Condition"),
         )
         for event in props.get("Events", {}).values():
             event_props = event.get("Properties", {})
@@ -157,6 +159,36 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
                 spec.schedules.append(event_props)
         specs[logical_id] = spec
     return specs
+
+
+def condition_holds(template: dict[str, Any], name: str, parameters: dict[str, str]) -> bool:
+    """A template condition for these parameter values (the intrinsics conditions use)."""
+    conditions = template.get("Conditions", {})
+
+    def value(node: Any) -> str:
+        if isinstance(node, dict) and "Ref" in node:
+            return str(parameters.get(node["Ref"], ""))
+        if isinstance(node, dict) and "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            parts = items if isinstance(items, list) else value(items).split(",")
+            return str(delimiter).join(value(p) if isinstance(p, dict) else str(p) for p in parts)
+        return str(node)
+
+    def holds(node: Any) -> bool:
+        ((fn, arg),) = node.items()
+        if fn == "Fn::Equals":
+            return value(arg[0]) == value(arg[1])
+        if fn == "Fn::Not":
+            return not holds(arg[0])
+        if fn == "Fn::And":
+            return all(holds(a) for a in arg)
+        if fn == "Fn::Or":
+            return any(holds(a) for a in arg)
+        if fn == "Condition":
+            return holds(conditions[arg])
+        raise ValueError(f"cannot evaluate condition {fn}")
+
+    return holds(conditions[name])
 
 
 def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:

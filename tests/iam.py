@@ -195,6 +195,11 @@ class _Resolver:
         if fn == "Fn::Select":
             index, items = arg
             return self.value(items, local)[int(index)]
+        if fn == "Fn::Join":  # a CommaDelimitedList parameter's value is its comma text here
+            delimiter, items = arg
+            joined = self.value(items, local)
+            parts = joined if isinstance(joined, list) else str(joined).split(",")
+            return delimiter.join(str(part) for part in parts)
         raise AssertionError(f"cannot evaluate {fn} in a policy")
 
 
@@ -243,8 +248,13 @@ def function_grants(template: dict[str, Any], provisioned: Provisioned) -> dict[
 def static_provisioned(template: dict[str, Any]) -> Provisioned:
     """AWS-shaped physical values (names after the logical ids, as devstack provisions them)
     for reading the policies without moto."""
-    # The optional OTDS sign-in bridge switched on, so its function's policies are read too.
-    parameters = {**cfn.parameter_defaults(template), "OtdsBaseUrl": "https://otds.example.com"}
+    # The optional OTDS sign-in bridge and relay poll switched on, so their functions' policies
+    # are read too.
+    parameters = {
+        **cfn.parameter_defaults(template),
+        "OtdsBaseUrl": "https://otds.example.com",
+        "EnableRelay": "true",
+    }
     out = Provisioned(parameters=parameters, conditions=template.get("Conditions", {}))
     arn = {
         "AWS::DynamoDB::Table": "arn:aws:dynamodb:{r}:{a}:table/{n}",

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
+from ecmpush.clock import rfc3339
 from ecmpush.domain.replies.action_token import ActionTokenExpired, ActionTokenInvalid
 from ecmpush.domain.replies.requests import ReplyConflict, ReplyForbidden, ReplyRequest
 from ecmpush.entrypoints.app_api import app_resolver, authenticated
@@ -40,6 +41,10 @@ prepare_snapshot(
 def post_response(request: Annotated[ReplyRequest, Body()]) -> Response[str]:
     principal = authenticated(app)
     service = bootstrap.build_response_callback()
+    if request.action == "snooze":
+        until = service.snooze(principal, request)
+        metrics.add_metric(name="Snoozes", unit=MetricUnit.Count, value=1)
+        return json_response(202, {"status": "snoozed", "snoozed_until": rfc3339(until)})
     reply = service.accept(principal, request)
     status = service.apply_or_queue(reply)
     metrics.add_metric(name=f"Replies_{status.value}", unit=MetricUnit.Count, value=1)

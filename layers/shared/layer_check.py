@@ -160,14 +160,15 @@ def probe(
     site: Path | list[Path],
     module: str | None,
     statements: list[str],
-    task: Path | None = None,
+    task: Path | list[Path] | None = None,
     environment: dict[str, str] | None = None,
 ) -> dict[str, list[Any]]:
-    """Import `module` (from `task`, then `site`: one layer tree or several, in /opt/python's
-    order) and run `statements` in a fresh `-S` interpreter; the failures and the modules loaded
-    by the import itself."""
+    """Import `module` (from `task`: the function's code, one directory or several, then
+    `site`: one layer tree or several, in /opt/python's order) and run `statements` in a fresh
+    `-S` interpreter; the failures and the modules loaded by the import itself."""
     sites = site if isinstance(site, list) else [site]
-    return _run(python, _PROBE, [module, statements], [task, *sites], environment)
+    tasks = task if isinstance(task, list) else [task]
+    return _run(python, _PROBE, [module, statements], [*tasks, *sites], environment)
 
 
 def probe_clients(python: str, site: Path | list[Path], services: list[str]) -> list[str]:
@@ -420,6 +421,17 @@ def _prune_services(tree: Path, services: Collection[str] | None) -> list[str]:
     return []
 
 
+# Functions whose artifact holds first-party packages besides their own directory (their
+# Makefile copies them in): the directory, relative to the function's, whose packages the
+# artifact holds. functions/relay_poll/Makefile copies senders/ (the relay's modules).
+BUNDLED = {"relay_poll": "../.."}
+
+
+def _function_code(app: Path) -> list[Path]:
+    bundled = BUNDLED.get(app.parent.name)
+    return [app.parent] + ([(app.parent / bundled).resolve()] if bundled else [])
+
+
 def _check_trees(
     pool: ThreadPoolExecutor,
     trees: dict[str, Path],
@@ -444,7 +456,8 @@ def _check_trees(
     for path in [*sources, *apps]:
         statements.extend(s for s in import_statements(path.read_text()) if s not in statements)
     everything = [trees[n] for n in order]
-    jobs = [("", pool.submit(probe, sys.executable, everything, None, statements))]
+    bundled = sorted({code for app in apps for code in _function_code(app)[1:]})
+    jobs = [("", pool.submit(probe, sys.executable, everything, None, statements, bundled))]
     attached = function_layers(template.read_text()) if template else {}
     for app in apps:
         layer_names = attached.get(app.parent.name, order)
@@ -458,7 +471,7 @@ def _check_trees(
             label = f"{app.parent.name} ({'+'.join(layer_names)}, tracing {mode}): "
             env = {"ECMPUSH_TRACING": mode}
             job = pool.submit(
-                probe, sys.executable, layer_trees, "app", first_call, app.parent, env
+                probe, sys.executable, layer_trees, "app", first_call, _function_code(app), env
             )
             jobs.append((label, job))
     for label, job in jobs:

@@ -23,6 +23,11 @@ workflow the service account manages, as `default_stage`. `webhook_api_key_env` 
 variable holding the API key API Gateway requires on /ecm/events (stack output
 `WebhookApiKeyId`, docs/deploy.md); the relay sends it as `x-api-key`.
 
+Relative paths (`ecm_secret_file`, `state_file`) are read from the configuration file's own
+directory, so the relay runs the same from any working directory (a systemd unit, a container).
+Every mistake is a `RelayConfigError` naming the key and what is wrong, never a value of a
+secret (`ecmpush-relay` prints it and exits 2; docs/relay.md lists them).
+
 `forward_event_types` is the administrator's allow-list for the listener's raw forward
 (`POST /events`): the event types it may sign as given, e.g. `["document.available"]`. Empty
 (the default), `/events` signs nothing and answers 403: workflow steps come in through
@@ -137,8 +142,67 @@ def _forward_event_types(raw: Any) -> frozenset[str]:
     return frozenset(raw)
 
 
+def _read_json(path: Path, what: str) -> Any:
+    """A JSON file the relay needs, or a `RelayConfigError` that says which and why."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RelayConfigError(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+        raise RelayConfigError(f"{what} {path} cannot be read: {reason}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RelayConfigError(
+            f"{what} {path} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+
+
+def _beside(config_path: Path, value: str) -> Path:
+    """A path from the configuration: absolute as written, else beside the configuration."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (config_path.parent / path).resolve()
+
+
+def _ecm_secret(path: Path, base_url: str) -> Mapping[str, Any]:
+    secret = _read_json(path, "ecm_secret_file")
+    if not isinstance(secret, Mapping):
+        raise RelayConfigError(f"ecm_secret_file {path} must hold a JSON object")
+    try:
+        EcmConfig.from_secret(secret, base_url=base_url)
+    except (ValueError, TypeError) as exc:
+        raise RelayConfigError(f"ecm_secret_file {path}: {exc}") from None
+    return secret
+
+
+def _from_environment(environ: Mapping[str, str], variable: Any, what: str, key: str) -> str:
+    if not isinstance(variable, str) or not variable:
+        raise RelayConfigError(f"{key} must name an environment variable")
+    value = environ.get(variable, "")
+    if not value:
+        raise RelayConfigError(
+            f"{what} is read from ${variable} ({key}), which is not set or empty"
+        )
+    return value
+
+
+def map_rules(maps: Any, default_stage: Any = "task") -> tuple[dict[int, MapRule], str]:
+    """`maps` and `default_stage` as written (the file's, or the function's parameters)."""
+    if not isinstance(maps, Mapping) or not all(str(k).isdigit() for k in maps):
+        raise RelayConfigError("maps must be an object keyed by workflow map ids")
+    if default_stage not in STAGES:
+        raise RelayConfigError(f"default_stage must be one of {sorted(STAGES)}")
+    try:
+        rules = {int(k): _rule(v, f"maps.{k}") for k, v in maps.items()}
+    except TypeError as exc:
+        raise RelayConfigError(f"maps: {exc}") from None
+    return rules, str(default_stage)
+
+
 def load(path: Path, environ: Mapping[str, str] = os.environ) -> RelayConfig:
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    path = path.expanduser().absolute()
+    raw = _read_json(path, "the relay configuration")
     if not isinstance(raw, Mapping):
         raise RelayConfigError("the relay configuration must be a JSON object")
     unknown = sorted(set(raw) - _KEYS)
@@ -147,29 +211,31 @@ def load(path: Path, environ: Mapping[str, str] = os.environ) -> RelayConfig:
     for key in ("webhook_url", "tenant", "ecm_base_url", "ecm_secret_file", "state_file"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise RelayConfigError(f"{key} is required")
-    secret_env = raw.get("webhook_secret_env", "ECMPUSH_WEBHOOK_SECRET")
-    secret = environ.get(secret_env, "")
-    if not secret:
-        raise RelayConfigError(f"the webhook secret is read from ${secret_env}, which is empty")
-    maps = raw.get("maps", {})
-    if not isinstance(maps, Mapping) or not all(str(k).isdigit() for k in maps):
-        raise RelayConfigError("maps must be an object keyed by workflow map ids")
-    default_stage = raw.get("default_stage", "task")
-    if default_stage not in STAGES:
-        raise RelayConfigError(f"default_stage must be one of {sorted(STAGES)}")
+    for key in ("webhook_url", "ecm_base_url"):
+        if not raw[key].startswith(("https://", "http://")):
+            raise RelayConfigError(f"{key} must be an http(s) URL")
+    secret = _from_environment(
+        environ,
+        raw.get("webhook_secret_env", "ECMPUSH_WEBHOOK_SECRET"),
+        "the webhook secret",
+        "webhook_secret_env",
+    )
+    maps, default_stage = map_rules(raw.get("maps", {}), raw.get("default_stage", "task"))
     token_env = raw.get("forward_token_env")
     key_env = raw.get("webhook_api_key_env")
-    api_key = environ.get(key_env, "") if key_env else None
-    if key_env and not api_key:
-        raise RelayConfigError(f"the webhook API key is read from ${key_env}, which is empty")
+    api_key = (
+        _from_environment(environ, key_env, "the webhook API key", "webhook_api_key_env")
+        if key_env is not None
+        else None
+    )
     return RelayConfig(
         webhook_url=raw["webhook_url"],
         webhook_secret=secret,
         tenant=raw["tenant"],
         ecm_base_url=raw["ecm_base_url"],
-        ecm_secret=json.loads(Path(raw["ecm_secret_file"]).read_text(encoding="utf-8")),
-        state_file=Path(raw["state_file"]),
-        maps={int(k): _rule(v, f"maps.{k}") for k, v in maps.items()},
+        ecm_secret=_ecm_secret(_beside(path, raw["ecm_secret_file"]), raw["ecm_base_url"]),
+        state_file=_beside(path, raw["state_file"]),
+        maps=maps,
         default_stage=default_stage,
         app_base_url=raw.get("app_base_url"),
         forward_token=environ.get(token_env) if token_env else None,

@@ -87,6 +87,7 @@ def _send(
     deliver: Deliver,
     now: datetime,
     *,
+    store: state.StateStore,
     forget: Callable[[str, str], bool] = lambda _id, _at: False,
 ) -> tuple[list[Change], dict[str, str]]:
     """The one way events leave the relay. Under the state's lock: `pick` the changes not yet
@@ -95,23 +96,23 @@ def _send(
     (the other sender may have moved it meanwhile) and drop the `seen` entries `forget` names
     (by event id and `occurred_at`; never one of these changes').
     Returns the changes and each one's answer."""
-    with state.locked(config.state_file):
-        current = state.load(config.state_file)
+    with store.locked():
+        current = store.load()
         pending = pick(current.known)
         stamp = {c.event_id: current.seen.setdefault(c.event_id, iso(now)) for c in pending}
         if pending:
-            state.save(config.state_file, current)
+            store.save(current)
     events = [c.event(config, stamp[c.event_id]) for c in pending]
     outcome = deliver(events) if events else {}
-    with state.locked(config.state_file):
-        current = state.load(config.state_file)
+    with store.locked():
+        current = store.load()
         for change in pending:
             if outcome.get(change.event_id, "missing") in DONE | REFUSED:
                 change.applied(current.known)
                 current.seen.pop(change.event_id, None)
         for stale in [k for k, at in current.seen.items() if k not in stamp and forget(k, at)]:
             del current.seen[stale]
-        state.save(config.state_file, current)
+        store.save(current)
     return pending, outcome
 
 
@@ -120,7 +121,11 @@ def poll(
     ecm: RunningWorkflows,
     deliver: Deliver,
     now: Clock = _utcnow,
+    *,
+    store: state.StateStore | None = None,
 ) -> PollReport:
+    """One poll; the state in `store` (default: the configuration's `state_file`)."""
+    store = store or state.FileStateStore(config.state_file)
     report = PollReport()
     started = now()
     rows: dict[str, list[ActiveWorkflow]] = defaultdict(list)
@@ -155,6 +160,7 @@ def poll(
         lambda known: changes(known, running, unreadable),
         deliver,
         started,
+        store=store,
         forget=forget,
     )
     for change in pending:
@@ -239,7 +245,11 @@ def announce(
     if not holders:
         return Announcement("no_holder", key)
     pending, outcome = _send(
-        config, lambda known: announcements(known, workflow, step), deliver, now()
+        config,
+        lambda known: announcements(known, workflow, step),
+        deliver,
+        now(),
+        store=state.FileStateStore(config.state_file),
     )
     statuses = dict.fromkeys(holders, "duplicate")  # already delivered, per the state
     statuses.update({c.assignee or "": outcome.get(c.event_id, "missing") for c in pending})

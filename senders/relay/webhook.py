@@ -57,6 +57,14 @@ def _batches(events: Sequence[Mapping[str, Any]]) -> Iterator[Sequence[Mapping[s
         yield events[start : start + MAX_BATCH]
 
 
+def _failed(response: requests.Response) -> str:
+    """A whole request's failure: its status, or `no-route` for API Gateway's answer to a path
+    it has no route for (403 "Missing Authentication Token", not 404)."""
+    if response.status_code == 403 and "Missing Authentication Token" in response.text:
+        return "failed:no-route"
+    return f"failed:{response.status_code}"
+
+
 def deliver(
     api_url: str,
     secret: str,
@@ -81,9 +89,42 @@ def deliver(
         except (ValueError, KeyError, TypeError):
             results = None
         if not isinstance(results, list):
-            outcome.update({str(e["id"]): f"failed:{response.status_code}" for e in batch})
+            outcome.update({str(e["id"]): _failed(response) for e in batch})
             continue
         for result in results:
             if isinstance(result, dict):
                 outcome[str(result.get("id"))] = str(result.get("status"))
     return outcome
+
+
+# What a whole request's failure (`failed:<reason>`) means, said plainly for the administrator.
+FAILURE_CAUSES = {
+    "failed:401": (
+        "the webhook refused the signature: the relay's webhook secret is not the stack's "
+        "current one (Secrets Manager WebhookSecret; fetch it again after each rotation)"
+    ),
+    "failed:403": (
+        "API Gateway refused the request: the relay sends no API key or a wrong one "
+        "(webhook_api_key_env must name a variable holding the stack's WebhookApiKey value)"
+    ),
+    "failed:404": "nothing answers at {url}/ecm/events: check webhook_url (the API base URL)",
+    "failed:no-route": (
+        "API Gateway has no route {url}/ecm/events (Missing Authentication Token): check "
+        "webhook_url, the stack's API base URL with its stage"
+    ),
+    "failed:413": "the webhook found a request too large (more than 256 KiB)",
+    "failed:ConnectionError": "the webhook at {url} cannot be reached (DNS, proxy, firewall)",
+    "failed:Timeout": "the webhook at {url} did not answer in time",
+    "failed:ReadTimeout": "the webhook at {url} did not answer in time",
+    "failed:ConnectTimeout": "the webhook at {url} cannot be reached (connection timed out)",
+    "failed:SSLError": "the webhook at {url} failed the TLS check (certificate, proxy)",
+}
+CONFIGURATION_FAILURES = frozenset({"failed:401", "failed:403", "failed:404", "failed:no-route"})
+
+
+def failure_cause(status: str, api_url: str) -> str | None:
+    """The plain cause of a `failed:<reason>` outcome; None for a per-event status."""
+    if not status.startswith("failed:"):
+        return None
+    cause = FAILURE_CAUSES.get(status, "the webhook answered {status}: see docs/relay.md")
+    return cause.format(url=api_url.rstrip("/"), status=status.removeprefix("failed:"))

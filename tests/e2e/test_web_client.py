@@ -8,8 +8,9 @@ a button is dispatched to the worker's own `notificationclick` listener (a headl
 no notification to click). The rest hold the page to what a user may expect: a crafted `#open=`
 link never answers or draws a card and labels are the app's (issue 20, finding 5), the comment
 box stops at the API's limit (11e), nothing locks up when the API or config.json fails (issue 25;
-failures made with Playwright's routing), and cards waiting for an answer survive a reload until
-answered, here or elsewhere."""
+failures made with Playwright's routing), cards waiting for an answer survive a reload until
+answered, here or elsewhere, a push nobody saw is reminded and then escalated early to the
+deputy's browser, and "Remind me later" on a card brings the push back (issue 23)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +29,7 @@ import requests
 from devstack.demo import approval_event
 from devstack.web_static import DIST_DIR
 from devstack.webpush_channel import push_payload
+from ecmpush.clock import rfc3339
 from ecmpush.domain.replies.requests import MAX_COMMENT_CHARS
 from senders.relay.webhook import post_event
 from tests.conftest import REPO_ROOT
@@ -67,6 +70,7 @@ def _seed_task(
     task_ids: tuple[str, str, str] = TASK,
     title: str = "Approve budget FY27",
     stage: str = "approval",
+    assignee: str = USER,
 ) -> None:
     process, subprocess, task = (int(part) for part in task_ids)
     approval = stage == "approval"
@@ -80,7 +84,7 @@ def _seed_task(
                     "task_id": task,
                     "stage": stage,
                     "title": title,
-                    "assignee": USER,
+                    "assignee": assignee,
                     "initiator": "asmith",
                     "actions": [{"key": "SendOn", "label": "Send On"}]
                     + ([] if approval else [{"key": "SendForReview", "label": "Send for Review"}]),
@@ -923,6 +927,136 @@ def test_a_card_answered_on_another_device_is_gone_after_a_reload(
         assert page.evaluate(KEPT) == []
     finally:
         context.close()
+
+
+# --- not seen → the next person, and snooze (issue 23 items 3 and 4) ---------------------------
+
+NOT_SEEN = ("4785", "4785", "1")  # ids no other browser test uses
+SNOOZED = ("4786", "4786", "1")
+ASMITH_TOKEN = "fcm-e2e-asmith-android-not-seen-0001"
+
+
+def _sweep_sla(stack: RunningStack, at: datetime) -> dict[str, Any]:
+    """The SLA sweep as of `at`, as the demo drives it (the local stack's clock override)."""
+    answer = requests.post(
+        f"{stack.api}/_devstack/sweeps/sla", json={"at": rfc3339(at)}, timeout=120
+    )
+    assert answer.ok, answer.text
+    result: dict[str, Any] = answer.json()["result"]
+    return result
+
+
+def _fcm_data(stack: RunningStack, token: str) -> list[dict[str, str]]:
+    answer = requests.get(
+        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=10
+    )
+    assert answer.ok, answer.text
+    return [
+        record["message"]["data"]
+        for record in answer.json()["messages"]
+        if record.get("answer", {}).get("status") == 200
+    ]
+
+
+def _wait_for_push(stack: RunningStack, token: str, kind: str, title: str) -> dict[str, str]:
+    deadline = time.monotonic() + 60
+    while True:
+        found = [d for d in _fcm_data(stack, token) if d["type"] == kind and title in d["title"]]
+        if found or time.monotonic() > deadline:
+            assert found, f"no {kind} push {title!r} for {token}"
+            return found[-1]
+        time.sleep(0.2)
+
+
+def test_a_push_nobody_saw_is_reminded_then_escalated_early_to_the_deputy(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """asmith's phone gets the approval and never displays it (no receipt): an hour later (the
+    local routing's `unseen` time for a high-priority approval) the sweep reminds asmith, four
+    hours after that it escalates early; bjones, asmith's configured deputy, gets the card with
+    the step's buttons in the browser."""
+    title = "Approve vendor onboarding"
+    _seed_task(running_stack, NOT_SEEN, title, assignee="asmith")
+    registered = requests.put(
+        f"{running_stack.api}/devices/asmith-android-not-seen-4b7e1c9a",
+        headers={"Authorization": f"Bearer {running_stack.token('asmith')}"},
+        json={"token": ASMITH_TOKEN, "platform": "android", "locale": "en-GB"},
+        timeout=30,
+    )
+    assert registered.status_code in (200, 201), registered.text
+    context, page, errors, _ = _open_app(browser, running_stack)
+    try:
+        _sign_in(page, running_stack)
+        sent = datetime.now(UTC)
+        event = _approval("evt-web-not-seen-01", NOT_SEEN, title)
+        event["data"]["assignee"] = {"user_id": "asmith"}
+        _post(running_stack, event)
+        _wait_for_push(running_stack, ASMITH_TOKEN, "task.assigned", title)
+
+        reminded = _sweep_sla(running_stack, sent + timedelta(hours=1, minutes=5))
+        assert reminded["not_seen_reminders"] >= 1, json.dumps(reminded)
+        reminder = _wait_for_push(running_stack, ASMITH_TOKEN, "sla.reminder", title)
+        assert reminder["reason"] == "not_seen"
+        assert reminder["actions"] == "approve,reject,request_info"
+
+        escalated = _sweep_sla(running_stack, sent + timedelta(hours=5, minutes=10))
+        assert escalated["not_seen_escalations"] >= 1, escalated
+        card = page.locator(
+            "[data-testid=push][data-type='sla.escalation']",
+            has_text=f"Not seen by asmith: {title}",
+        )
+        card.wait_for()
+        assert card.locator(".actions button").all_inner_texts() == [
+            "Approve",
+            "Reject",
+            "Ask for info",
+        ]
+        assert card.locator("[data-testid=snooze]").count() == 0  # only the assignee snoozes
+        page.screenshot(path=IMAGES / "web-not-seen-escalation.png")
+    finally:
+        context.close()
+    assert errors == []
+    assert [d["type"] for d in _fcm_data(running_stack, ASMITH_TOKEN) if title in d["title"]] == [
+        "task.assigned",
+        "sla.reminder",
+    ]  # the assignee is reminded once, never escalated to
+    status = devstack(running_stack.state_dir, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["process"]["not_seen"]["escalations"] >= 1
+
+
+def test_remind_me_later_from_the_card_brings_the_push_back(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    title = "Approve travel request"
+    _seed_task(running_stack, SNOOZED, title)
+    context, page, errors, replies = _open_app(browser, running_stack)
+    try:
+        _sign_in(page, running_stack)
+        _post(running_stack, _approval("evt-web-snooze-01", SNOOZED, title))
+        card = page.locator("[data-testid=push][data-type='task.assigned']", has_text=title)
+        card.wait_for()
+        card.locator("[data-testid=snooze] button[data-snooze='1h']").click()
+        said = card.locator("[data-testid=snooze-result]")
+        page.wait_for_function(
+            "el => el.textContent.startsWith('Snoozed: it comes back')", arg=said.element_handle()
+        )
+        assert card.get_attribute("data-snoozed") == "yes"
+        assert card.locator(".actions button[data-action=approve]").is_disabled()
+        [snooze] = [r for r in replies if r and r.get("action") == "snooze"]
+        assert snooze["snooze"] == "1h"
+
+        _sweep_sla(running_stack, datetime.now(UTC) + timedelta(hours=1, minutes=1))
+        back = page.locator("[data-testid=push][data-type='task.snoozed']", has_text=title)
+        back.wait_for()
+        assert back.locator("h3").inner_text() == f"Reminder: {title}"
+        back.locator("button[data-action=approve]").click()
+        page.wait_for_selector("[data-testid=push][data-type='task.snoozed'][data-replied]")
+        assert back.get_attribute("data-replied") == "yes", back.inner_text()
+    finally:
+        context.close()
+    assert errors == []
+    assert _sent_on(running_stack, SNOOZED)["disposition_taken"] == "Approve"
 
 
 RECEIPTS_TASK = ("4780", "4780", "1")  # used by no other browser test

@@ -69,6 +69,8 @@ def harness(
             extra["FirebaseAuthSecretArn"] = arn
             _, toolkit_url = request.getfixturevalue("identity_toolkit")
             monkeypatch.setenv("ECMPUSH_IDENTITY_TOOLKIT_URL", toolkit_url)
+        if request.node.get_closest_marker("relay_function"):
+            extra["EnableRelay"] = "true"  # RelayPollFunction exists, with its role
         provisioned = provision(
             template,
             secret_values={

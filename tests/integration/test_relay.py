@@ -119,7 +119,7 @@ def _relay(config: RelayConfig, now: datetime | None = None) -> Any:
         lambda events: deliver(
             config.webhook_url, config.webhook_secret, events, api_key=config.webhook_api_key
         ),
-        **({} if now is None else {"now": lambda: now}),
+        (lambda: now) if now is not None else (lambda: datetime.now(UTC)),
     )
 
 
@@ -208,7 +208,7 @@ def test_the_relay_reads_its_api_key_from_the_environment(tmp_path: Path) -> Non
     from senders.relay.config import RelayConfigError, load
 
     secret_file = tmp_path / "ecm.json"
-    secret_file.write_text("{}")
+    secret_file.write_text(json.dumps({"username": "svc-relay", "password": "pw"}))
     raw = {
         "webhook_url": "https://x.test/prod",
         "tenant": "acme",
@@ -806,7 +806,7 @@ def test_forward_event_types_is_an_explicit_list_of_non_step_types(tmp_path: Pat
     from senders.relay.config import RelayConfigError, load
 
     secret_file = tmp_path / "ecm.json"
-    secret_file.write_text("{}")
+    secret_file.write_text(json.dumps({"username": "svc-relay", "password": "pw"}))
     raw: dict[str, Any] = {
         "webhook_url": "https://x.test/prod",
         "tenant": "acme",

@@ -40,8 +40,14 @@ def _metrics(namespace: str) -> list[list[str]]:
     return rows
 
 
+# Metrics with the dimensions flow and stage, emitted one record each by this adapter.
+FIGURES_SOURCE = REPO_ROOT / "layers/shared/ecmpush/adapters/process_figures.py"
+FIGURE_DIMENSIONS = ("flow", "stage")
+
+
 def _emitted(name: str) -> bool:
     sources = "".join(p.read_text() for p in (REPO_ROOT / "functions").glob("*/app.py"))
+    sources += FIGURES_SOURCE.read_text()
     if re.search(rf'["(]{name}[",)]', sources) or f'"{name}"' in sources:
         return True
     for prefix, path in SWEEP_SOURCES.items():
@@ -60,9 +66,27 @@ def test_every_application_metric_on_the_dashboard_is_emitted_by_the_code() -> N
     names = [row[1] for row in _metrics("Ecmpush")]
     assert len(names) > 20
     assert [name for name in names if not _emitted(name)] == []
-    assert all(row[-2:] == ["service", "ecmpush"] for row in _metrics("Ecmpush"))
-    # Only the withdrawal count carries a dimension of its own.
-    assert {row[1] for row in _metrics("Ecmpush") if len(row) > 4} == {"PushesWithdrawn"}
+    for row in _metrics("Ecmpush"):
+        words = [v for v in row[2:] if isinstance(v, str)]
+        dimensions = dict(zip(words[::2], words[1::2], strict=True))
+        assert dimensions.pop("service") == "ecmpush", row
+        if row[1] in _figures():
+            assert tuple(dimensions) == FIGURE_DIMENSIONS, row
+        elif row[1] == "PushesWithdrawn":  # the withdrawal count carries its reason
+            assert tuple(dimensions) == ("reason",), row
+        else:
+            assert dimensions == {}, row
+
+
+def _figures() -> set[str]:
+    return set(re.findall(r'^[A-Z_]+ = "(\w+)"$', FIGURES_SOURCE.read_text(), re.MULTILINE))
+
+
+def test_time_to_decision_is_shown_at_p50_and_p90_for_every_stage() -> None:
+    rows: list[list[Any]] = list(_metrics("Ecmpush"))
+    shown = {(row[7], row[8]["stat"]) for row in rows if row[1] == "TimeToDecision"}
+    stages = ("approval", "review", "task")
+    assert shown == {(stage, stat) for stage in stages for stat in ("p50", "p90")}
 
 
 def test_withdrawals_are_shown_for_every_reason_the_code_gives() -> None:

@@ -14,7 +14,7 @@ from devstack import template as cfn
 FLOW_TYPES = {
     1: {"task.assigned"},
     2: {"expiry.warning"},
-    3: {"sla.reminder", "sla.escalation"},
+    3: {"sla.reminder", "sla.escalation", "task.snoozed"},  # the SLA sweep's pushes
     4: {"document.available"},
     5: {"document.published"},
     6: {"governance.alert"},
@@ -46,7 +46,7 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
 def test_push_samples_in_clients_doc_are_current() -> None:
     text = push_samples.DOC.read_text()
     assert push_samples.updated_doc(text) == text, "docs/clients.md samples are stale: make samples"
-    assert text.count("#### ") == 13
+    assert text.count("#### ") == 16
     assert '"category": "ECM_APPROVAL"' in text
     assert '"click_action": "ECM_REVIEW"' in text
 
@@ -74,6 +74,9 @@ def test_every_flow_has_an_android_and_an_ios_sample() -> None:
     escalation = next(s for s in sections if s.startswith("sla.escalation"))
     assert '"actions": "approve,reject,request_info"' in escalation  # the step's own buttons
     assert '"action_token"' in escalation
+    not_seen = [s for s in sections if s.split(" (")[0].endswith("not seen")]
+    assert len(not_seen) == 2
+    assert all(s.count('"reason": "not_seen"') == 2 for s in not_seen)  # android and ios
     withdrawn = next(s for s in sections if s.startswith("withdrawn"))
     assert '"notification": {' not in withdrawn  # data-only: the app closes the push itself
     assert '"apns-collapse-id": "task-' in withdrawn

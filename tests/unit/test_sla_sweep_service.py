@@ -69,6 +69,7 @@ class Tasks(Partial):
         *,
         due_at: datetime,
         step: dict[str, Any] | None = None,
+        snooze_at: datetime | None = None,
     ) -> bool:
         if self.lose_advance:
             raise RuntimeError("DynamoDB unreachable")

@@ -139,9 +139,15 @@ EXPECTED: dict[str, Grants] = {
     | _index("TasksTable", "sla_due")
     | _send("DispatchQueue")
     | _secret("EcmCredentialsSecret")
-    | _SSM,  # the deputies who may act on an escalation
+    | _SSM  # the deputies who may act on an escalation
+    | _items("DeliveriesTable", "query"),  # whether the assignee saw the push (not-seen check)
     "DevicePruneFunction": _index("DevicesTable", "by_refresh")
     | _items("DevicesTable", "delete", "update", "check"),
+    "RelayPollFunction": _items("RecordsTable", "get", "put")  # its `#relay:*` item only
+    | _items("IdempotencyTable", "get", "put", "update", "delete")
+    | _items("EventsTable", "put")
+    | _send("DispatchQueue")
+    | _secret("EcmCredentialsSecret"),
     "WebhookSecretRotationFunction": {("WebhookSecret", a) for a in _ROTATE}
     | {("ActionTokenKeySecret", a) for a in _ROTATE}
     | {("*", "secretsmanager:GetRandomPassword")},
@@ -218,6 +224,20 @@ def test_reply_writers_reach_reply_items_but_not_the_fcm_pause(template, functio
     with pytest.raises(ClientError, match="AccessDenied"):
         enforcer.check(function, "dynamodb", "PutItem", low_level)
     assert FCM_PAUSE_KEY["notification_id"] == "#fcm"
+
+
+def test_the_relay_poll_reaches_its_state_item_but_no_record(template):
+    """RelayPollFunction keeps its state in RecordsTable (`#relay:state`): IAM lets it read and
+    write that item and no record of the expiry sweep's."""
+    enforcer = enforcer_for(template, static_provisioned(template))
+    state = {"TableName": "RecordsTable", "Key": {"record_key": "#relay:state"}}
+    enforcer.check("RelayPollFunction", "dynamodb", "GetItem", state)
+    enforcer.check("RelayPollFunction", "dynamodb", "PutItem", {**state, "Item": state["Key"]})
+    record = {"TableName": "RecordsTable", "Key": {"record_key": "otcs:node:4711"}}
+    with pytest.raises(ClientError, match="AccessDenied"):
+        enforcer.check("RelayPollFunction", "dynamodb", "GetItem", record)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        enforcer.check("RelayPollFunction", "dynamodb", "DeleteItem", state)
 
 
 def test_the_api_functions_verify_id_tokens_with_the_project_id_alone(template):

@@ -4,7 +4,7 @@ port that keeps the real server's rules: only the holder may open or send on a s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -137,7 +137,10 @@ DEPUTIES = RoutingConfig.model_validate({"deputies": {"asmith": ["bjones"]}})
 
 
 def service(
-    ecm: FakeContentServer, recorder: WriteBackRecorder, routing: RoutingConfig = DEPUTIES
+    ecm: FakeContentServer,
+    recorder: WriteBackRecorder,
+    routing: RoutingConfig = DEPUTIES,
+    figures: Any = None,
 ) -> WriteBackService:
     return WriteBackService(
         ecm=lambda: ecm,
@@ -147,6 +150,7 @@ def service(
         app_base_url="https://app.test",
         clock=lambda: NOW,
         routing=lambda: routing,
+        figures=figures,
     )
 
 
@@ -301,3 +305,24 @@ def test_a_reply_content_server_could_not_take_waits_a_doubling_backoff_or_its_h
 ) -> None:
     assert backoff_seconds(receive_count, retry_after, rand=0.0) == shortest
     assert backoff_seconds(receive_count, retry_after, rand=1.0) == longest
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.decisions: list[tuple[str, str, float]] = []
+
+    def decided(self, *, flow: str, stage: str, seconds: float) -> None:
+        self.decisions.append((flow, stage, seconds))
+
+
+def test_an_applied_reply_reports_the_time_from_the_first_push_to_the_decision() -> None:
+    figures = Figures()
+    pushed_at = NOW - timedelta(hours=2)
+    recorder = WriteBackRecorder(tracked_task(stage="review", opened_at=pushed_at))
+    writer = service(FakeContentServer(), recorder, figures=figures)
+    writer.apply(reply(action="acknowledge"), 5)
+    assert figures.decisions == [("task.assigned", "review", 7200.0)]
+    closed = WriteBackRecorder(TRACKED.model_copy(update={"status": "closed"}))
+    late = service(FakeContentServer(), closed, figures=figures)
+    late.apply(reply(), 5)
+    assert len(figures.decisions) == 1  # a task closed already was decided elsewhere

@@ -23,6 +23,7 @@ import {
   offeredActions,
   postResponse,
 } from './replies.js';
+import { postSnooze, snoozeControl } from './snooze.js';
 import './style.css';
 
 const CATEGORIES = [
@@ -386,6 +387,12 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
     buttons.length ? el('div', { class: 'actions' }, ...buttons) : null,
     commentBox,
     result,
+    snoozeControl(data, offered, {
+      post: async (snooze) => postSnooze(config.apiBase, await currentIdToken(auth), {
+        actionToken: data.action_token, snooze, installationId: installationId(),
+      }),
+      done: () => snoozed(card, data),
+    }),
   );
   target.prepend(card);
   if (resume && offered.includes(resume.action)) {
@@ -513,6 +520,13 @@ async function openDocument(nodeId) {
 function categoryWord(category) {
   const word = t(`category.${category}`);
   return word.startsWith('category.') ? category : word;
+}
+
+/** Snoozed: the card's buttons go off until the push comes back (as `task.snoozed`). */
+function snoozed(card, data) {
+  card.dataset.snoozed = 'yes';
+  card.querySelectorAll('.actions button').forEach((b) => { b.disabled = true; });
+  forgetPush(data.notification_id);
 }
 
 async function loadInbox() {

@@ -272,7 +272,33 @@ class TasksPort(Protocol):
         *,
         due_at: datetime,
         step: dict[str, Any] | None = None,
+        snooze_at: datetime | None = None,
     ) -> bool: ...
+    def advance_unseen(
+        self,
+        task: TrackedTask,
+        to_level: int,
+        unseen_at: datetime | None,
+        next_at: datetime | None,
+        *,
+        escalates: bool = False,
+        step: dict[str, Any] | None = None,
+    ) -> bool: ...
+    def snooze(self, task: TrackedTask, until: datetime) -> bool: ...
+    def wake(self, task: TrackedTask, next_at: datetime | None) -> bool: ...
+
+
+class SeenPort(Protocol):
+    """adapters/deliveries_repository.py `DeliveriesRepository`: whether a user's device
+    displayed or opened one of some pushes (the receipts its deliveries keep)."""
+
+    def seen_by(self, owner: str, notification_ids: Sequence[str]) -> bool: ...
+
+
+class ProcessFigures(Protocol):
+    """adapters/process_figures.py `PowertoolsFigures`: process visibility metrics."""
+
+    def decided(self, *, flow: str, stage: str, seconds: float) -> None: ...
 
 
 class TrackedStepsPort(Protocol):
@@ -331,6 +357,14 @@ class SweepLeasePort(Protocol):
     def save_resume_page(
         self, name: str, fingerprint: str, page: int | None, now: datetime
     ) -> None: ...
+
+
+class RelayStatePort(Protocol):
+    """adapters/relay_state_item.py `RelayStateItem`: the scheduled relay poll's state, one
+    JSON document written only over the revision it was read at."""
+
+    def read(self) -> tuple[Mapping[str, Any] | None, int]: ...
+    def write(self, document: Mapping[str, Any], expected_revision: int) -> None: ...
 
 
 class PreferencesPort(Protocol):

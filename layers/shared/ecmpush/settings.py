@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     # The Identity Platform tenant whose users may call the API; unset: project-level users
     # only, a tenant's token is refused (issue 21 §4).
     firebase_tenant_id: str | None = None
+    # The scheduled relay poll (RelayPollFunction, EnableRelay): the workflow maps it watches
+    # (relay.json's `maps`, JSON; empty: every map), their default stage and the tenant its
+    # events name. Its state is a control item of RecordsTable.
+    relay_maps: str = ""
+    relay_default_stage: str = "task"
+    relay_tenant: str = ""
     # The OTDS sign-in bridge (SignInFunction, docs/sign-in.md); unset unless OtdsBaseUrl is.
     otds_base_url: str = ""
     otds_client_id: str = ""

@@ -346,3 +346,24 @@ class DeliveriesRepository:
                 open_ = [i for i in open_ if i not in written]
             answers.extend(written[i] for i in range(len(chunk)))
         return answers
+
+    def seen_by(self, owner: str, notification_ids: Sequence[str]) -> bool:
+        """Whether a device of `owner` displayed or opened any of the pushes (the receipts
+        `displayed_at` / `opened_at` on its deliveries): one strongly consistent query per
+        push, over that owner's deliveries only."""
+        prefix = item_key("d", owner) + KEY_SEPARATOR
+        for notification_id in notification_ids:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": Key("notification_id").eq(notification_id)
+                & Key("sk").begins_with(prefix),
+                "ConsistentRead": True,
+                "ProjectionExpression": "displayed_at, opened_at",
+            }
+            while True:
+                page = self._table.query(**kwargs)
+                if any("displayed_at" in i or "opened_at" in i for i in page.get("Items", [])):
+                    return True
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return False

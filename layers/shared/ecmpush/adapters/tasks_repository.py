@@ -1,7 +1,10 @@
 """Tracked workflow tasks: pk `task_key`. While a task is open and has an SLA step left, the
 sparse pair `sla_bucket` ("due") / `sla_next_at` (when that step is due, `clock.sortable`)
 puts it in the `sla_due` index the SLA sweep queries; both disappear when the task closes or
-its ladder is done, so the index only ever holds work."""
+its ladder is done, so the index only ever holds work. `sla_next_at` is the earliest of the
+next SLA step, the not-seen check (`unseen_at`, domain/sweeps/unseen.py) and the snooze
+(`snooze_at`, domain/sweeps/snooze.py); each write that moves one of them is conditional on the
+others being as the writer read them, so none is lost from the index."""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ from ecmpush.adapters.dynamo_cursor import due_page
 from ecmpush.clock import rfc3339, sortable
 from ecmpush.domain.delivery.withdrawal import Decision, decision_item
 from ecmpush.domain.page import Page
-from ecmpush.domain.sweeps.sla import SlaPolicy
+from ecmpush.domain.sweeps.sla import DONE, SlaPolicy
 from ecmpush.domain.sweeps.tasks import TrackedTask
+from ecmpush.domain.sweeps.unseen import UNSEEN_DONE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -73,7 +77,8 @@ class TasksRepository:
         }
         item["due_at"] = _due_text(due_at)
         item["sla_bucket"] = SLA_BUCKET
-        item["sla_next_at"] = sortable(due_at)
+        first = min(due_at, task.unseen_at) if task.unseen_at else due_at
+        item["sla_next_at"] = sortable(first)
         item["expires_at"] = int((task.opened_at + self._retention).timestamp())
         try:
             self._table.put_item(
@@ -187,11 +192,15 @@ class TasksRepository:
         *,
         due_at: datetime,
         step: dict[str, Any] | None = None,
+        snooze_at: datetime | None = None,
     ) -> bool:
         """Move an open task's ladder from `from_level` to `to_level` (due again at `next_at`, or
-        out of the index when None), appending `step` to its `sla_steps` history. Conditional on
+        out of the index when None), appending `step` to its `sla_steps` history; the ladder's
+        end also ends a pending not-seen check. Conditional on
         the task being open, at `from_level` and on the same due time, so of two overlapping
-        sweeps exactly one climbs each step; False when the condition did not hold."""
+        sweeps exactly one climbs each step; False when the condition did not hold. `next_at`
+        includes the task's pending snooze, `snooze_at` as read: a snooze written meanwhile
+        fails the condition instead of leaving the index."""
         names = {"#status": "status"}
         values: dict[str, Any] = {
             ":open": "open",
@@ -205,23 +214,120 @@ class TasksRepository:
             "sla_level = :to",
             "sla_steps = list_append(if_not_exists(sla_steps, :none), :steps)",
         ]
+        removes = []
+        if to_level >= DONE:  # the ladder's end ends a pending not-seen check too
+            sets.append("unseen_level = :unseen_done")
+            values[":unseen_done"] = UNSEEN_DONE
+            removes.append("unseen_at")
         if next_at is not None:
             sets += ["sla_bucket = :bucket", "sla_next_at = :next"]
             values |= {":bucket": SLA_BUCKET, ":next": sortable(next_at)}
-            expression = "SET " + ", ".join(sets)
         else:
-            expression = "SET " + ", ".join(sets) + " REMOVE sla_bucket, sla_next_at"
+            removes += ["sla_bucket", "sla_next_at"]
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
         at_level = "sla_level = :from"
         if from_level == 0:  # tasks tracked before the SLA ladder existed have no level yet
             at_level = "(attribute_not_exists(sla_level) OR sla_level = :from)"
+        unchanged, snooze_values = _snooze_as_read(snooze_at)
         return applied(
             self._table.update_item,
             Key={"task_key": task_key},
             UpdateExpression=expression,
-            ConditionExpression=f"#status = :open AND due_at = :due AND {at_level}",
+            ConditionExpression=f"#status = :open AND due_at = :due AND {at_level} AND {unchanged}",
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeValues=values | snooze_values,
         )
+
+    def advance_unseen(
+        self,
+        task: TrackedTask,
+        to_level: int,
+        unseen_at: datetime | None,
+        next_at: datetime | None,
+        *,
+        escalates: bool = False,
+        step: dict[str, Any] | None = None,
+    ) -> bool:
+        """Move the not-seen check of `task` (as read) to `to_level`, due again at `unseen_at`
+        (None: done), the task's next check at `next_at`; with `escalates`, the SLA ladder
+        ends too (the early escalation). Conditional on the task being open with the same
+        not-seen level, SLA level and snooze as read: of two sweeps one moves it, and an
+        escalation the ladder made meanwhile is never made twice."""
+        sets = ["unseen_level = :to"]
+        removes = []
+        values: dict[str, Any] = {":open": "open", ":to": to_level, ":from": task.unseen_level}
+        if unseen_at is not None:
+            sets.append("unseen_at = :unseen")
+            values[":unseen"] = rfc3339(unseen_at)
+        else:
+            removes.append("unseen_at")
+        if escalates:
+            sets.append("sla_level = :done")
+            values[":done"] = DONE
+        if step is not None:
+            sets.append("sla_steps = list_append(if_not_exists(sla_steps, :none), :steps)")
+            values |= {":steps": [step], ":none": []}
+        return self._reschedule(task, sets, removes, values, next_at, "unseen_level = :from")
+
+    def snooze(self, task: TrackedTask, until: datetime) -> bool:
+        """Snooze `task` (as read) until `until`; its next check is the earlier of that and
+        its next SLA step, which the snooze never moves. The not-seen check ends (the assignee
+        saw the push). Conditional on the snoozes, levels and the pending snooze being as read,
+        so of two snoozes at once one counts, never more than the bound the caller checked."""
+        sla_at = self._sla.step_at(task.sla_level, task.due_at) if task.due_at else None
+        next_at = min(sla_at, until) if sla_at else until
+        sets = ["snooze_at = :until", "snoozes = :count", "unseen_level = :seen"]
+        values: dict[str, Any] = {
+            ":open": "open",
+            ":until": rfc3339(until),
+            ":count": task.snoozes + 1,
+            ":read": task.snoozes,
+            ":seen": UNSEEN_DONE,
+        }
+        at_count = "(attribute_not_exists(snoozes) OR snoozes = :read)"
+        return self._reschedule(task, sets, ["unseen_at"], values, next_at, at_count)
+
+    def wake(self, task: TrackedTask, next_at: datetime | None) -> bool:
+        """The snoozed push went out: the snooze ends, the task's next check is `next_at`."""
+        return self._reschedule(task, [], ["snooze_at"], {":open": "open"}, next_at, None)
+
+    def _reschedule(
+        self,
+        task: TrackedTask,
+        sets: list[str],
+        removes: list[str],
+        values: dict[str, Any],
+        next_at: datetime | None,
+        condition: str | None,
+    ) -> bool:
+        if next_at is not None:
+            sets = [*sets, "sla_bucket = :bucket", "sla_next_at = :next"]
+            values = values | {":bucket": SLA_BUCKET, ":next": sortable(next_at)}
+        else:
+            removes = [*removes, "sla_bucket", "sla_next_at"]
+        expression = ("SET " + ", ".join(sets)) if sets else ""
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        level = "(attribute_not_exists(sla_level) OR sla_level = :level)"
+        unchanged, snooze_values = _snooze_as_read(task.snooze_at)
+        conditions = ["#status = :open", level, unchanged, *([condition] if condition else [])]
+        return applied(
+            self._table.update_item,
+            Key={"task_key": task.task_key},
+            UpdateExpression=expression.strip(),
+            ConditionExpression=" AND ".join(conditions),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values | snooze_values | {":level": task.sla_level},
+        )
+
+
+def _snooze_as_read(snooze_at: datetime | None) -> tuple[str, dict[str, Any]]:
+    """The condition that the task's pending snooze is still `snooze_at` (None: none)."""
+    if snooze_at is None:
+        return "attribute_not_exists(snooze_at)", {}
+    return "snooze_at = :snoozed", {":snoozed": rfc3339(snooze_at)}
 
 
 def _tracked(key: str, item: dict[str, Any]) -> TrackedTask:

@@ -14,6 +14,7 @@ from ecmpush.bootstrap.devices import build_devices
 from ecmpush.bootstrap.dispatch import build_dispatch
 from ecmpush.bootstrap.intake import build_intake
 from ecmpush.bootstrap.parts import build_secret_store
+from ecmpush.bootstrap.relay import build_relay_poll
 from ecmpush.bootstrap.replies import build_response_callback, build_write_back
 from ecmpush.bootstrap.sign_in import build_sign_in
 from ecmpush.bootstrap.sweeps import build_device_prune, build_expiry_sweep, build_sla_sweep
@@ -54,6 +55,7 @@ __all__ = [
     "build_expiry_sweep",
     "build_id_token_verifier",
     "build_intake",
+    "build_relay_poll",
     "build_response_callback",
     "build_secret_store",
     "build_sign_in",

@@ -52,26 +52,27 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     return {**response, "status": "duplicate"}
 
 
-@cached
-def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts]) -> Intake:
+def idempotency_config(config: Settings) -> IdempotencyConfig:
+    """Powertools idempotency keyed on the event id: what makes intake accept an event once."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
-    from ecmpush.entrypoints.webhook_body import WebhookReader
-    from ecmpush.services.webhook_intake import WebhookIntakeService
-
-    config = config or settings()
-    part = Overrides(overrides, IntakeParts)
-    idempotency = IdempotencyConfig(
+    return IdempotencyConfig(
         event_key_jmespath="id",
         payload_validation_jmespath="[type, tenant, occurred_at, data]",
         expires_after_seconds=config.idempotency_days * 86400,
         response_hook=_mark_duplicate,
     )
 
+
+def accept_once_builder(
+    config: Settings, idempotency: IdempotencyConfig
+) -> Callable[[], Callable[[EcmEvent], dict[str, str]]]:
+    """`EventAcceptor.accept` behind Powertools idempotency keyed on the event id (the
+    idempotency layer loads boto3: built on the first event, not before its signature). Also
+    the relay poll's (bootstrap/relay.py), which hands its events over in-process."""
+
     @cache
     def accept_event_once() -> Callable[[EcmEvent], dict[str, str]]:
-        """`EventAcceptor.accept` behind Powertools idempotency keyed on the event id (the
-        idempotency layer loads boto3: built on the first event, not before its signature)."""
         from ecmpush.adapters.events_repository import EventsRepository
         from ecmpush.adapters.idempotent_acceptance import accept_once
         from ecmpush.services.webhook_intake import EventAcceptor
@@ -83,6 +84,18 @@ def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts
         )
         return accept_once(acceptor.accept, config.idempotency_table, idempotency)
 
+    return accept_event_once
+
+
+@cached
+def build_intake(config: Settings | None = None, **overrides: Unpack[IntakeParts]) -> Intake:
+    from ecmpush.entrypoints.webhook_body import WebhookReader
+    from ecmpush.services.webhook_intake import WebhookIntakeService
+
+    config = config or settings()
+    part = Overrides(overrides, IntakeParts)
+    idempotency = idempotency_config(config)
+    accept_event_once = accept_once_builder(config, idempotency)
     store = build_secret_store
     secrets, refreshed = rotating_secret(store, config.webhook_secret_id)
     accept = part("accept_once", lambda: accept_event_once)

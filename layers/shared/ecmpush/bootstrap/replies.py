@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ecmpush.ports import (
         ContentServer,
         DevicesPort,
+        ProcessFigures,
         Publisher,
         RepliesPort,
         ReplyWriter,
@@ -44,6 +45,7 @@ class WriteBackParts(TypedDict, total=False):
     publisher: Publisher
     clock: Callable[[], datetime]
     routing: Callable[[], RoutingConfig]
+    figures: ProcessFigures
 
 
 class ResponseCallbackParts(TypedDict, total=False):
@@ -80,7 +82,14 @@ def build_write_back(
         clock=part("clock", lambda: utc_now),
         routing=part("routing", lambda: routing(config)),
         mapping=disposition_mapping(config),
+        figures=part("figures", _figures),
     )
+
+
+def _figures() -> ProcessFigures:
+    from ecmpush.adapters.process_figures import PowertoolsFigures
+
+    return PowertoolsFigures()
 
 
 @cached

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         DevicesPort,
         Publisher,
         RecordsPort,
+        SeenPort,
         SweepLeasePort,
         TasksPort,
     )
@@ -56,6 +57,7 @@ class SlaSweepParts(TypedDict, total=False):
     ecm: Callable[[], ContentServer]
     publisher: Publisher
     routing: Callable[[], RoutingConfig]
+    seen: SeenPort
 
 
 class DevicePruneParts(TypedDict, total=False):
@@ -126,8 +128,15 @@ def build_sla_sweep(
         policy=sla_policy(config),
         app_base_url=config.app_base_url,
         routing=part("routing", lambda: routing(config)),
+        seen=part("seen", lambda: _deliveries(config)),
     )
     return service
+
+
+def _deliveries(config: Settings) -> SeenPort:
+    from ecmpush.adapters.deliveries_repository import DeliveriesRepository
+
+    return DeliveriesRepository(table(config.deliveries_table), config.retention_days)
 
 
 @cached

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ecmpush.clock import NO_DEADLINE, Deadline
@@ -81,6 +81,11 @@ class EventRouter:
     def route(self, event: EcmEvent, now: datetime) -> list[Notification]:
         return route(event, RoutingContext(self._base_url, now, self._routing, self._links))
 
+    def unseen_after(self, stage: str, priority: str) -> timedelta | None:
+        """How long a task's push may stay unseen (docs/design/not-seen.md); None: not watched."""
+        unseen = self._routing().unseen
+        return unseen.first_check(stage, priority) if unseen else None
+
 
 class EventHandler:
     """An ECM event: tracked state first (a reply racing the push must find its task open),
@@ -124,7 +129,9 @@ class EventHandler:
         self._records.track(event, now)  # record.expiry_scheduled → RecordsTable
         if isinstance(event, TaskAssigned):
             nid = notifications[0].id if notifications else None
-            earlier = self._tasks.open(from_assigned(event, nid, now))
+            task = event.data.task
+            unseen_after = self._router.unseen_after(task.stage, task.priority)
+            earlier = self._tasks.open(from_assigned(event, nid, now, unseen_after))
             if earlier is not None and reassigned(earlier, event):
                 self._withdrawals.publish(
                     WithdrawalMessage(

@@ -18,12 +18,14 @@ from ecmpush.domain.replies.action_token import ActionClaims, ActionTokenUnknown
 from ecmpush.domain.replies.dispositions import NoMatchingDisposition
 from ecmpush.domain.replies.requests import (
     ReplyConflict,
+    ReplyForbidden,
     ReplyRequest,
     ReplyStatus,
     authorize,
     new_response_id,
 )
 from ecmpush.domain.replies.write_back import Reply
+from ecmpush.domain.sweeps.snooze import SnoozeRefused, check_snoozable, snooze_until
 from ecmpush.domain.sweeps.tasks import TrackedTask
 from ecmpush.ports import DevicesPort, Publisher, RepliesPort, ReplyWriter, TasksPort
 from ecmpush.services.rotating_keys import verify_with_rotation
@@ -58,6 +60,8 @@ class ResponseCallbackService:
         ReplyForbidden or ReplyConflict."""
         now = self._clock()
         claims = self._verified(request.action_token, now)
+        if request.action == "snooze":
+            raise ReplyForbidden("a snooze is not a reply (ResponseCallbackService.snooze)")
         authorize(claims, principal.ecm_user, request.action)
         task = _task_of(claims)
         if self._replies.get(claims.notification_id, claims.ecm_user) is not None:
@@ -86,6 +90,45 @@ class ResponseCallbackService:
         if not self._replies.claim(reply, now):
             raise ReplyConflict("this notification was already answered")
         return reply
+
+    def snooze(self, principal: Principal, request: ReplyRequest) -> datetime:
+        """Remind me later: the push comes back at the returned time (the SLA sweep sends it).
+        The token must be the caller's, for a step still open that is theirs; it stays usable
+        for the answer. Raises ActionTokenInvalid, ActionTokenExpired, ReplyForbidden or
+        ReplyConflict (the task is closed, snoozed too often, or changed meanwhile)."""
+        now = self._clock()
+        claims = self._verified(request.action_token, now)
+        if principal.ecm_user is None or claims.ecm_user != principal.ecm_user:
+            raise ReplyForbidden("this action token belongs to another user")
+        if not claims.actions or request.snooze is None:
+            raise ReplyForbidden("this push offers nothing to snooze")
+        try:
+            key = TaskRef(
+                process_id=claims.process_id,
+                subprocess_id=claims.subprocess_id,
+                task_id=claims.task_id,
+            ).key
+        except ValueError:
+            raise ReplyConflict("this push names no Content Server task") from None
+        tracked = self._tasks.get(key)
+        if tracked is not None and tracked.assignee.casefold() != claims.ecm_user.casefold():
+            raise ReplyForbidden("only the assignee can snooze this task")
+        try:
+            task = check_snoozable(tracked, claims.ecm_user)
+        except SnoozeRefused as exc:
+            decided = (
+                _decided(tracked) if tracked is not None and tracked.status == "closed" else None
+            )
+            raise decided or ReplyConflict(str(exc)) from None
+        device = (
+            self._devices.get(principal.owner, request.installation_id)
+            if request.installation_id
+            else None
+        )
+        until = snooze_until(request.snooze, now, device.timezone if device else None)
+        if not self._tasks.snooze(task, until):
+            raise ReplyConflict("the task changed meanwhile; try again")
+        return until
 
     def _conflict(self, task: TaskRef | None, fallback: str) -> ReplyConflict:
         """The 409 of a push whose task is decided names who decided it, as the task recorded

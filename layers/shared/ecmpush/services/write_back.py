@@ -25,12 +25,15 @@ from ecmpush.domain.replies.write_back import (
     Reply,
     handover_comment,
 )
-from ecmpush.ports import ContentServer, Publisher, RepliesPort, TasksPort
+from ecmpush.domain.sweeps.tasks import TrackedTask
+from ecmpush.ports import ContentServer, ProcessFigures, Publisher, RepliesPort, TasksPort
 from ecmpush.privacy import who
 
 # What a Content Server call is given once the write-back's own time is spent: enough for one
 # quick answer, so the last steps of a reply still try rather than fail unasked.
 LAST_CALL_S = 0.5
+# The flow whose pushes carry decisions (workflow steps): the `flow` of the time-to-decision figure.
+DECISION_FLOW = "task.assigned"
 
 
 def _left(budget: Deadline) -> float:
@@ -50,6 +53,7 @@ class WriteBackService:
         clock: Callable[[], datetime],
         routing: Callable[[], RoutingConfig] = RoutingConfig,
         mapping: Mapping[str, Sequence[str]] | None = None,
+        figures: ProcessFigures | None = None,
     ) -> None:
         self._ecm = ecm  # built lazily: credentials are read only when a reply needs them
         self._replies = replies
@@ -59,6 +63,7 @@ class WriteBackService:
         self._clock = clock
         self._routing = routing
         self._mapping = mapping
+        self._figures = figures
 
     def apply(self, reply: Reply, budget_s: float) -> ReplyStatus:
         """Raises `EcmError` (other than task-not-open) when Content Server could not take it."""
@@ -70,6 +75,8 @@ class WriteBackService:
         self._tasks.close(
             reply.task.key, f"{reply.action} by {reply.ecm_user} via ecmpush", now, decision
         )
+        if outcome is ReplyStatus.APPLIED and tracked and tracked.status == "open":
+            self._decided(tracked, now)
         title = tracked.title if tracked else ""
         link = task_link(self._base_url, reply.task, reply.notification_id)
         self._publisher.publish(
@@ -86,6 +93,12 @@ class WriteBackService:
             )
         )
         return outcome
+
+    def _decided(self, tracked: TrackedTask, now: datetime) -> None:
+        """Time to decision: from the task's first push (`opened_at`) to the applied reply."""
+        if self._figures is not None:
+            seconds = (now - tracked.opened_at).total_seconds()
+            self._figures.decided(flow=DECISION_FLOW, stage=tracked.stage, seconds=seconds)
 
     def _apply_in_ecm(self, reply: Reply, budget: Deadline) -> tuple[ReplyStatus, bool]:
         """The outcome, and whether the step was handed over to the replier first."""

@@ -45,6 +45,9 @@ class Notification(BaseModel):
     # Who it is for: internal ECM users (their own devices) or external stakeholders (devices
     # registered under their verified external id). Set by routing, never read from a recipient.
     audience: Literal["internal", "external"] = "internal"
+    # Why a sweep sent it, when not the usual reason: "not_seen" for the reminder and early
+    # escalation of a push nobody looked at (domain/sweeps/unseen.py). Sent as `data.reason`.
+    reason: str | None = None
 
     @model_validator(mode="after")
     def _somebody_hears_it(self) -> Notification:

@@ -171,6 +171,8 @@ def render_push(
         data["due_at"] = rfc3339(notification.due_at)
     if notification.severity:
         data["severity"] = notification.severity
+    if notification.reason:
+        data["reason"] = notification.reason
     push = Push(
         token=device.token,
         title=title,

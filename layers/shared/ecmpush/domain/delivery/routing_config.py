@@ -3,6 +3,7 @@ name or an empty team is refused when the configuration is loaded, not at 3 a.m.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -18,6 +19,8 @@ GovernanceKind = Literal[
 Channel = Literal["android", "ios", "web"]
 Deputies = Annotated[list[InternalUserId], Field(min_length=1, max_length=50)]
 MAX_GROUP_MEMBERS = 1_000_000
+# An ISO 8601 duration ("PT1H", "P1D") between a minute and a year: anything else is a typo.
+Interval = Annotated[timedelta, Field(ge=timedelta(minutes=1), le=timedelta(days=366))]
 
 
 class EcmGroupTeam(BaseModel):
@@ -41,6 +44,37 @@ DEFAULT_GOVERNANCE_ROUTES: dict[GovernanceKind, list[Role]] = {
 }
 
 
+class UnseenTimes(BaseModel):
+    """How long a push of one stage may stay unseen, per priority; a priority left out is not
+    watched."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    high: Interval | None = None
+    normal: Interval | None = None
+    low: Interval | None = None
+
+
+class UnseenConfig(BaseModel):
+    """Not seen → the next person (domain/sweeps/unseen.py, docs/design/not-seen.md): an approval
+    or review push no device of the assignee displayed or opened within its stage's and
+    priority's time is followed by a reminder, and `escalate_after` later by the escalation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    approval: UnseenTimes | None = None
+    review: UnseenTimes | None = None
+    escalate_after: Interval = timedelta(hours=4)
+
+    def first_check(self, stage: str, priority: str) -> timedelta | None:
+        """How long after the push a task of `stage` and `priority` is checked; None when
+        such tasks are not watched."""
+        times = {"approval": self.approval, "review": self.review}.get(stage)
+        if times is None:
+            return None
+        return {"high": times.high, "normal": times.normal, "low": times.low}.get(priority)
+
+
 class RoutingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,6 +88,8 @@ class RoutingConfig(BaseModel):
     # Who may take over a user's workflow steps once the SLA ladder escalates: the operator's
     # word, never an event's (an event's supervisor/backup is only told). docs/security.md.
     deputies: dict[InternalUserId, Deputies] = {}
+    # Pushes nobody looked at: reminded, then escalated early (None: not watched).
+    unseen: UnseenConfig | None = None
 
     def deputies_of(self, user: str) -> list[str]:
         """The users confirmed to take over `user`'s steps, in configuration order."""

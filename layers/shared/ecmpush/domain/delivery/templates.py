@@ -29,6 +29,10 @@ EN: Catalog = {
     # SLA ladder (domain/sweeps/sla.py); the body is the standard one: document · due · priority.
     "sla.reminder.title": "Overdue: {task_title}",
     "sla.escalation.title": "Escalation: {task_title} is overdue with {assignee}",
+    # Not seen → the next person (domain/sweeps/unseen.py) and snooze (domain/sweeps/snooze.py).
+    "sla.not_seen.reminder.title": "Still waiting for you: {task_title}",
+    "sla.not_seen.escalation.title": "Not seen by {assignee}: {task_title}",
+    "task.snoozed.title": "Reminder: {task_title}",
 }
 
 # Expiry warnings (domain/sweeps/expiry_notices.py): a single record, or a digest per

@@ -8,9 +8,9 @@ import unicodedata
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
 
 from ecmpush.clock import audit_stamp
 from ecmpush.domain.delivery.installation_ids import INSTALLATION_ID_PATTERN
@@ -67,11 +67,21 @@ class ReplyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     action_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-    action: ReplyAction
+    # "snooze": remind me later (docs/design/not-seen.md), with `snooze` saying when.
+    action: Literal[ReplyAction, "snooze"]
     comment: Comment | None = None
     installation_id: Annotated[str, StringConstraints(pattern=INSTALLATION_ID_PATTERN)] | None = (
         None
     )
+    snooze: Literal["1h", "tomorrow"] | None = None
+
+    @model_validator(mode="after")
+    def _snooze_says_when(self) -> ReplyRequest:
+        if (self.action == "snooze") != (self.snooze is not None):
+            raise ValueError('"snooze" is required with action "snooze", and only with it')
+        if self.action == "snooze" and self.comment:
+            raise ValueError('a snooze takes no "comment"')
+        return self
 
 
 class ReplyRefused(Exception):

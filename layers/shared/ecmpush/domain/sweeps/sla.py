@@ -197,27 +197,54 @@ def _notification(
     *,
     actionable: bool,
 ) -> Notification:
-    """Whoever may act gets the original push's buttons (BY_STAGE); whoever is only told gets
-    the same text with no buttons and so no action token."""
     assert task.due_at is not None
+    nid = sla_notification_id(task.task_key, task.due_at, level, info=not actionable)
+    return ladder_notification(
+        task,
+        KIND[level],
+        recipients,
+        base,
+        now,
+        actionable=actionable,
+        nid=nid,
+        source_id=f"sla:{task.task_key}:{level}",
+    )
+
+
+def ladder_notification(
+    task: TrackedTask,
+    kind: str,
+    recipients: Sequence[str],
+    base: str,
+    now: datetime,
+    *,
+    actionable: bool,
+    nid: str,
+    source_id: str,
+    reason: str | None = None,
+) -> Notification:
+    """A push about the task for `recipients`. Whoever may act gets the original push's buttons
+    (BY_STAGE); whoever is only told gets the same text with no buttons and so no action token.
+    A `reason` has its own text: `sla.not_seen.reminder` for an `sla.reminder` sent because
+    nobody saw the push."""
     buttons = BY_STAGE.get(task.stage, BY_STAGE["task"]) if actionable else INFO
     ref = task.ref
-    nid = sla_notification_id(task.task_key, task.due_at, level, info=not actionable)
     params = {
         "task_title": task.title or "A workflow task",
         "priority": task.priority,
-        "due_at": rfc3339(task.due_at),
         "assignee": task.assignee,
     }
+    if task.due_at is not None:
+        params["due_at"] = rfc3339(task.due_at)
     if task.document_name:
         params["document_name"] = task.document_name
     return Notification(
         id=nid,
-        type=KIND[level],
+        type=kind,
         category=CATEGORY,
-        source_id=f"sla:{task.task_key}:{level}",
+        source_id=source_id,
         recipients=list(recipients),
-        template=KIND[level],
+        template=f"{CATEGORY}.{reason}.{kind.rpartition('.')[2]}" if reason else kind,
         params=params,
         deep_link=task_link(base, ref, nid),
         actions=list(buttons.actions),
@@ -225,4 +252,5 @@ def _notification(
         due_at=task.due_at,
         task=ref,
         created_at=now,
+        reason=reason,
     )

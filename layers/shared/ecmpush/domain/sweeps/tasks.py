@@ -5,7 +5,7 @@ at a time."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -41,6 +41,20 @@ class TrackedTask(BaseModel):
     closed_at: datetime | None = None
     outcome: str | None = None
     decision: Decision | None = None  # who decided, once closed (domain/delivery/withdrawal.py)
+    # Not seen → the next person (domain/sweeps/unseen.py): when the next check is due (None: not
+    # watched, or done) and which step it takes (0 reminder, 1 early escalation, 2 done).
+    unseen_at: datetime | None = None
+    unseen_level: int = 0
+    # "Remind me later" (domain/sweeps/snooze.py): when the push comes back, and how often the
+    # assignee snoozed this task.
+    snooze_at: datetime | None = None
+    snoozes: int = 0
+
+    def next_check(self, sla_step_at: datetime | None) -> datetime | None:
+        """When the sweep must look at the task again: the earliest of its next SLA step,
+        its not-seen check and its snooze; None when nothing is left."""
+        times = [t for t in (sla_step_at, self.unseen_at, self.snooze_at) if t is not None]
+        return min(times) if times else None
 
     @property
     def ref(self) -> TaskRef:
@@ -50,8 +64,16 @@ class TrackedTask(BaseModel):
         )
 
 
-def from_assigned(event: TaskAssigned, notification_id: str | None, now: datetime) -> TrackedTask:
+def from_assigned(
+    event: TaskAssigned,
+    notification_id: str | None,
+    now: datetime,
+    unseen_after: timedelta | None = None,
+) -> TrackedTask:
+    """`unseen_after`: how long the push may stay unseen (the operator's routing document), counted
+    from now, when the push goes out; only a task with a push is watched."""
     task, data = event.data.task, event.data
+    watched = unseen_after is not None and notification_id is not None
     return TrackedTask(
         task_key=task.key,
         process_id=task.process_id,
@@ -69,4 +91,5 @@ def from_assigned(event: TaskAssigned, notification_id: str | None, now: datetim
         notification_id=notification_id,
         opened_at=now,
         assigned_at=event.occurred_at,
+        unseen_at=now + unseen_after if watched and unseen_after else None,
     )

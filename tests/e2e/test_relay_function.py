@@ -1,0 +1,102 @@
+"""The relay's poll as the template's scheduled function (issue 24): `python -m devstack run
+--relay` creates RelayPollFunction (EnableRelay=true) and schedules it; run now through
+`python -m devstack sweep relay`, it reads the Content Server stand-in's running workflows and
+the assignee's phone gets the push, with no sender on the ECM side. Without `--relay` the
+function does not exist, as in a stack deployed with EnableRelay=false."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.demo import wait_for
+from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import RunningStack, devstack, stack_env
+
+pytestmark = pytest.mark.e2e
+RELAY_RUN = ("--no-demo", "--relay")
+SEEDED = "Approve supplier contract ACME-2026-114"  # devstack/ecm_seed.json, asmith's step
+
+
+@pytest.fixture(scope="module")
+def relay_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    state_dir = tmp_path_factory.mktemp("relay-stack")
+    log = (state_dir / "stack.log").open("w")
+    process = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "devstack", "--state-dir", str(state_dir), "run", *RELAY_RUN],
+        cwd=REPO_ROOT,
+        env=stack_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 90
+    while not (state_dir / "stack.json").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("local stack did not start:\n" + (state_dir / "stack.log").read_text())
+        time.sleep(0.2)
+    yield RunningStack(state_dir, json.loads((state_dir / "stack.json").read_text())["urls"])
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    finally:
+        log.close()
+
+
+def _messages(stack: RunningStack, token: str) -> list[dict[str, Any]]:
+    response = requests.get(
+        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=5
+    )
+    response.raise_for_status()
+    found: list[dict[str, Any]] = response.json()["messages"]
+    return found
+
+
+def _poll_now(stack: RunningStack) -> dict[str, Any]:
+    result = devstack(stack.state_dir, "sweep", "relay", timeout=150)
+    status, _, body = result.stdout.strip().partition(" ")
+    assert status == "200", result.stdout + result.stderr
+    answer: dict[str, Any] = json.loads(body)["result"]
+    return answer
+
+
+def test_the_scheduled_relay_delivers_a_push_from_the_content_server_stand_in(
+    relay_stack: RunningStack,
+) -> None:
+    token = "fcm-e2e-relay-asmith-0001"
+    response = requests.put(
+        f"{relay_stack.api}/devices/e2e-relay-phone-7c1d2e",
+        json={"token": token, "platform": "android"},
+        headers={"Authorization": f"Bearer {relay_stack.token('asmith')}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+
+    first = _poll_now(relay_stack)
+    assert first["sent"] >= 1, first
+    assert first["pending"] == 0, first
+    # asmith holds several seeded steps: one push each, this one among them.
+    seeded = wait_for(lambda: [m for m in _messages(relay_stack, token) if SEEDED in json.dumps(m)])
+    assert len(seeded) == 1
+
+    again = _poll_now(relay_stack)  # nothing changed in Content Server: nothing handed over
+    assert (again["sent"], again["pending"]) == (0, 0), again
+    time.sleep(1)
+    assert [m for m in _messages(relay_stack, token) if SEEDED in json.dumps(m)] == seeded
+
+
+def test_without_enable_relay_there_is_no_relay_function(running_stack: RunningStack) -> None:
+    result = devstack(running_stack.state_dir, "sweep", "relay")
+    assert result.returncode == 1
+    assert "no sweep 'relay'" in result.stdout
