@@ -120,7 +120,7 @@ smoke: $(STAMP)
 ## .build/screenshots/ (every `make test` does, leaving docs/ alone); this copies them over.
 screenshots: $(STAMP) web browser
 	rm -rf .build/screenshots
-	$(PY) -m pytest tests/e2e/test_web_client.py
+	$(PY) -m pytest tests/e2e/test_web_client.py tests/e2e/test_web_approver.py
 	cp .build/screenshots/web-*.png docs/images/
 
 bench: $(STAMP)

@@ -1,7 +1,7 @@
 """The web client's comment limit is the API's (issue 20, finding 11e): the page allowed 2,000
 characters and `POST /responses` refused anything over 1,000 with a schema error. The page's
-limit is one constant in clients/web/src/replies.js (the comment box's maxlength and its counter
-read it); this holds it to the domain's. The browser test types past it."""
+limit is one constant in clients/web/src/replies.js (the comment box's counter and its check
+before sending read it); this holds it to the domain's. The browser test types past it."""
 
 from __future__ import annotations
 

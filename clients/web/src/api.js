@@ -19,11 +19,53 @@ export class Api {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
-      throw new Error(failureMessage(0));
+      throw Object.assign(new Error(failureMessage(0)), { status: 0 });
     }
     const parsed = await readBody(response);
-    if (!response.ok) throw new Error(failureMessage(response.status, parsed));
+    if (!response.ok) {
+      const error = new Error(failureMessage(response.status, parsed));
+      error.status = response.status; // the screens tell a refusal (403, 404) from an outage
+      throw error;
+    }
     return parsed;
+  }
+
+  /**
+   * A document's bytes as a Blob. API Gateway answers binary only when `Accept` names the type;
+   * failures are Errors with `status` (0: no answer) as for `call`.
+   */
+  async documentContent(nodeId, mimeType) {
+    let response;
+    try {
+      response = await fetch(`${this.base}/me/documents/${encodeURIComponent(nodeId)}/content`, {
+        headers: {
+          Authorization: `Bearer ${await this.idToken()}`,
+          Accept: mimeType || 'application/octet-stream',
+        },
+      });
+    } catch {
+      throw Object.assign(new Error(failureMessage(0)), { status: 0 });
+    }
+    if (!response.ok) {
+      const error = new Error(failureMessage(response.status, await readBody(response)));
+      error.status = response.status;
+      throw error;
+    }
+    return response.blob();
+  }
+
+  documentMetadata(nodeId) {
+    return this.call('GET', `/me/documents/${encodeURIComponent(nodeId)}/metadata`);
+  }
+
+  /** What waits for the caller in Content Server (GET /me/tasks). */
+  tasks() {
+    return this.call('GET', '/me/tasks');
+  }
+
+  task([processId, subprocessId, taskId]) {
+    const ids = [processId, subprocessId, taskId].map(encodeURIComponent).join('/');
+    return this.call('GET', `/me/tasks/${ids}`);
   }
 
   registerDevice(installationId, token) {

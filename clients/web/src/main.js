@@ -8,13 +8,15 @@ import { failureMessage, readBody } from './http.js';
 import { finishOtdsSignIn, startOtdsSignIn } from './otds.js';
 import { subscribe } from './push.js';
 import { forgetPush, forgetPushes, keepPush, keptPush, keptPushes } from './pushes.js';
+import { documentOfLink, documentView, forgetDocuments } from './documents.js';
+import { LANGUAGE, actionWord, t, when } from './i18n.js';
+import { stepIds, replyNote, stepView, waitingItems } from './tasks.js';
 import { flushReceipts, recordReceipt } from './receipts.js';
 import { decisionOf, isWithdrawal, showDecided, withdrawNotifications } from './withdrawals.js';
 import {
   COMMENT_ACTIONS,
   MAX_COMMENT,
   NO_ANSWER,
-  actionLabel,
   describeResult,
   isFinal,
   needsCommentBox,
@@ -29,6 +31,11 @@ const CATEGORIES = [
 ];
 
 const $ = (id) => document.getElementById(id);
+const actionLabel = actionWord;
+
+// The page in the user's language: every element naming a sentence in data-i18n gets it.
+document.documentElement.lang = LANGUAGE;
+document.querySelectorAll('[data-i18n]').forEach((node) => { node.textContent = t(node.dataset.i18n); });
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -114,7 +121,7 @@ if (config.otdsSignIn === true) {
 
 $('sign-in').addEventListener('submit', async () => {
   const user = $('ecm-user').value.trim();
-  setStatus(`Signing in as ${user}…`);
+  setStatus(t('signingIn', { user }));
   try {
     let response;
     try {
@@ -140,11 +147,22 @@ $('sign-in').addEventListener('submit', async () => {
 $('sign-in').querySelector('button[type=submit]').disabled = false;
 
 $('sign-out').addEventListener('click', async () => {
-  await forgetPushes(); // the next user of this browser must not see these cards
+  // The next user of this browser must not see these cards, replies or documents.
+  await Promise.all([forgetPushes(), forgetDocuments()]);
+  localStorage.removeItem(OUTBOX);
   $('pushes').replaceChildren();
+  showHome();
   await signOut(auth);
 });
 $('refresh').addEventListener('click', () => loadInbox());
+$('refresh-waiting').addEventListener('click', () => loadWaiting());
+$('ask-permission').addEventListener('click', async () => {
+  // Asked only here, after a tap on a button that says why (never on load).
+  if ((await Notification.requestPermission()) === 'granted') {
+    $('permission').hidden = true;
+    await registerOrSay();
+  }
+});
 $('mark-all-read').addEventListener('click', () => markRead(null));
 window.addEventListener('online', () => sendReceipts());
 $('preferences').addEventListener('submit', (event) => {
@@ -157,7 +175,7 @@ onAuthStateChanged(auth, async (user) => {
   if (!user) {
     session = null;
     // A failed sign-in's reason stays on screen (the first state change comes after it).
-    if ($('status').dataset.kind !== 'error') setStatus('Signed out.');
+    if ($('status').dataset.kind !== 'error') setStatus(t('signedOut'));
     return;
   }
   const claims = (await user.getIdTokenResult()).claims;
@@ -165,13 +183,32 @@ onAuthStateChanged(auth, async (user) => {
   if (session?.uid === user.uid) return;
   session = { uid: user.uid };
   await showKeptPushes(user.uid);
+  showInstallHelp();
+  if ('Notification' in window && Notification.permission === 'granted') await registerOrSay();
+  await Promise.all([loadWaiting(), loadInbox(), loadPreferences(), sendReceipts()]);
+  await sendWaitingReplies();
+});
+
+async function registerOrSay() {
   try {
     await registerDevice();
   } catch (error) {
     setStatus(`Could not register for notifications: ${error.message}`, 'error');
   }
-  await Promise.all([loadInbox(), loadPreferences(), sendReceipts()]);
-});
+}
+
+/**
+ * iPhone Safari delivers web pushes only to an app added to the Home Screen: outside it the app
+ * says so. Elsewhere, while the browser has not been asked, a button asks with a reason.
+ */
+function showInstallHelp() {
+  const ios = /iPhone|iPad|iPod/.test(navigator.userAgent);
+  const standalone = navigator.standalone === true || matchMedia('(display-mode: standalone)').matches;
+  $('ios-hint').hidden = !(ios && !standalone);
+  $('permission').hidden = !('Notification' in window) || Notification.permission !== 'default'
+    || (ios && !standalone);
+  $('install').hidden = $('ios-hint').hidden && $('permission').hidden;
+}
 
 async function registerDevice() {
   const id = installationId();
@@ -181,9 +218,6 @@ async function registerDevice() {
     { scope: './' },
   );
   await navigator.serviceWorker.ready;
-  if ('Notification' in window && Notification.permission === 'default') {
-    await Notification.requestPermission();
-  }
   const received = (payload) => {
     if (isWithdrawal(payload)) {
       withdrawn(payload, registration);
@@ -195,9 +229,10 @@ async function registerDevice() {
   };
   const token = await subscribe(config, app, registration, received);
   const device = await api.registerDevice(id, token);
-  $('device').textContent = `${device.installation_id} (${device.platform})`;
+  $('device').textContent = t('pushesOn');
+  $('device').dataset.installationId = device.installation_id;
   document.body.dataset.registered = 'yes';
-  setStatus('Registered: pushes for you arrive here.', 'ok');
+  setStatus(t('registered'), 'ok');
 }
 
 /**
@@ -222,7 +257,7 @@ function cardOf(notificationId) {
 navigator.serviceWorker.addEventListener('message', (event) => {
   const message = event.data || {};
   if (message.type === 'ecmpush-replied') {
-    setStatus(describeResult(message.result), message.result.ok ? 'ok' : 'error');
+    setStatus(describeReply(message.result), message.result.ok ? 'ok' : 'error');
     // Answered from the notification: the card here has nothing left to do.
     if (isFinal(message.result)) cardOf(message.notificationId)?.remove();
     loadInbox();
@@ -249,20 +284,24 @@ function withdrawn(payload, registration = null) {
  * which anyone can craft) may open that answer's comment box or point at its button, never
  * send, so a link cannot answer for the signed-in user.
  */
-function showPushCard(payload, opened = null) {
+function showPushCard(payload, opened = null, target = $('pushes'), resume = null) {
   const data = payload.data || {};
   const notification = payload.notification || {};
   const offered = offeredActions(data);
   cardOf(data.notification_id)?.remove();
   const result = el('p', { class: 'result', 'data-testid': 'reply-result' });
+  // No maxlength: a pasted comment is not cut silently; a too long one is refused with words.
   const comment = el('textarea', {
-    maxlength: MAX_COMMENT,
     rows: 3,
-    placeholder: 'Comment for the workflow',
+    'aria-label': t('commentLabel'),
+    placeholder: t('commentLabel'),
     'data-testid': 'reply-comment',
   });
   const counter = el('span', { class: 'meta counter', 'data-testid': 'reply-counter' });
-  const count = () => { counter.textContent = `${comment.value.length} / ${MAX_COMMENT}`; };
+  const count = () => {
+    counter.textContent = `${comment.value.length} / ${MAX_COMMENT}`;
+    counter.dataset.over = comment.value.length > MAX_COMMENT ? 'yes' : 'no';
+  };
   comment.addEventListener('input', count);
   count();
   const commentBox = el('div', { class: 'comment', hidden: true }, comment, counter);
@@ -273,11 +312,25 @@ function showPushCard(payload, opened = null) {
   const send = async (action) => {
     if (!offered.includes(action)) return;
     if (COMMENT_ACTIONS[action] && !comment.value.trim()) {
-      result.textContent = 'Please say what you need.';
+      result.textContent = t('sayWhatYouNeed');
+      return;
+    }
+    if (comment.value.trim().length > MAX_COMMENT) {
+      result.textContent = t('commentTooLong', { count: comment.value.trim().length, max: MAX_COMMENT });
       return;
     }
     enable(false);
-    result.textContent = 'Sending…';
+    if (!navigator.onLine) {
+      // Offline: the answer waits on the device (here and across a reload) and goes when the
+      // network is back; the card says so instead of failing.
+      keepWaitingReply(data.notification_id, action, comment.value.trim());
+      card.dataset.replied = 'waiting';
+      result.textContent = `${actionLabel(action)}: ${t('waitingToSend')}`;
+      return; // sendWaitingReplies sends it when `online` fires or the page opens
+    }
+    if (inFlight.has(data.notification_id)) return; // an action token answers once
+    inFlight.add(data.notification_id);
+    result.textContent = t('sending');
     let reply;
     try {
       reply = await postResponse(config.apiBase, await currentIdToken(auth), {
@@ -288,14 +341,17 @@ function showPushCard(payload, opened = null) {
       });
     } catch {
       reply = NO_ANSWER; // no ID token: the sign-in service is unreachable
+    } finally {
+      inFlight.delete(data.notification_id);
     }
+    if (reply !== NO_ANSWER) dropWaitingReply(data.notification_id);
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
     if (isFinal(reply)) forgetPush(data.notification_id);
-    result.replaceChildren(`${actionLabel(action)}: ${describeResult(reply)}`);
+    result.replaceChildren(`${actionLabel(action)}: ${describeReply(reply)}`);
     if (!isFinal(reply)) {
       result.append(' ', el('button', {
         type: 'button', class: 'link', 'data-testid': 'reply-retry', onclick: () => send(action),
-      }, 'Try again'));
+      }, t('retry')));
     }
     enable(!isFinal(reply));
     loadInbox();
@@ -324,7 +380,10 @@ function showPushCard(payload, opened = null) {
     { class: 'push', 'data-testid': 'push', dataset: { notificationId: data.notification_id || '', type: data.type || '' } },
     el('h3', {}, notification.title || data.title || ''),
     el('p', {}, notification.body || data.body || ''),
-    data.due_at ? el('p', { class: 'meta' }, `Due ${new Date(data.due_at).toLocaleString()}`) : null,
+    data.due_at ? el('p', { class: 'meta' }, t('due', { when: when(data.due_at) })) : null,
+    documentOfLink(data.deep_link) ? el('button', {
+      type: 'button', 'data-testid': 'push-document', onclick: () => openDocument(documentOfLink(data.deep_link)),
+    }, t('openDocument')) : null,
     buttons.length ? el('div', { class: 'actions' }, ...buttons) : null,
     commentBox,
     result,
@@ -335,11 +394,132 @@ function showPushCard(payload, opened = null) {
       done: () => snoozed(card, data),
     }),
   );
-  $('pushes').prepend(card);
+  target.prepend(card);
+  if (resume && offered.includes(resume.action)) {
+    comment.value = resume.comment || '';
+    count();
+    send(resume.action);
+    return card;
+  }
   if (offered.includes(opened)) {
     if (needsCommentBox(opened)) openCommentBox(opened);
     else buttons[offered.indexOf(opened)].focus();
   }
+  return card;
+}
+
+/**
+ * describeResult's sentence in the page's language: the API's own message (a refusal it
+ * explains) stays as it came; outcomes the app knows are said in the user's words.
+ */
+function describeReply(reply) {
+  if (LANGUAGE === 'en') return describeResult(reply);
+  if (reply.ok) return t(reply.body.status === 'applied' ? 'result.applied' : 'result.queued');
+  if ([0, 403, 409, 410].includes(reply.status)) return t(`result.${reply.status}`);
+  if (reply.status === 429 || reply.status >= 500) return t('result.down');
+  return describeResult(reply);
+}
+
+// Replies tapped offline: {notification id: {action, comment}} until the API answers them.
+const OUTBOX = 'ecmpush.outbox';
+// Notification ids whose reply is on its way now: never posted twice at once.
+const inFlight = new Set();
+addEventListener('online', () => sendWaitingReplies());
+
+function waitingReplies() {
+  try {
+    return JSON.parse(localStorage.getItem(OUTBOX) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+function keepWaitingReply(notificationId, action, comment) {
+  localStorage.setItem(OUTBOX, JSON.stringify({ ...waitingReplies(), [notificationId]: { action, comment } }));
+}
+
+function dropWaitingReply(notificationId) {
+  const { [notificationId]: _sent, ...rest } = waitingReplies();
+  localStorage.setItem(OUTBOX, JSON.stringify(rest));
+}
+
+/** Page opened or back online: the replies left waiting go (offline, they wait on). */
+async function sendWaitingReplies() {
+  if (!auth.currentUser) return;
+  for (const [notificationId, reply] of Object.entries(waitingReplies())) {
+    if (inFlight.has(notificationId)) continue;
+    const payload = await keptPush(notificationId);
+    if (!payload) {
+      dropWaitingReply(notificationId);
+      continue;
+    }
+    showPushCard(payload, null, $('pushes'), reply);
+  }
+}
+
+function showHome() {
+  $('view').replaceChildren();
+  $('view').hidden = true;
+  $('home').hidden = false;
+  document.body.dataset.screen = 'home';
+}
+
+function showView(screen, ...children) {
+  $('view').replaceChildren(...children);
+  $('view').hidden = false;
+  $('home').hidden = true;
+  document.body.dataset.screen = screen;
+  scrollTo(0, 0);
+}
+
+async function loadWaiting() {
+  if (!auth.currentUser) return;
+  try {
+    const { tasks } = await api.tasks();
+    $('waiting-list').replaceChildren(...waitingItems(el, tasks, (step) => openStep(stepIds(step))));
+    $('waiting-empty').textContent = t('nothingWaiting');
+    $('waiting-empty').hidden = tasks.length > 0;
+  } catch (error) {
+    $('waiting-empty').hidden = true;
+    setStatus(`${t('waiting')}: ${error.message}`, 'error');
+  }
+}
+
+/** The task view of step `ids`; its reply buttons are the kept push's, when this device has it. */
+async function openStep(ids) {
+  let step;
+  try {
+    step = await api.task(ids);
+  } catch (error) {
+    setStatus(error.status === 404 ? t('stepMissing') : error.message, 'error');
+    return;
+  }
+  const push = step.push?.action_token === 'open' ? await keptPush(step.push.notification_id) : null;
+  const replies = el('div', {});
+  const back = async () => {
+    showHome();
+    const again = push && (await keptPush(push.data.notification_id));
+    if (again && !cardOf(again.data.notification_id)) showPushCard(again);
+    loadWaiting();
+  };
+  showView('task', stepView(el, step, { back, openDocument, replies }));
+  if (push) showPushCard(push, null, replies);
+  else replies.append(el('p', { class: 'meta', 'data-testid': 'reply-note' }, replyNote(step)));
+}
+
+/** A document opened in the app (from a push, a step or a `#document=` link). */
+async function openDocument(nodeId) {
+  const back = el('button', { type: 'button', class: 'link', onclick: showHome, 'data-testid': 'back' }, t('back'));
+  const frame = el('article', { class: 'card', 'data-testid': 'document-screen' }, back, el('p', { class: 'meta' }, t('loading')));
+  showView('document', frame);
+  const view = await documentView(api, nodeId, el);
+  frame.replaceChildren(back, view);
+}
+
+/** A push category in the page's language (an unknown one as it came). */
+function categoryWord(category) {
+  const word = t(`category.${category}`);
+  return word.startsWith('category.') ? category : word;
 }
 
 /** Snoozed: the card's buttons go off until the push comes back (as `task.snoozed`). */
@@ -368,19 +548,24 @@ async function loadInbox() {
     const rows = notifications.map((n) => {
       const delivered = n.deliveries.map(deliveryState).join(', ');
       const reply = n.response
-        ? `${n.response.action} · ${n.response.status}`
-        : (n.no_device ? 'no device' : '');
+        ? t('youAnswered', {
+          action: actionLabel(n.response.action) || n.response.action,
+          state: t(`replyState.${n.response.status}`).startsWith('replyState.')
+            ? n.response.status
+            : t(`replyState.${n.response.status}`),
+        })
+        : (n.no_device ? t('noReply') : '');
       return el(
         'li',
         { 'data-testid': 'inbox-item', dataset: { notificationId: n.notification_id, category: n.category, read: n.read ? 'yes' : 'no' } },
         el('strong', {}, n.title),
         n.read ? null : el('button', {
           type: 'button', class: 'link', 'data-testid': 'mark-read', onclick: () => markRead(n.notification_id),
-        }, 'Mark read'),
-        el('span', { class: 'meta' }, ` ${new Date(n.created_at).toLocaleString()} · ${n.category}`),
+        }, t('markRead')),
+        el('span', { class: 'meta' }, ` ${when(n.created_at)} · ${categoryWord(n.category)}`),
         el('p', {}, n.body),
         el('p', { class: 'meta' }, delivered ? `Delivered: ${delivered}` : 'Not delivered'),
-        reply ? el('p', { class: 'reply', 'data-testid': 'inbox-reply' }, `Reply: ${reply}`) : null,
+        reply ? el('p', { class: 'reply', 'data-testid': 'inbox-reply' }, reply) : null,
       );
     });
     $('inbox-list').replaceChildren(...rows);
@@ -436,7 +621,7 @@ async function loadPreferences() {
     const preferences = await api.preferences();
     const muted = new Set(preferences.muted_categories);
     $('categories').replaceChildren(...CATEGORIES.map((category) =>
-      el('label', {}, el('input', { type: 'checkbox', name: 'muted', value: category, checked: muted.has(category) }), ` ${category}`)));
+      el('label', {}, el('input', { type: 'checkbox', name: 'muted', value: category, checked: muted.has(category) }), ` ${t(`category.${category}`)}`)));
     const quiet = preferences.quiet_hours;
     $('quiet-on').checked = Boolean(quiet);
     $('quiet-start').value = quiet?.start || '22:00';
@@ -457,7 +642,7 @@ async function savePreferences() {
   };
   try {
     await api.savePreferences(body);
-    setStatus('Preferences saved.', 'ok');
+    setStatus(t('saved'), 'ok');
   } catch (error) {
     setStatus(`Preferences not saved: ${error.message}`, 'error');
   }
@@ -477,4 +662,15 @@ if (link.has('open')) {
   }
   else setStatus('This link does not open a notification waiting on this browser.', 'error');
   document.body.dataset.link = payload ? 'opened' : 'refused';
+} else if (link.has('document') || link.has('task')) {
+  // `#document=<node id>` / `#task=<p>/<s>/<t>`: opened once signed in, as the user, so Content
+  // Server decides what they may see (a link can only name, never grant).
+  history.replaceState(null, '', location.pathname);
+  const wanted = link.has('document') ? { document: link.get('document') } : { task: link.get('task').split('/') };
+  const opened = onAuthStateChanged(auth, (user) => {
+    if (!user) return;
+    opened();
+    if (wanted.document && /^\d{1,19}$/.test(wanted.document)) openDocument(wanted.document);
+    else if (wanted.task?.length === 3 && wanted.task.every((id) => /^\d{1,19}$/.test(id))) openStep(wanted.task);
+  });
 }

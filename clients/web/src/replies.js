@@ -36,8 +36,8 @@ export function needsCommentBox(action) {
 /**
  * The longest comment, in the textarea's own units (UTF-16 code units, never more characters than
  * that): the API's limit (MAX_COMMENT_CHARS in layers/shared/ecmpush/domain/replies/requests.py, held
- * equal by tests/unit/test_web_comment_limit.py). The comment box's maxlength and its counter
- * both read it, so the page cannot let a user write what `POST /responses` refuses.
+ * equal by tests/unit/test_web_comment_limit.py). The comment box's counter and its check before
+ * sending both read it, so the page refuses in plain words what `POST /responses` would refuse.
  */
 export const MAX_COMMENT = 1000;
 
