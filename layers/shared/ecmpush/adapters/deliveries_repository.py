@@ -19,6 +19,7 @@ from boto3.dynamodb.conditions import Key
 
 from ecmpush.adapters.dynamo_batch import (
     MAX_TRANSACT,
+    Refusal,
     TransactionConflict,
     batch_put,
     transact,
@@ -133,31 +134,11 @@ class DeliveriesRepository:
         now: datetime,
         lease_seconds: int,
     ) -> list[Claim]:
-        answers: dict[int, Claim] = {}
-        open_ = list(range(len(targets)))
-        conflicts = 0
-        while open_:
-            actions = [
-                self._claim_action(notification, targets[i], now, lease_seconds) for i in open_
-            ]
-            try:
-                refused = transact(self._table, actions)
-            except TransactionConflict:
-                conflicts += 1
-                if conflicts > _CONFLICT_PATIENCE:
-                    raise
-                time.sleep(0.05 * conflicts)
-                continue
-            if not refused:
-                answers.update(dict.fromkeys(open_, Claim.CLAIMED))
-                break
-            for refusal in refused:
-                index = open_[refusal.index]
-                current = refusal.current or {}
-                in_flight = current.get("status") == DeliveryStatus.SENDING.value
-                answers[index] = Claim.IN_FLIGHT if in_flight else Claim.DONE
-            open_ = [i for i in open_ if i not in answers]
-        return [answers[i] for i in range(len(targets))]
+        actions = [self._claim_action(notification, t, now, lease_seconds) for t in targets]
+        return [
+            Claim.CLAIMED if refusal is None else _claim_refused(refusal)
+            for refusal in self._without_refused(actions)
+        ]
 
     def _claim_action(
         self,
@@ -327,25 +308,31 @@ class DeliveriesRepository:
         written."""
         answers: list[bool] = []
         for chunk in batched(actions, MAX_TRANSACT, strict=False):
-            written: dict[int, bool] = {}
-            open_ = list(range(len(chunk)))
-            conflicts = 0
-            while open_:
-                try:
-                    refused = transact(self._table, [chunk[i] for i in open_])
-                except TransactionConflict:
-                    conflicts += 1
-                    if conflicts > _CONFLICT_PATIENCE:
-                        raise
-                    time.sleep(0.05 * conflicts)
-                    continue
-                if not refused:
-                    written.update(dict.fromkeys(open_, True))
-                    break
-                written.update({open_[r.index]: False for r in refused})
-                open_ = [i for i in open_ if i not in written]
-            answers.extend(written[i] for i in range(len(chunk)))
+            answers.extend(refusal is None for refusal in self._without_refused(chunk))
         return answers
+
+    def _without_refused(self, actions: Sequence[dict[str, Any]]) -> list[Refusal | None]:
+        """One transaction of up to 100 conditional writes, repeated without the refused ones
+        until the rest is written (a conflict with another attempt waits and tries again); per
+        action its refusal, or None once written."""
+        refusals: dict[int, Refusal | None] = {}
+        open_ = list(range(len(actions)))
+        conflicts = 0
+        while open_:
+            try:
+                refused = transact(self._table, [actions[i] for i in open_])
+            except TransactionConflict:
+                conflicts += 1
+                if conflicts > _CONFLICT_PATIENCE:
+                    raise
+                time.sleep(0.05 * conflicts)
+                continue
+            if not refused:
+                refusals.update(dict.fromkeys(open_))
+                break
+            refusals.update({open_[r.index]: r for r in refused})
+            open_ = [i for i in open_ if i not in refusals]
+        return [refusals[i] for i in range(len(actions))]
 
     def seen_by(self, owner: str, notification_ids: Sequence[str]) -> bool:
         """Whether a device of `owner` displayed or opened any of the pushes (the receipts
@@ -367,3 +354,10 @@ class DeliveriesRepository:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return False
+
+
+def _claim_refused(refusal: Refusal) -> Claim:
+    """Why a claim was refused: another attempt holds it (its lease fresh), or it was answered."""
+    current = refusal.current or {}
+    in_flight = current.get("status") == DeliveryStatus.SENDING.value
+    return Claim.IN_FLIGHT if in_flight else Claim.DONE
