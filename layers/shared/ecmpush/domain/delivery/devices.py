@@ -39,12 +39,12 @@ class DeviceRegistration(BaseModel):
     audience: AudienceKind = "internal"
 
 
-class Device(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class _DeviceFields(BaseModel):
+    """What is known of a device apart from its FCM token: what is stored and what its owner
+    sees share it."""
 
     owner: str
     installation_id: str
-    token: str
     platform: Platform
     locale: str | None = None
     timezone: str | None = None
@@ -55,7 +55,13 @@ class Device(BaseModel):
     updated_at: datetime
 
 
-class RegisteredDevice(BaseModel):
+class Device(_DeviceFields):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    token: str
+
+
+class RegisteredDevice(_DeviceFields):
     """A device as its owner sees it (the API's answer): everything but the FCM token."""
 
     model_config = ConfigDict(
@@ -77,17 +83,6 @@ class RegisteredDevice(BaseModel):
             ]
         },
     )
-
-    owner: str
-    installation_id: str
-    platform: Platform
-    locale: str | None = None
-    timezone: str | None = None
-    app_version: str | None = None
-    audience: AudienceKind = "internal"
-    external_id: str | None = None
-    created_at: datetime
-    updated_at: datetime
 
 
 @dataclass(frozen=True)
