@@ -5,7 +5,7 @@ Why: docs/design/sla-ladder.md."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -171,11 +171,12 @@ def step_for(
         # the assignee's grace away: the escalation waits `grace` after the reminder went out.
         next_at = max(next_at, now + policy.grace)
     recipients, actors = recipients_for(task, level, deputies)
-    informed = tuple(u for u in recipients if u not in actors)
-    notifications = tuple(
-        _notification(task, level, people, app_base_url, now, actionable=actionable)
-        for people, actionable in ((actors, True), (informed, False))
-        if people
+    notifications = ladder_notifications(
+        recipients,
+        actors,
+        lambda people, actionable: _notification(
+            task, level, people, app_base_url, now, actionable=actionable
+        ),
     )
     return SlaStep(
         level=level,
@@ -209,6 +210,18 @@ def _notification(
         nid=nid,
         source_id=f"sla:{task.task_key}:{level}",
     )
+
+
+def ladder_notifications(
+    recipients: tuple[str, ...],
+    actors: tuple[str, ...],
+    notify: Callable[[tuple[str, ...], bool], Notification],
+) -> tuple[Notification, ...]:
+    """The pushes of one step: `notify(people, actionable)` for those who may act, and for the
+    rest of the recipients, who are only told; none for an empty group."""
+    informed = tuple(u for u in recipients if u not in actors)
+    groups = ((actors, True), (informed, False))
+    return tuple(notify(people, actionable) for people, actionable in groups if people)
 
 
 def ladder_notification(

@@ -13,7 +13,14 @@ from typing import Final
 
 from ecmpush.domain.delivery.notifications import Notification, notification_id
 from ecmpush.domain.delivery.routing_config import UnseenConfig
-from ecmpush.domain.sweeps.sla import DONE, ESCALATION, KIND, ladder_notification, recipients_for
+from ecmpush.domain.sweeps.sla import (
+    DONE,
+    ESCALATION,
+    KIND,
+    ladder_notification,
+    ladder_notifications,
+    recipients_for,
+)
 from ecmpush.domain.sweeps.tasks import TrackedTask
 
 NOT_SEEN: Final = "not_seen"  # data.reason of the pushes and the reason of the history entries
@@ -80,9 +87,10 @@ def unseen_step_for(
     else:
         recipients, actors = recipients_for(task, ESCALATION, deputies)
         next_level, next_at = UNSEEN_DONE, None
-    informed = tuple(u for u in recipients if u not in actors)
-    notifications = tuple(
-        ladder_notification(
+    notifications = ladder_notifications(
+        recipients,
+        actors,
+        lambda people, actionable: ladder_notification(
             task,
             _KINDS[level],
             people,
@@ -92,9 +100,7 @@ def unseen_step_for(
             nid=unseen_notification_id(task, level, info=not actionable),
             source_id=f"{NOT_SEEN}:{task.task_key}:{level}",
             reason=NOT_SEEN,
-        )
-        for people, actionable in ((actors, True), (informed, False))
-        if people
+        ),
     )
     return UnseenStep(
         level=level,
