@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -156,3 +157,24 @@ def ms(seconds: float) -> str:
 
 def us(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
+
+
+def run_child(module: str, params: Json, timeout_s: int = 1800) -> Json:
+    """`python -m <module> <params as JSON>` from the repo, with the layer on the path: a
+    measurement that sets the AWS environment runs in a process of its own; its last JSON
+    line is the answer."""
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'layers' / 'shared'}:{REPO}"}
+    done = subprocess.run(  # noqa: S603 - our own module, JSON argument
+        [sys.executable, "-m", module, json.dumps(params)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout_s,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"{module} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result: Json = json.loads(lines[-1])
+    return result

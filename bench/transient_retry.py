@@ -15,13 +15,9 @@ latency, as an event source mapping's would."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from typing import Any
 
-from bench._common import REPO, Json, Row, Spec, stats
+from bench._common import Json, Row, Spec, run_child, stats
 
 NAME = "transient_retry"
 CASES: list[tuple[str, dict[str, Any], int]] = [
@@ -32,30 +28,12 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
 ]
 
 
-def _child(cases: list[dict[str, Any]]) -> Json:
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'layers' / 'shared'}:{REPO}"}
-    done = subprocess.run(  # noqa: S603 - our own module, JSON argument
-        [sys.executable, "-m", "bench._retry_child", json.dumps({"cases": cases})],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode or not lines:
-        raise RuntimeError(f"retry child failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result: Json = json.loads(lines[-1])
-    return result
-
-
 def run(quick: bool) -> Json:
     plan = [(label, spec, 1 if quick else reps) for label, spec, reps in CASES]
     if quick:
         plan = [p for p in plan if p[0] == "blip"]
     cases = [{"case": label, **spec} for label, spec, reps in plan for _ in range(reps)]
-    measured = _child(cases)
+    measured = run_child("bench._retry_child", {"cases": cases})
     by_case: dict[str, list[float]] = {}
     for entry in measured["runs"]:
         by_case.setdefault(entry["case"], []).append(entry["seconds_to_push"])

@@ -8,44 +8,16 @@ mapping's would, and no Content Server time."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from bench._common import REPO, Json, Row, Spec, stats
+from bench._common import Json, Row, Spec, run_child, stats
 
 NAME = "withdrawal"
 MEMBERS = 100
 RUNS = 3
 
 
-def _child(members: int, runs: int) -> Json:
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'layers' / 'shared'}:{REPO}"}
-    done = subprocess.run(  # noqa: S603 - our own module, JSON argument
-        [
-            sys.executable,
-            "-m",
-            "bench._withdrawal_child",
-            json.dumps({"members": members, "runs": runs}),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode or not lines:
-        raise RuntimeError(f"withdrawal child failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result: Json = json.loads(lines[-1])
-    return result
-
-
 def run(quick: bool) -> Json:
     members, runs = (10, 1) if quick else (MEMBERS, RUNS)
-    measured = _child(members, runs)
+    measured = run_child("bench._withdrawal_child", {"members": members, "runs": runs})
     entries = measured["runs"]
     return {
         "members": members,
