@@ -18,7 +18,15 @@ import requests
 from devstack.demo import approval_event
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import RunningStack
-from tests.e2e.test_web_client import IMAGES, TIMEOUT_MS, _ecm_task, _post, browser
+from tests.e2e.test_web_client import (
+    IMAGES,
+    TIMEOUT_MS,
+    _ecm_task,
+    _open_app,
+    _post,
+    _sign_in_as,
+    browser,
+)
 
 pytestmark = pytest.mark.e2e
 __all__ = ["browser"]  # the module's fixture, shared
@@ -90,32 +98,6 @@ def _field_push(event_id: str, user: str) -> dict[str, Any]:
     return event
 
 
-def _open(
-    browser: Any, stack: RunningStack, viewport: dict[str, int], locale: str = "en-GB"
-) -> tuple[Any, Any, list[str], list[Any]]:
-    """A context allowed to notify; its page's uncaught errors and the bodies POSTed to
-    /responses are collected in the lists returned beside it."""
-    context = browser.new_context(viewport=viewport, locale=locale)
-    context.grant_permissions(["notifications"], origin=stack.api)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    replies: list[Any] = []
-    context.on(
-        "request",
-        lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
-    )
-    return context, page, errors, replies
-
-
-def _sign_in(page: Any, stack: RunningStack, user: str) -> None:
-    page.goto(f"{stack.api}/app/")
-    page.fill("#ecm-user", user)
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_selector("body[data-registered=yes]", state="attached")
-
-
 def _axe(page: Any) -> list[str]:
     """axe-core's violations on the page as shown (WCAG 2.x A/AA, 2.2 target size, best
     practice)."""
@@ -141,9 +123,9 @@ def test_waiting_list_task_view_and_reply(running_stack: RunningStack, browser: 
     due = _ago(-2)
     title = "Approve supplier contract LATE-1"
     _seed(running_stack, LATE, title, APPROVER, due)
-    context, page, errors, replies = _open(browser, running_stack, PHONE)
+    context, page, errors, replies = _open_app(browser, running_stack, viewport=PHONE)
     try:
-        _sign_in(page, running_stack, APPROVER)
+        _sign_in_as(page, running_stack, APPROVER)
         _post(running_stack, _assigned("evt-web-approver-0001", LATE, title, APPROVER, due))
         page.locator("[data-testid=push][data-type='task.assigned']").wait_for()
         page.click("#refresh-waiting")
@@ -190,9 +172,9 @@ def test_document_from_a_field_push(
     """A field push's document opens in the app for cwu (Field Operations may open node 88001)
     and is kept for offline use, deleted on sign-out; asmith, whom Content Server refuses the
     contents, reads why."""
-    context, page, errors, _ = _open(browser, running_stack, PHONE)
+    context, page, errors, _ = _open_app(browser, running_stack, viewport=PHONE)
     try:
-        _sign_in(page, running_stack, user)
+        _sign_in_as(page, running_stack, user)
         _post(running_stack, _field_push(f"evt-web-field-{user}", user))
         card = page.locator("[data-testid=push][data-type='document.available']")
         card.locator("[data-testid=push-document]").click()
@@ -232,10 +214,10 @@ def test_document_from_a_field_push(
 def test_api_down_then_back(running_stack: RunningStack, browser: Any) -> None:
     """With /me/tasks unreachable the list says so (nothing stuck on "Loading"); Refresh reads it
     once the API answers."""
-    context, page, errors, _ = _open(browser, running_stack, DESKTOP)
+    context, page, errors, _ = _open_app(browser, running_stack, viewport=DESKTOP)
     try:
         page.route("**/me/tasks", lambda route: route.abort("internetdisconnected"))
-        _sign_in(page, running_stack, APPROVER)
+        _sign_in_as(page, running_stack, APPROVER)
         page.locator("#status[data-kind=error]").wait_for()
         assert "Could not reach the server" in page.inner_text("#status")
         assert page.locator("#waiting-empty").is_hidden()
@@ -257,9 +239,9 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
     due = _ago(3)
     title = "Approve site access OFF-1"
     _seed(running_stack, OFFLINE, title, APPROVER, due)
-    context, page, errors, replies = _open(browser, running_stack, DESKTOP)
+    context, page, errors, replies = _open_app(browser, running_stack, viewport=DESKTOP)
     try:
-        _sign_in(page, running_stack, APPROVER)
+        _sign_in_as(page, running_stack, APPROVER)
         _post(running_stack, _assigned("evt-web-approver-0002", OFFLINE, title, APPROVER, due))
         card = page.locator("[data-testid=push][data-type='task.assigned']", has_text=title)
         card.wait_for()
@@ -280,9 +262,9 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
     assert _ecm_task(running_stack, OFFLINE)["disposition_taken"] == "Approve"
 
     # The same push answered again (another device kept it): 409, explained, no retry.
-    context, page, errors, replies = _open(browser, running_stack, DESKTOP)
+    context, page, errors, replies = _open_app(browser, running_stack, viewport=DESKTOP)
     try:
-        _sign_in(page, running_stack, APPROVER)
+        _sign_in_as(page, running_stack, APPROVER)
         page.evaluate(
             """async ([token, title]) => {
               const store = await caches.open('ecmpush-pushes-v1');
@@ -321,9 +303,9 @@ def test_page_in_the_users_language(
     approvals: str,
 ) -> None:
     """The browser asks for German or French: the page speaks it."""
-    context, page, errors, _ = _open(browser, running_stack, PHONE, locale=locale)
+    context, page, errors, _ = _open_app(browser, running_stack, viewport=PHONE, locale=locale)
     try:
-        _sign_in(page, running_stack, APPROVER)
+        _sign_in_as(page, running_stack, APPROVER)
         page.locator("[data-testid=waiting-step]").first.wait_for()
         assert page.evaluate("document.documentElement.lang") == locale[:2]
         assert waiting in page.inner_text("#waiting h2")

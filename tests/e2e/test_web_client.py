@@ -318,13 +318,18 @@ Object.defineProperty(Document.prototype, 'hidden', {get: () => true});
 
 
 def _open_app(
-    browser: Any, stack: RunningStack, *, hidden: bool = False
+    browser: Any,
+    stack: RunningStack,
+    *,
+    hidden: bool = False,
+    viewport: dict[str, int] | None = None,
+    locale: str = "en-GB",
 ) -> tuple[Any, Any, list[str], list[Any]]:
     """A browser context allowed to notify, and its page on the app's origin: the page's
     uncaught errors, and every body POSTed to /responses by the page or its service worker,
     are collected in the lists returned beside them. `hidden` makes the page report itself
     hidden, so pushes go to the service worker."""
-    context = browser.new_context(viewport={"width": 820, "height": 900}, locale="en-GB")
+    context = browser.new_context(viewport=viewport or {"width": 820, "height": 900}, locale=locale)
     context.grant_permissions(["notifications"], origin=stack.api)
     if hidden:
         context.add_init_script(HIDDEN_PAGE)
@@ -338,6 +343,14 @@ def _open_app(
         lambda r: replies.append(r.post_data_json) if r.url.endswith("/responses") else None,
     )
     return context, page, errors, replies
+
+
+def _sign_in_as(page: Any, stack: RunningStack, user: str) -> None:
+    """Sign in as `user` with the typed-name form and wait until the browser is registered."""
+    page.goto(f"{stack.api}/app/")
+    page.fill("#ecm-user", user)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector("body[data-registered=yes]", state="attached")
 
 
 def _sign_in(page: Any, stack: RunningStack) -> str:

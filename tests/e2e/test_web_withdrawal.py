@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,17 +14,18 @@ import requests
 
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_web_client import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     SHOWN,
     TIMEOUT_MS,
     _approval,
     _open_app,
     _post,
     _seed_task,
+    _sign_in_as,
+    browser,
 )
 
 pytestmark = pytest.mark.e2e
+__all__ = ["browser"]  # the module's fixture, shared
 
 USER = "bjones"  # the assignee tests/e2e/test_web_client.py seeds and signs in
 DEVICES_TASK = ("4798", "4798", "1")  # ids no other browser test uses
@@ -53,25 +52,6 @@ WITHDRAWN = """async (notificationId) => {
   }
   return {withdrawn: false};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium, as tests/e2e/test_web_client.py launches it."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium: `make browser` installs Debian's chromium (apt-get) where it can")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-def _sign_in_as(page: Any, stack: RunningStack, user: str) -> None:
-    page.goto(f"{stack.api}/app/")
-    page.fill("#ecm-user", user)
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_selector("body[data-registered=yes]", state="attached")
 
 
 def _worker(context: Any) -> Any:
