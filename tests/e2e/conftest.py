@@ -9,7 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,31 +52,47 @@ class RunningStack:
         return result.stdout.strip()
 
 
-@pytest.fixture(scope="session")
-def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    state_dir = tmp_path_factory.mktemp("stack")
+@contextmanager
+def started_stack(
+    state_dir: Path,
+    *run_args: str,
+    serving: Callable[[Path], bool] | None = None,
+    start_s: float = 90,
+) -> Iterator[RunningStack]:
+    """`python -m devstack run <run_args>` in a subprocess, logging to stack.log, once it
+    serves (`serving(state_dir)`; by default: once stack.json is written); stopped with SIGTERM
+    on leaving."""
     log = (state_dir / "stack.log").open("w")
     process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "devstack", "--state-dir", str(state_dir), "run", "--no-demo"],
+        [sys.executable, "-m", "devstack", "--state-dir", str(state_dir), "run", *run_args],
         cwd=REPO_ROOT,
         env=stack_env(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    state_file = state_dir / "stack.json"
-    deadline = time.monotonic() + 90
-    while not state_file.exists():
+    is_serving = serving or (lambda state: (state / "stack.json").exists())
+    deadline = time.monotonic() + start_s
+    while not is_serving(state_dir):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            log.close()
             pytest.fail("local stack did not start:\n" + (state_dir / "stack.log").read_text())
         time.sleep(0.2)
-    urls = json.loads(state_file.read_text())["urls"]
-    yield RunningStack(state_dir, urls)
-    process.send_signal(signal.SIGTERM)
+    urls = json.loads((state_dir / "stack.json").read_text())["urls"]
     try:
-        process.wait(timeout=60)  # a poller may be mid-invocation on a loaded machine
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+        yield RunningStack(state_dir, urls)
     finally:
-        log.close()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)  # a poller may be mid-invocation on a loaded machine
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        finally:
+            log.close()
+
+
+@pytest.fixture(scope="session")
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with started_stack(tmp_path_factory.mktemp("stack"), "--no-demo") as stack:
+        yield stack

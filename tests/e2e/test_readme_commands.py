@@ -6,19 +6,16 @@ state directory (`--state-dir`, the test's own)."""
 
 from __future__ import annotations
 
-import json
 import re
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import RunningStack, stack_env
+from tests.e2e.conftest import RunningStack, stack_env, started_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -42,32 +39,12 @@ def for_this_stack(script: str, stack: RunningStack) -> str:
 @pytest.fixture(scope="module")
 def fresh_make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """`python -m devstack run` with the demo, as `make run` starts it, once it serves."""
-    state_dir = tmp_path_factory.mktemp("make-run")
-    log_path = state_dir / "stack.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "devstack", "--state-dir", str(state_dir), "run"],
-        cwd=REPO_ROOT,
-        env=stack_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 180
-    while "Serving until Ctrl-C." not in log_path.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("make run's stack did not start:\n" + log_path.read_text())
-        time.sleep(0.5)
-    urls = json.loads((state_dir / "stack.json").read_text())["urls"]
-    yield RunningStack(state_dir, urls)
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-    finally:
-        log.close()
+    with started_stack(
+        tmp_path_factory.mktemp("make-run"),
+        serving=lambda state: "Serving until Ctrl-C." in (state / "stack.log").read_text(),
+        start_s=180,
+    ) as stack:
+        yield stack
 
 
 def test_readme_marks_the_walk_through_and_uses_the_defaults() -> None:

@@ -7,9 +7,6 @@ function does not exist, as in a stack deployed with EnableRelay=false."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,8 +15,7 @@ import pytest
 import requests
 
 from devstack.demo import wait_for
-from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import RunningStack, devstack, stack_env
+from tests.e2e.conftest import RunningStack, devstack, started_stack
 
 pytestmark = pytest.mark.e2e
 RELAY_RUN = ("--no-demo", "--relay")
@@ -28,30 +24,8 @@ SEEDED = "Approve supplier contract ACME-2026-114"  # devstack/ecm_seed.json, as
 
 @pytest.fixture(scope="module")
 def relay_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    state_dir = tmp_path_factory.mktemp("relay-stack")
-    log = (state_dir / "stack.log").open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "devstack", "--state-dir", str(state_dir), "run", *RELAY_RUN],
-        cwd=REPO_ROOT,
-        env=stack_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while not (state_dir / "stack.json").exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("local stack did not start:\n" + (state_dir / "stack.log").read_text())
-        time.sleep(0.2)
-    yield RunningStack(state_dir, json.loads((state_dir / "stack.json").read_text())["urls"])
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-    finally:
-        log.close()
+    with started_stack(tmp_path_factory.mktemp("relay-stack"), *RELAY_RUN) as stack:
+        yield stack
 
 
 def _messages(stack: RunningStack, token: str) -> list[dict[str, Any]]:
