@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import REPO_ROOT
 
@@ -45,6 +47,14 @@ class RunningStack:
     @property
     def api(self) -> str:
         return self.urls["api"]
+
+    def fcm_messages(self, token: str | None = None) -> list[dict[str, Any]]:
+        """The FCM stand-in's record of the messages sent (to `token`, or to anyone): each
+        request with FCM's answer."""
+        params = {"token": token} if token is not None else {}
+        response = requests.get(f"{self.urls['fcm']}/_inspect/messages", params=params, timeout=10)
+        response.raise_for_status()
+        return list(response.json()["messages"])
 
     def token(self, user: str, *extra: str) -> str:
         result = devstack(self.state_dir, "token", user, *extra)

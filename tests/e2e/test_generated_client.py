@@ -104,14 +104,7 @@ def _seed_task(stack: RunningStack) -> None:
 
 
 def _push_data(stack: RunningStack) -> dict[str, str]:
-    def received() -> list[dict[str, Any]]:
-        response = requests.get(
-            f"{stack.urls['fcm']}/_inspect/messages", params={"token": FCM_TOKEN}, timeout=5
-        )
-        response.raise_for_status()
-        return list(response.json()["messages"])
-
-    messages = wait_for(received)
+    messages = wait_for(lambda: stack.fcm_messages(FCM_TOKEN))
     assert len(messages) == 1
     return dict(messages[0]["message"]["data"])
 

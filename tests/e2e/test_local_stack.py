@@ -17,15 +17,6 @@ from tests.e2e.conftest import RunningStack, devstack
 pytestmark = pytest.mark.e2e
 
 
-def _fcm_messages(stack: RunningStack, token: str) -> list[dict[str, Any]]:
-    response = requests.get(
-        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=5
-    )
-    response.raise_for_status()
-    messages: list[dict[str, Any]] = response.json()["messages"]
-    return messages
-
-
 def _register(stack: RunningStack, user: str, installation_id: str, token: str) -> None:
     response = requests.put(
         f"{stack.api}/devices/{installation_id}",
@@ -75,7 +66,7 @@ def test_approval_push_over_http(running_stack: RunningStack, tmp_path: Path) ->
     event["data"]["assignee"]["user_id"] = "e2e-user-1"
     assert _post(running_stack, event, tmp_path) == (202, {"id": event["id"], "status": "accepted"})
 
-    messages = wait_for(lambda: _fcm_messages(running_stack, "fcm-e2e-token-phone-0001"))
+    messages = wait_for(lambda: running_stack.fcm_messages("fcm-e2e-token-phone-0001"))
     assert len(messages) == 1
     data = messages[0]["message"]["data"]
     assert data["title"].startswith("Approval needed:")
@@ -86,7 +77,7 @@ def test_approval_push_over_http(running_stack: RunningStack, tmp_path: Path) ->
         {"id": event["id"], "status": "duplicate"},
     )
     time.sleep(1.5)
-    assert len(_fcm_messages(running_stack, "fcm-e2e-token-phone-0001")) == 1
+    assert len(running_stack.fcm_messages("fcm-e2e-token-phone-0001")) == 1
 
 
 def test_unregistered_token_is_removed_over_http(
@@ -102,7 +93,7 @@ def test_unregistered_token_is_removed_over_http(
     event["id"] = "evt-e2e-dead-token"
     event["data"]["assignee"]["user_id"] = "e2e-user-2"
     assert _post(running_stack, event, tmp_path)[0] == 202
-    wait_for(lambda: _fcm_messages(running_stack, token))
+    wait_for(lambda: running_stack.fcm_messages(token))
     bearer = {"Authorization": f"Bearer {running_stack.token('e2e-user-2')}"}
     gone = wait_for(
         lambda: (

@@ -28,15 +28,6 @@ def relay_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
         yield stack
 
 
-def _messages(stack: RunningStack, token: str) -> list[dict[str, Any]]:
-    response = requests.get(
-        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=5
-    )
-    response.raise_for_status()
-    found: list[dict[str, Any]] = response.json()["messages"]
-    return found
-
-
 def _poll_now(stack: RunningStack) -> dict[str, Any]:
     result = devstack(stack.state_dir, "sweep", "relay", timeout=150)
     status, _, body = result.stdout.strip().partition(" ")
@@ -61,13 +52,15 @@ def test_the_scheduled_relay_delivers_a_push_from_the_content_server_stand_in(
     assert first["sent"] >= 1, first
     assert first["pending"] == 0, first
     # asmith holds several seeded steps: one push each, this one among them.
-    seeded = wait_for(lambda: [m for m in _messages(relay_stack, token) if SEEDED in json.dumps(m)])
+    seeded = wait_for(
+        lambda: [m for m in relay_stack.fcm_messages(token) if SEEDED in json.dumps(m)]
+    )
     assert len(seeded) == 1
 
     again = _poll_now(relay_stack)  # nothing changed in Content Server: nothing handed over
     assert (again["sent"], again["pending"]) == (0, 0), again
     time.sleep(1)
-    assert [m for m in _messages(relay_stack, token) if SEEDED in json.dumps(m)] == seeded
+    assert [m for m in relay_stack.fcm_messages(token) if SEEDED in json.dumps(m)] == seeded
 
 
 def test_without_enable_relay_there_is_no_relay_function(running_stack: RunningStack) -> None:

@@ -536,13 +536,9 @@ def _payload_sent(stack: RunningStack, token: str, title: str) -> dict[str, Any]
     """What the browser holding FCM `token` received for the push titled `title`: the FCM
     stand-in's record of the message, as the local push channel hands it to the page and the
     service worker."""
-    answer = requests.get(
-        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=10
-    )
-    assert answer.ok, answer.text
     (message,) = [
         record["message"]
-        for record in answer.json()["messages"]
+        for record in stack.fcm_messages(token)
         if record.get("answer", {}).get("status") == 200
         and title in (record.get("message") or {}).get("data", {}).get("title", "")
     ]
@@ -960,13 +956,9 @@ def _sweep_sla(stack: RunningStack, at: datetime) -> dict[str, Any]:
 
 
 def _fcm_data(stack: RunningStack, token: str) -> list[dict[str, str]]:
-    answer = requests.get(
-        f"{stack.urls['fcm']}/_inspect/messages", params={"token": token}, timeout=10
-    )
-    assert answer.ok, answer.text
     return [
         record["message"]["data"]
-        for record in answer.json()["messages"]
+        for record in stack.fcm_messages(token)
         if record.get("answer", {}).get("status") == 200
     ]
 

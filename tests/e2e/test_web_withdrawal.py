@@ -180,9 +180,7 @@ def test_a_group_step_accepted_by_one_member_is_withdrawn_from_the_others(
 
 def _action_token(stack: RunningStack, user: str, title: str) -> str:
     """The action token of `user`'s push titled `title`, from the FCM stand-in's records."""
-    answer = requests.get(f"{stack.urls['fcm']}/_inspect/messages", timeout=10)
-    assert answer.ok, answer.text
-    for record in reversed(answer.json()["messages"]):
+    for record in reversed(stack.fcm_messages()):
         data = (record.get("message") or {}).get("data") or {}
         token = data.get("action_token")
         if token and title in data.get("title", "") and _recipient(token) == user:
