@@ -2,13 +2,15 @@
 (390 by 844) and on desktop: what is waiting for me with an overdue step, the task view with the
 reply buttons of the step's push, a field push's document opened in the app (and refused for a
 user Content Server does not allow), the API down without anything stuck, a reply tapped
-offline sent when the network is back, a 409 explained, a too long comment refused before
-sending, and the page in German and French. axe-core (clients/web/node_modules, pinned in
-package-lock.json) checks every screen; each state is a screenshot in .build/screenshots/."""
+offline sent when the network is back (by the page, and by the service worker's Background Sync
+with the page closed), a 409 explained, a too long comment refused before sending, and the page
+in German and French. axe-core (clients/web/node_modules, pinned in package-lock.json) checks
+every screen; each state is a screenshot in .build/screenshots/."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +31,7 @@ DESKTOP = {"width": 1280, "height": 900}
 APPROVER = "asmith"
 LATE = ("4801", "4801", "1")  # overdue, seeded below for these tests alone
 OFFLINE = ("4802", "4802", "1")
+SYNCED = ("4803", "4803", "1")
 
 
 def _ago(days: int) -> str:
@@ -96,7 +99,9 @@ def _open(
     """A context allowed to notify; its page's uncaught errors and the bodies POSTed to
     /responses are collected in the lists returned beside it."""
     context = browser.new_context(viewport=viewport, locale=locale)
-    context.grant_permissions(["notifications"], origin=stack.api)
+    # Chrome allows Background Sync unless the user turned it off; a Playwright context allows
+    # only what it is granted.
+    context.grant_permissions(["notifications", "background-sync"], origin=stack.api)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -290,7 +295,9 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
                 type: 'task.assigned', actions: 'approve,reject', action_token: token}};
               await store.put(`${location.origin}/_ecmpush/pushes/again`,
                 new Response(JSON.stringify({payload, keptAt: Date.now()})));
-              localStorage.setItem('ecmpush.outbox', JSON.stringify({again: {action: 'approve'}}));
+              const outbox = await caches.open('ecmpush-outbox-v1');
+              await outbox.put(`${location.origin}/_ecmpush/outbox/again`,
+                new Response(JSON.stringify({notificationId: 'again', action: 'approve'})));
             }""",
             [token, title],
         )
@@ -303,6 +310,60 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
     finally:
         context.close()
     assert errors == []
+
+
+SYNC_TAGS = "async () => (await navigator.serviceWorker.getRegistration()).sync.getTags()"
+
+
+def _wait_for_disposition(
+    stack: RunningStack, ids: tuple[str, str, str], tries: int = 60
+) -> dict[str, Any]:
+    for _ in range(tries):
+        task = _ecm_task(stack, ids)
+        if task.get("disposition_taken"):
+            return task
+        time.sleep(0.5)
+    return _ecm_task(stack, ids)
+
+
+def test_offline_reply_goes_from_the_service_worker_with_the_page_closed(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Approve tapped offline asks for a Background Sync; the page is closed, the network comes
+    back, and the service worker's `sync` sends the reply from the outbox (outbox.js): Content
+    Server sends the task on, once, although the page never opened again; the outbox is empty."""
+    due = _ago(3)
+    title = "Approve site access SYNC-1"
+    _seed(running_stack, SYNCED, title, APPROVER, due)
+    context, page, errors, replies = _open(browser, running_stack, DESKTOP)
+    try:
+        _sign_in(page, running_stack, APPROVER)
+        _post(running_stack, _assigned("evt-web-approver-0003", SYNCED, title, APPROVER, due))
+        card = page.locator("[data-testid=push][data-type='task.assigned']", has_text=title)
+        card.wait_for()
+        context.set_offline(True)
+        card.locator("button[data-action=approve]").click()
+        page.locator("[data-testid=push][data-replied=waiting][data-sync]").wait_for()
+        assert card.get_attribute("data-sync") == "asked"
+        assert "ecmpush-replies" in page.evaluate(SYNC_TAGS)
+        page.close()
+        context.set_offline(False)
+        # Headless Chromium fires `sync` itself when the network is back, the page closed.
+        task = _wait_for_disposition(running_stack, SYNCED)
+        assert replies == []  # none from the page (the worker's requests are not listed here)
+        checker = context.new_page()
+        checker.goto(f"{running_stack.api}/app/config.json")
+        assert (
+            checker.evaluate(
+                "async () => (await (await caches.open('ecmpush-outbox-v1')).keys()).length"
+            )
+            == 0
+        )
+    finally:
+        context.close()
+    assert errors == []
+    assert task["disposition_taken"] == "Approve"
+    assert [c["action"] for c in task["comments"]] == ["Approve"]  # sent once
 
 
 @pytest.mark.parametrize(
