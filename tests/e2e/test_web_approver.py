@@ -32,6 +32,7 @@ APPROVER = "asmith"
 LATE = ("4801", "4801", "1")  # overdue, seeded below for these tests alone
 OFFLINE = ("4802", "4802", "1")
 SYNCED = ("4803", "4803", "1")
+SPOKEN = {"de": ("4804", "4804", "1"), "fr": ("4805", "4805", "1")}
 
 
 def _ago(days: int) -> str:
@@ -367,10 +368,24 @@ def test_offline_reply_goes_from_the_service_worker_with_the_page_closed(
 
 
 @pytest.mark.parametrize(
-    ("locale", "waiting", "overdue", "approvals"),
+    ("locale", "waiting", "overdue", "approvals", "later", "shown"),
     [
-        ("de-DE", "Wartet auf mich", "Überfällig", "Genehmigungen"),
-        ("fr-FR", "En attente de moi", "En retard", "Approbations"),
+        (
+            "de-DE",
+            "Wartet auf mich",
+            "Überfällig",
+            "Genehmigungen",
+            ("Später erinnern:", "In 1 Stunde", "Morgen früh"),
+            "Dieser Browser: angezeigt",
+        ),
+        (
+            "fr-FR",
+            "En attente de moi",
+            "En retard",
+            "Approbations",
+            ("Me le rappeler plus tard :", "Dans 1 heure", "Demain matin"),
+            "Ce navigateur : affiché",
+        ),
     ],
 )
 def test_page_in_the_users_language(
@@ -380,11 +395,35 @@ def test_page_in_the_users_language(
     waiting: str,
     overdue: str,
     approvals: str,
+    later: tuple[str, str, str],
+    shown: str,
 ) -> None:
-    """The browser asks for German or French: the page speaks it."""
+    """The browser asks for German or French: the page speaks it, down to the card's "remind me
+    later" control and the inbox's line saying where the push got."""
+    language = locale[:2]
+    due = _ago(2)
+    title = f"Approve site access LANG-{language}"
+    _seed(running_stack, SPOKEN[language], title, APPROVER, due)
     context, page, errors, _ = _open(browser, running_stack, PHONE, locale=locale)
     try:
         _sign_in(page, running_stack, APPROVER)
+        _post(
+            running_stack,
+            _assigned(f"evt-web-approver-lang-{language}", SPOKEN[language], title, APPROVER, due),
+        )
+        card = page.locator("[data-testid=push][data-type='task.assigned']", has_text=title)
+        snooze = card.locator("[data-testid=snooze]")
+        snooze.wait_for()
+        prompt, in_an_hour, tomorrow = later
+        assert snooze.inner_text().startswith(prompt)
+        assert snooze.locator("button").all_inner_texts() == [in_an_hour, tomorrow]
+        item = page.locator("[data-testid=inbox-item]", has_text=title)
+        for _ in range(60):  # receipts reach the inbox once Dispatch has recorded FCM's answer
+            page.click("#refresh")
+            if shown in item.locator("[data-testid=inbox-delivery]").inner_text():
+                break
+            time.sleep(0.5)
+        assert shown in item.locator("[data-testid=inbox-delivery]").inner_text()
         page.locator("[data-testid=waiting-step]").first.wait_for()
         assert page.evaluate("document.documentElement.lang") == locale[:2]
         assert waiting in page.inner_text("#waiting h2")

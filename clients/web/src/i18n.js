@@ -39,6 +39,10 @@ const WORDS = {
     noReply: 'No device received it.',
     sentAt: '{when}',
     retry: 'Try again',
+    deliveredTo: '{device}: {state}', notDelivered: 'Not delivered to any of your devices yet.',
+    device: { here: 'This browser', web: 'A browser', android: 'An Android phone', ios: 'An iPhone' },
+    deliveryState: { opened: 'opened', dismissed: 'closed without opening', displayed: 'shown', received: 'received', sent: 'sent', sending: 'on its way', retrying: 'on its way', failed: 'could not be delivered', token_removed: 'no longer gets notifications', no_device: 'no device' },
+    snooze: { prompt: 'Remind me later:', '1h': 'In 1 hour', tomorrow: 'Tomorrow morning', saving: 'Saving…', done: 'We will remind you again on {when}.', doneNoTime: 'We will remind you again later.' },
     priorityLabel: 'Priority',
   },
   de: {
@@ -76,6 +80,10 @@ const WORDS = {
     noReply: 'Kein Gerät hat sie erhalten.',
     sentAt: '{when}',
     retry: 'Erneut versuchen',
+    deliveredTo: '{device}: {state}', notDelivered: 'Noch an keines Ihrer Geräte zugestellt.',
+    device: { here: 'Dieser Browser', web: 'Ein Browser', android: 'Ein Android-Telefon', ios: 'Ein iPhone' },
+    deliveryState: { opened: 'geöffnet', dismissed: 'ungeöffnet geschlossen', displayed: 'angezeigt', received: 'empfangen', sent: 'gesendet', sending: 'unterwegs', retrying: 'unterwegs', failed: 'konnte nicht zugestellt werden', token_removed: 'erhält keine Benachrichtigungen mehr', no_device: 'kein Gerät' },
+    snooze: { prompt: 'Später erinnern:', '1h': 'In 1 Stunde', tomorrow: 'Morgen früh', saving: 'Wird gespeichert…', done: 'Wir erinnern Sie wieder am {when}.', doneNoTime: 'Wir erinnern Sie später wieder.' },
     priorityLabel: 'Priorität',
   },
   fr: {
@@ -113,6 +121,10 @@ const WORDS = {
     noReply: 'Aucun appareil ne l’a reçue.',
     sentAt: '{when}',
     retry: 'Réessayer',
+    deliveredTo: '{device} : {state}', notDelivered: 'Pas encore remis à l’un de vos appareils.',
+    device: { here: 'Ce navigateur', web: 'Un navigateur', android: 'Un téléphone Android', ios: 'Un iPhone' },
+    deliveryState: { opened: 'ouvert', dismissed: 'fermé sans être ouvert', displayed: 'affiché', received: 'reçu', sent: 'envoyé', sending: 'en route', retrying: 'en route', failed: 'n’a pas pu être remis', token_removed: 'ne reçoit plus de notifications', no_device: 'aucun appareil' },
+    snooze: { prompt: 'Me le rappeler plus tard :', '1h': 'Dans 1 heure', tomorrow: 'Demain matin', saving: 'Enregistrement…', done: 'Nous vous le rappellerons le {when}.', doneNoTime: 'Nous vous le rappellerons plus tard.' },
     priorityLabel: 'Priorité',
   },
 };

@@ -557,7 +557,7 @@ async function loadInbox() {
       showDecided(cardOf(n.notification_id), n.decision);
     });
     const rows = notifications.map((n) => {
-      const delivered = n.deliveries.map(deliveryState).join(', ');
+      const delivered = n.deliveries.map(deliveryState).join('; ');
       const reply = n.response
         ? t('youAnswered', {
           action: actionLabel(n.response.action) || n.response.action,
@@ -575,7 +575,7 @@ async function loadInbox() {
         }, t('markRead')),
         el('span', { class: 'meta' }, ` ${when(n.created_at)} · ${categoryWord(n.category)}`),
         el('p', {}, n.body),
-        el('p', { class: 'meta' }, delivered ? `Delivered: ${delivered}` : 'Not delivered'),
+        el('p', { class: 'meta', 'data-testid': 'inbox-delivery' }, delivered || t('notDelivered')),
         reply ? el('p', { class: 'reply', 'data-testid': 'inbox-reply' }, reply) : null,
       );
     });
@@ -588,12 +588,22 @@ async function loadInbox() {
 
 // -- receipts and read marks (receipts.js; docs/design/receipts.md) ------------------------------
 
-const RECEIPTS = ['received', 'displayed', 'opened', 'dismissed'];
+// Furthest first: a push opened was also shown and received.
+const RECEIPTS = ['opened', 'dismissed', 'displayed', 'received'];
 
-/** "web sent · displayed · opened": the delivery's status and the receipts its device sent. */
+/**
+ * "This browser: opened": which device, and the furthest its push got — the latest receipt its
+ * device sent (opened, closed without opening, shown, received), else what FCM said.
+ */
 function deliveryState(delivery) {
-  const reported = RECEIPTS.filter((kind) => delivery[`${kind}_at`]);
-  return [`${delivery.platform} ${delivery.status}`, ...reported].join(' · ');
+  const here = delivery.installation_id && delivery.installation_id === installationId();
+  const device = here ? t('device.here') : t(`device.${delivery.platform}`);
+  const reached = RECEIPTS.find((kind) => delivery[`${kind}_at`]) || delivery.status;
+  const state = t(`deliveryState.${reached}`);
+  return t('deliveredTo', {
+    device: device.startsWith('device.') ? delivery.platform : device,
+    state: state.startsWith('deliveryState.') ? reached : state,
+  });
 }
 
 /** A push shown as a card while the page is in front: received and displayed, here. */
