@@ -219,6 +219,10 @@ def test_document_from_a_field_push(
                 .then(r => r.text()).then(t => t.slice(0, 5))"""
         )
         assert head == "%PDF-"
+        # Beside the viewer, a "Download" link to the same bytes, named as a PDF.
+        download = document.locator("[data-testid=document-download]")
+        assert download.get_attribute("download") == "Lockout-tagout procedure rev. 7.pdf"
+        assert download.get_attribute("href") == document.locator("iframe").get_attribute("src")
         _shot(page, "7-document")
         # Offline, the copy kept on the device is shown; sign-out deletes it.
         page.click("[data-testid=back]")
@@ -308,6 +312,33 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
         assert card.locator("[data-testid=reply-retry]").count() == 0
         assert card.locator("button[data-action=approve]").is_disabled()
         _shot(page, "12-conflict")
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_pdf_without_a_viewer_offers_download(running_stack: RunningStack, browser: Any) -> None:
+    """A browser that shows no PDF inline (`navigator.pdfViewerEnabled` false, as on phones)
+    gets no empty frame: a sentence and the "Download" link to the document's bytes."""
+    context, page, errors, _ = _open(browser, running_stack, PHONE)
+    try:
+        page.add_init_script(
+            "Object.defineProperty(Navigator.prototype, 'pdfViewerEnabled', {get: () => false})"
+        )
+        _sign_in(page, running_stack, "cwu")
+        _post(running_stack, _field_push("evt-web-field-no-viewer", "cwu"))
+        card = page.locator("[data-testid=push][data-type='document.available']")
+        card.locator("[data-testid=push-document]").click()
+        document = page.locator("[data-testid=document][data-state=shown]")
+        document.wait_for()
+        assert document.locator("iframe").count() == 0
+        assert "cannot show PDFs inside the app" in document.inner_text()
+        head = page.evaluate(
+            """() => fetch(document.querySelector('[data-testid=document-download]').href)
+                .then(r => r.text()).then(t => t.slice(0, 5))"""
+        )
+        assert head == "%PDF-"
+        _shot(page, "7-document-download")
     finally:
         context.close()
     assert errors == []

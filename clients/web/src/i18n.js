@@ -43,6 +43,7 @@ const WORDS = {
     device: { here: 'This browser', web: 'A browser', android: 'An Android phone', ios: 'An iPhone' },
     deliveryState: { opened: 'opened', dismissed: 'closed without opening', displayed: 'shown', received: 'received', sent: 'sent', sending: 'on its way', retrying: 'on its way', failed: 'could not be delivered', token_removed: 'no longer gets notifications', no_device: 'no device' },
     snooze: { prompt: 'Remind me later:', '1h': 'In 1 hour', tomorrow: 'Tomorrow morning', saving: 'Saving…', done: 'We will remind you again on {when}.', doneNoTime: 'We will remind you again later.' },
+    download: 'Download', noPdfViewer: 'This browser cannot show PDFs inside the app: download the document to read it.',
     priorityLabel: 'Priority',
   },
   de: {
@@ -84,6 +85,7 @@ const WORDS = {
     device: { here: 'Dieser Browser', web: 'Ein Browser', android: 'Ein Android-Telefon', ios: 'Ein iPhone' },
     deliveryState: { opened: 'geöffnet', dismissed: 'ungeöffnet geschlossen', displayed: 'angezeigt', received: 'empfangen', sent: 'gesendet', sending: 'unterwegs', retrying: 'unterwegs', failed: 'konnte nicht zugestellt werden', token_removed: 'erhält keine Benachrichtigungen mehr', no_device: 'kein Gerät' },
     snooze: { prompt: 'Später erinnern:', '1h': 'In 1 Stunde', tomorrow: 'Morgen früh', saving: 'Wird gespeichert…', done: 'Wir erinnern Sie wieder am {when}.', doneNoTime: 'Wir erinnern Sie später wieder.' },
+    download: 'Herunterladen', noPdfViewer: 'Dieser Browser kann PDFs nicht in der App anzeigen: laden Sie das Dokument herunter, um es zu lesen.',
     priorityLabel: 'Priorität',
   },
   fr: {
@@ -125,6 +127,7 @@ const WORDS = {
     device: { here: 'Ce navigateur', web: 'Un navigateur', android: 'Un téléphone Android', ios: 'Un iPhone' },
     deliveryState: { opened: 'ouvert', dismissed: 'fermé sans être ouvert', displayed: 'affiché', received: 'reçu', sent: 'envoyé', sending: 'en route', retrying: 'en route', failed: 'n’a pas pu être remis', token_removed: 'ne reçoit plus de notifications', no_device: 'aucun appareil' },
     snooze: { prompt: 'Me le rappeler plus tard :', '1h': 'Dans 1 heure', tomorrow: 'Demain matin', saving: 'Enregistrement…', done: 'Nous vous le rappellerons le {when}.', doneNoTime: 'Nous vous le rappellerons plus tard.' },
+    download: 'Télécharger', noPdfViewer: 'Ce navigateur ne peut pas afficher les PDF dans l’app : téléchargez le document pour le lire.',
     priorityLabel: 'Priorité',
   },
 };
