@@ -10,7 +10,7 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
 .PHONY: run test check static lint typecheck unit integration e2e template-lint build lock bench clean \
-	web browser openapi samples screenshots relay-wheel
+	web browser openapi samples screenshots relay-wheel deploy smoke
 WEB := clients/web
 WEB_DEPS := $(WEB)/node_modules/.installed
 WEB_BUILD := $(WEB)/dist/index.html
@@ -102,7 +102,21 @@ template-lint: $(STAMP) $(SAM_STAMP)
 build: $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 PATH="$(dir $(PYTHON313)):$$PATH" $(SAM_VENV)/bin/sam build
 
-## Refresh the README's web client screenshots on purpose: the browser test writes them to
+## Build, then deploy with the project's SAM CLI (.venv-sam) and samconfig.toml's CONFIG_ENV:
+## `make deploy` (dev), `make deploy CONFIG_ENV=prod`, `make deploy GUIDED=1` to be asked for
+## every parameter (docs/deploy.md). samconfig.toml's placeholders are refused by CloudFormation.
+CONFIG_ENV ?= default
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --config-env $(CONFIG_ENV) $(if $(GUIDED),--guided)
+
+## The deployed stack's end-to-end test (tests/e2e/test_deployed_stack.py) against
+## AWS_SAM_STACK_NAME, with AWS credentials for its account and region.
+smoke: $(STAMP)
+	@test -n "$$AWS_SAM_STACK_NAME" || \
+	  { echo "make smoke: set AWS_SAM_STACK_NAME=<stack name> and AWS credentials"; exit 2; }
+	$(PY) -m pytest -p no:randomly tests/e2e/test_deployed_stack.py
+
+## Refresh the web client screenshots (docs/web-client.md) on purpose: the browser test writes them to
 ## .build/screenshots/ (every `make test` does, leaving docs/ alone); this copies them over.
 screenshots: $(STAMP) web browser
 	rm -rf .build/screenshots

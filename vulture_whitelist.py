@@ -22,6 +22,7 @@ from ecmpush.domain.ecm.model import (
 )
 from ecmpush.domain.intake.events import TaskCompletedData
 from ecmpush.domain.sweeps.tasks import TrackedTask
+from ecmpush.entrypoints.answers import DeliveryEntry, NotificationPage, ReplySnoozed
 from ecmpush.ports import RelayStatePort
 from ecmpush.services.device_prune import DevicePruneReport
 from ecmpush.services.expiry_sweep import SweepReport
@@ -58,6 +59,11 @@ _ = (
     TaskCompletedData.completed_by,
     Notification.source_id,
     TrackedTask.closed_at,
+    # an API answer's field: serialised whole by `model_response`, read by the app
+    NotificationPage.next_cursor,
+    ReplySnoozed.snoozed_until,
+    DeliveryEntry.displayed_at,
+    DeliveryEntry.dismissed_at,
     # sweep reports: logged and returned whole through `asdict`
     DevicePruneReport.stopped,
     SweepReport.search_invalid,

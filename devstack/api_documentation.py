@@ -35,9 +35,9 @@ def _logical_id(method: str, path: str) -> str:
     return "ApiDoc" + method.capitalize() + "".join(w.capitalize() for w in words)
 
 
-def _auth_label(scheme: str) -> str:
+def _auth_label(document: dict[str, Any], scheme: str) -> str:
     """The header a caller sets for one of the document's security schemes."""
-    spec = openapi.SECURITY_SCHEMES[scheme]
+    spec = document["components"]["securitySchemes"][scheme]
     if spec["type"] == "http":
         return "Authorization: Bearer <Firebase ID token>"
     return str(spec["name"])
@@ -65,7 +65,7 @@ def parts(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for method in sorted(document["paths"][path]):
             operation = document["paths"][path][method]
             schemes = sorted({name for entry in operation.get("security", []) for name in entry})
-            auth = " + ".join(_auth_label(name) for name in schemes)
+            auth = " + ".join(_auth_label(document, name) for name in schemes)
             found[_logical_id(method, path)] = {
                 "Location": {"Type": "METHOD", "Path": path, "Method": method.upper()},
                 "Properties": {

@@ -376,17 +376,18 @@ def print_howto(stack: Stack) -> None:
     urls = stack.urls
     _say("\n── Local stack ─────────────────────────────────────────────────────")
     routes = "POST /ecm/events, PUT/DELETE /devices/{id}, POST /responses"
-    _say(f"  web client (PWA)    {urls['web']}   sign in as asmith, then post an event")
+    _say(f"  web client (PWA)    {urls['web']}   sign in as bjones, then post his task:")
+    _say("    .venv/bin/python -m devstack post events/web/task_assigned_bjones.json")
     _say(f"  API docs (Swagger)  {urls['docs']}")
     _say(f"  API (API Gateway)   {urls['api']}   {routes}")
     _say(f"  moto (AWS)          {urls['moto']}")
     _say(f"  FCM stand-in        {urls['fcm']}   GET /_inspect/messages")
-    _say(f"  ECM stand-in        {urls['ecm']}   GET /_inspect/tasks/4711/4711/1")
+    _say(f"  ECM stand-in        {urls['ecm']}   GET /_inspect/tasks/4713/4713/2 (bjones's)")
     _say(f"  OTDS stand-in       {urls['ecm']}/otdsws   Sign in with OTDS: asmith / asmith-local")
     _say(f"  webhook secret      {stack.config.state_dir / 'webhook_secret'}")
     _say(f"  webhook API key     {stack.config.state_dir / 'webhook_api_key'}  (x-api-key)")
-    _say("  ID token            .venv/bin/python -m devstack token asmith")
-    _say("  signed event        .venv/bin/python -m devstack post events/ecm/task_assigned.json")
+    _say("  ID token            .venv/bin/python -m devstack token bjones")
+    _say('  by hand with curl   README.md, "Try it by hand"')
     _say("  figures             .venv/bin/python -m devstack status")
     _say("Serving until Ctrl-C.")
 

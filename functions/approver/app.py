@@ -26,8 +26,16 @@ from ecmpush.domain.ecm.errors import (
     EcmUnavailable,
 )
 from ecmpush.domain.ecm.task_ref import TaskRef
+from ecmpush.entrypoints.answers import (
+    ECM_ERRORS,
+    FIREBASE_ID_TOKEN,
+    DocumentTooLarge,
+    app_documented,
+    binary,
+    model_response,
+)
 from ecmpush.entrypoints.app_api import app_resolver, authenticated
-from ecmpush.entrypoints.http import error_response, json_response
+from ecmpush.entrypoints.http import error_response
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.snapstart import prepare_snapshot
 from ecmpush.services.approver import InternalUsersOnly, NotYourStep
@@ -52,12 +60,35 @@ prepare_snapshot(
 ContentServerIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,19}$")]
 
 
-@app.get("/me/tasks")
+@app.get(
+    "/me/tasks",
+    operation_id="listTasks",
+    summary="The workflow steps waiting for the caller, overdue first",
+    description="Read from Content Server as the caller: its inbox decides what is listed.",
+    tags=["tasks"],
+    security=FIREBASE_ID_TOKEN,
+    responses=app_documented(
+        {**ECM_ERRORS, 200: ("the steps Content Server lists in the caller's inbox", WaitingList)}
+    ),
+)
 def list_tasks() -> WaitingList:
     return bootstrap.build_approver().waiting(authenticated(app))
 
 
-@app.get("/me/tasks/<process_id>/<subprocess_id>/<task_id>")
+@app.get(
+    "/me/tasks/<process_id>/<subprocess_id>/<task_id>",
+    operation_id="getTask",
+    summary="One of the caller's steps: its actions and what happened so far",
+    tags=["tasks"],
+    security=FIREBASE_ID_TOKEN,
+    responses=app_documented(
+        {
+            **ECM_ERRORS,
+            200: ("the step, its actions and its history", StepView),
+            404: ("Content Server does not list the step in the caller's inbox", None),
+        }
+    ),
+)
 def get_task(
     process_id: ContentServerIdPath,
     subprocess_id: ContentServerIdPath,
@@ -67,12 +98,47 @@ def get_task(
     return bootstrap.build_approver().step(authenticated(app), ref)
 
 
-@app.get("/me/documents/<node_id>/metadata")
+@app.get(
+    "/me/documents/<node_id>/metadata",
+    operation_id="getDocumentMetadata",
+    summary="A document's name, type, size and dates, as Content Server shows it to the caller",
+    tags=["documents"],
+    security=FIREBASE_ID_TOKEN,
+    responses=app_documented(
+        {
+            **ECM_ERRORS,
+            200: ("the node as Content Server shows it to the caller", DocumentMetadata),
+            403: ("Content Server refuses the node to the caller, or no account", None),
+            404: ("no such node", None),
+        }
+    ),
+)
 def get_document_metadata(node_id: ContentServerIdPath) -> DocumentMetadata:
     return bootstrap.build_approver().document(authenticated(app), node_id)
 
 
-@app.get("/me/documents/<node_id>/content")
+@app.get(
+    "/me/documents/<node_id>/content",
+    operation_id="getDocumentContent",
+    summary="A document's bytes, read from Content Server as the caller",
+    description="Binary: ask with an Accept header naming application/pdf, image/* or "
+    "application/octet-stream. Larger than `max_bytes` (4 MiB) is 413: open it in Content "
+    "Server.",
+    tags=["documents"],
+    security=FIREBASE_ID_TOKEN,
+    responses=app_documented(
+        {
+            **ECM_ERRORS,
+            200: (
+                "the document's bytes, with its MIME type",
+                binary("application/pdf", "image/*", "application/octet-stream"),
+            ),
+            403: ("Content Server refuses the document to the caller, or no account", None),
+            404: ("no such node", None),
+            413: ("larger than the app may be sent: `size` and `max_bytes` say", DocumentTooLarge),
+        }
+    ),
+)
 def get_document_content(node_id: ContentServerIdPath) -> Response[str]:
     content = bootstrap.build_approver().content(authenticated(app), node_id)
     logger.info("document read", extra={"node_id": node_id, "bytes": len(content.data)})
@@ -94,15 +160,13 @@ def get_document_content(node_id: ContentServerIdPath) -> Response[str]:
 
 @app.exception_handler(EcmContentTooLarge)
 def _too_large(exc: EcmContentTooLarge) -> Response[str]:
-    body = {
-        "message": (
-            f"the document is larger than {exc.limit} bytes, more than the app can be sent; "
-            "open it in Content Server"
-        ),
-        "size": exc.size,
-        "max_bytes": exc.limit,
-    }
-    return json_response(413, body)
+    body = DocumentTooLarge(
+        message=f"the document is larger than {exc.limit} bytes, more than the app can be sent; "
+        "open it in Content Server",
+        size=exc.size,
+        max_bytes=exc.limit,
+    )
+    return model_response(413, body, given_only=True)
 
 
 @app.exception_handler(EcmUnavailable)

@@ -16,7 +16,14 @@ from ecmpush import bootstrap
 from ecmpush.domain.field_errors import field_errors
 from ecmpush.domain.json_text import UnreadableJson, read_json
 from ecmpush.domain.sign_in import FinishRequest, SignInRefused, StartRequest
-from ecmpush.entrypoints.http import UnreadableBody, error_response, json_response, raw_body
+from ecmpush.entrypoints.answers import (
+    ANONYMOUS,
+    SignInFinished,
+    SignInStarted,
+    documented,
+    model_response,
+)
+from ecmpush.entrypoints.http import UnreadableBody, error_response, raw_body
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.snapstart import prepare_snapshot
 
@@ -43,17 +50,52 @@ def _invalid(exc: RequestValidationError) -> Response[str]:
     return error_response(422, "request does not match the schema", errors)
 
 
-@app.post("/sign-in/otds/start")
+@app.post(
+    "/sign-in/otds/start",
+    operation_id="startOtdsSignIn",
+    summary="Start signing in with OTDS (authorization code with PKCE)",
+    tags=["sign-in"],
+    security=ANONYMOUS,
+    responses=documented(
+        {
+            200: ("send the browser to `authorize_url`", SignInStarted),
+            400: ("not UTF-8 JSON", None),
+            413: ("body over 4 KiB", None),
+            422: ("the request breaks the schema (field paths in `errors`)", None),
+        }
+    ),
+)
 def start(request: Annotated[StartRequest, Body()]) -> Response[str]:
     started = bootstrap.build_sign_in().start(request.code_challenge)
-    return json_response(200, {"authorize_url": started.authorize_url, "state": started.state})
+    body = SignInStarted(authorize_url=started.authorize_url, state=started.state)
+    return model_response(200, body)
 
 
-@app.post("/sign-in/otds/token")
+@app.post(
+    "/sign-in/otds/token",
+    operation_id="finishOtdsSignIn",
+    summary="Finish signing in with OTDS: a Firebase custom token for the OTDS user",
+    tags=["sign-in"],
+    security=ANONYMOUS,
+    responses=documented(
+        {
+            200: ("a custom token for signInWithCustomToken", SignInFinished),
+            400: (
+                "not UTF-8 JSON; state not issued here or expired, verifier mismatch, or OTDS "
+                "refused the code",
+                None,
+            ),
+            403: ("the OTDS user may not sign in, or has no Content Server login", None),
+            413: ("body over 4 KiB", None),
+            422: ("the request breaks the schema (field paths in `errors`)", None),
+            502: ("OTDS or Content Server unreachable or answering unexpectedly", None),
+        }
+    ),
+)
 def finish(request: Annotated[FinishRequest, Body()]) -> Response[str]:
     signed_in = bootstrap.build_sign_in().finish(request.code, request.state, request.code_verifier)
     logger.info("signed in through OTDS")
-    return json_response(200, {"custom_token": signed_in.custom_token})
+    return model_response(200, SignInFinished(custom_token=signed_in.custom_token))
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

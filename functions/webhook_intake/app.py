@@ -12,7 +12,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecmpush import bootstrap
-from ecmpush.entrypoints.http import UnreadableBody, error_response, json_response, raw_body
+from ecmpush.entrypoints.answers import (
+    BatchResults,
+    ErrorBody,
+    EventResult,
+    documented,
+    model_response,
+)
+from ecmpush.entrypoints.http import UnreadableBody, error_response, raw_body
 from ecmpush.entrypoints.observability import logger, metrics, tracer
 from ecmpush.entrypoints.snapstart import prepare_snapshot
 from ecmpush.entrypoints.webhook_body import (
@@ -62,7 +69,36 @@ def _raw_body() -> bytes:
         raise BodyUnreadable(str(exc)) from None
 
 
-@app.post("/ecm/events")
+@app.post(
+    "/ecm/events",
+    operation_id="postEcmEvents",
+    summary="Post one ECM event, or a batch of up to 50",
+    description="Called by ECM-side senders (the relay, a WebReport, a workflow script). "
+    "Checked cheapest first: Content-Type (415), size (413), signature (401), JSON (400), "
+    "schema (422). The event `id` is the idempotency key: the same id and content again is "
+    "`duplicate`, nothing is queued twice.",
+    tags=["ecm"],
+    security=[{"ecmSignature": [], "ecmSenderApiKey": []}],
+    responses=documented(
+        {
+            200: ("duplicate: the same event id with the same content", EventResult),
+            202: ("accepted and queued for dispatch", EventResult),
+            207: ("a batch `{events: [...]}`: one result per event, in order", BatchResults),
+            400: ("the body is not UTF-8 JSON", None),
+            401: ("missing, malformed or wrong X-Ecmpush-Signature, or a stale timestamp", None),
+            403: ("no valid x-api-key (API Gateway answers before ecmpush runs)", None),
+            409: ("the same id with other content, or still being accepted", EventResult),
+            413: ("the body is over 256 KiB, or names too many recipients in all", None),
+            415: ("Content-Type is not application/json", None),
+            422: (
+                "the event breaks the schema (an EventResult with `errors`), or the body's "
+                "shape is wrong (an ErrorBody)",
+                EventResult | ErrorBody,
+            ),
+            503: ("AWS is unavailable for now; retry after Retry-After", EventResult),
+        }
+    ),
+)
 def receive_events() -> Response[str]:
     content_type = app.current_event.headers.get("content-type") or ""
     if content_type.split(";")[0].strip().lower() != "application/json":
@@ -83,10 +119,11 @@ def receive_events() -> Response[str]:
     for result in results:
         _log(result)
     if parsed.batch:
-        return json_response(207, {"results": results})
-    result = results[0]
-    headers = {"Retry-After": "5"} if result["status"] == "unavailable" else None
-    return json_response(STATUS_CODES[result["status"]], result, headers)
+        batch = BatchResults.model_validate({"results": results})
+        return model_response(207, batch, given_only=True)
+    single = EventResult.model_validate(results[0])
+    headers = {"Retry-After": "5"} if single.status == "unavailable" else None
+    return model_response(STATUS_CODES[single.status], single, headers, given_only=True)
 
 
 def _log(result: dict[str, Any]) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
 from devstack import api_documentation, openapi, push_samples
 from devstack import template as cfn
 
@@ -33,14 +35,80 @@ def test_document_is_openapi_3_1_with_every_route_and_its_answers() -> None:
     document = json.loads(openapi.render())
     assert document["openapi"] == "3.1.0"
     operations = {(m, p) for p, item in document["paths"].items() for m in item}
-    assert operations == set(openapi.ANSWERS)
+    assert operations == openapi.template_routes()
+    assert openapi.problems(document) == []
     reply = document["paths"]["/responses"]["post"]
-    assert set(reply["responses"]) == {"202", "401", "403", "409", "410", "422", "503"}
+    assert reply["operationId"] == "postResponse"
+    assert set(reply["responses"]) == {
+        "202", "400", "401", "403", "409", "410", "413", "422", "503"
+    }  # fmt: skip
+    assert reply["responses"]["202"]["content"]["application/json"]["schema"]["anyOf"] == [
+        {"$ref": "#/components/schemas/ReplyAccepted"},
+        {"$ref": "#/components/schemas/ReplySnoozed"},
+    ]
+    assert reply["responses"]["410"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
     assert reply["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ReplyRequest"
     }
     assert "action_token" in document["components"]["schemas"]["ReplyRequest"]["properties"]
     assert reply["security"] == [{"firebaseIdToken": []}]
+
+
+def test_webhook_documents_the_event_union_as_its_request_body() -> None:
+    document = json.loads(openapi.render())
+    webhook = document["paths"]["/ecm/events"]["post"]
+    body = webhook["requestBody"]["content"]["application/json"]
+    one_of = {ref["$ref"].rsplit("/", 1)[1] for ref in body["schema"]["anyOf"][0]["oneOf"]}
+    assert one_of == {
+        "TaskAssigned", "TaskCompleted", "RecordExpiryScheduled", "DocumentAvailable",
+        "DocumentPublished", "GovernanceAlert",
+    }  # fmt: skip
+    assert body["schema"]["anyOf"][1] == {"$ref": "#/components/schemas/EventBatch"}
+    assert body["example"]["type"] == "task.assigned"
+    assert {"200", "202", "207", "400", "401", "403", "409", "413", "415", "422", "503"} == set(
+        webhook["responses"]
+    )
+
+
+def test_every_answer_of_every_route_is_typed_and_named() -> None:
+    """Each operation of the document names its operationId, summary, tags and security, and
+    every answer but 204 has a body model; errors answer ErrorBody."""
+    document = json.loads(openapi.render())
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            assert openapi.OPERATION_ID.match(operation["operationId"]), where
+            for status, answer in operation["responses"].items():
+                if status == "204":
+                    assert "content" not in answer, where
+                    continue
+                for media_type, body in answer["content"].items():
+                    schema = body["schema"]
+                    if media_type == "application/json":
+                        assert "$ref" in schema or "anyOf" in schema, (where, status)
+                    else:  # a file: the approver's document content
+                        assert schema == {"type": "string", "format": "binary"}, (where, status)
+
+
+def test_the_rules_catch_a_route_without_operation_id_or_response_model() -> None:
+    """A route declared the way Powertools allows by default (no operation_id, no responses=)
+    breaks the rules, and so does a route of the template missing from the document."""
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.get("/me/receipts")
+    def list_receipts() -> Response[str]:  # pragma: no cover - never called
+        return Response(200, "application/json", "[]")
+
+    document = json.loads(app.get_openapi_json_schema(title="t", version="1"))
+    found = openapi.problems(document, routes={("get", "/me/receipts"), ("post", "/x")})
+    assert "POST /x: in template.yaml, not in the document" in found
+    assert any(p.startswith("GET /me/receipts: no named operationId") for p in found)
+    assert "GET /me/receipts 200: no response model (responses= on the route)" in found
+    assert "GET /me/receipts: no tags" in found
+    document["components"]["schemas"]["Renamed"] = {"title": "Original", "type": "object"}
+    assert "schema Renamed: titled 'Original'" in openapi.problems(document, routes=set())
 
 
 def test_push_samples_in_clients_doc_are_current() -> None:
@@ -108,7 +176,7 @@ def test_template_documents_every_api_route_from_the_openapi_document() -> None:
     }
     assert set(methods) == operations == routes
     reply = json.loads(methods[("POST", "/responses")]["Properties"]["Properties"])
-    assert reply["summary"] == "POST /responses"
+    assert reply["summary"] == "Answer a push: approve, reject, acknowledge or ask for info"
     assert "410 the action token has expired" in reply["description"]
     webhook = json.loads(methods[("POST", "/ecm/events")]["Properties"]["Properties"])
     assert "x-api-key + X-Ecmpush-Signature" in webhook["description"]

@@ -55,6 +55,41 @@ class Device(BaseModel):
     updated_at: datetime
 
 
+class RegisteredDevice(BaseModel):
+    """A device as its owner sees it (the API's answer): everything but the FCM token."""
+
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "owner": "asmith",
+                    "installation_id": "3f0c9a62-5b1e-4d0a-9c55-1d2e3f4a5b6c",
+                    "platform": "android",
+                    "locale": "de-DE",
+                    "timezone": "Europe/Berlin",
+                    "app_version": "1.4.0",
+                    "audience": "internal",
+                    "external_id": None,
+                    "created_at": "2026-11-28T10:00:00Z",
+                    "updated_at": "2026-11-28T10:00:00Z",
+                }
+            ]
+        },
+    )
+
+    owner: str
+    installation_id: str
+    platform: Platform
+    locale: str | None = None
+    timezone: str | None = None
+    app_version: str | None = None
+    audience: AudienceKind = "internal"
+    external_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
 @dataclass(frozen=True)
 class RefreshEntry:
     """A device as the `by_refresh` index (keys only) shows it; `updated_at` is the stored text,
