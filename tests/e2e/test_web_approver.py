@@ -2,13 +2,15 @@
 (390 by 844) and on desktop: what is waiting for me with an overdue step, the task view with the
 reply buttons of the step's push, a field push's document opened in the app (and refused for a
 user Content Server does not allow), the API down without anything stuck, a reply tapped
-offline sent when the network is back, a 409 explained, a too long comment refused before
-sending, and the page in German and French. axe-core (clients/web/node_modules, pinned in
-package-lock.json) checks every screen; each state is a screenshot in .build/screenshots/."""
+offline sent when the network is back (by the page, and by the service worker's Background Sync
+with the page closed), a 409 explained, a too long comment refused before sending, and the page
+in German and French. axe-core (clients/web/node_modules, pinned in package-lock.json) checks
+every screen; each state is a screenshot in .build/screenshots/."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +39,8 @@ DESKTOP = {"width": 1280, "height": 900}
 APPROVER = "asmith"
 LATE = ("4801", "4801", "1")  # overdue, seeded below for these tests alone
 OFFLINE = ("4802", "4802", "1")
+SYNCED = ("4803", "4803", "1")
+SPOKEN = {"de": ("4804", "4804", "1"), "fr": ("4805", "4805", "1")}
 
 
 def _ago(days: int) -> str:
@@ -98,6 +102,14 @@ def _field_push(event_id: str, user: str) -> dict[str, Any]:
     return event
 
 
+def _open(
+    browser: Any, stack: RunningStack, viewport: dict[str, int], locale: str = "en-GB"
+) -> tuple[Any, Any, list[str], list[Any]]:
+    """`_open_app` as Chrome has it: Background Sync allowed unless the user turned it off (a
+    Playwright context allows only what it is granted)."""
+    return _open_app(browser, stack, viewport=viewport, locale=locale, background_sync=True)
+
+
 def _axe(page: Any) -> list[str]:
     """axe-core's violations on the page as shown (WCAG 2.x A/AA, 2.2 target size, best
     practice)."""
@@ -123,7 +135,7 @@ def test_waiting_list_task_view_and_reply(running_stack: RunningStack, browser: 
     due = _ago(-2)
     title = "Approve supplier contract LATE-1"
     _seed(running_stack, LATE, title, APPROVER, due)
-    context, page, errors, replies = _open_app(browser, running_stack, viewport=PHONE)
+    context, page, errors, replies = _open(browser, running_stack, PHONE)
     try:
         _sign_in_as(page, running_stack, APPROVER)
         _post(running_stack, _assigned("evt-web-approver-0001", LATE, title, APPROVER, due))
@@ -172,7 +184,7 @@ def test_document_from_a_field_push(
     """A field push's document opens in the app for cwu (Field Operations may open node 88001)
     and is kept for offline use, deleted on sign-out; asmith, whom Content Server refuses the
     contents, reads why."""
-    context, page, errors, _ = _open_app(browser, running_stack, viewport=PHONE)
+    context, page, errors, _ = _open(browser, running_stack, PHONE)
     try:
         _sign_in_as(page, running_stack, user)
         _post(running_stack, _field_push(f"evt-web-field-{user}", user))
@@ -195,6 +207,10 @@ def test_document_from_a_field_push(
                 .then(r => r.text()).then(t => t.slice(0, 5))"""
         )
         assert head == "%PDF-"
+        # Beside the viewer, a "Download" link to the same bytes, named as a PDF.
+        download = document.locator("[data-testid=document-download]")
+        assert download.get_attribute("download") == "Lockout-tagout procedure rev. 7.pdf"
+        assert download.get_attribute("href") == document.locator("iframe").get_attribute("src")
         _shot(page, "7-document")
         # Offline, the copy kept on the device is shown; sign-out deletes it.
         page.click("[data-testid=back]")
@@ -214,7 +230,7 @@ def test_document_from_a_field_push(
 def test_api_down_then_back(running_stack: RunningStack, browser: Any) -> None:
     """With /me/tasks unreachable the list says so (nothing stuck on "Loading"); Refresh reads it
     once the API answers."""
-    context, page, errors, _ = _open_app(browser, running_stack, viewport=DESKTOP)
+    context, page, errors, _ = _open(browser, running_stack, DESKTOP)
     try:
         page.route("**/me/tasks", lambda route: route.abort("internetdisconnected"))
         _sign_in_as(page, running_stack, APPROVER)
@@ -239,7 +255,7 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
     due = _ago(3)
     title = "Approve site access OFF-1"
     _seed(running_stack, OFFLINE, title, APPROVER, due)
-    context, page, errors, replies = _open_app(browser, running_stack, viewport=DESKTOP)
+    context, page, errors, replies = _open(browser, running_stack, DESKTOP)
     try:
         _sign_in_as(page, running_stack, APPROVER)
         _post(running_stack, _assigned("evt-web-approver-0002", OFFLINE, title, APPROVER, due))
@@ -262,7 +278,7 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
     assert _ecm_task(running_stack, OFFLINE)["disposition_taken"] == "Approve"
 
     # The same push answered again (another device kept it): 409, explained, no retry.
-    context, page, errors, replies = _open_app(browser, running_stack, viewport=DESKTOP)
+    context, page, errors, replies = _open(browser, running_stack, DESKTOP)
     try:
         _sign_in_as(page, running_stack, APPROVER)
         page.evaluate(
@@ -272,7 +288,9 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
                 type: 'task.assigned', actions: 'approve,reject', action_token: token}};
               await store.put(`${location.origin}/_ecmpush/pushes/again`,
                 new Response(JSON.stringify({payload, keptAt: Date.now()})));
-              localStorage.setItem('ecmpush.outbox', JSON.stringify({again: {action: 'approve'}}));
+              const outbox = await caches.open('ecmpush-outbox-v1');
+              await outbox.put(`${location.origin}/_ecmpush/outbox/again`,
+                new Response(JSON.stringify({notificationId: 'again', action: 'approve'})));
             }""",
             [token, title],
         )
@@ -287,11 +305,106 @@ def test_offline_reply_waits_and_goes_when_back_then_409(
     assert errors == []
 
 
+def test_pdf_without_a_viewer_offers_download(running_stack: RunningStack, browser: Any) -> None:
+    """A browser that shows no PDF inline (`navigator.pdfViewerEnabled` false, as on phones)
+    gets no empty frame: a sentence and the "Download" link to the document's bytes."""
+    context, page, errors, _ = _open(browser, running_stack, PHONE)
+    try:
+        page.add_init_script(
+            "Object.defineProperty(Navigator.prototype, 'pdfViewerEnabled', {get: () => false})"
+        )
+        _sign_in_as(page, running_stack, "cwu")
+        _post(running_stack, _field_push("evt-web-field-no-viewer", "cwu"))
+        card = page.locator("[data-testid=push][data-type='document.available']")
+        card.locator("[data-testid=push-document]").click()
+        document = page.locator("[data-testid=document][data-state=shown]")
+        document.wait_for()
+        assert document.locator("iframe").count() == 0
+        assert "cannot show PDFs inside the app" in document.inner_text()
+        head = page.evaluate(
+            """() => fetch(document.querySelector('[data-testid=document-download]').href)
+                .then(r => r.text()).then(t => t.slice(0, 5))"""
+        )
+        assert head == "%PDF-"
+        _shot(page, "7-document-download")
+    finally:
+        context.close()
+    assert errors == []
+
+
+SYNC_TAGS = "async () => (await navigator.serviceWorker.getRegistration()).sync.getTags()"
+
+
+def _wait_for_disposition(
+    stack: RunningStack, ids: tuple[str, str, str], tries: int = 60
+) -> dict[str, Any]:
+    for _ in range(tries):
+        task = _ecm_task(stack, ids)
+        if task.get("disposition_taken"):
+            return task
+        time.sleep(0.5)
+    return _ecm_task(stack, ids)
+
+
+def test_offline_reply_goes_from_the_service_worker_with_the_page_closed(
+    running_stack: RunningStack, browser: Any
+) -> None:
+    """Approve tapped offline asks for a Background Sync; the page is closed, the network comes
+    back, and the service worker's `sync` sends the reply from the outbox (outbox.js): Content
+    Server sends the task on, once, although the page never opened again; the outbox is empty."""
+    due = _ago(3)
+    title = "Approve site access SYNC-1"
+    _seed(running_stack, SYNCED, title, APPROVER, due)
+    context, page, errors, replies = _open(browser, running_stack, DESKTOP)
+    try:
+        _sign_in_as(page, running_stack, APPROVER)
+        _post(running_stack, _assigned("evt-web-approver-0003", SYNCED, title, APPROVER, due))
+        card = page.locator("[data-testid=push][data-type='task.assigned']", has_text=title)
+        card.wait_for()
+        context.set_offline(True)
+        card.locator("button[data-action=approve]").click()
+        page.locator("[data-testid=push][data-replied=waiting][data-sync]").wait_for()
+        assert card.get_attribute("data-sync") == "asked"
+        assert "ecmpush-replies" in page.evaluate(SYNC_TAGS)
+        page.close()
+        context.set_offline(False)
+        # Headless Chromium fires `sync` itself when the network is back, the page closed.
+        task = _wait_for_disposition(running_stack, SYNCED)
+        assert replies == []  # none from the page (the worker's requests are not listed here)
+        checker = context.new_page()
+        checker.goto(f"{running_stack.api}/app/config.json")
+        assert (
+            checker.evaluate(
+                "async () => (await (await caches.open('ecmpush-outbox-v1')).keys()).length"
+            )
+            == 0
+        )
+    finally:
+        context.close()
+    assert errors == []
+    assert task["disposition_taken"] == "Approve"
+    assert [c["action"] for c in task["comments"]] == ["Approve"]  # sent once
+
+
 @pytest.mark.parametrize(
-    ("locale", "waiting", "overdue", "approvals"),
+    ("locale", "waiting", "overdue", "approvals", "later", "shown"),
     [
-        ("de-DE", "Wartet auf mich", "Überfällig", "Genehmigungen"),
-        ("fr-FR", "En attente de moi", "En retard", "Approbations"),
+        (
+            "de-DE",
+            "Wartet auf mich",
+            "Überfällig",
+            "Genehmigungen",
+            ("Später erinnern:", "In 1 Stunde", "Morgen früh"),
+            "Dieser Browser: angezeigt",
+        ),
+        (
+            "fr-FR",
+            "En attente de moi",
+            "En retard",
+            "Approbations",
+            ("Me le rappeler plus tard :", "Dans 1 heure", "Demain matin"),
+            "Ce navigateur : affiché",
+        ),
     ],
 )
 def test_page_in_the_users_language(
@@ -301,11 +414,35 @@ def test_page_in_the_users_language(
     waiting: str,
     overdue: str,
     approvals: str,
+    later: tuple[str, str, str],
+    shown: str,
 ) -> None:
-    """The browser asks for German or French: the page speaks it."""
-    context, page, errors, _ = _open_app(browser, running_stack, viewport=PHONE, locale=locale)
+    """The browser asks for German or French: the page speaks it, down to the card's "remind me
+    later" control and the inbox's line saying where the push got."""
+    language = locale[:2]
+    due = _ago(2)
+    title = f"Approve site access LANG-{language}"
+    _seed(running_stack, SPOKEN[language], title, APPROVER, due)
+    context, page, errors, _ = _open(browser, running_stack, PHONE, locale=locale)
     try:
         _sign_in_as(page, running_stack, APPROVER)
+        _post(
+            running_stack,
+            _assigned(f"evt-web-approver-lang-{language}", SPOKEN[language], title, APPROVER, due),
+        )
+        card = page.locator("[data-testid=push][data-type='task.assigned']", has_text=title)
+        snooze = card.locator("[data-testid=snooze]")
+        snooze.wait_for()
+        prompt, in_an_hour, tomorrow = later
+        assert snooze.inner_text().startswith(prompt)
+        assert snooze.locator("button").all_inner_texts() == [in_an_hour, tomorrow]
+        item = page.locator("[data-testid=inbox-item]", has_text=title)
+        for _ in range(60):  # receipts reach the inbox once Dispatch has recorded FCM's answer
+            page.click("#refresh")
+            if shown in item.locator("[data-testid=inbox-delivery]").inner_text():
+                break
+            time.sleep(0.5)
+        assert shown in item.locator("[data-testid=inbox-delivery]").inner_text()
         page.locator("[data-testid=waiting-step]").first.wait_for()
         assert page.evaluate("document.documentElement.lang") == locale[:2]
         assert waiting in page.inner_text("#waiting h2")

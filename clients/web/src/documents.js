@@ -1,6 +1,8 @@
 // A document opened in the app (a field push's link or a step's document): read as the user from
 // GET /me/documents/{id}/..., so Content Server's own permissions decide, and shown from a blob
-// URL (PDFs in the browser's own viewer, images as images). What was opened is kept in Cache
+// URL (PDFs in the browser's own viewer where it has one, images as images; a "Download" link
+// beside each, the only way to read a PDF where the browser shows none inline, as on phones,
+// `navigator.pdfViewerEnabled === false`; pdf.js is not worth its weight here). What was opened is kept in Cache
 // Storage for a field worker without network, and deleted on sign-out (forgetDocuments).
 import { t } from './i18n.js';
 
@@ -82,9 +84,24 @@ function refusal(el, words, name) {
 
 function shown(el, name, blob, state, note = null) {
   const url = URL.createObjectURL(blob);
-  const body = blob.type.startsWith('image/')
-    ? el('img', { src: url, alt: name, class: 'document-image' })
-    : el('iframe', { src: url, title: name, class: 'document-frame' });
+  let body;
+  if (blob.type.startsWith('image/')) body = el('img', { src: url, alt: name, class: 'document-image' });
+  else if (globalThis.navigator?.pdfViewerEnabled === false) {
+    body = el('p', { class: 'meta', 'data-testid': 'document-no-viewer' }, t('noPdfViewer'));
+  } else body = el('iframe', { src: url, title: name, class: 'document-frame' });
+  const download = el('a', {
+    href: url, download: fileName(name, blob.type), class: 'document-download', 'data-testid': 'document-download',
+  }, t('download'));
   return el('div', { class: 'document', 'data-testid': 'document', 'data-state': state },
-    el('h2', {}, name), note ? el('p', { class: 'meta' }, note) : null, body);
+    el('h2', {}, name), note ? el('p', { class: 'meta' }, note) : null, body, el('p', {}, download));
+}
+
+const EXTENSIONS = {
+  'application/pdf': '.pdf', 'image/png': '.png', 'image/jpeg': '.jpg', 'image/gif': '.gif', 'image/webp': '.webp',
+};
+
+/** The downloaded file's name: the document's, with the extension of its type if it has none. */
+function fileName(name, type) {
+  const base = name || 'document';
+  return /\.[A-Za-z0-9]{2,5}$/.test(base) ? base : `${base}${EXTENSIONS[type] || ''}`;
 }

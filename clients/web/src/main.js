@@ -12,6 +12,14 @@ import { documentOfLink, documentView, forgetDocuments } from './documents.js';
 import { LANGUAGE, actionWord, t, when } from './i18n.js';
 import { stepIds, replyNote, stepView, waitingItems } from './tasks.js';
 import { flushReceipts, recordReceipt } from './receipts.js';
+import {
+  askForReplySync,
+  dropWaitingReply,
+  forgetWaitingReplies,
+  keepWaitingReply,
+  sendWaitingReply,
+  waitingReplies,
+} from './outbox.js';
 import { decisionOf, isWithdrawal, showDecided, withdrawNotifications } from './withdrawals.js';
 import {
   COMMENT_ACTIONS,
@@ -148,8 +156,7 @@ $('sign-in').querySelector('button[type=submit]').disabled = false;
 
 $('sign-out').addEventListener('click', async () => {
   // The next user of this browser must not see these cards, replies or documents.
-  await Promise.all([forgetPushes(), forgetDocuments()]);
-  localStorage.removeItem(OUTBOX);
+  await Promise.all([forgetPushes(), forgetDocuments(), forgetWaitingReplies()]);
   $('pushes').replaceChildren();
   showHome();
   await signOut(auth);
@@ -258,8 +265,11 @@ navigator.serviceWorker.addEventListener('message', (event) => {
   const message = event.data || {};
   if (message.type === 'ecmpush-replied') {
     setStatus(describeReply(message.result), message.result.ok ? 'ok' : 'error');
+    const card = cardOf(message.notificationId);
+    // Sent from the outbox by the service worker: the card that waited says how it went.
+    if (card?.dataset.outbox) card.dispatchEvent(new CustomEvent('ecmpush-settled', { detail: message.result }));
     // Answered from the notification: the card here has nothing left to do.
-    if (isFinal(message.result)) cardOf(message.notificationId)?.remove();
+    else if (isFinal(message.result)) card?.remove();
     loadInbox();
   } else if (message.type === 'ecmpush-withdrawn') {
     withdrawn(message.payload);
@@ -309,7 +319,8 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
   const enable = (enabled) => card.querySelectorAll('button').forEach((b) => { b.disabled = !enabled; });
   // Whatever happens to the request, the card ends in a sentence: done, refused for good (the
   // buttons stay off), or failed for now (the buttons come back, with "Try again").
-  const send = async (action) => {
+  // `waiting`: the reply is the one queued in the outbox (sent unless another context did).
+  const send = async (action, waiting = false) => {
     if (!offered.includes(action)) return;
     if (COMMENT_ACTIONS[action] && !comment.value.trim()) {
       result.textContent = t('sayWhatYouNeed');
@@ -323,28 +334,43 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
     if (!navigator.onLine) {
       // Offline: the answer waits on the device (here and across a reload) and goes when the
       // network is back; the card says so instead of failing.
-      keepWaitingReply(data.notification_id, action, comment.value.trim());
       card.dataset.replied = 'waiting';
+      card.dataset.outbox = action;
       result.textContent = `${actionLabel(action)}: ${t('waitingToSend')}`;
-      return; // sendWaitingReplies sends it when `online` fires or the page opens
+      await keepWaitingReply(data.notification_id, action, comment.value.trim());
+      // The service worker sends it when the network is back (Background Sync), page open or
+      // not; without Background Sync, sendWaitingReplies does when `online` fires or the page opens.
+      card.dataset.sync = (await askForReplySync()) ? 'asked' : 'none';
+      return;
     }
     if (inFlight.has(data.notification_id)) return; // an action token answers once
     inFlight.add(data.notification_id);
     result.textContent = t('sending');
+    const post = async () => {
+      try {
+        return await postResponse(config.apiBase, await currentIdToken(auth), {
+          actionToken: data.action_token,
+          action,
+          comment: comment.value.trim(),
+          installationId: installationId(),
+        });
+      } catch {
+        return NO_ANSWER; // no ID token: the sign-in service is unreachable
+      }
+    };
     let reply;
     try {
-      reply = await postResponse(config.apiBase, await currentIdToken(auth), {
-        actionToken: data.action_token,
-        action,
-        comment: comment.value.trim(),
-        installationId: installationId(),
-      });
-    } catch {
-      reply = NO_ANSWER; // no ID token: the sign-in service is unreachable
+      reply = waiting ? await sendWaitingReply(data.notification_id, post) : await post();
     } finally {
       inFlight.delete(data.notification_id);
     }
-    if (reply !== NO_ANSWER) dropWaitingReply(data.notification_id);
+    // null: the service worker sent it meanwhile; its `ecmpush-replied` message settles the card.
+    if (reply !== null) settle(action, reply);
+  };
+  // The card's sentence for the outcome of its reply (sent from here, or from the outbox by the
+  // service worker: the `ecmpush-settled` event).
+  const settle = (action, reply) => {
+    delete card.dataset.outbox;
     card.dataset.replied = reply.ok ? 'yes' : 'failed';
     if (isFinal(reply)) forgetPush(data.notification_id);
     result.replaceChildren(`${actionLabel(action)}: ${describeReply(reply)}`);
@@ -394,11 +420,13 @@ function showPushCard(payload, opened = null, target = $('pushes'), resume = nul
       done: () => snoozed(card, data),
     }),
   );
+  card.addEventListener('ecmpush-settled', (event) => settle(card.dataset.outbox, event.detail));
   target.prepend(card);
   if (resume && offered.includes(resume.action)) {
+    card.dataset.outbox = resume.action;
     comment.value = resume.comment || '';
     count();
-    send(resume.action);
+    send(resume.action, true);
     return card;
   }
   if (offered.includes(opened)) {
@@ -420,33 +448,16 @@ function describeReply(reply) {
   return describeResult(reply);
 }
 
-// Replies tapped offline: {notification id: {action, comment}} until the API answers them.
-const OUTBOX = 'ecmpush.outbox';
-// Notification ids whose reply is on its way now: never posted twice at once.
+// Replies tapped offline wait in outbox.js until the API answers them. Notification ids whose
+// reply is on its way from this page now: never posted twice at once.
 const inFlight = new Set();
 addEventListener('online', () => sendWaitingReplies());
-
-function waitingReplies() {
-  try {
-    return JSON.parse(localStorage.getItem(OUTBOX) || '{}');
-  } catch {
-    return {};
-  }
-}
-
-function keepWaitingReply(notificationId, action, comment) {
-  localStorage.setItem(OUTBOX, JSON.stringify({ ...waitingReplies(), [notificationId]: { action, comment } }));
-}
-
-function dropWaitingReply(notificationId) {
-  const { [notificationId]: _sent, ...rest } = waitingReplies();
-  localStorage.setItem(OUTBOX, JSON.stringify(rest));
-}
 
 /** Page opened or back online: the replies left waiting go (offline, they wait on). */
 async function sendWaitingReplies() {
   if (!auth.currentUser) return;
-  for (const [notificationId, reply] of Object.entries(waitingReplies())) {
+  for (const reply of await waitingReplies()) {
+    const { notificationId } = reply;
     if (inFlight.has(notificationId)) continue;
     const payload = await keptPush(notificationId);
     if (!payload) {
@@ -546,7 +557,7 @@ async function loadInbox() {
       showDecided(cardOf(n.notification_id), n.decision);
     });
     const rows = notifications.map((n) => {
-      const delivered = n.deliveries.map(deliveryState).join(', ');
+      const delivered = n.deliveries.map(deliveryState).join('; ');
       const reply = n.response
         ? t('youAnswered', {
           action: actionLabel(n.response.action) || n.response.action,
@@ -564,7 +575,7 @@ async function loadInbox() {
         }, t('markRead')),
         el('span', { class: 'meta' }, ` ${when(n.created_at)} · ${categoryWord(n.category)}`),
         el('p', {}, n.body),
-        el('p', { class: 'meta' }, delivered ? `Delivered: ${delivered}` : 'Not delivered'),
+        el('p', { class: 'meta', 'data-testid': 'inbox-delivery' }, delivered || t('notDelivered')),
         reply ? el('p', { class: 'reply', 'data-testid': 'inbox-reply' }, reply) : null,
       );
     });
@@ -577,12 +588,22 @@ async function loadInbox() {
 
 // -- receipts and read marks (receipts.js; docs/design/receipts.md) ------------------------------
 
-const RECEIPTS = ['received', 'displayed', 'opened', 'dismissed'];
+// Furthest first: a push opened was also shown and received.
+const RECEIPTS = ['opened', 'dismissed', 'displayed', 'received'];
 
-/** "web sent · displayed · opened": the delivery's status and the receipts its device sent. */
+/**
+ * "This browser: opened": which device, and the furthest its push got — the latest receipt its
+ * device sent (opened, closed without opening, shown, received), else what FCM said.
+ */
 function deliveryState(delivery) {
-  const reported = RECEIPTS.filter((kind) => delivery[`${kind}_at`]);
-  return [`${delivery.platform} ${delivery.status}`, ...reported].join(' · ');
+  const here = delivery.installation_id && delivery.installation_id === installationId();
+  const device = here ? t('device.here') : t(`device.${delivery.platform}`);
+  const reached = RECEIPTS.find((kind) => delivery[`${kind}_at`]) || delivery.status;
+  const state = t(`deliveryState.${reached}`);
+  return t('deliveredTo', {
+    device: device.startsWith('device.') ? delivery.platform : device,
+    state: state.startsWith('deliveryState.') ? reached : state,
+  });
 }
 
 /** A push shown as a card while the page is in front: received and displayed, here. */

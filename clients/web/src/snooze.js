@@ -3,12 +3,14 @@
 // approvals and reviews offer it. The notification itself gets no such button: browsers show at
 // most two, and an approval's or review's buttons already take them.
 import { failureMessage, readBody } from './http.js';
+import { t, when } from './i18n.js';
 
 /** Longest wait for the answer, as for a reply. */
 const SNOOZE_TIMEOUT_MS = 30_000;
 
-/** The choices, in the app's own words: in an hour, or 08:00 tomorrow in the device's zone. */
-export const SNOOZE_CHOICES = { '1h': 'In 1 hour', tomorrow: 'Tomorrow morning' };
+/** The choices (their words are i18n.js's `snooze.<choice>`): in an hour, or 08:00 tomorrow in
+ * the device's zone. */
+export const SNOOZE_CHOICES = ['1h', 'tomorrow'];
 
 /** Pushes that reach the step's assignee (an escalation reaches others, who may not snooze it). */
 const ASSIGNEE_PUSHES = new Set(['task.assigned', 'sla.reminder', 'task.snoozed']);
@@ -41,17 +43,16 @@ export async function postSnooze(apiBase, idToken, { actionToken, snooze, instal
   return { ok: response.ok, status: response.status, body: await readBody(response) };
 }
 
-/** One sentence for the answer. */
+/** One sentence for the answer, in the page's language. */
 export function describeSnooze(result) {
   if (result.ok) {
     const until = new Date(result.body.snoozed_until);
     return Number.isNaN(until.getTime())
-      ? 'Snoozed.'
-      : `Snoozed: it comes back ${until.toLocaleString()}.`;
+      ? t('snooze.doneNoTime')
+      : t('snooze.done', { when: when(until.toISOString()) });
   }
-  if ([403, 409].includes(result.status) && typeof result.body?.message === 'string') {
-    return `Cannot snooze: ${result.body.message}.`;
-  }
+  if ([0, 403, 409].includes(result.status)) return t(`result.${result.status}`);
+  if (result.status === 429 || result.status >= 500) return t('result.down');
   return failureMessage(result.status, result.body);
 }
 
@@ -68,15 +69,15 @@ export function snoozeControl(data, offered, { post, done }) {
   const said = document.createElement('span');
   said.className = 'meta';
   said.dataset.testid = 'snooze-result';
-  const buttons = Object.entries(SNOOZE_CHOICES).map(([choice, label]) => {
+  const buttons = SNOOZE_CHOICES.map((choice) => {
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'link';
     button.dataset.snooze = choice;
-    button.textContent = label;
+    button.textContent = t(`snooze.${choice}`);
     button.addEventListener('click', async () => {
       buttons.forEach((b) => { b.disabled = true; });
-      said.textContent = 'Snoozing…';
+      said.textContent = t('snooze.saving');
       const result = await post(choice);
       said.textContent = describeSnooze(result);
       if (result.ok) done(result);
@@ -84,6 +85,6 @@ export function snoozeControl(data, offered, { post, done }) {
     });
     return button;
   });
-  box.append('Remind me later: ', ...buttons, ' ', said);
+  box.append(`${t('snooze.prompt')} `, ...buttons, ' ', said);
   return box;
 }

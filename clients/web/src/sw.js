@@ -8,7 +8,8 @@
 import { indexedDBLocalPersistence, initializeAuth } from 'firebase/auth';
 import { getMessaging, onBackgroundMessage } from 'firebase/messaging/sw';
 import { currentIdToken, startFirebase } from './firebase.js';
-import { forgetPush, keepPush } from './pushes.js';
+import { REPLY_SYNC_TAG, dropWaitingReply, sendWaitingReply, waitingReplies } from './outbox.js';
+import { forgetPush, keepPush, keptPush } from './pushes.js';
 import { SYNC_TAG, flushReceipts, recordReceipt } from './receipts.js';
 import { isWithdrawal, withdrawNotifications } from './withdrawals.js';
 import {
@@ -47,9 +48,11 @@ self.addEventListener('notificationclose', (event) => {
   if (payload) event.waitUntil(report(payload, 'dismissed'));
 });
 
-// Receipts that waited (offline, or the worker stopped) go when the browser is online again.
+// Receipts and replies that waited (offline, or the worker stopped) go when the browser is
+// online again, page open or not.
 self.addEventListener('sync', (event) => {
   if (event.tag === SYNC_TAG) event.waitUntil(sendReceipts());
+  else if (event.tag === REPLY_SYNC_TAG) event.waitUntil(sendWaitingReplies());
 });
 
 // The page forwards pushes from the local delivery channel while it is hidden.
@@ -158,6 +161,15 @@ async function answer(payload, action) {
   } catch {
     result = NO_ANSWER; // no ID token: the sign-in service is unreachable
   }
+  return settle(payload, action, result);
+}
+
+/**
+ * The outcome of a reply sent from here replaces the notification: done or refused for good, a
+ * line saying so; failed for now, the push's notification with its buttons again and the reason.
+ */
+async function settle(payload, action, result) {
+  const data = payload.data || {};
   if (isFinal(result)) {
     await forgetPush(data.notification_id);
     await self.registration.showNotification(`${actionLabel(action)}: ${data.title || ''}`, {
@@ -171,6 +183,36 @@ async function answer(payload, action) {
   }
   await tellPages({ type: 'ecmpush-replied', notificationId: data.notification_id, result });
   return result;
+}
+
+/**
+ * The `sync` of REPLY_SYNC_TAG: the replies tapped offline (outbox.js) go, each settled as a
+ * notification button's answer is. Rejects while some got no answer, so the browser tries again.
+ */
+async function sendWaitingReplies() {
+  const idToken = await currentIdToken(auth).catch(() => null);
+  if (!idToken) throw new Error('no ID token yet: the replies wait'); // signed out clears them
+  let unanswered = 0;
+  for (const { notificationId } of await waitingReplies()) {
+    const payload = await keptPush(notificationId);
+    if (!payload) {
+      await dropWaitingReply(notificationId); // answered or forgotten meanwhile
+      continue;
+    }
+    let action;
+    const result = await sendWaitingReply(notificationId, (reply) => {
+      action = reply.action;
+      return postResponse(config.apiBase || '', idToken, {
+        actionToken: payload.data.action_token,
+        action,
+        comment: reply.comment,
+        installationId,
+      });
+    });
+    if (result === NO_ANSWER) unanswered += 1;
+    else if (result) await settle(payload, action, result); // null: the page sent it
+  }
+  if (unanswered) throw new Error(`${unanswered} replies got no answer yet`);
 }
 
 async function openPage(payload, action) {
