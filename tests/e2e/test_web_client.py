@@ -824,7 +824,14 @@ def test_a_reply_that_fails_comes_back_with_a_reason_and_a_retry(
         again = page.locator(f"[data-testid=push][data-notification-id='{notification_id}']")
         assert again.count() == 0
 
-        # The same push again, opened from its notification: the API's 409 is final.
+        # The same push again, opened from its notification: the API's 409 is final. The inbox
+        # reads that opening the push starts are answered empty, so they cannot take the card
+        # away (an answered push's card goes on the inbox's word) before the tap reaches the API.
+        empty_inbox = {"notifications": [], "unread": 0, "next_cursor": None}
+        page.route(
+            "**/me/notifications?*",
+            lambda route: route.fulfill(status=200, json=empty_inbox),
+        )
         (worker,) = [w for w in context.service_workers if "firebase-messaging-sw.js" in w.url]
         page.evaluate(
             "p => navigator.serviceWorker.controller"
