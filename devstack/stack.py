@@ -330,4 +330,7 @@ class Stack:
             "urls": self.urls,
             "webhook_secret_file": str(self.config.state_dir / "webhook_secret"),
         }
-        (self.config.state_dir / "stack.json").write_text(json.dumps(state, indent=2))
+        # Written whole or not at all: readers wait for the file to exist, then parse it.
+        written = self.config.state_dir / "stack.json.tmp"
+        written.write_text(json.dumps(state, indent=2))
+        os.replace(written, self.config.state_dir / "stack.json")
